@@ -1,0 +1,324 @@
+//! Business time: dates in China Standard Time (UTC+8, no DST), instants in UTC, and the holiday calendar
+//! with adjusted working days (调休) that every "N working days" deadline depends on (R9.3).
+//!
+//! Counting rules (shared with DESIGN.md): the day of the event is not counted; "N natural days" ends at
+//! 24:00 of the Nth day after; "N working days" ends at the close of the Nth working day after.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+
+/// China Standard Time. Business dates are always read in this zone, whatever the server's zone.
+pub fn cst() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("8 hours is a valid offset")
+}
+
+/// The business date (UTC+8) on which an instant falls.
+pub fn business_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&cst()).date_naive()
+}
+
+/// 00:00 (UTC+8) at the start of a business date.
+pub fn start_of_day(d: NaiveDate) -> DateTime<Utc> {
+    cst()
+        .from_local_datetime(&d.and_time(NaiveTime::MIN))
+        .single()
+        .expect("a fixed offset has no gaps")
+        .with_timezone(&Utc)
+}
+
+/// 24:00 (UTC+8) at the end of a business date, that is 00:00 of the next.
+pub fn end_of_day(d: NaiveDate) -> DateTime<Utc> {
+    start_of_day(d + Days::new(1))
+}
+
+/// "N natural days" after an event: 24:00 (UTC+8) of the Nth day after the event's date (R7.3).
+pub fn add_natural_days(t: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+    end_of_day(business_date(t) + Days::new(u64::from(n)))
+}
+
+/// The days a notice lists: a holiday (a day off, weekend days inside the block included) or an adjusted
+/// working day (a Saturday or Sunday made a working day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayKind {
+    Holiday,
+    Workday,
+}
+
+impl DayKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayKind::Holiday => "holiday",
+            DayKind::Workday => "workday",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarEntry {
+    pub date: NaiveDate,
+    pub kind: DayKind,
+    pub name: String,
+}
+
+/// Why a calendar file was refused: the first bad line and the reason, in Chinese.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("第 {line} 行:{reason}")]
+pub struct CalendarFileError {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Parses the CSV format of `data/cn-holidays.csv` (`date,kind,name`, `#` comments) and refuses the whole
+/// file at its first bad line: a malformed date, an unknown kind, a working day that is not a weekend day,
+/// or a date listed twice (in particular both holiday and working day).
+pub fn parse_calendar_csv(text: &str) -> Result<Vec<CalendarEntry>, CalendarFileError> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let l = raw.trim().trim_start_matches('\u{feff}');
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let err = |reason: String| CalendarFileError { line, reason };
+        let mut parts = l.splitn(3, ',');
+        let (date, kind, name) = (parts.next().unwrap_or(""), parts.next(), parts.next());
+        let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+            .map_err(|_| err(format!("日期“{}”格式不正确,应为 YYYY-MM-DD。", date.trim())))?;
+        let kind = match kind.map(str::trim) {
+            Some("holiday") => DayKind::Holiday,
+            Some("workday") => DayKind::Workday,
+            other => {
+                return Err(err(format!(
+                    "类型“{}”无法识别,应为 holiday(放假)或 workday(调休上班)。",
+                    other.unwrap_or("")
+                )));
+            }
+        };
+        if kind == DayKind::Workday && !is_weekend(date) {
+            return Err(err(format!("{date} 不是周六或周日,不能列为调休上班日。")));
+        }
+        if !seen.insert(date) {
+            return Err(err(format!("{date} 重复列出(同一天不能既放假又上班,也不能列两次)。")));
+        }
+        out.push(CalendarEntry { date, kind, name: name.unwrap_or("").trim().to_string() });
+    }
+    Ok(out)
+}
+
+fn is_weekend(d: NaiveDate) -> bool {
+    matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+/// The calendar shipped with the program (2020–2026, State Council notices).
+pub const BUNDLED_CALENDAR_CSV: &str = include_str!("../data/cn-holidays.csv");
+
+/// A deadline and whether it rests on a year whose calendar is not loaded (weekends alone were used then,
+/// and the deadline must be recomputed once the year's notice is loaded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    pub at: DateTime<Utc>,
+    pub date: NaiveDate,
+    pub provisional: bool,
+}
+
+/// Working days by the holiday calendar. Lookups are by year and day of year, never a scan.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    /// For each loaded year, bit `ordinal0` says whether that day is a working day.
+    years: BTreeMap<i32, Vec<bool>>,
+    names: BTreeMap<NaiveDate, (DayKind, String)>,
+    /// When a working day closes (24:00 by default). The one place that decides it.
+    close_of_day: Option<NaiveTime>,
+}
+
+impl Default for Calendar {
+    fn default() -> Self {
+        Calendar::new()
+    }
+}
+
+impl Calendar {
+    /// A calendar with no year loaded: every deadline is provisional.
+    pub fn new() -> Self {
+        Calendar { years: BTreeMap::new(), names: BTreeMap::new(), close_of_day: None }
+    }
+
+    /// The calendar shipped with the program.
+    pub fn bundled() -> Self {
+        let mut c = Calendar::new();
+        c.load(&parse_calendar_csv(BUNDLED_CALENDAR_CSV).expect("the bundled calendar is valid (unit test)"));
+        c
+    }
+
+    /// Sets when a working day closes (the office closing time); `None` means 24:00.
+    pub fn with_close_of_day(mut self, close: Option<NaiveTime>) -> Self {
+        self.close_of_day = close;
+        self
+    }
+
+    /// Loads entries; every year that has at least one entry counts as loaded, replacing what it had.
+    pub fn load(&mut self, entries: &[CalendarEntry]) {
+        let years: BTreeSet<i32> = entries.iter().map(|e| e.date.year()).collect();
+        for y in years {
+            self.names.retain(|d, _| d.year() != y);
+            let days = NaiveDate::from_ymd_opt(y, 12, 31).expect("valid").ordinal() as usize;
+            let mut bits = vec![false; days];
+            for (i, bit) in bits.iter_mut().enumerate() {
+                let d = NaiveDate::from_yo_opt(y, i as u32 + 1).expect("valid ordinal");
+                *bit = !is_weekend(d);
+            }
+            for e in entries.iter().filter(|e| e.date.year() == y) {
+                bits[e.date.ordinal0() as usize] = e.kind == DayKind::Workday;
+                self.names.insert(e.date, (e.kind, e.name.clone()));
+            }
+            self.years.insert(y, bits);
+        }
+    }
+
+    pub fn is_year_loaded(&self, year: i32) -> bool {
+        self.years.contains_key(&year)
+    }
+
+    pub fn loaded_years(&self) -> Vec<i32> {
+        self.years.keys().copied().collect()
+    }
+
+    /// The listed days of a year, in date order.
+    pub fn entries_of_year(&self, year: i32) -> Vec<CalendarEntry> {
+        self.names
+            .iter()
+            .filter(|(d, _)| d.year() == year)
+            .map(|(d, (k, n))| CalendarEntry { date: *d, kind: *k, name: n.clone() })
+            .collect()
+    }
+
+    /// Whether a date is a working day; for a year not loaded, Monday to Friday (and `provisional`).
+    pub fn is_working_day(&self, d: NaiveDate) -> bool {
+        match self.years.get(&d.year()) {
+            Some(bits) => bits[d.ordinal0() as usize],
+            None => !is_weekend(d),
+        }
+    }
+
+    /// The first working day strictly after `d`.
+    pub fn next_working_day(&self, d: NaiveDate) -> NaiveDate {
+        let mut x = d + Days::new(1);
+        while !self.is_working_day(x) {
+            x = x + Days::new(1);
+        }
+        x
+    }
+
+    /// The business date of the Nth working day after `d` (`d` itself never counts; N = 0 gives `d`).
+    pub fn add_working_days_to_date(&self, d: NaiveDate, n: u32) -> (NaiveDate, bool) {
+        let mut x = d;
+        let mut provisional = !self.is_year_loaded(d.year());
+        for _ in 0..n {
+            x = self.next_working_day(x);
+            provisional |= !self.is_year_loaded(x.year());
+        }
+        (x, provisional)
+    }
+
+    /// "N working days" after an event: the close of the Nth working day after the event's date.
+    pub fn add_working_days(&self, t: DateTime<Utc>, n: u32) -> Deadline {
+        let (date, provisional) = self.add_working_days_to_date(business_date(t), n);
+        Deadline { at: self.close_of(date), date, provisional }
+    }
+
+    /// "N natural days" after an event, as a [`Deadline`] (natural days need no calendar).
+    pub fn add_natural_days(&self, t: DateTime<Utc>, n: u32) -> Deadline {
+        let at = add_natural_days(t, n);
+        Deadline { at, date: business_date(at - chrono::Duration::milliseconds(1)), provisional: false }
+    }
+
+    /// When the working day `d` closes.
+    pub fn close_of(&self, d: NaiveDate) -> DateTime<Utc> {
+        match self.close_of_day {
+            None => end_of_day(d),
+            Some(t) => cst().from_local_datetime(&d.and_time(t)).single().expect("fixed offset").with_timezone(&Utc),
+        }
+    }
+
+    /// How many working days late `done` is against `due`: the working days after the due date up to and
+    /// including the date of `done`; 0 when on time.
+    pub fn working_days_between(&self, due: DateTime<Utc>, done: DateTime<Utc>) -> u32 {
+        if done <= due {
+            return 0;
+        }
+        let due_date = business_date(due - chrono::Duration::milliseconds(1));
+        let done_date = business_date(done);
+        let mut n = 0;
+        let mut x = due_date;
+        while x < done_date {
+            x = self.next_working_day(x);
+            if x <= done_date {
+                n += 1;
+            }
+        }
+        n.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn bundled_calendar_parses() {
+        let c = Calendar::bundled();
+        assert_eq!(c.loaded_years(), (2020..=2026).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn natural_days_end_at_midnight_cst_r7_3() {
+        // Completed at 23:30 CST on 1 March: the day of the event does not count; 7 days end 24:00 on 8 March.
+        let t = at("2026-03-01T23:30:00+08:00");
+        assert_eq!(add_natural_days(t, 7), at("2026-03-09T00:00:00+08:00"));
+        // 00:10 CST on 2 March is still 1 March in UTC, but the business date is 2 March.
+        let t = at("2026-03-02T00:10:00+08:00");
+        assert_eq!(add_natural_days(t, 7), at("2026-03-10T00:00:00+08:00"));
+    }
+
+    #[test]
+    fn adjusted_saturday_is_a_working_day() {
+        let c = Calendar::bundled();
+        // 2026-09-20 (Sunday) is listed as a working day for National Day in the bundled data? Check any.
+        for e in parse_calendar_csv(BUNDLED_CALENDAR_CSV).unwrap() {
+            assert_eq!(c.is_working_day(e.date), e.kind == DayKind::Workday, "{}", e.date);
+        }
+    }
+
+    #[test]
+    fn a_bad_file_names_its_line() {
+        let e = parse_calendar_csv("# c\n2027-01-01,holiday,元旦\n2027-01-04,workday,x\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.reason.contains("不是周六或周日"));
+        let e = parse_calendar_csv("2027-02-06,holiday,a\n2027-02-06,workday,b\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        let e = parse_calendar_csv("2027-13-01,holiday,a\n").unwrap_err();
+        assert_eq!(e.line, 1);
+        let e = parse_calendar_csv("2027-01-02,rest,a\n").unwrap_err();
+        assert!(e.reason.contains("无法识别"));
+    }
+
+    #[test]
+    fn unloaded_year_is_provisional() {
+        let c = Calendar::bundled();
+        let dl = c.add_working_days(at("2026-12-30T10:00:00+08:00"), 5);
+        assert!(dl.provisional);
+        let dl = c.add_working_days(at("2026-12-01T10:00:00+08:00"), 5);
+        assert!(!dl.provisional);
+        assert_eq!(dl.date, d("2026-12-08"));
+    }
+}

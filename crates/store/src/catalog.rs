@@ -1,0 +1,278 @@
+//! The catalog: organizations (a tree), halls, windows, staff and service items (R3, R4).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::time::to_ms;
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct NewOrg<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub parent_id: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrgRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub parent_code: Option<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewHall<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub org_id: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWindow<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub hall_id: i64,
+    pub org_id: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct WindowRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub hall_name: String,
+    pub org_code: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStaff<'a> {
+    pub staff_number: &'a str,
+    pub name: &'a str,
+    pub org_id: i64,
+    pub window_id: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewItem<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub category: &'a str,
+    pub org_id: i64,
+    pub legal_limit_days: Option<i64>,
+    pub promised_limit_days: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ItemRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub category: String,
+    pub org_code: String,
+    pub legal_limit_days: Option<i64>,
+    pub promised_limit_days: Option<i64>,
+}
+
+macro_rules! org_select {
+    () => {
+        "SELECT o.id, o.code, o.name, o.kind, p.code AS parent_code, o.path FROM org o LEFT JOIN org p ON p.id = o.parent_id "
+    };
+}
+
+fn org_row(r: &AnyRow) -> Result<OrgRow, sqlx::Error> {
+    Ok(OrgRow {
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        kind: r.try_get("kind")?,
+        parent_code: r.try_get("parent_code")?,
+        path: r.try_get("path")?,
+    })
+}
+
+impl Store {
+    /// Adds an organization under its parent; its path is the parent's path plus its own id.
+    pub async fn insert_org(&self, o: &NewOrg<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let parent_path: String = match o.parent_id {
+            Some(p) => sqlx::query_scalar("SELECT path FROM org WHERE id = $1").bind(p).fetch_one(&mut *tx).await?,
+            None => "/".to_string(),
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO org (code, name, kind, parent_id, path, created_at) VALUES ($1, $2, $3, $4, '', $5) RETURNING id",
+        )
+        .bind(o.code)
+        .bind(o.name)
+        .bind(o.kind)
+        .bind(o.parent_id)
+        .bind(to_ms(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE org SET path = $1 WHERE id = $2")
+            .bind(format!("{parent_path}{id}/"))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn org_by_code(&self, code: &str) -> Result<Option<OrgRow>, StoreError> {
+        let row = sqlx::query(concat!(org_select!(), "WHERE o.code = $1")).bind(code).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(org_row).transpose()?)
+    }
+
+    /// The organizations whose path starts with `path_prefix` (`/` for all), in tree order.
+    pub async fn list_orgs(&self, path_prefix: &str) -> Result<Vec<OrgRow>, StoreError> {
+        let rows = sqlx::query(concat!(org_select!(), "WHERE o.path LIKE $1 ORDER BY o.path")).bind(format!("{path_prefix}%")).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(org_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn count_orgs(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM org").fetch_one(&self.pool).await?)
+    }
+
+    pub async fn insert_hall(&self, h: &NewHall<'_>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("INSERT INTO hall (code, name, kind, org_id) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(h.code)
+            .bind(h.name)
+            .bind(h.kind)
+            .bind(h.org_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn insert_window(&self, w: &NewWindow<'_>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO service_window (code, name, kind, hall_id, org_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(w.code)
+        .bind(w.name)
+        .bind(w.kind)
+        .bind(w.hall_id)
+        .bind(w.org_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn insert_platform(&self, code: &str, name: &str, org_id: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("INSERT INTO platform (code, name, org_id) VALUES ($1, $2, $3) RETURNING id")
+            .bind(code)
+            .bind(name)
+            .bind(org_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn insert_kiosk(&self, code: &str, name: &str, hall_id: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("INSERT INTO kiosk (code, name, hall_id) VALUES ($1, $2, $3) RETURNING id")
+            .bind(code)
+            .bind(name)
+            .bind(hall_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Windows of organizations under `path_prefix`.
+    pub async fn list_windows(&self, path_prefix: &str) -> Result<Vec<WindowRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT w.id, w.code, w.name, w.kind, h.name AS hall_name, o.code AS org_code
+             FROM service_window w JOIN hall h ON h.id = w.hall_id JOIN org o ON o.id = w.org_id
+             WHERE o.path LIKE $1 ORDER BY w.code",
+        )
+        .bind(format!("{path_prefix}%"))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(WindowRow {
+                    id: r.try_get("id")?,
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    kind: r.try_get("kind")?,
+                    hall_name: r.try_get("hall_name")?,
+                    org_code: r.try_get("org_code")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn window_id_by_code(&self, code: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM service_window WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn insert_staff(&self, s: &NewStaff<'_>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO staff (staff_number, name, org_id, window_id) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(s.staff_number)
+        .bind(s.name)
+        .bind(s.org_id)
+        .bind(s.window_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn staff_id_by_number(&self, number: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM staff WHERE staff_number = $1")
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn insert_item(&self, i: &NewItem<'_>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO service_item (code, name, category, org_id, legal_limit_days, promised_limit_days)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(i.code)
+        .bind(i.name)
+        .bind(i.category)
+        .bind(i.org_id)
+        .bind(i.legal_limit_days)
+        .bind(i.promised_limit_days)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub async fn item_id_by_code(&self, code: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM service_item WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Service items, all of them (items are catalogued county-wide and handled in many places).
+    pub async fn list_items(&self) -> Result<Vec<ItemRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT i.id, i.code, i.name, i.category, o.code AS org_code, i.legal_limit_days, i.promised_limit_days
+             FROM service_item i JOIN org o ON o.id = i.org_id ORDER BY i.code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ItemRow {
+                    id: r.try_get("id")?,
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    category: r.try_get("category")?,
+                    org_code: r.try_get("org_code")?,
+                    legal_limit_days: r.try_get("legal_limit_days")?,
+                    promised_limit_days: r.try_get("promised_limit_days")?,
+                })
+            })
+            .collect()
+    }
+}

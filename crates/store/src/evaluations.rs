@@ -1,0 +1,153 @@
+//! Evaluations: append-only rows, one per record and round (R5.2). Inserts go through the group-commit
+//! [`crate::EvaluationWriter`] or the default job; both rely on `UNIQUE (service_record_id, round)` with
+//! `ON CONFLICT DO NOTHING`, so a retry or a second process can never record a second evaluation.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::time::{from_ms, to_ms};
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvaluation {
+    pub service_record_id: i64,
+    pub round: i64,
+    pub level: &'static str,
+    pub channel: &'static str,
+    pub indicator_ids: String,
+    pub staff_indicator_ids: String,
+    pub comment: Option<String>,
+    pub is_default: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvaluationRow {
+    pub id: i64,
+    pub service_record_id: i64,
+    pub level: String,
+    pub channel: String,
+    pub indicator_ids: String,
+    pub staff_indicator_ids: String,
+    pub comment: Option<String>,
+    pub is_default: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Reads the `e_`-prefixed evaluation columns of a joined row; `None` when the join found none.
+pub(crate) fn evaluation_from_prefixed(r: &AnyRow) -> Result<Option<EvaluationRow>, StoreError> {
+    let Some(id) = r.try_get::<Option<i64>, _>("e_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(EvaluationRow {
+        id,
+        service_record_id: r.try_get("e_service_record_id")?,
+        level: r.try_get("e_level")?,
+        channel: r.try_get("e_channel")?,
+        indicator_ids: r.try_get("e_indicator_ids")?,
+        staff_indicator_ids: r.try_get("e_staff_indicator_ids")?,
+        comment: r.try_get("e_comment")?,
+        is_default: r.try_get::<i64, _>("e_is_default")? != 0,
+        created_at: from_ms(r.try_get("e_created_at")?),
+    }))
+}
+
+/// Inserts many evaluations with one statement, skipping any whose (record, round) exists, and marks their
+/// records evaluated. Returns (record id, evaluation id) of the rows actually inserted.
+pub(crate) async fn insert_evaluations(
+    conn: &mut AnyConnection,
+    rows: &[NewEvaluation],
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = String::from(
+        "INSERT INTO evaluation (service_record_id, round, level, channel, indicator_ids, staff_indicator_ids,
+            comment, is_default, created_at) VALUES ",
+    );
+    const COLS: usize = 9;
+    for i in 0..rows.len() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..COLS {
+            if c > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", i * COLS + c + 1));
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (service_record_id, round) DO NOTHING RETURNING service_record_id, id");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for e in rows {
+        q = q
+            .bind(e.service_record_id)
+            .bind(e.round)
+            .bind(e.level)
+            .bind(e.channel)
+            .bind(e.indicator_ids.clone())
+            .bind(e.staff_indicator_ids.clone())
+            .bind(e.comment.clone())
+            .bind(i64::from(e.is_default))
+            .bind(to_ms(e.created_at));
+    }
+    let inserted: Vec<(i64, i64)> = q
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    let firsts: Vec<i64> = rows
+        .iter()
+        .filter(|e| e.round == 1 && inserted.iter().any(|(rid, _)| *rid == e.service_record_id))
+        .map(|e| e.service_record_id)
+        .collect();
+    mark_evaluated(conn, &firsts).await?;
+    Ok(inserted)
+}
+
+pub(crate) async fn mark_evaluated(conn: &mut AnyConnection, record_ids: &[i64]) -> Result<(), StoreError> {
+    for chunk in record_ids.chunks(500) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+        // Ids are integers we produced, not input: inlining them keeps one statement per batch.
+        let sql = format!("UPDATE service_record SET evaluated = 1 WHERE id IN ({})", list.join(","));
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The first evaluation of a record, if any.
+    pub async fn first_evaluation(&self, record_id: i64) -> Result<Option<EvaluationRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id AS e_id, service_record_id AS e_service_record_id, level AS e_level, channel AS e_channel,
+                indicator_ids AS e_indicator_ids, staff_indicator_ids AS e_staff_indicator_ids, comment AS e_comment,
+                is_default AS e_is_default, created_at AS e_created_at
+             FROM evaluation WHERE service_record_id = $1 AND round = 1",
+        )
+        .bind(record_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(evaluation_from_prefixed).transpose()?.flatten())
+    }
+
+    pub async fn count_evaluations(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM evaluation").fetch_one(&self.pool).await?)
+    }
+
+    /// Counts of evaluations by level and default flag, for a quick summary (demo, home page).
+    pub async fn evaluation_summary(&self) -> Result<Vec<(String, bool, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT level, is_default, COUNT(*) AS n FROM evaluation GROUP BY level, is_default")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("level")?, r.try_get::<i64, _>("is_default")? != 0, r.try_get("n")?)))
+            .collect()
+    }
+}

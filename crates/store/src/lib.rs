@@ -1,0 +1,52 @@
+//! Persistence of 好差评. Every SQL statement of the program lives in this crate.
+//!
+//! One SQL text serves both databases through sqlx's `Any` driver (placeholders `$1`, portable column types:
+//! BIGINT epoch milliseconds for times, 0/1 for flags, TEXT). Where the two dialects differ (schema DDL,
+//! connection settings) the difference sits in [`connect`] and in the two migration folders, nowhere else.
+//! See docs/architecture.md for why this was chosen over a trait with one implementation per backend.
+#![forbid(unsafe_code)]
+
+mod api_keys;
+mod bulk;
+mod catalog;
+mod connect;
+mod error;
+mod evaluations;
+mod jobs;
+mod records;
+pub mod time;
+mod writer;
+
+pub use api_keys::ApiKeyRow;
+pub use bulk::{BulkEvaluation, BulkRecord};
+pub use catalog::{ItemRow, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, WindowRow};
+pub use connect::Backend;
+pub use error::StoreError;
+pub use evaluations::{EvaluationRow, NewEvaluation};
+pub use records::{EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
+pub use writer::{EvaluationWriter, WriteOutcome};
+
+use sqlx::AnyPool;
+
+/// A handle on the database: cheap to clone, shared by every request and job.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Answers when the database does (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,243 @@
+//! Service records (办件) and the invitations (single-use tokens, stored as hashes) to evaluate them.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::evaluations::{EvaluationRow, evaluation_from_prefixed};
+use crate::time::{from_ms, to_ms};
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct NewServiceRecord<'a> {
+    pub source_system: &'a str,
+    pub record_number: &'a str,
+    pub item_id: i64,
+    pub org_id: i64,
+    pub window_id: Option<i64>,
+    pub staff_id: Option<i64>,
+    pub applicant_kind: &'a str,
+    pub applicant_name: &'a str,
+    pub applicant_id_number: &'a str,
+    pub applicant_mobile: &'a str,
+    pub received_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub default_due_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A service record as stored, with the names of what it refers to.
+#[derive(Debug, Clone)]
+pub struct RecordRow {
+    pub id: i64,
+    pub source_system: String,
+    pub record_number: String,
+    pub item_id: i64,
+    pub item_code: String,
+    pub item_name: String,
+    pub category: String,
+    pub org_id: i64,
+    pub org_code: String,
+    pub org_name: String,
+    pub org_path: String,
+    pub window_id: Option<i64>,
+    pub window_code: Option<String>,
+    pub window_name: Option<String>,
+    pub staff_id: Option<i64>,
+    pub staff_number: Option<String>,
+    pub staff_name: Option<String>,
+    pub applicant_kind: String,
+    pub applicant_name: String,
+    pub applicant_id_number: String,
+    pub applicant_mobile: String,
+    pub received_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub default_due_at: Option<DateTime<Utc>>,
+    /// The first evaluation (round 1), if any.
+    pub evaluation: Option<EvaluationRow>,
+}
+
+pub enum RecordInsert {
+    Created(i64),
+    /// The source system already registered this record number.
+    Existing(Box<RecordRow>),
+}
+
+/// What the evaluation page and the evaluation endpoint need to know about a token.
+pub type EvaluationContext = RecordRow;
+
+/// The record with its names and its first evaluation; a macro so that queries are `&'static str` literals.
+macro_rules! record_select {
+    () => {
+        "SELECT r.id, r.source_system, r.record_number, r.item_id, i.code AS item_code,
+    i.name AS item_name, i.category, r.org_id, o.code AS org_code, o.name AS org_name, o.path AS org_path,
+    r.window_id, w.code AS window_code, w.name AS window_name, r.staff_id, s.staff_number, s.name AS staff_name,
+    r.applicant_kind, r.applicant_name, r.applicant_id_number, r.applicant_mobile, r.received_at, r.completed_at,
+    r.default_due_at,
+    e.id AS e_id, e.level AS e_level, e.channel AS e_channel, e.indicator_ids AS e_indicator_ids,
+    e.staff_indicator_ids AS e_staff_indicator_ids, e.comment AS e_comment, e.is_default AS e_is_default,
+    e.created_at AS e_created_at, e.service_record_id AS e_service_record_id
+  FROM service_record r
+  JOIN service_item i ON i.id = r.item_id
+  JOIN org o ON o.id = r.org_id
+  LEFT JOIN service_window w ON w.id = r.window_id
+  LEFT JOIN staff s ON s.id = r.staff_id
+  LEFT JOIN evaluation e ON e.service_record_id = r.id AND e.round = 1 "
+    };
+}
+
+fn record_row(r: &AnyRow) -> Result<RecordRow, StoreError> {
+    Ok(RecordRow {
+        id: r.try_get("id")?,
+        source_system: r.try_get("source_system")?,
+        record_number: r.try_get("record_number")?,
+        item_id: r.try_get("item_id")?,
+        item_code: r.try_get("item_code")?,
+        item_name: r.try_get("item_name")?,
+        category: r.try_get("category")?,
+        org_id: r.try_get("org_id")?,
+        org_code: r.try_get("org_code")?,
+        org_name: r.try_get("org_name")?,
+        org_path: r.try_get("org_path")?,
+        window_id: r.try_get("window_id")?,
+        window_code: r.try_get("window_code")?,
+        window_name: r.try_get("window_name")?,
+        staff_id: r.try_get("staff_id")?,
+        staff_number: r.try_get("staff_number")?,
+        staff_name: r.try_get("staff_name")?,
+        applicant_kind: r.try_get("applicant_kind")?,
+        applicant_name: r.try_get("applicant_name")?,
+        applicant_id_number: r.try_get("applicant_id_number")?,
+        applicant_mobile: r.try_get("applicant_mobile")?,
+        received_at: from_ms(r.try_get("received_at")?),
+        completed_at: r.try_get::<Option<i64>, _>("completed_at")?.map(from_ms),
+        default_due_at: r.try_get::<Option<i64>, _>("default_due_at")?.map(from_ms),
+        evaluation: evaluation_from_prefixed(r)?,
+    })
+}
+
+impl Store {
+    /// Registers a record and its first invitation in one transaction. A record number the source system
+    /// already used is not an error here: the existing record comes back for the caller to judge.
+    pub async fn insert_record_with_invite(
+        &self,
+        rec: &NewServiceRecord<'_>,
+        token_hash: &str,
+    ) -> Result<RecordInsert, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO service_record (source_system, record_number, item_id, org_id, window_id, staff_id,
+                applicant_kind, applicant_name, applicant_id_number, applicant_mobile, received_at, completed_at,
+                default_due_at, evaluated, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14)
+             ON CONFLICT (source_system, record_number) DO NOTHING RETURNING id",
+        )
+        .bind(rec.source_system)
+        .bind(rec.record_number)
+        .bind(rec.item_id)
+        .bind(rec.org_id)
+        .bind(rec.window_id)
+        .bind(rec.staff_id)
+        .bind(rec.applicant_kind)
+        .bind(rec.applicant_name)
+        .bind(rec.applicant_id_number)
+        .bind(rec.applicant_mobile)
+        .bind(to_ms(rec.received_at))
+        .bind(rec.completed_at.map(to_ms))
+        .bind(rec.default_due_at.map(to_ms))
+        .bind(to_ms(rec.created_at))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            tx.rollback().await?;
+            let existing = self
+                .record_by_number(rec.source_system, rec.record_number)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("record vanished after a conflict".into()))?;
+            return Ok(RecordInsert::Existing(Box::new(existing)));
+        };
+        insert_invite(&mut tx, id, token_hash, rec.created_at).await?;
+        tx.commit().await?;
+        Ok(RecordInsert::Created(id))
+    }
+
+    /// A further invitation for a record (a retry of a registration gets a fresh, usable link).
+    pub async fn insert_invite(&self, record_id: i64, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        insert_invite(&mut conn, record_id, token_hash, now).await
+    }
+
+    pub async fn record_by_id(&self, id: i64) -> Result<Option<RecordRow>, StoreError> {
+        let row = sqlx::query(concat!(record_select!(), "WHERE r.id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(record_row).transpose()
+    }
+
+    pub async fn record_by_number(&self, source: &str, number: &str) -> Result<Option<RecordRow>, StoreError> {
+        let row = sqlx::query(concat!(record_select!(), "WHERE r.source_system = $1 AND r.record_number = $2")).bind(source).bind(number).fetch_optional(&self.pool).await?;
+        row.as_ref().map(record_row).transpose()
+    }
+
+    /// The record an invitation token (by its hash) opens, with its first evaluation if there is one.
+    pub async fn record_by_token_hash(&self, token_hash: &str) -> Result<Option<EvaluationContext>, StoreError> {
+        let row = sqlx::query(concat!(
+            record_select!(),
+            "WHERE r.id = (SELECT service_record_id FROM evaluation_invite WHERE token_hash = $1)"
+        )).bind(token_hash).fetch_optional(&self.pool).await?;
+        row.as_ref().map(record_row).transpose()
+    }
+
+    /// Records completion once. Returns false when the record was already completed (nothing changes).
+    pub async fn complete_record(
+        &self,
+        id: i64,
+        completed_at: DateTime<Utc>,
+        default_due_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE service_record SET completed_at = $1, default_due_at = $2 WHERE id = $3 AND completed_at IS NULL",
+        )
+        .bind(to_ms(completed_at))
+        .bind(to_ms(default_due_at))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn count_records(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM service_record").fetch_one(&self.pool).await?)
+    }
+
+    /// Records completed in `[from, to)` that nobody has evaluated yet, newest first (demo links, hall devices).
+    pub async fn unevaluated_record_ids(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM service_record WHERE evaluated = 0 AND completed_at >= $1 AND completed_at < $2
+             ORDER BY completed_at DESC LIMIT $3",
+        )
+        .bind(to_ms(from))
+        .bind(to_ms(to))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+async fn insert_invite(
+    conn: &mut sqlx::AnyConnection,
+    record_id: i64,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO evaluation_invite (service_record_id, token_hash, created_at) VALUES ($1, $2, $3)")
+        .bind(record_id)
+        .bind(token_hash)
+        .bind(to_ms(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
