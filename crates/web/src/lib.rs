@@ -1,1 +1,70 @@
+//! HTTP for 好差评: the JSON API under `/api/v1` and the server-rendered pages.
+#![forbid(unsafe_code)]
 
+pub mod controllers;
+pub mod error;
+pub mod extract;
+pub mod pages;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hcp_app::App;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::controllers::{catalog, evaluations, health, indicators, service_records};
+use crate::error::ApiError;
+
+/// Every route of the program.
+pub fn router(app: App) -> Router {
+    let api = Router::new()
+        .route("/indicators", get(indicators::list))
+        .route("/orgs", get(catalog::orgs))
+        .route("/service-items", get(catalog::items))
+        .route("/windows", get(catalog::windows))
+        .route("/service-records", post(service_records::create))
+        .route("/service-records/{id}", get(service_records::get))
+        .route("/service-records/{id}/complete", post(service_records::complete))
+        .route("/evaluations", post(evaluations::create))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed);
+    Router::new()
+        .route("/", get(pages::home::home))
+        .route("/healthz", get(health::healthz))
+        .route("/e/{token}", get(pages::evaluate::show).post(pages::evaluate::submit))
+        .route("/assets/hcp.css", get(pages::assets::css))
+        .nest("/api/v1", api)
+        .fallback(page_not_found)
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .with_state(app)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn api_method_not_allowed() -> ApiError {
+    ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "该接口不支持此请求方法。")
+}
+
+async fn page_not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return ApiError::not_found().into_response();
+    }
+    pages::layout::page(
+        axum::http::StatusCode::NOT_FOUND,
+        "页面不存在",
+        r#"<h2>页面不存在</h2><p class="notice">您访问的页面不存在。请核对地址,或回到<a href="/">首页</a>。</p>"#,
+    )
+}

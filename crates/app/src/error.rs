@@ -1,0 +1,68 @@
+//! The one error type of the use cases. Which variant to use where:
+//!
+//! - [`AppError::Invalid`]: the request is understood but a field is wrong (422), one entry per bad field.
+//! - [`AppError::Unauthorized`]: no valid credentials (401).
+//! - [`AppError::NotFound`]: the thing does not exist *for this caller* (404); out-of-scope ids answer this
+//!   too, so nobody learns what exists elsewhere.
+//! - [`AppError::Conflict`]: the request clashes with the state (409), e.g. a second evaluation.
+//! - [`AppError::Gone`]: it existed but its time is over (410), e.g. a closed evaluation window.
+//! - [`AppError::Internal`]: anything else; logged with its cause, shown only as a generic message.
+//!
+//! Every variant carries a stable machine `code` (clients switch on it) and a Chinese message for people.
+
+use hcp_domain::Violation;
+use hcp_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("invalid input: {0:?}")]
+    Invalid(Vec<Violation>),
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("not found: {code}")]
+    NotFound { code: &'static str, message: String },
+    #[error("conflict: {code}")]
+    Conflict { code: &'static str, message: String, details: serde_json::Map<String, serde_json::Value> },
+    #[error("gone: {code}")]
+    Gone { code: &'static str, message: String, details: serde_json::Map<String, serde_json::Value> },
+    #[error("internal: {0}")]
+    Internal(#[from] StoreError),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Invalid(vec![Violation::new(field, code, message)])
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::NotFound { code, message: message.into() }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Conflict { code, message: message.into(), details: Default::default() }
+    }
+
+    /// The stable machine code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(v) => v.first().map(|v| v.code).unwrap_or("invalid"),
+            AppError::Unauthorized => "unauthorized",
+            AppError::NotFound { code, .. } | AppError::Conflict { code, .. } | AppError::Gone { code, .. } => code,
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The message for people, in Chinese. Internal errors never show their cause.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::Invalid(v) => v.first().map(|v| v.message.clone()).unwrap_or_else(|| "请求内容有误。".into()),
+            AppError::Unauthorized => "缺少有效的接口密钥(API key),请在 Authorization 头中以 Bearer 方式提供。".into(),
+            AppError::NotFound { message, .. } | AppError::Conflict { message, .. } | AppError::Gone { message, .. } => {
+                message.clone()
+            }
+            AppError::Internal(_) => "系统内部错误,请稍后重试;如果问题持续,请联系系统管理员。".into(),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,163 @@
+//! Submitting the one evaluation of a service record (R5.2, R7) and what the evaluation page shows.
+
+use hcp_domain::calendar::{closing_date, display_cst, display_date};
+use hcp_domain::evaluation::{RawSubmission, Submission, join_ids};
+use hcp_domain::{Channel, Level};
+use hcp_store::{EvaluationRow, NewEvaluation, RecordRow, WriteOutcome};
+use serde_json::json;
+
+use crate::views::EvaluationView;
+use crate::{App, AppError, AppResult, secrets};
+
+/// An evaluation as submitted, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct EvaluationInput {
+    pub token: String,
+    pub level: String,
+    pub indicator_ids: Vec<String>,
+    pub staff_indicator_ids: Vec<String>,
+    pub comment: Option<String>,
+    pub channel: String,
+}
+
+#[derive(Debug)]
+pub struct Submitted {
+    pub evaluation: EvaluationView,
+    /// True when this was the same submission sent again: nothing new was written.
+    pub replayed: bool,
+}
+
+fn unknown_token() -> AppError {
+    AppError::not_found("unknown_token", "评价链接无效:链接可能不完整或已被替换,请重新扫码或向窗口工作人员索取。")
+}
+
+impl App {
+    /// The record behind an evaluation link, for the evaluation page.
+    pub async fn record_for_token(&self, token: &str) -> AppResult<RecordRow> {
+        if !secrets::looks_like_token(token) {
+            return Err(unknown_token());
+        }
+        self.store.record_by_token_hash(&secrets::hash(token)).await?.ok_or_else(unknown_token)
+    }
+
+    /// Why this record cannot be evaluated now, if it cannot.
+    pub fn evaluation_refusal(&self, rec: &RecordRow) -> Option<AppError> {
+        if let Some(e) = &rec.evaluation {
+            return Some(already_evaluated(e));
+        }
+        let Some(due) = rec.default_due_at else {
+            return Some(AppError::conflict("record_not_completed", "该事项尚未办结,办结后即可评价。"));
+        };
+        if self.now() >= due {
+            let closed = display_date(closing_date(due));
+            return Some(AppError::Gone {
+                code: "evaluation_window_closed",
+                message: format!("该办件的评价期已于 {closed} 24:00 结束(办结后 7 个自然日内可评价),未评价的按“基本满意”计。"),
+                details: json!({ "closed_at": due }).as_object().cloned().unwrap_or_default(),
+            });
+        }
+        None
+    }
+
+    /// Records the evaluation of the record behind `input.token`. The same submission sent again answers
+    /// with the first result; a different one is refused (409) saying when and how the record was rated.
+    pub async fn submit_evaluation(&self, input: &EvaluationInput) -> AppResult<Submitted> {
+        let sub = Submission::parse(RawSubmission {
+            level: &input.level,
+            indicator_ids: &input.indicator_ids,
+            staff_indicator_ids: &input.staff_indicator_ids,
+            comment: input.comment.as_deref(),
+            channel: &input.channel,
+        })
+        .map_err(AppError::Invalid)?;
+        let rec = self.record_for_token(&input.token).await?;
+        if let Some(existing) = &rec.evaluation {
+            return replay_or_refuse(existing, &sub);
+        }
+        if let Some(refusal) = self.evaluation_refusal(&rec) {
+            return Err(refusal);
+        }
+        let new = NewEvaluation {
+            service_record_id: rec.id,
+            round: 1,
+            level: sub.level.as_str(),
+            channel: sub.channel.as_str(),
+            indicator_ids: join_ids(&sub.indicator_ids),
+            staff_indicator_ids: join_ids(&sub.staff_indicator_ids),
+            comment: sub.comment.clone(),
+            is_default: false,
+            created_at: self.now(),
+        };
+        match self.writer.write(new.clone()).await? {
+            WriteOutcome::Inserted { id } => {
+                tracing::info!(evaluation_id = id, record_id = rec.id, level = new.level, channel = new.channel, "evaluation recorded");
+                Ok(Submitted { evaluation: view_of(id, &new), replayed: false })
+            }
+            WriteOutcome::AlreadyEvaluated => {
+                let existing = self
+                    .store
+                    .first_evaluation(rec.id)
+                    .await?
+                    .ok_or_else(|| AppError::Internal(hcp_store::StoreError::Corrupt("conflict without a row".into())))?;
+                replay_or_refuse(&existing, &sub)
+            }
+        }
+    }
+}
+
+fn view_of(id: i64, e: &NewEvaluation) -> EvaluationView {
+    EvaluationView::from(&EvaluationRow {
+        id,
+        service_record_id: e.service_record_id,
+        level: e.level.to_string(),
+        channel: e.channel.to_string(),
+        indicator_ids: e.indicator_ids.clone(),
+        staff_indicator_ids: e.staff_indicator_ids.clone(),
+        comment: e.comment.clone(),
+        is_default: e.is_default,
+        created_at: e.created_at,
+    })
+}
+
+fn same_submission(e: &EvaluationRow, s: &Submission) -> bool {
+    !e.is_default
+        && e.level == s.level.as_str()
+        && e.channel == s.channel.as_str()
+        && e.indicator_ids == join_ids(&s.indicator_ids)
+        && e.staff_indicator_ids == join_ids(&s.staff_indicator_ids)
+        && e.comment == s.comment
+}
+
+fn replay_or_refuse(existing: &EvaluationRow, sub: &Submission) -> AppResult<Submitted> {
+    if same_submission(existing, sub) {
+        return Ok(Submitted { evaluation: EvaluationView::from(existing), replayed: true });
+    }
+    Err(already_evaluated(existing))
+}
+
+fn already_evaluated(e: &EvaluationRow) -> AppError {
+    let details = json!({ "evaluated_at": e.created_at, "channel": e.channel, "is_default": e.is_default })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    if e.is_default {
+        let closed = display_date(closing_date(e.created_at));
+        return AppError::Gone {
+            code: "evaluation_window_closed",
+            message: format!(
+                "该办件的评价期已于 {closed} 24:00 结束(办结后 7 个自然日内可评价),已按“{}”默认评价。",
+                Level::DEFAULT.name_zh()
+            ),
+            details,
+        };
+    }
+    let channel = Channel::parse(&e.channel).map(Channel::name_zh).unwrap_or("其他渠道");
+    AppError::Conflict {
+        code: "already_evaluated",
+        message: format!(
+            "该办件已于 {} 通过“{channel}”评价过。每次服务只能评价一次,感谢您的参与。",
+            display_cst(e.created_at)
+        ),
+        details,
+    }
+}

@@ -1,0 +1,25 @@
+//! Background jobs, run every minute inside `hcp serve` and once by `hcp jobs run --now T`.
+
+use chrono::{DateTime, Utc};
+use hcp_domain::{Channel, Level};
+use serde::Serialize;
+
+use crate::{App, AppResult};
+
+#[derive(Debug, Default, Serialize)]
+pub struct JobsReport {
+    /// Default evaluations recorded by this run (R7.3).
+    pub default_evaluations: u64,
+}
+
+impl App {
+    /// Runs every job as of `now`. Idempotent: running it twice, or from two processes, records nothing twice.
+    pub async fn run_jobs(&self, now: DateTime<Utc>) -> AppResult<JobsReport> {
+        let default_evaluations =
+            self.store.record_default_evaluations(now, Level::DEFAULT.as_str(), Channel::System.as_str()).await?;
+        if default_evaluations > 0 {
+            tracing::info!(default_evaluations, "default evaluations recorded");
+        }
+        Ok(JobsReport { default_evaluations })
+    }
+}

@@ -1,0 +1,116 @@
+//! How errors leave over HTTP. Under `/api` every error is `application/problem+json` (RFC 9457) with a
+//! stable `code`, the `field` it concerns and a Chinese `detail`; pages show a friendly page instead
+//! (see `pages::layout::error_page`). Internal errors are logged with their cause and never shown.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hcp_app::AppError;
+use hcp_domain::Violation;
+use serde_json::{Map, Value, json};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub errors: Vec<Violation>,
+    pub details: Map<String, Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), errors: Vec::new(), details: Map::new() }
+    }
+
+    pub fn field(status: StatusCode, field: &str, code: &'static str, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        ApiError {
+            status,
+            code,
+            message: message.clone(),
+            errors: vec![Violation::new(field, code, message)],
+            details: Map::new(),
+        }
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "请求的接口不存在,请核对地址。")
+    }
+}
+
+/// The HTTP status of a use-case error.
+pub fn status_of(e: &AppError) -> StatusCode {
+    match e {
+        AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+        AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+        AppError::Conflict { .. } => StatusCode::CONFLICT,
+        AppError::Gone { .. } => StatusCode::GONE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Logs what the user will not see. Called once per internal error, wherever it is rendered.
+pub fn log_internal(e: &AppError) {
+    if let AppError::Internal(cause) = e {
+        tracing::error!(error = %cause, "internal error");
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        log_internal(&e);
+        let status = status_of(&e);
+        let (code, message) = (e.code(), e.message());
+        match e {
+            AppError::Invalid(errors) => ApiError { status, code, message, errors, details: Map::new() },
+            AppError::Conflict { details, .. } | AppError::Gone { details, .. } => {
+                ApiError { status, code, message, errors: Vec::new(), details }
+            }
+            _ => ApiError::new(status, code, message),
+        }
+    }
+}
+
+fn title(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "请求格式错误",
+        401 => "未授权",
+        403 => "无权操作",
+        404 => "未找到",
+        405 => "请求方法不支持",
+        409 => "与现有数据冲突",
+        410 => "已过期",
+        413 => "请求内容过大",
+        415 => "内容类型不支持",
+        422 => "请求内容有误",
+        _ => "系统内部错误",
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": format!("urn:hcp:problem:{}", self.code),
+            "title": title(self.status),
+            "status": self.status.as_u16(),
+            "detail": self.message,
+            "code": self.code,
+        });
+        let obj = body.as_object_mut().expect("an object literal");
+        if let Some(first) = self.errors.first() {
+            obj.insert("field".into(), Value::String(first.field.clone()));
+        }
+        if !self.errors.is_empty() {
+            obj.insert("errors".into(), serde_json::to_value(&self.errors).unwrap_or_default());
+        }
+        obj.extend(self.details);
+        let mut res = (self.status, body.to_string()).into_response();
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json; charset=utf-8"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}

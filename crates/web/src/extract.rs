@@ -1,0 +1,120 @@
+//! Extractors that turn every malformed request into a clear problem, never a bare 400 in English.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use hcp_app::App;
+use hcp_app::clients::ApiClient;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The largest request body accepted anywhere (issue 2 §6).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON body, deserialized with the path of the field that failed.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "请求体须为 JSON,并设置 Content-Type: application/json。",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
+            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("请求体超过 {} KiB 上限。", MAX_BODY_BYTES / 1024),
+                )
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "无法读取请求体。")
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Deserializes JSON and explains a failure in terms of the field a client sent.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let msg = inner.to_string();
+        let quoted = msg.split('`').nth(1).unwrap_or("").to_string();
+        let join = |name: &str| if path == "." || path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+        use serde_json::error::Category;
+        match inner.classify() {
+            Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("请求体不是合法的 JSON(第 {} 行第 {} 列附近)。", inner.line(), inner.column()),
+            ),
+            Category::Data if msg.starts_with("unknown field") => {
+                let field = join(&quoted);
+                ApiError::field(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &field,
+                    "unknown_field",
+                    format!("请求中含有接口不认识的字段“{field}”,请核对字段名。"),
+                )
+            }
+            Category::Data if msg.starts_with("missing field") => {
+                let field = join(&quoted);
+                ApiError::field(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &field,
+                    "missing_field",
+                    format!("缺少必填字段“{field}”。"),
+                )
+            }
+            Category::Data => ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &path,
+                "invalid_type",
+                format!("字段“{path}”的类型不正确({msg})。"),
+            ),
+        }
+    })
+}
+
+/// An integrating system authenticated by its API key (`Authorization: Bearer hcp_…`).
+pub struct Client(pub ApiClient);
+
+impl FromRequestParts<App> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()));
+        let Some(key) = key else {
+            return Err(hcp_app::AppError::Unauthorized.into());
+        };
+        Ok(Client(app.authenticate(key).await?))
+    }
+}
+
+/// A numeric id from the path; anything else is simply not found.
+pub fn path_id(raw: &str, what: &'static str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, what, format!("编号“{raw}”不存在。"))
+    })
+}

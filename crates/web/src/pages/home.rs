@@ -1,0 +1,22 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use hcp_app::App;
+
+use super::layout::{esc, page};
+
+/// `GET /`: what this server is and where to go.
+pub async fn home(State(app): State<App>) -> Response {
+    let db = app.store.backend().name();
+    let body = format!(
+        r#"<h2>系统运行正常</h2>
+<p>本系统记录每一次政务服务,收集办事群众的评价(非常满意、满意、基本满意、不满意、非常不满意),7 个自然日内未评价的按“基本满意”计。</p>
+<ul>
+<li><a href="/api/v1/indicators">评价指标(接口)</a></li>
+<li><a href="/healthz">运行状态</a></li>
+</ul>
+<p class="muted">数据库:{}</p>"#,
+        esc(db)
+    );
+    page(StatusCode::OK, "首页", &body)
+}

@@ -1,0 +1,71 @@
+//! The page frame, HTML escaping, and the friendly error page.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hcp_app::AppError;
+
+use crate::error::{log_internal, status_of};
+
+/// Escapes text for HTML element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A whole page around `body` (already escaped HTML).
+pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        r#"<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} - 政务服务“好差评”</title>
+<link rel="stylesheet" href="/assets/hcp.css">
+</head>
+<body>
+<header><h1>政务服务“好差评”</h1></header>
+<main id="main">
+{body}
+</main>
+<footer>您的评价实名记录,个人信息严格保密,不会提供给第三方。</footer>
+</body>
+</html>"#,
+        title = esc(title),
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
+        html,
+    )
+        .into_response()
+}
+
+/// A use-case error shown as a calm page with what to do next.
+pub fn error_page(e: &AppError) -> Response {
+    log_internal(e);
+    let status = status_of(e);
+    let heading = match status.as_u16() {
+        404 => "链接无效",
+        409 => "无法重复评价",
+        410 => "评价期已结束",
+        422 => "请检查填写内容",
+        _ => "暂时无法评价",
+    };
+    let body = format!(
+        r#"<h2>{}</h2><p class="notice" role="status">{}</p><p class="muted">如有疑问,可拨打 12345 政务服务热线。</p>"#,
+        esc(heading),
+        esc(&e.message())
+    );
+    page(status, heading, &body)
+}
