@@ -20,7 +20,7 @@ mod writer;
 pub use api_keys::ApiKeyRow;
 pub use bulk::{BulkEvaluation, BulkRecord};
 pub use catalog::{ItemRow, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, WindowRow};
-pub use connect::Backend;
+pub use connect::{Backend, redact as redact_url};
 pub use error::StoreError;
 pub use evaluations::{EvaluationRow, NewEvaluation};
 pub use records::{EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};

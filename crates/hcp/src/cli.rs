@@ -1,0 +1,114 @@
+//! Command line. Every command takes `--database-url` (or `HCP_DATABASE_URL`), before or after its own
+//! options.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// 政务服务“好差评”系统 (haochaping): records services, collects one evaluation for each, and keeps the
+/// 7-day default.
+#[derive(Debug, Parser)]
+#[command(name = "hcp", version, about, long_about = None)]
+pub struct Cli {
+    /// Database: `sqlite://FILE` (created on first start) or `postgres://USER@HOST/DB`.
+    #[arg(long, global = true, env = "HCP_DATABASE_URL", default_value = "sqlite://hcp.db")]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and the background jobs.
+    Serve(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Load the demo county (青山县, fictional) into an empty database.
+    Demo(DemoArgs),
+    /// Background jobs (the 7-day default evaluation).
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// API keys for integrating systems.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HCP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Base URL of evaluation links as evaluators reach this server (default: http://LISTEN).
+    #[arg(long, env = "HCP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Load the demo county first if the database is empty.
+    #[arg(long)]
+    pub demo: bool,
+    /// Records the demo loads with `--demo`.
+    #[arg(long, default_value_t = 50_000)]
+    pub demo_records: u64,
+    /// Do not run background jobs in this process (another instance runs them).
+    #[arg(long)]
+    pub no_jobs: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many service records (a year's worth, spread over the last 365 days).
+    #[arg(long, default_value_t = 50_000)]
+    pub records: u64,
+    /// Random seed: the same seed gives the same county.
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Run every job once, as of the given time, and exit.
+    Run {
+        /// The time to run as, RFC 3339 (e.g. 2026-03-09T00:00:00+08:00).
+        #[arg(long)]
+        now: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Create a key; it is printed once, alone on the last line, and only its hash is kept.
+    Create {
+        /// The integrating system's name (records are unique per system and record number).
+        #[arg(long)]
+        name: String,
+        /// Limit the key to this organization and everything under it (default: the whole county).
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+/// Parses the command line, runs the command, and turns an error into a message and exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("错误:无法启动运行时:{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误:{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HCP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,107 @@
+//! What each command does.
+
+use std::io::Write;
+
+use anyhow::Context;
+use hcp_app::App;
+use hcp_app::demo::{DemoOptions, DemoReport};
+use hcp_store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{ApikeyCommand, Cli, Command, JobsCommand};
+use crate::server::{Application, ServeConfig};
+
+/// Opens and migrates the database.
+pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Store> {
+    let shown = hcp_store::redact_url(url);
+    let store = Store::connect(url, max_connections).await.with_context(|| format!("无法连接数据库 {shown}"))?;
+    store.migrate().await.with_context(|| format!("数据库 {shown} 迁移失败"))?;
+    Ok(store)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli.database_url;
+    match cli.command {
+        Command::Serve(args) => {
+            let mut cfg = ServeConfig::new(&url, args.listen);
+            cfg.public_url = args.public_url;
+            cfg.jobs = !args.no_jobs;
+            let application = Application::build(&cfg).await?;
+            let app = application.app().clone();
+            if args.demo {
+                if app.store.count_orgs().await? == 0 {
+                    let report = seed(&app, &DemoOptions { records: args.demo_records, seed: 2020 }).await?;
+                    print_demo(&report);
+                } else {
+                    println!("数据库中已有数据,跳过演示数据加载。");
+                }
+            }
+            let addr = application.local_addr();
+            println!("好差评系统已启动:http://{addr}/  (数据库:{})", app.store.backend().name());
+            println!("listening on http://{addr}");
+            std::io::stdout().flush()?;
+            application.run_until_stopped().await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = open_store(&url, 2).await?;
+            println!("数据库已是最新结构({})。", store.backend().name());
+            Ok(())
+        }
+        Command::Demo(args) => {
+            let store = open_store(&url, 4).await?;
+            let app = App::new(store, "http://127.0.0.1:8080");
+            anyhow::ensure!(app.store.count_orgs().await? == 0, "数据库不是空的:演示数据只能加载到新数据库。");
+            let started = std::time::Instant::now();
+            let report = seed(&app, &DemoOptions { records: args.records, seed: args.seed }).await?;
+            print_demo(&report);
+            println!("用时 {:.1} 秒。", started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        Command::Jobs(JobsCommand::Run { now }) => {
+            let now = hcp_domain::calendar::parse_instant("now", &now).map_err(|v| anyhow::anyhow!(v.message))?;
+            let store = open_store(&url, 2).await?;
+            let app = App::new(store, "");
+            let report = app.run_jobs(now).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!("默认评价:{} 条", report.default_evaluations);
+            Ok(())
+        }
+        Command::Apikey(ApikeyCommand::Create { name, org }) => {
+            let store = open_store(&url, 2).await?;
+            let app = App::new(store, "");
+            let key = app.create_api_key(&name, org.as_deref()).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!("已为“{name}”创建接口密钥。密钥只显示这一次,请妥善保存:");
+            println!("{key}");
+            Ok(())
+        }
+    }
+}
+
+async fn seed(app: &App, opts: &DemoOptions) -> anyhow::Result<DemoReport> {
+    let bar = ProgressBar::new(opts.records);
+    bar.set_style(
+        ProgressStyle::with_template("加载演示办件 {bar:40} {pos}/{len} ({per_sec}, 剩余 {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = app
+        .seed_demo(opts, |done, _| bar.set_position(done))
+        .await
+        .map_err(|e| anyhow::anyhow!("加载演示数据失败:{}", e.message()))?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+fn print_demo(r: &DemoReport) {
+    println!(
+        "演示县“青山县”已加载:机构 {} 个,窗口 {} 个,工作人员 {} 人,事项 {} 项,办件 {} 件,评价 {} 条。",
+        r.orgs, r.windows, r.staff, r.items, r.records, r.evaluations
+    );
+    if !r.links.is_empty() {
+        println!("可以直接试用的评价链接(尚未评价的近期办件):");
+        for l in &r.links {
+            println!("  {l}");
+        }
+    }
+    println!("演示对接系统的接口密钥(Authorization: Bearer …),只显示这一次:");
+    println!("  {}", r.api_key);
+}

@@ -1,0 +1,8 @@
+//! The `hcp` program: command line, configuration, wiring and background jobs.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod commands;
+pub mod server;
+
+pub use server::{Application, ServeConfig};

@@ -1,0 +1,92 @@
+//! The server: build it (database, migrations, listener), then run it until a signal stops it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use hcp_app::App;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub public_url: Option<String>,
+    /// Run the background jobs (every minute) in this process.
+    pub jobs: bool,
+    /// How many pooled connections (readers; the evaluation writer uses one of them).
+    pub max_connections: u32,
+}
+
+impl ServeConfig {
+    pub fn new(database_url: &str, listen: SocketAddr) -> ServeConfig {
+        ServeConfig { database_url: database_url.into(), listen, public_url: None, jobs: true, max_connections: 16 }
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    app: App,
+    jobs: bool,
+}
+
+impl Application {
+    /// Connects, migrates and binds; nothing is served until [`Application::run_until_stopped`].
+    pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Application> {
+        let store = crate::commands::open_store(&cfg.database_url, cfg.max_connections).await?;
+        let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("无法监听 {}", cfg.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        Ok(Application { listener, app: App::new(store, &public_url), jobs: cfg.jobs })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        if self.jobs {
+            tokio::spawn(scheduler(self.app.clone()));
+        }
+        let router = hcp_web::router(self.app.clone());
+        axum::serve(self.listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+        self.app.store.close().await;
+        Ok(())
+    }
+}
+
+/// Runs the jobs now and then every minute. A failed run is logged and retried at the next tick.
+async fn scheduler(app: App) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.run_jobs(app.now()).await {
+            tracing::error!(error = %e, "background jobs failed; retrying in a minute");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("stopping: finishing requests in flight");
+}
