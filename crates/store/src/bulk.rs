@@ -23,7 +23,7 @@ impl Store {
         invites: &[(usize, String)],
         evaluations: &[BulkEvaluation],
     ) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut ids = Vec::with_capacity(records.len());
         for chunk in records.chunks(ROWS_PER_STATEMENT) {
             let mut sql = String::from(

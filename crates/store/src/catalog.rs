@@ -101,7 +101,7 @@ fn org_row(r: &AnyRow) -> Result<OrgRow, sqlx::Error> {
 impl Store {
     /// Adds an organization under its parent; its path is the parent's path plus its own id.
     pub async fn insert_org(&self, o: &NewOrg<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let parent_path: String = match o.parent_id {
             Some(p) => sqlx::query_scalar("SELECT path FROM org WHERE id = $1").bind(p).fetch_one(&mut *tx).await?,
             None => "/".to_string(),

@@ -22,7 +22,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let mut total = 0u64;
         loop {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let due: Vec<(i64, i64)> = sqlx::query_as(
                 "SELECT id, default_due_at FROM service_record
                  WHERE evaluated = 0 AND default_due_at IS NOT NULL AND default_due_at <= $1

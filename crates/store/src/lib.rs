@@ -46,6 +46,16 @@ impl Store {
         Ok(())
     }
 
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// so a transaction that reads before it writes waits for another writer (busy timeout) instead of
+    /// failing with "database is locked" when it upgrades its lock.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -124,7 +124,7 @@ impl Store {
         rec: &NewServiceRecord<'_>,
         token_hash: &str,
     ) -> Result<RecordInsert, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO service_record (source_system, record_number, item_id, org_id, window_id, staff_id,
                 applicant_kind, applicant_name, applicant_id_number, applicant_mobile, received_at, completed_at,

@@ -97,7 +97,7 @@ async fn write_batch(store: &Store, batch: &mut Vec<Job>) {
 }
 
 async fn commit(store: &Store, rows: &[NewEvaluation]) -> Result<Vec<(i64, i64)>, StoreError> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     let inserted = insert_evaluations(&mut tx, rows).await?;
     tx.commit().await?;
     Ok(inserted)

@@ -65,7 +65,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 format!("请求体不是合法的 JSON(第 {} 行第 {} 列附近)。", inner.line(), inner.column()),
             ),
             Category::Data if msg.starts_with("unknown field") => {
-                let field = join(&quoted);
+                // The path already ends with the unknown field itself.
+                let field = if path == "." || path.is_empty() { quoted.clone() } else { path.clone() };
                 ApiError::field(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     &field,

@@ -1,0 +1,73 @@
+//! The operators' command line, run as the real binary.
+
+use std::process::{Command, Output};
+
+use crate::helpers::{Backend, fresh_database};
+
+fn hcp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hcp")).args(args).env_remove("HCP_DATABASE_URL").output().expect("run hcp")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["demo", "--help"],
+        vec!["jobs", "run", "--help"],
+        vec!["apikey", "create", "--help"],
+    ] {
+        let o = hcp(&args);
+        assert!(o.status.success(), "{args:?}");
+        assert!(stdout(&o).contains("--database-url"), "{args:?} documents --database-url");
+    }
+}
+
+#[tokio::test]
+async fn database_url_goes_before_or_after_and_keys_print_alone_on_the_last_line() {
+    let (url, _dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    assert!(hcp(&["--database-url", &url, "migrate"]).status.success());
+    assert!(hcp(&["migrate", "--database-url", &url]).status.success());
+
+    let o = Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["apikey", "create", "--name", "不动产登记系统"])
+        .env("HCP_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    let last = out.lines().last().unwrap();
+    assert!(last.starts_with("hcp_") && !last.contains(' '), "{last}");
+
+    let o = hcp(&["apikey", "create", "--name", "x", "--org", "nowhere", "--database-url", &url]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("不存在"));
+}
+
+#[tokio::test]
+async fn jobs_run_now_records_defaults_once() {
+    let (url, _dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    let o = hcp(&["demo", "--records", "2000", "--seed", "7", "--database-url", &url]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("演示县“青山县”已加载"));
+
+    let later = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let o = hcp(&["jobs", "run", "--now", &later, "--database-url", &url]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let first: u64 = stdout(&o).trim().trim_start_matches("默认评价:").trim_end_matches(" 条").parse().unwrap();
+    assert!(first > 0, "the demo's newest records were still open");
+    let o = hcp(&["jobs", "run", "--now", &later, "--database-url", &url]);
+    assert_eq!(stdout(&o).trim(), "默认评价:0 条");
+
+    let o = hcp(&["jobs", "run", "--now", "yesterday", "--database-url", &url]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("RFC 3339"));
+
+    let o = hcp(&["demo", "--database-url", &url]);
+    assert!(!o.status.success(), "the demo refuses a database that has data");
+}

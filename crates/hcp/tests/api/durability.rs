@@ -1,0 +1,102 @@
+//! Issue 2 §8: an evaluation answered with 201 is on disk. The real binary is killed with SIGKILL while
+//! submissions are in flight, started again, and every acknowledged evaluation must be there.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{Backend, fresh_database, record_body};
+
+async fn start(db_url: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-jobs", "--database-url", db_url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start hcp serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            return (child, addr.to_string());
+        }
+    }
+    panic!("hcp serve did not say where it listens");
+}
+
+async fn acknowledged_evaluations_survive_kill_9(backend: Backend) {
+    let Some((db_url, _dir)) = fresh_database(backend).await else { return };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["demo", "--records", "0", "--database-url", &db_url])
+        .output()
+        .unwrap();
+    let key = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("hcp_"))
+        .expect("the demo prints its API key")
+        .to_string();
+
+    let (mut server, base) = start(&db_url).await;
+    let http = reqwest::Client::new();
+    let mut tokens = Vec::new();
+    for n in 0..400 {
+        let res = http
+            .post(format!("{base}/api/v1/service-records"))
+            .bearer_auth(&key)
+            .json(&record_body(&format!("K-{n}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let v: Value = res.json().await.unwrap();
+        tokens.push((v["id"].as_i64().unwrap(), v["evaluation_token"].as_str().unwrap().to_string()));
+    }
+
+    let acked: Arc<Mutex<Vec<(i64, i64)>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for (i, (record_id, token)) in tokens.into_iter().enumerate() {
+        let (http, base, acked) = (http.clone(), base.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            let level = if i % 3 == 0 { "satisfied" } else { "very_satisfied" };
+            let body = json!({ "token": token, "level": level, "channel": "hall_device" });
+            if let Ok(res) = http.post(format!("{base}/api/v1/evaluations")).json(&body).send().await
+                && res.status() == 201
+                && let Ok(v) = res.json::<Value>().await
+            {
+                acked.lock().unwrap().push((record_id, v["id"].as_i64().unwrap()));
+            }
+        }));
+    }
+    // Kill it mid-stream: some submissions acknowledged, others still in flight.
+    while acked.lock().unwrap().len() < 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 100);
+
+    let (_server, base) = start(&db_url).await;
+    for (record_id, evaluation_id) in &acked {
+        let res = http.get(format!("{base}/api/v1/service-records/{record_id}")).bearer_auth(&key).send().await.unwrap();
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["evaluation"]["id"].as_i64(), Some(*evaluation_id), "acknowledged evaluation lost: {v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_evaluations_survive_kill_9_sqlite() {
+    acknowledged_evaluations_survive_kill_9(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_evaluations_survive_kill_9_postgres() {
+    acknowledged_evaluations_survive_kill_9(Backend::Postgres).await;
+}

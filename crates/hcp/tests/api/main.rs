@@ -1,0 +1,12 @@
+//! The integration suite: every test starts the real server on port 0 and talks HTTP to it, once over
+//! SQLite and once over PostgreSQL (when `HCP_TEST_DATABASE_URL` is set).
+
+mod helpers;
+
+mod bad_input;
+mod catalog;
+mod cli;
+mod default_evaluation;
+mod durability;
+mod evaluations;
+mod records;

@@ -1,0 +1,121 @@
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{ID_NUMBER, TestApp, record_body};
+
+both_backends!(
+    registers_a_record_with_an_evaluation_link,
+    a_retried_registration_gets_a_fresh_link,
+    api_keys_are_required_and_scoped,
+    records_registered_before_completion,
+);
+
+/// R5.2: registering gives an unguessable single-use link; reading back never shows personal data.
+async fn registers_a_record_with_an_evaluation_link(app: TestApp) {
+    let (status, v) = app.post_json("/api/v1/service-records", &record_body("R-1"), Some(&app.api_key)).await;
+    assert_eq!(status, 201, "{v}");
+    let token = v["evaluation_token"].as_str().unwrap();
+    assert_eq!(token.len(), 43, "256 random bits, base64url");
+    assert_eq!(v["evaluation_url"], format!("{}/e/{token}", app.base));
+    assert!(v["evaluation_deadline"].is_string());
+
+    let id = v["id"].as_i64().unwrap();
+    let (status, rec) = app.get_json(&format!("/api/v1/service-records/{id}"), Some(&app.api_key)).await;
+    assert_eq!(status, 200);
+    assert_eq!(rec["evaluation"], serde_json::Value::Null);
+    assert_eq!(rec["item"]["code"], "QS010001");
+    assert_eq!(rec["window"]["code"], "W-510899-C01");
+    assert_eq!(rec["staff"]["staff_number"], "QS0001");
+    assert_eq!(rec["applicant"]["name"], "张*");
+    assert_eq!(rec["applicant"]["mobile"], "138****5678");
+    assert_eq!(rec["applicant"]["id_number"], "1101**********002X");
+    let text = rec.to_string();
+    assert!(!text.contains(ID_NUMBER) && !text.contains("13812345678") && !text.contains("张三"));
+
+    // The link opens a plain page that names what is being rated.
+    let page = app.http.get(v["evaluation_url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("食品经营许可") && html.contains("非常不满意") && html.contains("QS0001"));
+}
+
+async fn a_retried_registration_gets_a_fresh_link(app: TestApp) {
+    let body = record_body("R-2");
+    let (first_id, first_token) = app.register(&body).await;
+    let (status, v) = app.post_json("/api/v1/service-records", &body, Some(&app.api_key)).await;
+    assert_eq!(status, 200, "a retry is not an error: {v}");
+    assert_eq!(v["id"].as_i64(), Some(first_id));
+    let second_token = v["evaluation_token"].as_str().unwrap();
+    assert_ne!(second_token, first_token);
+    for t in [&first_token, second_token] {
+        let res = app.http.get(app.url(&format!("/e/{t}"))).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+
+    let mut other = body.clone();
+    other["applicant"]["name"] = json!("李四");
+    let (status, v) = app.post_json("/api/v1/service-records", &other, Some(&app.api_key)).await;
+    assert_eq!(status, 409);
+    assert_eq!(v["code"], "duplicate_record_number");
+}
+
+/// Issue 2 §7: no key, a wrong key → 401; a key for a township sees only that township.
+async fn api_keys_are_required_and_scoped(app: TestApp) {
+    let (status, v) = app.post_json("/api/v1/service-records", &record_body("R-3"), None).await;
+    assert_eq!(status, 401);
+    assert_eq!(v["code"], "unauthorized");
+    let (status, _) = app.post_json("/api/v1/service-records", &record_body("R-3"), Some("hcp_wrong")).await;
+    assert_eq!(status, 401);
+
+    let township_key = app.app.create_api_key("青山镇便民服务系统", Some("510899101")).await.unwrap();
+    let (status, v) = app.post_json("/api/v1/service-records", &record_body("R-3"), Some(&township_key)).await;
+    assert_eq!(status, 422);
+    assert_eq!(v["code"], "org_out_of_scope");
+    assert_eq!(v["field"], "org_code");
+
+    let mut own = record_body("R-3");
+    own["org_code"] = json!("510899101");
+    own["window_code"] = json!("W-510899101-01");
+    own["staff_number"] = serde_json::Value::Null;
+    let (status, v) = app.post_json("/api/v1/service-records", &own, Some(&township_key)).await;
+    assert_eq!(status, 201, "{v}");
+    let own_id = v["id"].as_i64().unwrap();
+    let (status, _) = app.get_json(&format!("/api/v1/service-records/{own_id}"), Some(&township_key)).await;
+    assert_eq!(status, 200);
+
+    // A county record, guessed by id from the township's key, does not exist for it.
+    let (county_id, _) = app.register(&record_body("R-4")).await;
+    let (status, v) = app.get_json(&format!("/api/v1/service-records/{county_id}"), Some(&township_key)).await;
+    assert_eq!(status, 404);
+    assert_eq!(v["code"], "record_not_found");
+
+    let (_, orgs) = app.get_json("/api/v1/orgs", Some(&township_key)).await;
+    let orgs = orgs["items"].as_array().unwrap();
+    assert!(orgs.len() > 5);
+    assert!(orgs.iter().all(|o| o["code"].as_str().unwrap().starts_with("510899101")));
+}
+
+async fn records_registered_before_completion(app: TestApp) {
+    let mut body = record_body("R-5");
+    body.as_object_mut().unwrap().remove("completed_at");
+    let (id, token) = app.register(&body).await;
+
+    let (status, v) = app.evaluate(&token, "satisfied", &[], None).await;
+    assert_eq!(status, 409);
+    assert_eq!(v["code"], "record_not_completed");
+
+    let done = chrono::Utc::now().to_rfc3339();
+    let path = format!("/api/v1/service-records/{id}/complete");
+    let (status, rec) = app.post_json(&path, &json!({ "completed_at": done }), Some(&app.api_key)).await;
+    assert_eq!(status, 200, "{rec}");
+    assert!(rec["evaluation_deadline"].is_string());
+    let (status, _) = app.post_json(&path, &json!({ "completed_at": done }), Some(&app.api_key)).await;
+    assert_eq!(status, 200, "the same completion again is harmless");
+    let later = (chrono::Utc::now() - chrono::Duration::seconds(30)).to_rfc3339();
+    let (status, v) = app.post_json(&path, &json!({ "completed_at": later }), Some(&app.api_key)).await;
+    assert_eq!(status, 409);
+    assert_eq!(v["code"], "already_completed");
+
+    let (status, _) = app.evaluate(&token, "satisfied", &[], None).await;
+    assert_eq!(status, 201);
+}
