@@ -37,14 +37,41 @@ pub struct DemoReport {
 }
 
 const TOWNSHIPS: [&str; 30] = [
-    "青山镇", "龙泉镇", "白鹤镇", "石桥镇", "金沙镇", "桂花乡", "柳溪镇", "双河镇", "新店镇", "永安镇", "太平镇", "文昌镇",
-    "三合镇", "高坪镇", "河口镇", "东溪镇", "黄桷镇", "清水镇", "马鞍镇", "凤凰镇", "红岩乡", "大石镇", "平安乡", "长滩镇",
-    "云台镇", "碧水镇", "鹿鸣乡", "桃源镇", "宝珠镇", "梨园乡",
+    "青山镇",
+    "龙泉镇",
+    "白鹤镇",
+    "石桥镇",
+    "金沙镇",
+    "桂花乡",
+    "柳溪镇",
+    "双河镇",
+    "新店镇",
+    "永安镇",
+    "太平镇",
+    "文昌镇",
+    "三合镇",
+    "高坪镇",
+    "河口镇",
+    "东溪镇",
+    "黄桷镇",
+    "清水镇",
+    "马鞍镇",
+    "凤凰镇",
+    "红岩乡",
+    "大石镇",
+    "平安乡",
+    "长滩镇",
+    "云台镇",
+    "碧水镇",
+    "鹿鸣乡",
+    "桃源镇",
+    "宝珠镇",
+    "梨园乡",
 ];
 
 const VILLAGE_STEMS: [&str; 24] = [
-    "新民", "红星", "长岭", "团结", "光明", "和平", "建设", "胜利", "五一", "前进", "金龙", "银杏", "桃花", "松林", "竹园",
-    "观音", "石龙", "回龙", "油房", "大湾", "堰塘", "柏树", "杨柳", "枣林",
+    "新民", "红星", "长岭", "团结", "光明", "和平", "建设", "胜利", "五一", "前进", "金龙", "银杏", "桃花", "松林",
+    "竹园", "观音", "石龙", "回龙", "油房", "大湾", "堰塘", "柏树", "杨柳", "枣林",
 ];
 
 /// County departments; the first one runs the comprehensive windows, the second the hotline.
@@ -77,8 +104,11 @@ const DEPARTMENTS: [&str; 26] = [
     "县住房公积金管理中心",
 ];
 
-/// (name, category, department index, legal limit, promised limit) — limits in working days.
-const ITEMS: &[(&str, Category, usize, Option<i64>, Option<i64>)] = &[
+/// A demo service item: name, category, owning department (index into DEPARTMENTS), legal and promised
+/// limits in working days.
+type DemoItem = (&'static str, Category, usize, Option<i64>, Option<i64>);
+
+const ITEMS: &[DemoItem] = &[
     ("食品经营许可", Category::Licensing, 20, Some(20), Some(5)),
     ("药品零售企业经营许可", Category::Licensing, 20, Some(30), Some(15)),
     ("建筑工程施工许可证核发", Category::Licensing, 11, Some(15), Some(7)),
@@ -129,13 +159,13 @@ const ITEMS: &[(&str, Category, usize, Option<i64>, Option<i64>)] = &[
 const HALL_DEPARTMENTS: [usize; 12] = [4, 5, 8, 9, 11, 12, 17, 20, 21, 23, 24, 25];
 
 const SURNAMES: [&str; 30] = [
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗", "高",
-    "梁", "郑", "谢", "宋", "唐", "许", "韩", "冯", "邓", "欧阳",
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗",
+    "高", "梁", "郑", "谢", "宋", "唐", "许", "韩", "冯", "邓", "欧阳",
 ];
 const GIVEN: [&str; 40] = [
-    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞",
-    "平", "刚", "桂英", "建华", "文", "华", "红", "玉兰", "志强", "海燕", "春梅", "德明", "小红", "国庆", "建国", "淑珍",
-    "晓东", "雪梅", "兴华", "子涵",
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+    "秀兰", "霞", "平", "刚", "桂英", "建华", "文", "华", "红", "玉兰", "志强", "海燕", "春梅", "德明", "小红", "国庆",
+    "建国", "淑珍", "晓东", "雪梅", "兴华", "子涵",
 ];
 const ENTERPRISES: [&str; 12] = [
     "青山县绿源农业开发有限公司",
@@ -230,7 +260,13 @@ fn pick_level(rng: &mut StdRng) -> Level {
 fn pick_channel(rng: &mut StdRng, at_window: bool) -> Channel {
     let x: f64 = rng.random();
     if !at_window {
-        return if x < 0.5 { Channel::App } else if x < 0.85 { Channel::Web } else { Channel::Sms };
+        return if x < 0.5 {
+            Channel::App
+        } else if x < 0.85 {
+            Channel::Web
+        } else {
+            Channel::Sms
+        };
     }
     match x {
         x if x < 0.38 => Channel::HallDevice,
@@ -307,27 +343,41 @@ impl App {
     async fn seed_catalog(&self, rng: &mut StdRng) -> AppResult<Catalog> {
         let now = self.now();
         let s = &self.store;
-        let county = s.insert_org(&NewOrg { code: "510899", name: "青山县", kind: OrgKind::County.as_str(), parent_id: None }, now).await?;
+        let county = s
+            .insert_org(
+                &NewOrg { code: "510899", name: "青山县", kind: OrgKind::County.as_str(), parent_id: None },
+                now,
+            )
+            .await?;
         let mut orgs = 1;
         let mut staff_count = 0;
         let mut dept_org = Vec::new();
         for (i, name) in DEPARTMENTS.iter().enumerate() {
             let code = format!("510899D{:02}", i + 1);
             dept_org.push(
-                s.insert_org(&NewOrg { code: &code, name, kind: OrgKind::Department.as_str(), parent_id: Some(county) }, now)
-                    .await?,
+                s.insert_org(
+                    &NewOrg { code: &code, name, kind: OrgKind::Department.as_str(), parent_id: Some(county) },
+                    now,
+                )
+                .await?,
             );
             orgs += 1;
         }
         let mut windows = Vec::new();
         let mut staff_seq = 0;
-        let mut add_staff = async |rng: &mut StdRng, org_id: i64, window_id: i64, n: usize| -> AppResult<Vec<(i64, String)>> {
+        let mut add_staff = async |rng: &mut StdRng,
+                                   org_id: i64,
+                                   window_id: i64,
+                                   n: usize|
+               -> AppResult<Vec<(i64, String)>> {
             let mut v = Vec::new();
             for _ in 0..n {
                 staff_seq += 1;
                 let number = format!("QS{staff_seq:04}");
                 let name = person_name(rng);
-                let id = s.insert_staff(&NewStaff { staff_number: &number, name: &name, org_id, window_id: Some(window_id) }).await?;
+                let id = s
+                    .insert_staff(&NewStaff { staff_number: &number, name: &name, org_id, window_id: Some(window_id) })
+                    .await?;
                 v.push((id, number));
             }
             Ok(v)
@@ -335,26 +385,55 @@ impl App {
 
         // The county hall: comprehensive windows run by the center, and department windows.
         let hall = s
-            .insert_hall(&NewHall { code: "H-510899", name: "青山县政务服务中心", kind: HallKind::Hall.as_str(), org_id: dept_org[0] })
+            .insert_hall(&NewHall {
+                code: "H-510899",
+                name: "青山县政务服务中心",
+                kind: HallKind::Hall.as_str(),
+                org_id: dept_org[0],
+            })
             .await?;
         for n in 1..=8 {
             let code = format!("W-510899-C{n:02}");
             let name = format!("综合窗口{n}号");
             let id = s
-                .insert_window(&NewWindow { code: &code, name: &name, kind: WindowKind::Comprehensive.as_str(), hall_id: hall, org_id: dept_org[0] })
+                .insert_window(&NewWindow {
+                    code: &code,
+                    name: &name,
+                    kind: WindowKind::Comprehensive.as_str(),
+                    hall_id: hall,
+                    org_id: dept_org[0],
+                })
                 .await?;
             let st = add_staff(rng, dept_org[0], id, 2).await?;
-            windows.push(DemoWindow { id, org_id: dept_org[0], staff: st, department: None, level: WindowLevel::County });
+            windows.push(DemoWindow {
+                id,
+                org_id: dept_org[0],
+                staff: st,
+                department: None,
+                level: WindowLevel::County,
+            });
         }
         for d in HALL_DEPARTMENTS {
             let code = format!("W-510899-D{:02}", d + 1);
             let name = format!("{}专窗", DEPARTMENTS[d].trim_start_matches('县'));
             let id = s
-                .insert_window(&NewWindow { code: &code, name: &name, kind: WindowKind::Department.as_str(), hall_id: hall, org_id: dept_org[d] })
+                .insert_window(&NewWindow {
+                    code: &code,
+                    name: &name,
+                    kind: WindowKind::Department.as_str(),
+                    hall_id: hall,
+                    org_id: dept_org[d],
+                })
                 .await?;
             let n = rng.random_range(1..=3);
             let st = add_staff(rng, dept_org[d], id, n).await?;
-            windows.push(DemoWindow { id, org_id: dept_org[d], staff: st, department: Some(d), level: WindowLevel::County });
+            windows.push(DemoWindow {
+                id,
+                org_id: dept_org[d],
+                staff: st,
+                department: Some(d),
+                level: WindowLevel::County,
+            });
         }
         for n in 1..=4 {
             s.insert_kiosk(&format!("K-510899-{n:02}"), &format!("自助服务终端{n}号"), hall).await?;
@@ -365,10 +444,20 @@ impl App {
         // Townships, each with a service center, and their villages and community with service points.
         for (t, tname) in TOWNSHIPS.iter().enumerate() {
             let tcode = format!("510899{:03}", 100 + t + 1);
-            let township = s.insert_org(&NewOrg { code: &tcode, name: tname, kind: OrgKind::Township.as_str(), parent_id: Some(county) }, now).await?;
+            let township = s
+                .insert_org(
+                    &NewOrg { code: &tcode, name: tname, kind: OrgKind::Township.as_str(), parent_id: Some(county) },
+                    now,
+                )
+                .await?;
             orgs += 1;
             let center = s
-                .insert_hall(&NewHall { code: &format!("H-{tcode}"), name: &format!("{tname}便民服务中心"), kind: HallKind::ServiceCenter.as_str(), org_id: township })
+                .insert_hall(&NewHall {
+                    code: &format!("H-{tcode}"),
+                    name: &format!("{tname}便民服务中心"),
+                    kind: HallKind::ServiceCenter.as_str(),
+                    org_id: township,
+                })
                 .await?;
             for n in 1..=3 {
                 let id = s
@@ -381,7 +470,13 @@ impl App {
                     })
                     .await?;
                 let st = add_staff(rng, township, id, 1).await?;
-                windows.push(DemoWindow { id, org_id: township, staff: st, department: None, level: WindowLevel::Township });
+                windows.push(DemoWindow {
+                    id,
+                    org_id: township,
+                    staff: st,
+                    department: None,
+                    level: WindowLevel::Township,
+                });
             }
             s.insert_kiosk(&format!("K-{tcode}"), &format!("{tname}自助服务终端"), center).await?;
             let stem = tname.trim_end_matches(['镇', '乡']);
@@ -393,23 +488,46 @@ impl App {
                     (format!("{}村", VILLAGE_STEMS[(t * 7 + v * 3) % VILLAGE_STEMS.len()]), OrgKind::Village)
                 };
                 let vcode = format!("{tcode}{:03}", 200 + v);
-                let village = s.insert_org(&NewOrg { code: &vcode, name: &vname, kind: kind.as_str(), parent_id: Some(township) }, now).await?;
+                let village = s
+                    .insert_org(
+                        &NewOrg { code: &vcode, name: &vname, kind: kind.as_str(), parent_id: Some(township) },
+                        now,
+                    )
+                    .await?;
                 orgs += 1;
                 let point = s
-                    .insert_hall(&NewHall { code: &format!("H-{vcode}"), name: &format!("{vname}便民服务点"), kind: HallKind::ServicePoint.as_str(), org_id: village })
+                    .insert_hall(&NewHall {
+                        code: &format!("H-{vcode}"),
+                        name: &format!("{vname}便民服务点"),
+                        kind: HallKind::ServicePoint.as_str(),
+                        org_id: village,
+                    })
                     .await?;
                 let id = s
-                    .insert_window(&NewWindow { code: &format!("W-{vcode}"), name: "代办窗口", kind: WindowKind::Comprehensive.as_str(), hall_id: point, org_id: village })
+                    .insert_window(&NewWindow {
+                        code: &format!("W-{vcode}"),
+                        name: "代办窗口",
+                        kind: WindowKind::Comprehensive.as_str(),
+                        hall_id: point,
+                        org_id: village,
+                    })
                     .await?;
                 let st = add_staff(rng, village, id, 1).await?;
-                windows.push(DemoWindow { id, org_id: village, staff: st, department: None, level: WindowLevel::Village });
+                windows.push(DemoWindow {
+                    id,
+                    org_id: village,
+                    staff: st,
+                    department: None,
+                    level: WindowLevel::Village,
+                });
             }
         }
         staff_count += windows.iter().map(|w| w.staff.len()).sum::<usize>();
 
         let mut items = Vec::new();
         for (i, (name, category, dept, legal, promised)) in ITEMS.iter().enumerate() {
-            let code = format!("QS{:02}{:04}", Category::ALL.iter().position(|c| c == category).unwrap_or(0) + 1, i + 1);
+            let code =
+                format!("QS{:02}{:04}", Category::ALL.iter().position(|c| c == category).unwrap_or(0) + 1, i + 1);
             let id = s
                 .insert_item(&NewItem {
                     code: &code,
@@ -437,7 +555,9 @@ impl App {
             let own: Vec<&DemoWindow> = cat.windows.iter().filter(|w| w.department == Some(dept)).collect();
             let pool: Vec<&DemoWindow> = match rng.random_range(0..100) {
                 0..45 if !own.is_empty() => own,
-                0..65 => cat.windows.iter().filter(|w| w.level == WindowLevel::County && w.department.is_none()).collect(),
+                0..65 => {
+                    cat.windows.iter().filter(|w| w.level == WindowLevel::County && w.department.is_none()).collect()
+                }
                 65..92 => cat.windows.iter().filter(|w| w.level == WindowLevel::Township).collect(),
                 _ => cat.windows.iter().filter(|w| w.level == WindowLevel::Village).collect(),
             };
@@ -454,9 +574,17 @@ impl App {
         let (kind, name, idn) = if kind_roll < 0.85 {
             (ApplicantKind::Person, person_name(rng), id_number(rng))
         } else if kind_roll < 0.97 {
-            (ApplicantKind::Enterprise, ENTERPRISES[rng.random_range(0..ENTERPRISES.len())].to_string(), credit_code(rng, false))
+            (
+                ApplicantKind::Enterprise,
+                ENTERPRISES[rng.random_range(0..ENTERPRISES.len())].to_string(),
+                credit_code(rng, false),
+            )
         } else {
-            (ApplicantKind::Organization, format!("{}村股份经济合作社", VILLAGE_STEMS[rng.random_range(0..VILLAGE_STEMS.len())]), credit_code(rng, true))
+            (
+                ApplicantKind::Organization,
+                format!("{}村股份经济合作社", VILLAGE_STEMS[rng.random_range(0..VILLAGE_STEMS.len())]),
+                credit_code(rng, true),
+            )
         };
         let took = match rng.random_range(0..10) {
             0..6 => Duration::minutes(rng.random_range(5..90)),

@@ -57,9 +57,9 @@ impl AppError {
         match self {
             AppError::Invalid(v) => v.first().map(|v| v.message.clone()).unwrap_or_else(|| "请求内容有误。".into()),
             AppError::Unauthorized => "缺少有效的接口密钥(API key),请在 Authorization 头中以 Bearer 方式提供。".into(),
-            AppError::NotFound { message, .. } | AppError::Conflict { message, .. } | AppError::Gone { message, .. } => {
-                message.clone()
-            }
+            AppError::NotFound { message, .. }
+            | AppError::Conflict { message, .. }
+            | AppError::Gone { message, .. } => message.clone(),
             AppError::Internal(_) => "系统内部错误,请稍后重试;如果问题持续,请联系系统管理员。".into(),
         }
     }

@@ -52,7 +52,9 @@ impl App {
             let closed = display_date(closing_date(due));
             return Some(AppError::Gone {
                 code: "evaluation_window_closed",
-                message: format!("该办件的评价期已于 {closed} 24:00 结束(办结后 7 个自然日内可评价),未评价的按“基本满意”计。"),
+                message: format!(
+                    "该办件的评价期已于 {closed} 24:00 结束(办结后 7 个自然日内可评价),未评价的按“基本满意”计。"
+                ),
                 details: json!({ "closed_at": due }).as_object().cloned().unwrap_or_default(),
             });
         }
@@ -90,15 +92,19 @@ impl App {
         };
         match self.writer.write(new.clone()).await? {
             WriteOutcome::Inserted { id } => {
-                tracing::info!(evaluation_id = id, record_id = rec.id, level = new.level, channel = new.channel, "evaluation recorded");
+                tracing::info!(
+                    evaluation_id = id,
+                    record_id = rec.id,
+                    level = new.level,
+                    channel = new.channel,
+                    "evaluation recorded"
+                );
                 Ok(Submitted { evaluation: view_of(id, &new), replayed: false })
             }
             WriteOutcome::AlreadyEvaluated => {
-                let existing = self
-                    .store
-                    .first_evaluation(rec.id)
-                    .await?
-                    .ok_or_else(|| AppError::Internal(hcp_store::StoreError::Corrupt("conflict without a row".into())))?;
+                let existing = self.store.first_evaluation(rec.id).await?.ok_or_else(|| {
+                    AppError::Internal(hcp_store::StoreError::Corrupt("conflict without a row".into()))
+                })?;
                 replay_or_refuse(&existing, &sub)
             }
         }

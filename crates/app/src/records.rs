@@ -51,11 +51,15 @@ fn validate(input: &RecordInput, now: DateTime<Utc>) -> Result<ValidRecord, Vec<
         v.push(Violation::new(
             "applicant.kind",
             "invalid_applicant_kind",
-            format!("申请人类型“{}”无法识别,应为 person(个人)、enterprise(企业)或 organization(组织)。", input.applicant_kind),
+            format!(
+                "申请人类型“{}”无法识别,应为 person(个人)、enterprise(企业)或 organization(组织)。",
+                input.applicant_kind
+            ),
         ));
     }
     let name = v.take(ApplicantName::parse("applicant.name", &input.applicant_name));
-    let id_number = kind.and_then(|k| v.take(ApplicantIdNumber::parse("applicant.id_number", k, &input.applicant_id_number)));
+    let id_number =
+        kind.and_then(|k| v.take(ApplicantIdNumber::parse("applicant.id_number", k, &input.applicant_id_number)));
     let mobile = v.take(Mobile::parse("applicant.mobile", &input.applicant_mobile));
     let received_at = v.take(parse_instant("received_at", &input.received_at));
     let completed_at = match &input.completed_at {
@@ -105,7 +109,11 @@ impl App {
         let mut v = Violations::default();
         let item_id = self.store.item_id_by_code(input.item_code.trim()).await?;
         if item_id.is_none() {
-            v.push(Violation::new("item_code", "unknown_item", format!("政务服务事项编码“{}”不存在。", input.item_code)));
+            v.push(Violation::new(
+                "item_code",
+                "unknown_item",
+                format!("政务服务事项编码“{}”不存在。", input.item_code),
+            ));
         }
         let org = self.store.org_by_code(input.org_code.trim()).await?;
         if org.is_none() {
@@ -208,7 +216,11 @@ impl App {
             return Err(AppError::invalid("completed_at", "time_in_future", "办结时间晚于当前时间,请核对系统时钟。"));
         }
         if at < rec.received_at {
-            return Err(AppError::invalid("completed_at", "completed_before_received", "办结时间早于受理时间,请核对。"));
+            return Err(AppError::invalid(
+                "completed_at",
+                "completed_before_received",
+                "办结时间早于受理时间,请核对。",
+            ));
         }
         match rec.completed_at {
             Some(done) if done == at => {}

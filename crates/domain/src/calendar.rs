@@ -262,6 +262,36 @@ impl Calendar {
     }
 }
 
+/// Parses an RFC 3339 instant (an offset is required: a bare local time would be ambiguous), kept to the
+/// millisecond, which is what the database stores, so that a value read back compares equal.
+pub fn parse_instant(field: &str, raw: &str) -> Result<DateTime<Utc>, crate::Violation> {
+    let parsed = DateTime::parse_from_rfc3339(raw.trim())
+        .ok()
+        .and_then(|t| DateTime::from_timestamp_millis(t.timestamp_millis()));
+    parsed.ok_or_else(|| {
+        crate::Violation::new(
+            field,
+            "invalid_time",
+            format!("时间“{raw}”格式不正确,应为带时区的 RFC 3339 格式,例如 2026-03-01T09:30:00+08:00。"),
+        )
+    })
+}
+
+/// An instant as people in the county read it: `2026年3月1日 14:05` (UTC+8).
+pub fn display_cst(t: DateTime<Utc>) -> String {
+    t.with_timezone(&cst()).format("%Y年%-m月%-d日 %H:%M").to_string()
+}
+
+/// A business date as people read it: `2026年3月8日`.
+pub fn display_date(d: NaiveDate) -> String {
+    d.format("%Y年%-m月%-d日").to_string()
+}
+
+/// The last business date before an instant that closes a period at 24:00 (the date a window "closed on").
+pub fn closing_date(end: DateTime<Utc>) -> NaiveDate {
+    business_date(end - chrono::Duration::milliseconds(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,32 +351,4 @@ mod tests {
         assert!(!dl.provisional);
         assert_eq!(dl.date, d("2026-12-08"));
     }
-}
-
-/// Parses an RFC 3339 instant (an offset is required: a bare local time would be ambiguous), kept to the
-/// millisecond, which is what the database stores, so that a value read back compares equal.
-pub fn parse_instant(field: &str, raw: &str) -> Result<DateTime<Utc>, crate::Violation> {
-    let parsed = DateTime::parse_from_rfc3339(raw.trim()).ok().and_then(|t| DateTime::from_timestamp_millis(t.timestamp_millis()));
-    parsed.ok_or_else(|| {
-        crate::Violation::new(
-            field,
-            "invalid_time",
-            format!("时间“{raw}”格式不正确,应为带时区的 RFC 3339 格式,例如 2026-03-01T09:30:00+08:00。"),
-        )
-    })
-}
-
-/// An instant as people in the county read it: `2026年3月1日 14:05` (UTC+8).
-pub fn display_cst(t: DateTime<Utc>) -> String {
-    t.with_timezone(&cst()).format("%Y年%-m月%-d日 %H:%M").to_string()
-}
-
-/// A business date as people read it: `2026年3月8日`.
-pub fn display_date(d: NaiveDate) -> String {
-    d.format("%Y年%-m月%-d日").to_string()
-}
-
-/// The last business date before an instant that closes a period at 24:00 (the date a window "closed on").
-pub fn closing_date(end: DateTime<Utc>) -> NaiveDate {
-    business_date(end - chrono::Duration::milliseconds(1))
 }

@@ -150,13 +150,7 @@ mod tests {
 
     fn parse(level: &str, i: &[&str], s: &[&str], comment: Option<&str>) -> Result<Submission, Vec<Violation>> {
         let (i, s) = (ids(i), ids(s));
-        Submission::parse(RawSubmission {
-            level,
-            indicator_ids: &i,
-            staff_indicator_ids: &s,
-            comment,
-            channel: "web",
-        })
+        Submission::parse(RawSubmission { level, indicator_ids: &i, staff_indicator_ids: &s, comment, channel: "web" })
     }
 
     #[test]

@@ -110,11 +110,8 @@ impl CreditCode {
     /// The GB 32100 check character of the first 17 characters (which must be in the alphabet).
     pub fn check_char(first17: &str) -> u8 {
         const W: [usize; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-        let sum: usize = first17
-            .bytes()
-            .zip(W)
-            .map(|(b, w)| Self::ALPHABET.iter().position(|a| *a == b).unwrap_or(0) * w)
-            .sum();
+        let sum: usize =
+            first17.bytes().zip(W).map(|(b, w)| Self::ALPHABET.iter().position(|a| *a == b).unwrap_or(0) * w).sum();
         Self::ALPHABET[(31 - sum % 31) % 31]
     }
 
@@ -137,11 +134,7 @@ impl Mobile {
         let s = compact.strip_prefix("+86").unwrap_or(&compact);
         let b = s.as_bytes();
         if b.len() != 11 || !b.iter().all(u8::is_ascii_digit) || b[0] != b'1' || b[1] < b'3' {
-            return Err(Violation::new(
-                field,
-                "invalid_mobile",
-                "手机号码应为 11 位中国大陆手机号,以 13 至 19 开头。",
-            ));
+            return Err(Violation::new(field, "invalid_mobile", "手机号码应为 11 位中国大陆手机号,以 13 至 19 开头。"));
         }
         Ok(Mobile(s.to_string()))
     }

@@ -79,10 +79,7 @@ impl Annex {
     }
 
     pub fn for_level(&self, level: Level) -> &LevelCriteria {
-        self.levels
-            .iter()
-            .find(|l| l.level == level)
-            .expect("the annex has every level (checked by a unit test)")
+        self.levels.iter().find(|l| l.level == level).expect("the annex has every level (checked by a unit test)")
     }
 
     pub fn lookup(&self, id: &str) -> Option<(CriterionKind, Level)> {

@@ -67,23 +67,25 @@ impl Store {
             let by_number: std::collections::HashMap<&str, i64> =
                 returned.iter().map(|(id, n)| (n.as_str(), *id)).collect();
             for r in chunk {
-                ids.push(*by_number.get(r.record_number).ok_or_else(|| {
-                    StoreError::Corrupt(format!("bulk insert lost record {}", r.record_number))
-                })?);
+                ids.push(
+                    *by_number
+                        .get(r.record_number)
+                        .ok_or_else(|| StoreError::Corrupt(format!("bulk insert lost record {}", r.record_number)))?,
+                );
             }
         }
         for (idx, hash) in invites {
-            sqlx::query("INSERT INTO evaluation_invite (service_record_id, token_hash, created_at) VALUES ($1, $2, $3)")
-                .bind(ids[*idx])
-                .bind(hash.as_str())
-                .bind(to_ms(records[*idx].created_at))
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO evaluation_invite (service_record_id, token_hash, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(ids[*idx])
+            .bind(hash.as_str())
+            .bind(to_ms(records[*idx].created_at))
+            .execute(&mut *tx)
+            .await?;
         }
-        let rows: Vec<NewEvaluation> = evaluations
-            .iter()
-            .map(|(idx, e)| NewEvaluation { service_record_id: ids[*idx], ..e.clone() })
-            .collect();
+        let rows: Vec<NewEvaluation> =
+            evaluations.iter().map(|(idx, e)| NewEvaluation { service_record_id: ids[*idx], ..e.clone() }).collect();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             insert_evaluations(&mut tx, chunk).await?;
         }

@@ -126,13 +126,17 @@ impl Store {
     }
 
     pub async fn org_by_code(&self, code: &str) -> Result<Option<OrgRow>, StoreError> {
-        let row = sqlx::query(concat!(org_select!(), "WHERE o.code = $1")).bind(code).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query(concat!(org_select!(), "WHERE o.code = $1")).bind(code).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(org_row).transpose()?)
     }
 
     /// The organizations whose path starts with `path_prefix` (`/` for all), in tree order.
     pub async fn list_orgs(&self, path_prefix: &str) -> Result<Vec<OrgRow>, StoreError> {
-        let rows = sqlx::query(concat!(org_select!(), "WHERE o.path LIKE $1 ORDER BY o.path")).bind(format!("{path_prefix}%")).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(concat!(org_select!(), "WHERE o.path LIKE $1 ORDER BY o.path"))
+            .bind(format!("{path_prefix}%"))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(org_row).collect::<Result<_, _>>()?)
     }
 

@@ -173,7 +173,11 @@ impl Store {
     }
 
     pub async fn record_by_number(&self, source: &str, number: &str) -> Result<Option<RecordRow>, StoreError> {
-        let row = sqlx::query(concat!(record_select!(), "WHERE r.source_system = $1 AND r.record_number = $2")).bind(source).bind(number).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(concat!(record_select!(), "WHERE r.source_system = $1 AND r.record_number = $2"))
+            .bind(source)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(record_row).transpose()
     }
 
@@ -182,7 +186,10 @@ impl Store {
         let row = sqlx::query(concat!(
             record_select!(),
             "WHERE r.id = (SELECT service_record_id FROM evaluation_invite WHERE token_hash = $1)"
-        )).bind(token_hash).fetch_optional(&self.pool).await?;
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(record_row).transpose()
     }
 

@@ -88,7 +88,7 @@ async fn write_batch(store: &Store, batch: &mut Vec<Job>) {
         Err(err) => {
             // One bad row must not sink the others: write them one by one, each with its own answer.
             tracing::warn!(error = %err, size = batch.len(), "evaluation batch failed; retrying one by one");
-            for job in batch.drain(..).collect::<Vec<_>>() {
+            for job in std::mem::take(batch) {
                 let mut single = vec![job];
                 Box::pin(write_batch(store, &mut single)).await;
             }

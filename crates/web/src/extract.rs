@@ -56,7 +56,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = err.into_inner();
         let msg = inner.to_string();
         let quoted = msg.split('`').nth(1).unwrap_or("").to_string();
-        let join = |name: &str| if path == "." || path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+        let join =
+            |name: &str| if path == "." || path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
         use serde_json::error::Category;
         match inner.classify() {
             Category::Syntax | Category::Eof | Category::Io => ApiError::new(
@@ -115,7 +116,8 @@ impl FromRequestParts<App> for Client {
 
 /// A numeric id from the path; anything else is simply not found.
 pub fn path_id(raw: &str, what: &'static str) -> Result<i64, ApiError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, what, format!("编号“{raw}”不存在。"))
-    })
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, what, format!("编号“{raw}”不存在。")))
 }

@@ -28,7 +28,13 @@ async fn bad_records_are_refused_clearly_and_write_nothing(app: TestApp) {
     let cases: Vec<(&str, Value, u16, &str, &str)> = vec![
         ("wrong type", with(ok.clone(), &["record_number"], json!(123)), 422, "invalid_type", "record_number"),
         ("unknown field", with(ok.clone(), &["colour"], json!("red")), 422, "unknown_field", "colour"),
-        ("unknown nested field", with(ok.clone(), &["applicant", "age"], json!(3)), 422, "unknown_field", "applicant.age"),
+        (
+            "unknown nested field",
+            with(ok.clone(), &["applicant", "age"], json!(3)),
+            422,
+            "unknown_field",
+            "applicant.age",
+        ),
         ("missing field", without(ok.clone(), "item_code"), 422, "missing_field", "item_code"),
         ("unknown item", with(ok.clone(), &["item_code"], json!("NOPE")), 422, "unknown_item", "item_code"),
         ("unknown org", with(ok.clone(), &["org_code"], json!("999")), 422, "unknown_org", "org_code"),
@@ -52,8 +58,20 @@ async fn bad_records_are_refused_clearly_and_write_nothing(app: TestApp) {
             "invalid_credit_code",
             "applicant.id_number",
         ),
-        ("mobile", with(ok.clone(), &["applicant", "mobile"], json!("0839-1234567")), 422, "invalid_mobile", "applicant.mobile"),
-        ("applicant kind", with(ok.clone(), &["applicant", "kind"], json!("alien")), 422, "invalid_applicant_kind", "applicant.kind"),
+        (
+            "mobile",
+            with(ok.clone(), &["applicant", "mobile"], json!("0839-1234567")),
+            422,
+            "invalid_mobile",
+            "applicant.mobile",
+        ),
+        (
+            "applicant kind",
+            with(ok.clone(), &["applicant", "kind"], json!("alien")),
+            422,
+            "invalid_applicant_kind",
+            "applicant.kind",
+        ),
         ("empty name", with(ok.clone(), &["applicant", "name"], json!("  ")), 422, "required", "applicant.name"),
         ("bad time", with(ok.clone(), &["received_at"], json!("2026-03-01 09:00")), 422, "invalid_time", "received_at"),
         (
@@ -102,7 +120,11 @@ async fn bad_requests_of_every_kind(app: TestApp) {
     let records = app.url("/api/v1/service-records");
 
     let (status, ct, v) = send(
-        app.http.post(&records).bearer_auth(&app.api_key).header("content-type", "application/json").body("{\"record_number\": "),
+        app.http
+            .post(&records)
+            .bearer_auth(&app.api_key)
+            .header("content-type", "application/json")
+            .body("{\"record_number\": "),
     )
     .await;
     assert_eq!((status, v["code"].as_str()), (400, Some("malformed_json")));

@@ -85,7 +85,8 @@ async fn acknowledged_evaluations_survive_kill_9(backend: Backend) {
 
     let (_server, base) = start(&db_url).await;
     for (record_id, evaluation_id) in &acked {
-        let res = http.get(format!("{base}/api/v1/service-records/{record_id}")).bearer_auth(&key).send().await.unwrap();
+        let res =
+            http.get(format!("{base}/api/v1/service-records/{record_id}")).bearer_auth(&key).send().await.unwrap();
         let v: Value = res.json().await.unwrap();
         assert_eq!(v["evaluation"]["id"].as_i64(), Some(*evaluation_id), "acknowledged evaluation lost: {v}");
     }

@@ -68,14 +68,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let base = format!("http://{}", application.local_addr());
     let report = app.seed_demo(&DemoOptions { records: 0, seed: 1 }, |_, _| {}).await.expect("seed catalog");
     tokio::spawn(application.run_until_stopped());
-    Some(TestApp {
-        base,
-        http: reqwest::Client::new(),
-        api_key: report.api_key,
-        app,
-        db_url,
-        _dir: dir,
-    })
+    Some(TestApp { base, http: reqwest::Client::new(), api_key: report.api_key, app, db_url, _dir: dir })
 }
 
 /// Runs a test body once per backend: `both_backends!(name, …)` expects `async fn name(app: TestApp)`.

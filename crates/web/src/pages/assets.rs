@@ -5,8 +5,5 @@ const CSS: &str = include_str!("../../assets/hcp.css");
 
 /// `GET /assets/hcp.css`, embedded in the binary.
 pub async fn css() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")],
-        CSS,
-    )
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")], CSS)
 }

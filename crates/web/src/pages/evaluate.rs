@@ -194,7 +194,12 @@ fn criteria_form(rec: &RecordRow, token: &str, form: &FormState, errors: &[Viola
             current_dim = &c.dimension_name;
             service.push_str(&format!("<fieldset><legend>{}</legend>", esc(current_dim)));
         }
-        service.push_str(&checkbox("indicator_ids", &c.id, &format!("{}:{}", c.sub_dimension_name, c.text), &form.indicator_ids));
+        service.push_str(&checkbox(
+            "indicator_ids",
+            &c.id,
+            &format!("{}:{}", c.sub_dimension_name, c.text),
+            &form.indicator_ids,
+        ));
     }
     if !current_dim.is_empty() {
         service.push_str("</fieldset>");

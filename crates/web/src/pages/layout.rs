@@ -43,11 +43,7 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
 </html>"#,
         title = esc(title),
     );
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
-        html,
-    )
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html)
         .into_response()
 }
 
