@@ -1,9 +1,9 @@
 //! Submitting the one evaluation of a service record (R5.2, R7) and what the evaluation page shows.
 
 use hcp_domain::calendar::{closing_date, display_cst, display_date};
-use hcp_domain::evaluation::{RawSubmission, Submission, join_ids};
+use hcp_domain::evaluation::{RawSubmission, Submission, WindowRefusal, check_window, join_ids};
 use hcp_domain::{Channel, Level};
-use hcp_store::{EvaluationRow, NewEvaluation, RecordRow, WriteOutcome};
+use hcp_store::{EvaluationRow, NewEvaluation, RecordRow, TokenSubmission, WriteOutcome};
 use serde_json::json;
 
 use crate::views::EvaluationView;
@@ -45,20 +45,7 @@ impl App {
         if let Some(e) = &rec.evaluation {
             return Some(already_evaluated(e));
         }
-        let Some(due) = rec.default_due_at else {
-            return Some(AppError::conflict("record_not_completed", "该事项尚未办结,办结后即可评价。"));
-        };
-        if self.now() >= due {
-            let closed = display_date(closing_date(due));
-            return Some(AppError::Gone {
-                code: "evaluation_window_closed",
-                message: format!(
-                    "该办件的评价期已于 {closed} 24:00 结束(办结后 7 个自然日内可评价),未评价的按“基本满意”计。"
-                ),
-                details: json!({ "closed_at": due }).as_object().cloned().unwrap_or_default(),
-            });
-        }
-        None
+        check_window(rec.completed_at, rec.default_due_at, self.now()).err().map(refusal)
     }
 
     /// Records the evaluation of the record behind `input.token`. The same submission sent again answers
@@ -72,15 +59,11 @@ impl App {
             channel: &input.channel,
         })
         .map_err(AppError::Invalid)?;
-        let rec = self.record_for_token(&input.token).await?;
-        if let Some(existing) = &rec.evaluation {
-            return replay_or_refuse(existing, &sub);
-        }
-        if let Some(refusal) = self.evaluation_refusal(&rec) {
-            return Err(refusal);
+        if !secrets::looks_like_token(&input.token) {
+            return Err(unknown_token());
         }
         let new = NewEvaluation {
-            service_record_id: rec.id,
+            service_record_id: 0,
             round: 1,
             level: sub.level.as_str(),
             channel: sub.channel.as_str(),
@@ -90,39 +73,32 @@ impl App {
             is_default: false,
             created_at: self.now(),
         };
-        match self.writer.write(new.clone()).await? {
-            WriteOutcome::Inserted { id } => {
-                tracing::info!(
-                    evaluation_id = id,
-                    record_id = rec.id,
-                    level = new.level,
-                    channel = new.channel,
-                    "evaluation recorded"
-                );
-                Ok(Submitted { evaluation: view_of(id, &new), replayed: false })
+        let submission = TokenSubmission { token_hash: secrets::hash(&input.token), evaluation: new.clone() };
+        match self.writer.submit(submission).await? {
+            WriteOutcome::Inserted { id, service_record_id } => {
+                tracing::debug!(evaluation_id = id, record_id = service_record_id, "evaluation recorded");
+                let evaluation = EvaluationRow::from_new(id, &NewEvaluation { service_record_id, ..new });
+                Ok(Submitted { evaluation: EvaluationView::from(&evaluation), replayed: false })
             }
-            WriteOutcome::AlreadyEvaluated => {
-                let existing = self.store.first_evaluation(rec.id).await?.ok_or_else(|| {
-                    AppError::Internal(hcp_store::StoreError::Corrupt("conflict without a row".into()))
-                })?;
-                replay_or_refuse(&existing, &sub)
-            }
+            WriteOutcome::UnknownToken => Err(unknown_token()),
+            WriteOutcome::Refused(r) => Err(refusal(r)),
+            WriteOutcome::Existing(existing) => replay_or_refuse(&existing, &sub),
         }
     }
 }
 
-fn view_of(id: i64, e: &NewEvaluation) -> EvaluationView {
-    EvaluationView::from(&EvaluationRow {
-        id,
-        service_record_id: e.service_record_id,
-        level: e.level.to_string(),
-        channel: e.channel.to_string(),
-        indicator_ids: e.indicator_ids.clone(),
-        staff_indicator_ids: e.staff_indicator_ids.clone(),
-        comment: e.comment.clone(),
-        is_default: e.is_default,
-        created_at: e.created_at,
-    })
+fn refusal(r: WindowRefusal) -> AppError {
+    match r {
+        WindowRefusal::NotCompleted => AppError::conflict("record_not_completed", "该事项尚未办结,办结后即可评价。"),
+        WindowRefusal::Closed { closed_at } => AppError::Gone {
+            code: "evaluation_window_closed",
+            message: format!(
+                "该办件的评价期已于 {} 24:00 结束(办结后 7 个自然日内可评价),未评价的按“基本满意”计。",
+                display_date(closing_date(closed_at))
+            ),
+            details: json!({ "closed_at": closed_at }).as_object().cloned().unwrap_or_default(),
+        },
+    }
 }
 
 fn same_submission(e: &EvaluationRow, s: &Submission) -> bool {

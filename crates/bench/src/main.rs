@@ -184,12 +184,8 @@ async fn load(base: &str, tokens: Arc<Vec<String>>, concurrency: usize, duration
                     break;
                 }
                 let t0 = Instant::now();
-                let res = http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .body(body(&tokens[i]))
-                    .send()
-                    .await;
+                let res =
+                    http.post(&url).header("content-type", "application/json").body(body(&tokens[i])).send().await;
                 match res {
                     Ok(r) if r.status() == 201 => {
                         let _ = r.bytes().await;
@@ -210,7 +206,9 @@ async fn load(base: &str, tokens: Arc<Vec<String>>, concurrency: usize, duration
     }
     let elapsed = start.elapsed();
     all.sort();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default()
+    };
     Ok(Figures { requests: all.len(), errors, elapsed, p50: pct(0.50), p99: pct(0.99) })
 }
 

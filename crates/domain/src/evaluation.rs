@@ -1,6 +1,8 @@
 //! The rules of one evaluation (R5.2, R7, RA): which criteria fit a level, when a bad review is complete
 //! enough to accept, and what counts as "the same submission" for an idempotent retry.
 
+use chrono::{DateTime, Utc};
+
 use crate::identity::parse_text;
 use crate::indicators::{Annex, CriterionKind};
 use crate::{Channel, Level, Violation, Violations};
@@ -131,6 +133,29 @@ fn check_criteria(
     out
 }
 
+/// Why a record cannot take its evaluation now (apart from already having one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowRefusal {
+    /// Registered but not completed: a service is rated once it has been delivered.
+    NotCompleted,
+    /// The 7 natural days are over (R7.3); `closed_at` is 24:00 (UTC+8) of the last day.
+    Closed { closed_at: DateTime<Utc> },
+}
+
+/// Whether a record completed at `completed_at`, whose window closes at `closes_at`, may be evaluated at `now`.
+/// The one place that decides it, for the page, the API and the group-commit writer alike.
+pub fn check_window(
+    completed_at: Option<DateTime<Utc>>,
+    closes_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), WindowRefusal> {
+    match (completed_at, closes_at) {
+        (Some(_), Some(closes)) if now >= closes => Err(WindowRefusal::Closed { closed_at: closes }),
+        (Some(_), Some(_)) => Ok(()),
+        _ => Err(WindowRefusal::NotCompleted),
+    }
+}
+
 /// Joins criteria ids for storage (`S111,S112`); the inverse of [`split_ids`].
 pub fn join_ids(ids: &[String]) -> String {
     ids.join(",")
@@ -198,6 +223,15 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e.iter().map(|v| v.code).collect::<Vec<_>>(), ["invalid_level", "channel_not_allowed"]);
+    }
+
+    #[test]
+    fn the_window_is_open_until_24_00_of_the_7th_day() {
+        let done = DateTime::parse_from_rfc3339("2026-03-01T10:00:00+08:00").unwrap().with_timezone(&Utc);
+        let closes = crate::calendar::add_natural_days(done, DEFAULT_EVALUATION_DAYS);
+        assert_eq!(check_window(Some(done), Some(closes), closes - chrono::Duration::milliseconds(1)), Ok(()));
+        assert_eq!(check_window(Some(done), Some(closes), closes), Err(WindowRefusal::Closed { closed_at: closes }));
+        assert_eq!(check_window(None, None, done), Err(WindowRefusal::NotCompleted));
     }
 
     #[test]

@@ -35,6 +35,23 @@ pub struct EvaluationRow {
     pub created_at: DateTime<Utc>,
 }
 
+impl EvaluationRow {
+    /// The row a [`NewEvaluation`] became once inserted with `id`.
+    pub fn from_new(id: i64, e: &NewEvaluation) -> EvaluationRow {
+        EvaluationRow {
+            id,
+            service_record_id: e.service_record_id,
+            level: e.level.to_string(),
+            channel: e.channel.to_string(),
+            indicator_ids: e.indicator_ids.clone(),
+            staff_indicator_ids: e.staff_indicator_ids.clone(),
+            comment: e.comment.clone(),
+            is_default: e.is_default,
+            created_at: e.created_at,
+        }
+    }
+}
+
 /// Reads the `e_`-prefixed evaluation columns of a joined row; `None` when the join found none.
 pub(crate) fn evaluation_from_prefixed(r: &AnyRow) -> Result<Option<EvaluationRow>, StoreError> {
     let Some(id) = r.try_get::<Option<i64>, _>("e_id")? else {

@@ -24,7 +24,7 @@ pub use connect::{Backend, redact as redact_url};
 pub use error::StoreError;
 pub use evaluations::{EvaluationRow, NewEvaluation};
 pub use records::{EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
-pub use writer::{EvaluationWriter, WriteOutcome};
+pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};
 
 use sqlx::AnyPool;
 
