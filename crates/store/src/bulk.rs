@@ -31,18 +31,7 @@ impl Store {
                     applicant_kind, applicant_name, applicant_id_number, applicant_mobile, received_at, completed_at,
                     default_due_at, created_at) VALUES ",
             );
-            const COLS: usize = 14;
-            for i in 0..chunk.len() {
-                sql.push_str(if i == 0 { "(" } else { ",(" });
-                for c in 0..COLS {
-                    if c > 0 {
-                        sql.push(',');
-                    }
-                    sql.push('$');
-                    sql.push_str(&(i * COLS + c + 1).to_string());
-                }
-                sql.push(')');
-            }
+            crate::sql::push_rows(&mut sql, self.backend, chunk.len(), 14);
             sql.push_str(" RETURNING id, record_number");
             let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
             for r in chunk {
@@ -87,7 +76,7 @@ impl Store {
         let rows: Vec<NewEvaluation> =
             evaluations.iter().map(|(idx, e)| NewEvaluation { service_record_id: ids[*idx], ..e.clone() }).collect();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            insert_evaluations(&mut tx, chunk).await?;
+            insert_evaluations(&mut tx, self.backend, chunk).await?;
         }
         tx.commit().await?;
         Ok(ids)

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::time::{from_ms, to_ms};
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvaluation {
@@ -74,6 +74,7 @@ pub(crate) fn evaluation_from_prefixed(r: &AnyRow) -> Result<Option<EvaluationRo
 /// records evaluated. Returns (record id, evaluation id) of the rows actually inserted.
 pub(crate) async fn insert_evaluations(
     conn: &mut AnyConnection,
+    backend: Backend,
     rows: &[NewEvaluation],
 ) -> Result<Vec<(i64, i64)>, StoreError> {
     if rows.is_empty() {
@@ -83,20 +84,7 @@ pub(crate) async fn insert_evaluations(
         "INSERT INTO evaluation (service_record_id, round, level, channel, indicator_ids, staff_indicator_ids,
             comment, is_default, created_at) VALUES ",
     );
-    const COLS: usize = 9;
-    for i in 0..rows.len() {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for c in 0..COLS {
-            if c > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("${}", i * COLS + c + 1));
-        }
-        sql.push(')');
-    }
+    crate::sql::push_rows(&mut sql, backend, rows.len(), 9);
     sql.push_str(" ON CONFLICT (service_record_id, round) DO NOTHING RETURNING service_record_id, id");
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for e in rows {

@@ -46,7 +46,7 @@ impl Store {
                     created_at: from_ms(*due_at),
                 })
                 .collect();
-            let inserted = insert_evaluations(&mut tx, &rows).await?;
+            let inserted = insert_evaluations(&mut tx, self.backend, &rows).await?;
             // A record another process evaluated meanwhile is marked too, so it leaves the queue.
             let raced: Vec<i64> =
                 due.iter().map(|(id, _)| *id).filter(|id| !inserted.iter().any(|(rid, _)| rid == id)).collect();

@@ -14,6 +14,7 @@ mod error;
 mod evaluations;
 mod jobs;
 mod records;
+mod sql;
 pub mod time;
 mod writer;
 

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::evaluations::{EvaluationRow, NewEvaluation, evaluation_from_prefixed, insert_evaluations};
 use crate::time::from_ms;
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// The most submissions handled in one transaction (9 parameters each stays under both databases' limits).
 const MAX_BATCH: usize = 1000;
@@ -108,7 +108,11 @@ struct Found {
     evaluation: Option<EvaluationRow>,
 }
 
-async fn lookup(conn: &mut AnyConnection, hashes: &[&str]) -> Result<HashMap<String, Found>, StoreError> {
+async fn lookup(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    hashes: &[&str],
+) -> Result<HashMap<String, Found>, StoreError> {
     let mut sql = String::from(
         "SELECT v.token_hash, r.id AS record_id, r.completed_at, r.default_due_at,
             e.id AS e_id, e.service_record_id AS e_service_record_id, e.level AS e_level, e.channel AS e_channel,
@@ -117,15 +121,9 @@ async fn lookup(conn: &mut AnyConnection, hashes: &[&str]) -> Result<HashMap<Str
          FROM evaluation_invite v
          JOIN service_record r ON r.id = v.service_record_id
          LEFT JOIN evaluation e ON e.service_record_id = r.id AND e.round = 1
-         WHERE v.token_hash IN (",
+         WHERE v.token_hash IN ",
     );
-    for i in 0..hashes.len() {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!("${}", i + 1));
-    }
-    sql.push(')');
+    crate::sql::push_tuple(&mut sql, backend, 1, hashes.len());
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for h in hashes {
         q = q.bind(*h);
@@ -151,7 +149,7 @@ async fn handle(store: &Store, subs: &[TokenSubmission]) -> Result<Vec<WriteOutc
     let mut hashes: Vec<&str> = subs.iter().map(|s| s.token_hash.as_str()).collect();
     hashes.sort_unstable();
     hashes.dedup();
-    let found = lookup(&mut tx, &hashes).await?;
+    let found = lookup(&mut tx, store.backend, &hashes).await?;
 
     // Decide each submission; the first accepted one for a record wins, later ones in the batch (a double
     // tap) see it as the existing evaluation, exactly as if they had come a moment later.
@@ -179,7 +177,7 @@ async fn handle(store: &Store, subs: &[TokenSubmission]) -> Result<Vec<WriteOutc
         };
         plans.push(plan);
     }
-    let inserted: HashMap<i64, i64> = insert_evaluations(&mut tx, &rows).await?.into_iter().collect();
+    let inserted: HashMap<i64, i64> = insert_evaluations(&mut tx, store.backend, &rows).await?.into_iter().collect();
     tx.commit().await?;
 
     let mut outcomes = Vec::with_capacity(plans.len());
