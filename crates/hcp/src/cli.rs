@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "hcp", version, about, long_about = None)]
 pub struct Cli {
     /// Database: `sqlite://FILE` (created on first start) or `postgres://USER@HOST/DB`.
-    #[arg(long, global = true, env = "HCP_DATABASE_URL", default_value = "sqlite://hcp.db")]
+    #[arg(long, global = true, env = "HCP_DATABASE_URL", hide_env_values = true, default_value = "sqlite://hcp.db")]
     pub database_url: String,
 
     #[command(subcommand)]

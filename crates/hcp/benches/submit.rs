@@ -1,8 +1,9 @@
-//! `hcp-bench`: measures durable evaluation submissions per second over HTTP on loopback, with p50/p99
+//! Benchmark: measures durable evaluation submissions per second over HTTP on loopback, with p50/p99
 //! latency, and in the same run an endpoint that only parses the same JSON. The ratio of the two is the
 //! figure that matters (issue 2 §12). The server under test is the real `hcp serve`, in its own process.
 //!
-//! `cargo build --release && target/release/hcp-bench submit [--database-url URL]`
+//! `cargo bench -p hcp --bench submit -- [--database-url URL] [--seconds S] [--concurrency C]`
+//! (the parse-only server is this same executable, started again with `parse-server`).
 #![forbid(unsafe_code)]
 
 use std::process::Stdio;
@@ -27,35 +28,42 @@ use tokio::process::{Child, Command};
 #[derive(Parser)]
 struct Cli {
     #[command(subcommand)]
-    command: Cmd,
+    command: Option<Cmd>,
+    #[command(flatten)]
+    submit: SubmitArgs,
+}
+
+/// Run the benchmark: seed, start both servers, load each, print the figures.
+#[derive(clap::Args)]
+struct SubmitArgs {
+    /// Where to put the data (default: a new SQLite file in a temp dir). Must be empty.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Concurrent requests in flight.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seconds of load per endpoint.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Records to seed (each takes one evaluation; must cover seconds × rate).
+    #[arg(long, default_value_t = 300_000)]
+    records: usize,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run the benchmark: seed, start both servers, load each, print the figures.
-    Submit {
-        /// Where to put the data (default: a new SQLite file in a temp dir). Must be empty.
-        #[arg(long)]
-        database_url: Option<String>,
-        /// Concurrent requests in flight.
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        /// Seconds of load per endpoint.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Records to seed (each takes one evaluation; must cover seconds × rate).
-        #[arg(long, default_value_t = 300_000)]
-        records: usize,
-    },
     /// (internal) A server that only parses the evaluation JSON and answers 201.
     ParseServer,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Cmd::ParseServer => parse_server().await,
-        Cmd::Submit { database_url, concurrency, seconds, records } => {
+    // `cargo bench` adds `--bench`; it means nothing here.
+    let cli = Cli::parse_from(std::env::args().filter(|a| a != "--bench"));
+    match cli.command {
+        Some(Cmd::ParseServer) => parse_server().await,
+        None => {
+            let SubmitArgs { database_url, concurrency, seconds, records } = cli.submit;
             let dir = std::env::temp_dir().join(format!("hcp-bench-{}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
             let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
@@ -214,8 +222,7 @@ async fn load(base: &str, tokens: Arc<Vec<String>>, concurrency: usize, duration
 
 async fn submit(url: &str, concurrency: usize, duration: Duration, records: usize) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
-    let hcp = exe.with_file_name("hcp");
-    anyhow::ensure!(hcp.exists(), "build the server first: cargo build --release (looked for {})", hcp.display());
+    let hcp = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hcp"));
     eprintln!("seeding {records} records into {} …", hcp_store::redact_url(url));
     let tokens = Arc::new(seed(url, records).await?);
 
