@@ -49,9 +49,11 @@ impl App {
         &self.calendar
     }
 
-    /// The time of the system; one place, so that tests and `jobs run --now` reason about the same clock.
+    /// The time of the system, to the millisecond (what the database keeps, so that an answer given now and
+    /// the same row read back later agree); one place, so every use case reads the same clock.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        let now = Utc::now();
+        DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
     }
 
     /// The evaluation link for a token.
