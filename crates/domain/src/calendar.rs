@@ -126,9 +126,14 @@ pub struct Deadline {
 /// Working days by the holiday calendar. Lookups are by year and day of year, never a scan.
 #[derive(Debug, Clone)]
 pub struct Calendar {
-    /// For each loaded year, bit `ordinal0` says whether that day is a working day.
-    years: BTreeMap<i32, Vec<bool>>,
+    /// For each year with any data, bit `ordinal0` says whether that day is a working day.
+    days: BTreeMap<i32, Vec<bool>>,
+    /// Years whose State Council notice is loaded; other years count weekends alone, provisionally.
+    loaded: BTreeSet<i32>,
+    /// What each listed date is, for display: national entries, then local ones over them.
     names: BTreeMap<NaiveDate, (DayKind, String)>,
+    /// The county's own closures and openings, applied over whatever the notice says.
+    local: Vec<CalendarEntry>,
     /// When a working day closes (24:00 by default). The one place that decides it.
     close_of_day: Option<NaiveTime>,
 }
@@ -139,10 +144,21 @@ impl Default for Calendar {
     }
 }
 
+fn weekdays_of(year: i32) -> Vec<bool> {
+    let days = NaiveDate::from_ymd_opt(year, 12, 31).expect("valid").ordinal();
+    (1..=days).map(|o| !is_weekend(NaiveDate::from_yo_opt(year, o).expect("valid ordinal"))).collect()
+}
+
 impl Calendar {
     /// A calendar with no year loaded: every deadline is provisional.
     pub fn new() -> Self {
-        Calendar { years: BTreeMap::new(), names: BTreeMap::new(), close_of_day: None }
+        Calendar {
+            days: BTreeMap::new(),
+            loaded: BTreeSet::new(),
+            names: BTreeMap::new(),
+            local: Vec::new(),
+            close_of_day: None,
+        }
     }
 
     /// The calendar shipped with the program.
@@ -158,34 +174,45 @@ impl Calendar {
         self
     }
 
-    /// Loads entries; every year that has at least one entry counts as loaded, replacing what it had.
+    /// Loads a notice: every year that has at least one entry counts as loaded, and replaces what that year
+    /// had. Local overrides stay on top.
     pub fn load(&mut self, entries: &[CalendarEntry]) {
         let years: BTreeSet<i32> = entries.iter().map(|e| e.date.year()).collect();
         for y in years {
             self.names.retain(|d, _| d.year() != y);
-            let days = NaiveDate::from_ymd_opt(y, 12, 31).expect("valid").ordinal() as usize;
-            let mut bits = vec![false; days];
-            for (i, bit) in bits.iter_mut().enumerate() {
-                let d = NaiveDate::from_yo_opt(y, i as u32 + 1).expect("valid ordinal");
-                *bit = !is_weekend(d);
-            }
+            let mut bits = weekdays_of(y);
             for e in entries.iter().filter(|e| e.date.year() == y) {
                 bits[e.date.ordinal0() as usize] = e.kind == DayKind::Workday;
                 self.names.insert(e.date, (e.kind, e.name.clone()));
             }
-            self.years.insert(y, bits);
+            self.days.insert(y, bits);
+            self.loaded.insert(y);
+        }
+        let local = std::mem::take(&mut self.local);
+        self.apply_local(&local);
+    }
+
+    /// Adds the county's own closures (a holiday on a working day) and openings (a weekend day worked).
+    /// They do not make a year count as loaded.
+    pub fn apply_local(&mut self, entries: &[CalendarEntry]) {
+        for e in entries {
+            let bits = self.days.entry(e.date.year()).or_insert_with(|| weekdays_of(e.date.year()));
+            bits[e.date.ordinal0() as usize] = e.kind == DayKind::Workday;
+            self.names.insert(e.date, (e.kind, e.name.clone()));
+            self.local.retain(|l| l.date != e.date);
+            self.local.push(e.clone());
         }
     }
 
     pub fn is_year_loaded(&self, year: i32) -> bool {
-        self.years.contains_key(&year)
+        self.loaded.contains(&year)
     }
 
     pub fn loaded_years(&self) -> Vec<i32> {
-        self.years.keys().copied().collect()
+        self.loaded.iter().copied().collect()
     }
 
-    /// The listed days of a year, in date order.
+    /// The listed days of a year (national and local), in date order.
     pub fn entries_of_year(&self, year: i32) -> Vec<CalendarEntry> {
         self.names
             .iter()
@@ -194,9 +221,21 @@ impl Calendar {
             .collect()
     }
 
+    /// From 1 December on, the next year if its notice is not loaded yet: deadlines that reach into it would
+    /// be provisional, so operators must be told to import it.
+    pub fn missing_next_year(&self, today: NaiveDate) -> Option<i32> {
+        let next = today.year() + 1;
+        (today.month() == 12 && !self.is_year_loaded(next)).then_some(next)
+    }
+
+    /// Whether a date is one of the county's own overrides.
+    pub fn is_local(&self, d: NaiveDate) -> bool {
+        self.local.iter().any(|l| l.date == d)
+    }
+
     /// Whether a date is a working day; for a year not loaded, Monday to Friday (and `provisional`).
     pub fn is_working_day(&self, d: NaiveDate) -> bool {
-        match self.years.get(&d.year()) {
+        match self.days.get(&d.year()) {
             Some(bits) => bits[d.ordinal0() as usize],
             None => !is_weekend(d),
         }
@@ -211,15 +250,39 @@ impl Calendar {
         x
     }
 
-    /// The business date of the Nth working day after `d` (`d` itself never counts; N = 0 gives `d`).
+    /// The business date of the Nth working day after `d` (`d` itself never counts; N = 0 gives `d`), and
+    /// whether a year without a loaded notice was involved. Walks the year's bits directly, one year at a
+    /// time, so a call costs a few dozen array reads and no map lookup per day.
     pub fn add_working_days_to_date(&self, d: NaiveDate, n: u32) -> (NaiveDate, bool) {
-        let mut x = d;
         let mut provisional = !self.is_year_loaded(d.year());
-        for _ in 0..n {
-            x = self.next_working_day(x);
-            provisional |= !self.is_year_loaded(x.year());
+        if n == 0 {
+            return (d, provisional);
         }
-        (x, provisional)
+        let mut remaining = n;
+        let mut year = d.year();
+        let mut from = d.ordinal0() as usize + 1;
+        loop {
+            let computed;
+            let bits: &[bool] = match self.days.get(&year) {
+                Some(b) => b,
+                None => {
+                    computed = weekdays_of(year);
+                    &computed
+                }
+            };
+            provisional |= !self.is_year_loaded(year);
+            for (i, working) in bits.iter().enumerate().skip(from) {
+                if *working {
+                    remaining -= 1;
+                    if remaining == 0 {
+                        let date = NaiveDate::from_yo_opt(year, i as u32 + 1).expect("ordinal within its year");
+                        return (date, provisional);
+                    }
+                }
+            }
+            year += 1;
+            from = 0;
+        }
     }
 
     /// "N working days" after an event: the close of the Nth working day after the event's date.
