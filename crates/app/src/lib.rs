@@ -2,6 +2,7 @@
 //! from `hcp-domain` and its rows from `hcp-store`, and answers with a view or an [`AppError`].
 #![forbid(unsafe_code)]
 
+pub mod calendar;
 pub mod catalog;
 pub mod clients;
 pub mod demo;
@@ -12,9 +13,9 @@ pub mod records;
 pub mod secrets;
 pub mod views;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 pub use error::{AppError, AppResult};
 use hcp_domain::calendar::Calendar;
 use hcp_store::{EvaluationWriter, Store};
@@ -26,27 +27,36 @@ pub struct App {
     writer: EvaluationWriter,
     /// Base of the links given to evaluators (`https://hcp.county.gov.cn`), without a trailing slash.
     public_url: Arc<str>,
-    calendar: Arc<Calendar>,
+    /// Replaced whole on reload; readers take a snapshot (see `calendar.rs`).
+    calendar: Arc<RwLock<Arc<Calendar>>>,
+    /// When a working day closes for deadlines; `None` is 24:00 (issue 3 §4).
+    close_of_day: Option<NaiveTime>,
 }
 
 impl App {
-    /// Wires the use cases; starts the evaluation writer, so call it inside the runtime.
+    /// Wires the use cases; starts the evaluation writer, so call it inside the runtime. The calendar is the
+    /// bundled one until [`App::reload_calendar`] adds what the database holds.
     pub fn new(store: Store, public_url: &str) -> App {
         let writer = EvaluationWriter::spawn(store.clone());
         App {
             store,
             writer,
             public_url: public_url.trim_end_matches('/').into(),
-            calendar: Arc::new(Calendar::bundled()),
+            calendar: Arc::new(RwLock::new(Arc::new(Calendar::bundled()))),
+            close_of_day: None,
         }
+    }
+
+    /// Sets when a working day closes (e.g. 17:30); deadlines end then instead of at 24:00.
+    pub fn with_close_of_day(mut self, close: Option<NaiveTime>) -> App {
+        self.close_of_day = close;
+        let cal = (*self.calendar()).clone().with_close_of_day(close);
+        self.calendar = Arc::new(RwLock::new(Arc::new(cal)));
+        self
     }
 
     pub fn public_url(&self) -> &str {
         &self.public_url
-    }
-
-    pub fn calendar(&self) -> &Calendar {
-        &self.calendar
     }
 
     /// The time of the system, to the millisecond (what the database keeps, so that an answer given now and

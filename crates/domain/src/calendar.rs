@@ -111,6 +111,26 @@ fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
+/// The Chinese name of a holiday for screens; the data files name them in English.
+pub fn holiday_name_zh(name: &str) -> &str {
+    match name {
+        "New Year's Day" => "元旦",
+        "Spring Festival" => "春节",
+        "Tomb-sweeping Day" => "清明节",
+        "Labour Day" => "劳动节",
+        "Dragon Boat Festival" => "端午节",
+        "Mid-autumn Festival" => "中秋节",
+        "National Day" => "国庆节",
+        "National Day and Mid-autumn Festival" => "国庆节、中秋节",
+        other => other,
+    }
+}
+
+/// 周一 … 周日
+pub fn weekday_zh(d: NaiveDate) -> &'static str {
+    ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][d.weekday().num_days_from_monday() as usize]
+}
+
 /// The calendar shipped with the program (2020–2026, State Council notices).
 pub const BUNDLED_CALENDAR_CSV: &str = include_str!("../data/cn-holidays.csv");
 

@@ -15,8 +15,25 @@ pub struct Cli {
     #[arg(long, global = true, env = "HCP_DATABASE_URL", hide_env_values = true, default_value = "sqlite://hcp.db")]
     pub database_url: String,
 
+    /// When a working day closes for deadlines: 24:00 (default) or the office closing time, e.g. 17:30.
+    #[arg(long, global = true, env = "HCP_WORKING_DAY_ENDS", default_value = "24:00", value_parser = parse_close_of_day)]
+    pub working_day_ends: CloseOfDay,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `None`: working days end at 24:00.
+#[derive(Debug, Clone, Copy)]
+pub struct CloseOfDay(pub Option<chrono::NaiveTime>);
+
+fn parse_close_of_day(s: &str) -> Result<CloseOfDay, String> {
+    if s == "24:00" {
+        return Ok(CloseOfDay(None));
+    }
+    chrono::NaiveTime::parse_from_str(s, "%H:%M")
+        .map(|t| CloseOfDay(Some(t)))
+        .map_err(|_| format!("时间“{s}”格式不正确,应为 HH:MM(如 17:30)或 24:00"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -33,6 +50,30 @@ pub enum Command {
     /// API keys for integrating systems.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// The working-day calendar: holidays and adjusted working days (调休).
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// List the holidays and adjusted working days of a year.
+    Show {
+        /// The year, e.g. 2026.
+        year: i32,
+    },
+    /// Print `yes` if DATE (YYYY-MM-DD) is a working day, `no` otherwise.
+    IsWorkingDay { date: String },
+    /// Print the date (YYYY-MM-DD) on which "N working days after DATE" falls (DATE itself does not count).
+    AddWorkingDays { date: String, n: u32 },
+    /// Load a calendar file (the format of cn-holidays.csv: date,kind,name). A bad file changes nothing.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// The file holds the county's own closures and openings, not a State Council notice.
+        #[arg(long)]
+        local: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use hcp_app::demo::{DemoOptions, DemoReport};
 use hcp_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{ApikeyCommand, Cli, Command, JobsCommand};
+use crate::cli::{ApikeyCommand, CalendarCommand, Cli, CloseOfDay, Command, JobsCommand};
 use crate::server::{Application, ServeConfig};
 
 /// Opens and migrates the database.
@@ -19,11 +19,27 @@ pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Store
     Ok(store)
 }
 
+/// Opens the database and the use cases, with the calendar as the database holds it.
+async fn open_app(url: &str, close: CloseOfDay) -> anyhow::Result<App> {
+    let store = open_store(url, 4).await?;
+    let app = App::new(store, "http://127.0.0.1:8080").with_close_of_day(close.0);
+    app.reload_calendar().await.map_err(|e| anyhow::anyhow!(e.message()))?;
+    Ok(app)
+}
+
+fn parse_date(s: &str) -> anyhow::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("日期“{s}”格式不正确,应为 YYYY-MM-DD"))
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url;
+    let close = cli.working_day_ends;
     match cli.command {
+        Command::Calendar(cmd) => calendar(&open_app(&url, close).await?, cmd).await,
         Command::Serve(args) => {
             let mut cfg = ServeConfig::new(&url, args.listen);
+            cfg.close_of_day = close.0;
             cfg.public_url = args.public_url;
             cfg.jobs = !args.no_jobs;
             let application = Application::build(&cfg).await?;
@@ -60,8 +76,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Jobs(JobsCommand::Run { now }) => {
             let now = hcp_domain::calendar::parse_instant("now", &now).map_err(|v| anyhow::anyhow!(v.message))?;
-            let store = open_store(&url, 2).await?;
-            let app = App::new(store, "");
+            let app = open_app(&url, close).await?;
             let report = app.run_jobs(now).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("默认评价:{} 条", report.default_evaluations);
             Ok(())
@@ -104,4 +119,65 @@ fn print_demo(r: &DemoReport) {
     }
     println!("演示对接系统的接口密钥(Authorization: Bearer …),只显示这一次:");
     println!("  {}", r.api_key);
+}
+
+async fn calendar(app: &App, cmd: CalendarCommand) -> anyhow::Result<()> {
+    use hcp_domain::calendar::{DayKind, holiday_name_zh, weekday_zh};
+    let cal = app.calendar();
+    let provisional_note = |year: i32| {
+        if !cal.is_year_loaded(year) {
+            eprintln!("注意:{year} 年节假日安排尚未导入,按周一至周五计算(暂定)。");
+        }
+    };
+    match cmd {
+        CalendarCommand::Show { year } => {
+            if !cal.is_year_loaded(year) {
+                println!(
+                    "{year} 年节假日安排尚未导入:工作日暂按周一至周五计算。请在国务院办公厅通知发布后用 `hcp calendar import 文件` 导入。"
+                );
+            }
+            let entries = cal.entries_of_year(year);
+            for e in &entries {
+                let kind = match e.kind {
+                    DayKind::Holiday => "放假",
+                    DayKind::Workday => "调休上班",
+                };
+                let local = if cal.is_local(e.date) { "(本县)" } else { "" };
+                println!("{} {} {kind} {}{local}", e.date, weekday_zh(e.date), holiday_name_zh(&e.name));
+            }
+            let count = |k: DayKind| entries.iter().filter(|e| e.kind == k).count();
+            println!("{year} 年:放假 {} 天,调休上班 {} 天。", count(DayKind::Holiday), count(DayKind::Workday));
+        }
+        CalendarCommand::IsWorkingDay { date } => {
+            let d = parse_date(&date)?;
+            provisional_note(chrono::Datelike::year(&d));
+            println!("{}", if cal.is_working_day(d) { "yes" } else { "no" });
+        }
+        CalendarCommand::AddWorkingDays { date, n } => {
+            let d = parse_date(&date)?;
+            let (due, provisional) = cal.add_working_days_to_date(d, n);
+            if provisional {
+                eprintln!("注意:计算涉及尚未导入节假日安排的年份,结果为暂定。");
+            }
+            println!("{due}");
+        }
+        CalendarCommand::Import { file, local } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
+            let source = if local {
+                hcp_app::calendar::CalendarSource::Local
+            } else {
+                hcp_app::calendar::CalendarSource::National
+            };
+            let report = app.import_calendar(&text, source).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+            let years: Vec<String> = report.years.iter().map(i32::to_string).collect();
+            println!(
+                "已导入{} {} 年:放假 {} 天,调休上班 {} 天。",
+                if local { "本县调整" } else { "" },
+                years.join("、"),
+                report.holidays,
+                report.workdays
+            );
+        }
+    }
+    Ok(())
 }

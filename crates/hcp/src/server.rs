@@ -16,11 +16,20 @@ pub struct ServeConfig {
     pub jobs: bool,
     /// How many pooled connections (readers; the evaluation writer uses one of them).
     pub max_connections: u32,
+    /// When a working day closes; `None` is 24:00.
+    pub close_of_day: Option<chrono::NaiveTime>,
 }
 
 impl ServeConfig {
     pub fn new(database_url: &str, listen: SocketAddr) -> ServeConfig {
-        ServeConfig { database_url: database_url.into(), listen, public_url: None, jobs: true, max_connections: 16 }
+        ServeConfig {
+            database_url: database_url.into(),
+            listen,
+            public_url: None,
+            jobs: true,
+            max_connections: 16,
+            close_of_day: None,
+        }
     }
 }
 
@@ -37,7 +46,12 @@ impl Application {
         let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("无法监听 {}", cfg.listen))?;
         let addr = listener.local_addr()?;
         let public_url = cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        Ok(Application { listener, app: App::new(store, &public_url), jobs: cfg.jobs })
+        let app = App::new(store, &public_url).with_close_of_day(cfg.close_of_day);
+        app.reload_calendar().await.map_err(|e| anyhow::anyhow!("无法读取节假日安排:{}", e.message()))?;
+        for w in app.warnings() {
+            tracing::warn!(code = w.code, "{}", w.message);
+        }
+        Ok(Application { listener, app, jobs: cfg.jobs })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -66,6 +80,10 @@ async fn scheduler(app: App) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // Another instance may have imported a calendar: pick it up before computing anything.
+        if let Err(e) = app.reload_calendar().await {
+            tracing::error!(error = %e, "reloading the calendar failed; keeping the one in memory");
+        }
         if let Err(e) = app.run_jobs(app.now()).await {
             tracing::error!(error = %e, "background jobs failed; retrying in a minute");
         }

@@ -8,6 +8,7 @@
 
 mod api_keys;
 mod bulk;
+mod calendar;
 mod catalog;
 mod connect;
 mod error;
@@ -20,6 +21,7 @@ mod writer;
 
 pub use api_keys::ApiKeyRow;
 pub use bulk::{BulkEvaluation, BulkRecord};
+pub use calendar::CalendarDayRow;
 pub use catalog::{ItemRow, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, WindowRow};
 pub use connect::{Backend, redact as redact_url};
 pub use error::StoreError;

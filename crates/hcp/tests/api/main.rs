@@ -4,6 +4,7 @@
 mod helpers;
 
 mod bad_input;
+mod calendar;
 mod catalog;
 mod cli;
 mod default_evaluation;
