@@ -8,8 +8,10 @@ use super::layout::{esc, page};
 /// `GET /`: what this server is and where to go.
 pub async fn home(State(app): State<App>) -> Response {
     let db = app.store.backend().name();
+    let warnings: String =
+        app.warnings().iter().map(|w| format!(r#"<p class="alert" role="alert">{}</p>"#, esc(&w.message))).collect();
     let body = format!(
-        r#"<h2>系统运行正常</h2>
+        r#"{warnings}<h2>系统运行正常</h2>
 <p>本系统记录每一次政务服务,收集办事群众的评价(非常满意、满意、基本满意、不满意、非常不满意),7 个自然日内未评价的按“基本满意”计。</p>
 <ul>
 <li><a href="/api/v1/indicators">评价指标(接口)</a></li>
