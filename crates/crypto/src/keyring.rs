@@ -130,7 +130,7 @@ impl Keyring {
         let ct = key
             .cipher
             .encrypt(
-                Nonce::<U12>::from_slice(&nonce),
+                &Nonce::<U12>::from(nonce),
                 aes_gcm::aead::Payload { msg: plain.as_bytes(), aad: field.as_bytes() },
             )
             .expect("SM4-GCM encryption of a short text cannot fail");
@@ -148,7 +148,10 @@ impl Keyring {
         let (nonce, ct) = bytes.split_at(12);
         let plain = key
             .cipher
-            .decrypt(Nonce::<U12>::from_slice(nonce), aes_gcm::aead::Payload { msg: ct, aad: field.as_bytes() })
+            .decrypt(
+                &Nonce::<U12>::try_from(nonce).map_err(|_| KeyError::Corrupt)?,
+                aes_gcm::aead::Payload { msg: ct, aad: field.as_bytes() },
+            )
             .map_err(|_| KeyError::Corrupt)?;
         String::from_utf8(plain).map_err(|_| KeyError::Corrupt)
     }
@@ -173,7 +176,7 @@ fn random<const N: usize>() -> [u8; N] {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use sm4::cipher::{BlockCipherEncrypt, KeyInit as _};
+    use sm4::cipher::BlockCipherEncrypt;
 
     /// GB/T 32907-2016, appendix A, example 1.
     #[test]
