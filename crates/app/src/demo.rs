@@ -4,13 +4,14 @@
 //! defaults). Deterministic for a given seed.
 
 use chrono::{DateTime, Duration, Utc};
-use hcp_domain::identity::{CreditCode, IdNumber};
+use hcp_domain::identity::{Applicant, ApplicantIdNumber, ApplicantName, CreditCode, IdNumber, Mobile};
 use hcp_domain::indicators::Annex;
 use hcp_domain::{ApplicantKind, Category, Channel, HallKind, Level, OrgKind, WindowKind};
 use hcp_store::{BulkRecord, NewEvaluation, NewHall, NewItem, NewOrg, NewStaff, NewWindow};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::keys::SealedApplicant;
 use crate::records::evaluation_deadline;
 use crate::{App, AppResult, secrets};
 
@@ -593,6 +594,12 @@ impl App {
         };
         let completed_at = (received_at + took).min(self.now());
         let date = hcp_domain::calendar::business_date(received_at).format("%Y%m%d");
+        let applicant = Applicant {
+            kind,
+            name: ApplicantName::parse("", &name).expect("demo names are valid"),
+            id_number: ApplicantIdNumber::parse("", kind, &idn).expect("demo numbers carry their check digit"),
+            mobile: Mobile::parse("", &mobile(rng)).expect("demo mobiles are valid"),
+        };
         OwnedRecord {
             record_number: format!("QS{date}{seq:08}"),
             item_id,
@@ -600,9 +607,7 @@ impl App {
             window_id,
             staff_id,
             kind,
-            name,
-            id_number: idn,
-            mobile: mobile(rng),
+            applicant: self.keys.seal(&applicant),
             received_at,
             completed_at,
             default_due_at: Some(evaluation_deadline(completed_at)),
@@ -617,9 +622,7 @@ struct OwnedRecord {
     window_id: Option<i64>,
     staff_id: Option<i64>,
     kind: ApplicantKind,
-    name: String,
-    id_number: String,
-    mobile: String,
+    applicant: SealedApplicant,
     received_at: DateTime<Utc>,
     completed_at: DateTime<Utc>,
     default_due_at: Option<DateTime<Utc>>,
@@ -635,9 +638,7 @@ impl OwnedRecord {
             window_id: self.window_id,
             staff_id: self.staff_id,
             applicant_kind: self.kind.as_str(),
-            applicant_name: &self.name,
-            applicant_id_number: &self.id_number,
-            applicant_mobile: &self.mobile,
+            applicant: self.applicant.as_store(),
             received_at: self.received_at,
             completed_at: Some(self.completed_at),
             default_due_at: self.default_due_at,

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod evaluations;
 pub mod jobs;
+pub mod keys;
 pub mod records;
 pub mod secrets;
 pub mod views;
@@ -31,14 +32,17 @@ pub struct App {
     calendar: Arc<RwLock<Arc<Calendar>>>,
     /// When a working day closes for deadlines; `None` is 24:00 (issue 3 §4).
     close_of_day: Option<NaiveTime>,
+    /// Data keys for evaluator data (see `keys.rs`).
+    pub keys: Arc<keys::Keys>,
 }
 
 impl App {
     /// Wires the use cases; starts the evaluation writer, so call it inside the runtime. The calendar is the
     /// bundled one until [`App::reload_calendar`] adds what the database holds.
-    pub fn new(store: Store, public_url: &str) -> App {
+    pub fn new(store: Store, public_url: &str, keys: keys::Keys) -> App {
         let writer = EvaluationWriter::spawn(store.clone());
         App {
+            keys: Arc::new(keys),
             store,
             writer,
             public_url: public_url.trim_end_matches('/').into(),

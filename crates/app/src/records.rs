@@ -8,6 +8,7 @@ use hcp_domain::{ApplicantKind, Violation, Violations};
 use hcp_store::{NewServiceRecord, RecordInsert, RecordRow};
 
 use crate::clients::ApiClient;
+use crate::keys::PlainApplicant;
 use crate::views::{RecordView, RegisteredRecord};
 use crate::{App, AppError, AppResult, secrets};
 
@@ -151,6 +152,7 @@ impl App {
 
         let token = secrets::new_token();
         let a = &valid.applicant;
+        let sealed = self.keys.seal(a);
         let new = NewServiceRecord {
             source_system: &client.source_system,
             record_number: &valid.record_number,
@@ -159,9 +161,7 @@ impl App {
             window_id,
             staff_id,
             applicant_kind: a.kind.as_str(),
-            applicant_name: a.name.as_str(),
-            applicant_id_number: a.id_number.as_str(),
-            applicant_mobile: a.mobile.as_str(),
+            applicant: sealed.as_store(),
             received_at: valid.received_at,
             completed_at: valid.completed_at,
             default_due_at: valid.completed_at.map(evaluation_deadline),
@@ -170,7 +170,8 @@ impl App {
         match self.store.insert_record_with_invite(&new, &secrets::hash(&token)).await? {
             RecordInsert::Created(id) => Ok(Registration::Created(self.registered(id, &new, token))),
             RecordInsert::Existing(existing) => {
-                if !same_record(&existing, &new) {
+                let stored = self.keys.open(&existing)?;
+                if !same_record(&existing, &stored, &new, a) {
                     return Err(AppError::conflict(
                         "duplicate_record_number",
                         format!(
@@ -204,7 +205,9 @@ impl App {
     }
 
     pub async fn get_record(&self, client: &ApiClient, id: i64) -> AppResult<RecordView> {
-        Ok(RecordView::from(&self.scoped_record(client, id).await?))
+        let rec = self.scoped_record(client, id).await?;
+        let applicant = self.keys.open(&rec)?;
+        Ok(RecordView::new(&rec, &applicant))
     }
 
     /// Records completion of a record registered before it was done. Repeating the same time is harmless.
@@ -241,15 +244,15 @@ impl App {
     }
 }
 
-fn same_record(existing: &RecordRow, new: &NewServiceRecord<'_>) -> bool {
+fn same_record(existing: &RecordRow, stored: &PlainApplicant, new: &NewServiceRecord<'_>, a: &Applicant) -> bool {
     existing.item_id == new.item_id
         && existing.org_id == new.org_id
         && existing.window_id == new.window_id
         && existing.staff_id == new.staff_id
         && existing.applicant_kind == new.applicant_kind
-        && existing.applicant_name == new.applicant_name
-        && existing.applicant_id_number == new.applicant_id_number
-        && existing.applicant_mobile == new.applicant_mobile
+        && stored.name == a.name.as_str()
+        && stored.id_number == a.id_number.as_str()
+        && stored.mobile == a.mobile.as_str()
         && existing.received_at == new.received_at
         && existing.completed_at == new.completed_at
 }

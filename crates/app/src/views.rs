@@ -4,8 +4,10 @@
 use chrono::{DateTime, Utc};
 use hcp_domain::identity::{ApplicantIdNumber, ApplicantName, Mobile};
 use hcp_domain::indicators::Annex;
-use hcp_domain::{ApplicantKind, Category, Channel, Level};
+use hcp_domain::{Category, Channel, Level};
 use hcp_store::{EvaluationRow, RecordRow};
+
+use crate::keys::PlainApplicant;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -180,9 +182,9 @@ fn mask_with<T>(parsed: Result<T, hcp_domain::Violation>, mask: impl Fn(&T) -> S
     parsed.map(|v| mask(&v)).unwrap_or_else(|_| "***".to_string())
 }
 
-impl From<&RecordRow> for RecordView {
-    fn from(r: &RecordRow) -> Self {
-        let kind = ApplicantKind::parse(&r.applicant_kind).unwrap_or(ApplicantKind::Person);
+impl RecordView {
+    /// The record with its applicant masked; `a` is the applicant's data opened for masking only.
+    pub fn new(r: &RecordRow, a: &PlainApplicant) -> Self {
         RecordView {
             id: r.id,
             source_system: r.source_system.clone(),
@@ -204,9 +206,9 @@ impl From<&RecordRow> for RecordView {
                 .map(|n| StaffRef { staff_number: n.clone(), name: r.staff_name.clone().unwrap_or_default() }),
             applicant: ApplicantView {
                 kind: r.applicant_kind.clone(),
-                name: mask_with(ApplicantName::parse("", &r.applicant_name), ApplicantName::masked),
-                id_number: mask_with(ApplicantIdNumber::parse("", kind, &r.applicant_id_number), |n| n.masked()),
-                mobile: mask_with(Mobile::parse("", &r.applicant_mobile), Mobile::masked),
+                name: mask_with(ApplicantName::parse("", &a.name), ApplicantName::masked),
+                id_number: mask_with(ApplicantIdNumber::parse("", a.kind, &a.id_number), |n| n.masked()),
+                mobile: mask_with(Mobile::parse("", &a.mobile), Mobile::masked),
             },
             received_at: r.received_at,
             completed_at: r.completed_at,

@@ -91,7 +91,7 @@ async fn parse_server() -> anyhow::Result<()> {
 async fn seed(url: &str, n: usize) -> anyhow::Result<Vec<String>> {
     let store = Store::connect(url, 4).await?;
     store.migrate().await?;
-    let app = App::new(store.clone(), "http://bench");
+    let app = App::new(store.clone(), "http://bench", hcp_app::keys::Keys::generate());
     app.seed_demo(&DemoOptions { records: 0, seed: 1 }, |_, _| {}).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let item = store.item_id_by_code("QS010001").await?.context("demo item")?;
     let org = store.org_by_code("510899D01").await?.context("demo org")?.id;
@@ -99,6 +99,18 @@ async fn seed(url: &str, n: usize) -> anyhow::Result<Vec<String>> {
     let done = now - chrono::Duration::hours(1);
     let mut tokens = Vec::with_capacity(n);
     let numbers: Vec<String> = (0..n).map(|i| format!("BENCH{i:09}")).collect();
+    let applicant = hcp_domain::identity::Applicant {
+        kind: hcp_domain::ApplicantKind::Person,
+        name: hcp_domain::identity::ApplicantName::parse("", "张三").expect("valid"),
+        id_number: hcp_domain::identity::ApplicantIdNumber::parse(
+            "",
+            hcp_domain::ApplicantKind::Person,
+            "11010519491231002X",
+        )
+        .expect("valid"),
+        mobile: hcp_domain::identity::Mobile::parse("", "13812345678").expect("valid"),
+    };
+    let sealed = app.keys.seal(&applicant);
     for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
         let recs: Vec<BulkRecord<'_>> = chunk
             .iter()
@@ -110,9 +122,7 @@ async fn seed(url: &str, n: usize) -> anyhow::Result<Vec<String>> {
                 window_id: None,
                 staff_id: None,
                 applicant_kind: "person",
-                applicant_name: "张三",
-                applicant_id_number: "11010519491231002X",
-                applicant_mobile: "13812345678",
+                applicant: sealed.as_store(),
                 received_at: done - chrono::Duration::hours(1),
                 completed_at: Some(done),
                 default_due_at: Some(hcp_app::records::evaluation_deadline(done)),

@@ -15,6 +15,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "HCP_DATABASE_URL", hide_env_values = true, default_value = "sqlite://hcp.db")]
     pub database_url: String,
 
+    /// Data key file (SM4 keys for evaluator data). Default: beside the SQLite file (`hcp.db.keys`), or
+    /// `hcp-data.keys` for PostgreSQL. `HCP_DATA_KEYS` may hold the keys themselves instead.
+    #[arg(long, global = true, env = "HCP_DATA_KEYS_FILE")]
+    pub data_keys_file: Option<std::path::PathBuf>,
+
     /// When a working day closes for deadlines: 24:00 (default) or the office closing time, e.g. 17:30.
     #[arg(long, global = true, env = "HCP_WORKING_DAY_ENDS", default_value = "24:00", value_parser = parse_close_of_day)]
     pub working_day_ends: CloseOfDay,
@@ -50,9 +55,24 @@ pub enum Command {
     /// API keys for integrating systems.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// Data keys for evaluator data.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// The working-day calendar: holidays and adjusted working days (调休).
     #[command(subcommand)]
     Calendar(CalendarCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new data key to the key file and re-encrypt every record under it, in batches, while the
+    /// service runs. Other instances pick the new key up within a minute; run it again with `--finish` to
+    /// re-encrypt records they wrote meanwhile. The old key stays in the file until you remove it.
+    Rotate {
+        /// Do not add a key: only re-encrypt what is still under an older one.
+        #[arg(long)]
+        finish: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

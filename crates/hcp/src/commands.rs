@@ -5,10 +5,11 @@ use std::io::Write;
 use anyhow::Context;
 use hcp_app::App;
 use hcp_app::demo::{DemoOptions, DemoReport};
+use hcp_app::keys::{KeySource, Keys};
 use hcp_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{ApikeyCommand, CalendarCommand, Cli, CloseOfDay, Command, JobsCommand};
+use crate::cli::{ApikeyCommand, CalendarCommand, Cli, CloseOfDay, Command, JobsCommand, KeysCommand};
 use crate::server::{Application, ServeConfig};
 
 /// Opens and migrates the database.
@@ -19,10 +20,44 @@ pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Store
     Ok(store)
 }
 
+/// Where the data keys are: `HCP_DATA_KEYS` (the keys themselves), the given file, or the default file —
+/// beside the SQLite database, or `hcp-data.keys` in the working directory for PostgreSQL.
+pub fn default_key_source(url: &str, file: Option<&std::path::Path>) -> KeySource {
+    if let Ok(text) = std::env::var("HCP_DATA_KEYS")
+        && !text.trim().is_empty()
+    {
+        return KeySource::Text(text);
+    }
+    if let Some(f) = file {
+        return KeySource::File(f.to_path_buf());
+    }
+    match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        Some(rest) => {
+            let path = rest.split('?').next().unwrap_or(rest);
+            KeySource::File(format!("{path}.keys").into())
+        }
+        None => KeySource::File("hcp-data.keys".into()),
+    }
+}
+
+/// Loads the data keys; a key file is created only for a database without records, so keys are never
+/// silently replaced under encrypted data.
+pub async fn load_keys(store: &Store, source: &KeySource) -> anyhow::Result<Keys> {
+    let fresh = !store.has_records().await?;
+    match Keys::load(source.clone(), fresh) {
+        Ok(k) => Ok(k),
+        Err(e) if !fresh => Err(anyhow::anyhow!(
+            "{e}。数据库中已有加密的评价人信息,必须使用原来的数据密钥(--data-keys-file 或 HCP_DATA_KEYS)"
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Opens the database and the use cases, with the calendar as the database holds it.
-async fn open_app(url: &str, close: CloseOfDay) -> anyhow::Result<App> {
+async fn open_app(url: &str, keys: &KeySource, close: CloseOfDay) -> anyhow::Result<App> {
     let store = open_store(url, 4).await?;
-    let app = App::new(store, "http://127.0.0.1:8080").with_close_of_day(close.0);
+    let keys = load_keys(&store, keys).await?;
+    let app = App::new(store, "http://127.0.0.1:8080", keys).with_close_of_day(close.0);
     app.reload_calendar().await.map_err(|e| anyhow::anyhow!(e.message()))?;
     Ok(app)
 }
@@ -35,10 +70,24 @@ fn parse_date(s: &str) -> anyhow::Result<chrono::NaiveDate> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url;
     let close = cli.working_day_ends;
+    let keys = default_key_source(&url, cli.data_keys_file.as_deref());
     match cli.command {
-        Command::Calendar(cmd) => calendar(&open_app(&url, close).await?, cmd).await,
+        Command::Calendar(cmd) => calendar(&open_app(&url, &keys, close).await?, cmd).await,
+        Command::Keys(KeysCommand::Rotate { finish }) => {
+            let app = open_app(&url, &keys, close).await?;
+            let report = app.rotate_keys(!finish, |_| {}).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!(
+                "当前数据密钥:{};本次重新加密 {} 条办件,仍在旧密钥下 {} 条。",
+                report.active_key, report.reencrypted, report.remaining
+            );
+            if report.remaining > 0 {
+                println!("其他实例在一分钟内读取新密钥后,请运行 `hcp keys rotate --finish` 处理剩余办件。");
+            }
+            Ok(())
+        }
         Command::Serve(args) => {
             let mut cfg = ServeConfig::new(&url, args.listen);
+            cfg.keys = keys;
             cfg.close_of_day = close.0;
             cfg.public_url = args.public_url;
             cfg.jobs = !args.no_jobs;
@@ -65,8 +114,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => {
-            let store = open_store(&url, 4).await?;
-            let app = App::new(store, "http://127.0.0.1:8080");
+            let app = open_app(&url, &keys, close).await?;
             anyhow::ensure!(app.store.count_orgs().await? == 0, "数据库不是空的:演示数据只能加载到新数据库。");
             let started = std::time::Instant::now();
             let report = seed(&app, &DemoOptions { records: args.records, seed: args.seed }).await?;
@@ -76,14 +124,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Jobs(JobsCommand::Run { now }) => {
             let now = hcp_domain::calendar::parse_instant("now", &now).map_err(|v| anyhow::anyhow!(v.message))?;
-            let app = open_app(&url, close).await?;
+            let app = open_app(&url, &keys, close).await?;
             let report = app.run_jobs(now).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("默认评价:{} 条", report.default_evaluations);
             Ok(())
         }
         Command::Apikey(ApikeyCommand::Create { name, org }) => {
-            let store = open_store(&url, 2).await?;
-            let app = App::new(store, "");
+            let app = open_app(&url, &keys, close).await?;
             let key = app.create_api_key(&name, org.as_deref()).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("已为“{name}”创建接口密钥。密钥只显示这一次,请妥善保存:");
             println!("{key}");

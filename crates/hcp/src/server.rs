@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use hcp_app::App;
+use hcp_app::keys::KeySource;
 use tokio::net::TcpListener;
 
 #[derive(Debug, Clone)]
@@ -18,6 +19,8 @@ pub struct ServeConfig {
     pub max_connections: u32,
     /// When a working day closes; `None` is 24:00.
     pub close_of_day: Option<chrono::NaiveTime>,
+    /// Where the data keys are.
+    pub keys: KeySource,
 }
 
 impl ServeConfig {
@@ -29,6 +32,7 @@ impl ServeConfig {
             jobs: true,
             max_connections: 16,
             close_of_day: None,
+            keys: crate::commands::default_key_source(database_url, None),
         }
     }
 }
@@ -46,7 +50,8 @@ impl Application {
         let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("无法监听 {}", cfg.listen))?;
         let addr = listener.local_addr()?;
         let public_url = cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let app = App::new(store, &public_url).with_close_of_day(cfg.close_of_day);
+        let keys = crate::commands::load_keys(&store, &cfg.keys).await?;
+        let app = App::new(store, &public_url, keys).with_close_of_day(cfg.close_of_day);
         app.reload_calendar().await.map_err(|e| anyhow::anyhow!("无法读取节假日安排:{}", e.message()))?;
         for w in app.warnings() {
             tracing::warn!(code = w.code, "{}", w.message);
@@ -81,6 +86,9 @@ async fn scheduler(app: App) {
     loop {
         tick.tick().await;
         // Another instance may have imported a calendar: pick it up before computing anything.
+        if let Err(e) = app.keys.reload() {
+            tracing::error!(error = %e, "re-reading the data keys failed; keeping the ones in memory");
+        }
         if let Err(e) = app.reload_calendar().await {
             tracing::error!(error = %e, "reloading the calendar failed; keeping the one in memory");
         }

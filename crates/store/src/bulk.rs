@@ -11,7 +11,7 @@ pub type BulkRecord<'a> = NewServiceRecord<'a>;
 /// An evaluation of the record at `record_index` in the same call; its record id is filled in on insert.
 pub type BulkEvaluation = (usize, NewEvaluation);
 
-/// Rows per INSERT: 14 parameters each stays under SQLite's 32,766 and PostgreSQL's 65,535.
+/// Rows per INSERT: 17 parameters each stays under SQLite's 32,766 and PostgreSQL's 65,535.
 const ROWS_PER_STATEMENT: usize = 1000;
 
 impl Store {
@@ -28,10 +28,11 @@ impl Store {
         for chunk in records.chunks(ROWS_PER_STATEMENT) {
             let mut sql = String::from(
                 "INSERT INTO service_record (source_system, record_number, item_id, org_id, window_id, staff_id,
-                    applicant_kind, applicant_name, applicant_id_number, applicant_mobile, received_at, completed_at,
+                    applicant_kind, applicant_key_id, applicant_name_enc, applicant_id_number_enc,
+                    applicant_mobile_enc, applicant_id_number_idx, applicant_mobile_idx, received_at, completed_at,
                     default_due_at, created_at) VALUES ",
             );
-            crate::sql::push_rows(&mut sql, self.backend, chunk.len(), 14);
+            crate::sql::push_rows(&mut sql, self.backend, chunk.len(), 17);
             sql.push_str(" RETURNING id, record_number");
             let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
             for r in chunk {
@@ -43,9 +44,12 @@ impl Store {
                     .bind(r.window_id)
                     .bind(r.staff_id)
                     .bind(r.applicant_kind)
-                    .bind(r.applicant_name)
-                    .bind(r.applicant_id_number)
-                    .bind(r.applicant_mobile)
+                    .bind(r.applicant.key_id)
+                    .bind(r.applicant.name_enc)
+                    .bind(r.applicant.id_number_enc)
+                    .bind(r.applicant.mobile_enc)
+                    .bind(r.applicant.id_number_idx)
+                    .bind(r.applicant.mobile_idx)
                     .bind(to_ms(r.received_at))
                     .bind(r.completed_at.map(to_ms))
                     .bind(r.default_due_at.map(to_ms))

@@ -14,6 +14,7 @@ mod connect;
 mod error;
 mod evaluations;
 mod jobs;
+mod keys;
 mod records;
 mod sql;
 pub mod time;
@@ -26,7 +27,8 @@ pub use catalog::{ItemRow, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow
 pub use connect::{Backend, redact as redact_url};
 pub use error::StoreError;
 pub use evaluations::{EvaluationRow, NewEvaluation};
-pub use records::{EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
+pub use keys::{ReencryptedApplicant, StoredApplicant};
+pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};
 
 use sqlx::AnyPool;

@@ -17,13 +17,22 @@ pub struct NewServiceRecord<'a> {
     pub window_id: Option<i64>,
     pub staff_id: Option<i64>,
     pub applicant_kind: &'a str,
-    pub applicant_name: &'a str,
-    pub applicant_id_number: &'a str,
-    pub applicant_mobile: &'a str,
+    pub applicant: EncryptedApplicant<'a>,
     pub received_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub default_due_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// The applicant's personal data as stored: ciphertexts and blind indexes, never plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncryptedApplicant<'a> {
+    pub key_id: &'a str,
+    pub name_enc: &'a str,
+    pub id_number_enc: &'a str,
+    pub mobile_enc: &'a str,
+    pub id_number_idx: &'a str,
+    pub mobile_idx: &'a str,
 }
 
 /// A service record as stored, with the names of what it refers to.
@@ -47,9 +56,12 @@ pub struct RecordRow {
     pub staff_number: Option<String>,
     pub staff_name: Option<String>,
     pub applicant_kind: String,
-    pub applicant_name: String,
-    pub applicant_id_number: String,
-    pub applicant_mobile: String,
+    pub applicant_key_id: String,
+    pub applicant_name_enc: String,
+    pub applicant_id_number_enc: String,
+    pub applicant_mobile_enc: String,
+    pub applicant_id_number_idx: String,
+    pub applicant_mobile_idx: String,
     pub received_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub default_due_at: Option<DateTime<Utc>>,
@@ -72,7 +84,8 @@ macro_rules! record_select {
         "SELECT r.id, r.source_system, r.record_number, r.item_id, i.code AS item_code,
     i.name AS item_name, i.category, r.org_id, o.code AS org_code, o.name AS org_name, o.path AS org_path,
     r.window_id, w.code AS window_code, w.name AS window_name, r.staff_id, s.staff_number, s.name AS staff_name,
-    r.applicant_kind, r.applicant_name, r.applicant_id_number, r.applicant_mobile, r.received_at, r.completed_at,
+    r.applicant_kind, r.applicant_key_id, r.applicant_name_enc, r.applicant_id_number_enc, r.applicant_mobile_enc,
+    r.applicant_id_number_idx, r.applicant_mobile_idx, r.received_at, r.completed_at,
     r.default_due_at,
     e.id AS e_id, e.level AS e_level, e.channel AS e_channel, e.indicator_ids AS e_indicator_ids,
     e.staff_indicator_ids AS e_staff_indicator_ids, e.comment AS e_comment, e.is_default AS e_is_default,
@@ -106,9 +119,12 @@ fn record_row(r: &AnyRow) -> Result<RecordRow, StoreError> {
         staff_number: r.try_get("staff_number")?,
         staff_name: r.try_get("staff_name")?,
         applicant_kind: r.try_get("applicant_kind")?,
-        applicant_name: r.try_get("applicant_name")?,
-        applicant_id_number: r.try_get("applicant_id_number")?,
-        applicant_mobile: r.try_get("applicant_mobile")?,
+        applicant_key_id: r.try_get("applicant_key_id")?,
+        applicant_name_enc: r.try_get("applicant_name_enc")?,
+        applicant_id_number_enc: r.try_get("applicant_id_number_enc")?,
+        applicant_mobile_enc: r.try_get("applicant_mobile_enc")?,
+        applicant_id_number_idx: r.try_get("applicant_id_number_idx")?,
+        applicant_mobile_idx: r.try_get("applicant_mobile_idx")?,
         received_at: from_ms(r.try_get("received_at")?),
         completed_at: r.try_get::<Option<i64>, _>("completed_at")?.map(from_ms),
         default_due_at: r.try_get::<Option<i64>, _>("default_due_at")?.map(from_ms),
@@ -127,9 +143,10 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO service_record (source_system, record_number, item_id, org_id, window_id, staff_id,
-                applicant_kind, applicant_name, applicant_id_number, applicant_mobile, received_at, completed_at,
-                default_due_at, evaluated, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14)
+                applicant_kind, applicant_key_id, applicant_name_enc, applicant_id_number_enc, applicant_mobile_enc,
+                applicant_id_number_idx, applicant_mobile_idx, received_at, completed_at, default_due_at, evaluated,
+                created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17)
              ON CONFLICT (source_system, record_number) DO NOTHING RETURNING id",
         )
         .bind(rec.source_system)
@@ -139,9 +156,12 @@ impl Store {
         .bind(rec.window_id)
         .bind(rec.staff_id)
         .bind(rec.applicant_kind)
-        .bind(rec.applicant_name)
-        .bind(rec.applicant_id_number)
-        .bind(rec.applicant_mobile)
+        .bind(rec.applicant.key_id)
+        .bind(rec.applicant.name_enc)
+        .bind(rec.applicant.id_number_enc)
+        .bind(rec.applicant.mobile_enc)
+        .bind(rec.applicant.id_number_idx)
+        .bind(rec.applicant.mobile_idx)
         .bind(to_ms(rec.received_at))
         .bind(rec.completed_at.map(to_ms))
         .bind(rec.default_due_at.map(to_ms))
@@ -209,6 +229,14 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Whether any record exists (cheap on any size, unlike a count).
+    pub async fn has_records(&self) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT id FROM service_record LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
     }
 
     pub async fn count_records(&self) -> Result<i64, StoreError> {

@@ -63,7 +63,7 @@ async fn two_processes_running_the_job_record_each_default_once(app: TestApp) {
         app.register(&record_body(&format!("D-3-{n}"))).await;
     }
     let other_store = hcp_store::Store::connect(&app.db_url, 4).await.unwrap();
-    let other = App::new(other_store, "http://other");
+    let other = App::new(other_store, "http://other", hcp_app::keys::Keys::generate());
     let at = Utc::now() + Duration::days(9);
     let (a, b) = tokio::join!(app.app.run_jobs(at), other.run_jobs(at));
     let total = a.unwrap().default_evaluations + b.unwrap().default_evaluations;

@@ -10,9 +10,10 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::{Backend, fresh_database, record_body};
 
-async fn start(db_url: &str) -> (Child, String) {
+async fn start(db_url: &str, keys_file: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hcp"))
         .args(["serve", "--listen", "127.0.0.1:0", "--no-jobs", "--database-url", db_url])
+        .args(["--data-keys-file", keys_file])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -29,8 +30,11 @@ async fn start(db_url: &str) -> (Child, String) {
 
 async fn acknowledged_evaluations_survive_kill_9(backend: Backend) {
     let Some((db_url, _dir)) = fresh_database(backend).await else { return };
+    let keys_dir = tempfile::tempdir().unwrap();
+    let keys_file = keys_dir.path().join("hcp.keys");
+    let keys_file = keys_file.to_str().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
-        .args(["demo", "--records", "0", "--database-url", &db_url])
+        .args(["demo", "--records", "0", "--database-url", &db_url, "--data-keys-file", keys_file])
         .output()
         .unwrap();
     let key = String::from_utf8_lossy(&out.stdout)
@@ -40,7 +44,7 @@ async fn acknowledged_evaluations_survive_kill_9(backend: Backend) {
         .expect("the demo prints its API key")
         .to_string();
 
-    let (mut server, base) = start(&db_url).await;
+    let (mut server, base) = start(&db_url, keys_file).await;
     let http = reqwest::Client::new();
     let mut tokens = Vec::new();
     for n in 0..400 {
@@ -83,7 +87,7 @@ async fn acknowledged_evaluations_survive_kill_9(backend: Backend) {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= 100);
 
-    let (_server, base) = start(&db_url).await;
+    let (_server, base) = start(&db_url, keys_file).await;
     for (record_id, evaluation_id) in &acked {
         let res =
             http.get(format!("{base}/api/v1/service-records/{record_id}")).bearer_auth(&key).send().await.unwrap();

@@ -63,6 +63,10 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let (db_url, dir) = fresh_database(backend).await?;
     let mut cfg = ServeConfig::new(&db_url, "127.0.0.1:0".parse().unwrap());
     cfg.jobs = false;
+    if backend == Backend::Postgres {
+        // SQLite keeps its key file beside the database in the temp dir; PostgreSQL tests keep theirs in memory.
+        cfg.keys = hcp_app::keys::KeySource::Text(hcp_crypto::Keyring::generate_text());
+    }
     let application = Application::build(&cfg).await.expect("build application");
     let app = application.app().clone();
     let base = format!("http://{}", application.local_addr());

@@ -10,4 +10,5 @@ mod cli;
 mod default_evaluation;
 mod durability;
 mod evaluations;
+mod privacy;
 mod records;

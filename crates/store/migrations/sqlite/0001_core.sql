@@ -81,9 +81,14 @@ CREATE TABLE service_record (
     window_id BIGINT REFERENCES service_window (id),
     staff_id BIGINT REFERENCES staff (id),
     applicant_kind TEXT NOT NULL,
-    applicant_name TEXT NOT NULL,
-    applicant_id_number TEXT NOT NULL,
-    applicant_mobile TEXT NOT NULL,
+    -- Evaluator data (R11.2): SM4-GCM ciphertexts under the data key `applicant_key_id`, and HMAC-SM3 blind
+    -- indexes that find a record by ID number or mobile without storing either in clear.
+    applicant_key_id TEXT NOT NULL,
+    applicant_name_enc TEXT NOT NULL,
+    applicant_id_number_enc TEXT NOT NULL,
+    applicant_mobile_enc TEXT NOT NULL,
+    applicant_id_number_idx TEXT NOT NULL,
+    applicant_mobile_idx TEXT NOT NULL,
     received_at BIGINT NOT NULL,
     completed_at BIGINT,
     -- 24:00 (UTC+8) of the 7th natural day after completion (R7.3); NULL until completed.
@@ -96,6 +101,9 @@ CREATE TABLE service_record (
 CREATE INDEX service_record_pending_default ON service_record (default_due_at)
     WHERE evaluated = 0 AND default_due_at IS NOT NULL;
 CREATE INDEX service_record_completed ON service_record (completed_at);
+CREATE INDEX service_record_mobile_idx ON service_record (applicant_mobile_idx);
+CREATE INDEX service_record_id_number_idx ON service_record (applicant_id_number_idx);
+CREATE INDEX service_record_key ON service_record (applicant_key_id);
 
 CREATE TABLE evaluation_invite (
     id INTEGER PRIMARY KEY,

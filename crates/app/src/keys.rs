@@ -1,0 +1,261 @@
+//! Evaluator data at rest (R11.2, issue 4 §3): sealed with SM4-GCM under the active data key, found by
+//! HMAC-SM3 blind indexes, opened only to mask it or for a recorded duty. Keys come from `HCP_DATA_KEYS` or
+//! a key file; every instance re-reads the file every minute, so a key added by `hcp keys rotate` reaches all.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use hcp_crypto::{KeyError, Keyring};
+use hcp_domain::ApplicantKind;
+use hcp_domain::identity::Applicant;
+use hcp_store::{EncryptedApplicant, RecordRow, ReencryptedApplicant};
+
+use crate::{App, AppError, AppResult};
+
+const NAME: &str = "applicant.name";
+const ID_NUMBER: &str = "applicant.id_number";
+const MOBILE: &str = "applicant.mobile";
+
+/// Where the keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// The key text itself (from `HCP_DATA_KEYS`).
+    Text(String),
+    /// A key file (`--data-keys-file`, or beside the SQLite database by default).
+    File(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyLoadError {
+    #[error("{0}")]
+    Key(#[from] KeyError),
+    #[error("无法读写密钥文件 {path}:{source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("数据密钥来自环境变量 HCP_DATA_KEYS,无法自动添加新密钥:请在其中追加一行“{0}”后重新运行")]
+    NotAFile(String),
+}
+
+/// The keyring in use and where it came from.
+#[derive(Debug)]
+pub struct Keys {
+    source: KeySource,
+    ring: RwLock<Arc<Keyring>>,
+}
+
+fn read(source: &KeySource) -> Result<Keyring, KeyLoadError> {
+    match source {
+        KeySource::Text(t) => Ok(Keyring::parse(t)?),
+        KeySource::File(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| KeyLoadError::Io { path: p.display().to_string(), source: e })?;
+            Ok(Keyring::parse(&text)?)
+        }
+    }
+}
+
+/// Writes a new key file readable by its owner only; refuses to overwrite one.
+fn create_key_file(path: &Path) -> Result<(), KeyLoadError> {
+    use std::io::Write;
+    let io = |e| KeyLoadError::Io { path: path.display().to_string(), source: e };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = match opts.open(path) {
+        Ok(f) => f,
+        // Another process created it a moment ago: use that one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(io(e)),
+    };
+    f.write_all(Keyring::generate_text().as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+impl Keys {
+    /// Loads the keys; with `create_if_missing`, a missing key file is created with fresh keys (first start).
+    pub fn load(source: KeySource, create_if_missing: bool) -> Result<Keys, KeyLoadError> {
+        if let KeySource::File(p) = &source
+            && create_if_missing
+            && !p.exists()
+        {
+            create_key_file(p)?;
+            tracing::warn!(path = %p.display(), "created a new data key file: back it up; without it evaluator data cannot be read");
+        }
+        let ring = read(&source)?;
+        Ok(Keys { source, ring: RwLock::new(Arc::new(ring)) })
+    }
+
+    /// Keys for tests and tools: fresh random keys held in memory.
+    pub fn generate() -> Keys {
+        Keys::load(KeySource::Text(Keyring::generate_text()), false).expect("generated keys parse")
+    }
+
+    pub fn current(&self) -> Arc<Keyring> {
+        self.ring.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Re-reads the source (a key added to the file elsewhere becomes usable here).
+    pub fn reload(&self) -> Result<(), KeyLoadError> {
+        let ring = read(&self.source)?;
+        *self.ring.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ring);
+        Ok(())
+    }
+
+    /// Appends a new data key to the key file; it becomes the active key. Returns its id.
+    pub fn add_key(&self) -> Result<String, KeyLoadError> {
+        let line = self.current().new_key_line();
+        let KeySource::File(path) = &self.source else {
+            return Err(KeyLoadError::NotAFile(line.trim().to_string()));
+        };
+        use std::io::Write;
+        let io = |e| KeyLoadError::Io { path: path.display().to_string(), source: e };
+        let mut f = std::fs::OpenOptions::new().append(true).open(path).map_err(io)?;
+        f.write_all(line.as_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        self.reload()?;
+        Ok(self.current().active_id().to_string())
+    }
+}
+
+/// An applicant's data sealed for storage.
+#[derive(Debug, Clone)]
+pub struct SealedApplicant {
+    key_id: String,
+    name_enc: String,
+    id_number_enc: String,
+    mobile_enc: String,
+    id_number_idx: String,
+    mobile_idx: String,
+}
+
+impl SealedApplicant {
+    pub fn as_store(&self) -> EncryptedApplicant<'_> {
+        EncryptedApplicant {
+            key_id: &self.key_id,
+            name_enc: &self.name_enc,
+            id_number_enc: &self.id_number_enc,
+            mobile_enc: &self.mobile_enc,
+            id_number_idx: &self.id_number_idx,
+            mobile_idx: &self.mobile_idx,
+        }
+    }
+}
+
+/// An applicant's data in clear: only in memory, only to mask it or for a recorded duty.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlainApplicant {
+    pub kind: ApplicantKind,
+    pub name: String,
+    pub id_number: String,
+    pub mobile: String,
+}
+
+impl std::fmt::Debug for PlainApplicant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Personal data never reaches a log through Debug.
+        f.debug_struct("PlainApplicant").field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+/// The blind index of a mobile (normalized) or ID number (upper case), for searches.
+pub fn mobile_index(ring: &Keyring, mobile: &str) -> String {
+    ring.blind_index("mobile", mobile)
+}
+
+pub fn id_number_index(ring: &Keyring, id_number: &str) -> String {
+    ring.blind_index("id_number", id_number)
+}
+
+impl Keys {
+    /// Seals a validated applicant under the active key.
+    pub fn seal(&self, a: &Applicant) -> SealedApplicant {
+        let ring = self.current();
+        SealedApplicant {
+            key_id: ring.active_id().to_string(),
+            name_enc: ring.encrypt(NAME, a.name.as_str()),
+            id_number_enc: ring.encrypt(ID_NUMBER, a.id_number.as_str()),
+            mobile_enc: ring.encrypt(MOBILE, a.mobile.as_str()),
+            id_number_idx: id_number_index(&ring, a.id_number.as_str()),
+            mobile_idx: mobile_index(&ring, a.mobile.as_str()),
+        }
+    }
+
+    fn open_with(&self, ring: &Keyring, r: &RecordRow) -> Result<PlainApplicant, KeyError> {
+        Ok(PlainApplicant {
+            kind: ApplicantKind::parse(&r.applicant_kind).unwrap_or(ApplicantKind::Person),
+            name: ring.decrypt(&r.applicant_key_id, NAME, &r.applicant_name_enc)?,
+            id_number: ring.decrypt(&r.applicant_key_id, ID_NUMBER, &r.applicant_id_number_enc)?,
+            mobile: ring.decrypt(&r.applicant_key_id, MOBILE, &r.applicant_mobile_enc)?,
+        })
+    }
+
+    /// Opens a record's applicant data. A key this instance does not know yet (rotated elsewhere) makes it
+    /// re-read the key source once.
+    pub fn open(&self, r: &RecordRow) -> AppResult<PlainApplicant> {
+        let first = self.open_with(&self.current(), r);
+        let result = match first {
+            Err(KeyError::UnknownKey(_)) => {
+                self.reload().map_err(|e| internal(&e.to_string()))?;
+                self.open_with(&self.current(), r)
+            }
+            other => other,
+        };
+        result.map_err(|e| {
+            tracing::error!(record_id = r.id, error = %e, "cannot open evaluator data");
+            internal(&e.to_string())
+        })
+    }
+}
+
+fn internal(msg: &str) -> AppError {
+    AppError::Internal(hcp_store::StoreError::Corrupt(msg.to_string()))
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RotationReport {
+    pub active_key: String,
+    pub reencrypted: u64,
+    /// Records still under another key (written meanwhile by an instance that had not reloaded yet).
+    pub remaining: u64,
+}
+
+impl App {
+    /// `hcp keys rotate`: adds a data key (unless `add_key` is false: finish an earlier rotation) and
+    /// re-encrypts every record under it, 500 per transaction, while the service runs.
+    pub async fn rotate_keys(&self, add_key: bool, progress: impl Fn(u64)) -> AppResult<RotationReport> {
+        if add_key {
+            self.keys.add_key().map_err(|e| internal(&e.to_string()))?;
+        }
+        let ring = self.keys.current();
+        let active = ring.active_id().to_string();
+        let mut report = RotationReport { active_key: active.clone(), ..Default::default() };
+        loop {
+            let batch = self.store.applicants_not_under(&active, 500).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let mut rows = Vec::with_capacity(batch.len());
+            for s in &batch {
+                let open =
+                    |field: &str, v: &str| ring.decrypt(&s.key_id, field, v).map_err(|e| internal(&e.to_string()));
+                rows.push(ReencryptedApplicant {
+                    record_id: s.record_id,
+                    old_key_id: s.key_id.clone(),
+                    name_enc: ring.encrypt(NAME, &open(NAME, &s.name_enc)?),
+                    id_number_enc: ring.encrypt(ID_NUMBER, &open(ID_NUMBER, &s.id_number_enc)?),
+                    mobile_enc: ring.encrypt(MOBILE, &open(MOBILE, &s.mobile_enc)?),
+                });
+            }
+            let changed = self.store.store_reencrypted(&active, &rows).await?;
+            report.reencrypted += changed;
+            progress(report.reencrypted);
+            if changed == 0 {
+                break;
+            }
+        }
+        report.remaining =
+            self.store.applicant_key_counts().await?.iter().filter(|(k, _)| *k != active).map(|(_, n)| *n as u64).sum();
+        tracing::info!(active_key = %active, reencrypted = report.reencrypted, "data keys rotated");
+        Ok(report)
+    }
+}

@@ -1,0 +1,86 @@
+//! Re-encrypting evaluator data under a new data key (`hcp keys rotate`), a batch per transaction so the
+//! service keeps running.
+
+use sqlx::Row;
+
+use crate::{Store, StoreError};
+
+/// One record's personal data as it is stored, for re-encryption.
+#[derive(Debug, Clone)]
+pub struct StoredApplicant {
+    pub record_id: i64,
+    pub key_id: String,
+    pub name_enc: String,
+    pub id_number_enc: String,
+    pub mobile_enc: String,
+}
+
+/// The same record's data under the new key.
+#[derive(Debug, Clone)]
+pub struct ReencryptedApplicant {
+    pub record_id: i64,
+    pub old_key_id: String,
+    pub name_enc: String,
+    pub id_number_enc: String,
+    pub mobile_enc: String,
+}
+
+impl Store {
+    /// Up to `limit` records whose data is under a key other than `active`.
+    pub async fn applicants_not_under(&self, active: &str, limit: i64) -> Result<Vec<StoredApplicant>, StoreError> {
+        // Two ranges rather than `<>`, so the key index is used.
+        let rows = sqlx::query(
+            "SELECT id, applicant_key_id, applicant_name_enc, applicant_id_number_enc, applicant_mobile_enc
+             FROM service_record WHERE applicant_key_id < $1 OR applicant_key_id > $1 LIMIT $2",
+        )
+        .bind(active)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredApplicant {
+                    record_id: r.try_get("id")?,
+                    key_id: r.try_get("applicant_key_id")?,
+                    name_enc: r.try_get("applicant_name_enc")?,
+                    id_number_enc: r.try_get("applicant_id_number_enc")?,
+                    mobile_enc: r.try_get("applicant_mobile_enc")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes re-encrypted data in one transaction. A row changed meanwhile (its key id is no longer the
+    /// old one) is left alone. Returns how many rows changed.
+    pub async fn store_reencrypted(&self, key_id: &str, rows: &[ReencryptedApplicant]) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut changed = 0;
+        for r in rows {
+            changed += sqlx::query(
+                "UPDATE service_record SET applicant_key_id = $1, applicant_name_enc = $2,
+                    applicant_id_number_enc = $3, applicant_mobile_enc = $4
+                 WHERE id = $5 AND applicant_key_id = $6",
+            )
+            .bind(key_id)
+            .bind(r.name_enc.as_str())
+            .bind(r.id_number_enc.as_str())
+            .bind(r.mobile_enc.as_str())
+            .bind(r.record_id)
+            .bind(r.old_key_id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// How many records are under each data key.
+    pub async fn applicant_key_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT applicant_key_id, COUNT(*) FROM service_record GROUP BY applicant_key_id ORDER BY applicant_key_id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
