@@ -100,7 +100,13 @@ impl App {
             })
             .collect();
         let years: Vec<i32> = years.into_iter().collect();
-        self.store.import_calendar(source.as_str(), &years, &rows, self.now()).await?;
+        let audit = self.audit(
+            &crate::audit::Actor::operator(),
+            "calendar.import",
+            format!("calendar:{}", source.as_str()),
+            serde_json::json!({ "years": years, "days": rows.len() }),
+        );
+        self.store.import_calendar(source.as_str(), &years, &rows, self.now(), &audit).await?;
         self.reload_calendar().await?;
         tracing::info!(?years, source = source.as_str(), days = rows.len(), "calendar imported");
         Ok(ImportReport {

@@ -39,7 +39,13 @@ impl App {
             ),
         };
         let key = secrets::new_api_key();
-        self.store.insert_api_key(&name, &secrets::hash(&key), org_id, self.now()).await?;
+        let audit = self.audit(
+            &crate::audit::Actor::operator(),
+            "api_key.create",
+            "",
+            serde_json::json!({ "name": name, "org": org_code }),
+        );
+        self.store.insert_api_key(&name, &secrets::hash(&key), org_id, self.now(), &audit).await?;
         Ok(key)
     }
 

@@ -331,7 +331,13 @@ impl App {
                 }
             }
             let borrowed: Vec<BulkRecord<'_>> = owned.iter().map(OwnedRecord::borrow).collect();
-            self.store.bulk_insert(&borrowed, &invites, &evals).await?;
+            let audit = self.audit(
+                &crate::audit::Actor::system(),
+                "demo.load",
+                "service_record:*",
+                serde_json::json!({ "records": borrowed.len(), "evaluations": evals.len() }),
+            );
+            self.store.bulk_insert(&borrowed, &invites, &evals, &audit).await?;
             done += chunk.len() as u64;
             report.evaluations += evals.len() as u64;
             progress(done, opts.records);

@@ -255,6 +255,13 @@ impl App {
         }
         report.remaining =
             self.store.applicant_key_counts().await?.iter().filter(|(k, _)| *k != active).map(|(_, n)| *n as u64).sum();
+        let audit = self.audit(
+            &crate::audit::Actor::operator(),
+            "keys.rotate",
+            format!("data_key:{active}"),
+            serde_json::json!({ "added_key": add_key, "reencrypted": report.reencrypted, "remaining": report.remaining }),
+        );
+        self.store.append_audit(&[audit]).await?;
         tracing::info!(active_key = %active, reencrypted = report.reencrypted, "data keys rotated");
         Ok(report)
     }

@@ -2,6 +2,7 @@
 //! from `hcp-domain` and its rows from `hcp-store`, and answers with a view or an [`AppError`].
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod calendar;
 pub mod catalog;
 pub mod clients;

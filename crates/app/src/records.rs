@@ -6,7 +6,9 @@ use hcp_domain::evaluation::DEFAULT_EVALUATION_DAYS;
 use hcp_domain::identity::{Applicant, ApplicantIdNumber, ApplicantName, Mobile, parse_text};
 use hcp_domain::{ApplicantKind, Violation, Violations};
 use hcp_store::{NewServiceRecord, RecordInsert, RecordRow};
+use serde_json::json;
 
+use crate::audit::Actor;
 use crate::clients::ApiClient;
 use crate::keys::PlainApplicant;
 use crate::views::{RecordView, RegisteredRecord};
@@ -167,7 +169,10 @@ impl App {
             default_due_at: valid.completed_at.map(evaluation_deadline),
             created_at: now,
         };
-        match self.store.insert_record_with_invite(&new, &secrets::hash(&token)).await? {
+        let actor = Actor::client(client);
+        let details = json!({ "record_number": valid.record_number, "org": org.code });
+        let audit = self.audit(&actor, "record.register", "", details.clone());
+        match self.store.insert_record_with_invite(&new, &secrets::hash(&token), &audit).await? {
             RecordInsert::Created(id) => Ok(Registration::Created(self.registered(id, &new, token))),
             RecordInsert::Existing(existing) => {
                 let stored = self.keys.open(&existing)?;
@@ -180,7 +185,8 @@ impl App {
                         ),
                     ));
                 }
-                self.store.insert_invite(existing.id, &secrets::hash(&token), now).await?;
+                let audit = self.audit(&actor, "record.invite", format!("service_record:{}", existing.id), details);
+                self.store.insert_invite(existing.id, &secrets::hash(&token), now, &audit).await?;
                 Ok(Registration::Repeated(self.registered(existing.id, &new, token)))
             }
         }
@@ -234,7 +240,13 @@ impl App {
                 ));
             }
             None => {
-                if !self.store.complete_record(id, at, evaluation_deadline(at)).await? {
+                let audit = self.audit(
+                    &Actor::client(client),
+                    "record.complete",
+                    format!("service_record:{id}"),
+                    json!({ "completed_at": at }),
+                );
+                if !self.store.complete_record(id, at, evaluation_deadline(at), &audit).await? {
                     // Completed by a concurrent call meanwhile: answer with what is stored now.
                     return Box::pin(self.complete_record(client, id, completed_at)).await;
                 }

@@ -135,7 +135,14 @@ async fn seed(url: &str, n: usize) -> anyhow::Result<Vec<String>> {
             invites.push((j, hcp_app::secrets::hash(&t)));
             tokens.push(t);
         }
-        store.bulk_insert(&recs, &invites, &[]).await?;
+        let audit = hcp_store::NewAudit {
+            at: Utc::now(),
+            actor: "system".into(),
+            action: "bench.load",
+            target: "service_record:*".into(),
+            details: format!(r#"{{"records":{}}}"#, recs.len()),
+        };
+        store.bulk_insert(&recs, &invites, &[], &audit).await?;
     }
     store.close().await;
     Ok(tokens)

@@ -58,9 +58,30 @@ pub enum Command {
     /// Data keys for evaluator data.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// The working-day calendar: holidays and adjusted working days (调休).
     #[command(subcommand)]
     Calendar(CalendarCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the SM3 chain from the first entry; name the first entry that does not match (exit 1).
+    Verify,
+    /// Print entries in order, oldest first.
+    List {
+        /// Only actions starting with this (e.g. `evaluation.`, `calendar.import`).
+        #[arg(long, default_value = "")]
+        action: String,
+        /// Only entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

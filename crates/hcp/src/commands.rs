@@ -9,7 +9,7 @@ use hcp_app::keys::{KeySource, Keys};
 use hcp_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{ApikeyCommand, CalendarCommand, Cli, CloseOfDay, Command, JobsCommand, KeysCommand};
+use crate::cli::{ApikeyCommand, AuditCommand, CalendarCommand, Cli, CloseOfDay, Command, JobsCommand, KeysCommand};
 use crate::server::{Application, ServeConfig};
 
 /// Opens and migrates the database.
@@ -73,6 +73,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let keys = default_key_source(&url, cli.data_keys_file.as_deref());
     match cli.command {
         Command::Calendar(cmd) => calendar(&open_app(&url, &keys, close).await?, cmd).await,
+        Command::Audit(AuditCommand::Verify) => {
+            let store = open_store(&url, 2).await?;
+            match store.verify_audit_chain().await? {
+                hcp_store::ChainCheck::Intact { entries } => {
+                    println!("审计日志完整:共 {entries} 条,SM3 链校验通过。");
+                    Ok(())
+                }
+                hcp_store::ChainCheck::Broken { seq, reason } => {
+                    let why = match reason {
+                        "missing" => "缺失",
+                        "link" => "与前一条的链接不符",
+                        _ => "内容与其哈希不符",
+                    };
+                    anyhow::bail!("审计日志第 {seq} 条{why}:日志可能被篡改,请立即报告。")
+                }
+            }
+        }
+        Command::Audit(AuditCommand::List { action, after, limit }) => {
+            let store = open_store(&url, 2).await?;
+            for e in store.audit_entries(&action, after, limit).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    e.seq,
+                    hcp_domain::calendar::display_cst(e.at),
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.details
+                );
+            }
+            Ok(())
+        }
         Command::Keys(KeysCommand::Rotate { finish }) => {
             let app = open_app(&url, &keys, close).await?;
             let report = app.rotate_keys(!finish, |_| {}).await.map_err(|e| anyhow::anyhow!(e.message()))?;

@@ -23,16 +23,22 @@ impl Store {
         key_hash: &str,
         org_id: Option<i64>,
         now: DateTime<Utc>,
+        audit: &crate::NewAudit,
     ) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_key (name, key_hash, org_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(name)
         .bind(key_hash)
         .bind(org_id)
         .bind(to_ms(now))
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(&mut *tx)
+        .await?;
+        let entry = crate::NewAudit { target: format!("api_key:{id}"), ..audit.clone() };
+        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// The live key with this hash, if any.

@@ -15,13 +15,15 @@ pub type BulkEvaluation = (usize, NewEvaluation);
 const ROWS_PER_STATEMENT: usize = 1000;
 
 impl Store {
-    /// Inserts records, an invitation hash for some, and evaluations, all in one transaction.
+    /// Inserts records, an invitation hash for some, and evaluations, all in one transaction, with one audit
+    /// entry for the whole load.
     /// Returns the ids of the records in input order.
     pub async fn bulk_insert(
         &self,
         records: &[BulkRecord<'_>],
         invites: &[(usize, String)],
         evaluations: &[BulkEvaluation],
+        audit: &crate::NewAudit,
     ) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
         let mut ids = Vec::with_capacity(records.len());
@@ -82,6 +84,8 @@ impl Store {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             insert_evaluations(&mut tx, self.backend, chunk).await?;
         }
+        // A bulk load is one act: one entry says what it loaded, not one per row.
+        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(ids)
     }

@@ -40,6 +40,7 @@ impl Store {
         years: &[i32],
         days: &[CalendarDayRow],
         now: DateTime<Utc>,
+        audit: &crate::NewAudit,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         if source == "national" {
@@ -65,6 +66,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
     }

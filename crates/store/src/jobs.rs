@@ -47,6 +47,16 @@ impl Store {
                 })
                 .collect();
             let inserted = insert_evaluations(&mut tx, self.backend, &rows).await?;
+            let audit: Vec<crate::NewAudit> = rows
+                .iter()
+                .filter_map(|r| {
+                    inserted
+                        .iter()
+                        .find(|(rid, _)| *rid == r.service_record_id)
+                        .map(|(_, id)| crate::writer::evaluation_audit(r, *id, "system", "evaluation.default"))
+                })
+                .collect();
+            crate::audit::append(&mut tx, self.backend, &audit).await?;
             // A record another process evaluated meanwhile is marked too, so it leaves the queue.
             let raced: Vec<i64> =
                 due.iter().map(|(id, _)| *id).filter(|id| !inserted.iter().any(|(rid, _)| rid == id)).collect();

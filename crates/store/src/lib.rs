@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod api_keys;
+pub mod audit;
 mod bulk;
 mod calendar;
 mod catalog;
@@ -21,6 +22,7 @@ pub mod time;
 mod writer;
 
 pub use api_keys::ApiKeyRow;
+pub use audit::{AuditRow, ChainCheck, NewAudit};
 pub use bulk::{BulkEvaluation, BulkRecord};
 pub use calendar::CalendarDayRow;
 pub use catalog::{ItemRow, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, WindowRow};

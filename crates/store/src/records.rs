@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::audit::NewAudit;
 use crate::evaluations::{EvaluationRow, evaluation_from_prefixed};
 use crate::time::{from_ms, to_ms};
 use crate::{Store, StoreError};
@@ -135,10 +136,12 @@ fn record_row(r: &AnyRow) -> Result<RecordRow, StoreError> {
 impl Store {
     /// Registers a record and its first invitation in one transaction. A record number the source system
     /// already used is not an error here: the existing record comes back for the caller to judge.
+    /// `audit` is appended with the new record as its target.
     pub async fn insert_record_with_invite(
         &self,
         rec: &NewServiceRecord<'_>,
         token_hash: &str,
+        audit: &NewAudit,
     ) -> Result<RecordInsert, StoreError> {
         let mut tx = self.begin_write().await?;
         let id: Option<i64> = sqlx::query_scalar(
@@ -177,14 +180,25 @@ impl Store {
             return Ok(RecordInsert::Existing(Box::new(existing)));
         };
         insert_invite(&mut tx, id, token_hash, rec.created_at).await?;
+        let entry = NewAudit { target: format!("service_record:{id}"), ..audit.clone() };
+        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
         tx.commit().await?;
         Ok(RecordInsert::Created(id))
     }
 
     /// A further invitation for a record (a retry of a registration gets a fresh, usable link).
-    pub async fn insert_invite(&self, record_id: i64, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        insert_invite(&mut conn, record_id, token_hash, now).await
+    pub async fn insert_invite(
+        &self,
+        record_id: i64,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        audit: &NewAudit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        insert_invite(&mut tx, record_id, token_hash, now).await?;
+        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn record_by_id(&self, id: i64) -> Result<Option<RecordRow>, StoreError> {
@@ -219,16 +233,24 @@ impl Store {
         id: i64,
         completed_at: DateTime<Utc>,
         default_due_at: DateTime<Utc>,
+        audit: &NewAudit,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE service_record SET completed_at = $1, default_due_at = $2 WHERE id = $3 AND completed_at IS NULL",
         )
         .bind(to_ms(completed_at))
         .bind(to_ms(default_due_at))
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Whether any record exists (cheap on any size, unlike a count).

@@ -12,6 +12,7 @@ use hcp_domain::evaluation::{WindowRefusal, check_window};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::audit::NewAudit;
 use crate::evaluations::{EvaluationRow, NewEvaluation, evaluation_from_prefixed, insert_evaluations};
 use crate::time::from_ms;
 use crate::{Backend, Store, StoreError};
@@ -178,6 +179,13 @@ async fn handle(store: &Store, subs: &[TokenSubmission]) -> Result<Vec<WriteOutc
         plans.push(plan);
     }
     let inserted: HashMap<i64, i64> = insert_evaluations(&mut tx, store.backend, &rows).await?.into_iter().collect();
+    let audit: Vec<NewAudit> = rows
+        .iter()
+        .filter_map(|r| {
+            inserted.get(&r.service_record_id).map(|id| evaluation_audit(r, *id, "evaluator", "evaluation.create"))
+        })
+        .collect();
+    crate::audit::append(&mut tx, store.backend, &audit).await?;
     tx.commit().await?;
 
     let mut outcomes = Vec::with_capacity(plans.len());
@@ -202,5 +210,19 @@ async fn existing_after_race(store: &Store, record_id: i64) -> Result<WriteOutco
     match store.first_evaluation(record_id).await? {
         Some(e) => Ok(WriteOutcome::Existing(Box::new(e))),
         None => Err(StoreError::Corrupt("an evaluation conflicted but is not there".into())),
+    }
+}
+
+/// The audit entry of a recorded evaluation (no personal data: ids, level, channel).
+pub(crate) fn evaluation_audit(e: &NewEvaluation, id: i64, actor: &str, action: &'static str) -> NewAudit {
+    NewAudit {
+        at: e.created_at,
+        actor: actor.to_string(),
+        action,
+        target: format!("service_record:{}", e.service_record_id),
+        details: format!(
+            r#"{{"evaluation_id":{id},"round":{},"level":"{}","channel":"{}"}}"#,
+            e.round, e.level, e.channel
+        ),
     }
 }

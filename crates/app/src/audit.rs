@@ -1,0 +1,46 @@
+//! Who did what, for the audit log (issue 4 §5). Entries are appended by the store inside the transaction
+//! of the change; this module only says who the actor is and shapes the entry. No personal data goes in.
+
+use hcp_store::NewAudit;
+use serde_json::Value;
+
+use crate::App;
+use crate::clients::ApiClient;
+
+/// The one who causes a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(String);
+
+impl Actor {
+    /// An operator at the server's command line (`hcp …`), named by the login running it.
+    pub fn operator() -> Actor {
+        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        Actor(format!("cli:{user}"))
+    }
+
+    /// The system itself (jobs, demo loading).
+    pub fn system() -> Actor {
+        Actor("system".into())
+    }
+
+    /// An integrating system, by its API key.
+    pub fn client(c: &ApiClient) -> Actor {
+        Actor(format!("api_key:{}:{}", c.key_id, c.source_system))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl App {
+    pub(crate) fn audit(
+        &self,
+        actor: &Actor,
+        action: &'static str,
+        target: impl Into<String>,
+        details: Value,
+    ) -> NewAudit {
+        NewAudit { at: self.now(), actor: actor.0.clone(), action, target: target.into(), details: details.to_string() }
+    }
+}
