@@ -67,7 +67,9 @@ async fn main() -> anyhow::Result<()> {
             let dir = std::env::temp_dir().join(format!("hcp-bench-{}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
             let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
-            let result = submit(&url, concurrency, Duration::from_secs(seconds), records).await;
+            let keys = dir.join("bench.keys");
+            std::fs::write(&keys, hcp_crypto::Keyring::generate_text())?;
+            let result = submit(&url, &keys, concurrency, Duration::from_secs(seconds), records).await;
             let _ = std::fs::remove_dir_all(&dir);
             result
         }
@@ -88,10 +90,11 @@ async fn parse_server() -> anyhow::Result<()> {
 }
 
 /// Seeds the demo catalog and `n` completed records with a known token each.
-async fn seed(url: &str, n: usize) -> anyhow::Result<Vec<String>> {
+async fn seed(url: &str, keys: &std::path::Path, n: usize) -> anyhow::Result<Vec<String>> {
     let store = Store::connect(url, 4).await?;
     store.migrate().await?;
-    let app = App::new(store.clone(), "http://bench", hcp_app::keys::Keys::generate());
+    let keys = hcp_app::keys::Keys::load(hcp_app::keys::KeySource::File(keys.to_path_buf()), false)?;
+    let app = App::new(store.clone(), "http://bench", keys);
     app.seed_demo(&DemoOptions { records: 0, seed: 1 }, |_, _| {}).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let item = store.item_id_by_code("QS010001").await?.context("demo item")?;
     let org = store.org_by_code("510899D01").await?.context("demo org")?.id;
@@ -237,11 +240,17 @@ async fn load(base: &str, tokens: Arc<Vec<String>>, concurrency: usize, duration
     Ok(Figures { requests: all.len(), errors, elapsed, p50: pct(0.50), p99: pct(0.99) })
 }
 
-async fn submit(url: &str, concurrency: usize, duration: Duration, records: usize) -> anyhow::Result<()> {
+async fn submit(
+    url: &str,
+    keys: &std::path::Path,
+    concurrency: usize,
+    duration: Duration,
+    records: usize,
+) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let hcp = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hcp"));
     eprintln!("seeding {records} records into {} …", hcp_store::redact_url(url));
-    let tokens = Arc::new(seed(url, records).await?);
+    let tokens = Arc::new(seed(url, keys, records).await?);
 
     let (parse_child, parse_base) = spawn(&exe, &["parse-server"]).await?;
     let warm: Vec<String> = tokens.iter().take(2000).cloned().collect();
@@ -249,7 +258,9 @@ async fn submit(url: &str, concurrency: usize, duration: Duration, records: usiz
     let parse = load(&parse_base, tokens.clone(), concurrency, duration).await?;
     drop(parse_child);
 
-    let (server, base) = spawn(&hcp, &["serve", "--listen", "127.0.0.1:0", "--no-jobs", "--database-url", url]).await?;
+    let keys = keys.to_str().context("key path")?;
+    let args = ["serve", "--listen", "127.0.0.1:0", "--no-jobs", "--database-url", url, "--data-keys-file", keys];
+    let (server, base) = spawn(&hcp, &args).await?;
     let durable = load(&base, tokens.clone(), concurrency, duration).await?;
     drop(server);
 
