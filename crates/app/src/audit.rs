@@ -23,6 +23,11 @@ impl Actor {
         Actor("system".into())
     }
 
+    /// A person, by their username.
+    pub fn user(username: &str) -> Actor {
+        Actor(format!("user:{username}"))
+    }
+
     /// An integrating system, by its API key.
     pub fn client(c: &ApiClient) -> Actor {
         Actor(format!("api_key:{}:{}", c.key_id, c.source_system))

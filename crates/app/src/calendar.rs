@@ -79,6 +79,16 @@ impl App {
     /// Validates a calendar file (the format of `cn-holidays.csv`) and stores it; a bad file is refused whole
     /// with its line number and nothing changes.
     pub async fn import_calendar(&self, text: &str, source: CalendarSource) -> AppResult<ImportReport> {
+        self.import_calendar_by(&crate::audit::Actor::operator(), text, source).await
+    }
+
+    /// The same, by a named actor (a center admin in the console).
+    pub async fn import_calendar_by(
+        &self,
+        actor: &crate::audit::Actor,
+        text: &str,
+        source: CalendarSource,
+    ) -> AppResult<ImportReport> {
         let entries = parse_calendar_csv(text).map_err(|e| {
             AppError::Invalid(vec![Violation::new(
                 "file",
@@ -101,7 +111,7 @@ impl App {
             .collect();
         let years: Vec<i32> = years.into_iter().collect();
         let audit = self.audit(
-            &crate::audit::Actor::operator(),
+            actor,
             "calendar.import",
             format!("calendar:{}", source.as_str()),
             serde_json::json!({ "years": years, "days": rows.len() }),

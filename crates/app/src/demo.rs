@@ -699,5 +699,6 @@ fn demo_evaluation(rng: &mut StdRng, rec: &OwnedRecord, now: DateTime<Utc>) -> O
         comment,
         is_default: false,
         created_at: at,
+        recorded_by: None,
     })
 }

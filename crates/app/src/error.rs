@@ -2,6 +2,9 @@
 //!
 //! - [`AppError::Invalid`]: the request is understood but a field is wrong (422), one entry per bad field.
 //! - [`AppError::Unauthorized`]: no valid credentials (401).
+//! - [`AppError::Forbidden`]: known person, but their role may not do this at all (403). Something out of
+//!   their scope is [`AppError::NotFound`] instead.
+//! - [`AppError::TooMany`]: slow down (429): lockouts and rate limits.
 //! - [`AppError::NotFound`]: the thing does not exist *for this caller* (404); out-of-scope ids answer this
 //!   too, so nobody learns what exists elsewhere.
 //! - [`AppError::Conflict`]: the request clashes with the state (409), e.g. a second evaluation.
@@ -19,6 +22,10 @@ pub enum AppError {
     Invalid(Vec<Violation>),
     #[error("unauthorized")]
     Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("too many: {code}")]
+    TooMany { code: &'static str, message: String },
     #[error("not found: {code}")]
     NotFound { code: &'static str, message: String },
     #[error("conflict: {code}")]
@@ -47,6 +54,8 @@ impl AppError {
         match self {
             AppError::Invalid(v) => v.first().map(|v| v.code).unwrap_or("invalid"),
             AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden => "forbidden",
+            AppError::TooMany { code, .. } => code,
             AppError::NotFound { code, .. } | AppError::Conflict { code, .. } | AppError::Gone { code, .. } => code,
             AppError::Internal(_) => "internal_error",
         }
@@ -57,6 +66,8 @@ impl AppError {
         match self {
             AppError::Invalid(v) => v.first().map(|v| v.message.clone()).unwrap_or_else(|| "请求内容有误。".into()),
             AppError::Unauthorized => "缺少有效的接口密钥(API key),请在 Authorization 头中以 Bearer 方式提供。".into(),
+            AppError::Forbidden => "您的角色无权进行此操作。".into(),
+            AppError::TooMany { message, .. } => message.clone(),
             AppError::NotFound { message, .. }
             | AppError::Conflict { message, .. }
             | AppError::Gone { message, .. } => message.clone(),

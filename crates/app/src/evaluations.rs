@@ -72,6 +72,7 @@ impl App {
             comment: sub.comment.clone(),
             is_default: false,
             created_at: self.now(),
+            recorded_by: None,
         };
         let submission = TokenSubmission { token_hash: secrets::hash(&input.token), evaluation: new.clone() };
         match self.writer.submit(submission).await? {

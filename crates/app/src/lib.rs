@@ -2,15 +2,18 @@
 //! from `hcp-domain` and its rows from `hcp-store`, and answers with a view or an [`AppError`].
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod audit;
 pub mod calendar;
 pub mod catalog;
 pub mod clients;
+pub mod console;
 pub mod demo;
 pub mod error;
 pub mod evaluations;
 pub mod jobs;
 pub mod keys;
+pub mod policy;
 pub mod records;
 pub mod secrets;
 pub mod views;

@@ -35,7 +35,17 @@ pub struct RawSubmission<'a> {
 }
 
 impl Submission {
+    /// An evaluation the evaluator makes through a link or device: only self-service channels.
     pub fn parse(raw: RawSubmission<'_>) -> Result<Submission, Vec<Violation>> {
+        Submission::parse_inner(raw, false)
+    }
+
+    /// An evaluation a hotline agent records for a caller (R5.1): the channel is `hotline`, whatever was sent.
+    pub fn parse_by_agent(raw: RawSubmission<'_>) -> Result<Submission, Vec<Violation>> {
+        Submission::parse_inner(RawSubmission { channel: Channel::Hotline.as_str(), ..raw }, true)
+    }
+
+    fn parse_inner(raw: RawSubmission<'_>, by_agent: bool) -> Result<Submission, Vec<Violation>> {
         let mut v = Violations::default();
         let level = Level::parse(raw.level);
         if level.is_none() {
@@ -55,6 +65,7 @@ impl Submission {
                 "invalid_channel",
                 format!("评价渠道“{}”无法识别,可选:{}。", raw.channel, Channel::codes()),
             )),
+            Some(Channel::Hotline) if by_agent => {}
             Some(c) if !c.is_self_service() => v.push(Violation::new(
                 "channel",
                 "channel_not_allowed",

@@ -73,7 +73,9 @@ impl Application {
             tokio::spawn(scheduler(self.app.clone()));
         }
         let router = hcp_web::router(self.app.clone());
-        axum::serve(self.listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+        // The client address is needed for the per-address login lockout.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await?;
         self.app.store.close().await;
         Ok(())
     }

@@ -20,6 +20,8 @@ pub struct NewEvaluation {
     pub comment: Option<String>,
     pub is_default: bool,
     pub created_at: DateTime<Utc>,
+    /// The agent who recorded it for the evaluator (hotline), if not the evaluator.
+    pub recorded_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +84,9 @@ pub(crate) async fn insert_evaluations(
     }
     let mut sql = String::from(
         "INSERT INTO evaluation (service_record_id, round, level, channel, indicator_ids, staff_indicator_ids,
-            comment, is_default, created_at) VALUES ",
+            comment, is_default, created_at, recorded_by) VALUES ",
     );
-    crate::sql::push_rows(&mut sql, backend, rows.len(), 9);
+    crate::sql::push_rows(&mut sql, backend, rows.len(), 10);
     sql.push_str(" ON CONFLICT (service_record_id, round) DO NOTHING RETURNING service_record_id, id");
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for e in rows {
@@ -97,7 +99,8 @@ pub(crate) async fn insert_evaluations(
             .bind(e.staff_indicator_ids.clone())
             .bind(e.comment.clone())
             .bind(i64::from(e.is_default))
-            .bind(to_ms(e.created_at));
+            .bind(to_ms(e.created_at))
+            .bind(e.recorded_by.clone());
     }
     let inserted: Vec<(i64, i64)> = q
         .fetch_all(&mut *conn)
@@ -140,6 +143,25 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(evaluation_from_prefixed).transpose()?.flatten())
+    }
+
+    /// Inserts one evaluation in its own transaction with its audit entry (evaluations recorded by an agent,
+    /// which are few). `None` when the record already has one of that round.
+    pub async fn insert_evaluation(
+        &self,
+        e: &NewEvaluation,
+        audit: &crate::NewAudit,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let inserted = insert_evaluations(&mut tx, self.backend, std::slice::from_ref(e)).await?;
+        let Some((_, id)) = inserted.first().copied() else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let details = format!(r#"{{"evaluation_id":{id},{}"#, audit.details.trim_start_matches('{'));
+        crate::audit::append(&mut tx, self.backend, &[crate::NewAudit { details, ..audit.clone() }]).await?;
+        tx.commit().await?;
+        Ok(Some(id))
     }
 
     pub async fn count_evaluations(&self) -> Result<i64, StoreError> {

@@ -44,6 +44,7 @@ impl Store {
                     comment: None,
                     is_default: true,
                     created_at: from_ms(*due_at),
+                    recorded_by: None,
                 })
                 .collect();
             let inserted = insert_evaluations(&mut tx, self.backend, &rows).await?;

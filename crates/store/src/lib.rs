@@ -19,6 +19,7 @@ mod keys;
 mod records;
 mod sql;
 pub mod time;
+mod users;
 mod writer;
 
 pub use api_keys::ApiKeyRow;
@@ -31,6 +32,7 @@ pub use error::StoreError;
 pub use evaluations::{EvaluationRow, NewEvaluation};
 pub use keys::{ReencryptedApplicant, StoredApplicant};
 pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
+pub use users::{BindingRow, SessionRow, UserRow};
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};
 
 use sqlx::AnyPool;

@@ -253,6 +253,27 @@ impl Store {
         Ok(true)
     }
 
+    /// Records whose applicant's mobile has this blind index, newest first.
+    pub async fn records_by_mobile_index(&self, idx: &str, limit: i64) -> Result<Vec<RecordRow>, StoreError> {
+        let rows =
+            sqlx::query(concat!(record_select!(), "WHERE r.applicant_mobile_idx = $1 ORDER BY r.id DESC LIMIT $2"))
+                .bind(idx)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(record_row).collect()
+    }
+
+    /// Records with this record number, from any source system.
+    pub async fn records_by_number_any_source(&self, number: &str, limit: i64) -> Result<Vec<RecordRow>, StoreError> {
+        let rows = sqlx::query(concat!(record_select!(), "WHERE r.record_number = $1 ORDER BY r.id DESC LIMIT $2"))
+            .bind(number)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(record_row).collect()
+    }
+
     /// Whether any record exists (cheap on any size, unlike a count).
     pub async fn has_records(&self) -> Result<bool, StoreError> {
         Ok(sqlx::query_scalar::<_, i64>("SELECT id FROM service_record LIMIT 1")

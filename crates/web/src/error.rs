@@ -43,6 +43,8 @@ pub fn status_of(e: &AppError) -> StatusCode {
     match e {
         AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden => StatusCode::FORBIDDEN,
+        AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::NotFound { .. } => StatusCode::NOT_FOUND,
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::Gone { .. } => StatusCode::GONE,
@@ -84,6 +86,7 @@ fn title(status: StatusCode) -> &'static str {
         413 => "请求内容过大",
         415 => "内容类型不支持",
         422 => "请求内容有误",
+        429 => "请求过于频繁",
         _ => "系统内部错误",
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP for 好差评: the JSON API under `/api/v1` and the server-rendered pages.
 #![forbid(unsafe_code)]
 
+pub mod console;
 pub mod controllers;
 pub mod error;
 pub mod extract;
@@ -30,7 +31,12 @@ pub fn router(app: App) -> Router {
         .route("/evaluations", post(evaluations::create))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
-    Router::new()
+    let mut router = Router::new();
+    for r in console::routes() {
+        router = router.route(r.path, r.router);
+    }
+    router
+        .route("/login", get(console::login::show).post(console::login::submit))
         .route("/", get(pages::home::home))
         .route("/healthz", get(health::healthz))
         .route("/e/{token}", get(pages::evaluate::show).post(pages::evaluate::submit))

@@ -53,7 +53,9 @@ pub fn error_page(e: &AppError) -> Response {
     let status = status_of(e);
     let heading = match status.as_u16() {
         404 => "链接无效",
+        403 => "无权操作",
         409 => "无法重复评价",
+        429 => "请稍后再试",
         410 => "评价期已结束",
         422 => "请检查填写内容",
         _ => "暂时无法评价",

@@ -1,0 +1,223 @@
+//! People's accounts (issue 4 §1): login with argon2id (off the async threads), sessions with an idle
+//! timeout, lockout after repeated failures per account and per client address, password change.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::Duration;
+use rand::RngCore;
+use serde_json::json;
+
+use crate::audit::Actor;
+use crate::policy::{Binding, Principal, Role};
+use crate::{App, AppError, AppResult, secrets};
+
+/// A session ends after this long without a request.
+pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
+/// … and after this long in any case.
+pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(12);
+/// Failures that lock an account, and for how long.
+pub const ACCOUNT_LOCK_AFTER: i64 = 5;
+pub const ACCOUNT_LOCK_FOR: Duration = Duration::minutes(15);
+/// Failures from one client address within the window that refuse further attempts from it.
+pub const CLIENT_LOCK_AFTER: i64 = 20;
+pub const CLIENT_WINDOW: Duration = Duration::minutes(15);
+
+pub const PASSWORD_MIN_CHARS: usize = 10;
+
+/// A new session: the cookie value (shown once) and its CSRF token.
+pub struct NewSession {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// A live session: who, and the token every form must carry.
+pub struct Session {
+    pub principal: Principal,
+    pub csrf: String,
+}
+
+fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
+    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2id hashing succeeds").to_string()
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// Argon2 takes tens of milliseconds of CPU: never on the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(hcp_store::StoreError::Corrupt(format!("blocking task: {e}"))))
+}
+
+fn check_password(field: &str, password: &str) -> AppResult<()> {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
+        return Err(AppError::invalid(field, "weak_password", format!("密码至少 {PASSWORD_MIN_CHARS} 个字符。")));
+    }
+    if password.chars().count() > 200 {
+        return Err(AppError::invalid(field, "too_long", "密码不能超过 200 个字符。"));
+    }
+    Ok(())
+}
+
+fn bad_login() -> AppError {
+    AppError::invalid("password", "bad_credentials", "用户名或密码不正确。")
+}
+
+impl App {
+    /// `hcp user create`: an account with one role over an org subtree.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        display_name: &str,
+        password: &str,
+        role: &str,
+        org_code: &str,
+        staff_number: Option<&str>,
+    ) -> AppResult<i64> {
+        let username = username.trim().to_lowercase();
+        let valid = (3..=32).contains(&username.len())
+            && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if !valid {
+            return Err(AppError::invalid("username", "invalid_username", "用户名为 3–32 位小写字母、数字或 . _ -。"));
+        }
+        let display_name = hcp_domain::identity::parse_text("display_name", display_name, 50, "姓名")?;
+        check_password("password", password)?;
+        let role = Role::parse(role).ok_or_else(|| {
+            let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            AppError::invalid("role", "invalid_role", format!("角色“{role}”无法识别,可选:{}。", all.join(", ")))
+        })?;
+        let org = self
+            .store
+            .org_by_code(org_code)
+            .await?
+            .ok_or_else(|| AppError::invalid("org", "unknown_org", format!("机构代码 {org_code} 不存在。")))?;
+        let staff_id = match staff_number {
+            None => None,
+            Some(n) => Some(
+                self.store
+                    .staff_id_by_number(n)
+                    .await?
+                    .ok_or_else(|| AppError::invalid("staff", "unknown_staff", format!("工号 {n} 不存在。")))?,
+            ),
+        };
+        let pw = password.to_string();
+        let hash = blocking(move || hash_password(&pw)).await?;
+        let audit = self.audit(
+            &Actor::operator(),
+            "user.create",
+            "",
+            json!({ "username": username, "role": role.as_str(), "org": org.code }),
+        );
+        self.store
+            .insert_user(&username, &display_name, &hash, staff_id, role.as_str(), org.id, self.now(), &audit)
+            .await?
+            .ok_or_else(|| AppError::conflict("username_taken", format!("用户名 {username} 已存在。")))
+    }
+
+    /// Checks a username and password from a client address; opens a session.
+    pub async fn login(&self, username: &str, password: &str, client: &str) -> AppResult<NewSession> {
+        let now = self.now();
+        if self.store.login_failures_since(client, now - CLIENT_WINDOW).await? >= CLIENT_LOCK_AFTER {
+            return Err(AppError::TooMany {
+                code: "client_locked",
+                message: "登录失败次数过多,请 15 分钟后再试。".into(),
+            });
+        }
+        let username = username.trim().to_lowercase();
+        let user = self.store.user_by_username(&username).await?;
+        if let Some(u) = &user
+            && u.locked_until.is_some_and(|t| t > now)
+        {
+            return Err(AppError::TooMany {
+                code: "account_locked",
+                message: "该账户因多次密码错误已暂时锁定,请 15 分钟后再试,或联系系统管理员。".into(),
+            });
+        }
+        // Without an account, verify against a fixed hash anyway, so timing does not tell which usernames exist.
+        const DUMMY: &str =
+            "$argon2id$v=19$m=19456,t=2,p=1$BwcHBwcHBwcHBwcHBwcHBw$Lvr3bmANjFgmIc9abyvGMXK3adUKIW19U+fbBf3SfOU";
+        let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY.to_string());
+        let pw = password.to_string();
+        let ok = blocking(move || verify_password(&pw, &hash)).await? && user.is_some();
+        let actor = Actor::user(&username);
+        let Some(user) = user.filter(|_| ok) else {
+            let audit = self.audit(&actor, "login.failure", format!("client:{client}"), json!({}));
+            let uid = self.store.user_by_username(&username).await?.map(|u| u.id);
+            self.store
+                .record_login_failure(uid, client, ACCOUNT_LOCK_AFTER, now + ACCOUNT_LOCK_FOR, now, &audit)
+                .await?;
+            return Err(bad_login());
+        };
+        let session = NewSession { cookie: secrets::new_token(), csrf: secrets::new_token() };
+        let audit = self.audit(&actor, "login.success", format!("user:{}", user.id), json!({ "client": client }));
+        self.store.open_session(user.id, &secrets::hash(&session.cookie), &session.csrf, now, &audit).await?;
+        Ok(session)
+    }
+
+    /// The session behind a cookie, if it is live; an idle or too old one is closed.
+    pub async fn session(&self, cookie: &str) -> AppResult<Option<Session>> {
+        if !secrets::looks_like_token(cookie) {
+            return Ok(None);
+        }
+        let id_hash = secrets::hash(cookie);
+        let Some(s) = self.store.session(&id_hash).await? else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if now - s.last_seen_at > IDLE_TIMEOUT || now - s.created_at > ABSOLUTE_TIMEOUT {
+            self.store.close_session(&id_hash, None).await?;
+            return Ok(None);
+        }
+        let Some(user) = self.store.user_by_id(s.user_id).await? else {
+            return Ok(None);
+        };
+        // Writing last_seen on every request would make every page a write; once a minute is enough.
+        if now - s.last_seen_at > Duration::minutes(1) {
+            self.store.touch_session(&id_hash, now).await?;
+        }
+        let bindings = self
+            .store
+            .bindings_of(user.id)
+            .await?
+            .into_iter()
+            .filter_map(|b| Some(Binding { role: Role::parse(&b.role)?, org_path: b.org_path, org_name: b.org_name }))
+            .collect();
+        Ok(Some(Session {
+            principal: Principal {
+                user_id: user.id,
+                username: user.username,
+                display_name: user.display_name,
+                staff_id: user.staff_id,
+                bindings,
+            },
+            csrf: s.csrf_token,
+        }))
+    }
+
+    pub async fn logout(&self, cookie: &str, who: &Principal) -> AppResult<()> {
+        let audit = self.audit(&Actor::user(&who.username), "logout", format!("user:{}", who.user_id), json!({}));
+        self.store.close_session(&secrets::hash(cookie), Some(&audit)).await?;
+        Ok(())
+    }
+
+    /// Changes one's own password; every session of the account ends.
+    pub async fn change_password(&self, who: &Principal, old: &str, new: &str) -> AppResult<()> {
+        check_password("new_password", new)?;
+        let user = self.store.user_by_id(who.user_id).await?.ok_or(AppError::Unauthorized)?;
+        let (pw, hash) = (old.to_string(), user.password_hash.clone());
+        if !blocking(move || verify_password(&pw, &hash)).await? {
+            return Err(AppError::invalid("old_password", "bad_credentials", "原密码不正确。"));
+        }
+        let pw = new.to_string();
+        let hash = blocking(move || hash_password(&pw)).await?;
+        let audit =
+            self.audit(&Actor::user(&who.username), "password.change", format!("user:{}", who.user_id), json!({}));
+        self.store.set_password(who.user_id, &hash, &audit).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! What people do in the console, each through the policy (issue 4 §2–§4): find records, read one (masked),
+//! reveal a contact for a duty (recorded with the reason), record a hotline evaluation, read the audit log,
+//! import a calendar. Something out of a person's scope answers "not found", never "forbidden", so nobody
+//! learns what exists elsewhere.
+
+use hcp_domain::evaluation::{RawSubmission, Submission, join_ids};
+use hcp_domain::identity::Mobile;
+use hcp_store::{AuditRow, NewEvaluation, RecordRow};
+use serde_json::json;
+
+use crate::audit::Actor;
+use crate::calendar::{CalendarSource, ImportReport};
+use crate::evaluations::EvaluationInput;
+use crate::keys::{PlainApplicant, mobile_index};
+use crate::policy::{Action, Principal, Target};
+use crate::views::{EvaluationView, RecordView};
+use crate::{App, AppError, AppResult};
+
+fn target(r: &RecordRow) -> Target<'_> {
+    Target { org_path: &r.org_path, staff_id: r.staff_id }
+}
+
+fn record_not_found(id: i64) -> AppError {
+    AppError::not_found("record_not_found", format!("办件 {id} 不存在。"))
+}
+
+/// A record as a person may see it, and what they may do with it.
+pub struct RecordPage {
+    pub view: RecordView,
+    pub may_reveal: bool,
+    pub may_rate_by_phone: bool,
+}
+
+impl App {
+    fn require(&self, who: &Principal, action: Action) -> AppResult<()> {
+        if who.may(action, None) { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+
+    async fn record_for(&self, who: &Principal, id: i64, action: Action) -> AppResult<RecordRow> {
+        let rec = self.store.record_by_id(id).await?.ok_or_else(|| record_not_found(id))?;
+        if !who.may(Action::ViewRecords, Some(target(&rec))) {
+            return Err(record_not_found(id));
+        }
+        if !who.may(action, Some(target(&rec))) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(rec)
+    }
+
+    /// Records by the applicant's mobile (through its blind index) or by record number, within scope.
+    pub async fn find_records(&self, who: &Principal, mobile: &str, record_number: &str) -> AppResult<Vec<RecordView>> {
+        self.require(who, Action::ViewRecords)?;
+        let rows = if !mobile.trim().is_empty() {
+            let m = Mobile::parse("mobile", mobile)?;
+            self.store.records_by_mobile_index(&mobile_index(&self.keys.current(), m.as_str()), 50).await?
+        } else if !record_number.trim().is_empty() {
+            self.store.records_by_number_any_source(record_number.trim(), 50).await?
+        } else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for r in rows.iter().filter(|r| who.may(Action::ViewRecords, Some(target(r)))) {
+            out.push(RecordView::new(r, &self.keys.open(r)?));
+        }
+        Ok(out)
+    }
+
+    pub async fn record_page(&self, who: &Principal, id: i64) -> AppResult<RecordPage> {
+        let rec = self.record_for(who, id, Action::ViewRecords).await?;
+        let t = target(&rec);
+        Ok(RecordPage {
+            view: RecordView::new(&rec, &self.keys.open(&rec)?),
+            may_reveal: who.may(Action::RevealContact, Some(t)),
+            may_rate_by_phone: who.may(Action::RecordHotlineEvaluation, Some(t)) && rec.evaluation.is_none(),
+        })
+    }
+
+    /// The applicant's full data, for a duty; the reason is required and recorded with who and when.
+    pub async fn reveal_contact(&self, who: &Principal, id: i64, reason: &str) -> AppResult<PlainApplicant> {
+        let reason = hcp_domain::identity::parse_text("reason", reason, 200, "查看原因")?;
+        if reason.chars().count() < 4 {
+            return Err(AppError::invalid(
+                "reason",
+                "reason_too_short",
+                "请写明查看原因(至少 4 个字),例如“1 个工作日内联系评价人”。",
+            ));
+        }
+        let rec = self.record_for(who, id, Action::RevealContact).await?;
+        let plain = self.keys.open(&rec)?;
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            "applicant.reveal",
+            format!("service_record:{id}"),
+            json!({ "reason": reason, "fields": ["name", "id_number", "mobile"] }),
+        );
+        self.store.append_audit(&[audit]).await?;
+        Ok(plain)
+    }
+
+    /// A caller's rating taken by a hotline agent (R5.1), recorded with the channel `hotline` and the agent.
+    pub async fn record_hotline_evaluation(
+        &self,
+        who: &Principal,
+        id: i64,
+        input: &EvaluationInput,
+    ) -> AppResult<EvaluationView> {
+        let rec = self.record_for(who, id, Action::RecordHotlineEvaluation).await?;
+        let sub = Submission::parse_by_agent(RawSubmission {
+            level: &input.level,
+            indicator_ids: &input.indicator_ids,
+            staff_indicator_ids: &input.staff_indicator_ids,
+            comment: input.comment.as_deref(),
+            channel: "hotline",
+        })
+        .map_err(AppError::Invalid)?;
+        if let Some(refusal) = self.evaluation_refusal(&rec) {
+            return Err(refusal);
+        }
+        let new = NewEvaluation {
+            service_record_id: rec.id,
+            round: 1,
+            level: sub.level.as_str(),
+            channel: sub.channel.as_str(),
+            indicator_ids: join_ids(&sub.indicator_ids),
+            staff_indicator_ids: join_ids(&sub.staff_indicator_ids),
+            comment: sub.comment.clone(),
+            is_default: false,
+            created_at: self.now(),
+            recorded_by: Some(who.username.clone()),
+        };
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            "evaluation.create",
+            format!("service_record:{id}"),
+            json!({ "round": 1, "level": new.level, "channel": new.channel, "recorded_by": who.username }),
+        );
+        match self.store.insert_evaluation(&new, &audit).await? {
+            Some(eid) => Ok(EvaluationView::from(&hcp_store::EvaluationRow::from_new(eid, &new))),
+            None => Err(AppError::conflict("already_evaluated", "该办件已评价过,每次服务只能评价一次。")),
+        }
+    }
+
+    pub async fn audit_log(&self, who: &Principal, action_prefix: &str, after: i64) -> AppResult<Vec<AuditRow>> {
+        self.require(who, Action::ViewAudit)?;
+        Ok(self.store.audit_entries(action_prefix.trim(), after.max(0), 200).await?)
+    }
+
+    pub async fn import_calendar_as(&self, who: &Principal, text: &str, local: bool) -> AppResult<ImportReport> {
+        self.require(who, Action::ImportCalendar)?;
+        let source = if local { CalendarSource::Local } else { CalendarSource::National };
+        self.import_calendar_by(&Actor::user(&who.username), text, source).await
+    }
+}

@@ -1,0 +1,253 @@
+//! Accounts, role bindings, sessions and failed logins.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::time::{from_ms, to_ms};
+use crate::{NewAudit, Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub staff_id: Option<i64>,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A role over an org subtree, with the org's path for scope checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingRow {
+    pub role: String,
+    pub org_id: i64,
+    pub org_code: String,
+    pub org_name: String,
+    pub org_path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
+    Ok(UserRow {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        password_hash: r.try_get("password_hash")?,
+        staff_id: r.try_get("staff_id")?,
+        failed_logins: r.try_get("failed_logins")?,
+        locked_until: r.try_get::<Option<i64>, _>("locked_until")?.map(from_ms),
+    })
+}
+
+impl Store {
+    /// Creates an account with one role binding. Returns `None` if the username is taken.
+    #[expect(clippy::too_many_arguments, reason = "one row and its first binding, written together")]
+    pub async fn insert_user(
+        &self,
+        username: &str,
+        display_name: &str,
+        password_hash: &str,
+        staff_id: Option<i64>,
+        role: &str,
+        org_id: i64,
+        now: DateTime<Utc>,
+        audit: &NewAudit,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO app_user (username, display_name, password_hash, staff_id, failed_logins, created_at)
+             VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (username) DO NOTHING RETURNING id",
+        )
+        .bind(username)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(staff_id)
+        .bind(to_ms(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        sqlx::query("INSERT INTO role_binding (user_id, role, org_id) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(role)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?;
+        let entry = NewAudit { target: format!("user:{id}"), ..audit.clone() };
+        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, username, display_name, password_hash, staff_id, failed_logins, locked_until
+             FROM app_user WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, username, display_name, password_hash, staff_id, failed_logins, locked_until
+             FROM app_user WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    pub async fn bindings_of(&self, user_id: i64) -> Result<Vec<BindingRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT b.role, b.org_id, o.code, o.name, o.path FROM role_binding b JOIN org o ON o.id = b.org_id
+             WHERE b.user_id = $1 ORDER BY b.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(BindingRow {
+                    role: r.try_get("role")?,
+                    org_id: r.try_get("org_id")?,
+                    org_code: r.try_get("code")?,
+                    org_name: r.try_get("name")?,
+                    org_path: r.try_get("path")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a failed login: for the account (locking it at `lock_after` failures until `lock_until`) and
+    /// for the client address.
+    pub async fn record_login_failure(
+        &self,
+        user_id: Option<i64>,
+        client: &str,
+        lock_after: i64,
+        lock_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        audit: &NewAudit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if let Some(id) = user_id {
+            sqlx::query(
+                "UPDATE app_user SET failed_logins = failed_logins + 1,
+                    locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END
+                 WHERE id = $3",
+            )
+            .bind(lock_after)
+            .bind(to_ms(lock_until))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("INSERT INTO login_failure (client, at) VALUES ($1, $2)")
+            .bind(client)
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?;
+        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn login_failures_since(&self, client: &str, since: DateTime<Utc>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM login_failure WHERE client = $1 AND at >= $2")
+            .bind(client)
+            .bind(to_ms(since))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// A successful login: clears the account's failures and opens a session.
+    pub async fn open_session(
+        &self,
+        user_id: i64,
+        id_hash: &str,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+        audit: &NewAudit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE app_user SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO user_session (id_hash, user_id, csrf_token, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(id_hash)
+        .bind(user_id)
+        .bind(csrf_token)
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await?;
+        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row =
+            sqlx::query("SELECT user_id, csrf_token, created_at, last_seen_at FROM user_session WHERE id_hash = $1")
+                .bind(id_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok(SessionRow {
+                user_id: r.try_get("user_id")?,
+                csrf_token: r.try_get("csrf_token")?,
+                created_at: from_ms(r.try_get("created_at")?),
+                last_seen_at: from_ms(r.try_get("last_seen_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn touch_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE user_session SET last_seen_at = $1 WHERE id_hash = $2")
+            .bind(to_ms(now))
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn close_session(&self, id_hash: &str, audit: Option<&NewAudit>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM user_session WHERE id_hash = $1").bind(id_hash).execute(&mut *tx).await?;
+        if let Some(a) = audit {
+            crate::audit::append(&mut tx, self.backend, std::slice::from_ref(a)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a new password and ends every session of the account (they must log in again).
+    pub async fn set_password(&self, user_id: i64, password_hash: &str, audit: &NewAudit) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE app_user SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM user_session WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

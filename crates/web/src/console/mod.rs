@@ -1,0 +1,140 @@
+//! The console for people with accounts (issue 4). Every route is listed in [`routes`] with the policy
+//! action it needs, and the test matrix (`tests/api/policy.rs`) runs every role against that same list, so a
+//! route added here without an entry in the matrix fails the tests.
+
+pub mod audit;
+pub mod calendar;
+pub mod home;
+pub mod login;
+pub mod password;
+pub mod records;
+
+use std::collections::HashMap;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get, post};
+use hcp_app::App;
+use hcp_app::policy::Principal;
+
+use crate::pages::layout::{esc, page};
+
+pub const SESSION_COOKIE: &str = "hcp_session";
+
+/// A console route: method, path, handler.
+pub struct ConsoleRoute {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub router: MethodRouter<App>,
+}
+
+/// Every console route. The router is built from this list and the policy matrix test reads it.
+pub fn routes() -> Vec<ConsoleRoute> {
+    vec![
+        ConsoleRoute { method: "GET", path: "/console", router: get(home::show) },
+        ConsoleRoute { method: "GET", path: "/console/records", router: get(records::search) },
+        ConsoleRoute { method: "GET", path: "/console/records/{id}", router: get(records::show) },
+        ConsoleRoute { method: "POST", path: "/console/records/{id}/reveal", router: post(records::reveal) },
+        ConsoleRoute {
+            method: "POST",
+            path: "/console/records/{id}/hotline-evaluation",
+            router: post(records::hotline_evaluation),
+        },
+        ConsoleRoute { method: "GET", path: "/console/audit", router: get(audit::show) },
+        ConsoleRoute { method: "GET", path: "/console/calendar", router: get(calendar::show) },
+        ConsoleRoute { method: "POST", path: "/console/calendar", router: post(calendar::import) },
+        ConsoleRoute { method: "GET", path: "/console/password", router: get(password::show) },
+        ConsoleRoute { method: "POST", path: "/console/password", router: post(password::change) },
+        ConsoleRoute { method: "POST", path: "/logout", router: post(login::logout) },
+    ]
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+/// A logged-in person on a console page. Without a live session: a redirect to the login page.
+pub struct Console {
+    pub who: Principal,
+    pub csrf: String,
+    pub cookie: String,
+}
+
+impl FromRequestParts<App> for Console {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let to_login = || Redirect::to("/login").into_response();
+        let Some(cookie) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        match app.session(&cookie).await {
+            Ok(Some(s)) => Ok(Console { who: s.principal, csrf: s.csrf, cookie }),
+            Ok(None) => Err(to_login()),
+            Err(e) => Err(crate::pages::layout::error_page(&e)),
+        }
+    }
+}
+
+/// A submitted form: every value of every field.
+pub struct FormData(HashMap<String, Vec<String>>);
+
+impl FormData {
+    pub fn parse(body: &[u8]) -> FormData {
+        let mut m: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in form_urlencoded::parse(body) {
+            m.entry(k.into_owned()).or_default().push(v.into_owned());
+        }
+        FormData(m)
+    }
+
+    pub fn get(&self, k: &str) -> &str {
+        self.0.get(k).and_then(|v| v.first()).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn all(&self, k: &str) -> Vec<String> {
+        self.0.get(k).cloned().unwrap_or_default()
+    }
+}
+
+/// Every console form carries the session's CSRF token; a form without it is refused (403).
+/// `Some(refusal)` when the token is missing or wrong.
+pub fn csrf_refusal(c: &Console, form: &FormData) -> Option<Response> {
+    let sent = form.get("csrf");
+    if !sent.is_empty() && constant_time_eq(sent.as_bytes(), c.csrf.as_bytes()) {
+        return None;
+    }
+    Some(page(
+        StatusCode::FORBIDDEN,
+        "请求无效",
+        r#"<h2>请求无效</h2><p class="notice">页面已过期或来源不明(CSRF 校验未通过)。请返回重新打开页面后再提交。</p>"#,
+    ))
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The hidden field every form carries.
+pub fn csrf_field(c: &Console) -> String {
+    format!(r#"<input type="hidden" name="csrf" value="{}">"#, esc(&c.csrf))
+}
+
+/// A console page: the person, a logout button, the body.
+pub fn console_page(c: &Console, status: StatusCode, title: &str, body: &str) -> Response {
+    let roles: Vec<String> = c.who.bindings.iter().map(|b| format!("{}({})", b.role.name_zh(), b.org_name)).collect();
+    let frame = format!(
+        r#"<nav class="muted">{name} · {roles} · <a href="/console">首页</a> · <a href="/console/password">修改密码</a>
+<form method="post" action="/logout" class="inline">{csrf}<button type="submit">退出</button></form></nav>
+{body}"#,
+        name = esc(&c.who.display_name),
+        roles = esc(&roles.join("、")),
+        csrf = csrf_field(c),
+    );
+    page(status, title, &frame)
+}

@@ -1,0 +1,202 @@
+//! Finding and reading records, revealing a contact for a duty, recording a caller's evaluation.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use hcp_app::evaluations::EvaluationInput;
+use hcp_app::views::RecordView;
+use hcp_app::{App, AppError};
+use hcp_domain::Level;
+use hcp_domain::calendar::display_cst;
+use serde::Deserialize;
+
+use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
+use crate::pages::layout::{error_page, esc};
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    mobile: String,
+    #[serde(default)]
+    record_number: String,
+}
+
+fn row(r: &RecordView) -> String {
+    let evaluation = r
+        .evaluation
+        .as_ref()
+        .map(|e| format!("{}{}", e.level_name, if e.is_default { "(默认)" } else { "" }))
+        .unwrap_or_else(|| "未评价".into());
+    format!(
+        r#"<tr><td><a href="/console/records/{id}">{number}</a></td><td>{item}</td><td>{org}</td><td>{name}</td><td>{mobile}</td><td>{evaluation}</td></tr>"#,
+        id = r.id,
+        number = esc(&r.record_number),
+        item = esc(&r.item.name),
+        org = esc(&r.org.name),
+        name = esc(&r.applicant.name),
+        mobile = esc(&r.applicant.mobile),
+        evaluation = esc(&evaluation),
+    )
+}
+
+/// `GET /console/records?mobile=…|record_number=…`
+pub async fn search(State(app): State<App>, c: Console, Query(q): Query<SearchQuery>) -> Response {
+    let found = match app.find_records(&c.who, &q.mobile, &q.record_number).await {
+        Ok(f) => f,
+        Err(e) => return error_page(&e),
+    };
+    let rows: String = found.iter().map(row).collect();
+    let result = if q.mobile.is_empty() && q.record_number.is_empty() {
+        String::new()
+    } else if found.is_empty() {
+        r#"<p class="notice" role="status">没有找到符合条件的办件。</p>"#.to_string()
+    } else {
+        format!(
+            r#"<table><thead><tr><th>办件编号</th><th>事项</th><th>机构</th><th>申请人</th><th>手机</th><th>评价</th></tr></thead><tbody>{rows}</tbody></table>"#
+        )
+    };
+    let body = format!(
+        r#"<h2>查找办件</h2>
+<form method="get" action="/console/records">
+<p><label for="mobile">申请人手机号</label><br><input id="mobile" name="mobile" value="{m}" inputmode="numeric"></p>
+<p><label for="record_number">或办件编号</label><br><input id="record_number" name="record_number" value="{n}"></p>
+<button type="submit" class="primary">查找</button>
+</form>{result}"#,
+        m = esc(&q.mobile),
+        n = esc(&q.record_number),
+    );
+    console_page(&c, StatusCode::OK, "查找办件", &body)
+}
+
+fn record_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>().map_err(|_| AppError::not_found("record_not_found", format!("办件“{raw}”不存在。")))
+}
+
+fn detail(app_page: &hcp_app::console::RecordPage, c: &Console, extra: &str) -> String {
+    let r = &app_page.view;
+    let evaluation = match &r.evaluation {
+        Some(e) => format!(
+            "{}({}{},{})",
+            e.level_name,
+            e.channel,
+            if e.is_default { ",默认" } else { "" },
+            display_cst(e.created_at)
+        ),
+        None => "未评价".into(),
+    };
+    let mut body = format!(
+        r#"<h2>办件 {number}</h2>
+<dl class="facts"><dt>事项</dt><dd>{item}</dd><dt>机构</dt><dd>{org}</dd><dt>申请人</dt><dd>{name}</dd>
+<dt>证件号码</dt><dd>{idn}</dd><dt>手机</dt><dd>{mobile}</dd><dt>评价</dt><dd>{evaluation}</dd></dl>{extra}"#,
+        number = esc(&r.record_number),
+        item = esc(&r.item.name),
+        org = esc(&r.org.name),
+        name = esc(&r.applicant.name),
+        idn = esc(&r.applicant.id_number),
+        mobile = esc(&r.applicant.mobile),
+        evaluation = esc(&evaluation),
+    );
+    if app_page.may_reveal {
+        body.push_str(&format!(
+            r#"<form method="post" action="/console/records/{id}/reveal">{csrf}
+<p><label for="reason">查看完整联系方式的原因(将被记录)</label><br><input id="reason" name="reason" required></p>
+<button type="submit">查看完整信息</button></form>"#,
+            id = r.id,
+            csrf = csrf_field(c)
+        ));
+    }
+    if app_page.may_rate_by_phone {
+        let options: String = Level::ALL
+            .iter()
+            .map(|l| {
+                format!(
+                    r#"<label class="choice"><input type="radio" name="level" value="{}" required> {}</label>"#,
+                    l.as_str(),
+                    l.name_zh()
+                )
+            })
+            .collect();
+        body.push_str(&format!(
+            r#"<h2>记录来电评价(12345热线)</h2><form method="post" action="/console/records/{id}/hotline-evaluation">{csrf}
+<fieldset><legend>来电人的评价</legend>{options}</fieldset>
+<p><label for="comment">来电人意见</label><br><textarea id="comment" name="comment" maxlength="500"></textarea></p>
+<button type="submit" class="primary">记录评价</button></form>"#,
+            id = r.id,
+            csrf = csrf_field(c)
+        ));
+    }
+    body
+}
+
+/// `GET /console/records/{id}`
+pub async fn show(State(app): State<App>, c: Console, Path(id): Path<String>) -> Response {
+    let page = match record_id(&id) {
+        Ok(id) => app.record_page(&c.who, id).await,
+        Err(e) => Err(e),
+    };
+    match page {
+        Ok(p) => console_page(&c, StatusCode::OK, "办件", &detail(&p, &c, "")),
+        Err(e) => error_page(&e),
+    }
+}
+
+/// `POST /console/records/{id}/reveal`: the full data, once, with the reason recorded.
+pub async fn reveal(State(app): State<App>, c: Console, Path(id): Path<String>, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form) {
+        return r;
+    }
+    let id = match record_id(&id) {
+        Ok(id) => id,
+        Err(e) => return error_page(&e),
+    };
+    match app.reveal_contact(&c.who, id, form.get("reason")).await {
+        Ok(plain) => {
+            let body = format!(
+                r#"<h2>评价人联系方式</h2><p class="notice" role="status">本次查看已记录(查看人、时间、原因)。请仅用于履行职责,不得提供给第三方。</p>
+<dl class="facts"><dt>姓名</dt><dd>{}</dd><dt>证件号码</dt><dd>{}</dd><dt>手机</dt><dd>{}</dd></dl>
+<p><a href="/console/records/{id}">返回办件</a></p>"#,
+                esc(&plain.name),
+                esc(&plain.id_number),
+                esc(&plain.mobile)
+            );
+            let mut res = console_page(&c, StatusCode::OK, "评价人联系方式", &body);
+            res.headers_mut()
+                .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(e) => error_page(&e),
+    }
+}
+
+/// `POST /console/records/{id}/hotline-evaluation`
+pub async fn hotline_evaluation(State(app): State<App>, c: Console, Path(id): Path<String>, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form) {
+        return r;
+    }
+    let id = match record_id(&id) {
+        Ok(id) => id,
+        Err(e) => return error_page(&e),
+    };
+    let input = EvaluationInput {
+        token: String::new(),
+        level: form.get("level").to_string(),
+        indicator_ids: form.all("indicator_ids"),
+        staff_indicator_ids: form.all("staff_indicator_ids"),
+        comment: Some(form.get("comment").to_string()),
+        channel: "hotline".into(),
+    };
+    match app.record_hotline_evaluation(&c.who, id, &input).await {
+        Ok(e) => {
+            let body = format!(
+                r#"<h2>已记录来电评价</h2><p class="notice" role="status">评价“{}”已记录,渠道:12345热线,记录人:{}。</p><p><a href="/console/records/{id}">返回办件</a></p>"#,
+                esc(e.level_name),
+                esc(&c.who.display_name)
+            );
+            console_page(&c, StatusCode::CREATED, "已记录", &body)
+        }
+        Err(e) => error_page(&e),
+    }
+}
