@@ -21,7 +21,20 @@ pub const DEMO_SOURCE_SYSTEM: &str = "青山县一体化政务服务平台";
 pub struct DemoOptions {
     pub records: u64,
     pub seed: u64,
+    /// Make one account per role (with random passwords, reported once).
+    pub accounts: bool,
 }
+
+/// (username, display name, role, org code, staff number) of the demo accounts.
+const DEMO_ACCOUNTS: [(&str, &str, &str, &str, Option<&str>); 7] = [
+    ("staff", "演示工作人员", "staff", "510899D01", Some("QS0001")),
+    ("unit", "青山镇承办人", "unit_admin", "510899101", None),
+    ("hotline", "热线坐席", "hotline_agent", "510899", None),
+    ("center", "中心管理员", "center_admin", "510899", None),
+    ("office", "县政府办公室督查员", "county_office", "510899", None),
+    ("auditor", "审计员", "auditor", "510899", None),
+    ("admin", "系统管理员", "system_admin", "510899", None),
+];
 
 #[derive(Debug, Default)]
 pub struct DemoReport {
@@ -35,6 +48,8 @@ pub struct DemoReport {
     pub links: Vec<String>,
     /// An API key for the demo's integrating system, shown once.
     pub api_key: String,
+    /// (username, password, role) of the demo accounts, shown once.
+    pub accounts: Vec<(String, String, String)>,
 }
 
 const TOWNSHIPS: [&str; 30] = [
@@ -294,6 +309,13 @@ impl App {
             ..DemoReport::default()
         };
         report.api_key = self.create_api_key(DEMO_SOURCE_SYSTEM, None).await?;
+        if opts.accounts {
+            for (username, name, role, org, staff) in DEMO_ACCOUNTS {
+                let password = crate::secrets::new_token()[..12].to_string();
+                self.create_user(username, name, &password, role, org, staff).await?;
+                report.accounts.push((username.to_string(), password, role.to_string()));
+            }
+        }
 
         // Large transactions: the random blind-index keys dirty index pages all over, and each commit writes
         // every dirty page once, so fewer, bigger commits write far less.

@@ -95,7 +95,9 @@ async fn seed(url: &str, keys: &std::path::Path, n: usize) -> anyhow::Result<Vec
     store.migrate().await?;
     let keys = hcp_app::keys::Keys::load(hcp_app::keys::KeySource::File(keys.to_path_buf()), false)?;
     let app = App::new(store.clone(), "http://bench", keys);
-    app.seed_demo(&DemoOptions { records: 0, seed: 1 }, |_, _| {}).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    app.seed_demo(&DemoOptions { records: 0, seed: 1, accounts: false }, |_, _| {})
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let item = store.item_id_by_code("QS010001").await?.context("demo item")?;
     let org = store.org_by_code("510899D01").await?.context("demo org")?.id;
     let now = Utc::now();

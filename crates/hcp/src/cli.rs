@@ -55,6 +55,9 @@ pub enum Command {
     /// API keys for integrating systems.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// Accounts for people (the console).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Data keys for evaluator data.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -64,6 +67,28 @@ pub enum Command {
     /// The working-day calendar: holidays and adjusted working days (调休).
     #[command(subcommand)]
     Calendar(CalendarCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account with a role over an organization and everything under it. The password is read
+    /// from `HCP_NEW_PASSWORD` or, without it, from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// staff, unit_admin, hotline_agent, center_admin, county_office, auditor or system_admin.
+        #[arg(long)]
+        role: String,
+        /// The organization code the role covers (the county's code for county-wide roles).
+        #[arg(long)]
+        org: String,
+        /// The person's name as shown in the console (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// The staff number, if the person serves at a window.
+        #[arg(long)]
+        staff: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

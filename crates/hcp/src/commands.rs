@@ -9,7 +9,9 @@ use hcp_app::keys::{KeySource, Keys};
 use hcp_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{ApikeyCommand, AuditCommand, CalendarCommand, Cli, CloseOfDay, Command, JobsCommand, KeysCommand};
+use crate::cli::{
+    ApikeyCommand, AuditCommand, CalendarCommand, Cli, CloseOfDay, Command, JobsCommand, KeysCommand, UserCommand,
+};
 use crate::server::{Application, ServeConfig};
 
 /// Opens and migrates the database.
@@ -127,7 +129,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = application.app().clone();
             if args.demo {
                 if app.store.count_orgs().await? == 0 {
-                    let report = seed(&app, &DemoOptions { records: args.demo_records, seed: 2020 }).await?;
+                    let report =
+                        seed(&app, &DemoOptions { records: args.demo_records, seed: 2020, accounts: true }).await?;
                     print_demo(&report);
                 } else {
                     println!("数据库中已有数据,跳过演示数据加载。");
@@ -149,7 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = open_app(&url, &keys, close).await?;
             anyhow::ensure!(app.store.count_orgs().await? == 0, "数据库不是空的:演示数据只能加载到新数据库。");
             let started = std::time::Instant::now();
-            let report = seed(&app, &DemoOptions { records: args.records, seed: args.seed }).await?;
+            let report = seed(&app, &DemoOptions { records: args.records, seed: args.seed, accounts: true }).await?;
             print_demo(&report);
             println!("用时 {:.1} 秒。", started.elapsed().as_secs_f64());
             Ok(())
@@ -159,6 +162,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = open_app(&url, &keys, close).await?;
             let report = app.run_jobs(now).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("默认评价:{} 条", report.default_evaluations);
+            Ok(())
+        }
+        Command::User(UserCommand::Create { username, name, role, org, staff }) => {
+            let password = match std::env::var("HCP_NEW_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprint!("请输入“{username}”的初始密码(至少 10 个字符),回车结束:");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let app = open_app(&url, &keys, close).await?;
+            let display = name.unwrap_or_else(|| username.clone());
+            app.create_user(&username, &display, &password, &role, &org, staff.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!("已创建账号 {username}。");
             Ok(())
         }
         Command::Apikey(ApikeyCommand::Create { name, org }) => {
@@ -194,6 +215,13 @@ fn print_demo(r: &DemoReport) {
         println!("可以直接试用的评价链接(尚未评价的近期办件):");
         for l in &r.links {
             println!("  {l}");
+        }
+    }
+    if !r.accounts.is_empty() {
+        println!("演示账号(登录 /login;密码只显示这一次):");
+        for (user, password, role) in &r.accounts {
+            let role_zh = hcp_app::policy::Role::parse(role).map(|r| r.name_zh()).unwrap_or("");
+            println!("  {user:<8} {password}  {role_zh}");
         }
     }
     println!("演示对接系统的接口密钥(Authorization: Bearer …),只显示这一次:");

@@ -70,7 +70,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let application = Application::build(&cfg).await.expect("build application");
     let app = application.app().clone();
     let base = format!("http://{}", application.local_addr());
-    let report = app.seed_demo(&DemoOptions { records: 0, seed: 1 }, |_, _| {}).await.expect("seed catalog");
+    let report =
+        app.seed_demo(&DemoOptions { records: 0, seed: 1, accounts: false }, |_, _| {}).await.expect("seed catalog");
     tokio::spawn(application.run_until_stopped());
     Some(TestApp { base, http: reqwest::Client::new(), api_key: report.api_key, app, db_url, _dir: dir })
 }

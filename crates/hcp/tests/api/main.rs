@@ -8,6 +8,7 @@ mod bad_input;
 mod calendar;
 mod catalog;
 mod cli;
+mod console;
 mod default_evaluation;
 mod durability;
 mod evaluations;

@@ -34,7 +34,8 @@ pub struct ConsoleRoute {
 pub fn routes() -> Vec<ConsoleRoute> {
     vec![
         ConsoleRoute { method: "GET", path: "/console", router: get(home::show) },
-        ConsoleRoute { method: "GET", path: "/console/records", router: get(records::search) },
+        ConsoleRoute { method: "GET", path: "/console/records", router: get(records::search_form) },
+        ConsoleRoute { method: "POST", path: "/console/records", router: post(records::search) },
         ConsoleRoute { method: "GET", path: "/console/records/{id}", router: get(records::show) },
         ConsoleRoute { method: "POST", path: "/console/records/{id}/reveal", router: post(records::reveal) },
         ConsoleRoute {

@@ -1,7 +1,7 @@
 //! Finding and reading records, revealing a contact for a duty, recording a caller's evaluation.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use hcp_app::evaluations::EvaluationInput;
@@ -9,18 +9,9 @@ use hcp_app::views::RecordView;
 use hcp_app::{App, AppError};
 use hcp_domain::Level;
 use hcp_domain::calendar::display_cst;
-use serde::Deserialize;
 
 use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
 use crate::pages::layout::{error_page, esc};
-
-#[derive(Deserialize)]
-pub struct SearchQuery {
-    #[serde(default)]
-    mobile: String,
-    #[serde(default)]
-    record_number: String,
-}
 
 fn row(r: &RecordView) -> String {
     let evaluation = r
@@ -40,14 +31,27 @@ fn row(r: &RecordView) -> String {
     )
 }
 
-/// `GET /console/records?mobile=…|record_number=…`
-pub async fn search(State(app): State<App>, c: Console, Query(q): Query<SearchQuery>) -> Response {
-    let found = match app.find_records(&c.who, &q.mobile, &q.record_number).await {
+/// `GET /console/records`: the search form.
+pub async fn search_form(State(app): State<App>, c: Console) -> Response {
+    search_page(&app, &c, "", "").await
+}
+
+/// `POST /console/records`: a search. By POST, so a mobile number never appears in a URL or a log.
+pub async fn search(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form) {
+        return r;
+    }
+    search_page(&app, &c, form.get("mobile"), form.get("record_number")).await
+}
+
+async fn search_page(app: &App, c: &Console, mobile: &str, record_number: &str) -> Response {
+    let found = match app.find_records(&c.who, mobile, record_number).await {
         Ok(f) => f,
         Err(e) => return error_page(&e),
     };
     let rows: String = found.iter().map(row).collect();
-    let result = if q.mobile.is_empty() && q.record_number.is_empty() {
+    let result = if mobile.is_empty() && record_number.is_empty() {
         String::new()
     } else if found.is_empty() {
         r#"<p class="notice" role="status">没有找到符合条件的办件。</p>"#.to_string()
@@ -58,15 +62,16 @@ pub async fn search(State(app): State<App>, c: Console, Query(q): Query<SearchQu
     };
     let body = format!(
         r#"<h2>查找办件</h2>
-<form method="get" action="/console/records">
+<form method="post" action="/console/records">{csrf}
 <p><label for="mobile">申请人手机号</label><br><input id="mobile" name="mobile" value="{m}" inputmode="numeric"></p>
 <p><label for="record_number">或办件编号</label><br><input id="record_number" name="record_number" value="{n}"></p>
 <button type="submit" class="primary">查找</button>
 </form>{result}"#,
-        m = esc(&q.mobile),
-        n = esc(&q.record_number),
+        m = esc(mobile),
+        n = esc(record_number),
+        csrf = csrf_field(c),
     );
-    console_page(&c, StatusCode::OK, "查找办件", &body)
+    console_page(c, StatusCode::OK, "查找办件", &body)
 }
 
 fn record_id(raw: &str) -> Result<i64, AppError> {

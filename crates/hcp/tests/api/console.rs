@@ -1,0 +1,297 @@
+//! Issue 4: accounts, the one policy, and the console — run as a real browser would, with cookies and forms.
+
+use reqwest::redirect::Policy;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{TestApp, record_body};
+
+const PASSWORD: &str = "correct horse 1";
+
+/// The demo's roles, one account each (as `hcp demo` makes them).
+const ACCOUNTS: [(&str, &str, &str, Option<&str>); 7] = [
+    ("staff", "staff", "510899D01", Some("QS0001")),
+    ("unit", "unit_admin", "510899101", None),
+    ("hotline", "hotline_agent", "510899", None),
+    ("center", "center_admin", "510899", None),
+    ("office", "county_office", "510899", None),
+    ("auditor", "auditor", "510899", None),
+    ("admin", "system_admin", "510899", None),
+];
+
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        let first = v.split(';').next()?;
+        let (k, val) = first.split_once('=')?;
+        (k == name && !val.is_empty()).then(|| val.to_string())
+    })
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + r#"name="csrf" value=""#.len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+async fn try_login(app: &TestApp, username: &str, password: &str) -> (u16, Option<Browser>) {
+    let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let form = http.get(app.url("/login")).send().await.unwrap();
+    let login_cookie = set_cookie(&form, "hcp_login_csrf").unwrap();
+    let token = hidden_csrf(&form.text().await.unwrap());
+    let res = http
+        .post(app.url("/login"))
+        .header("cookie", format!("hcp_login_csrf={login_cookie}"))
+        .form(&[("csrf", token.as_str()), ("username", username), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let Some(cookie) = set_cookie(&res, "hcp_session") else {
+        return (status, None);
+    };
+    let page =
+        http.get(app.url("/console/password")).header("cookie", format!("hcp_session={cookie}")).send().await.unwrap();
+    let csrf = hidden_csrf(&page.text().await.unwrap());
+    (status, Some(Browser { http, base: app.base.clone(), cookie, csrf }))
+}
+
+async fn login(app: &TestApp, username: &str) -> Browser {
+    let (status, b) = try_login(app, username, PASSWORD).await;
+    assert_eq!(status, 303, "{username} logs in");
+    b.unwrap()
+}
+
+impl Browser {
+    async fn get(&self, path: &str) -> (u16, String) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", format!("hcp_session={}", self.cookie))
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
+        form.extend_from_slice(fields);
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", format!("hcp_session={}", self.cookie))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+}
+
+async fn make_accounts(app: &TestApp) {
+    for (user, role, org, staff) in ACCOUNTS {
+        app.app.create_user(user, user, PASSWORD, role, org, staff).await.unwrap();
+    }
+}
+
+/// A completed record of 青山镇 (the unit admin's scope) or of 龙泉镇 (outside it).
+async fn record_in(app: &TestApp, n: &str, township: &str) -> i64 {
+    let mut body = record_body(n);
+    body["org_code"] = json!(township);
+    body["window_code"] = json!(format!("W-{township}-01"));
+    body["staff_number"] = serde_json::Value::Null;
+    app.register(&body).await.0
+}
+
+const IN: &str = "510899101";
+const OUT: &str = "510899102";
+
+both_backends!(
+    every_role_against_every_console_route,
+    login_lockout_and_sessions,
+    reveals_are_recorded_and_output_is_escaped
+);
+
+/// The matrix: for every console route, what each role gets inside its scope and outside it (IDOR).
+/// Order of roles: staff, unit, hotline, center, office, auditor, admin.
+async fn every_role_against_every_console_route(app: TestApp) {
+    make_accounts(&app).await;
+    type Row = (&'static str, &'static str, [u16; 7], [u16; 7]);
+    let matrix: Vec<Row> = vec![
+        ("GET", "/console", [200; 7], [200; 7]),
+        ("GET", "/console/records", [200, 200, 200, 200, 200, 403, 403], [200, 200, 200, 200, 200, 403, 403]),
+        ("POST", "/console/records", [200, 200, 200, 200, 200, 403, 403], [200, 200, 200, 200, 200, 403, 403]),
+        ("GET", "/console/records/{id}", [404, 200, 200, 200, 200, 404, 404], [404, 404, 200, 200, 200, 404, 404]),
+        (
+            "POST",
+            "/console/records/{id}/reveal",
+            [404, 200, 200, 403, 403, 404, 404],
+            [404, 404, 200, 403, 403, 404, 404],
+        ),
+        (
+            "POST",
+            "/console/records/{id}/hotline-evaluation",
+            [404, 403, 201, 403, 403, 404, 404],
+            [404, 404, 201, 403, 403, 404, 404],
+        ),
+        ("GET", "/console/audit", [403, 403, 403, 403, 403, 200, 403], [403, 403, 403, 403, 403, 200, 403]),
+        ("GET", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
+        ("POST", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
+        ("GET", "/console/password", [200; 7], [200; 7]),
+        ("POST", "/console/password", [422; 7], [422; 7]),
+        ("POST", "/logout", [303; 7], [303; 7]),
+    ];
+    // A route without a row fails here: the matrix must grow with the console.
+    for r in hcp_web::console::routes() {
+        assert!(
+            matrix.iter().any(|(m, p, _, _)| *m == r.method && *p == r.path),
+            "no policy matrix entry for {} {}",
+            r.method,
+            r.path
+        );
+    }
+    assert_eq!(matrix.len(), hcp_web::console::routes().len());
+
+    let mut n = 0;
+    for (i, (user, ..)) in ACCOUNTS.iter().enumerate() {
+        let b = login(&app, user).await;
+        for (method, path, inside, outside) in &matrix {
+            for (scope, expected) in [(IN, inside[i]), (OUT, outside[i])] {
+                n += 1;
+                let id = record_in(&app, &format!("M-{n}"), scope).await;
+                let path = path.replace("{id}", &id.to_string());
+                let fields: Vec<(&str, &str)> = match path.as_str() {
+                    "/console/records" => vec![("record_number", "M-1")],
+                    p if p.ends_with("/reveal") => vec![("reason", "1个工作日内联系评价人")],
+                    p if p.ends_with("/hotline-evaluation") => vec![("level", "satisfied")],
+                    "/console/calendar" => vec![("csv", "2027-01-01,holiday,元旦")],
+                    "/console/password" => vec![("old_password", "wrong password"), ("new_password", "another one 2")],
+                    _ => vec![],
+                };
+                if *path == *"/logout" {
+                    continue; // checked last, below
+                }
+                let (status, body) = if *method == "GET" { b.get(&path).await } else { b.post(&path, &fields).await };
+                assert_eq!(status, expected, "{user} {method} {path} ({scope}): {}", &body[..body.len().min(300)]);
+            }
+        }
+        let (status, _) = b.post("/logout", &[]).await;
+        assert_eq!(status, 303);
+        let (status, _) = b.get("/console").await;
+        assert_eq!(status, 303, "after logout the session is gone");
+    }
+
+    // Nobody logged in: every console route sends to the login page.
+    let anon = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    for r in hcp_web::console::routes() {
+        let url = app.url(&r.path.replace("{id}", "1"));
+        let res = if r.method == "GET" { anon.get(url).send().await } else { anon.post(url).send().await }.unwrap();
+        assert_eq!(res.status().as_u16(), 303, "{} {}", r.method, r.path);
+        assert_eq!(res.headers()["location"], "/login");
+    }
+
+    // A form without the CSRF token is refused.
+    let b = login(&app, "unit").await;
+    let id = record_in(&app, "CSRF-1", IN).await;
+    let res = b
+        .http
+        .post(app.url(&format!("/console/records/{id}/reveal")))
+        .header("cookie", format!("hcp_session={}", b.cookie))
+        .form(&[("reason", "1个工作日内联系评价人")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    // R6.1: an agent who served the record cannot rate it.
+    app.app.create_user("agent2", "agent2", PASSWORD, "hotline_agent", "510899", Some("QS0001")).await.unwrap();
+    let (own, _) = app.register(&record_body("OWN-1")).await;
+    let b = login(&app, "agent2").await;
+    let (status, _) =
+        b.post(&format!("/console/records/{own}/hotline-evaluation"), &[("level", "very_satisfied")]).await;
+    assert_eq!(status, 403);
+    let stored = app.app.store.first_evaluation(own).await.unwrap();
+    assert!(stored.is_none());
+}
+
+async fn login_lockout_and_sessions(app: TestApp) {
+    make_accounts(&app).await;
+    let (status, b) = try_login(&app, "unit", "nope nope nope").await;
+    assert_eq!((status, b.is_none()), (422, true));
+    let (status, _) = try_login(&app, "nobody", "nope nope nope").await;
+    assert_eq!(status, 422, "an unknown user looks the same as a wrong password");
+    for _ in 0..4 {
+        try_login(&app, "unit", "still wrong!").await;
+    }
+    let (status, b) = try_login(&app, "unit", PASSWORD).await;
+    assert_eq!((status, b.is_none()), (429, true), "locked after 5 failures, even with the right password");
+
+    // The hotline agent logs in fine, sees records; a password change ends the session.
+    let b = login(&app, "hotline").await;
+    let (status, _) = b.post("/console/password", &[("old_password", PASSWORD), ("new_password", "short")]).await;
+    assert_eq!(status, 422);
+    let (status, _) =
+        b.post("/console/password", &[("old_password", PASSWORD), ("new_password", "a brand new one")]).await;
+    assert_eq!(status, 303);
+    let (status, _) = b.get("/console").await;
+    assert_eq!(status, 303, "sessions end with a password change");
+    let (status, _) = try_login(&app, "hotline", "a brand new one").await;
+    assert_eq!(status, 303);
+
+    // Too many failures from one address lock the address.
+    for i in 0..20 {
+        try_login(&app, &format!("ghost{i}"), "wrong password").await;
+    }
+    let (status, _) = try_login(&app, "center", PASSWORD).await;
+    assert_eq!(status, 429);
+    let audit = app.app.store.audit_entries("login.", 0, 1000).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "login.failure") && audit.iter().any(|e| e.action == "login.success"));
+}
+
+async fn reveals_are_recorded_and_output_is_escaped(app: TestApp) {
+    make_accounts(&app).await;
+    let mut body = record_body("X-1");
+    body["org_code"] = json!(IN);
+    body["window_code"] = json!("W-510899101-01");
+    body["staff_number"] = serde_json::Value::Null;
+    body["applicant"]["name"] = json!("<script>alert(1)</script>'; DROP TABLE evaluation; --");
+    let (id, token) = app.register(&body).await;
+    let (status, _) =
+        app.evaluate(&token, "dissatisfied", &[], Some("<img src=x onerror=alert(1)> '); DELETE FROM org; --")).await;
+    assert_eq!(status, 201);
+
+    let unit = login(&app, "unit").await;
+    let (status, html) = unit.post("/console/records", &[("mobile", "13812345678")]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<td>138****5678</td>"), "found by the blind index, masked in the list");
+    assert!(html.contains(&format!("/console/records/{id}")));
+    let (_, html) = unit.get(&format!("/console/records/{id}")).await;
+    assert!(html.contains("&lt;*") && !html.contains("<script>"), "masked and escaped");
+    let (status, _) = unit.post(&format!("/console/records/{id}/reveal"), &[("reason", "短")]).await;
+    assert_eq!(status, 422, "a reason is required");
+    let (status, html) =
+        unit.post(&format!("/console/records/{id}/reveal"), &[("reason", "1个工作日内联系评价人")]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("13812345678"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>"), "escaped");
+    let reveals = app.app.store.audit_entries("applicant.reveal", 0, 10).await.unwrap();
+    assert_eq!(reveals.len(), 1);
+    assert_eq!(reveals[0].actor, "user:unit");
+    assert_eq!(reveals[0].target, format!("service_record:{id}"));
+    assert!(reveals[0].details.contains("1个工作日内联系评价人") && !reveals[0].details.contains("13812345678"));
+
+    // The auditor reads the log with a filter; the comment with markup shows harmless there too.
+    let auditor = login(&app, "auditor").await;
+    let (status, html) = auditor.get("/console/audit?action=applicant.").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("applicant.reveal") && !html.contains("record.register"));
+    assert!(app.app.store.count_orgs().await.unwrap() > 0, "the SQL in the comment was only text");
+    let stored = app.app.store.first_evaluation(id).await.unwrap().unwrap();
+    assert!(stored.comment.unwrap().contains("DELETE FROM org"));
+}
