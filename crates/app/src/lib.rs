@@ -13,6 +13,7 @@ pub mod error;
 pub mod evaluations;
 pub mod jobs;
 pub mod keys;
+pub mod limits;
 pub mod policy;
 pub mod records;
 pub mod secrets;
@@ -38,6 +39,8 @@ pub struct App {
     close_of_day: Option<NaiveTime>,
     /// Data keys for evaluator data (see `keys.rs`).
     pub keys: Arc<keys::Keys>,
+    /// Unknown evaluation tokens per client address (see `limits.rs`).
+    pub token_guesses: Arc<limits::TokenGuessLimit>,
 }
 
 impl App {
@@ -47,6 +50,7 @@ impl App {
         let writer = EvaluationWriter::spawn(store.clone());
         App {
             keys: Arc::new(keys),
+            token_guesses: Arc::default(),
             store,
             writer,
             public_url: public_url.trim_end_matches('/').into(),
@@ -72,6 +76,25 @@ impl App {
     pub fn now(&self) -> DateTime<Utc> {
         let now = Utc::now();
         DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    }
+
+    /// Submits an evaluation from a client address, counting unknown tokens against the address's allowance.
+    pub async fn submit_evaluation_from(
+        &self,
+        ip: std::net::IpAddr,
+        input: &evaluations::EvaluationInput,
+    ) -> AppResult<evaluations::Submitted> {
+        if self.token_guesses.blocked(ip) {
+            return Err(AppError::TooMany {
+                code: "too_many_unknown_tokens",
+                message: "来自您网络的无效评价链接过多,请 10 分钟后再试。".into(),
+            });
+        }
+        let result = self.submit_evaluation(input).await;
+        if matches!(&result, Err(AppError::NotFound { code: "unknown_token", .. })) {
+            self.token_guesses.failed(ip);
+        }
+        result
     }
 
     /// The evaluation link for a token.

@@ -229,6 +229,30 @@ mod tests {
         assert_eq!(IdNumber::parse("f", "11010519491231002X").unwrap().masked(), "1101**********002X");
     }
 
+    proptest::proptest! {
+        /// Masks keep the ends a person needs to recognise a record and hide the middle.
+        #[test]
+        fn masks_hide_the_middle(digits in "1[3-9][0-9]{9}", name in "[\u{4e00}-\u{9fa5}]{1,5}", y in 1940i32..2010, m in 1u32..13, d in 1u32..29, seq in 0u32..1000) {
+            let mobile = Mobile::parse("m", &digits).unwrap();
+            let masked = mobile.masked();
+            proptest::prop_assert_eq!(&masked[..3], &digits[..3]);
+            proptest::prop_assert_eq!(&masked[7..], &digits[7..]);
+            proptest::prop_assert_eq!(&masked[3..7], "****");
+
+            let n = ApplicantName::parse("n", &name).unwrap().masked();
+            proptest::prop_assert_eq!(n.chars().count(), name.chars().count());
+            proptest::prop_assert_eq!(n.chars().next(), name.chars().next());
+            proptest::prop_assert!(n.chars().skip(1).all(|c| c == '*'));
+
+            let first = format!("510824{y:04}{m:02}{d:02}{seq:03}");
+            let id = format!("{first}{}", IdNumber::check_char(&first) as char);
+            let masked = IdNumber::parse("i", &id).unwrap().masked();
+            proptest::prop_assert_eq!(masked.len(), 18);
+            proptest::prop_assert!(!masked.contains(&id[6..14]), "the birth date is hidden");
+            proptest::prop_assert_eq!(&masked[14..], &id[14..]);
+        }
+    }
+
     #[test]
     fn name_counts_chars_not_bytes() {
         let hundred: String = "张".repeat(100);

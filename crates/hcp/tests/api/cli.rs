@@ -71,3 +71,30 @@ async fn jobs_run_now_records_defaults_once() {
     let o = hcp(&["demo", "--database-url", &url]);
     assert!(!o.status.success(), "the demo refuses a database that has data");
 }
+
+#[tokio::test]
+async fn user_create_makes_the_first_admin() {
+    let (url, _dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    assert!(hcp(&["demo", "--records", "0", "--database-url", &url]).status.success());
+    let run = |args: &[&str], password: &str| {
+        Command::new(env!("CARGO_BIN_EXE_hcp"))
+            .args(args)
+            .env("HCP_DATABASE_URL", &url)
+            .env("HCP_NEW_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let o = run(
+        &["user", "create", "--username", "zhang.wei", "--role", "center_admin", "--org", "510899", "--name", "张伟"],
+        "a long password",
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o =
+        run(&["user", "create", "--username", "zhang.wei", "--role", "auditor", "--org", "510899"], "a long password");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("已存在"));
+    let o = run(&["user", "create", "--username", "li.na", "--role", "auditor", "--org", "510899"], "short");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("至少 10 个字符"));
+    let o = run(&["user", "create", "--username", "li.na", "--role", "boss", "--org", "510899"], "a long password");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("无法识别"));
+}

@@ -244,6 +244,14 @@ async fn login_lockout_and_sessions(app: TestApp) {
     let (status, _) = try_login(&app, "hotline", "a brand new one").await;
     assert_eq!(status, 303);
 
+    // A session idle for more than 30 minutes is over.
+    let b = login(&app, "office").await;
+    assert_eq!(b.get("/console").await.0, 200);
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
+    sqlx::query("UPDATE user_session SET last_seen_at = last_seen_at - 1860000").execute(&mut conn).await.unwrap();
+    assert_eq!(b.get("/console").await.0, 303, "idle timeout");
+
     // Too many failures from one address lock the address.
     for i in 0..20 {
         try_login(&app, &format!("ghost{i}"), "wrong password").await;

@@ -9,7 +9,23 @@ both_backends!(
     unknown_tokens_are_refused,
     simultaneous_retries_record_one_evaluation,
     the_evaluation_page_end_to_end,
+    guessing_tokens_is_slowed_down,
 );
+
+/// Issue 4 §6: an address that sends many unknown tokens is refused for a while (429), even with a real one.
+async fn guessing_tokens_is_slowed_down(app: TestApp) {
+    let (_, token) = app.register(&record_body("G-1")).await;
+    for i in 0..hcp_app::limits::UNKNOWN_TOKENS_PER_WINDOW {
+        let guess = format!("{:A>43}", i);
+        let (status, _) = app.evaluate(&guess, "satisfied", &[], None).await;
+        assert_eq!(status, 404);
+    }
+    let (status, v) = app.evaluate(&token, "satisfied", &[], None).await;
+    assert_eq!(status, 429, "{v}");
+    assert_eq!(v["code"], "too_many_unknown_tokens");
+    let page = app.http.post(app.url(&format!("/e/{token}"))).form(&[("level", "satisfied")]).send().await.unwrap();
+    assert_eq!(page.status(), 429);
+}
 
 /// R5.2: one evaluation per record; a retry answers with the first result; a different one gets 409.
 async fn one_evaluation_per_record(app: TestApp) {

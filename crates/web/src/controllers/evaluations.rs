@@ -1,5 +1,7 @@
 use axum::Json;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use hcp_app::App;
 use hcp_app::evaluations::EvaluationInput;
@@ -30,6 +32,7 @@ pub static REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed")
 /// A retry of the same submission answers 201 with the first result (and `Idempotent-Replayed: true`).
 pub async fn create(
     State(app): State<App>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, [(HeaderName, HeaderValue); 1], Json<EvaluationView>), ApiError> {
     let input = EvaluationInput {
@@ -40,7 +43,7 @@ pub async fn create(
         comment: body.comment,
         channel: body.channel.unwrap_or_else(|| "web".into()),
     };
-    let out = app.submit_evaluation(&input).await?;
+    let out = app.submit_evaluation_from(addr.ip(), &input).await?;
     let replayed = HeaderValue::from_static(if out.replayed { "true" } else { "false" });
     Ok((StatusCode::CREATED, [(REPLAYED.clone(), replayed)], Json(out.evaluation)))
 }

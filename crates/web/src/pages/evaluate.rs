@@ -3,7 +3,9 @@
 //! it works on a cheap phone on a slow connection and with a screen reader.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use hcp_app::evaluations::EvaluationInput;
@@ -47,7 +49,12 @@ pub async fn show(State(app): State<App>, Path(token): Path<String>, Query(q): Q
 }
 
 /// `POST /e/{token}`: the submitted form.
-pub async fn submit(State(app): State<App>, Path(token): Path<String>, body: Bytes) -> Response {
+pub async fn submit(
+    State(app): State<App>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
     let form = FormState::parse(&body);
     let input = EvaluationInput {
         token: token.clone(),
@@ -57,7 +64,7 @@ pub async fn submit(State(app): State<App>, Path(token): Path<String>, body: Byt
         comment: Some(form.comment.clone()),
         channel: form.channel.as_str().to_string(),
     };
-    match app.submit_evaluation(&input).await {
+    match app.submit_evaluation_from(addr.ip(), &input).await {
         Ok(done) => {
             let when = display_cst(done.evaluation.created_at);
             let body = format!(
