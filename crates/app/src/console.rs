@@ -3,9 +3,9 @@
 //! import a calendar. Something out of a person's scope answers "not found", never "forbidden", so nobody
 //! learns what exists elsewhere.
 
-use hcp_domain::evaluation::{RawSubmission, Submission, join_ids};
+use hcp_domain::evaluation::Submission;
 use hcp_domain::identity::Mobile;
-use hcp_store::{AuditRow, NewEvaluation, RecordRow};
+use hcp_store::{AuditRow, RecordRow};
 use serde_json::json;
 
 use crate::audit::Actor;
@@ -105,29 +105,11 @@ impl App {
         input: &EvaluationInput,
     ) -> AppResult<EvaluationView> {
         let rec = self.record_for(who, id, Action::RecordHotlineEvaluation).await?;
-        let sub = Submission::parse_by_agent(RawSubmission {
-            level: &input.level,
-            indicator_ids: &input.indicator_ids,
-            staff_indicator_ids: &input.staff_indicator_ids,
-            comment: input.comment.as_deref(),
-            channel: "hotline",
-        })
-        .map_err(AppError::Invalid)?;
+        let sub = Submission::parse_by_agent(input.raw()).map_err(AppError::Invalid)?;
         if let Some(refusal) = self.evaluation_refusal(&rec) {
             return Err(refusal);
         }
-        let new = NewEvaluation {
-            service_record_id: rec.id,
-            round: 1,
-            level: sub.level.as_str(),
-            channel: sub.channel.as_str(),
-            indicator_ids: join_ids(&sub.indicator_ids),
-            staff_indicator_ids: join_ids(&sub.staff_indicator_ids),
-            comment: sub.comment.clone(),
-            is_default: false,
-            created_at: self.now(),
-            recorded_by: Some(who.username.clone()),
-        };
+        let new = self.new_evaluation(rec.id, &sub, Some(who.username.clone()));
         let audit = self.audit(
             &Actor::user(&who.username),
             "evaluation.create",

@@ -20,6 +20,19 @@ pub struct EvaluationInput {
     pub channel: String,
 }
 
+impl EvaluationInput {
+    /// The fields the domain validates.
+    pub fn raw(&self) -> RawSubmission<'_> {
+        RawSubmission {
+            level: &self.level,
+            indicator_ids: &self.indicator_ids,
+            staff_indicator_ids: &self.staff_indicator_ids,
+            comment: self.comment.as_deref(),
+            channel: &self.channel,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Submitted {
     pub evaluation: EvaluationView,
@@ -51,29 +64,12 @@ impl App {
     /// Records the evaluation of the record behind `input.token`. The same submission sent again answers
     /// with the first result; a different one is refused (409) saying when and how the record was rated.
     pub async fn submit_evaluation(&self, input: &EvaluationInput) -> AppResult<Submitted> {
-        let sub = Submission::parse(RawSubmission {
-            level: &input.level,
-            indicator_ids: &input.indicator_ids,
-            staff_indicator_ids: &input.staff_indicator_ids,
-            comment: input.comment.as_deref(),
-            channel: &input.channel,
-        })
-        .map_err(AppError::Invalid)?;
+        let sub = Submission::parse(input.raw()).map_err(AppError::Invalid)?;
         if !secrets::looks_like_token(&input.token) {
             return Err(unknown_token());
         }
-        let new = NewEvaluation {
-            service_record_id: 0,
-            round: 1,
-            level: sub.level.as_str(),
-            channel: sub.channel.as_str(),
-            indicator_ids: join_ids(&sub.indicator_ids),
-            staff_indicator_ids: join_ids(&sub.staff_indicator_ids),
-            comment: sub.comment.clone(),
-            is_default: false,
-            created_at: self.now(),
-            recorded_by: None,
-        };
+        // The record is found by the writer from the token.
+        let new = self.new_evaluation(0, &sub, None);
         let submission = TokenSubmission { token_hash: secrets::hash(&input.token), evaluation: new.clone() };
         match self.writer.submit(submission).await? {
             WriteOutcome::Inserted { id, service_record_id } => {
@@ -84,6 +80,29 @@ impl App {
             WriteOutcome::UnknownToken => Err(unknown_token()),
             WriteOutcome::Refused(r) => Err(refusal(r)),
             WriteOutcome::Existing(existing) => replay_or_refuse(&existing, &sub),
+        }
+    }
+}
+
+impl App {
+    /// The row of a validated first-round evaluation of a record, made now.
+    pub(crate) fn new_evaluation(
+        &self,
+        record_id: i64,
+        sub: &Submission,
+        recorded_by: Option<String>,
+    ) -> NewEvaluation {
+        NewEvaluation {
+            service_record_id: record_id,
+            round: 1,
+            level: sub.level.as_str(),
+            channel: sub.channel.as_str(),
+            indicator_ids: join_ids(&sub.indicator_ids),
+            staff_indicator_ids: join_ids(&sub.staff_indicator_ids),
+            comment: sub.comment.clone(),
+            is_default: false,
+            created_at: self.now(),
+            recorded_by,
         }
     }
 }

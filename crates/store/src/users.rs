@@ -35,6 +35,13 @@ pub struct SessionRow {
     pub last_seen_at: DateTime<Utc>,
 }
 
+/// The account columns; a macro so that queries stay `&'static str` literals.
+macro_rules! user_select {
+    () => {
+        "SELECT id, username, display_name, password_hash, staff_id, failed_logins, locked_until FROM app_user "
+    };
+}
+
 fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
     Ok(UserRow {
         id: r.try_get("id")?,
@@ -89,24 +96,15 @@ impl Store {
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, username, display_name, password_hash, staff_id, failed_logins, locked_until
-             FROM app_user WHERE username = $1",
-        )
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(concat!(user_select!(), "WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(user_row).transpose()
     }
 
     pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, username, display_name, password_hash, staff_id, failed_logins, locked_until
-             FROM app_user WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(concat!(user_select!(), "WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(user_row).transpose()
     }
 

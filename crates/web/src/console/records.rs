@@ -78,6 +78,16 @@ fn record_id(raw: &str) -> Result<i64, AppError> {
     raw.parse::<i64>().map_err(|_| AppError::not_found("record_not_found", format!("办件“{raw}”不存在。")))
 }
 
+/// A form posted about one record: its CSRF token checked and the record id parsed, or the page to answer.
+fn posted(c: &Console, body: &[u8], raw_id: &str) -> Result<(FormData, i64), Box<Response>> {
+    let form = FormData::parse(body);
+    if let Some(r) = csrf_refusal(c, &form) {
+        return Err(Box::new(r));
+    }
+    let id = record_id(raw_id).map_err(|e| Box::new(error_page(&e)))?;
+    Ok((form, id))
+}
+
 fn detail(app_page: &hcp_app::console::RecordPage, c: &Console, extra: &str) -> String {
     let r = &app_page.view;
     let evaluation = match &r.evaluation {
@@ -148,13 +158,9 @@ pub async fn show(State(app): State<App>, c: Console, Path(id): Path<String>) ->
 
 /// `POST /console/records/{id}/reveal`: the full data, once, with the reason recorded.
 pub async fn reveal(State(app): State<App>, c: Console, Path(id): Path<String>, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
-    let id = match record_id(&id) {
-        Ok(id) => id,
-        Err(e) => return error_page(&e),
+    let (form, id) = match posted(&c, &body, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     match app.reveal_contact(&c.who, id, form.get("reason")).await {
         Ok(plain) => {
@@ -177,13 +183,9 @@ pub async fn reveal(State(app): State<App>, c: Console, Path(id): Path<String>, 
 
 /// `POST /console/records/{id}/hotline-evaluation`
 pub async fn hotline_evaluation(State(app): State<App>, c: Console, Path(id): Path<String>, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
-    let id = match record_id(&id) {
-        Ok(id) => id,
-        Err(e) => return error_page(&e),
+    let (form, id) = match posted(&c, &body, &id) {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let input = EvaluationInput {
         token: String::new(),
