@@ -41,6 +41,8 @@ pub struct App {
     pub keys: Arc<keys::Keys>,
     /// Unknown evaluation tokens per client address (see `limits.rs`).
     pub token_guesses: Arc<limits::TokenGuessLimit>,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (for per-address limits).
+    trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 impl App {
@@ -51,12 +53,25 @@ impl App {
         App {
             keys: Arc::new(keys),
             token_guesses: Arc::default(),
+            trusted_proxies: Arc::from(Vec::new()),
             store,
             writer,
             public_url: public_url.trim_end_matches('/').into(),
             calendar: Arc::new(RwLock::new(Arc::new(Calendar::bundled()))),
             close_of_day: None,
         }
+    }
+
+    /// Names the reverse proxies in front of this server: a request from one of them is attributed to the
+    /// last address its `X-Forwarded-For` header names, so lockouts and limits apply per real client.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> App {
+        self.trusted_proxies = Arc::from(proxies);
+        self
+    }
+
+    /// The client's address: the peer, or what a trusted proxy says the client was.
+    pub fn client_ip(&self, peer: std::net::IpAddr, forwarded_for: Option<&str>) -> std::net::IpAddr {
+        client_ip_via(&self.trusted_proxies, peer, forwarded_for)
     }
 
     /// Sets when a working day closes (e.g. 17:30); deadlines end then instead of at 24:00.
@@ -101,4 +116,17 @@ impl App {
     pub fn evaluation_url(&self, token: &str) -> String {
         format!("{}/e/{}", self.public_url, token)
     }
+}
+
+/// The client's address given the trusted proxies: the last `X-Forwarded-For` entry is the one the trusted
+/// proxy itself added (earlier entries are whatever the client claimed).
+pub fn client_ip_via(
+    trusted: &[std::net::IpAddr],
+    peer: std::net::IpAddr,
+    forwarded_for: Option<&str>,
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    forwarded_for.and_then(|v| v.rsplit(',').next()).and_then(|last| last.trim().parse().ok()).unwrap_or(peer)
 }

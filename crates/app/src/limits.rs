@@ -42,6 +42,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_trusted_proxy_names_the_client() {
+        let store_free = |peer: &str, xff: Option<&str>, trusted: &[&str]| {
+            let trusted: Vec<IpAddr> = trusted.iter().map(|t| t.parse().unwrap()).collect();
+            crate::client_ip_via(&trusted, peer.parse().unwrap(), xff)
+        };
+        assert_eq!(
+            store_free("10.0.0.9", Some("1.2.3.4"), &[]).to_string(),
+            "10.0.0.9",
+            "untrusted peers are taken as they are"
+        );
+        assert_eq!(
+            store_free("10.0.0.9", Some("6.6.6.6, 1.2.3.4"), &["10.0.0.9"]).to_string(),
+            "1.2.3.4",
+            "the proxy's own entry"
+        );
+        assert_eq!(store_free("10.0.0.9", Some("garbage"), &["10.0.0.9"]).to_string(), "10.0.0.9");
+    }
+
+    #[test]
     fn blocks_after_the_allowance_and_only_that_address() {
         let l = TokenGuessLimit::default();
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());

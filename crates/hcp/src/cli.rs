@@ -159,6 +159,10 @@ pub struct ServeArgs {
     /// Do not run background jobs in this process (another instance runs them).
     #[arg(long)]
     pub no_jobs: bool,
+    /// Address of a reverse proxy in front of this server whose X-Forwarded-For is trusted (repeatable,
+    /// or comma-separated in the environment).
+    #[arg(long, env = "HCP_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Args)]

@@ -125,6 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.close_of_day = close.0;
             cfg.public_url = args.public_url;
             cfg.jobs = !args.no_jobs;
+            cfg.trusted_proxies = args.trusted_proxy;
             let application = Application::build(&cfg).await?;
             let app = application.app().clone();
             if args.demo {

@@ -21,6 +21,8 @@ pub struct ServeConfig {
     pub close_of_day: Option<chrono::NaiveTime>,
     /// Where the data keys are.
     pub keys: KeySource,
+    /// Reverse proxies whose X-Forwarded-For is trusted.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl ServeConfig {
@@ -33,6 +35,7 @@ impl ServeConfig {
             max_connections: 16,
             close_of_day: None,
             keys: crate::commands::default_key_source(database_url, None),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -51,7 +54,9 @@ impl Application {
         let addr = listener.local_addr()?;
         let public_url = cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let keys = crate::commands::load_keys(&store, &cfg.keys).await?;
-        let app = App::new(store, &public_url, keys).with_close_of_day(cfg.close_of_day);
+        let app = App::new(store, &public_url, keys)
+            .with_close_of_day(cfg.close_of_day)
+            .with_trusted_proxies(cfg.trusted_proxies.clone());
         app.reload_calendar().await.map_err(|e| anyhow::anyhow!("无法读取节假日安排:{}", e.message()))?;
         for w in app.warnings() {
             tracing::warn!(code = w.code, "{}", w.message);

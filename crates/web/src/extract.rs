@@ -121,3 +121,20 @@ pub fn path_id(raw: &str, what: &'static str) -> Result<i64, ApiError> {
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, what, format!("编号“{raw}”不存在。")))
 }
+
+/// The client's address, through a trusted reverse proxy if there is one (see `App::client_ip`).
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<App> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        Ok(ClientIp(app.client_ip(peer, forwarded)))
+    }
+}

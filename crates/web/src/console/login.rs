@@ -1,15 +1,14 @@
 //! Login and logout. The login form carries a CSRF token that matches a cookie set with the form (there is
 //! no session yet to bind it to).
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hcp_app::{App, AppError};
 
 use super::{Console, FormData, SESSION_COOKIE, constant_time_eq, cookie, csrf_refusal};
+use crate::extract::ClientIp;
 use crate::pages::layout::{error_page, esc, page};
 
 const LOGIN_CSRF_COOKIE: &str = "hcp_login_csrf";
@@ -45,18 +44,13 @@ pub async fn show(State(app): State<App>) -> Response {
 }
 
 /// `POST /login`
-pub async fn submit(
-    State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn submit(State(app): State<App>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Bytes) -> Response {
     let form = FormData::parse(&body);
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.get("csrf").as_bytes()) {
         return login_form(&app, Some("页面已过期,请重新登录。"));
     }
-    match app.login(form.get("username"), form.get("password"), &addr.ip().to_string()).await {
+    match app.login(form.get("username"), form.get("password"), &ip.to_string()).await {
         Ok(session) => {
             let mut res = Redirect::to("/console").into_response();
             let c = format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}", session.cookie, secure(&app));

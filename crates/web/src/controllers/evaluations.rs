@@ -1,7 +1,5 @@
 use axum::Json;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use hcp_app::App;
 use hcp_app::evaluations::EvaluationInput;
@@ -9,7 +7,7 @@ use hcp_app::views::EvaluationView;
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ClientIp};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +30,7 @@ pub static REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed")
 /// A retry of the same submission answers 201 with the first result (and `Idempotent-Replayed: true`).
 pub async fn create(
     State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, [(HeaderName, HeaderValue); 1], Json<EvaluationView>), ApiError> {
     let input = EvaluationInput {
@@ -43,7 +41,7 @@ pub async fn create(
         comment: body.comment,
         channel: body.channel.unwrap_or_else(|| "web".into()),
     };
-    let out = app.submit_evaluation_from(addr.ip(), &input).await?;
+    let out = app.submit_evaluation_from(ip, &input).await?;
     let replayed = HeaderValue::from_static(if out.replayed { "true" } else { "false" });
     Ok((StatusCode::CREATED, [(REPLAYED.clone(), replayed)], Json(out.evaluation)))
 }

@@ -3,9 +3,7 @@
 //! it works on a cheap phone on a slow connection and with a screen reader.
 
 use axum::body::Bytes;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use hcp_app::evaluations::EvaluationInput;
@@ -17,6 +15,7 @@ use hcp_store::RecordRow;
 use serde::Deserialize;
 
 use super::layout::{error_page, esc, page};
+use crate::extract::ClientIp;
 
 #[derive(Deserialize)]
 pub struct PageQuery {
@@ -51,7 +50,7 @@ pub async fn show(State(app): State<App>, Path(token): Path<String>, Query(q): Q
 /// `POST /e/{token}`: the submitted form.
 pub async fn submit(
     State(app): State<App>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -64,7 +63,7 @@ pub async fn submit(
         comment: Some(form.comment.clone()),
         channel: form.channel.as_str().to_string(),
     };
-    match app.submit_evaluation_from(addr.ip(), &input).await {
+    match app.submit_evaluation_from(ip, &input).await {
         Ok(done) => {
             let when = display_cst(done.evaluation.created_at);
             let body = format!(
