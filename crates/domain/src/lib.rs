@@ -2,7 +2,9 @@
 //! so it is tested fast and exhaustively, and every other layer takes its rules from here exactly once.
 #![forbid(unsafe_code)]
 
+pub mod appeal;
 pub mod calendar;
+pub mod case;
 pub mod catalog;
 pub mod evaluation;
 pub mod identity;

@@ -1,0 +1,264 @@
+//! The bad-review case (差评工单) as an explicit state machine (R9, issue 5 §6): assigned by the hotline
+//! center, worked by the handling unit within the "1, 5, 15" working-day limits, closed only after the
+//! evaluator was followed up. Pure: every step is allowed or refused by state and role, with a message a clerk
+//! understands; storage and pages come later (issue 5).
+
+use chrono::{DateTime, Utc};
+
+use crate::calendar::{Calendar, Deadline};
+
+/// "1, 5, 15" (R9.3): contact within 1 working day, rectify within 5, reply with a plan within 15.
+pub const CONTACT_DAYS: u32 = 1;
+pub const RECTIFY_DAYS: u32 = 5;
+pub const REPLY_DAYS: u32 = 15;
+
+/// Who acts on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseRole {
+    /// 12345 hotline center: assigns, follows up, closes.
+    HotlineCenter,
+    /// The handling unit the case is assigned to.
+    Unit,
+    /// The county office: takes escalated cases.
+    CountyOffice,
+    /// The system itself (an upheld appeal closes the case).
+    System,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseStep {
+    /// Hand the case to a unit; reassigning needs a reason.
+    Assign { unit_id: i64, reason: Option<String> },
+    /// 立行立改: solved on the spot (counts as contact and rectification).
+    SolveOnSpot { text: String },
+    /// The unit reached the evaluator.
+    Contact { text: String },
+    /// The unit's finding: a real problem, or no fault (then the text is the explanation, 解释说明).
+    Finding { real_problem: bool, text: String },
+    /// Rectification done, with feedback to the evaluator.
+    Rectified { text: String },
+    /// Cannot be fixed quickly: the plan, replied to the evaluator.
+    PlanReplied { text: String },
+    /// 回访: was it solved, in the evaluator's words? Not solved sends it back for another round.
+    FollowUp { solved: bool, text: String },
+    /// Not solved after follow-up: up to the county office instead of another round.
+    Escalate { reason: String },
+    /// 办结, after a follow-up that found it solved (or by the county office for an escalated case).
+    Close,
+    /// The bad review was invalidated by an upheld appeal.
+    CloseAsAppealed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseState {
+    Unassigned,
+    /// With the unit, waiting for contact.
+    Assigned,
+    /// Contacted, waiting for the finding.
+    Contacted,
+    /// Real problem found, waiting for rectification or a plan.
+    Rectifying,
+    /// Handled (rectified, replied, explained or solved on the spot), waiting for the follow-up.
+    Handled,
+    /// Followed up and solved, waiting to be closed.
+    Solved,
+    /// With the county office.
+    Escalated,
+    Closed,
+    ClosedAsAppealed,
+}
+
+impl CaseState {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            CaseState::Unassigned => "待交办",
+            CaseState::Assigned => "待联系",
+            CaseState::Contacted => "待核实",
+            CaseState::Rectifying => "整改中",
+            CaseState::Handled => "待回访",
+            CaseState::Solved => "待办结",
+            CaseState::Escalated => "已督办",
+            CaseState::Closed => "已办结",
+            CaseState::ClosedAsAppealed => "申诉成立,已办结",
+        }
+    }
+
+    pub fn is_closed(self) -> bool {
+        matches!(self, CaseState::Closed | CaseState::ClosedAsAppealed)
+    }
+}
+
+/// The deadlines of one round of work, from its assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundDeadlines {
+    pub assigned_at: DateTime<Utc>,
+    pub contact: Deadline,
+    pub rectify: Deadline,
+    pub reply: Deadline,
+}
+
+impl RoundDeadlines {
+    pub fn from(calendar: &Calendar, assigned_at: DateTime<Utc>) -> RoundDeadlines {
+        RoundDeadlines {
+            assigned_at,
+            contact: calendar.add_working_days(assigned_at, CONTACT_DAYS),
+            rectify: calendar.add_working_days(assigned_at, RECTIFY_DAYS),
+            reply: calendar.add_working_days(assigned_at, REPLY_DAYS),
+        }
+    }
+}
+
+/// A case: its state, the unit, the current round's deadlines, and every step with when it was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    pub state: CaseState,
+    pub unit_id: Option<i64>,
+    pub round: u32,
+    pub deadlines: Option<RoundDeadlines>,
+    pub steps: Vec<(DateTime<Utc>, CaseRole, CaseStep)>,
+}
+
+/// Why a step was refused: a stable code and a Chinese message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal { code, message: message.into() }
+}
+
+fn required(text: &str, what: &str) -> Result<(), Refusal> {
+    if text.trim().is_empty() { Err(refuse("text_required", format!("请填写{what}。"))) } else { Ok(()) }
+}
+
+impl Default for Case {
+    fn default() -> Self {
+        Case::open()
+    }
+}
+
+impl Case {
+    /// A new case, opened the moment a bad review is recorded.
+    pub fn open() -> Case {
+        Case { state: CaseState::Unassigned, unit_id: None, round: 0, deadlines: None, steps: Vec::new() }
+    }
+
+    /// Applies a step by a role at a time, or says why not. The case is unchanged on refusal.
+    pub fn apply(
+        &mut self,
+        calendar: &Calendar,
+        at: DateTime<Utc>,
+        role: CaseRole,
+        step: CaseStep,
+    ) -> Result<(), Refusal> {
+        use CaseRole as R;
+        use CaseState as S;
+        let next = match (&step, self.state, role) {
+            (_, s, _) if s.is_closed() => return Err(refuse("case_closed", "工单已办结,不能再办理。")),
+            (CaseStep::CloseAsAppealed, _, R::System) => S::ClosedAsAppealed,
+            (CaseStep::Assign { reason, .. }, S::Unassigned, R::HotlineCenter) => {
+                if reason.as_deref().is_some_and(|r| r.trim().is_empty()) {
+                    return Err(refuse("text_required", "请填写交办说明。"));
+                }
+                S::Assigned
+            }
+            (CaseStep::Assign { reason, .. }, S::Assigned | S::Contacted, R::HotlineCenter) => {
+                required(reason.as_deref().unwrap_or(""), "改派原因")?;
+                S::Assigned
+            }
+            (CaseStep::SolveOnSpot { text }, S::Assigned | S::Contacted, R::Unit) => {
+                required(text, "立行立改情况")?;
+                S::Handled
+            }
+            (CaseStep::Contact { text }, S::Assigned, R::Unit) => {
+                required(text, "联系情况")?;
+                S::Contacted
+            }
+            (CaseStep::Finding { real_problem, text }, S::Contacted, R::Unit) => {
+                required(text, if *real_problem { "核实情况" } else { "解释说明" })?;
+                if *real_problem { S::Rectifying } else { S::Handled }
+            }
+            (CaseStep::Rectified { text }, S::Rectifying, R::Unit) => {
+                required(text, "整改反馈")?;
+                S::Handled
+            }
+            (CaseStep::PlanReplied { text }, S::Rectifying, R::Unit) => {
+                required(text, "解决办法和回复")?;
+                S::Handled
+            }
+            (CaseStep::FollowUp { solved, text }, S::Handled, R::HotlineCenter) => {
+                required(text, "回访情况")?;
+                // Not solved: another round with the same unit and new deadlines.
+                if *solved { S::Solved } else { S::Assigned }
+            }
+            (
+                CaseStep::Escalate { reason },
+                S::Handled | S::Assigned | S::Contacted | S::Rectifying,
+                R::HotlineCenter,
+            ) => {
+                required(reason, "督办原因")?;
+                S::Escalated
+            }
+            (CaseStep::Close, S::Solved, R::HotlineCenter) | (CaseStep::Close, S::Escalated, R::CountyOffice) => {
+                S::Closed
+            }
+            (CaseStep::Close, _, _) => {
+                return Err(refuse("follow_up_first", "工单须经回访确认问题已解决(或由县政府办公室督办)后才能办结。"));
+            }
+            (_, state, _) => {
+                return Err(refuse(
+                    "step_not_allowed",
+                    format!("工单当前为“{}”,您的角色不能进行此步骤。", state.name_zh()),
+                ));
+            }
+        };
+        match &step {
+            CaseStep::Assign { unit_id, .. } => {
+                self.unit_id = Some(*unit_id);
+                self.round += 1;
+                self.deadlines = Some(RoundDeadlines::from(calendar, at));
+            }
+            CaseStep::FollowUp { solved: false, .. } => {
+                self.round += 1;
+                self.deadlines = Some(RoundDeadlines::from(calendar, at));
+            }
+            _ => {}
+        }
+        self.state = next;
+        self.steps.push((at, role, step));
+        Ok(())
+    }
+
+    /// Whether the case breaks a rule no sequence of steps may break (for tests and for data checks).
+    pub fn inconsistency(&self) -> Option<&'static str> {
+        let has = |f: &dyn Fn(&CaseStep) -> bool| self.steps.iter().any(|(_, _, s)| f(s));
+        if self.state == CaseState::Closed {
+            let followed_solved = has(&|s| matches!(s, CaseStep::FollowUp { solved: true, .. }));
+            let escalated = has(&|s| matches!(s, CaseStep::Escalate { .. }));
+            if !followed_solved && !escalated {
+                return Some("closed without a follow-up or escalation");
+            }
+            let handled = has(&|s| {
+                matches!(
+                    s,
+                    CaseStep::SolveOnSpot { .. }
+                        | CaseStep::Rectified { .. }
+                        | CaseStep::PlanReplied { .. }
+                        | CaseStep::Finding { real_problem: false, .. }
+                )
+            });
+            if !handled && !escalated {
+                return Some("closed without being handled");
+            }
+        }
+        if self.state != CaseState::Unassigned && self.state != CaseState::ClosedAsAppealed && self.unit_id.is_none() {
+            return Some("worked without a unit");
+        }
+        if self.unit_id.is_some() && self.deadlines.is_none() {
+            return Some("assigned without deadlines");
+        }
+        None
+    }
+}
