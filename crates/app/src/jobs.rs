@@ -10,6 +10,8 @@ use crate::{App, AppResult};
 pub struct JobsReport {
     /// Default evaluations recorded by this run (R7.3).
     pub default_evaluations: u64,
+    /// Sessions ended for idleness or age.
+    pub sessions_ended: u64,
 }
 
 impl App {
@@ -20,6 +22,14 @@ impl App {
         if default_evaluations > 0 {
             tracing::info!(default_evaluations, "default evaluations recorded");
         }
-        Ok(JobsReport { default_evaluations })
+        let sessions_ended = self
+            .store
+            .purge_sessions(
+                now - crate::accounts::IDLE_TIMEOUT,
+                now - crate::accounts::ABSOLUTE_TIMEOUT,
+                now - chrono::Duration::days(1),
+            )
+            .await?;
+        Ok(JobsReport { default_evaluations, sessions_ended })
     }
 }

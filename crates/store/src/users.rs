@@ -249,3 +249,25 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Removes sessions idle since before `idle_before` or opened before `opened_before`, and failed-login
+    /// rows older than `failures_before`. Returns how many sessions ended.
+    pub async fn purge_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        opened_before: DateTime<Utc>,
+        failures_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let ended = sqlx::query("DELETE FROM user_session WHERE last_seen_at < $1 OR created_at < $2")
+            .bind(to_ms(idle_before))
+            .bind(to_ms(opened_before))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM login_failure WHERE at < $1").bind(to_ms(failures_before)).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+}

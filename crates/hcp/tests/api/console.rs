@@ -251,6 +251,11 @@ async fn login_lockout_and_sessions(app: TestApp) {
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
     sqlx::query("UPDATE user_session SET last_seen_at = last_seen_at - 1860000").execute(&mut conn).await.unwrap();
     assert_eq!(b.get("/console").await.0, 303, "idle timeout");
+    let b = login(&app, "office").await;
+    sqlx::query("UPDATE user_session SET last_seen_at = last_seen_at - 1860000").execute(&mut conn).await.unwrap();
+    let report = app.app.run_jobs(chrono::Utc::now()).await.unwrap();
+    assert!(report.sessions_ended >= 1, "the job ends idle sessions too");
+    assert_eq!(b.get("/console").await.0, 303);
 
     // Too many failures from one address lock the address.
     for i in 0..20 {
