@@ -82,7 +82,10 @@ impl Store {
         let rows: Vec<NewEvaluation> =
             evaluations.iter().map(|(idx, e)| NewEvaluation { service_record_id: ids[*idx], ..e.clone() }).collect();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            insert_evaluations(&mut tx, self.backend, chunk).await?;
+            let inserted = insert_evaluations(&mut tx, self.backend, chunk).await?;
+            // The demo's bad reviews have their cases, as live ones do (one load entry audits them all).
+            let bad = crate::evaluations::bad_review_ids(chunk, &inserted);
+            crate::cases::open_cases(&mut tx, self.backend, &bad).await?;
         }
         // A bulk load is one act: one entry says what it loaded, not one per row.
         crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;

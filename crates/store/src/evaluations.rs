@@ -117,6 +117,14 @@ pub(crate) async fn insert_evaluations(
     Ok(inserted)
 }
 
+/// The ids of the inserted evaluations that are bad reviews (R7.2): each opens a case.
+pub(crate) fn bad_review_ids(rows: &[NewEvaluation], inserted: &[(i64, i64)]) -> Vec<i64> {
+    rows.iter()
+        .filter(|e| hcp_domain::Level::parse(e.level).is_some_and(hcp_domain::Level::is_bad_review))
+        .filter_map(|e| inserted.iter().find(|(rid, _)| *rid == e.service_record_id).map(|(_, id)| *id))
+        .collect()
+}
+
 pub(crate) async fn mark_evaluated(conn: &mut AnyConnection, record_ids: &[i64]) -> Result<(), StoreError> {
     for chunk in record_ids.chunks(500) {
         if chunk.is_empty() {
@@ -159,7 +167,12 @@ impl Store {
             return Ok(None);
         };
         let details = format!(r#"{{"evaluation_id":{id},{}"#, audit.details.trim_start_matches('{'));
-        crate::audit::append(&mut tx, self.backend, &[crate::NewAudit { details, ..audit.clone() }]).await?;
+        let mut entries = vec![crate::NewAudit { details, ..audit.clone() }];
+        entries.extend(
+            crate::cases::open_cases(&mut tx, self.backend, &bad_review_ids(std::slice::from_ref(e), &inserted))
+                .await?,
+        );
+        crate::audit::append(&mut tx, self.backend, &entries).await?;
         tx.commit().await?;
         Ok(Some(id))
     }

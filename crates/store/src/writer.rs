@@ -178,13 +178,16 @@ async fn handle(store: &Store, subs: &[TokenSubmission]) -> Result<Vec<WriteOutc
         };
         plans.push(plan);
     }
-    let inserted: HashMap<i64, i64> = insert_evaluations(&mut tx, store.backend, &rows).await?.into_iter().collect();
-    let audit: Vec<NewAudit> = rows
+    let inserted_pairs = insert_evaluations(&mut tx, store.backend, &rows).await?;
+    let bad = crate::evaluations::bad_review_ids(&rows, &inserted_pairs);
+    let inserted: HashMap<i64, i64> = inserted_pairs.into_iter().collect();
+    let mut audit: Vec<NewAudit> = rows
         .iter()
         .filter_map(|r| {
             inserted.get(&r.service_record_id).map(|id| evaluation_audit(r, *id, "evaluator", "evaluation.create"))
         })
         .collect();
+    audit.extend(crate::cases::open_cases(&mut tx, store.backend, &bad).await?);
     crate::audit::append(&mut tx, store.backend, &audit).await?;
     tx.commit().await?;
 

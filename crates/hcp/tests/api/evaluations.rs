@@ -10,7 +10,30 @@ both_backends!(
     simultaneous_retries_record_one_evaluation,
     the_evaluation_page_end_to_end,
     guessing_tokens_is_slowed_down,
+    every_bad_review_opens_a_case,
 );
+
+/// Issue 5 §1 (R9.1): a bad review opens its case at once, in the same transaction; nothing else does.
+async fn every_bad_review_opens_a_case(app: TestApp) {
+    let (_, good) = app.register(&record_body("C-1")).await;
+    let (_, bad) = app.register(&record_body("C-2")).await;
+    let (status, g) = app.evaluate(&good, "very_satisfied", &[], None).await;
+    assert_eq!(status, 201);
+    let (status, b) = app.evaluate(&bad, "very_dissatisfied", &["S511"], Some("来回跑了三次")).await;
+    assert_eq!(status, 201);
+    let (status, _) = app.evaluate(&bad, "very_dissatisfied", &["S511"], Some("来回跑了三次")).await;
+    assert_eq!(status, 201, "a retry");
+    assert!(app.app.store.case_of_evaluation(g["id"].as_i64().unwrap()).await.unwrap().is_none());
+    let case = app.app.store.case_of_evaluation(b["id"].as_i64().unwrap()).await.unwrap().expect("a case");
+    assert_eq!(case.state, "unassigned");
+    assert_eq!(app.app.store.count_cases().await.unwrap(), 1, "the retry opened nothing");
+    let org = app.app.store.org_by_code("510899D01").await.unwrap().unwrap();
+    assert_eq!(case.org_id, org.id, "the record's org is proposed");
+    let opened = app.app.store.audit_entries("case.open", 0, 10).await.unwrap();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0].target, format!("case:{}", case.id));
+    assert!(matches!(app.app.store.verify_audit_chain().await.unwrap(), hcp_store::ChainCheck::Intact { .. }));
+}
 
 /// Issue 4 §6: an address that sends many unknown tokens is refused for a while (429), even with a real one.
 async fn guessing_tokens_is_slowed_down(app: TestApp) {
