@@ -61,6 +61,21 @@ impl App {
         check_window(rec.completed_at, rec.default_due_at, self.now()).err().map(refusal)
     }
 
+    /// Submits an evaluation from a client address, counting unknown tokens against the address's allowance.
+    pub async fn submit_evaluation_from(&self, ip: std::net::IpAddr, input: &EvaluationInput) -> AppResult<Submitted> {
+        if self.token_guesses.blocked(ip) {
+            return Err(AppError::TooMany {
+                code: "too_many_unknown_tokens",
+                message: "来自您网络的无效评价链接过多,请 10 分钟后再试。".into(),
+            });
+        }
+        let result = self.submit_evaluation(input).await;
+        if matches!(&result, Err(AppError::NotFound { code: "unknown_token", .. })) {
+            self.token_guesses.failed(ip);
+        }
+        result
+    }
+
     /// Records the evaluation of the record behind `input.token`. The same submission sent again answers
     /// with the first result; a different one is refused (409) saying when and how the record was rated.
     pub async fn submit_evaluation(&self, input: &EvaluationInput) -> AppResult<Submitted> {

@@ -93,25 +93,6 @@ impl App {
         DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
     }
 
-    /// Submits an evaluation from a client address, counting unknown tokens against the address's allowance.
-    pub async fn submit_evaluation_from(
-        &self,
-        ip: std::net::IpAddr,
-        input: &evaluations::EvaluationInput,
-    ) -> AppResult<evaluations::Submitted> {
-        if self.token_guesses.blocked(ip) {
-            return Err(AppError::TooMany {
-                code: "too_many_unknown_tokens",
-                message: "来自您网络的无效评价链接过多,请 10 分钟后再试。".into(),
-            });
-        }
-        let result = self.submit_evaluation(input).await;
-        if matches!(&result, Err(AppError::NotFound { code: "unknown_token", .. })) {
-            self.token_guesses.failed(ip);
-        }
-        result
-    }
-
     /// The evaluation link for a token.
     pub fn evaluation_url(&self, token: &str) -> String {
         format!("{}/e/{}", self.public_url, token)

@@ -118,10 +118,6 @@ impl Keyring {
         &self.keys.last().expect("a keyring has at least one key").id
     }
 
-    pub fn has_key(&self, id: &str) -> bool {
-        self.keys.iter().any(|k| k.id == id)
-    }
-
     /// Encrypts `plain` under the active key; `field` is bound in as associated data, so a value cannot be
     /// moved to another column unnoticed. Output: base64 of nonce ‖ ciphertext ‖ tag.
     pub fn encrypt(&self, field: &str, plain: &str) -> String {

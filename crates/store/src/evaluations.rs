@@ -2,6 +2,8 @@
 //! [`crate::EvaluationWriter`] or the default job; both rely on `UNIQUE (service_record_id, round)` with
 //! `ON CONFLICT DO NOTHING`, so a retry or a second process can never record a second evaluation.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -73,14 +75,14 @@ pub(crate) fn evaluation_from_prefixed(r: &AnyRow) -> Result<Option<EvaluationRo
 }
 
 /// Inserts many evaluations with one statement, skipping any whose (record, round) exists, and marks their
-/// records evaluated. Returns (record id, evaluation id) of the rows actually inserted.
+/// records evaluated. The rows are of distinct records; returns record id → evaluation id of those inserted.
 pub(crate) async fn insert_evaluations(
     conn: &mut AnyConnection,
     backend: Backend,
     rows: &[NewEvaluation],
-) -> Result<Vec<(i64, i64)>, StoreError> {
+) -> Result<HashMap<i64, i64>, StoreError> {
     if rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
     let mut sql = String::from(
         "INSERT INTO evaluation (service_record_id, round, level, channel, indicator_ids, staff_indicator_ids,
@@ -102,7 +104,7 @@ pub(crate) async fn insert_evaluations(
             .bind(to_ms(e.created_at))
             .bind(e.recorded_by.clone());
     }
-    let inserted: Vec<(i64, i64)> = q
+    let inserted: HashMap<i64, i64> = q
         .fetch_all(&mut *conn)
         .await?
         .iter()
@@ -110,7 +112,7 @@ pub(crate) async fn insert_evaluations(
         .collect::<Result<_, sqlx::Error>>()?;
     let firsts: Vec<i64> = rows
         .iter()
-        .filter(|e| e.round == 1 && inserted.iter().any(|(rid, _)| *rid == e.service_record_id))
+        .filter(|e| e.round == 1 && inserted.contains_key(&e.service_record_id))
         .map(|e| e.service_record_id)
         .collect();
     mark_evaluated(conn, &firsts).await?;
@@ -118,10 +120,10 @@ pub(crate) async fn insert_evaluations(
 }
 
 /// The ids of the inserted evaluations that are bad reviews (R7.2): each opens a case.
-pub(crate) fn bad_review_ids(rows: &[NewEvaluation], inserted: &[(i64, i64)]) -> Vec<i64> {
+pub(crate) fn bad_review_ids(rows: &[NewEvaluation], inserted: &HashMap<i64, i64>) -> Vec<i64> {
     rows.iter()
         .filter(|e| hcp_domain::Level::parse(e.level).is_some_and(hcp_domain::Level::is_bad_review))
-        .filter_map(|e| inserted.iter().find(|(rid, _)| *rid == e.service_record_id).map(|(_, id)| *id))
+        .filter_map(|e| inserted.get(&e.service_record_id).copied())
         .collect()
 }
 
@@ -162,7 +164,7 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
         let inserted = insert_evaluations(&mut tx, self.backend, std::slice::from_ref(e)).await?;
-        let Some((_, id)) = inserted.first().copied() else {
+        let Some(id) = inserted.get(&e.service_record_id).copied() else {
             tx.rollback().await?;
             return Ok(None);
         };
@@ -179,15 +181,5 @@ impl Store {
 
     pub async fn count_evaluations(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM evaluation").fetch_one(&self.pool).await?)
-    }
-
-    /// Counts of evaluations by level and default flag, for a quick summary (demo, home page).
-    pub async fn evaluation_summary(&self) -> Result<Vec<(String, bool, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT level, is_default, COUNT(*) AS n FROM evaluation GROUP BY level, is_default")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("level")?, r.try_get::<i64, _>("is_default")? != 0, r.try_get("n")?)))
-            .collect()
     }
 }

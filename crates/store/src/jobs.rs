@@ -52,15 +52,13 @@ impl Store {
                 .iter()
                 .filter_map(|r| {
                     inserted
-                        .iter()
-                        .find(|(rid, _)| *rid == r.service_record_id)
-                        .map(|(_, id)| crate::writer::evaluation_audit(r, *id, "system", "evaluation.default"))
+                        .get(&r.service_record_id)
+                        .map(|id| crate::writer::evaluation_audit(r, *id, "system", "evaluation.default"))
                 })
                 .collect();
             crate::audit::append(&mut tx, self.backend, &audit).await?;
             // A record another process evaluated meanwhile is marked too, so it leaves the queue.
-            let raced: Vec<i64> =
-                due.iter().map(|(id, _)| *id).filter(|id| !inserted.iter().any(|(rid, _)| rid == id)).collect();
+            let raced: Vec<i64> = due.iter().map(|(id, _)| *id).filter(|id| !inserted.contains_key(id)).collect();
             crate::evaluations::mark_evaluated(&mut tx, &raced).await?;
             tx.commit().await?;
             total += inserted.len() as u64;

@@ -285,24 +285,6 @@ impl Store {
     pub async fn count_records(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM service_record").fetch_one(&self.pool).await?)
     }
-
-    /// Records completed in `[from, to)` that nobody has evaluated yet, newest first (demo links, hall devices).
-    pub async fn unevaluated_record_ids(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM service_record WHERE evaluated = 0 AND completed_at >= $1 AND completed_at < $2
-             ORDER BY completed_at DESC LIMIT $3",
-        )
-        .bind(to_ms(from))
-        .bind(to_ms(to))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
-    }
 }
 
 async fn insert_invite(

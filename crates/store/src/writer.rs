@@ -178,9 +178,8 @@ async fn handle(store: &Store, subs: &[TokenSubmission]) -> Result<Vec<WriteOutc
         };
         plans.push(plan);
     }
-    let inserted_pairs = insert_evaluations(&mut tx, store.backend, &rows).await?;
-    let bad = crate::evaluations::bad_review_ids(&rows, &inserted_pairs);
-    let inserted: HashMap<i64, i64> = inserted_pairs.into_iter().collect();
+    let inserted = insert_evaluations(&mut tx, store.backend, &rows).await?;
+    let bad = crate::evaluations::bad_review_ids(&rows, &inserted);
     let mut audit: Vec<NewAudit> = rows
         .iter()
         .filter_map(|r| {
