@@ -29,6 +29,28 @@ impl AppealState {
         matches!(self, AppealState::WithUnit | AppealState::WithCenter)
     }
 
+    pub const ALL: [AppealState; 5] = [
+        AppealState::WithUnit,
+        AppealState::WithCenter,
+        AppealState::RejectedByUnit,
+        AppealState::Upheld,
+        AppealState::RejectedByCenter,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppealState::WithUnit => "with_unit",
+            AppealState::WithCenter => "with_center",
+            AppealState::RejectedByUnit => "rejected_by_unit",
+            AppealState::Upheld => "upheld",
+            AppealState::RejectedByCenter => "rejected_by_center",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AppealState> {
+        AppealState::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
     pub fn name_zh(self) -> &'static str {
         match self {
             AppealState::WithUnit => "单位初步核实中",

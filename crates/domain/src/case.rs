@@ -33,8 +33,10 @@ pub enum CaseStep {
     SolveOnSpot { text: String },
     /// The unit reached the evaluator.
     Contact { text: String },
-    /// The unit's finding: a real problem, or no fault (then the text is the explanation, 解释说明).
-    Finding { real_problem: bool, text: String },
+    /// The unit's finding: a real problem, or no fault (then the text is the explanation, 解释说明). A real
+    /// problem that cannot be fixed quickly (`long_term`) has until the 15-day reply for its plan; any other
+    /// must be rectified within 5.
+    Finding { real_problem: bool, long_term: bool, text: String },
     /// Rectification done, with feedback to the evaluator.
     Rectified { text: String },
     /// Cannot be fixed quickly: the plan, replied to the evaluator.
@@ -47,6 +49,59 @@ pub enum CaseStep {
     Close,
     /// The bad review was invalidated by an upheld appeal.
     CloseAsAppealed,
+}
+
+impl CaseStep {
+    /// The stored code of the step.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CaseStep::Assign { .. } => "assign",
+            CaseStep::SolveOnSpot { .. } => "solve_on_spot",
+            CaseStep::Contact { .. } => "contact",
+            CaseStep::Finding { .. } => "finding",
+            CaseStep::Rectified { .. } => "rectified",
+            CaseStep::PlanReplied { .. } => "plan_replied",
+            CaseStep::FollowUp { .. } => "follow_up",
+            CaseStep::Escalate { .. } => "escalate",
+            CaseStep::Close => "close",
+            CaseStep::CloseAsAppealed => "close_as_appealed",
+        }
+    }
+
+    /// The step's text, as the person wrote it.
+    pub fn text(&self) -> &str {
+        match self {
+            CaseStep::Assign { reason, .. } => reason.as_deref().unwrap_or(""),
+            CaseStep::SolveOnSpot { text }
+            | CaseStep::Contact { text }
+            | CaseStep::Finding { text, .. }
+            | CaseStep::Rectified { text }
+            | CaseStep::PlanReplied { text }
+            | CaseStep::FollowUp { text, .. } => text,
+            CaseStep::Escalate { reason } => reason,
+            CaseStep::Close | CaseStep::CloseAsAppealed => "",
+        }
+    }
+}
+
+/// The Chinese name of a stored step code (for the case history).
+pub fn step_name_zh(kind: &str) -> &'static str {
+    match kind {
+        "assign" => "交办",
+        "solve_on_spot" => "立行立改",
+        "contact" => "联系评价人",
+        "finding" => "核实情况",
+        "rectified" => "整改反馈",
+        "plan_replied" => "回复解决方案",
+        "follow_up" => "回访",
+        "escalate" => "督办",
+        "close" => "办结",
+        "close_as_appealed" => "申诉成立办结",
+        "overdue" => "逾期",
+        "reminder" => "到期提醒",
+        "attachment" => "附件",
+        _ => "其他",
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +138,37 @@ impl CaseState {
         }
     }
 
+    pub const ALL: [CaseState; 9] = [
+        CaseState::Unassigned,
+        CaseState::Assigned,
+        CaseState::Contacted,
+        CaseState::Rectifying,
+        CaseState::Handled,
+        CaseState::Solved,
+        CaseState::Escalated,
+        CaseState::Closed,
+        CaseState::ClosedAsAppealed,
+    ];
+
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseState::Unassigned => "unassigned",
+            CaseState::Assigned => "assigned",
+            CaseState::Contacted => "contacted",
+            CaseState::Rectifying => "rectifying",
+            CaseState::Handled => "handled",
+            CaseState::Solved => "solved",
+            CaseState::Escalated => "escalated",
+            CaseState::Closed => "closed",
+            CaseState::ClosedAsAppealed => "closed_as_appealed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CaseState> {
+        CaseState::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     pub fn is_closed(self) -> bool {
         matches!(self, CaseState::Closed | CaseState::ClosedAsAppealed)
     }
@@ -115,7 +201,32 @@ pub struct Case {
     pub unit_id: Option<i64>,
     pub round: u32,
     pub deadlines: Option<RoundDeadlines>,
+    /// This round's finding said the problem cannot be fixed quickly: handling is due at the 15-day reply.
+    pub long_term: bool,
     pub steps: Vec<(DateTime<Utc>, CaseRole, CaseStep)>,
+}
+
+/// The two limits a unit can miss in a round: contact (1 working day) and handling (5, or 15 for a plan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeadlineKind {
+    Contact,
+    Handling,
+}
+
+impl DeadlineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineKind::Contact => "contact",
+            DeadlineKind::Handling => "handling",
+        }
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            DeadlineKind::Contact => "联系评价人",
+            DeadlineKind::Handling => "整改反馈",
+        }
+    }
 }
 
 /// Why a step was refused: a stable code and a Chinese message.
@@ -142,7 +253,61 @@ impl Default for Case {
 impl Case {
     /// A new case, opened the moment a bad review is recorded.
     pub fn open() -> Case {
-        Case { state: CaseState::Unassigned, unit_id: None, round: 0, deadlines: None, steps: Vec::new() }
+        Case {
+            state: CaseState::Unassigned,
+            unit_id: None,
+            round: 0,
+            deadlines: None,
+            long_term: false,
+            steps: Vec::new(),
+        }
+    }
+
+    /// A stored case, to apply the next step to (its past steps are kept by the store, not needed here).
+    pub fn restore(
+        state: CaseState,
+        unit_id: Option<i64>,
+        round: u32,
+        deadlines: Option<RoundDeadlines>,
+        long_term: bool,
+    ) -> Case {
+        Case { state, unit_id, round, deadlines, long_term, steps: Vec::new() }
+    }
+
+    /// When this round's handling is due: the 15-day reply for a problem that cannot be fixed quickly, the
+    /// 5-day rectification otherwise.
+    pub fn handling_due(&self) -> Option<Deadline> {
+        self.deadlines.map(|d| if self.long_term { d.reply } else { d.rectify })
+    }
+
+    /// The deadline a step meets (for on-time statistics), if it is one of the unit's timed steps.
+    pub fn due_of(&self, step: &CaseStep) -> Option<(DeadlineKind, Deadline)> {
+        let d = self.deadlines?;
+        match step {
+            CaseStep::Contact { .. } => Some((DeadlineKind::Contact, d.contact)),
+            CaseStep::SolveOnSpot { .. } if self.state == CaseState::Assigned => {
+                Some((DeadlineKind::Contact, d.contact))
+            }
+            CaseStep::SolveOnSpot { .. } | CaseStep::Rectified { .. } => Some((DeadlineKind::Handling, d.rectify)),
+            CaseStep::Finding { real_problem: false, .. } => Some((DeadlineKind::Handling, d.rectify)),
+            CaseStep::PlanReplied { .. } => Some((DeadlineKind::Handling, d.reply)),
+            _ => None,
+        }
+    }
+
+    /// The limits of this round that have passed at `now` with their step not done. An escalated or closed
+    /// case runs no clock; a case waiting for follow-up has done its part.
+    pub fn missed(&self, now: DateTime<Utc>) -> Vec<DeadlineKind> {
+        let Some(d) = self.deadlines else { return Vec::new() };
+        let mut out = Vec::new();
+        if self.state == CaseState::Assigned && now > d.contact.at {
+            out.push(DeadlineKind::Contact);
+        }
+        let working = matches!(self.state, CaseState::Assigned | CaseState::Contacted | CaseState::Rectifying);
+        if working && self.handling_due().is_some_and(|h| now > h.at) {
+            out.push(DeadlineKind::Handling);
+        }
+        out
     }
 
     /// Applies a step by a role at a time, or says why not. The case is unchanged on refusal.
@@ -164,8 +329,15 @@ impl Case {
                 }
                 S::Assigned
             }
+            // The automatic rule (after a set time without the center acting) proposes the record's unit.
+            (CaseStep::Assign { .. }, S::Unassigned, R::System) => S::Assigned,
             (CaseStep::Assign { reason, .. }, S::Assigned | S::Contacted, R::HotlineCenter) => {
                 required(reason.as_deref().unwrap_or(""), "改派原因")?;
+                S::Assigned
+            }
+            // The county office sends an escalated case back to a unit (督办), with its instructions.
+            (CaseStep::Assign { reason, .. }, S::Escalated, R::CountyOffice) => {
+                required(reason.as_deref().unwrap_or(""), "督办意见")?;
                 S::Assigned
             }
             (CaseStep::SolveOnSpot { text }, S::Assigned | S::Contacted, R::Unit) => {
@@ -176,7 +348,7 @@ impl Case {
                 required(text, "联系情况")?;
                 S::Contacted
             }
-            (CaseStep::Finding { real_problem, text }, S::Contacted, R::Unit) => {
+            (CaseStep::Finding { real_problem, text, .. }, S::Contacted, R::Unit) => {
                 required(text, if *real_problem { "核实情况" } else { "解释说明" })?;
                 if *real_problem { S::Rectifying } else { S::Handled }
             }
@@ -219,11 +391,14 @@ impl Case {
                 self.unit_id = Some(*unit_id);
                 self.round += 1;
                 self.deadlines = Some(RoundDeadlines::from(calendar, at));
+                self.long_term = false;
             }
             CaseStep::FollowUp { solved: false, .. } => {
                 self.round += 1;
                 self.deadlines = Some(RoundDeadlines::from(calendar, at));
+                self.long_term = false;
             }
+            CaseStep::Finding { real_problem, long_term, .. } => self.long_term = *real_problem && *long_term,
             _ => {}
         }
         self.state = next;
@@ -260,5 +435,53 @@ impl Case {
             return Some("assigned without deadlines");
         }
         None
+    }
+}
+
+/// Which reminders and missed limits of the current round were already acted on (each happens once a round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClockMarks {
+    pub contact_reminded: bool,
+    pub handling_reminded: bool,
+    pub contact_missed: bool,
+    pub handling_missed: bool,
+}
+
+/// What the clock does to a case: remind the unit before a limit, or mark it missed (逾期) and escalate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockEvent {
+    Remind(DeadlineKind),
+    Miss(DeadlineKind),
+}
+
+/// Reminders go out at 08:30 (UTC+8) on the day a limit falls due: in office hours, with the day to act.
+pub fn reminder_time(due: Deadline) -> DateTime<Utc> {
+    (crate::calendar::start_of_day(due.date) + chrono::Duration::minutes(8 * 60 + 30)).min(due.at)
+}
+
+impl Case {
+    /// The clock's pending events for this round, earliest first. Only the steps not yet done run a clock.
+    pub fn clock(&self, marks: ClockMarks) -> Vec<(DateTime<Utc>, ClockEvent)> {
+        let Some(d) = self.deadlines else { return Vec::new() };
+        let mut out = Vec::new();
+        if self.state == CaseState::Assigned {
+            if !marks.contact_reminded {
+                out.push((reminder_time(d.contact), ClockEvent::Remind(DeadlineKind::Contact)));
+            }
+            if !marks.contact_missed {
+                out.push((d.contact.at, ClockEvent::Miss(DeadlineKind::Contact)));
+            }
+        }
+        let working = matches!(self.state, CaseState::Assigned | CaseState::Contacted | CaseState::Rectifying);
+        if let (true, Some(h)) = (working, self.handling_due()) {
+            if !marks.handling_reminded {
+                out.push((reminder_time(h), ClockEvent::Remind(DeadlineKind::Handling)));
+            }
+            if !marks.handling_missed {
+                out.push((h.at, ClockEvent::Miss(DeadlineKind::Handling)));
+            }
+        }
+        out.sort_by_key(|(t, _)| *t);
+        out
     }
 }

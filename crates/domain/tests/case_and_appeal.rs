@@ -26,7 +26,13 @@ fn the_1_5_15_path_with_follow_up() {
     assert_eq!(d.rectify.date, NaiveDate::from_ymd_opt(2026, 10, 13).unwrap(), "5, counting the Saturday worked");
     assert_eq!(d.reply.date, NaiveDate::from_ymd_opt(2026, 10, 27).unwrap(), "15");
     c.apply(&cal, t, CaseRole::Unit, CaseStep::Contact { text: text("已电话联系") }).unwrap();
-    c.apply(&cal, t, CaseRole::Unit, CaseStep::Finding { real_problem: true, text: text("材料清单漏列") }).unwrap();
+    c.apply(
+        &cal,
+        t,
+        CaseRole::Unit,
+        CaseStep::Finding { real_problem: true, long_term: false, text: text("材料清单漏列") },
+    )
+    .unwrap();
     assert_eq!(c.state, CaseState::Rectifying);
     let e = c.apply(&cal, t, CaseRole::HotlineCenter, CaseStep::Close).unwrap_err();
     assert_eq!(e.code, "follow_up_first");
@@ -146,7 +152,7 @@ fn any_step() -> impl Strategy<Value = (CaseRole, CaseStep)> {
         0 => CaseStep::Assign { unit_id: unit, reason: flag.then(|| t.clone()) },
         1 => CaseStep::SolveOnSpot { text: t },
         2 => CaseStep::Contact { text: t },
-        3 => CaseStep::Finding { real_problem: flag, text: t },
+        3 => CaseStep::Finding { real_problem: flag, long_term: !flag, text: t },
         4 => CaseStep::Rectified { text: t },
         5 => CaseStep::PlanReplied { text: t },
         6 => CaseStep::FollowUp { solved: flag, text: t },
@@ -199,4 +205,71 @@ proptest! {
             prop_assert_eq!(invalidated, appeals.iter().any(|a| a.state == AppealState::Upheld));
         }
     }
+}
+
+#[test]
+fn missed_deadlines_by_state_and_long_term_finding() {
+    use hcp_domain::case::DeadlineKind;
+    let cal = Calendar::bundled();
+    let mut c = Case::open();
+    // Monday 2026-11-02, 09:00: contact due Tuesday 24:00, rectify due Monday 11-09, reply due 11-23.
+    c.apply(&cal, at(2026, 11, 2, 9), CaseRole::HotlineCenter, CaseStep::Assign { unit_id: 3, reason: None }).unwrap();
+    assert!(c.missed(at(2026, 11, 3, 23)).is_empty());
+    assert_eq!(c.missed(at(2026, 11, 4, 9)), vec![DeadlineKind::Contact]);
+    let d = c.deadlines.unwrap();
+    assert_eq!(c.due_of(&CaseStep::Contact { text: text("x") }), Some((DeadlineKind::Contact, d.contact)));
+    c.apply(&cal, at(2026, 11, 4, 9), CaseRole::Unit, CaseStep::Contact { text: text("已联系") }).unwrap();
+    assert!(c.missed(at(2026, 11, 9, 12)).is_empty());
+    assert_eq!(c.missed(at(2026, 11, 10, 1)), vec![DeadlineKind::Handling], "5 working days");
+    // A problem that cannot be fixed quickly has until the 15-day reply.
+    c.apply(
+        &cal,
+        at(2026, 11, 5, 9),
+        CaseRole::Unit,
+        CaseStep::Finding { real_problem: true, long_term: true, text: text("需改造系统") },
+    )
+    .unwrap();
+    assert_eq!(c.handling_due(), Some(d.reply));
+    assert!(c.missed(at(2026, 11, 20, 9)).is_empty());
+    assert_eq!(c.missed(at(2026, 11, 24, 9)), vec![DeadlineKind::Handling]);
+    c.apply(&cal, at(2026, 11, 20, 9), CaseRole::Unit, CaseStep::PlanReplied { text: text("12月上线") }).unwrap();
+    assert!(c.missed(at(2027, 1, 1, 9)).is_empty(), "handled: waiting for follow-up runs no clock");
+}
+
+#[test]
+fn system_assigns_only_unassigned_and_office_sends_back() {
+    let cal = Calendar::bundled();
+    let t = at(2026, 11, 2, 9);
+    let mut c = Case::open();
+    c.apply(&cal, t, CaseRole::System, CaseStep::Assign { unit_id: 3, reason: None }).unwrap();
+    let e = c.apply(&cal, t, CaseRole::System, CaseStep::Assign { unit_id: 4, reason: Some(text("x")) }).unwrap_err();
+    assert_eq!(e.code, "step_not_allowed");
+    c.apply(&cal, t, CaseRole::HotlineCenter, CaseStep::Escalate { reason: text("逾期未联系") }).unwrap();
+    let e = c.apply(&cal, t, CaseRole::CountyOffice, CaseStep::Assign { unit_id: 3, reason: None }).unwrap_err();
+    assert_eq!(e.code, "text_required");
+    c.apply(&cal, t, CaseRole::CountyOffice, CaseStep::Assign { unit_id: 3, reason: Some(text("限期办理")) }).unwrap();
+    assert_eq!((c.state, c.round), (CaseState::Assigned, 2));
+}
+
+#[test]
+fn the_clock_reminds_on_the_due_morning_then_marks_missed() {
+    use hcp_domain::case::{ClockEvent, ClockMarks, DeadlineKind};
+    let cal = Calendar::bundled();
+    let mut c = Case::open();
+    assert!(c.clock(ClockMarks::default()).is_empty(), "no clock before assignment");
+    c.apply(&cal, at(2026, 11, 2, 9), CaseRole::HotlineCenter, CaseStep::Assign { unit_id: 3, reason: None }).unwrap();
+    let events = c.clock(ClockMarks::default());
+    assert_eq!(events.len(), 4);
+    assert_eq!(
+        events[0],
+        (
+            cst().with_ymd_and_hms(2026, 11, 3, 8, 30, 0).unwrap().with_timezone(&Utc),
+            ClockEvent::Remind(DeadlineKind::Contact)
+        )
+    );
+    assert_eq!(events[1].1, ClockEvent::Miss(DeadlineKind::Contact));
+    let marks = ClockMarks { contact_reminded: true, contact_missed: true, ..ClockMarks::default() };
+    assert_eq!(c.clock(marks).len(), 2);
+    c.apply(&cal, at(2026, 11, 2, 10), CaseRole::Unit, CaseStep::SolveOnSpot { text: text("当场补办") }).unwrap();
+    assert!(c.clock(ClockMarks::default()).is_empty(), "handled: no clock");
 }

@@ -1,19 +1,289 @@
-//! Bad-review cases: opened with their bad review, in the same transaction (issue 5 §1).
+//! Bad-review cases: opened with their bad review in the same transaction (issue 5 §1), then worked step by
+//! step. A step is one transaction: the case's new fields (only if nobody changed the case since it was read),
+//! the step row, its notifications (outbox), attachments, and audit entries.
 
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::time::from_ms;
+use crate::outbox::{NewMessage, insert_messages};
+use crate::time::{from_ms, to_ms};
 use crate::{Backend, NewAudit, Store, StoreError};
 
+/// What a step may change on a case: its state and the current round's clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFields {
+    pub state: String,
+    pub unit_id: Option<i64>,
+    pub round: i64,
+    pub round_assigned_at: Option<DateTime<Utc>>,
+    pub contact_due_at: Option<DateTime<Utc>>,
+    pub rectify_due_at: Option<DateTime<Utc>>,
+    pub reply_due_at: Option<DateTime<Utc>>,
+    pub deadlines_provisional: bool,
+    pub long_term: bool,
+    /// When the clock job must next look at the case; `None` when no clock runs.
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub contact_reminded: bool,
+    pub handling_reminded: bool,
+    pub contact_missed: bool,
+    pub handling_missed: bool,
+    pub overdue_at: Option<DateTime<Utc>>,
+}
+
+/// A case with what its lists and pages show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRow {
     pub id: i64,
     pub evaluation_id: i64,
     pub service_record_id: i64,
+    /// The record's organization (proposed as the handling unit).
     pub org_id: i64,
-    pub state: String,
+    pub org_name: String,
+    pub org_path: String,
+    pub unit_name: Option<String>,
+    pub unit_path: Option<String>,
+    pub record_number: String,
+    pub item_name: String,
+    pub staff_id: Option<i64>,
+    pub staff_name: Option<String>,
+    pub level: String,
+    pub comment: Option<String>,
+    pub indicator_ids: String,
+    pub evaluated_at: DateTime<Utc>,
+    pub appeal_state: Option<String>,
+    pub fields: CaseFields,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl CaseRow {
+    /// The organization whose people work the case: the assigned unit, or the record's org before that.
+    pub fn scope_path(&self) -> &str {
+        self.unit_path.as_deref().unwrap_or(&self.org_path)
+    }
+}
+
+macro_rules! case_select {
+    () => {
+        "SELECT c.id, c.evaluation_id, c.service_record_id, c.org_id, o.name AS org_name, o.path AS org_path,
+    u.name AS unit_name, u.path AS unit_path, r.record_number, i.name AS item_name, r.staff_id,
+    s.name AS staff_name, e.level, e.comment, e.indicator_ids, e.created_at AS evaluated_at,
+    a.state AS appeal_state, c.state, c.unit_id, c.round, c.round_assigned_at, c.contact_due_at,
+    c.rectify_due_at, c.reply_due_at, c.deadlines_provisional, c.long_term, c.next_check_at,
+    c.contact_reminded, c.handling_reminded, c.contact_missed, c.handling_missed, c.overdue_at, c.version,
+    c.created_at, c.updated_at
+  FROM bad_review_case c
+  JOIN org o ON o.id = c.org_id
+  LEFT JOIN org u ON u.id = c.unit_id
+  JOIN service_record r ON r.id = c.service_record_id
+  JOIN service_item i ON i.id = r.item_id
+  LEFT JOIN staff s ON s.id = r.staff_id
+  JOIN evaluation e ON e.id = c.evaluation_id
+  LEFT JOIN appeal a ON a.evaluation_id = c.evaluation_id "
+    };
+}
+
+fn opt_ms(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(r.try_get::<Option<i64>, _>(col)?.map(from_ms))
+}
+
+fn flag(r: &AnyRow, col: &str) -> Result<bool, StoreError> {
+    Ok(r.try_get::<i64, _>(col)? != 0)
+}
+
+fn case_row(r: &AnyRow) -> Result<CaseRow, StoreError> {
+    Ok(CaseRow {
+        id: r.try_get("id")?,
+        evaluation_id: r.try_get("evaluation_id")?,
+        service_record_id: r.try_get("service_record_id")?,
+        org_id: r.try_get("org_id")?,
+        org_name: r.try_get("org_name")?,
+        org_path: r.try_get("org_path")?,
+        unit_name: r.try_get("unit_name")?,
+        unit_path: r.try_get("unit_path")?,
+        record_number: r.try_get("record_number")?,
+        item_name: r.try_get("item_name")?,
+        staff_id: r.try_get("staff_id")?,
+        staff_name: r.try_get("staff_name")?,
+        level: r.try_get("level")?,
+        comment: r.try_get("comment")?,
+        indicator_ids: r.try_get("indicator_ids")?,
+        evaluated_at: from_ms(r.try_get("evaluated_at")?),
+        appeal_state: r.try_get("appeal_state")?,
+        fields: CaseFields {
+            state: r.try_get("state")?,
+            unit_id: r.try_get("unit_id")?,
+            round: r.try_get("round")?,
+            round_assigned_at: opt_ms(r, "round_assigned_at")?,
+            contact_due_at: opt_ms(r, "contact_due_at")?,
+            rectify_due_at: opt_ms(r, "rectify_due_at")?,
+            reply_due_at: opt_ms(r, "reply_due_at")?,
+            deadlines_provisional: flag(r, "deadlines_provisional")?,
+            long_term: flag(r, "long_term")?,
+            next_check_at: opt_ms(r, "next_check_at")?,
+            contact_reminded: flag(r, "contact_reminded")?,
+            handling_reminded: flag(r, "handling_reminded")?,
+            contact_missed: flag(r, "contact_missed")?,
+            handling_missed: flag(r, "handling_missed")?,
+            overdue_at: opt_ms(r, "overdue_at")?,
+        },
+        version: r.try_get("version")?,
+        created_at: from_ms(r.try_get("created_at")?),
+        updated_at: opt_ms(r, "updated_at")?,
+    })
+}
+
+/// One step as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseStepRow {
+    pub id: i64,
     pub round: i64,
-    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub kind: String,
+    pub role: String,
+    pub actor: String,
+    pub text: String,
+    pub detail: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCaseStep {
+    pub round: i64,
+    pub kind: &'static str,
+    pub role: &'static str,
+    pub actor: String,
+    pub text: String,
+    pub detail: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
+/// A file attached to a case or an appeal, already checked for type and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub sm3: String,
+    pub data: Vec<u8>,
+    pub uploaded_by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sm3: String,
+    pub uploaded_by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything one step writes, in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct CaseWrite {
+    /// The case's new fields, applied only if its version is still `version`.
+    pub update: Option<(i64, i64, CaseFields)>,
+    pub steps: Vec<(i64, NewCaseStep)>,
+    pub attachments: Vec<(i64, NewAttachment)>,
+    pub messages: Vec<NewMessage>,
+    /// The hash of a second-rating link for a case (二次评价).
+    pub second_invite: Option<(i64, String)>,
+    pub audit: Vec<NewAudit>,
+}
+
+/// Writes a step's changes on an open transaction. `false` when the case changed since it was read (the
+/// caller rolls back and tells the person to reload).
+pub(crate) async fn write_case_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    w: &CaseWrite,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if let Some((case_id, version, f)) = &w.update {
+        let done = sqlx::query(
+            "UPDATE bad_review_case SET state = $1, unit_id = $2, round = $3, round_assigned_at = $4,
+                contact_due_at = $5, rectify_due_at = $6, reply_due_at = $7, deadlines_provisional = $8,
+                long_term = $9, next_check_at = $10, contact_reminded = $11, handling_reminded = $12,
+                contact_missed = $13, handling_missed = $14, overdue_at = $15, version = version + 1,
+                updated_at = $16
+             WHERE id = $17 AND version = $18",
+        )
+        .bind(f.state.clone())
+        .bind(f.unit_id)
+        .bind(f.round)
+        .bind(f.round_assigned_at.map(to_ms))
+        .bind(f.contact_due_at.map(to_ms))
+        .bind(f.rectify_due_at.map(to_ms))
+        .bind(f.reply_due_at.map(to_ms))
+        .bind(f.deadlines_provisional as i64)
+        .bind(f.long_term as i64)
+        .bind(f.next_check_at.map(to_ms))
+        .bind(f.contact_reminded as i64)
+        .bind(f.handling_reminded as i64)
+        .bind(f.contact_missed as i64)
+        .bind(f.handling_missed as i64)
+        .bind(f.overdue_at.map(to_ms))
+        .bind(to_ms(now))
+        .bind(*case_id)
+        .bind(*version)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+    }
+    for (case_id, s) in &w.steps {
+        sqlx::query(
+            "INSERT INTO case_step (case_id, round, kind, role, actor, text, detail, due_at, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(*case_id)
+        .bind(s.round)
+        .bind(s.kind)
+        .bind(s.role)
+        .bind(s.actor.clone())
+        .bind(s.text.clone())
+        .bind(s.detail.clone())
+        .bind(s.due_at.map(to_ms))
+        .bind(to_ms(s.at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (case_id, a) in &w.attachments {
+        sqlx::query(
+            "INSERT INTO case_attachment (case_id, file_name, content_type, size, sm3, data, uploaded_by, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(*case_id)
+        .bind(a.file_name.clone())
+        .bind(a.content_type)
+        .bind(a.data.len() as i64)
+        .bind(a.sm3.clone())
+        .bind(a.data.clone())
+        .bind(a.uploaded_by.clone())
+        .bind(to_ms(a.at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    if let Some((case_id, hash)) = &w.second_invite {
+        sqlx::query(
+            "INSERT INTO second_invite (case_id, token_hash, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (case_id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at",
+        )
+        .bind(*case_id)
+        .bind(hash.clone())
+        .bind(to_ms(now))
+        .execute(&mut *conn)
+        .await?;
+    }
+    insert_messages(conn, &w.messages).await?;
+    crate::audit::append(conn, backend, &w.audit).await?;
+    Ok(true)
 }
 
 /// Opens a case for each of these evaluations (the caller passes only bad reviews); an evaluation that has
@@ -39,45 +309,216 @@ pub(crate) async fn open_cases(
         q = q.bind(*id);
     }
     let rows = q.fetch_all(&mut *conn).await?;
-    rows.iter()
-        .map(|r| {
-            let (case_id, evaluation_id): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
-            Ok(NewAudit {
-                at: from_ms(r.try_get(3)?),
-                actor: "system".into(),
-                action: "case.open",
-                target: format!("case:{case_id}"),
-                details: format!(
-                    r#"{{"evaluation_id":{evaluation_id},"service_record_id":{}}}"#,
-                    r.try_get::<i64, _>(2)?
-                ),
-            })
-        })
-        .collect()
+    let mut audit = Vec::with_capacity(rows.len());
+    let mut case_ids = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let (case_id, evaluation_id, record_id): (i64, i64, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let at = from_ms(r.try_get(3)?);
+        audit.push(NewAudit {
+            at,
+            actor: "system".into(),
+            action: "case.open",
+            target: format!("case:{case_id}"),
+            details: format!(r#"{{"evaluation_id":{evaluation_id},"service_record_id":{record_id}}}"#),
+        });
+        case_ids.push(case_id);
+    }
+    crate::outbox::notify_staff_of_cases(conn, backend, &case_ids).await?;
+    Ok(audit)
+}
+
+/// Which cases a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Org subtrees (`/1/5/`) the person may see; a case is in one when its unit (or, before assignment, its
+    /// record's org) is. Empty means none.
+    pub scopes: Vec<String>,
+    /// Only cases about this staff member's service.
+    pub staff_id: Option<i64>,
+    pub states: Vec<String>,
+    pub overdue_only: bool,
+    pub limit: i64,
+    pub offset: i64,
 }
 
 impl Store {
+    pub async fn case_by_id(&self, id: i64) -> Result<Option<CaseRow>, StoreError> {
+        let row = sqlx::query(concat!(case_select!(), "WHERE c.id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(case_row).transpose()
+    }
+
     /// The case of an evaluation, if it has one.
     pub async fn case_of_evaluation(&self, evaluation_id: i64) -> Result<Option<CaseRow>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, evaluation_id, service_record_id, org_id, state, round, created_at
-             FROM bad_review_case WHERE evaluation_id = $1",
+        let row = sqlx::query(concat!(case_select!(), "WHERE c.evaluation_id = $1"))
+            .bind(evaluation_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(case_row).transpose()
+    }
+
+    /// Cases in scope, the most urgent first (overdue, then by the next deadline, then oldest).
+    pub async fn list_cases(&self, f: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
+        if f.scopes.is_empty() && f.staff_id.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut sql = String::from(case_select!());
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        let mut conds: Vec<String> = Vec::new();
+        if !f.scopes.is_empty() {
+            let ors: Vec<String> = f
+                .scopes
+                .iter()
+                .map(|_| {
+                    let p = next();
+                    format!("(u.path LIKE {p} OR (c.unit_id IS NULL AND o.path LIKE {p}))")
+                })
+                .collect();
+            conds.push(format!("({})", ors.join(" OR ")));
+        }
+        if f.staff_id.is_some() {
+            conds.push(format!("r.staff_id = {}", next()));
+        }
+        if !f.states.is_empty() {
+            let ps: Vec<String> = f.states.iter().map(|_| next()).collect();
+            conds.push(format!("c.state IN ({})", ps.join(",")));
+        }
+        if f.overdue_only {
+            conds.push("c.overdue_at IS NOT NULL".into());
+        }
+        if !conds.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conds.join(" AND "));
+        }
+        sql.push_str(&format!(
+            " ORDER BY CASE WHEN c.overdue_at IS NULL THEN 1 ELSE 0 END, COALESCE(c.next_check_at, c.created_at), c.id
+              LIMIT {} OFFSET {}",
+            next(),
+            next()
+        ));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for s in &f.scopes {
+            q = q.bind(format!("{s}%"));
+        }
+        if let Some(staff) = f.staff_id {
+            q = q.bind(staff);
+        }
+        for s in &f.states {
+            q = q.bind(s.clone());
+        }
+        q = q.bind(f.limit.clamp(1, 500)).bind(f.offset.max(0));
+        q.fetch_all(&self.pool).await?.iter().map(case_row).collect()
+    }
+
+    pub async fn case_steps(&self, case_id: i64) -> Result<Vec<CaseStepRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, round, kind, role, actor, text, detail, due_at, at FROM case_step
+             WHERE case_id = $1 ORDER BY id",
         )
-        .bind(evaluation_id)
-        .fetch_optional(&self.pool)
+        .bind(case_id)
+        .fetch_all(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(CaseRow {
-                id: r.try_get("id")?,
-                evaluation_id: r.try_get("evaluation_id")?,
-                service_record_id: r.try_get("service_record_id")?,
-                org_id: r.try_get("org_id")?,
-                state: r.try_get("state")?,
-                round: r.try_get("round")?,
-                created_at: from_ms(r.try_get("created_at")?),
+        rows.iter()
+            .map(|r| {
+                Ok(CaseStepRow {
+                    id: r.try_get("id")?,
+                    round: r.try_get("round")?,
+                    kind: r.try_get("kind")?,
+                    role: r.try_get("role")?,
+                    actor: r.try_get("actor")?,
+                    text: r.try_get("text")?,
+                    detail: r.try_get("detail")?,
+                    due_at: opt_ms(r, "due_at")?,
+                    at: from_ms(r.try_get("at")?),
+                })
             })
-        })
-        .transpose()
+            .collect()
+    }
+
+    /// Applies a step's writes in one transaction; `false` (nothing written) when the case changed meanwhile.
+    pub async fn write_case(&self, w: &CaseWrite, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !write_case_in(&mut tx, self.backend, w, now).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Cases the center has left unassigned since before `before` (for the automatic assignment rule).
+    pub async fn unassigned_cases_before(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<CaseRow>, StoreError> {
+        let rows = sqlx::query(concat!(
+            case_select!(),
+            "WHERE c.state = 'unassigned' AND c.created_at <= $1 ORDER BY c.created_at LIMIT $2"
+        ))
+        .bind(to_ms(before))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(case_row).collect()
+    }
+
+    /// Cases whose clock is due for a look at `now` (reminders, missed limits, automatic assignment).
+    pub async fn cases_to_check(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<CaseRow>, StoreError> {
+        let rows = sqlx::query(concat!(
+            case_select!(),
+            "WHERE c.next_check_at IS NOT NULL AND c.next_check_at <= $1 ORDER BY c.next_check_at LIMIT $2"
+        ))
+        .bind(to_ms(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(case_row).collect()
+    }
+
+    pub async fn case_attachments(&self, case_id: i64) -> Result<Vec<AttachmentRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, file_name, content_type, size, sm3, uploaded_by, at FROM case_attachment
+             WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttachmentRow {
+                    id: r.try_get("id")?,
+                    file_name: r.try_get("file_name")?,
+                    content_type: r.try_get("content_type")?,
+                    size: r.try_get("size")?,
+                    sm3: r.try_get("sm3")?,
+                    uploaded_by: r.try_get("uploaded_by")?,
+                    at: from_ms(r.try_get("at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// An attachment's bytes, if it belongs to that case.
+    pub async fn case_attachment_data(
+        &self,
+        case_id: i64,
+        attachment_id: i64,
+    ) -> Result<Option<(String, String, Vec<u8>)>, StoreError> {
+        let row =
+            sqlx::query("SELECT file_name, content_type, data FROM case_attachment WHERE case_id = $1 AND id = $2")
+                .bind(case_id)
+                .bind(attachment_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).transpose()
+    }
+
+    /// Cases by state (for the demo's summary and for checks).
+    pub async fn case_state_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM bad_review_case GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
     pub async fn count_cases(&self) -> Result<i64, StoreError> {

@@ -179,6 +179,64 @@ impl Store {
         Ok(Some(id))
     }
 
+    /// The evaluator's second rating after rectification (二次评价): round 2 of the record, linked to the
+    /// first, which stays as it was. `None` when the record already has one.
+    pub async fn insert_second_evaluation(
+        &self,
+        e: &NewEvaluation,
+        first_evaluation_id: i64,
+        audit: &crate::NewAudit,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO evaluation (service_record_id, round, level, channel, indicator_ids, staff_indicator_ids,
+                comment, is_default, created_at, recorded_by, first_evaluation_id)
+             VALUES ($1, 2, $2, $3, $4, $5, $6, 0, $7, $8, $9)
+             ON CONFLICT (service_record_id, round) DO NOTHING RETURNING id",
+        )
+        .bind(e.service_record_id)
+        .bind(e.level)
+        .bind(e.channel)
+        .bind(e.indicator_ids.clone())
+        .bind(e.staff_indicator_ids.clone())
+        .bind(e.comment.clone())
+        .bind(to_ms(e.created_at))
+        .bind(e.recorded_by.clone())
+        .bind(first_evaluation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let details = format!(r#"{{"evaluation_id":{id},{}"#, audit.details.trim_start_matches('{'));
+        crate::audit::append(&mut tx, self.backend, &[crate::NewAudit { details, ..audit.clone() }]).await?;
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+
+    /// The second rating of a record, if given.
+    pub async fn second_evaluation(&self, record_id: i64) -> Result<Option<EvaluationRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id AS e_id, service_record_id AS e_service_record_id, level AS e_level, channel AS e_channel,
+                indicator_ids AS e_indicator_ids, staff_indicator_ids AS e_staff_indicator_ids, comment AS e_comment,
+                is_default AS e_is_default, created_at AS e_created_at
+             FROM evaluation WHERE service_record_id = $1 AND round = 2",
+        )
+        .bind(record_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(evaluation_from_prefixed).transpose()?.flatten())
+    }
+
+    /// The case a second-rating link belongs to.
+    pub async fn case_of_second_invite(&self, token_hash: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT case_id FROM second_invite WHERE token_hash = $1")
+            .bind(token_hash.to_string())
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     pub async fn count_evaluations(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM evaluation").fetch_one(&self.pool).await?)
     }

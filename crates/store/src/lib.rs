@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod api_keys;
+mod appeals;
 pub mod audit;
 mod bulk;
 mod calendar;
@@ -17,6 +18,7 @@ mod error;
 mod evaluations;
 mod jobs;
 mod keys;
+mod outbox;
 mod records;
 mod sql;
 pub mod time;
@@ -24,15 +26,17 @@ mod users;
 mod writer;
 
 pub use api_keys::ApiKeyRow;
+pub use appeals::{AppealDecisionWrite, AppealRow, DecisionRow, NewAppeal, NewDecision};
 pub use audit::{AuditRow, ChainCheck, NewAudit};
 pub use bulk::{BulkEvaluation, BulkRecord};
 pub use calendar::CalendarDayRow;
-pub use cases::CaseRow;
+pub use cases::{AttachmentRow, CaseFields, CaseFilter, CaseRow, CaseStepRow, CaseWrite, NewAttachment, NewCaseStep};
 pub use catalog::{ItemRow, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, WindowRow};
 pub use connect::{Backend, redact as redact_url};
 pub use error::StoreError;
 pub use evaluations::{EvaluationRow, NewEvaluation};
 pub use keys::{ReencryptedApplicant, StoredApplicant};
+pub use outbox::{MessageRow, NewMessage};
 pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
 pub use users::{BindingRow, SessionRow, UserRow};
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};

@@ -25,7 +25,7 @@ async fn every_bad_review_opens_a_case(app: TestApp) {
     assert_eq!(status, 201, "a retry");
     assert!(app.app.store.case_of_evaluation(g["id"].as_i64().unwrap()).await.unwrap().is_none());
     let case = app.app.store.case_of_evaluation(b["id"].as_i64().unwrap()).await.unwrap().expect("a case");
-    assert_eq!(case.state, "unassigned");
+    assert_eq!(case.fields.state, "unassigned");
     assert_eq!(app.app.store.count_cases().await.unwrap(), 1, "the retry opened nothing");
     let org = app.app.store.org_by_code("510899D01").await.unwrap().unwrap();
     assert_eq!(case.org_id, org.id, "the record's org is proposed");

@@ -1,0 +1,344 @@
+//! Appeals against bad reviews and the filing register of their decisions (R8). Filing and each decision is
+//! one transaction: the appeal, its register entry, the invalidation of an upheld evaluation, the case
+//! closed as appealed, notifications, and audit entries.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::cases::{CaseWrite, NewAttachment, write_case_in};
+use crate::time::{from_ms, to_ms};
+use crate::{NewAudit, Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct NewAppeal {
+    pub evaluation_id: i64,
+    pub case_id: Option<i64>,
+    pub staff_id: i64,
+    pub org_id: i64,
+    pub filed_by: String,
+    pub reasons: String,
+    pub state: &'static str,
+    pub filed_at: DateTime<Utc>,
+    pub stage_due_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppealRow {
+    pub id: i64,
+    pub evaluation_id: i64,
+    pub case_id: Option<i64>,
+    pub staff_id: i64,
+    pub staff_name: String,
+    pub org_id: i64,
+    pub org_name: String,
+    pub org_path: String,
+    pub record_id: i64,
+    pub record_number: String,
+    pub level: String,
+    pub evaluated_at: DateTime<Utc>,
+    pub filed_by: String,
+    pub reasons: String,
+    pub state: String,
+    pub filed_at: DateTime<Utc>,
+    pub stage_due_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+/// One entry of the filing register (备案): a decision on an appeal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRow {
+    pub id: i64,
+    pub appeal_id: i64,
+    pub stage: String,
+    pub upheld: bool,
+    pub reasons: String,
+    pub decided_by: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+    pub record_number: String,
+    pub org_name: String,
+    pub staff_name: String,
+    pub level: String,
+    pub appeal_state: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDecision {
+    pub stage: &'static str,
+    pub upheld: bool,
+    pub reasons: String,
+    pub decided_by: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
+/// A decision and all it writes.
+#[derive(Debug, Clone)]
+pub struct AppealDecisionWrite {
+    pub appeal_id: i64,
+    pub version: i64,
+    pub state: &'static str,
+    pub stage_due_at: Option<DateTime<Utc>>,
+    pub decision: NewDecision,
+    /// Set when upheld: the evaluation to invalidate.
+    pub invalidate: Option<i64>,
+    /// The case's changes (closed as appealed) and notifications.
+    pub case: CaseWrite,
+}
+
+macro_rules! appeal_select {
+    () => {
+        "SELECT a.id, a.evaluation_id, a.case_id, a.staff_id, s.name AS staff_name, a.org_id, o.name AS org_name,
+    o.path AS org_path, r.id AS record_id, r.record_number, e.level, e.created_at AS evaluated_at, a.filed_by,
+    a.reasons, a.state, a.filed_at, a.stage_due_at, a.version
+  FROM appeal a
+  JOIN staff s ON s.id = a.staff_id
+  JOIN org o ON o.id = a.org_id
+  JOIN evaluation e ON e.id = a.evaluation_id
+  JOIN service_record r ON r.id = e.service_record_id "
+    };
+}
+
+fn appeal_row(r: &AnyRow) -> Result<AppealRow, StoreError> {
+    Ok(AppealRow {
+        id: r.try_get("id")?,
+        evaluation_id: r.try_get("evaluation_id")?,
+        case_id: r.try_get("case_id")?,
+        staff_id: r.try_get("staff_id")?,
+        staff_name: r.try_get("staff_name")?,
+        org_id: r.try_get("org_id")?,
+        org_name: r.try_get("org_name")?,
+        org_path: r.try_get("org_path")?,
+        record_id: r.try_get("record_id")?,
+        record_number: r.try_get("record_number")?,
+        level: r.try_get("level")?,
+        evaluated_at: from_ms(r.try_get("evaluated_at")?),
+        filed_by: r.try_get("filed_by")?,
+        reasons: r.try_get("reasons")?,
+        state: r.try_get("state")?,
+        filed_at: from_ms(r.try_get("filed_at")?),
+        stage_due_at: r.try_get::<Option<i64>, _>("stage_due_at")?.map(from_ms),
+        version: r.try_get("version")?,
+    })
+}
+
+impl Store {
+    /// Files an appeal with its evidence, notifications and audit entry (its target gets the new id). `None`
+    /// when the evaluation was appealed before (the UNIQUE rule).
+    pub async fn insert_appeal(
+        &self,
+        a: &NewAppeal,
+        evidence: &[NewAttachment],
+        messages: &[crate::NewMessage],
+        audit: &NewAudit,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO appeal (evaluation_id, case_id, staff_id, org_id, filed_by, reasons, state, filed_at,
+                stage_due_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (evaluation_id) DO NOTHING RETURNING id",
+        )
+        .bind(a.evaluation_id)
+        .bind(a.case_id)
+        .bind(a.staff_id)
+        .bind(a.org_id)
+        .bind(a.filed_by.clone())
+        .bind(a.reasons.clone())
+        .bind(a.state)
+        .bind(to_ms(a.filed_at))
+        .bind(a.stage_due_at.map(to_ms))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        for e in evidence {
+            sqlx::query(
+                "INSERT INTO appeal_evidence (appeal_id, file_name, content_type, size, sm3, data, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(id)
+            .bind(e.file_name.clone())
+            .bind(e.content_type)
+            .bind(e.data.len() as i64)
+            .bind(e.sm3.clone())
+            .bind(e.data.clone())
+            .bind(to_ms(e.at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let audit = NewAudit { target: format!("appeal:{id}"), ..audit.clone() };
+        let w = CaseWrite { messages: messages.to_vec(), audit: vec![audit], ..CaseWrite::default() };
+        write_case_in(&mut tx, self.backend, &w, a.filed_at).await?;
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+
+    /// Records a stage's decision; `false` (nothing written) when the appeal or its case changed meanwhile.
+    pub async fn decide_appeal(&self, w: &AppealDecisionWrite) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE appeal SET state = $1, stage_due_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+        )
+        .bind(w.state)
+        .bind(w.stage_due_at.map(to_ms))
+        .bind(w.appeal_id)
+        .bind(w.version)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let d = &w.decision;
+        sqlx::query(
+            "INSERT INTO appeal_decision (appeal_id, stage, upheld, reasons, decided_by, due_at, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(w.appeal_id)
+        .bind(d.stage)
+        .bind(d.upheld as i64)
+        .bind(d.reasons.clone())
+        .bind(d.decided_by.clone())
+        .bind(d.due_at.map(to_ms))
+        .bind(to_ms(d.at))
+        .execute(&mut *tx)
+        .await?;
+        if let Some(evaluation_id) = w.invalidate {
+            sqlx::query("INSERT INTO evaluation_invalidation (evaluation_id, appeal_id, at) VALUES ($1, $2, $3)")
+                .bind(evaluation_id)
+                .bind(w.appeal_id)
+                .bind(to_ms(d.at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !write_case_in(&mut tx, self.backend, &w.case, d.at).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn appeal_by_id(&self, id: i64) -> Result<Option<AppealRow>, StoreError> {
+        let row = sqlx::query(concat!(appeal_select!(), "WHERE a.id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(appeal_row).transpose()
+    }
+
+    pub async fn appeal_of_evaluation(&self, evaluation_id: i64) -> Result<Option<AppealRow>, StoreError> {
+        let row = sqlx::query(concat!(appeal_select!(), "WHERE a.evaluation_id = $1"))
+            .bind(evaluation_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(appeal_row).transpose()
+    }
+
+    /// Appeals in these states whose record's org is under one of the scopes, or filed by this staff member.
+    pub async fn list_appeals(
+        &self,
+        scopes: &[String],
+        staff_id: Option<i64>,
+        states: &[&str],
+        limit: i64,
+    ) -> Result<Vec<AppealRow>, StoreError> {
+        let mut sql = String::from(appeal_select!());
+        let mut conds = Vec::new();
+        let mut n = 0;
+        let mut who = Vec::new();
+        for _ in scopes {
+            n += 1;
+            who.push(format!("o.path LIKE ${n}"));
+        }
+        if staff_id.is_some() {
+            n += 1;
+            who.push(format!("a.staff_id = ${n}"));
+        }
+        if who.is_empty() {
+            return Ok(Vec::new());
+        }
+        conds.push(format!("({})", who.join(" OR ")));
+        if !states.is_empty() {
+            let ps: Vec<String> = states
+                .iter()
+                .map(|_| {
+                    n += 1;
+                    format!("${n}")
+                })
+                .collect();
+            conds.push(format!("a.state IN ({})", ps.join(",")));
+        }
+        sql.push_str(&format!(" WHERE {} ORDER BY a.filed_at DESC, a.id DESC LIMIT ${}", conds.join(" AND "), n + 1));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for s in scopes {
+            q = q.bind(format!("{s}%"));
+        }
+        if let Some(s) = staff_id {
+            q = q.bind(s);
+        }
+        for s in states {
+            q = q.bind(*s);
+        }
+        q = q.bind(limit.clamp(1, 1000));
+        q.fetch_all(&self.pool).await?.iter().map(appeal_row).collect()
+    }
+
+    /// The decisions on one appeal, in order.
+    pub async fn appeal_decisions(&self, appeal_id: i64) -> Result<Vec<DecisionRow>, StoreError> {
+        self.decisions_where("d.appeal_id = $1", appeal_id, i64::MAX, 1000).await
+    }
+
+    /// The filing register (备案) between two instants, oldest first.
+    pub async fn filing_register(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<DecisionRow>, StoreError> {
+        self.decisions_where("d.at >= $1", to_ms(from), to_ms(to), limit).await
+    }
+
+    async fn decisions_where(&self, cond: &str, a: i64, to: i64, limit: i64) -> Result<Vec<DecisionRow>, StoreError> {
+        let sql = format!(
+            "SELECT d.id, d.appeal_id, d.stage, d.upheld, d.reasons, d.decided_by, d.due_at, d.at,
+                r.record_number, o.name AS org_name, s.name AS staff_name, e.level, ap.state AS appeal_state
+             FROM appeal_decision d
+             JOIN appeal ap ON ap.id = d.appeal_id
+             JOIN evaluation e ON e.id = ap.evaluation_id
+             JOIN service_record r ON r.id = e.service_record_id
+             JOIN org o ON o.id = ap.org_id
+             JOIN staff s ON s.id = ap.staff_id
+             WHERE {cond} AND d.at < $2 ORDER BY d.at, d.id LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(a).bind(to).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DecisionRow {
+                    id: r.try_get("id")?,
+                    appeal_id: r.try_get("appeal_id")?,
+                    stage: r.try_get("stage")?,
+                    upheld: r.try_get::<i64, _>("upheld")? != 0,
+                    reasons: r.try_get("reasons")?,
+                    decided_by: r.try_get("decided_by")?,
+                    due_at: r.try_get::<Option<i64>, _>("due_at")?.map(from_ms),
+                    at: from_ms(r.try_get("at")?),
+                    record_number: r.try_get("record_number")?,
+                    org_name: r.try_get("org_name")?,
+                    staff_name: r.try_get("staff_name")?,
+                    level: r.try_get("level")?,
+                    appeal_state: r.try_get("appeal_state")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether an evaluation was invalidated by an upheld appeal.
+    pub async fn is_invalidated(&self, evaluation_id: i64) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM evaluation_invalidation WHERE evaluation_id = $1")
+            .bind(evaluation_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+}

@@ -1,0 +1,194 @@
+//! The outbox (issue 5 §7): notifications written in the transaction of the step that causes them, then
+//! delivered by a worker that claims a batch, sends, and marks each sent or schedules a retry. A message is
+//! claimed for a lease, so a worker that dies mid-send leaves it to be claimed again (at-least-once; the
+//! message id goes with it so a gateway can drop a repeat).
+
+use chrono::{DateTime, Utc};
+use sqlx::{AnyConnection, Row};
+
+use crate::time::{from_ms, to_ms};
+use crate::{Backend, Store, StoreError};
+
+/// Who a message is for: a unit (by org code), a staff member (by staff number), or the evaluator (by their
+/// mobile, sealed under `recipient_key_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub recipient_kind: &'static str,
+    pub recipient: String,
+    pub recipient_key_id: Option<String>,
+    pub template: &'static str,
+    pub body: String,
+    pub case_id: Option<i64>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    pub id: i64,
+    pub recipient_kind: String,
+    pub recipient: String,
+    pub recipient_key_id: Option<String>,
+    pub template: String,
+    pub body: String,
+    pub case_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+pub(crate) async fn insert_messages(conn: &mut AnyConnection, messages: &[NewMessage]) -> Result<(), StoreError> {
+    for m in messages {
+        sqlx::query(
+            "INSERT INTO outbox (recipient_kind, recipient, recipient_key_id, template, body, case_id, created_at,
+                next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(m.recipient_kind)
+        .bind(m.recipient.clone())
+        .bind(m.recipient_key_id.clone())
+        .bind(m.template)
+        .bind(m.body.clone())
+        .bind(m.case_id)
+        .bind(to_ms(m.at))
+        .bind(to_ms(m.at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Tells the staff member who served each record that it got a bad review (one statement for a batch: this
+/// runs in the evaluation writer's transaction).
+pub(crate) async fn notify_staff_of_cases(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    case_ids: &[i64],
+) -> Result<(), StoreError> {
+    if case_ids.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from(
+        "INSERT INTO outbox (recipient_kind, recipient, template, body, case_id, created_at, next_attempt_at)
+         SELECT 'staff', s.staff_number, 'bad_review_staff',
+            '您经办的办件 ' || r.record_number || ' 收到一条差评,请登录好差评系统查看;如有异议,可在规定期限内提出申诉。',
+            c.id, c.created_at, c.created_at
+         FROM bad_review_case c
+         JOIN service_record r ON r.id = c.service_record_id
+         JOIN staff s ON s.id = r.staff_id
+         WHERE c.id IN ",
+    );
+    crate::sql::push_tuple(&mut sql, backend, 1, case_ids.len());
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in case_ids {
+        q = q.bind(*id);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
+}
+
+macro_rules! message_select {
+    () => {
+        "SELECT id, recipient_kind, recipient, recipient_key_id, template, body, case_id, created_at, attempts,
+            last_error, delivered_at, next_attempt_at FROM outbox "
+    };
+}
+
+fn message_row(r: &sqlx::any::AnyRow) -> Result<MessageRow, StoreError> {
+    Ok(MessageRow {
+        id: r.try_get("id")?,
+        recipient_kind: r.try_get("recipient_kind")?,
+        recipient: r.try_get("recipient")?,
+        recipient_key_id: r.try_get("recipient_key_id")?,
+        template: r.try_get("template")?,
+        body: r.try_get("body")?,
+        case_id: r.try_get("case_id")?,
+        created_at: from_ms(r.try_get("created_at")?),
+        attempts: r.try_get("attempts")?,
+        last_error: r.try_get("last_error")?,
+        delivered_at: r.try_get::<Option<i64>, _>("delivered_at")?.map(from_ms),
+        next_attempt_at: from_ms(r.try_get("next_attempt_at")?),
+    })
+}
+
+impl Store {
+    /// Claims up to `limit` messages due at `now` for `lease`: nobody else claims them until the lease ends.
+    /// PostgreSQL skips rows another worker holds (`FOR UPDATE SKIP LOCKED`); SQLite has one writer at a time.
+    pub async fn claim_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $2
+                 AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at, id LIMIT $3{lock})
+             RETURNING id, recipient_kind, recipient, recipient_key_id, template, body, case_id, created_at,
+                 attempts, last_error, delivered_at, next_attempt_at"
+        );
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to_ms(now + lease))
+            .bind(to_ms(now))
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut out: Vec<MessageRow> = rows.iter().map(message_row).collect::<Result<_, _>>()?;
+        out.sort_by_key(|m| m.id);
+        Ok(out)
+    }
+
+    pub async fn mark_delivered(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET delivered_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2")
+            .bind(to_ms(at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A failed attempt: try again at `retry_at`, keeping the reason for the console.
+    pub async fn mark_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET next_attempt_at = $1, claimed_until = NULL, last_error = $2 WHERE id = $3")
+            .bind(to_ms(retry_at))
+            .bind(error.chars().take(500).collect::<String>())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Messages of a case, oldest first.
+    pub async fn case_messages(&self, case_id: i64) -> Result<Vec<MessageRow>, StoreError> {
+        let rows = sqlx::query(concat!(message_select!(), "WHERE case_id = $1 ORDER BY id"))
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(message_row).collect()
+    }
+
+    /// Messages not delivered yet, oldest first (for the console and for tests).
+    pub async fn pending_messages(&self, limit: i64) -> Result<Vec<MessageRow>, StoreError> {
+        let rows = sqlx::query(concat!(message_select!(), "WHERE delivered_at IS NULL ORDER BY id LIMIT $1"))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(message_row).collect()
+    }
+
+    pub async fn count_messages(&self) -> Result<(i64, i64), StoreError> {
+        let r = sqlx::query(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN delivered_at IS NULL THEN 0 ELSE 1 END), 0) FROM outbox",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((r.try_get(0)?, r.try_get(1)?))
+    }
+}
