@@ -12,6 +12,10 @@ pub struct JobsReport {
     pub default_evaluations: u64,
     /// Sessions ended for idleness or age.
     pub sessions_ended: u64,
+    /// Reminders, missed limits and automatic assignments of bad-review cases.
+    pub clock: crate::case_clock::ClockReport,
+    /// Notifications delivered or put back for a retry.
+    pub delivery: crate::outbox::DeliveryReport,
 }
 
 impl App {
@@ -30,6 +34,8 @@ impl App {
                 now - chrono::Duration::days(1),
             )
             .await?;
-        Ok(JobsReport { default_evaluations, sessions_ended })
+        let clock = self.run_case_clock(now).await?;
+        let delivery = self.deliver_messages(now).await?;
+        Ok(JobsReport { default_evaluations, sessions_ended, clock, delivery })
     }
 }

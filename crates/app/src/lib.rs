@@ -3,8 +3,12 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod appeals;
+pub mod attachments;
 pub mod audit;
 pub mod calendar;
+pub mod case_clock;
+pub mod cases;
 pub mod catalog;
 pub mod clients;
 pub mod console;
@@ -14,8 +18,10 @@ pub mod evaluations;
 pub mod jobs;
 pub mod keys;
 pub mod limits;
+pub mod outbox;
 pub mod policy;
 pub mod records;
+pub mod second_rating;
 pub mod secrets;
 pub mod views;
 
@@ -43,6 +49,33 @@ pub struct App {
     pub token_guesses: Arc<limits::TokenGuessLimit>,
     /// Reverse proxies whose `X-Forwarded-For` names the real client (for per-address limits).
     trusted_proxies: Arc<[std::net::IpAddr]>,
+    /// Where notifications go (see `outbox.rs`).
+    pub gateway: Arc<outbox::Gateway>,
+    /// The configurable limits of cases and appeals.
+    pub case_rules: CaseRules,
+}
+
+/// The configurable rules of cases and appeals (issue 5 §1, §5).
+#[derive(Debug, Clone, Copy)]
+pub struct CaseRules {
+    /// Assign a case to the record's unit automatically when the center has not acted this long; `None` off.
+    pub auto_assign_after: Option<chrono::Duration>,
+    /// Working days a staff member has to appeal a bad review (R8).
+    pub appeal_days: u32,
+    /// Working days of the unit's check (stage 1) and of the center's review (stage 2).
+    pub unit_check_days: u32,
+    pub center_review_days: u32,
+}
+
+impl Default for CaseRules {
+    fn default() -> Self {
+        CaseRules {
+            auto_assign_after: None,
+            appeal_days: hcp_domain::appeal::DEFAULT_APPEAL_DAYS,
+            unit_check_days: hcp_domain::appeal::DEFAULT_UNIT_CHECK_DAYS,
+            center_review_days: hcp_domain::appeal::DEFAULT_CENTER_REVIEW_DAYS,
+        }
+    }
 }
 
 impl App {
@@ -59,7 +92,20 @@ impl App {
             public_url: public_url.trim_end_matches('/').into(),
             calendar: Arc::new(RwLock::new(Arc::new(Calendar::bundled()))),
             close_of_day: None,
+            gateway: Arc::new(outbox::Gateway::Log),
+            case_rules: CaseRules::default(),
         }
+    }
+
+    /// Sends notifications through this gateway instead of the log.
+    pub fn with_gateway(mut self, gateway: outbox::Gateway) -> App {
+        self.gateway = Arc::new(gateway);
+        self
+    }
+
+    pub fn with_case_rules(mut self, rules: CaseRules) -> App {
+        self.case_rules = rules;
+        self
     }
 
     /// Names the reverse proxies in front of this server: a request from one of them is attributed to the

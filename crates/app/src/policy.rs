@@ -78,6 +78,20 @@ pub enum Action {
     ViewAudit,
     /// Load a holiday calendar (issue 3 §2).
     ImportCalendar,
+    /// The 12345 center's part of a case: assign, follow up, escalate, close (target: the record's org).
+    DispatchCase,
+    /// The handling unit's part of a case (target: the assigned unit).
+    WorkCase,
+    /// The county office's part: take escalated cases, send them back, close them.
+    SuperviseCase,
+    /// Appeal a bad review of one's own service (target: the record, with its staff member).
+    FileAppeal,
+    /// Stage 1 of an appeal: the unit's check (target: the record's org).
+    CheckAppeal,
+    /// Stage 2 of an appeal: the center's review.
+    ReviewAppeal,
+    /// The filing register of appeal decisions (备案), for the management body.
+    ViewFilingRegister,
 }
 
 /// A role over the org subtree at `org_path` (`/1/5/`).
@@ -138,6 +152,15 @@ impl Principal {
             }
             Action::ViewAudit => self.covers(&[Auditor], target),
             Action::ImportCalendar => self.covers(&[CenterAdmin], target),
+            Action::DispatchCase => self.covers(&[HotlineAgent, CenterAdmin], target),
+            Action::WorkCase => self.covers(&[UnitAdmin], target),
+            Action::SuperviseCase => self.covers(&[CountyOffice], target),
+            Action::FileAppeal => {
+                self.has_role(Staff) && target.is_none_or(|t| t.staff_id.is_some() && t.staff_id == self.staff_id)
+            }
+            Action::CheckAppeal => self.covers(&[UnitAdmin], target),
+            Action::ReviewAppeal => self.covers(&[CenterAdmin], target),
+            Action::ViewFilingRegister => self.covers(&[CenterAdmin, CountyOffice, Auditor], target),
         }
     }
 

@@ -9,6 +9,9 @@ use crate::case::Refusal;
 
 /// Working days a staff member has to appeal after the bad review (configurable; default 5).
 pub const DEFAULT_APPEAL_DAYS: u32 = 5;
+/// Working days of the unit's check (stage 1) and of the center's review (stage 2), unless configured.
+pub const DEFAULT_UNIT_CHECK_DAYS: u32 = 3;
+pub const DEFAULT_CENTER_REVIEW_DAYS: u32 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppealState {

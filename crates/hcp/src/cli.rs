@@ -24,8 +24,51 @@ pub struct Cli {
     #[arg(long, global = true, env = "HCP_WORKING_DAY_ENDS", default_value = "24:00", value_parser = parse_close_of_day)]
     pub working_day_ends: CloseOfDay,
 
+    #[command(flatten)]
+    pub cases: CaseArgs,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Rules of bad-review cases and appeals, and where notifications go.
+#[derive(Debug, Clone, Args)]
+pub struct CaseArgs {
+    /// URL of the SMS or messaging gateway: each notification is POSTed there as JSON. Without it,
+    /// notifications are written to the log (and shown in the console).
+    #[arg(long, global = true, env = "HCP_SMS_WEBHOOK")]
+    pub sms_webhook: Option<String>,
+    /// Assign a bad-review case to the record's unit automatically when the 12345 center has not assigned it
+    /// within this many hours (off by default).
+    #[arg(long, global = true, env = "HCP_AUTO_ASSIGN_AFTER_HOURS")]
+    pub auto_assign_after_hours: Option<u32>,
+    /// Working days a staff member has to appeal a bad review.
+    #[arg(long, global = true, env = "HCP_APPEAL_DAYS", default_value_t = hcp_domain::appeal::DEFAULT_APPEAL_DAYS)]
+    pub appeal_days: u32,
+    /// Working days of the unit's check of an appeal (stage 1).
+    #[arg(long, global = true, env = "HCP_APPEAL_UNIT_DAYS", default_value_t = hcp_domain::appeal::DEFAULT_UNIT_CHECK_DAYS)]
+    pub appeal_unit_days: u32,
+    /// Working days of the center's review of an appeal (stage 2).
+    #[arg(long, global = true, env = "HCP_APPEAL_CENTER_DAYS", default_value_t = hcp_domain::appeal::DEFAULT_CENTER_REVIEW_DAYS)]
+    pub appeal_center_days: u32,
+}
+
+impl CaseArgs {
+    pub fn rules(&self) -> hcp_app::CaseRules {
+        hcp_app::CaseRules {
+            auto_assign_after: self.auto_assign_after_hours.map(|h| chrono::Duration::hours(h.into())),
+            appeal_days: self.appeal_days,
+            unit_check_days: self.appeal_unit_days,
+            center_review_days: self.appeal_center_days,
+        }
+    }
+
+    pub fn gateway(&self) -> hcp_app::outbox::Gateway {
+        match &self.sms_webhook {
+            Some(url) if !url.trim().is_empty() => hcp_app::outbox::Gateway::webhook(url.trim()),
+            _ => hcp_app::outbox::Gateway::Log,
+        }
+    }
 }
 
 /// `None`: working days end at 24:00.

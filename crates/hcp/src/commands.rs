@@ -10,7 +10,8 @@ use hcp_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
-    ApikeyCommand, AuditCommand, CalendarCommand, Cli, CloseOfDay, Command, JobsCommand, KeysCommand, UserCommand,
+    ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, Cli, CloseOfDay, Command, JobsCommand, KeysCommand,
+    UserCommand,
 };
 use crate::server::{Application, ServeConfig};
 
@@ -56,10 +57,13 @@ pub async fn load_keys(store: &Store, source: &KeySource) -> anyhow::Result<Keys
 }
 
 /// Opens the database and the use cases, with the calendar as the database holds it.
-async fn open_app(url: &str, keys: &KeySource, close: CloseOfDay) -> anyhow::Result<App> {
+async fn open_app(url: &str, keys: &KeySource, close: CloseOfDay, cases: &CaseArgs) -> anyhow::Result<App> {
     let store = open_store(url, 4).await?;
     let keys = load_keys(&store, keys).await?;
-    let app = App::new(store, "http://127.0.0.1:8080", keys).with_close_of_day(close.0);
+    let app = App::new(store, "http://127.0.0.1:8080", keys)
+        .with_close_of_day(close.0)
+        .with_case_rules(cases.rules())
+        .with_gateway(cases.gateway());
     app.reload_calendar().await.map_err(|e| anyhow::anyhow!(e.message()))?;
     Ok(app)
 }
@@ -73,8 +77,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url;
     let close = cli.working_day_ends;
     let keys = default_key_source(&url, cli.data_keys_file.as_deref());
+    let cases = cli.cases;
     match cli.command {
-        Command::Calendar(cmd) => calendar(&open_app(&url, &keys, close).await?, cmd).await,
+        Command::Calendar(cmd) => calendar(&open_app(&url, &keys, close, &cases).await?, cmd).await,
         Command::Audit(AuditCommand::Verify) => {
             let store = open_store(&url, 2).await?;
             match store.verify_audit_chain().await? {
@@ -108,7 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(KeysCommand::Rotate { finish }) => {
-            let app = open_app(&url, &keys, close).await?;
+            let app = open_app(&url, &keys, close, &cases).await?;
             let report = app.rotate_keys(!finish, |_| {}).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!(
                 "当前数据密钥:{};本次重新加密 {} 条办件,仍在旧密钥下 {} 条。",
@@ -126,6 +131,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.public_url = args.public_url;
             cfg.jobs = !args.no_jobs;
             cfg.trusted_proxies = args.trusted_proxy;
+            cfg.case_rules = cases.rules();
+            cfg.gateway = cases.gateway();
             let application = Application::build(&cfg).await?;
             let app = application.app().clone();
             if args.demo {
@@ -150,7 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => {
-            let app = open_app(&url, &keys, close).await?;
+            let app = open_app(&url, &keys, close, &cases).await?;
             anyhow::ensure!(app.store.count_orgs().await? == 0, "数据库不是空的:演示数据只能加载到新数据库。");
             let started = std::time::Instant::now();
             let report = seed(&app, &DemoOptions { records: args.records, seed: args.seed, accounts: true }).await?;
@@ -160,9 +167,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Jobs(JobsCommand::Run { now }) => {
             let now = hcp_domain::calendar::parse_instant("now", &now).map_err(|v| anyhow::anyhow!(v.message))?;
-            let app = open_app(&url, &keys, close).await?;
+            let app = open_app(&url, &keys, close, &cases).await?;
             let report = app.run_jobs(now).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("默认评价:{} 条", report.default_evaluations);
+            println!(
+                "工单:自动交办 {} 件,到期提醒 {} 条,逾期督办 {} 件;通知:发送 {} 条,失败待重试 {} 条",
+                report.clock.auto_assigned,
+                report.clock.reminders,
+                report.clock.missed,
+                report.delivery.delivered,
+                report.delivery.failed
+            );
             Ok(())
         }
         Command::User(UserCommand::Create { username, name, role, org, staff }) => {
@@ -175,7 +190,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let app = open_app(&url, &keys, close).await?;
+            let app = open_app(&url, &keys, close, &cases).await?;
             let display = name.unwrap_or_else(|| username.clone());
             app.create_user(&username, &display, &password, &role, &org, staff.as_deref())
                 .await
@@ -184,7 +199,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Apikey(ApikeyCommand::Create { name, org }) => {
-            let app = open_app(&url, &keys, close).await?;
+            let app = open_app(&url, &keys, close, &cases).await?;
             let key = app.create_api_key(&name, org.as_deref()).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("已为“{name}”创建接口密钥。密钥只显示这一次,请妥善保存:");
             println!("{key}");

@@ -23,6 +23,10 @@ pub struct ServeConfig {
     pub keys: KeySource,
     /// Reverse proxies whose X-Forwarded-For is trusted.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Rules of cases and appeals.
+    pub case_rules: hcp_app::CaseRules,
+    /// Where notifications go.
+    pub gateway: hcp_app::outbox::Gateway,
 }
 
 impl ServeConfig {
@@ -36,6 +40,8 @@ impl ServeConfig {
             close_of_day: None,
             keys: crate::commands::default_key_source(database_url, None),
             trusted_proxies: Vec::new(),
+            case_rules: hcp_app::CaseRules::default(),
+            gateway: hcp_app::outbox::Gateway::Log,
         }
     }
 }
@@ -56,7 +62,9 @@ impl Application {
         let keys = crate::commands::load_keys(&store, &cfg.keys).await?;
         let app = App::new(store, &public_url, keys)
             .with_close_of_day(cfg.close_of_day)
-            .with_trusted_proxies(cfg.trusted_proxies.clone());
+            .with_trusted_proxies(cfg.trusted_proxies.clone())
+            .with_case_rules(cfg.case_rules)
+            .with_gateway(cfg.gateway.clone());
         app.reload_calendar().await.map_err(|e| anyhow::anyhow!("无法读取节假日安排:{}", e.message()))?;
         for w in app.warnings() {
             tracing::warn!(code = w.code, "{}", w.message);
@@ -76,6 +84,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         if self.jobs {
             tokio::spawn(scheduler(self.app.clone()));
+            tokio::spawn(deliverer(self.app.clone()));
         }
         let router = hcp_web::router(self.app.clone());
         // The client address is needed for the per-address login lockout.
@@ -101,6 +110,18 @@ async fn scheduler(app: App) {
         }
         if let Err(e) = app.run_jobs(app.now()).await {
             tracing::error!(error = %e, "background jobs failed; retrying in a minute");
+        }
+    }
+}
+
+/// Delivers notifications every few seconds (the minute job would make a reminder wait too long).
+async fn deliverer(app: App) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.deliver_messages(app.now()).await {
+            tracing::error!(error = %e, "delivering notifications failed; retrying");
         }
     }
 }

@@ -131,6 +131,11 @@ impl Store {
         Ok(row.as_ref().map(org_row).transpose()?)
     }
 
+    pub async fn org_by_id(&self, id: i64) -> Result<Option<OrgRow>, StoreError> {
+        let row = sqlx::query(concat!(org_select!(), "WHERE o.id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(org_row).transpose()?)
+    }
+
     /// The organizations whose path starts with `path_prefix` (`/` for all), in tree order.
     pub async fn list_orgs(&self, path_prefix: &str) -> Result<Vec<OrgRow>, StoreError> {
         let rows = sqlx::query(concat!(org_select!(), "WHERE o.path LIKE $1 ORDER BY o.path"))
@@ -226,6 +231,14 @@ impl Store {
         .bind(s.window_id)
         .fetch_one(&self.pool)
         .await?)
+    }
+
+    /// A staff member's number, by id.
+    pub async fn staff_number_of(&self, id: i64) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT staff_number FROM staff WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn staff_id_by_number(&self, number: &str) -> Result<Option<i64>, StoreError> {

@@ -1,0 +1,456 @@
+//! Appeals against bad reviews (R8, issue 5 §5): the staff member who served files within the appeal window;
+//! the unit checks (stage 1), the center reviews (stage 2); upheld invalidates the evaluation (kept, never
+//! deleted, out of statistics) and closes the case as appealed. Every decision enters the filing register
+//! (备案), which the management body lists and exports.
+
+use chrono::{DateTime, Utc};
+use hcp_domain::appeal::{Appeal, AppealContext, AppealRole, AppealState};
+use hcp_domain::calendar::display_cst;
+use hcp_domain::case::{CaseRole, CaseState, CaseStep};
+use hcp_store::{
+    AppealDecisionWrite, AppealRow, CaseWrite, DecisionRow, NewAppeal, NewCaseStep, NewDecision, NewMessage,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::attachments::{MAX_EVIDENCE, Upload, check_upload};
+use crate::audit::Actor;
+use crate::cases::{domain_case, fields_after, marks_of, refusal, step_text, unit_message};
+use crate::policy::{Action, Principal, Target};
+use crate::{App, AppError, AppResult};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppealView {
+    pub id: i64,
+    pub case_id: Option<i64>,
+    pub evaluation_id: i64,
+    pub service_record_id: i64,
+    pub record_number: String,
+    pub staff_name: String,
+    pub org_name: String,
+    pub level: String,
+    pub reasons: String,
+    pub state: String,
+    pub state_name: &'static str,
+    pub filed_by: String,
+    pub filed_at: DateTime<Utc>,
+    pub stage_due_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+impl AppealView {
+    pub fn from_row(a: &AppealRow) -> AppealView {
+        AppealView {
+            id: a.id,
+            case_id: a.case_id,
+            evaluation_id: a.evaluation_id,
+            service_record_id: a.record_id,
+            record_number: a.record_number.clone(),
+            staff_name: a.staff_name.clone(),
+            org_name: a.org_name.clone(),
+            level: a.level.clone(),
+            reasons: a.reasons.clone(),
+            state: a.state.clone(),
+            state_name: AppealState::parse(&a.state).map(|s| s.name_zh()).unwrap_or(""),
+            filed_by: a.filed_by.clone(),
+            filed_at: a.filed_at,
+            stage_due_at: a.stage_due_at,
+            version: a.version,
+        }
+    }
+}
+
+/// An appeal with its decisions, and what this person may decide.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppealDetail {
+    pub appeal: AppealView,
+    pub decisions: Vec<DecisionView>,
+    pub may_decide: bool,
+}
+
+/// One entry of the filing register.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionView {
+    pub appeal_id: i64,
+    pub stage: String,
+    pub stage_name: &'static str,
+    pub upheld: bool,
+    pub result: &'static str,
+    pub reasons: String,
+    pub decided_by: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub on_time: Option<bool>,
+    pub at: DateTime<Utc>,
+    pub record_number: String,
+    pub org_name: String,
+    pub staff_name: String,
+    pub level: String,
+    pub appeal_state: String,
+}
+
+impl DecisionView {
+    pub fn from_row(d: &DecisionRow) -> DecisionView {
+        let unit = d.stage == "unit";
+        DecisionView {
+            appeal_id: d.appeal_id,
+            stage: d.stage.clone(),
+            stage_name: if unit { "单位初步核实" } else { "中心复核" },
+            upheld: d.upheld,
+            result: match (unit, d.upheld) {
+                (true, true) => "核实属实,报中心复核",
+                (true, false) => "核实不属实,驳回",
+                (false, true) => "申诉成立,评价作废",
+                (false, false) => "申诉不成立,评价维持",
+            },
+            reasons: d.reasons.clone(),
+            decided_by: d.decided_by.clone(),
+            due_at: d.due_at,
+            on_time: d.due_at.map(|due| d.at <= due),
+            at: d.at,
+            record_number: d.record_number.clone(),
+            org_name: d.org_name.clone(),
+            staff_name: d.staff_name.clone(),
+            level: d.level.clone(),
+            appeal_state: d.appeal_state.clone(),
+        }
+    }
+}
+
+fn appeal_not_found(id: i64) -> AppError {
+    AppError::not_found("appeal_not_found", format!("申诉 {id} 不存在。"))
+}
+
+fn appeal_changed() -> AppError {
+    AppError::conflict("appeal_changed", "申诉已被他人处理,请刷新页面查看最新情况。")
+}
+
+fn staff_message(
+    number: &str,
+    case_id: Option<i64>,
+    template: &'static str,
+    body: String,
+    at: DateTime<Utc>,
+) -> NewMessage {
+    NewMessage {
+        recipient_kind: "staff",
+        recipient: number.to_string(),
+        recipient_key_id: None,
+        template,
+        body,
+        case_id,
+        at,
+    }
+}
+
+impl App {
+    /// A staff member appeals the bad review of a case about their own service.
+    pub async fn file_appeal(
+        &self,
+        who: &Principal,
+        case_id: i64,
+        reasons: &str,
+        evidence: &[Upload],
+    ) -> AppResult<AppealView> {
+        let row = self.case_for(who, case_id).await?;
+        let target = Target { org_path: &row.org_path, staff_id: row.staff_id };
+        if !who.may(Action::FileAppeal, Some(target)) {
+            return Err(AppError::conflict("not_your_review", "只能对自己经办业务收到的差评提出申诉。"));
+        }
+        let (Some(staff_id), Some(appellant)) = (row.staff_id, who.staff_id) else {
+            return Err(AppError::Forbidden);
+        };
+        let reasons = step_text(reasons, "申诉理由", true)?;
+        if evidence.len() > MAX_EVIDENCE {
+            return Err(AppError::invalid(
+                "evidence",
+                "too_many_files",
+                format!("证明材料最多 {MAX_EVIDENCE} 个文件。"),
+            ));
+        }
+        let now = self.now();
+        let ctx = AppealContext {
+            evaluated_at: row.evaluated_at,
+            is_bad_review: hcp_domain::Level::parse(&row.level).is_some_and(|l| l.is_bad_review()),
+            served_by: Some(staff_id),
+            appellant,
+            appealed_before: row.appeal_state.is_some(),
+            appeal_days: self.case_rules.appeal_days,
+        };
+        let appeal = Appeal::file(&self.calendar(), now, ctx, &reasons).map_err(refusal)?;
+        if CaseState::parse(&row.fields.state).is_some_and(|s| s.is_closed()) {
+            return Err(AppError::conflict("case_closed", "工单已办结,不能再申诉。"));
+        }
+        let files = evidence.iter().map(|u| check_upload(u, &who.username, now)).collect::<AppResult<Vec<_>>>()?;
+        let due = self.calendar().add_working_days(now, self.case_rules.unit_check_days);
+        let new = NewAppeal {
+            evaluation_id: row.evaluation_id,
+            case_id: Some(row.id),
+            staff_id,
+            org_id: row.org_id,
+            filed_by: who.username.clone(),
+            reasons: reasons.clone(),
+            state: appeal.state.as_str(),
+            filed_at: now,
+            stage_due_at: Some(due.at),
+        };
+        let mut messages = Vec::new();
+        if let Some(org) = self.store.org_by_id(row.org_id).await? {
+            let body = format!(
+                "【好差评】工作人员{}对办件 {} 的差评提出申诉,请于 {} 前完成初步核实。",
+                row.staff_name.as_deref().unwrap_or(""),
+                row.record_number,
+                display_cst(due.at)
+            );
+            messages.push(unit_message(&org, row.id, "appeal_filed", body, now));
+        }
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            "appeal.file",
+            "appeal:",
+            json!({ "case_id": row.id, "evaluation_id": row.evaluation_id, "evidence": files.len() }),
+        );
+        let id = self
+            .store
+            .insert_appeal(&new, &files, &messages, &audit)
+            .await?
+            .ok_or_else(|| AppError::conflict("already_appealed", "该评价已申诉过,不能再次申诉。"))?;
+        let a = self.store.appeal_by_id(id).await?.ok_or_else(|| appeal_not_found(id))?;
+        Ok(AppealView::from_row(&a))
+    }
+
+    async fn appeal_for(&self, who: &Principal, id: i64) -> AppResult<AppealRow> {
+        let a = self.store.appeal_by_id(id).await?.ok_or_else(|| appeal_not_found(id))?;
+        let t = Target { org_path: &a.org_path, staff_id: Some(a.staff_id) };
+        if who.may(Action::ViewRecords, Some(t)) || who.may(Action::ViewFilingRegister, Some(t)) {
+            Ok(a)
+        } else {
+            Err(appeal_not_found(id))
+        }
+    }
+
+    fn may_decide(&self, who: &Principal, a: &AppealRow) -> Option<AppealRole> {
+        let t = Some(Target { org_path: &a.org_path, staff_id: Some(a.staff_id) });
+        match AppealState::parse(&a.state)? {
+            AppealState::WithUnit if who.may(Action::CheckAppeal, t) => Some(AppealRole::Unit),
+            AppealState::WithCenter if who.may(Action::ReviewAppeal, t) => Some(AppealRole::Center),
+            _ => None,
+        }
+    }
+
+    pub async fn appeal_detail(&self, who: &Principal, id: i64) -> AppResult<AppealDetail> {
+        let a = self.appeal_for(who, id).await?;
+        let decisions = self.store.appeal_decisions(id).await?;
+        Ok(AppealDetail {
+            may_decide: self.may_decide(who, &a).is_some(),
+            appeal: AppealView::from_row(&a),
+            decisions: decisions.iter().map(DecisionView::from_row).collect(),
+        })
+    }
+
+    /// The appeal of a case, if one was filed and this person may see it.
+    pub async fn appeal_of_case(&self, who: &Principal, case_evaluation_id: i64) -> AppResult<Option<AppealView>> {
+        match self.store.appeal_of_evaluation(case_evaluation_id).await? {
+            Some(a) => Ok(self.appeal_for(who, a.id).await.ok().map(|a| AppealView::from_row(&a))),
+            None => Ok(None),
+        }
+    }
+
+    /// A stage's decision: the unit passes to the center or rejects; the center upholds or rejects.
+    pub async fn decide_appeal(
+        &self,
+        who: &Principal,
+        id: i64,
+        uphold: bool,
+        reasons: &str,
+        version: Option<i64>,
+    ) -> AppResult<AppealView> {
+        let a = self.appeal_for(who, id).await?;
+        if version.is_some_and(|v| v != a.version) {
+            return Err(appeal_changed());
+        }
+        let state = AppealState::parse(&a.state).ok_or_else(|| appeal_not_found(id))?;
+        let Some(role) = self.may_decide(who, &a) else {
+            return Err(if state.is_open() {
+                AppError::Forbidden
+            } else {
+                AppError::conflict("appeal_decided", format!("申诉已处理完毕(“{}”)。", state.name_zh()))
+            });
+        };
+        let reasons = step_text(reasons, "处理意见", true)?;
+        let now = self.now();
+        let mut appeal = Appeal { state, filed_at: a.filed_at, decisions: Vec::new() };
+        appeal.decide(now, role, uphold, &reasons).map_err(refusal)?;
+        let stage = if role == AppealRole::Unit { "unit" } else { "center" };
+        let stage_due_at = (appeal.state == AppealState::WithCenter)
+            .then(|| self.calendar().add_working_days(now, self.case_rules.center_review_days).at);
+        let mut case_write = CaseWrite::default();
+        let staff_number = self.staff_number(a.staff_id).await?;
+        let result = match appeal.state {
+            AppealState::WithCenter => "单位初步核实属实,已报中心复核",
+            AppealState::RejectedByUnit => "单位初步核实不属实,申诉未通过",
+            AppealState::Upheld => "中心复核成立,该差评已作废",
+            _ => "中心复核不成立,该差评维持",
+        };
+        let body = format!("【好差评】您对办件 {} 差评的申诉:{}。意见:{}", a.record_number, result, reasons);
+        case_write.messages.push(staff_message(&staff_number, a.case_id, "appeal_decided", body, now));
+        if appeal.invalidates() {
+            if let Some(case_id) = a.case_id {
+                self.close_as_appealed(case_id, id, now, &mut case_write).await?;
+            }
+        }
+        case_write.audit.push(self.audit(
+            &Actor::user(&who.username),
+            "appeal.decide",
+            format!("appeal:{id}"),
+            json!({ "stage": stage, "upheld": uphold, "state": appeal.state.as_str() }),
+        ));
+        let w = AppealDecisionWrite {
+            appeal_id: id,
+            version: a.version,
+            state: appeal.state.as_str(),
+            stage_due_at,
+            decision: NewDecision {
+                stage,
+                upheld: uphold,
+                reasons,
+                decided_by: who.username.clone(),
+                due_at: a.stage_due_at,
+                at: now,
+            },
+            invalidate: appeal.invalidates().then_some(a.evaluation_id),
+            case: case_write,
+        };
+        if !self.store.decide_appeal(&w).await? {
+            return Err(appeal_changed());
+        }
+        let a = self.store.appeal_by_id(id).await?.ok_or_else(|| appeal_not_found(id))?;
+        Ok(AppealView::from_row(&a))
+    }
+
+    async fn staff_number(&self, staff_id: i64) -> AppResult<String> {
+        Ok(self.store.staff_number_of(staff_id).await?.unwrap_or_default())
+    }
+
+    /// Closes the case of an upheld appeal (the state machine's system step), inside the decision's write.
+    async fn close_as_appealed(
+        &self,
+        case_id: i64,
+        appeal_id: i64,
+        now: DateTime<Utc>,
+        w: &mut CaseWrite,
+    ) -> AppResult<()> {
+        let Some(row) = self.store.case_by_id(case_id).await? else { return Ok(()) };
+        let mut case = domain_case(&row);
+        if case.apply(&self.calendar(), now, CaseRole::System, CaseStep::CloseAsAppealed).is_err() {
+            return Ok(()); // closed already: the invalidation stands on its own
+        }
+        let fields = fields_after(&case, &row.fields, marks_of(&row.fields));
+        w.update = Some((case_id, row.version, fields.clone()));
+        w.steps.push((
+            case_id,
+            NewCaseStep {
+                round: fields.round,
+                kind: "close_as_appealed",
+                role: "system",
+                actor: "system".into(),
+                text: "申诉成立,差评作废,工单办结。".into(),
+                detail: json!({ "appeal_id": appeal_id }).to_string(),
+                due_at: None,
+                at: now,
+            },
+        ));
+        w.audit.push(self.audit(
+            &Actor::system(),
+            "case.step",
+            format!("case:{case_id}"),
+            json!({ "step": "close_as_appealed", "role": "system", "state": case.state.as_str(), "appeal_id": appeal_id }),
+        ));
+        Ok(())
+    }
+
+    /// Appeals for this person: waiting for their decision (`open`), or all they may see.
+    pub async fn appeal_queue(&self, who: &Principal, open_only: bool) -> AppResult<Vec<AppealView>> {
+        use crate::policy::Role;
+        let mut scopes: Vec<String> = who.record_scopes().into_iter().map(String::from).collect();
+        for b in &who.bindings {
+            if b.role == Role::Auditor {
+                scopes.push(b.org_path.clone());
+            }
+        }
+        let staff = who.has_role(Role::Staff).then_some(who.staff_id).flatten();
+        if scopes.is_empty() && staff.is_none() {
+            return Err(AppError::Forbidden);
+        }
+        let mut states: Vec<&str> = Vec::new();
+        if open_only {
+            if who.has_role(Role::UnitAdmin) {
+                states.push("with_unit");
+            }
+            if who.has_role(Role::CenterAdmin) {
+                states.push("with_center");
+            }
+            if states.is_empty() {
+                states.extend(["with_unit", "with_center"]);
+            }
+        }
+        let rows = self.store.list_appeals(&scopes, staff, &states, 200).await?;
+        Ok(rows.iter().map(AppealView::from_row).collect())
+    }
+
+    /// The filing register between two business dates (inclusive), for the management body.
+    pub async fn filing_register(
+        &self,
+        who: &Principal,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> AppResult<Vec<DecisionView>> {
+        if !who.may(Action::ViewFilingRegister, None) {
+            return Err(AppError::Forbidden);
+        }
+        if to < from {
+            return Err(AppError::invalid("to", "bad_range", "结束日期不能早于开始日期。"));
+        }
+        let start = hcp_domain::calendar::start_of_day(from);
+        let end = hcp_domain::calendar::start_of_day(to + chrono::Duration::days(1));
+        let rows = self.store.filing_register(start, end, 10_000).await?;
+        Ok(rows.iter().map(DecisionView::from_row).collect())
+    }
+}
+
+/// The filing register as CSV (UTF-8 with a byte-order mark, so Excel opens the Chinese right).
+pub fn register_csv(rows: &[DecisionView]) -> String {
+    let mut out = String::from(
+        "\u{feff}申诉编号,办件编号,单位,工作人员,评价等级,阶段,结论,意见,处理人,期限,处理时间,是否按期,申诉状态\r\n",
+    );
+    let cell = |s: &str| {
+        // Quote every cell; a leading = + - @ is defused so a spreadsheet never runs it as a formula.
+        let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+        format!("\"{}\"", s.replace('"', "\"\""))
+    };
+    for d in rows {
+        let level = hcp_domain::Level::parse(&d.level).map(|l| l.name_zh()).unwrap_or("");
+        let state = AppealState::parse(&d.appeal_state).map(|s| s.name_zh()).unwrap_or("");
+        let fields = [
+            d.appeal_id.to_string(),
+            d.record_number.clone(),
+            d.org_name.clone(),
+            d.staff_name.clone(),
+            level.to_string(),
+            d.stage_name.to_string(),
+            d.result.to_string(),
+            d.reasons.clone(),
+            d.decided_by.clone(),
+            d.due_at.map(display_cst).unwrap_or_default(),
+            display_cst(d.at),
+            match d.on_time {
+                Some(true) => "是".into(),
+                Some(false) => "否".into(),
+                None => String::new(),
+            },
+            state.to_string(),
+        ];
+        out.push_str(&fields.iter().map(|f| cell(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}

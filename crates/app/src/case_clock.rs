@@ -1,0 +1,198 @@
+//! The case clock (issue 5 §1, §4), run with the other jobs: reminders on the morning a limit falls due, a
+//! missed limit marks the case overdue (逾期) and escalates (督办) to the unit, its supervisor and the county
+//! office, and the automatic assignment rule hands cases the center left alone to the record's unit.
+
+use chrono::{DateTime, Utc};
+use hcp_domain::calendar::display_cst;
+use hcp_domain::case::{CaseRole, CaseStep, ClockEvent, DeadlineKind};
+use hcp_store::{CaseRow, CaseWrite, NewCaseStep};
+use serde_json::json;
+
+use crate::audit::Actor;
+use crate::cases::{domain_case, fields_after, marks_of, unit_message};
+use crate::{App, AppResult};
+
+/// Cases looked at per query; the job loops until none is due.
+const BATCH: i64 = 200;
+
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct ClockReport {
+    pub reminders: u64,
+    pub missed: u64,
+    pub auto_assigned: u64,
+}
+
+impl App {
+    /// Runs the clock of every case due at `now`. Idempotent: each reminder and each missed limit happens
+    /// once a round (marks on the case, written only if nobody changed the case meanwhile).
+    pub async fn run_case_clock(&self, now: DateTime<Utc>) -> AppResult<ClockReport> {
+        let mut report = ClockReport::default();
+        if let Some(after) = self.case_rules.auto_assign_after {
+            loop {
+                let rows = self.store.unassigned_cases_before(now - after, BATCH).await?;
+                let mut progressed = false;
+                for row in &rows {
+                    progressed |= self.auto_assign(row, now).await?;
+                }
+                report.auto_assigned += rows.len() as u64;
+                if rows.len() < BATCH as usize || !progressed {
+                    break;
+                }
+            }
+        }
+        // Bounded: a case is due again only after its next event, so each pass makes progress.
+        for _ in 0..1000 {
+            let rows = self.store.cases_to_check(now, BATCH).await?;
+            let mut progressed = false;
+            for row in &rows {
+                let (r, m, wrote) = self.tick(row, now).await?;
+                report.reminders += r;
+                report.missed += m;
+                progressed |= wrote;
+            }
+            if rows.len() < BATCH as usize || !progressed {
+                break;
+            }
+        }
+        if report.reminders + report.missed + report.auto_assigned > 0 {
+            tracing::info!(?report, "case clock");
+        }
+        Ok(report)
+    }
+
+    async fn auto_assign(&self, row: &CaseRow, now: DateTime<Utc>) -> AppResult<bool> {
+        let mut case = domain_case(row);
+        let step = CaseStep::Assign { unit_id: row.org_id, reason: None };
+        if case.apply(&self.calendar(), now, CaseRole::System, step.clone()).is_err() {
+            return Ok(false);
+        }
+        let fields = fields_after(&case, &row.fields, marks_of(&row.fields));
+        let mut w = CaseWrite { update: Some((row.id, row.version, fields.clone())), ..CaseWrite::default() };
+        w.steps.push((
+            row.id,
+            NewCaseStep {
+                round: fields.round,
+                kind: step.kind(),
+                role: "system",
+                actor: "system".into(),
+                text: "中心未在规定时间内交办,系统按规则自动交办办件所属单位。".into(),
+                detail: json!({ "unit_id": row.org_id, "auto": true }).to_string(),
+                due_at: None,
+                at: now,
+            },
+        ));
+        if let (Some(org), Some(d)) = (self.store.org_by_id(row.org_id).await?, case.deadlines) {
+            let body = format!(
+                "【好差评】差评工单 {}(办件 {},{})已自动交办贵单位:{} 前联系评价人,{} 前整改反馈;不能立即整改的,{} 前回复解决方案。",
+                row.id,
+                row.record_number,
+                row.item_name,
+                display_cst(d.contact.at),
+                display_cst(d.rectify.at),
+                display_cst(d.reply.at)
+            );
+            w.messages.push(unit_message(&org, row.id, "case_assigned", body, now));
+        }
+        w.audit.push(self.audit(
+            &Actor::system(),
+            "case.step",
+            format!("case:{}", row.id),
+            json!({ "step": "assign", "role": "system", "state": case.state.as_str(), "round": case.round, "auto": true }),
+        ));
+        Ok(self.store.write_case(&w, now).await?)
+    }
+
+    /// One case's due events: `(reminders, missed, written)`.
+    async fn tick(&self, row: &CaseRow, now: DateTime<Utc>) -> AppResult<(u64, u64, bool)> {
+        let case = domain_case(row);
+        let mut marks = marks_of(&row.fields);
+        let due: Vec<(DateTime<Utc>, ClockEvent)> = case.clock(marks).into_iter().filter(|(t, _)| *t <= now).collect();
+        let missed: Vec<DeadlineKind> =
+            due.iter().filter_map(|(_, e)| if let ClockEvent::Miss(k) = e { Some(*k) } else { None }).collect();
+        let mut w = CaseWrite::default();
+        let (mut reminders, mut misses) = (0, 0);
+        let unit = match case.unit_id {
+            Some(u) => self.store.org_by_id(u).await?,
+            None => None,
+        };
+        let due_at = |k: DeadlineKind| match k {
+            DeadlineKind::Contact => case.deadlines.map(|d| d.contact.at),
+            DeadlineKind::Handling => case.handling_due().map(|d| d.at),
+        };
+        for (_, event) in &due {
+            match *event {
+                ClockEvent::Remind(kind) => {
+                    match kind {
+                        DeadlineKind::Contact => marks.contact_reminded = true,
+                        DeadlineKind::Handling => marks.handling_reminded = true,
+                    }
+                    // A reminder after the limit itself passed says nothing the overdue notice does not.
+                    if missed.contains(&kind) {
+                        continue;
+                    }
+                    reminders += 1;
+                    if let Some(u) = &unit {
+                        let body = format!(
+                            "【好差评】提醒:差评工单 {}(办件 {})的“{}”将于 {} 到期,请及时办理。",
+                            row.id,
+                            row.record_number,
+                            kind.name_zh(),
+                            due_at(kind).map(display_cst).unwrap_or_default()
+                        );
+                        w.messages.push(unit_message(u, row.id, "case_reminder", body, now));
+                    }
+                }
+                ClockEvent::Miss(kind) => {
+                    match kind {
+                        DeadlineKind::Contact => marks.contact_missed = true,
+                        DeadlineKind::Handling => marks.handling_missed = true,
+                    }
+                    misses += 1;
+                    w.steps.push((
+                        row.id,
+                        NewCaseStep {
+                            round: row.fields.round,
+                            kind: "overdue",
+                            role: "system",
+                            actor: "system".into(),
+                            text: format!("“{}”逾期未办理,已督办。", kind.name_zh()),
+                            detail: json!({ "deadline": kind.as_str() }).to_string(),
+                            due_at: due_at(kind),
+                            at: now,
+                        },
+                    ));
+                    let body = format!(
+                        "【好差评】督办:差评工单 {}(办件 {},{})的“{}”已于 {} 逾期,请{}立即办理。",
+                        row.id,
+                        row.record_number,
+                        unit.as_ref().map(|u| u.name.as_str()).unwrap_or(""),
+                        kind.name_zh(),
+                        due_at(kind).map(display_cst).unwrap_or_default(),
+                        if unit.is_some() { "承办单位" } else { "" },
+                    );
+                    let mut to = unit.iter().cloned().collect::<Vec<_>>();
+                    to.extend(self.supervisors_of(case.unit_id.unwrap_or(row.org_id)).await?);
+                    for org in to {
+                        w.messages.push(unit_message(&org, row.id, "case_overdue", body.clone(), now));
+                    }
+                    w.audit.push(self.audit(
+                        &Actor::system(),
+                        "case.overdue",
+                        format!("case:{}", row.id),
+                        json!({ "deadline": kind.as_str(), "round": row.fields.round }),
+                    ));
+                }
+            }
+        }
+        let mut fields = fields_after(&case, &row.fields, marks);
+        if misses > 0 && fields.overdue_at.is_none() {
+            fields.overdue_at = Some(now);
+        }
+        if fields == row.fields {
+            return Ok((0, 0, false));
+        }
+        w.update = Some((row.id, row.version, fields));
+        let wrote = self.store.write_case(&w, now).await?;
+        Ok(if wrote { (reminders, misses, true) } else { (0, 0, false) })
+    }
+}

@@ -1,0 +1,139 @@
+//! Delivering the outbox (issue 5 §7). Messages are written with the step that causes them; this worker
+//! claims a batch, hands each to the gateway, and marks it sent or schedules a retry with growing pauses
+//! (30 s, 1 min, 2 min … at most an hour), forever: a gateway that is down loses nothing, it delays.
+//!
+//! Two gateways ship: [`Gateway::Log`] writes a line per message (what a county without an SMS contract
+//! runs; the console still shows every message), and [`Gateway::Webhook`] posts each message as JSON to the
+//! county's SMS or messaging platform, which resolves unit and staff addresses itself.
+
+use chrono::{DateTime, Duration, Utc};
+use hcp_store::MessageRow;
+use serde::Serialize;
+
+use crate::{App, AppResult};
+
+/// Messages claimed per batch, and how long a claim holds before another worker may take the message.
+const BATCH: i64 = 50;
+const LEASE_SECONDS: i64 = 120;
+
+/// Where messages go.
+#[derive(Debug, Clone)]
+pub enum Gateway {
+    /// Log one line per message (no personal data) and count it delivered.
+    Log,
+    /// POST `{"id", "to_kind", "to", "template", "text"}` to this URL; any 2xx is delivered.
+    Webhook { url: String, client: reqwest::Client },
+}
+
+impl Gateway {
+    pub fn webhook(url: &str) -> Gateway {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Gateway::Webhook { url: url.to_string(), client }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Gateway::Log => "log",
+            Gateway::Webhook { .. } => "webhook",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct WebhookBody<'a> {
+    id: i64,
+    to_kind: &'a str,
+    to: &'a str,
+    template: &'a str,
+    text: &'a str,
+}
+
+/// The pause before attempt `attempts + 1`.
+pub fn retry_after(attempts: i64) -> Duration {
+    let secs = 30i64.saturating_mul(1i64 << attempts.clamp(0, 7) as u32);
+    Duration::seconds(secs.min(3600))
+}
+
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct DeliveryReport {
+    pub delivered: u64,
+    pub failed: u64,
+}
+
+impl App {
+    /// Delivers every message due at `now`, batch by batch.
+    pub async fn deliver_messages(&self, now: DateTime<Utc>) -> AppResult<DeliveryReport> {
+        let mut report = DeliveryReport::default();
+        for _ in 0..100 {
+            let batch = self.store.claim_messages(now, Duration::seconds(LEASE_SECONDS), BATCH).await?;
+            for m in &batch {
+                match self.send(m).await {
+                    Ok(()) => {
+                        self.store.mark_delivered(m.id, self.now()).await?;
+                        report.delivered += 1;
+                    }
+                    Err(reason) => {
+                        tracing::warn!(message_id = m.id, attempts = m.attempts, %reason, "message not delivered; will retry");
+                        self.store.mark_failed(m.id, &reason, now + retry_after(m.attempts)).await?;
+                        report.failed += 1;
+                    }
+                }
+            }
+            if batch.len() < BATCH as usize {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// The address of a message: an org code, a staff number, or the evaluator's mobile (opened only now).
+    async fn address(&self, m: &MessageRow) -> Result<String, String> {
+        if m.recipient_kind != "evaluator" {
+            return Ok(m.recipient.clone());
+        }
+        let id: i64 = m.recipient.parse().map_err(|_| "bad evaluator reference".to_string())?;
+        let rec = self.store.record_by_id(id).await.map_err(|e| e.to_string())?.ok_or("record gone")?;
+        Ok(self.keys.open(&rec).map_err(|e| e.code().to_string())?.mobile)
+    }
+
+    async fn send(&self, m: &MessageRow) -> Result<(), String> {
+        match &*self.gateway {
+            Gateway::Log => {
+                tracing::info!(message_id = m.id, to_kind = %m.recipient_kind, template = %m.template, "message (log gateway)");
+                Ok(())
+            }
+            Gateway::Webhook { url, client } => {
+                let to = self.address(m).await?;
+                let body =
+                    WebhookBody { id: m.id, to_kind: &m.recipient_kind, to: &to, template: &m.template, text: &m.body };
+                let res = client
+                    .post(url)
+                    .header("Idempotency-Key", format!("hcp-outbox-{}", m.id))
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(|e| format!("gateway unreachable: {}", e.without_url()))?;
+                if res.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("gateway answered {}", res.status().as_u16()))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        assert_eq!(retry_after(1), Duration::seconds(60));
+        assert_eq!(retry_after(3), Duration::seconds(240));
+        assert_eq!(retry_after(50), Duration::seconds(3600));
+    }
+}
