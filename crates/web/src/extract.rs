@@ -138,3 +138,66 @@ impl FromRequestParts<App> for ClientIp {
         Ok(ClientIp(app.client_ip(peer, forwarded)))
     }
 }
+
+/// A person using the API with the token of a session (`POST /api/v1/sessions`), as
+/// `Authorization: Bearer <token>`. The same roles and scopes as in the console apply.
+pub struct Person(pub hcp_app::policy::Principal);
+
+impl FromRequestParts<App> for Person {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let unauthorized = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "login_required",
+                "请先登录:以 POST /api/v1/sessions 取得会话令牌,并在 Authorization 头中以 Bearer 方式提供。",
+            )
+        };
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .ok_or_else(unauthorized)?;
+        match app.session(token.trim()).await? {
+            Some(s) => Ok(Person(s.principal)),
+            None => Err(unauthorized()),
+        }
+    }
+}
+
+/// Query parameters; a bad one is a clear 422 naming what is wrong, not axum's bare 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri).map(|v| ApiQuery(v.0)).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_query",
+                format!("查询参数有误:{}", e.body_text().trim_start_matches("Failed to deserialize query string: ")),
+            )
+        })
+    }
+}
+
+/// A raw body of at most `limit` bytes (uploads); too large is a clear 413.
+pub fn body_or_too_large(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    body.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "file_too_large",
+                format!("文件过大:每个文件不超过 {} MB。", limit / 1024 / 1024),
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "无法读取请求体。")
+        }
+    })
+}

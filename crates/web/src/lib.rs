@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use hcp_app::App;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::controllers::{catalog, evaluations, health, indicators, service_records};
+use crate::controllers::{appeals, cases, catalog, evaluations, health, indicators, service_records, sessions};
 use crate::error::ApiError;
 
 /// Every route of the program.
@@ -29,6 +29,20 @@ pub fn router(app: App) -> Router {
         .route("/service-records/{id}", get(service_records::get))
         .route("/service-records/{id}/complete", post(service_records::complete))
         .route("/evaluations", post(evaluations::create))
+        .route("/sessions", post(sessions::create))
+        .route("/cases", get(cases::list))
+        .route("/cases/{id}", get(cases::get))
+        .route("/cases/{id}/steps", post(cases::step))
+        .route(
+            "/cases/{id}/attachments",
+            post(cases::attach).layer(DefaultBodyLimit::max(hcp_app::attachments::MAX_BYTES + 1024)),
+        )
+        .route("/cases/{id}/attachments/{attachment}", get(cases::attachment))
+        .route("/cases/{id}/appeal", post(cases::appeal))
+        .route("/appeals", get(appeals::list))
+        .route("/appeals/{id}", get(appeals::get))
+        .route("/appeals/{id}/decision", post(appeals::decide))
+        .route("/filing-register", get(appeals::register))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
     let mut router = Router::new();

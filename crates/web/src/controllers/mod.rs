@@ -1,8 +1,11 @@
 //! JSON API handlers, one file per resource, one function per action. Handlers only translate HTTP to a
 //! use case and back; rules live in `hcp-domain`, work in `hcp-app`.
 
+pub mod appeals;
+pub mod cases;
 pub mod catalog;
 pub mod evaluations;
 pub mod health;
 pub mod indicators;
 pub mod service_records;
+pub mod sessions;

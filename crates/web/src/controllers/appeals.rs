@@ -1,0 +1,109 @@
+//! `/api/v1/appeals` and the filing register (备案).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use hcp_app::App;
+use hcp_app::appeals::{AppealDetail, AppealView, DecisionView, register_csv};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, Person, path_id};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only those waiting for a decision.
+    #[serde(default)]
+    pub open: bool,
+}
+
+#[derive(Serialize)]
+pub struct AppealList {
+    pub appeals: Vec<AppealView>,
+}
+
+/// `GET /api/v1/appeals?open=true`
+pub async fn list(
+    State(app): State<App>,
+    Person(who): Person,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<AppealList>, ApiError> {
+    Ok(Json(AppealList { appeals: app.appeal_queue(&who, q.open).await? }))
+}
+
+/// `GET /api/v1/appeals/{id}`
+pub async fn get(
+    State(app): State<App>,
+    Person(who): Person,
+    Path(id): Path<String>,
+) -> Result<Json<AppealDetail>, ApiError> {
+    Ok(Json(app.appeal_detail(&who, path_id(&id, "appeal_not_found")?).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    /// Stage 1: pass to the center (true) or reject; stage 2: uphold (true) or reject.
+    pub uphold: bool,
+    pub reasons: String,
+    pub version: Option<i64>,
+}
+
+/// `POST /api/v1/appeals/{id}/decision`
+pub async fn decide(
+    State(app): State<App>,
+    Person(who): Person,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> Result<Json<AppealView>, ApiError> {
+    let id = path_id(&id, "appeal_not_found")?;
+    Ok(Json(app.decide_appeal(&who, id, body.uphold, &body.reasons, body.version).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterQuery {
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Register {
+    pub decisions: Vec<DecisionView>,
+}
+
+/// `GET /api/v1/filing-register?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv]`
+pub async fn register(
+    State(app): State<App>,
+    Person(who): Person,
+    ApiQuery(q): ApiQuery<RegisterQuery>,
+) -> Result<Response, ApiError> {
+    let (from, to) = (parse_date("from", &q.from)?, parse_date("to", &q.to)?);
+    let rows = app.filing_register(&who, from, to).await?;
+    Ok(match q.format.as_deref() {
+        Some("csv") => csv_download(&format!("申诉备案_{from}_{to}.csv"), register_csv(&rows)),
+        _ => Json(Register { decisions: rows }).into_response(),
+    })
+}
+
+pub fn parse_date(field: &str, raw: &str) -> Result<chrono::NaiveDate, ApiError> {
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+        hcp_app::AppError::invalid(field, "invalid_date", format!("日期“{raw}”格式不正确,应为 YYYY-MM-DD。")).into()
+    })
+}
+
+pub fn csv_download(name: &str, text: String) -> Response {
+    let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename*=UTF-8''{encoded}")),
+        ],
+        text,
+    )
+        .into_response()
+}

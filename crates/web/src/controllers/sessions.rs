@@ -1,0 +1,32 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use hcp_app::App;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ClientIp};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize)]
+pub struct SessionToken {
+    /// Send as `Authorization: Bearer <token>`; it ends after 30 idle minutes or 12 hours.
+    pub token: String,
+}
+
+/// `POST /api/v1/sessions`: a person logs in for the API (the same accounts, lockouts and audit as the
+/// console).
+pub async fn create(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<(StatusCode, Json<SessionToken>), ApiError> {
+    let s = app.login(&body.username, &body.password, &ip.to_string()).await?;
+    Ok((StatusCode::CREATED, Json(SessionToken { token: s.cookie })))
+}
