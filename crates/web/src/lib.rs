@@ -54,6 +54,7 @@ pub fn router(app: App) -> Router {
         .route("/", get(pages::home::home))
         .route("/healthz", get(health::healthz))
         .route("/e/{token}", get(pages::evaluate::show).post(pages::evaluate::submit))
+        .route("/e2/{token}", get(pages::second::show).post(pages::second::submit))
         .route("/assets/hcp.css", get(pages::assets::css))
         .nest("/api/v1", api)
         .fallback(page_not_found)

@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod bad_input;
 mod calendar;
+mod cases;
 mod catalog;
 mod cli;
 mod console;

@@ -4,3 +4,4 @@ pub mod assets;
 pub mod evaluate;
 pub mod home;
 pub mod layout;
+pub mod second;

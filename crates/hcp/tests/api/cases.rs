@@ -1,0 +1,419 @@
+//! Issue 5: a bad review worked to the end through the API — assignment, the unit's steps, follow-up,
+//! another round, closing; the clock's reminders, overdue marks and escalation; appeals in two stages with the
+//! filing register; the outbox with a gateway that fails and one that works; the second rating.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{TestApp, record_body};
+
+pub const PASSWORD: &str = "correct horse 1";
+
+/// One account per role of the case flow. The unit admin and the staff member belong to 510899D01, the
+/// department the test records are of.
+const ACCOUNTS: [(&str, &str, &str, Option<&str>); 7] = [
+    ("staff", "staff", "510899D01", Some("QS0001")),
+    ("staff2", "staff", "510899D01", Some("QS0002")),
+    ("unit", "unit_admin", "510899D01", None),
+    ("otherunit", "unit_admin", "510899101", None),
+    ("hotline", "hotline_agent", "510899", None),
+    ("center", "center_admin", "510899", None),
+    ("office", "county_office", "510899", None),
+];
+
+pub struct Api<'a> {
+    app: &'a TestApp,
+    tokens: std::collections::HashMap<&'static str, String>,
+}
+
+impl<'a> Api<'a> {
+    pub async fn new(app: &'a TestApp) -> Api<'a> {
+        let mut tokens = std::collections::HashMap::new();
+        for (user, role, org, staff) in ACCOUNTS {
+            app.app.create_user(user, user, PASSWORD, role, org, staff).await.unwrap();
+            let (status, v) =
+                app.post_json("/api/v1/sessions", &json!({ "username": user, "password": PASSWORD }), None).await;
+            assert_eq!(status, 201, "{v}");
+            tokens.insert(user, v["token"].as_str().unwrap().to_string());
+        }
+        Api { app, tokens }
+    }
+
+    pub async fn get(&self, who: &str, path: &str) -> (u16, Value) {
+        self.app.get_json(path, Some(&self.tokens[who])).await
+    }
+
+    pub async fn post(&self, who: &str, path: &str, body: Value) -> (u16, Value) {
+        self.app.post_json(path, &body, Some(&self.tokens[who])).await
+    }
+
+    pub async fn step(&self, who: &str, case: i64, body: Value) -> (u16, Value) {
+        self.post(who, &format!("/api/v1/cases/{case}/steps"), body).await
+    }
+}
+
+/// A record served by QS0001 rated "very dissatisfied"; returns (record id, case id).
+pub async fn bad_review(app: &TestApp, number: &str) -> (i64, i64) {
+    let (record, token) = app.register(&record_body(number)).await;
+    let (status, v) = app.evaluate(&token, "very_dissatisfied", &["S511"], Some("来回跑了三次")).await;
+    assert_eq!(status, 201, "{v}");
+    let e = v["id"].as_i64().unwrap();
+    let case = app.app.store.case_of_evaluation(e).await.unwrap().expect("a case");
+    (record, case.id)
+}
+
+both_backends!(
+    a_case_from_assignment_to_close,
+    the_clock_reminds_marks_overdue_and_escalates,
+    appeals_in_two_stages_with_the_filing_register,
+    a_failing_gateway_loses_nothing,
+    attachments_are_checked_and_downloaded
+);
+
+async fn a_case_from_assignment_to_close(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (record, case) = bad_review(&app, "CASE-1").await;
+    let path = format!("/api/v1/cases/{case}");
+
+    // The center sees it waiting; the unit does not yet (not assigned); nobody outside sees it at all.
+    let (status, v) = api.get("center", "/api/v1/cases?inbox=mine").await;
+    assert_eq!(status, 200);
+    assert!(v["cases"].as_array().unwrap().iter().any(|c| c["id"] == case), "{v}");
+    let (_, v) = api.get("unit", "/api/v1/cases?inbox=mine").await;
+    assert!(v["cases"].as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(api.get("otherunit", &path).await.0, 404);
+    let (status, d) = api.get("center", &path).await;
+    assert_eq!(status, 200);
+    assert_eq!(d["case"]["state"], "unassigned");
+    assert_eq!(d["proposed_unit_code"], "510899D01");
+    assert!(d["actions"].as_array().unwrap().contains(&json!("assign")), "{d}");
+
+    // Only the center assigns; an unknown unit and an unknown step are clear 422s.
+    assert_eq!(api.step("unit", case, json!({ "step": "assign" })).await.0, 403);
+    let (status, v) = api.step("center", case, json!({ "step": "assign", "unit_code": "nope" })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("unknown_unit")), "{v}");
+    let (status, v) = api.step("center", case, json!({ "step": "fly" })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("unknown_step")));
+    let (status, v) = api.step("center", case, json!({ "step": "assign", "oops": 1 })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("unknown_field")));
+    let (status, v) = api.step("center", case, json!({ "step": "assign" })).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["state"], "assigned");
+    assert!(v["contact_due_at"].is_string() && v["rectify_due_at"].is_string() && v["reply_due_at"].is_string());
+    let version = v["version"].as_i64().unwrap();
+
+    // The unit's inbox has it; steps out of order and empty texts are refused with reasons.
+    let (_, v) = api.get("unit", "/api/v1/cases?inbox=mine").await;
+    assert_eq!(v["cases"][0]["id"], case);
+    let (status, v) = api.step("unit", case, json!({ "step": "rectified", "text": "已整改" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("step_not_allowed")), "{v}");
+    let (status, v) = api.step("unit", case, json!({ "step": "contact", "text": "  " })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("text_required")), "{v}");
+    let (status, v) = api.step("unit", case, json!({ "step": "follow_up", "solved": true, "text": "x" })).await;
+    assert_eq!(status, 403, "{v}");
+    let (status, v) =
+        api.step("unit", case, json!({ "step": "contact", "text": "已电话联系评价人", "version": version })).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("contacted")), "{v}");
+    // A step on a stale page is refused.
+    let (status, v) = api
+        .step("unit", case, json!({ "step": "finding", "real_problem": true, "text": "x", "version": version }))
+        .await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case_changed")));
+    let (status, v) = api.step("unit", case, json!({ "step": "finding", "text": "x" })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("finding_required")));
+    let (status, _) =
+        api.step("unit", case, json!({ "step": "finding", "real_problem": true, "text": "材料清单漏列" })).await;
+    assert_eq!(status, 200);
+    let (status, v) = api.step("unit", case, json!({ "step": "rectified", "text": "已补充清单并培训窗口人员" })).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("handled")), "{v}");
+
+    // Follow-up: not solved sends it back for a second round with new deadlines.
+    let (status, v) = api.step("center", case, json!({ "step": "close" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("follow_up_first")));
+    let (status, v) =
+        api.step("hotline", case, json!({ "step": "follow_up", "solved": false, "text": "评价人说仍未解决" })).await;
+    assert_eq!((status, v["state"].as_str(), v["round"].as_i64()), (200, Some("assigned"), Some(2)), "{v}");
+    api.step("unit", case, json!({ "step": "solve_on_spot", "text": "当场为评价人补办" })).await;
+    let (status, _) =
+        api.step("hotline", case, json!({ "step": "follow_up", "solved": true, "text": "评价人表示满意" })).await;
+    assert_eq!(status, 200);
+    let (status, v) = api.step("center", case, json!({ "step": "close" })).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("closed")), "{v}");
+    let (status, v) = api.step("unit", case, json!({ "step": "contact", "text": "x" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("case_closed")));
+
+    // The history: every step with who, when, and whether it met its limit.
+    let (_, d) = api.get("staff", &path).await;
+    let kinds: Vec<&str> = d["steps"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["assign", "contact", "finding", "rectified", "follow_up", "solve_on_spot", "follow_up", "close"]
+    );
+    assert_eq!(d["steps"][1]["on_time"], true);
+    assert_eq!(d["steps"][1]["actor"], "unit");
+    assert!(d["actions"].as_array().unwrap().is_empty());
+
+    // Notifications: the staff member (bad review), the unit (assigned, returned), the evaluator (contact,
+    // replies). Delivered by the log gateway.
+    let templates: Vec<String> =
+        d["messages"].as_array().unwrap().iter().map(|m| m["template"].as_str().unwrap().to_string()).collect();
+    for t in ["bad_review_staff", "case_assigned", "evaluator_contacted", "evaluator_replied", "case_returned"] {
+        assert!(templates.iter().any(|x| x == t), "{t} in {templates:?}");
+    }
+    let report = app.app.deliver_messages(app.app.now()).await.unwrap();
+    assert_eq!(report.delivered as usize, templates.len());
+    assert_eq!(app.app.store.pending_messages(100).await.unwrap().len(), 0);
+
+    // The evaluator's second rating, through the link in the reply; the first evaluation is unchanged.
+    let replied =
+        d["messages"].as_array().unwrap().iter().rev().find(|m| m["template"] == "evaluator_replied").unwrap();
+    let body = replied["body"].as_str().unwrap();
+    let link = &body[body.find("/e2/").expect("a second-rating link")..];
+    let page = app.http.get(app.url(link)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("当场为评价人补办"));
+    let res =
+        app.http.post(app.url(link)).form(&[("level", "satisfied"), ("comment", "这次办得快")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = app.http.post(app.url(link)).form(&[("level", "very_satisfied")]).send().await.unwrap();
+    assert_eq!(res.status(), 409);
+    let second = app.app.store.second_evaluation(record).await.unwrap().expect("round 2");
+    assert_eq!((second.level.as_str(), second.channel.as_str()), ("satisfied", "sms"));
+    let first = app.app.store.first_evaluation(record).await.unwrap().unwrap();
+    assert_eq!(first.level, "very_dissatisfied");
+    assert_eq!(app.http.get(app.url("/e2/not-a-token")).send().await.unwrap().status(), 404);
+}
+
+async fn the_clock_reminds_marks_overdue_and_escalates(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (_, case) = bad_review(&app, "CLOCK-1").await;
+    api.step("center", case, json!({ "step": "assign" })).await;
+    let c = app.app.store.case_by_id(case).await.unwrap().unwrap();
+    let contact_due = c.fields.contact_due_at.unwrap();
+
+    // Before the due morning nothing happens; on it, a reminder; after the limit, overdue and escalation.
+    let r = app.app.run_case_clock(contact_due - chrono::Duration::hours(20)).await.unwrap();
+    assert_eq!((r.reminders, r.missed), (0, 0));
+    let r = app.app.run_case_clock(contact_due - chrono::Duration::minutes(1)).await.unwrap();
+    assert_eq!((r.reminders, r.missed), (1, 0));
+    let r = app.app.run_case_clock(contact_due + chrono::Duration::minutes(1)).await.unwrap();
+    assert_eq!((r.reminders, r.missed), (0, 1));
+    let r = app.app.run_case_clock(contact_due + chrono::Duration::minutes(2)).await.unwrap();
+    assert_eq!((r.reminders, r.missed), (0, 0), "each limit once");
+    let c = app.app.store.case_by_id(case).await.unwrap().unwrap();
+    assert!(c.fields.contact_missed && c.fields.overdue_at.is_some());
+
+    // Overdue shows in the unit's and the county office's overdue lists, and the notices went to the unit,
+    // its supervisor and the county.
+    let (_, v) = api.get("unit", "/api/v1/cases?inbox=overdue").await;
+    assert_eq!(v["cases"][0]["id"], case);
+    assert_eq!(v["cases"][0]["overdue"], true);
+    let (_, v) = api.get("office", "/api/v1/cases?inbox=overdue").await;
+    assert_eq!(v["cases"][0]["id"], case);
+    let msgs = app.app.store.case_messages(case).await.unwrap();
+    let overdue: Vec<&str> =
+        msgs.iter().filter(|m| m.template == "case_overdue").map(|m| m.recipient.as_str()).collect();
+    assert!(overdue.contains(&"510899D01") && overdue.contains(&"510899"), "{overdue:?}");
+    let steps = app.app.store.case_steps(case).await.unwrap();
+    assert!(steps.iter().any(|s| s.kind == "overdue" && s.due_at == Some(contact_due)));
+
+    // Late contact still counts, marked late; a whole working month later the handling limit is missed too.
+    let (_, v) = api.step("unit", case, json!({ "step": "contact", "text": "已联系" })).await;
+    assert_eq!(v["state"], "contacted");
+    let r = app.app.run_case_clock(app.app.now() + chrono::Duration::days(40)).await.unwrap();
+    assert_eq!(r.missed, 1);
+
+    // The center may escalate to the county office, which sends it back with instructions or closes it.
+    let (status, _) = api.step("center", case, json!({ "step": "escalate", "text": "逾期未整改" })).await;
+    assert_eq!(status, 200);
+    let (_, v) = api.get("office", "/api/v1/cases?inbox=mine").await;
+    assert_eq!(v["cases"][0]["id"], case);
+    let (status, v) = api.step("office", case, json!({ "step": "assign", "text": "" })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("text_required")), "{v}");
+    let (status, v) = api.step("office", case, json!({ "step": "assign", "text": "限三个工作日内整改到位" })).await;
+    assert_eq!((status, v["state"].as_str(), v["round"].as_i64()), (200, Some("assigned"), Some(2)), "{v}");
+
+    // The automatic assignment rule hands a case the center left alone to the record's unit.
+    let (_, case2) = bad_review(&app, "CLOCK-2").await;
+    let rules = hcp_app::CaseRules { auto_assign_after: Some(chrono::Duration::hours(2)), ..Default::default() };
+    let auto = app.app.clone().with_case_rules(rules);
+    let r = auto.run_case_clock(app.app.now()).await.unwrap();
+    assert_eq!(r.auto_assigned, 0, "not yet");
+    let r = auto.run_case_clock(app.app.now() + chrono::Duration::hours(3)).await.unwrap();
+    assert_eq!(r.auto_assigned, 1);
+    let c2 = app.app.store.case_by_id(case2).await.unwrap().unwrap();
+    assert_eq!((c2.fields.state.as_str(), c2.unit_name.as_deref()), ("assigned", Some(c.org_name.as_str())));
+}
+
+async fn appeals_in_two_stages_with_the_filing_register(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (record, case) = bad_review(&app, "APPEAL-1").await;
+    let appeal_path = format!("/api/v1/cases/{case}/appeal");
+
+    // Only the staff member who served appeals, once, with reasons.
+    let (status, v) = api.post("staff2", &appeal_path, json!({ "reasons": "不是我办的" })).await;
+    assert!(status == 404 || status == 409, "{status} {v}");
+    let (status, v) = api.post("unit", &appeal_path, json!({ "reasons": "x" })).await;
+    assert!(status == 403 || status == 409, "{status} {v}");
+    let (status, v) = api.post("staff", &appeal_path, json!({ "reasons": " " })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("text_required")));
+    let (status, v) =
+        api.post("staff", &appeal_path, json!({ "reasons": "评价人所述材料问题系上级规定,已当场解释" })).await;
+    assert_eq!((status, v["state"].as_str()), (201, Some("with_unit")), "{v}");
+    let appeal = v["id"].as_i64().unwrap();
+    let (status, v) = api.post("staff", &appeal_path, json!({ "reasons": "再申诉一次" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("already_appealed")));
+
+    // Stage 1: the unit; the center cannot skip it; stage 2: the center upholds.
+    let decision = format!("/api/v1/appeals/{appeal}/decision");
+    let (status, _) = api.post("center", &decision, json!({ "uphold": true, "reasons": "x" })).await;
+    assert_eq!(status, 403);
+    let (_, v) = api.get("unit", "/api/v1/appeals?open=true").await;
+    assert_eq!(v["appeals"][0]["id"], appeal);
+    let (status, v) = api.post("unit", &decision, json!({ "uphold": true, "reasons": "" })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("text_required")));
+    let (status, v) = api.post("unit", &decision, json!({ "uphold": true, "reasons": "核实属实,报中心复核" })).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("with_center")), "{v}");
+    let (status, _) = api.post("unit", &decision, json!({ "uphold": true, "reasons": "再来" })).await;
+    assert_eq!(status, 403);
+    let (status, v) = api.post("center", &decision, json!({ "uphold": true, "reasons": "复核成立" })).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("upheld")), "{v}");
+    let (status, v) = api.post("center", &decision, json!({ "uphold": false, "reasons": "改主意" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("appeal_decided")));
+
+    // Upheld: the evaluation is kept but invalidated, and the case closed as appealed.
+    let first = app.app.store.first_evaluation(record).await.unwrap().unwrap();
+    assert_eq!(first.level, "very_dissatisfied");
+    assert!(app.app.store.is_invalidated(first.id).await.unwrap());
+    let c = app.app.store.case_by_id(case).await.unwrap().unwrap();
+    assert_eq!(c.fields.state, "closed_as_appealed");
+
+    // A second appeal, rejected by the unit: the evaluation stands.
+    let (record2, case2) = bad_review(&app, "APPEAL-2").await;
+    let (_, v) = api.post("staff", &format!("/api/v1/cases/{case2}/appeal"), json!({ "reasons": "有异议" })).await;
+    let appeal2 = v["id"].as_i64().unwrap();
+    let (_, v) = api
+        .post(
+            "unit",
+            &format!("/api/v1/appeals/{appeal2}/decision"),
+            json!({ "uphold": false, "reasons": "理由不成立" }),
+        )
+        .await;
+    assert_eq!(v["state"], "rejected_by_unit");
+    let e2 = app.app.store.first_evaluation(record2).await.unwrap().unwrap();
+    assert!(!app.app.store.is_invalidated(e2.id).await.unwrap());
+
+    // The filing register: every decision, for the management body only, as JSON and CSV.
+    let today = hcp_domain::calendar::business_date(app.app.now()).to_string();
+    let reg = format!("/api/v1/filing-register?from={today}&to={today}");
+    assert_eq!(api.get("staff", &reg).await.0, 403);
+    assert_eq!(api.get("unit", &reg).await.0, 403);
+    let (status, v) = api.get("office", &reg).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["decisions"].as_array().unwrap().len(), 3, "{v}");
+    let (status, v) = api.get("office", &format!("/api/v1/filing-register?from={today}&to=2000-01-01")).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("bad_range")));
+    let (status, v) = api.get("office", "/api/v1/filing-register?from=yesterday&to=2026-01-01").await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("invalid_date")));
+    let csv =
+        app.http.get(app.url(&format!("{reg}&format=csv"))).bearer_auth(&api.tokens["center"]).send().await.unwrap();
+    assert_eq!(csv.status(), 200);
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("\u{feff}申诉编号"));
+    assert!(text.contains("APPEAL-1") && text.contains("申诉成立,评价作废") && text.contains("核实不属实,驳回"));
+}
+
+/// A gateway that answers 503 until told to accept, recording what it got.
+async fn fake_gateway() -> (String, Arc<Mutex<Vec<Value>>>, Arc<std::sync::atomic::AtomicBool>) {
+    use axum::routing::post;
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (g, u) = (got.clone(), up.clone());
+    let router = axum::Router::new().route(
+        "/sms",
+        post(move |axum::Json(v): axum::Json<Value>| {
+            let (g, u) = (g.clone(), u.clone());
+            async move {
+                if !u.load(std::sync::atomic::Ordering::SeqCst) {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                g.lock().unwrap().push(v);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, got, up)
+}
+
+async fn a_failing_gateway_loses_nothing(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (_, case) = bad_review(&app, "SMS-1").await;
+    api.step("center", case, json!({ "step": "assign" })).await;
+    api.step("unit", case, json!({ "step": "contact", "text": "已电话联系" })).await;
+    let (url, got, up) = fake_gateway().await;
+    let sender = app.app.clone().with_gateway(hcp_app::outbox::Gateway::webhook(&url));
+    let now = app.app.now();
+
+    // Down: every message fails, stays, and is put back for later.
+    let r = sender.deliver_messages(now).await.unwrap();
+    assert_eq!((r.delivered, r.failed), (0, 3));
+    let pending = app.app.store.pending_messages(10).await.unwrap();
+    assert_eq!(pending.len(), 3);
+    assert!(pending.iter().all(|m| m.attempts == 1 && m.last_error.as_deref() == Some("gateway answered 503")));
+    // Not due again at once.
+    assert_eq!(sender.deliver_messages(now).await.unwrap().failed, 0);
+
+    // Up again: delivered at the next try, each once, the evaluator's by their mobile.
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = sender.deliver_messages(now + chrono::Duration::minutes(5)).await.unwrap();
+    assert_eq!((r.delivered, r.failed), (3, 0));
+    assert_eq!(sender.deliver_messages(now + chrono::Duration::hours(5)).await.unwrap().delivered, 0);
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3);
+    let to_evaluator = got.iter().find(|m| m["to_kind"] == "evaluator").expect("evaluator message");
+    assert_eq!(to_evaluator["to"], "13812345678");
+    assert!(got.iter().any(|m| m["to_kind"] == "unit" && m["to"] == "510899D01"));
+    assert!(got.iter().any(|m| m["to_kind"] == "staff" && m["to"] == "QS0001"));
+}
+
+async fn attachments_are_checked_and_downloaded(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (_, case) = bad_review(&app, "FILE-1").await;
+    api.step("center", case, json!({ "step": "assign" })).await;
+    let url = |name: &str| app.url(&format!("/api/v1/cases/{case}/attachments?name={name}"));
+    let send = |name: &'static str, who: &'static str, bytes: Vec<u8>| {
+        let req = app.http.post(url(name)).bearer_auth(&api.tokens[who]).body(bytes);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let png = b"\x89PNG\r\n\x1a\n0000".to_vec();
+    let (status, v) = send("photo.png", "unit", png.clone()).await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let (status, v) = send("x.png", "unit", b"<html><script>".to_vec()).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("file_type")));
+    let (status, v) = send("big.pdf", "unit", [b"%PDF-".as_slice(), &vec![0u8; 6 * 1024 * 1024]].concat()).await;
+    assert_eq!((status, v["code"].as_str()), (413, Some("file_too_large")));
+    assert_eq!(send("p.png", "otherunit", png.clone()).await.0, 404);
+    assert_eq!(send("p.png", "staff", png.clone()).await.0, 403);
+
+    let res = app
+        .http
+        .get(app.url(&format!("/api/v1/cases/{case}/attachments/{id}")))
+        .bearer_auth(&api.tokens["staff"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert_eq!(res.bytes().await.unwrap().to_vec(), png);
+    let (_, d) = api.get("unit", &format!("/api/v1/cases/{case}")).await;
+    assert_eq!(d["attachments"][0]["file_name"], "photo.png");
+}
