@@ -262,6 +262,14 @@ fn evaluator_message(r: &CaseRow, template: &'static str, body: String, at: Date
     }
 }
 
+/// A message as staff may read it: the second-rating link is the evaluator's credential, so it is cut.
+fn without_second_link(body: &str) -> String {
+    match body.find("/e2/") {
+        Some(i) => format!("{}(附二次评价链接)", body[..i].rfind(' ').map_or(&body[..i], |j| &body[..j])),
+        None => body.to_string(),
+    }
+}
+
 fn short(text: &str, n: usize) -> String {
     let mut s: String = text.chars().take(n).collect();
     if text.chars().count() > n {
@@ -343,6 +351,19 @@ impl App {
             CaseRole::CountyOffice => who.may(Action::SuperviseCase, t(&row.org_path)),
             CaseRole::System => false,
         }
+    }
+
+    /// The working time left before a limit, in words: "剩余 3 个工作日", "今天到期", "已逾期 2 个工作日".
+    pub fn time_left_zh(&self, due: DateTime<Utc>) -> String {
+        let (now, cal) = (self.now(), self.calendar());
+        if now > due {
+            return format!("已逾期 {} 个工作日", cal.working_days_between(due, now));
+        }
+        let today = hcp_domain::calendar::business_date(now);
+        if hcp_domain::calendar::closing_date(due) <= today {
+            return "今天到期".into();
+        }
+        format!("剩余 {} 个工作日", cal.working_days_between(now, due))
     }
 
     /// Whether this person has any part in working the case (to attach files).
@@ -446,7 +467,7 @@ impl App {
                 .map(|m| MessageView {
                     recipient_kind: m.recipient_kind.clone(),
                     template: m.template.clone(),
-                    body: m.body.clone(),
+                    body: without_second_link(&m.body),
                     created_at: m.created_at,
                     attempts: m.attempts,
                     delivered_at: m.delivered_at,

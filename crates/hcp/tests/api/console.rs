@@ -92,6 +92,40 @@ impl Browser {
             .unwrap();
         (res.status().as_u16(), res.text().await.unwrap())
     }
+
+    /// A multipart form (uploads), built by hand: the CSRF token, the fields, and one small PNG as `file`.
+    async fn post_multipart(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let boundary = "hcpboundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        let mut part = |name: &str, value: &str| {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        };
+        part("csrf", &self.csrf);
+        for (k, v) in fields {
+            part(k, v);
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(b"\x89PNG\r\n\x1a\n0000\r\n");
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", format!("hcp_session={}", self.cookie))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
 }
 
 async fn make_accounts(app: &TestApp) {
@@ -107,6 +141,47 @@ async fn record_in(app: &TestApp, n: &str, township: &str) -> i64 {
     body["window_code"] = json!(format!("W-{township}-01"));
     body["staff_number"] = serde_json::Value::Null;
     app.register(&body).await.0
+}
+
+/// A bad review's case on a record of that township, with one attachment (put there by the center).
+async fn case_in(app: &TestApp, n: &str, township: &str) -> (i64, i64) {
+    let mut body = record_body(n);
+    body["org_code"] = json!(township);
+    body["window_code"] = json!(format!("W-{township}-01"));
+    body["staff_number"] = serde_json::Value::Null;
+    let (_, token) = app.register(&body).await;
+    let (_, v) = app.evaluate(&token, "dissatisfied", &["S411"], Some("等了很久")).await;
+    let case = app.app.store.case_of_evaluation(v["id"].as_i64().unwrap()).await.unwrap().unwrap().id;
+    let token = api_token(app, "center").await;
+    let res = app
+        .http
+        .post(app.url(&format!("/api/v1/cases/{case}/attachments?name=p.png")))
+        .bearer_auth(token)
+        .body(b"\x89PNG\r\n\x1a\n0000".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let attachment = res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
+    (case, attachment)
+}
+
+async fn api_token(app: &TestApp, user: &str) -> String {
+    let (status, v) = app.post_json("/api/v1/sessions", &json!({ "username": user, "password": PASSWORD }), None).await;
+    assert_eq!(status, 201, "{v}");
+    v["token"].as_str().unwrap().to_string()
+}
+
+/// An appeal by the staff member of a bad review of their own service (510899D01), waiting for the unit.
+async fn appeal_of_staff(app: &TestApp, n: &str) -> i64 {
+    let (_, token) = app.register(&record_body(n)).await;
+    let (_, v) = app.evaluate(&token, "dissatisfied", &["S411"], Some("等了很久")).await;
+    let case = app.app.store.case_of_evaluation(v["id"].as_i64().unwrap()).await.unwrap().unwrap().id;
+    let staff = api_token(app, "staff").await;
+    let (status, v) =
+        app.post_json(&format!("/api/v1/cases/{case}/appeal"), &json!({ "reasons": "与事实不符" }), Some(&staff)).await;
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_i64().unwrap()
 }
 
 const IN: &str = "510899101";
@@ -140,6 +215,37 @@ async fn every_role_against_every_console_route(app: TestApp) {
             [404, 403, 201, 403, 403, 404, 404],
             [404, 404, 201, 403, 403, 404, 404],
         ),
+        ("GET", "/console/cases", [200, 200, 200, 200, 200, 403, 403], [200, 200, 200, 200, 200, 403, 403]),
+        ("GET", "/console/cases/{id}", [404, 200, 200, 200, 200, 404, 404], [404, 404, 200, 200, 200, 404, 404]),
+        ("POST", "/console/cases/{id}/steps", [404, 403, 303, 303, 403, 404, 404], [404, 404, 303, 303, 403, 404, 404]),
+        (
+            "POST",
+            "/console/cases/{id}/attachments",
+            [404, 403, 303, 303, 303, 404, 404],
+            [404, 404, 303, 303, 303, 404, 404],
+        ),
+        (
+            "GET",
+            "/console/cases/{id}/attachments/{attachment}",
+            [404, 200, 200, 200, 200, 404, 404],
+            [404, 404, 200, 200, 200, 404, 404],
+        ),
+        (
+            "POST",
+            "/console/cases/{id}/appeal",
+            [404, 409, 409, 409, 409, 404, 404],
+            [404, 404, 409, 409, 409, 404, 404],
+        ),
+        ("GET", "/console/appeals", [200, 200, 200, 200, 200, 200, 403], [200, 200, 200, 200, 200, 200, 403]),
+        // Appeals are of the staff member's own records (510899D01), outside the unit admin's township.
+        ("GET", "/console/appeals/{id}", [200, 404, 200, 200, 200, 200, 404], [200, 404, 200, 200, 200, 200, 404]),
+        (
+            "POST",
+            "/console/appeals/{id}/decision",
+            [403, 404, 403, 403, 403, 403, 404],
+            [403, 404, 403, 403, 403, 403, 404],
+        ),
+        ("GET", "/console/filing-register", [403, 403, 403, 200, 200, 200, 403], [403, 403, 403, 200, 200, 200, 403]),
         ("GET", "/console/audit", [403, 403, 403, 403, 403, 200, 403], [403, 403, 403, 403, 403, 200, 403]),
         ("GET", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
         ("POST", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
@@ -164,12 +270,22 @@ async fn every_role_against_every_console_route(app: TestApp) {
         for (method, path, inside, outside) in &matrix {
             for (scope, expected) in [(IN, inside[i]), (OUT, outside[i])] {
                 n += 1;
-                let id = record_in(&app, &format!("M-{n}"), scope).await;
-                let path = path.replace("{id}", &id.to_string());
+                let path = if path.starts_with("/console/appeals/") {
+                    path.replace("{id}", &appeal_of_staff(&app, &format!("M-{n}")).await.to_string())
+                } else if path.starts_with("/console/cases/") {
+                    let (case, attachment) = case_in(&app, &format!("M-{n}"), scope).await;
+                    path.replace("{id}", &case.to_string()).replace("{attachment}", &attachment.to_string())
+                } else {
+                    let id = record_in(&app, &format!("M-{n}"), scope).await;
+                    path.replace("{id}", &id.to_string())
+                };
                 let fields: Vec<(&str, &str)> = match path.as_str() {
                     "/console/records" => vec![("record_number", "M-1")],
                     p if p.ends_with("/reveal") => vec![("reason", "1个工作日内联系评价人")],
                     p if p.ends_with("/hotline-evaluation") => vec![("level", "satisfied")],
+                    p if p.ends_with("/steps") => vec![("step", "assign")],
+                    p if p.ends_with("/appeal") => vec![("reasons", "评价与事实不符")],
+                    p if p.ends_with("/decision") => vec![("uphold", "false"), ("reasons", "理由不成立")],
                     "/console/calendar" => vec![("csv", "2027-01-01,holiday,元旦")],
                     "/console/password" => vec![("old_password", "wrong password"), ("new_password", "another one 2")],
                     _ => vec![],
@@ -177,7 +293,13 @@ async fn every_role_against_every_console_route(app: TestApp) {
                 if *path == *"/logout" {
                     continue; // checked last, below
                 }
-                let (status, body) = if *method == "GET" { b.get(&path).await } else { b.post(&path, &fields).await };
+                let (status, body) = if *method == "GET" {
+                    b.get(&path).await
+                } else if path.ends_with("/attachments") || path.ends_with("/appeal") {
+                    b.post_multipart(&path, &fields).await
+                } else {
+                    b.post(&path, &fields).await
+                };
                 assert_eq!(status, expected, "{user} {method} {path} ({scope}): {}", &body[..body.len().min(300)]);
             }
         }

@@ -2,8 +2,10 @@
 //! action it needs, and the test matrix (`tests/api/policy.rs`) runs every role against that same list, so a
 //! route added here without an entry in the matrix fails the tests.
 
+pub mod appeals;
 pub mod audit;
 pub mod calendar;
+pub mod cases;
 pub mod home;
 pub mod login;
 pub mod password;
@@ -11,7 +13,7 @@ pub mod records;
 
 use std::collections::HashMap;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,6 +24,9 @@ use hcp_app::policy::Principal;
 use crate::pages::layout::{esc, page};
 
 pub const SESSION_COOKIE: &str = "hcp_session";
+
+/// Forms with files: five files of 5 MB and the text fields.
+const UPLOAD_LIMIT: usize = hcp_app::attachments::MAX_EVIDENCE * hcp_app::attachments::MAX_BYTES + 64 * 1024;
 
 /// A console route: method, path, handler.
 pub struct ConsoleRoute {
@@ -43,6 +48,28 @@ pub fn routes() -> Vec<ConsoleRoute> {
             path: "/console/records/{id}/hotline-evaluation",
             router: post(records::hotline_evaluation),
         },
+        ConsoleRoute { method: "GET", path: "/console/cases", router: get(cases::inbox) },
+        ConsoleRoute { method: "GET", path: "/console/cases/{id}", router: get(cases::show) },
+        ConsoleRoute { method: "POST", path: "/console/cases/{id}/steps", router: post(cases::step) },
+        ConsoleRoute {
+            method: "POST",
+            path: "/console/cases/{id}/attachments",
+            router: post(cases::attach).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        },
+        ConsoleRoute {
+            method: "GET",
+            path: "/console/cases/{id}/attachments/{attachment}",
+            router: get(cases::attachment),
+        },
+        ConsoleRoute {
+            method: "POST",
+            path: "/console/cases/{id}/appeal",
+            router: post(cases::appeal).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        },
+        ConsoleRoute { method: "GET", path: "/console/appeals", router: get(appeals::queue) },
+        ConsoleRoute { method: "GET", path: "/console/appeals/{id}", router: get(appeals::show) },
+        ConsoleRoute { method: "POST", path: "/console/appeals/{id}/decision", router: post(appeals::decide) },
+        ConsoleRoute { method: "GET", path: "/console/filing-register", router: get(appeals::register) },
         ConsoleRoute { method: "GET", path: "/console/audit", router: get(audit::show) },
         ConsoleRoute { method: "GET", path: "/console/calendar", router: get(calendar::show) },
         ConsoleRoute { method: "POST", path: "/console/calendar", router: post(calendar::import) },
