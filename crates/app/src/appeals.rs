@@ -332,7 +332,7 @@ impl App {
     }
 
     /// Closes the case of an upheld appeal (the state machine's system step), inside the decision's write.
-    async fn close_as_appealed(
+    pub(crate) async fn close_as_appealed(
         &self,
         case_id: i64,
         appeal_id: i64,

@@ -50,6 +50,9 @@ pub struct DemoReport {
     pub api_key: String,
     /// (username, password, role) of the demo accounts, shown once.
     pub accounts: Vec<(String, String, String)>,
+    /// Bad-review cases, worked to every state, and appeals filed.
+    pub cases: u64,
+    pub appeals: u64,
 }
 
 const TOWNSHIPS: [&str; 30] = [
@@ -367,7 +370,13 @@ impl App {
         report.records = done;
         report.links = open_links;
         // Windows that closed before now get their default evaluations, exactly as the job does.
+        // Notices of past bad reviews went out when they happened.
+        self.store.mark_history_delivered(now - Duration::days(1)).await?;
         report.evaluations += self.run_jobs(now).await?.default_evaluations;
+        let cases = self.seed_demo_cases(&mut rng, now).await?;
+        self.store.mark_history_delivered(now - Duration::days(1)).await?;
+        report.cases = cases.cases;
+        report.appeals = cases.appeals;
         Ok(report)
     }
 

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod clients;
 pub mod console;
 pub mod demo;
+mod demo_cases;
 pub mod error;
 pub mod evaluations;
 pub mod jobs;

@@ -227,6 +227,7 @@ fn print_demo(r: &DemoReport) {
         "演示县“青山县”已加载:机构 {} 个,窗口 {} 个,工作人员 {} 人,事项 {} 项,办件 {} 件,评价 {} 条。",
         r.orgs, r.windows, r.staff, r.items, r.records, r.evaluations
     );
+    println!("差评工单 {} 件(近期工单处于各个办理阶段,部分逾期),申诉 {} 件。", r.cases, r.appeals);
     if !r.links.is_empty() {
         println!("可以直接试用的评价链接(尚未评价的近期办件):");
         for l in &r.links {

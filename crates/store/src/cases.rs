@@ -449,6 +449,20 @@ impl Store {
         Ok(true)
     }
 
+    /// Many cases' writes in one transaction (the demo's histories); a stale one is skipped, not fatal.
+    pub async fn write_cases(&self, writes: &[CaseWrite], now: DateTime<Utc>) -> Result<u64, StoreError> {
+        if writes.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin_write().await?;
+        let mut n = 0;
+        for w in writes {
+            n += write_case_in(&mut tx, self.backend, w, now).await? as u64;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Cases the center has left unassigned since before `before` (for the automatic assignment rule).
     pub async fn unassigned_cases_before(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<CaseRow>, StoreError> {
         let rows = sqlx::query(concat!(

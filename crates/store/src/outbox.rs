@@ -165,6 +165,16 @@ impl Store {
         Ok(())
     }
 
+    /// Counts messages written before `before` as delivered then (loading history: the demo's past).
+    pub async fn mark_history_delivered(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done =
+            sqlx::query("UPDATE outbox SET delivered_at = created_at WHERE delivered_at IS NULL AND created_at < $1")
+                .bind(to_ms(before))
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Messages of a case, oldest first.
     pub async fn case_messages(&self, case_id: i64) -> Result<Vec<MessageRow>, StoreError> {
         let rows = sqlx::query(concat!(message_select!(), "WHERE case_id = $1 ORDER BY id"))

@@ -59,10 +59,12 @@ async fn jobs_run_now_records_defaults_once() {
     let later = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
     let o = hcp(&["jobs", "run", "--now", &later, "--database-url", &url]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let first: u64 = stdout(&o).trim().trim_start_matches("默认评价:").trim_end_matches(" 条").parse().unwrap();
+    let out = stdout(&o);
+    let first: u64 =
+        out.lines().next().unwrap().trim_start_matches("默认评价:").trim_end_matches(" 条").parse().unwrap();
     assert!(first > 0, "the demo's newest records were still open");
     let o = hcp(&["jobs", "run", "--now", &later, "--database-url", &url]);
-    assert_eq!(stdout(&o).trim(), "默认评价:0 条");
+    assert_eq!(stdout(&o).lines().next(), Some("默认评价:0 条"));
 
     let o = hcp(&["jobs", "run", "--now", "yesterday", "--database-url", &url]);
     assert!(!o.status.success());
@@ -97,4 +99,49 @@ async fn user_create_makes_the_first_admin() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("至少 10 个字符"));
     let o = run(&["user", "create", "--username", "li.na", "--role", "boss", "--org", "510899"], "a long password");
     assert!(String::from_utf8_lossy(&o.stderr).contains("无法识别"));
+}
+
+/// The demo county's cases stand in every state, some overdue, with appeals waiting at both stages (issue 5
+/// §9) — on SQLite and on PostgreSQL.
+#[tokio::test]
+async fn the_demo_has_cases_in_every_state() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some((url, _dir)) = fresh_database(backend).await else { continue };
+        let o = Command::new(env!("CARGO_BIN_EXE_hcp"))
+            .args(["demo", "--records", "30000", "--seed", "11", "--database-url", &url])
+            .env("HCP_DATA_KEYS", hcp_crypto::Keyring::generate_text())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(stdout(&o).contains("差评工单"), "{}", stdout(&o));
+        let store = hcp_store::Store::connect(&url, 2).await.unwrap();
+        let counts: std::collections::HashMap<String, i64> =
+            store.case_state_counts().await.unwrap().into_iter().collect();
+        for state in hcp_domain::case::CaseState::ALL {
+            assert!(
+                counts.get(state.as_str()).copied().unwrap_or(0) > 0,
+                "{backend:?}: no {} case in {counts:?}",
+                state.as_str()
+            );
+        }
+        let all = store
+            .list_cases(&hcp_store::CaseFilter {
+                scopes: vec!["/".into()],
+                overdue_only: true,
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(!all.is_empty(), "some cases are overdue");
+        let open: Vec<_> = store.list_appeals(&["/".into()], None, &["with_unit", "with_center"], 100).await.unwrap();
+        assert!(
+            open.iter().any(|a| a.state == "with_unit") && open.iter().any(|a| a.state == "with_center"),
+            "{open:?}"
+        );
+        let decided = store.list_appeals(&["/".into()], None, &["upheld"], 100).await.unwrap();
+        assert!(!decided.is_empty());
+        assert!(store.is_invalidated(decided[0].evaluation_id).await.unwrap());
+        store.close().await;
+    }
 }
