@@ -119,6 +119,7 @@ impl App {
         self.store.import_calendar(source.as_str(), &years, &rows, self.now(), &audit).await?;
         self.reload_calendar().await?;
         tracing::info!(?years, source = source.as_str(), days = rows.len(), "calendar imported");
+        self.recompute_deadlines().await?;
         Ok(ImportReport {
             years,
             holidays: entries.iter().filter(|e| e.kind == DayKind::Holiday).count(),

@@ -60,6 +60,70 @@ impl App {
         Ok(report)
     }
 
+    /// After the calendar changed (a year's notice, a county closure): open cases whose deadlines now fall
+    /// elsewhere get them recomputed from their round's assignment, with a note in their history.
+    pub async fn recompute_deadlines(&self) -> AppResult<u64> {
+        let cal = self.calendar();
+        let now = self.now();
+        let mut rows = Vec::new();
+        loop {
+            let filter = hcp_store::CaseFilter {
+                scopes: vec!["/".into()],
+                states: ["assigned", "contacted", "rectifying"].map(String::from).to_vec(),
+                limit: 500,
+                offset: rows.len() as i64,
+                ..Default::default()
+            };
+            let page = self.store.list_cases(&filter).await?;
+            let n = page.len();
+            rows.extend(page);
+            if n < 500 {
+                break;
+            }
+        }
+        let mut changed = 0;
+        for row in &rows {
+            let mut case = domain_case(row);
+            let Some(old) = case.deadlines else { continue };
+            let new = hcp_domain::case::RoundDeadlines::from(&cal, old.assigned_at);
+            if new == old {
+                continue;
+            }
+            case.deadlines = Some(new);
+            let fields = fields_after(&case, &row.fields, marks_of(&row.fields));
+            let mut w = CaseWrite { update: Some((row.id, row.version, fields)), ..CaseWrite::default() };
+            w.steps.push((
+                row.id,
+                NewCaseStep {
+                    round: row.fields.round,
+                    kind: "recalculated",
+                    role: "system",
+                    actor: "system".into(),
+                    text: format!(
+                        "节假日安排更新,期限重新计算:联系 {},整改 {},回复 {}。",
+                        display_cst(new.contact.at),
+                        display_cst(new.rectify.at),
+                        display_cst(new.reply.at)
+                    ),
+                    detail: json!({ "provisional": new.contact.provisional || new.reply.provisional }).to_string(),
+                    due_at: None,
+                    at: now,
+                },
+            ));
+            w.audit.push(self.audit(
+                &Actor::system(),
+                "case.deadlines",
+                format!("case:{}", row.id),
+                json!({ "contact": new.contact.at, "rectify": new.rectify.at, "reply": new.reply.at }),
+            ));
+            changed += self.store.write_case(&w, now).await? as u64;
+        }
+        if changed > 0 {
+            tracing::info!(cases = changed, "case deadlines recomputed after a calendar change");
+        }
+        Ok(changed)
+    }
+
     async fn auto_assign(&self, row: &CaseRow, now: DateTime<Utc>) -> AppResult<bool> {
         let mut case = domain_case(row);
         let step = CaseStep::Assign { unit_id: row.org_id, reason: None };

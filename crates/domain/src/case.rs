@@ -100,6 +100,7 @@ pub fn step_name_zh(kind: &str) -> &'static str {
         "overdue" => "逾期",
         "reminder" => "到期提醒",
         "attachment" => "附件",
+        "recalculated" => "期限重算",
         _ => "其他",
     }
 }

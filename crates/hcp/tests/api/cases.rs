@@ -69,7 +69,8 @@ both_backends!(
     the_clock_reminds_marks_overdue_and_escalates,
     appeals_in_two_stages_with_the_filing_register,
     a_failing_gateway_loses_nothing,
-    attachments_are_checked_and_downloaded
+    attachments_are_checked_and_downloaded,
+    a_county_closure_moves_open_deadlines
 );
 
 async fn a_case_from_assignment_to_close(app: TestApp) {
@@ -417,4 +418,24 @@ async fn attachments_are_checked_and_downloaded(app: TestApp) {
     assert_eq!(res.bytes().await.unwrap().to_vec(), png);
     let (_, d) = api.get("unit", &format!("/api/v1/cases/{case}")).await;
     assert_eq!(d["attachments"][0]["file_name"], "photo.png");
+}
+
+async fn a_county_closure_moves_open_deadlines(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (_, case) = bad_review(&app, "CLOSURE-1").await;
+    api.step("center", case, json!({ "step": "assign" })).await;
+    let before = app.app.store.case_by_id(case).await.unwrap().unwrap();
+    // The county closes for the next ten days (a typhoon): every open deadline moves past them.
+    let today = hcp_domain::calendar::business_date(app.app.now());
+    let days: String = (1..=10)
+        .map(|i| today + chrono::Duration::days(i))
+        .map(|d| format!("{d},holiday,台风停工\n"))
+        .collect();
+    app.app.import_calendar(&days, hcp_app::calendar::CalendarSource::Local).await.unwrap();
+    let after = app.app.store.case_by_id(case).await.unwrap().unwrap();
+    assert!(after.fields.contact_due_at.unwrap() > before.fields.contact_due_at.unwrap());
+    assert!(after.fields.contact_due_at.unwrap() > hcp_domain::calendar::start_of_day(today + chrono::Duration::days(11)));
+    assert_eq!(after.fields.round_assigned_at, before.fields.round_assigned_at);
+    let steps = app.app.store.case_steps(case).await.unwrap();
+    assert_eq!(steps.last().unwrap().kind, "recalculated");
 }
