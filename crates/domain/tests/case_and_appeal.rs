@@ -273,3 +273,50 @@ fn the_clock_reminds_on_the_due_morning_then_marks_missed() {
     c.apply(&cal, at(2026, 11, 2, 10), CaseRole::Unit, CaseStep::SolveOnSpot { text: text("当场补办") }).unwrap();
     assert!(c.clock(ClockMarks::default()).is_empty(), "handled: no clock");
 }
+
+proptest! {
+    /// A case and its appeal together, as the use cases drive them (an upheld appeal closes the case as
+    /// appealed in the same write): an upheld appeal never leaves a case open, and no case is closed as
+    /// appealed without an upheld appeal (the store then keeps the invalidation that statistics leave out).
+    #[test]
+    fn a_case_and_its_appeal_stay_consistent(
+        actions in proptest::collection::vec(
+            prop_oneof![any_step().prop_map(Ok), (any::<bool>(), any::<bool>()).prop_map(Err)],
+            0..40,
+        )
+    ) {
+        let cal = Calendar::bundled();
+        let mut t = at(2026, 3, 2, 9);
+        let mut c = Case::open();
+        let mut appeal: Option<Appeal> = None;
+        for action in actions {
+            match action {
+                Ok((role, step)) if step != CaseStep::CloseAsAppealed => {
+                    let _ = c.apply(&cal, t, role, step);
+                }
+                Ok(_) => {}
+                Err((by_center, uphold)) => match appeal.as_mut() {
+                    None if !c.state.is_closed() => {
+                        appeal = Appeal::file(&cal, t, bad_review_at(at(2026, 3, 2, 9)), "理由").ok();
+                    }
+                    None => {}
+                    Some(a) => {
+                        let role = if by_center { AppealRole::Center } else { AppealRole::Unit };
+                        if a.decide(t, role, uphold, "意见").is_ok() && a.invalidates() {
+                            let _ = c.apply(&cal, t, CaseRole::System, CaseStep::CloseAsAppealed);
+                        }
+                    }
+                },
+            }
+            prop_assert_eq!(c.inconsistency(), None);
+            let upheld = appeal.as_ref().is_some_and(Appeal::invalidates);
+            if c.state == CaseState::ClosedAsAppealed {
+                prop_assert!(upheld, "closed as appealed without an upheld appeal");
+            }
+            if upheld {
+                prop_assert!(c.state.is_closed(), "an upheld appeal left the case open: {:?}", c.state);
+            }
+            t += chrono::Duration::hours(3);
+        }
+    }
+}

@@ -427,14 +427,14 @@ async fn a_county_closure_moves_open_deadlines(app: TestApp) {
     let before = app.app.store.case_by_id(case).await.unwrap().unwrap();
     // The county closes for the next ten days (a typhoon): every open deadline moves past them.
     let today = hcp_domain::calendar::business_date(app.app.now());
-    let days: String = (1..=10)
-        .map(|i| today + chrono::Duration::days(i))
-        .map(|d| format!("{d},holiday,台风停工\n"))
-        .collect();
+    let days: String =
+        (1..=10).map(|i| today + chrono::Duration::days(i)).map(|d| format!("{d},holiday,台风停工\n")).collect();
     app.app.import_calendar(&days, hcp_app::calendar::CalendarSource::Local).await.unwrap();
     let after = app.app.store.case_by_id(case).await.unwrap().unwrap();
     assert!(after.fields.contact_due_at.unwrap() > before.fields.contact_due_at.unwrap());
-    assert!(after.fields.contact_due_at.unwrap() > hcp_domain::calendar::start_of_day(today + chrono::Duration::days(11)));
+    assert!(
+        after.fields.contact_due_at.unwrap() > hcp_domain::calendar::start_of_day(today + chrono::Duration::days(11))
+    );
     assert_eq!(after.fields.round_assigned_at, before.fields.round_assigned_at);
     let steps = app.app.store.case_steps(case).await.unwrap();
     assert_eq!(steps.last().unwrap().kind, "recalculated");

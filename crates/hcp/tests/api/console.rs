@@ -188,6 +188,7 @@ const IN: &str = "510899101";
 const OUT: &str = "510899102";
 
 both_backends!(
+    a_case_worked_through_the_console_pages,
     every_role_against_every_console_route,
     login_lockout_and_sessions,
     reveals_are_recorded_and_output_is_escaped
@@ -429,4 +430,71 @@ async fn reveals_are_recorded_and_output_is_escaped(app: TestApp) {
     assert!(app.app.store.count_orgs().await.unwrap() > 0, "the SQL in the comment was only text");
     let stored = app.app.store.first_evaluation(id).await.unwrap().unwrap();
     assert!(stored.comment.unwrap().contains("DELETE FROM org"));
+}
+
+/// The pages as people use them: the center assigns from the case page, the unit's inbox shows the due date,
+/// a step without text comes back with the reason, the staff member appeals with evidence, the unit decides,
+/// the county office reads and exports the filing register.
+async fn a_case_worked_through_the_console_pages(app: TestApp) {
+    make_accounts(&app).await;
+    app.app.create_user("dunit", "部门承办人", PASSWORD, "unit_admin", "510899D01", None).await.unwrap();
+    let (_, token) = app.register(&record_body("PAGE-1")).await;
+    let (_, v) = app.evaluate(&token, "very_dissatisfied", &["S511"], Some("<b>来回跑</b>")).await;
+    let case = app.app.store.case_of_evaluation(v["id"].as_i64().unwrap()).await.unwrap().unwrap().id;
+    let page = format!("/console/cases/{case}");
+
+    let center = login(&app, "center").await;
+    let (status, html) = center.get("/console/cases").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!(r#"href="/console/cases/{case}""#)) && html.contains("待交办"));
+    let (status, html) = center.get(&page).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"value="assign""#) && html.contains("510899D01"), "assign form with the proposed unit");
+    assert!(html.contains("&lt;b&gt;来回跑&lt;/b&gt;"), "the comment is escaped");
+    let (status, _) = center.post(&format!("{page}/steps"), &[("step", "assign"), ("unit_code", "510899D01")]).await;
+    assert_eq!(status, 303);
+
+    let unit = login(&app, "dunit").await;
+    let (_, html) = unit.get("/console/cases").await;
+    assert!(html.contains("待联系") && html.contains("剩余") || html.contains("今天到期"), "{html}");
+    let (_, html) = unit.get(&page).await;
+    assert!(html.contains(r#"value="contact""#) && html.contains(r#"value="solve_on_spot""#));
+    assert!(!html.contains(r#"value="assign""#), "the unit does not assign");
+    let (status, html) = unit.post(&format!("{page}/steps"), &[("step", "contact"), ("text", "")]).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("请填写联系情况") && html.contains(r#"role="alert""#));
+    let (status, _) =
+        unit.post(&format!("{page}/steps"), &[("step", "contact"), ("text", "已电话联系\r\n评价人")]).await;
+    assert_eq!(status, 303);
+    let (status, html) = unit.post(&format!("{page}/steps"), &[("step", "contact"), ("text", "again")]).await;
+    assert_eq!(status, 409);
+    assert!(html.contains("待核实"), "the refusal names the state");
+    let (status, _) = unit.post_multipart(&format!("{page}/attachments"), &[]).await;
+    assert_eq!(status, 303);
+    let (_, html) = unit.get(&page).await;
+    assert!(html.contains("p.png") && html.contains("联系评价人"));
+
+    // The staff member appeals with a file; the unit passes it on; the register lists it.
+    let staff = login(&app, "staff").await;
+    let (status, _) = staff.post_multipart(&format!("{page}/appeal"), &[("reasons", "已按规定一次性告知")]).await;
+    assert_eq!(status, 303);
+    let (status, html) = staff.get("/console/appeals").await;
+    assert_eq!(status, 200);
+    let appeal: i64 = html.split("/console/appeals/").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+    let (status, html) = unit.get(&format!("/console/appeals/{appeal}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("核实属实,报中心复核"));
+    let (status, html) = unit.post(&format!("/console/appeals/{appeal}/decision"), &[("reasons", "属实")]).await;
+    assert_eq!(status, 422, "a decision needs a conclusion");
+    assert!(html.contains("请选择处理结论"));
+    let (status, _) =
+        unit.post(&format!("/console/appeals/{appeal}/decision"), &[("uphold", "true"), ("reasons", "属实")]).await;
+    assert_eq!(status, 303);
+    let office = login(&app, "office").await;
+    let (status, html) = office.get("/console/filing-register").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("PAGE-1") && html.contains("核实属实,报中心复核"));
+    let (status, csv) = office.get("/console/filing-register?format=csv").await;
+    assert_eq!(status, 200);
+    assert!(csv.contains("PAGE-1"));
 }
