@@ -293,10 +293,10 @@ impl App {
         };
         let body = format!("【好差评】您对办件 {} 差评的申诉:{}。意见:{}", a.record_number, result, reasons);
         case_write.messages.push(staff_message(&staff_number, a.case_id, "appeal_decided", body, now));
-        if appeal.invalidates() {
-            if let Some(case_id) = a.case_id {
-                self.close_as_appealed(case_id, id, now, &mut case_write).await?;
-            }
+        if appeal.invalidates()
+            && let Some(case_id) = a.case_id
+        {
+            self.close_as_appealed(case_id, id, now, &mut case_write).await?;
         }
         case_write.audit.push(self.audit(
             &Actor::user(&who.username),

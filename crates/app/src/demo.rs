@@ -370,6 +370,7 @@ impl App {
         report.records = done;
         report.links = open_links;
         // Windows that closed before now get their default evaluations, exactly as the job does.
+        tracing::info!(records = done, "demo records written");
         // Notices of past bad reviews went out when they happened.
         self.store.mark_history_delivered(now - Duration::days(1)).await?;
         report.evaluations += self.run_jobs(now).await?.default_evaluations;

@@ -151,6 +151,7 @@ impl App {
     /// Works every bad-review case of the demo county, then runs the clock once so that what is overdue now
     /// is marked as the job would.
     pub(crate) async fn seed_demo_cases(&self, rng: &mut StdRng, now: DateTime<Utc>) -> AppResult<DemoCases> {
+        let started = std::time::Instant::now();
         let mut rows = Vec::new();
         loop {
             let filter =
@@ -207,12 +208,23 @@ impl App {
             }
         }
         self.store.write_cases(&writes, now).await?;
+        tracing::info!(
+            cases = rows.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "demo case histories written"
+        );
         for (case_id, plan) in appeals {
             if self.demo_appeal(rng, case_id, plan).await? {
                 report.appeals += 1;
             }
         }
+        tracing::info!(
+            appeals = report.appeals,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "demo appeals written"
+        );
         self.run_case_clock(now).await?;
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo cases done");
         Ok(report)
     }
 
@@ -362,7 +374,6 @@ impl App {
         let mut appeal = Appeal { state: AppealState::WithUnit, filed_at, decisions: Vec::new() };
         let mut at = filed_at;
         let mut due = new.stage_due_at;
-        let mut version = 0;
         let decisions: &[(AppealRole, bool, &str)] = match target {
             AppealState::WithUnit => &[],
             AppealState::WithCenter => &[(AppealRole::Unit, true, "经核实,申诉理由属实,报中心复核。")],
@@ -376,7 +387,8 @@ impl App {
                 (AppealRole::Center, false, "评价人所反映问题确实存在,申诉不成立。"),
             ],
         };
-        for (role, uphold, reasons) in decisions {
+        for (version, (role, uphold, reasons)) in decisions.iter().enumerate() {
+            let version = version as i64;
             at += hours(rng, 4, 40);
             if appeal.decide(at, *role, *uphold, reasons).is_err() {
                 break;
@@ -406,7 +418,6 @@ impl App {
             if !self.store.decide_appeal(&w).await? {
                 break;
             }
-            version += 1;
             due = stage_due_at;
         }
         Ok(true)
