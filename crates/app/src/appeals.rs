@@ -64,6 +64,7 @@ impl AppealView {
 #[derive(Debug, Clone, Serialize)]
 pub struct AppealDetail {
     pub appeal: AppealView,
+    pub evidence: Vec<crate::cases::AttachmentView>,
     pub decisions: Vec<DecisionView>,
     pub may_decide: bool,
 }
@@ -240,11 +241,50 @@ impl App {
     pub async fn appeal_detail(&self, who: &Principal, id: i64) -> AppResult<AppealDetail> {
         let a = self.appeal_for(who, id).await?;
         let decisions = self.store.appeal_decisions(id).await?;
+        let evidence = self.store.appeal_evidence(id).await?;
         Ok(AppealDetail {
+            evidence: evidence.iter().map(crate::cases::AttachmentView::from_row).collect(),
             may_decide: self.may_decide(who, &a).is_some(),
             appeal: AppealView::from_row(&a),
             decisions: decisions.iter().map(DecisionView::from_row).collect(),
         })
+    }
+
+    /// One evidence file, for someone who may see the appeal.
+    pub async fn appeal_evidence_file(
+        &self,
+        who: &Principal,
+        appeal_id: i64,
+        evidence_id: i64,
+    ) -> AppResult<(String, String, Vec<u8>)> {
+        self.appeal_for(who, appeal_id).await?;
+        self.store
+            .appeal_evidence_data(appeal_id, evidence_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("attachment_not_found", "附件不存在。"))
+    }
+
+    /// The appellant adds evidence while the unit has not decided yet.
+    pub async fn add_evidence(&self, who: &Principal, appeal_id: i64, upload: &Upload) -> AppResult<i64> {
+        let a = self.appeal_for(who, appeal_id).await?;
+        if a.filed_by != who.username {
+            return Err(AppError::Forbidden);
+        }
+        if a.state != AppealState::WithUnit.as_str() {
+            return Err(AppError::conflict("appeal_decided", "单位已作出核实意见,不能再补充证明材料。"));
+        }
+        if self.store.appeal_evidence(appeal_id).await?.len() >= MAX_EVIDENCE {
+            return Err(AppError::invalid("file", "too_many_files", format!("证明材料最多 {MAX_EVIDENCE} 个文件。")));
+        }
+        let now = self.now();
+        let e = check_upload(upload, &who.username, now)?;
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            "appeal.evidence",
+            format!("appeal:{appeal_id}"),
+            json!({ "file_name": e.file_name, "content_type": e.content_type, "size": e.data.len(), "sm3": e.sm3 }),
+        );
+        Ok(self.store.insert_evidence(appeal_id, &e, &audit).await?)
     }
 
     /// The appeal of a case, if one was filed and this person may see it.

@@ -317,6 +317,20 @@ pub struct AttachmentView {
     pub at: DateTime<Utc>,
 }
 
+impl AttachmentView {
+    pub fn from_row(a: &hcp_store::AttachmentRow) -> AttachmentView {
+        AttachmentView {
+            id: a.id,
+            file_name: a.file_name.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+            sm3: a.sm3.clone(),
+            uploaded_by: a.uploaded_by.clone(),
+            at: a.at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageView {
     pub recipient_kind: String,
@@ -450,18 +464,7 @@ impl App {
                     at: s.at,
                 })
                 .collect(),
-            attachments: attachments
-                .iter()
-                .map(|a| AttachmentView {
-                    id: a.id,
-                    file_name: a.file_name.clone(),
-                    content_type: a.content_type.clone(),
-                    size: a.size,
-                    sm3: a.sm3.clone(),
-                    uploaded_by: a.uploaded_by.clone(),
-                    at: a.at,
-                })
-                .collect(),
+            attachments: attachments.iter().map(AttachmentView::from_row).collect(),
             messages: messages
                 .iter()
                 .map(|m| MessageView {

@@ -28,7 +28,8 @@ pub struct DemoOptions {
 /// (username, display name, role, org code, staff number) of the demo accounts.
 const DEMO_ACCOUNTS: [(&str, &str, &str, &str, Option<&str>); 7] = [
     ("staff", "演示工作人员", "staff", "510899D01", Some("QS0001")),
-    ("unit", "青山镇承办人", "unit_admin", "510899101", None),
+    // The unit where most services (and so most bad reviews) happen: the county government service center.
+    ("unit", "政务服务中心承办人", "unit_admin", "510899D01", None),
     ("hotline", "热线坐席", "hotline_agent", "510899", None),
     ("center", "中心管理员", "center_admin", "510899", None),
     ("office", "县政府办公室督查员", "county_office", "510899", None),

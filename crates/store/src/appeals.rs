@@ -333,6 +333,71 @@ impl Store {
             .collect()
     }
 
+    /// Adds a file to an appeal's evidence.
+    pub async fn insert_evidence(
+        &self,
+        appeal_id: i64,
+        e: &NewAttachment,
+        audit: &NewAudit,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO appeal_evidence (appeal_id, file_name, content_type, size, sm3, data, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(appeal_id)
+        .bind(e.file_name.clone())
+        .bind(e.content_type)
+        .bind(e.data.len() as i64)
+        .bind(e.sm3.clone())
+        .bind(e.data.clone())
+        .bind(to_ms(e.at))
+        .fetch_one(&mut *tx)
+        .await?;
+        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// An appeal's evidence files (without their bytes).
+    pub async fn appeal_evidence(&self, appeal_id: i64) -> Result<Vec<crate::AttachmentRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.id, e.file_name, e.content_type, e.size, e.sm3, a.filed_by AS uploaded_by, e.at
+             FROM appeal_evidence e JOIN appeal a ON a.id = e.appeal_id WHERE e.appeal_id = $1 ORDER BY e.id",
+        )
+        .bind(appeal_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::AttachmentRow {
+                    id: r.try_get("id")?,
+                    file_name: r.try_get("file_name")?,
+                    content_type: r.try_get("content_type")?,
+                    size: r.try_get("size")?,
+                    sm3: r.try_get("sm3")?,
+                    uploaded_by: r.try_get("uploaded_by")?,
+                    at: from_ms(r.try_get("at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// An evidence file's name, type and bytes, if it belongs to that appeal.
+    pub async fn appeal_evidence_data(
+        &self,
+        appeal_id: i64,
+        evidence_id: i64,
+    ) -> Result<Option<(String, String, Vec<u8>)>, StoreError> {
+        let row =
+            sqlx::query("SELECT file_name, content_type, data FROM appeal_evidence WHERE appeal_id = $1 AND id = $2")
+                .bind(appeal_id)
+                .bind(evidence_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).transpose()
+    }
+
     /// Whether an evaluation was invalidated by an upheld appeal.
     pub async fn is_invalidated(&self, evaluation_id: i64) -> Result<bool, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM evaluation_invalidation WHERE evaluation_id = $1")

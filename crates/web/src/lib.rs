@@ -42,6 +42,11 @@ pub fn router(app: App) -> Router {
         .route("/appeals", get(appeals::list))
         .route("/appeals/{id}", get(appeals::get))
         .route("/appeals/{id}/decision", post(appeals::decide))
+        .route(
+            "/appeals/{id}/evidence",
+            post(appeals::add_evidence).layer(DefaultBodyLimit::max(hcp_app::attachments::MAX_BYTES + 1024)),
+        )
+        .route("/appeals/{id}/evidence/{evidence}", get(appeals::evidence))
         .route("/filing-register", get(appeals::register))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);

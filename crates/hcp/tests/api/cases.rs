@@ -268,6 +268,34 @@ async fn appeals_in_two_stages_with_the_filing_register(app: TestApp) {
     let (status, v) = api.post("staff", &appeal_path, json!({ "reasons": "再申诉一次" })).await;
     assert_eq!((status, v["code"].as_str()), (409, Some("already_appealed")));
 
+    // Evidence: the appellant adds files while the unit has not decided; everyone deciding can read them.
+    let evidence = |who: &'static str, bytes: &'static [u8]| {
+        let req = app
+            .http
+            .post(app.url(&format!("/api/v1/appeals/{appeal}/evidence?name=scan.pdf")))
+            .bearer_auth(&api.tokens[who])
+            .body(bytes.to_vec());
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, v) = evidence("staff", b"%PDF-1.4 scan").await;
+    assert_eq!(status, 201, "{v}");
+    let eid = v["id"].as_i64().unwrap();
+    assert_eq!(evidence("unit", b"%PDF-1.4 x").await.0, 403);
+    assert_eq!(evidence("staff", b"GIF89a").await.1["code"], "file_type");
+    let (_, d) = api.get("center", &format!("/api/v1/appeals/{appeal}")).await;
+    assert_eq!(d["evidence"][0]["file_name"], "scan.pdf");
+    let res = app
+        .http
+        .get(app.url(&format!("/api/v1/appeals/{appeal}/evidence/{eid}")))
+        .bearer_auth(&api.tokens["unit"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"%PDF-1.4 scan");
+
     // Stage 1: the unit; the center cannot skip it; stage 2: the center upholds.
     let decision = format!("/api/v1/appeals/{appeal}/decision");
     let (status, _) = api.post("center", &decision, json!({ "uphold": true, "reasons": "x" })).await;
@@ -278,6 +306,7 @@ async fn appeals_in_two_stages_with_the_filing_register(app: TestApp) {
     assert_eq!((status, v["code"].as_str()), (422, Some("text_required")));
     let (status, v) = api.post("unit", &decision, json!({ "uphold": true, "reasons": "核实属实,报中心复核" })).await;
     assert_eq!((status, v["state"].as_str()), (200, Some("with_center")), "{v}");
+    assert_eq!(evidence("staff", b"%PDF-1.4 late").await.1["code"], "appeal_decided");
     let (status, _) = api.post("unit", &decision, json!({ "uphold": true, "reasons": "再来" })).await;
     assert_eq!(status, 403);
     let (status, v) = api.post("center", &decision, json!({ "uphold": true, "reasons": "复核成立" })).await;

@@ -172,8 +172,9 @@ async fn api_token(app: &TestApp, user: &str) -> String {
     v["token"].as_str().unwrap().to_string()
 }
 
-/// An appeal by the staff member of a bad review of their own service (510899D01), waiting for the unit.
-async fn appeal_of_staff(app: &TestApp, n: &str) -> i64 {
+/// An appeal by the staff member of a bad review of their own service (510899D01), waiting for the unit,
+/// with one evidence file: (appeal id, evidence id).
+async fn appeal_of_staff(app: &TestApp, n: &str) -> (i64, i64) {
     let (_, token) = app.register(&record_body(n)).await;
     let (_, v) = app.evaluate(&token, "dissatisfied", &["S411"], Some("等了很久")).await;
     let case = app.app.store.case_of_evaluation(v["id"].as_i64().unwrap()).await.unwrap().unwrap().id;
@@ -181,7 +182,17 @@ async fn appeal_of_staff(app: &TestApp, n: &str) -> i64 {
     let (status, v) =
         app.post_json(&format!("/api/v1/cases/{case}/appeal"), &json!({ "reasons": "与事实不符" }), Some(&staff)).await;
     assert_eq!(status, 201, "{v}");
-    v["id"].as_i64().unwrap()
+    let appeal = v["id"].as_i64().unwrap();
+    let res = app
+        .http
+        .post(app.url(&format!("/api/v1/appeals/{appeal}/evidence?name=scan.pdf")))
+        .bearer_auth(&staff)
+        .body(b"%PDF-1.4 test".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    (appeal, res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap())
 }
 
 const IN: &str = "510899101";
@@ -246,6 +257,12 @@ async fn every_role_against_every_console_route(app: TestApp) {
             [403, 404, 403, 403, 403, 403, 404],
             [403, 404, 403, 403, 403, 403, 404],
         ),
+        (
+            "GET",
+            "/console/appeals/{id}/evidence/{evidence}",
+            [200, 404, 200, 200, 200, 200, 404],
+            [200, 404, 200, 200, 200, 200, 404],
+        ),
         ("GET", "/console/filing-register", [403, 403, 403, 200, 200, 200, 403], [403, 403, 403, 200, 200, 200, 403]),
         ("GET", "/console/audit", [403, 403, 403, 403, 403, 200, 403], [403, 403, 403, 403, 403, 200, 403]),
         ("GET", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
@@ -272,7 +289,8 @@ async fn every_role_against_every_console_route(app: TestApp) {
             for (scope, expected) in [(IN, inside[i]), (OUT, outside[i])] {
                 n += 1;
                 let path = if path.starts_with("/console/appeals/") {
-                    path.replace("{id}", &appeal_of_staff(&app, &format!("M-{n}")).await.to_string())
+                    let (appeal, evidence) = appeal_of_staff(&app, &format!("M-{n}")).await;
+                    path.replace("{id}", &appeal.to_string()).replace("{evidence}", &evidence.to_string())
                 } else if path.starts_with("/console/cases/") {
                     let (case, attachment) = case_in(&app, &format!("M-{n}"), scope).await;
                     path.replace("{id}", &case.to_string()).replace("{attachment}", &attachment.to_string())
@@ -484,6 +502,10 @@ async fn a_case_worked_through_the_console_pages(app: TestApp) {
     let (status, html) = unit.get(&format!("/console/appeals/{appeal}")).await;
     assert_eq!(status, 200);
     assert!(html.contains("核实属实,报中心复核"));
+    assert!(html.contains("p.png"), "the evidence sent with the appeal is listed");
+    let evidence = html.split("/evidence/").nth(1).unwrap().split('"').next().unwrap();
+    let (status, body) = unit.get(&format!("/console/appeals/{appeal}/evidence/{evidence}")).await;
+    assert_eq!((status, body.starts_with("\u{FFFD}PNG")), (200, true));
     let (status, html) = unit.post(&format!("/console/appeals/{appeal}/decision"), &[("reasons", "属实")]).await;
     assert_eq!(status, 422, "a decision needs a conclusion");
     assert!(html.contains("请选择处理结论"));

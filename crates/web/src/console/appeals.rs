@@ -92,6 +92,23 @@ async fn render(app: &App, c: &Console, id: i64, status: StatusCode, alert: &str
     if let Some(case) = a.case_id {
         s.push_str(&format!(r#"<p><a href="/console/cases/{case}">查看差评工单 {case}</a></p>"#));
     }
+    s.push_str("<h2>证明材料</h2>");
+    if d.evidence.is_empty() {
+        s.push_str(r#"<p class="muted">未提交证明材料。</p>"#);
+    } else {
+        s.push_str("<ul>");
+        for e in &d.evidence {
+            s.push_str(&format!(
+                r#"<li><a href="/console/appeals/{}/evidence/{}">{}</a> <small>{} KB · SM3 {}</small></li>"#,
+                a.id,
+                e.id,
+                esc(&e.file_name),
+                (e.size + 1023) / 1024,
+                esc(&e.sm3[..16.min(e.sm3.len())])
+            ));
+        }
+        s.push_str("</ul>");
+    }
     s.push_str("<h2>处理记录</h2>");
     if d.decisions.is_empty() {
         s.push_str(r#"<p class="muted">尚未处理。</p>"#);
@@ -219,4 +236,15 @@ pub async fn register(State(app): State<App>, c: Console, Query(q): Query<Regist
         n = rows.len(),
     );
     console_page(&c, StatusCode::OK, "申诉处理备案", &body)
+}
+
+/// `GET /console/appeals/{id}/evidence/{evidence}`
+pub async fn evidence(State(app): State<App>, c: Console, Path((raw, eid)): Path<(String, String)>) -> Response {
+    let (Ok(id), Ok(eid)) = (appeal_id(&raw), eid.parse::<i64>()) else {
+        return error_page(&AppError::not_found("attachment_not_found", "附件不存在。"));
+    };
+    match app.appeal_evidence_file(&c.who, id, eid).await {
+        Ok((name, content_type, data)) => crate::controllers::cases::download(&name, &content_type, data),
+        Err(e) => error_page(&e),
+    }
 }

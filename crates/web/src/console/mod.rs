@@ -69,6 +69,11 @@ pub fn routes() -> Vec<ConsoleRoute> {
         ConsoleRoute { method: "GET", path: "/console/appeals", router: get(appeals::queue) },
         ConsoleRoute { method: "GET", path: "/console/appeals/{id}", router: get(appeals::show) },
         ConsoleRoute { method: "POST", path: "/console/appeals/{id}/decision", router: post(appeals::decide) },
+        ConsoleRoute {
+            method: "GET",
+            path: "/console/appeals/{id}/evidence/{evidence}",
+            router: get(appeals::evidence),
+        },
         ConsoleRoute { method: "GET", path: "/console/filing-register", router: get(appeals::register) },
         ConsoleRoute { method: "GET", path: "/console/audit", router: get(audit::show) },
         ConsoleRoute { method: "GET", path: "/console/calendar", router: get(calendar::show) },

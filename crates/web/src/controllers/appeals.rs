@@ -107,3 +107,37 @@ pub fn csv_download(name: &str, text: String) -> Response {
     )
         .into_response()
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceQuery {
+    #[serde(default)]
+    pub name: String,
+}
+
+/// `POST /api/v1/appeals/{id}/evidence?name=scan.pdf`: the appellant adds a file (JPG, PNG, PDF, ≤ 5 MB)
+/// while the unit has not decided.
+pub async fn add_evidence(
+    State(app): State<App>,
+    Person(who): Person,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<EvidenceQuery>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(axum::http::StatusCode, Json<crate::controllers::cases::Attached>), ApiError> {
+    let body = crate::extract::body_or_too_large(body, hcp_app::attachments::MAX_BYTES)?;
+    let upload = hcp_app::attachments::Upload { file_name: q.name, bytes: body.to_vec() };
+    let id = app.add_evidence(&who, path_id(&id, "appeal_not_found")?, &upload).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(crate::controllers::cases::Attached { id })))
+}
+
+/// `GET /api/v1/appeals/{id}/evidence/{evidence}`: the file, as a download.
+pub async fn evidence(
+    State(app): State<App>,
+    Person(who): Person,
+    Path((id, eid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (name, content_type, data) = app
+        .appeal_evidence_file(&who, path_id(&id, "appeal_not_found")?, path_id(&eid, "attachment_not_found")?)
+        .await?;
+    Ok(crate::controllers::cases::download(&name, &content_type, data))
+}
