@@ -20,6 +20,8 @@ pub struct ClockReport {
     pub reminders: u64,
     pub missed: u64,
     pub auto_assigned: u64,
+    /// Appeal stages past their limit, reported.
+    pub appeals_overdue: u64,
 }
 
 impl App {
@@ -54,10 +56,55 @@ impl App {
                 break;
             }
         }
-        if report.reminders + report.missed + report.auto_assigned > 0 {
+        report.appeals_overdue = self.report_late_appeals(now).await?;
+        if report.reminders + report.missed + report.auto_assigned + report.appeals_overdue > 0 {
             tracing::info!(?report, "case clock");
         }
         Ok(report)
+    }
+
+    /// Appeal stages past their working-day limit: the unit (stage 1) or the center (stage 2) is told once,
+    /// and the county office with it.
+    async fn report_late_appeals(&self, now: DateTime<Utc>) -> AppResult<u64> {
+        let mut n = 0;
+        for a in self.store.appeals_past_due(now, BATCH).await? {
+            let stage_is_unit = a.state == "with_unit";
+            let Some(org) = self.store.org_by_id(a.org_id).await? else { continue };
+            let body = format!(
+                "【好差评】督办:申诉 {}(办件 {},工作人员{})的{}已于 {} 超过期限,请尽快处理。",
+                a.id,
+                a.record_number,
+                a.staff_name,
+                if stage_is_unit { "单位初步核实" } else { "中心复核" },
+                a.stage_due_at.map(display_cst).unwrap_or_default()
+            );
+            let mut to = self.supervisors_of(a.org_id).await?;
+            if stage_is_unit {
+                to.insert(0, org);
+            } else {
+                to.retain(|o| o.parent_code.is_none());
+            }
+            let messages: Vec<_> = to
+                .iter()
+                .map(|o| hcp_store::NewMessage {
+                    recipient_kind: "unit",
+                    recipient: o.code.clone(),
+                    recipient_key_id: None,
+                    template: "appeal_overdue",
+                    body: body.clone(),
+                    case_id: a.case_id,
+                    at: now,
+                })
+                .collect();
+            let audit = self.audit(
+                &Actor::system(),
+                "appeal.overdue",
+                format!("appeal:{}", a.id),
+                json!({ "stage": if stage_is_unit { "unit" } else { "center" } }),
+            );
+            n += self.store.mark_appeal_overdue(&a, &messages, &audit).await? as u64;
+        }
+        Ok(n)
     }
 
     /// After the calendar changed (a year's notice, a county closure): open cases whose deadlines now fall

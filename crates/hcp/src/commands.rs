@@ -171,10 +171,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = app.run_jobs(now).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("默认评价:{} 条", report.default_evaluations);
             println!(
-                "工单:自动交办 {} 件,到期提醒 {} 条,逾期督办 {} 件;通知:发送 {} 条,失败待重试 {} 条",
+                "工单:自动交办 {} 件,到期提醒 {} 条,逾期督办 {} 件,申诉超期 {} 件;通知:发送 {} 条,失败待重试 {} 条",
                 report.clock.auto_assigned,
                 report.clock.reminders,
                 report.clock.missed,
+                report.clock.appeals_overdue,
                 report.delivery.delivered,
                 report.delivery.failed
             );

@@ -180,7 +180,8 @@ impl Store {
     pub async fn decide_appeal(&self, w: &AppealDecisionWrite) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "UPDATE appeal SET state = $1, stage_due_at = $2, version = version + 1 WHERE id = $3 AND version = $4",
+            "UPDATE appeal SET state = $1, stage_due_at = $2, stage_overdue = 0, version = version + 1
+             WHERE id = $3 AND version = $4",
         )
         .bind(w.state)
         .bind(w.stage_due_at.map(to_ms))
@@ -331,6 +332,44 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Open appeals whose stage passed its limit at `now` and was not reported yet.
+    pub async fn appeals_past_due(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<AppealRow>, StoreError> {
+        let rows = sqlx::query(concat!(
+            appeal_select!(),
+            "WHERE a.stage_overdue = 0 AND a.stage_due_at <= $1 AND a.state IN ('with_unit', 'with_center')
+             ORDER BY a.stage_due_at LIMIT $2"
+        ))
+        .bind(to_ms(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(appeal_row).collect()
+    }
+
+    /// Reports a late stage once: the mark, the notices and the audit entry together; `false` when the appeal
+    /// changed meanwhile (decided: nothing to report).
+    pub async fn mark_appeal_overdue(
+        &self,
+        appeal: &AppealRow,
+        messages: &[crate::NewMessage],
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE appeal SET stage_overdue = 1 WHERE id = $1 AND version = $2")
+            .bind(appeal.id)
+            .bind(appeal.version)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let w = CaseWrite { messages: messages.to_vec(), audit: vec![audit.clone()], ..CaseWrite::default() };
+        write_case_in(&mut tx, self.backend, &w, audit.at).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Adds a file to an appeal's evidence.

@@ -296,6 +296,15 @@ async fn appeals_in_two_stages_with_the_filing_register(app: TestApp) {
         .unwrap();
     assert_eq!(res.bytes().await.unwrap().as_ref(), b"%PDF-1.4 scan");
 
+    // A stage past its limit is reported once, to the unit and the county.
+    let a = app.app.store.appeal_by_id(appeal).await.unwrap().unwrap();
+    let late = a.stage_due_at.unwrap() + chrono::Duration::minutes(1);
+    assert_eq!(app.app.run_case_clock(late - chrono::Duration::minutes(2)).await.unwrap().appeals_overdue, 0);
+    assert_eq!(app.app.run_case_clock(late).await.unwrap().appeals_overdue, 1);
+    assert_eq!(app.app.run_case_clock(late).await.unwrap().appeals_overdue, 0);
+    let notices = app.app.store.case_messages(case).await.unwrap();
+    assert!(notices.iter().any(|m| m.template == "appeal_overdue" && m.recipient == "510899D01"));
+
     // Stage 1: the unit; the center cannot skip it; stage 2: the center upholds.
     let decision = format!("/api/v1/appeals/{appeal}/decision");
     let (status, _) = api.post("center", &decision, json!({ "uphold": true, "reasons": "x" })).await;

@@ -67,10 +67,12 @@ CREATE TABLE appeal (
     reasons TEXT NOT NULL,
     state TEXT NOT NULL,
     filed_at BIGINT NOT NULL,
-    -- When the current stage must decide.
+    -- When the current stage must decide, and whether its lateness was already reported (once a stage).
     stage_due_at BIGINT,
+    stage_overdue BIGINT NOT NULL DEFAULT 0,
     version BIGINT NOT NULL DEFAULT 0
 );
+CREATE INDEX appeal_stage_due ON appeal (stage_due_at) WHERE stage_overdue = 0;
 CREATE INDEX appeal_state ON appeal (state, filed_at);
 
 CREATE TABLE appeal_evidence (
