@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use hcp_domain::appeal::{Appeal, AppealRole, AppealState};
 use hcp_domain::case::{Case, CaseRole, CaseState, CaseStep, ClockMarks, DeadlineKind};
-use hcp_store::{AppealDecisionWrite, CaseFilter, CaseRow, CaseWrite, NewAppeal, NewCaseStep, NewDecision};
+use hcp_store::{AppealDecisionWrite, CaseRow, CaseWrite, NewAppeal, NewCaseStep, NewDecision};
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::json;
@@ -152,18 +152,15 @@ impl App {
     /// is marked as the job would.
     pub(crate) async fn seed_demo_cases(&self, rng: &mut StdRng, now: DateTime<Utc>) -> AppResult<DemoCases> {
         let started = std::time::Instant::now();
-        let mut rows = Vec::new();
+        let mut rows: Vec<CaseRow> = Vec::new();
         loop {
-            let filter =
-                CaseFilter { scopes: vec!["/".into()], limit: 500, offset: rows.len() as i64, ..CaseFilter::default() };
-            let page = self.store.list_cases(&filter).await?;
+            let page = self.store.cases_after(rows.last().map_or(0, |r| r.id), 2000).await?;
             let n = page.len();
             rows.extend(page);
-            if n < 500 {
+            if n < 2000 {
                 break;
             }
         }
-        rows.sort_by_key(|r| r.id);
         let mut report = DemoCases { cases: rows.len() as u64, appeals: 0 };
         let mut writes = Vec::with_capacity(BATCH);
         let mut appeals = Vec::new();

@@ -463,6 +463,16 @@ impl Store {
         Ok(n)
     }
 
+    /// Every case after `after_id`, by id (walking all cases: keyset paging, no OFFSET scan).
+    pub async fn cases_after(&self, after_id: i64, limit: i64) -> Result<Vec<CaseRow>, StoreError> {
+        let rows = sqlx::query(concat!(case_select!(), "WHERE c.id > $1 ORDER BY c.id LIMIT $2"))
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(case_row).collect()
+    }
+
     /// Cases the center has left unassigned since before `before` (for the automatic assignment rule).
     pub async fn unassigned_cases_before(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<CaseRow>, StoreError> {
         let rows = sqlx::query(concat!(
