@@ -414,6 +414,7 @@ impl App {
             staff_id: if staff_only { who.staff_id } else { None },
             states: states.into_iter().map(String::from).collect(),
             overdue_only: inbox == Inbox::Overdue,
+            newest_first: inbox == Inbox::All,
             limit: 50,
             offset: page.max(0) * 50,
         };
