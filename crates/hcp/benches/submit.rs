@@ -187,7 +187,7 @@ impl Figures {
 /// About one in 33 is a bad review (the demo county's share), which also opens a case and queues the staff
 /// member's notice in the same transaction.
 fn body(token: &str, i: usize) -> String {
-    if i % 33 == 0 {
+    if i.is_multiple_of(33) {
         return serde_json::json!({
             "token": token,
             "level": "very_dissatisfied",
