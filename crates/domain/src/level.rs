@@ -56,6 +56,11 @@ impl Level {
     }
 
     /// R7.2: the last two levels are bad reviews (差评).
+    /// The position in [`Level::ALL`] (0 = very satisfied).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn is_bad_review(self) -> bool {
         matches!(self, Level::Dissatisfied | Level::VeryDissatisfied)
     }

@@ -10,6 +10,7 @@ pub mod evaluation;
 pub mod identity;
 pub mod indicators;
 pub mod level;
+pub mod metrics;
 pub mod violation;
 
 pub use catalog::{ApplicantKind, Category, Channel, HallKind, OrgKind, WindowKind};

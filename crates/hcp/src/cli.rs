@@ -110,6 +110,17 @@ pub enum Command {
     /// The working-day calendar: holidays and adjusted working days (调休).
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// The statistics rollups.
+    #[command(subcommand)]
+    Stats(StatsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    /// Recompute the rollups from the evaluations, invalidations and records (after a restore, or to repair).
+    Rebuild,
+    /// Compare the rollups with a full recomputation; exit 1 and list the differences if they disagree.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

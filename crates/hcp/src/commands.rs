@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
     ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, Cli, CloseOfDay, Command, JobsCommand, KeysCommand,
-    UserCommand,
+    StatsCommand, UserCommand,
 };
 use crate::server::{Application, ServeConfig};
 
@@ -150,6 +150,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             std::io::stdout().flush()?;
             application.run_until_stopped().await?;
             Ok(())
+        }
+        Command::Stats(StatsCommand::Rebuild) => {
+            let store = open_store(&url, 2).await?;
+            let started = std::time::Instant::now();
+            let r = store.rebuild_rollups().await?;
+            println!(
+                "统计汇总已重算:评价汇总 {} 行,办件汇总 {} 行,用时 {:.1} 秒。",
+                r.evaluation_rows,
+                r.record_rows,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Stats(StatsCommand::Check) => {
+            let store = open_store(&url, 2).await?;
+            let diff = store.rollup_mismatches().await?;
+            if diff.is_empty() {
+                println!("统计汇总与逐条重算一致。");
+                return Ok(());
+            }
+            for d in diff.iter().take(50) {
+                println!("{d}");
+            }
+            anyhow::bail!("统计汇总有 {} 处与逐条重算不一致;可运行 `hcp stats rebuild` 重算。", diff.len())
         }
         Command::Migrate => {
             let store = open_store(&url, 2).await?;

@@ -214,6 +214,7 @@ impl Store {
                 .bind(to_ms(d.at))
                 .execute(&mut *tx)
                 .await?;
+            crate::rollups::count_invalidation(&mut tx, evaluation_id).await?;
         }
         if !write_case_in(&mut tx, self.backend, &w.case, d.at).await? {
             tx.rollback().await?;

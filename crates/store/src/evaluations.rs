@@ -116,6 +116,9 @@ pub(crate) async fn insert_evaluations(
         .map(|e| e.service_record_id)
         .collect();
     mark_evaluated(conn, &firsts).await?;
+    let ids: Vec<i64> =
+        rows.iter().filter(|e| e.round == 1).filter_map(|e| inserted.get(&e.service_record_id).copied()).collect();
+    crate::rollups::count_evaluations(conn, backend, &ids).await?;
     Ok(inserted)
 }
 

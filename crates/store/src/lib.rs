@@ -20,6 +20,7 @@ mod jobs;
 mod keys;
 mod outbox;
 mod records;
+mod rollups;
 mod sql;
 pub mod time;
 mod users;
@@ -38,6 +39,7 @@ pub use evaluations::{EvaluationRow, NewEvaluation};
 pub use keys::{ReencryptedApplicant, StoredApplicant};
 pub use outbox::{MessageRow, NewMessage};
 pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
+pub use rollups::RebuildReport;
 pub use users::{BindingRow, SessionRow, UserRow};
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};
 

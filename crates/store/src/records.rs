@@ -180,6 +180,9 @@ impl Store {
             return Ok(RecordInsert::Existing(Box::new(existing)));
         };
         insert_invite(&mut tx, id, token_hash, rec.created_at).await?;
+        if rec.completed_at.is_some() {
+            crate::rollups::count_completions(&mut tx, self.backend, &[id]).await?;
+        }
         let entry = NewAudit { target: format!("service_record:{id}"), ..audit.clone() };
         crate::audit::append(&mut tx, self.backend, &[entry]).await?;
         tx.commit().await?;
@@ -248,6 +251,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
+        crate::rollups::count_completions(&mut tx, self.backend, &[id]).await?;
         crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(true)

@@ -21,6 +21,8 @@ fn every_command_has_help() {
         vec!["demo", "--help"],
         vec!["jobs", "run", "--help"],
         vec!["apikey", "create", "--help"],
+        vec!["stats", "rebuild", "--help"],
+        vec!["stats", "check", "--help"],
     ] {
         let o = hcp(&args);
         assert!(o.status.success(), "{args:?}");
@@ -72,6 +74,13 @@ async fn jobs_run_now_records_defaults_once() {
 
     let o = hcp(&["demo", "--database-url", &url]);
     assert!(!o.status.success(), "the demo refuses a database that has data");
+
+    // The rollups kept through the demo load, the defaults and the demo's appeals equal a recomputation.
+    let o = hcp(&["stats", "check", "--database-url", &url]);
+    assert!(o.status.success(), "{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("一致"));
+    let o = hcp(&["stats", "rebuild", "--database-url", &url]);
+    assert!(o.status.success() && stdout(&o).contains("已重算"), "{}", stdout(&o));
 }
 
 #[tokio::test]

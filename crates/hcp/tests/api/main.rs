@@ -15,3 +15,4 @@ mod durability;
 mod evaluations;
 mod privacy;
 mod records;
+mod stats;
