@@ -263,7 +263,7 @@ fn evaluator_message(r: &CaseRow, template: &'static str, body: String, at: Date
 }
 
 /// A message as staff may read it: the second-rating link is the evaluator's credential, so it is cut.
-fn without_second_link(body: &str) -> String {
+pub(crate) fn without_second_link(body: &str) -> String {
     match body.find("/e2/") {
         Some(i) => format!("{}(附二次评价链接)", body[..i].rfind(' ').map_or(&body[..i], |j| &body[..j])),
         None => body.to_string(),

@@ -126,6 +126,55 @@ impl App {
     }
 }
 
+/// The state of the outbox for operators: how many sent, and the ones still waiting (oldest first).
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxOverview {
+    pub total: i64,
+    pub delivered: i64,
+    pub gateway: &'static str,
+    pub waiting: Vec<WaitingMessage>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitingMessage {
+    pub id: i64,
+    pub case_id: Option<i64>,
+    pub recipient_kind: String,
+    pub template: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+impl App {
+    pub async fn outbox_overview(&self, who: &crate::policy::Principal) -> AppResult<OutboxOverview> {
+        if !who.may(crate::policy::Action::ViewOutbox, None) {
+            return Err(crate::AppError::Forbidden);
+        }
+        let (total, delivered) = self.store.count_messages().await?;
+        let waiting = self
+            .store
+            .pending_messages(200)
+            .await?
+            .into_iter()
+            .map(|m| WaitingMessage {
+                id: m.id,
+                case_id: m.case_id,
+                recipient_kind: m.recipient_kind,
+                template: m.template,
+                body: crate::cases::without_second_link(&m.body),
+                created_at: m.created_at,
+                attempts: m.attempts,
+                last_error: m.last_error,
+                next_attempt_at: m.next_attempt_at,
+            })
+            .collect();
+        Ok(OutboxOverview { total, delivered, gateway: self.gateway.name(), waiting })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,6 +92,8 @@ pub enum Action {
     ReviewAppeal,
     /// The filing register of appeal decisions (备案), for the management body.
     ViewFilingRegister,
+    /// Notifications waiting or failing at the gateway (operations).
+    ViewOutbox,
 }
 
 /// A role over the org subtree at `org_path` (`/1/5/`).
@@ -161,6 +163,7 @@ impl Principal {
             Action::CheckAppeal => self.covers(&[UnitAdmin], target),
             Action::ReviewAppeal => self.covers(&[CenterAdmin], target),
             Action::ViewFilingRegister => self.covers(&[CenterAdmin, CountyOffice, Auditor], target),
+            Action::ViewOutbox => self.covers(&[CenterAdmin, SystemAdmin], target),
         }
     }
 

@@ -407,6 +407,18 @@ async fn a_failing_gateway_loses_nothing(app: TestApp) {
     assert!(pending.iter().all(|m| m.attempts == 1 && m.last_error.as_deref() == Some("gateway answered 503")));
     // Not due again at once.
     assert_eq!(sender.deliver_messages(now).await.unwrap().failed, 0);
+    // The center admin sees what waits and why; nobody else does.
+    let admin = |role| hcp_app::policy::Principal {
+        user_id: 0,
+        username: "ops".into(),
+        display_name: "ops".into(),
+        staff_id: None,
+        bindings: vec![hcp_app::policy::Binding { role, org_path: "/".into(), org_name: "青山县".into() }],
+    };
+    let o = sender.outbox_overview(&admin(hcp_app::policy::Role::CenterAdmin)).await.unwrap();
+    assert_eq!((o.total - o.delivered, o.waiting.len(), o.gateway), (3, 3, "webhook"));
+    assert!(o.waiting.iter().all(|m| m.last_error.as_deref() == Some("gateway answered 503")));
+    assert!(sender.outbox_overview(&admin(hcp_app::policy::Role::HotlineAgent)).await.is_err());
 
     // Up again: delivered at the next try, each once, the evaluator's by their mobile.
     up.store(true, std::sync::atomic::Ordering::SeqCst);

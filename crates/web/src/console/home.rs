@@ -19,6 +19,7 @@ pub async fn show(State(app): State<App>, c: Console) -> Response {
     link(Action::ViewRecords, "/console/cases", "差评工单(待我办理、逾期)");
     link(Action::ViewRecords, "/console/appeals", "申诉");
     link(Action::ViewFilingRegister, "/console/filing-register", "申诉处理备案");
+    link(Action::ViewOutbox, "/console/outbox", "通知发送情况");
     link(Action::ViewAudit, "/console/audit", "审计日志");
     link(Action::ImportCalendar, "/console/calendar", "节假日安排");
     let warnings: String = if c.who.may(Action::ImportCalendar, None) {

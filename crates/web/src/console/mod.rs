@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod cases;
 pub mod home;
 pub mod login;
+pub mod outbox;
 pub mod password;
 pub mod records;
 
@@ -75,6 +76,7 @@ pub fn routes() -> Vec<ConsoleRoute> {
             router: get(appeals::evidence),
         },
         ConsoleRoute { method: "GET", path: "/console/filing-register", router: get(appeals::register) },
+        ConsoleRoute { method: "GET", path: "/console/outbox", router: get(outbox::show) },
         ConsoleRoute { method: "GET", path: "/console/audit", router: get(audit::show) },
         ConsoleRoute { method: "GET", path: "/console/calendar", router: get(calendar::show) },
         ConsoleRoute { method: "POST", path: "/console/calendar", router: post(calendar::import) },
