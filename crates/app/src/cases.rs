@@ -168,12 +168,24 @@ fn role_for(step: &CaseStep, state: CaseState) -> CaseRole {
     }
 }
 
-fn role_code(r: CaseRole) -> &'static str {
+pub(crate) fn role_code(r: CaseRole) -> &'static str {
     match r {
         CaseRole::HotlineCenter => "hotline_center",
         CaseRole::Unit => "unit",
         CaseRole::CountyOffice => "county_office",
         CaseRole::System => "system",
+    }
+}
+
+/// The details of a step kept beside its text (the unit assigned, the finding, the follow-up's answer).
+pub(crate) fn step_detail(step: &CaseStep) -> serde_json::Value {
+    match step {
+        CaseStep::Assign { unit_id, .. } => json!({ "unit_id": unit_id }),
+        CaseStep::Finding { real_problem, long_term, .. } => {
+            json!({ "real_problem": real_problem, "long_term": long_term })
+        }
+        CaseStep::FollowUp { solved, .. } => json!({ "solved": solved }),
+        _ => json!({}),
     }
 }
 
@@ -556,14 +568,7 @@ impl App {
         case.apply(&self.calendar(), now, role, step.clone()).map_err(refusal)?;
         let fields = fields_after(&case, &row.fields, marks_of(&row.fields));
         let mut w = CaseWrite { update: Some((row.id, row.version, fields.clone())), ..CaseWrite::default() };
-        let detail = match &step {
-            CaseStep::Assign { unit_id, .. } => json!({ "unit_id": unit_id }),
-            CaseStep::Finding { real_problem, long_term, .. } => {
-                json!({ "real_problem": real_problem, "long_term": long_term })
-            }
-            CaseStep::FollowUp { solved, .. } => json!({ "solved": solved }),
-            _ => json!({}),
-        };
+        let detail = step_detail(&step);
         let mut detail_with_deadline = detail.clone();
         if let Some((kind, _)) = due {
             detail_with_deadline["deadline"] = json!(kind.as_str());

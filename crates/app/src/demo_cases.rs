@@ -10,7 +10,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::json;
 
-use crate::cases::{domain_case, fields_after, marks_of};
+use crate::cases::{domain_case, fields_after, marks_of, role_code, step_detail};
 use crate::{App, AppResult};
 
 /// Cases written per transaction.
@@ -92,22 +92,16 @@ impl Script<'_> {
         if self.case.round != before_round {
             self.marks = ClockMarks::default();
         }
-        let detail = match &step {
-            CaseStep::Assign { unit_id, .. } => json!({ "unit_id": unit_id }),
-            CaseStep::Finding { real_problem, long_term, .. } => {
-                json!({ "real_problem": real_problem, "long_term": long_term })
-            }
-            CaseStep::FollowUp { solved, .. } => json!({ "solved": solved }),
-            _ => json!({}),
-        };
-        let role_code = match role {
-            CaseRole::HotlineCenter => "hotline_center",
-            CaseRole::Unit => "unit",
-            CaseRole::CountyOffice => "county_office",
-            CaseRole::System => "system",
-        };
-        let s =
-            self.new_step(at, step.kind(), role_code, actor, step.text().to_string(), detail, due.map(|(_, d)| d.at));
+        let detail = step_detail(&step);
+        let s = self.new_step(
+            at,
+            step.kind(),
+            role_code(role),
+            actor,
+            step.text().to_string(),
+            detail,
+            due.map(|(_, d)| d.at),
+        );
         self.w.steps.push((self.row.id, s));
         true
     }

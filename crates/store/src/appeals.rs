@@ -87,6 +87,26 @@ pub struct AppealDecisionWrite {
     pub case: CaseWrite,
 }
 
+async fn insert_evidence_in(
+    conn: &mut sqlx::AnyConnection,
+    appeal_id: i64,
+    e: &NewAttachment,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO appeal_evidence (appeal_id, file_name, content_type, size, sm3, data, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(appeal_id)
+    .bind(e.file_name.clone())
+    .bind(e.content_type)
+    .bind(e.data.len() as i64)
+    .bind(e.sm3.clone())
+    .bind(e.data.clone())
+    .bind(to_ms(e.at))
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 macro_rules! appeal_select {
     () => {
         "SELECT a.id, a.evaluation_id, a.case_id, a.staff_id, s.name AS staff_name, a.org_id, o.name AS org_name,
@@ -155,19 +175,7 @@ impl Store {
             return Ok(None);
         };
         for e in evidence {
-            sqlx::query(
-                "INSERT INTO appeal_evidence (appeal_id, file_name, content_type, size, sm3, data, at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(id)
-            .bind(e.file_name.clone())
-            .bind(e.content_type)
-            .bind(e.data.len() as i64)
-            .bind(e.sm3.clone())
-            .bind(e.data.clone())
-            .bind(to_ms(e.at))
-            .execute(&mut *tx)
-            .await?;
+            insert_evidence_in(&mut tx, id, e).await?;
         }
         let audit = NewAudit { target: format!("appeal:{id}"), ..audit.clone() };
         let w = CaseWrite { messages: messages.to_vec(), audit: vec![audit], ..CaseWrite::default() };
@@ -381,19 +389,7 @@ impl Store {
         audit: &NewAudit,
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO appeal_evidence (appeal_id, file_name, content_type, size, sm3, data, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(appeal_id)
-        .bind(e.file_name.clone())
-        .bind(e.content_type)
-        .bind(e.data.len() as i64)
-        .bind(e.sm3.clone())
-        .bind(e.data.clone())
-        .bind(to_ms(e.at))
-        .fetch_one(&mut *tx)
-        .await?;
+        let id = insert_evidence_in(&mut tx, appeal_id, e).await?;
         crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(id)
@@ -408,19 +404,7 @@ impl Store {
         .bind(appeal_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(crate::AttachmentRow {
-                    id: r.try_get("id")?,
-                    file_name: r.try_get("file_name")?,
-                    content_type: r.try_get("content_type")?,
-                    size: r.try_get("size")?,
-                    sm3: r.try_get("sm3")?,
-                    uploaded_by: r.try_get("uploaded_by")?,
-                    at: from_ms(r.try_get("at")?),
-                })
-            })
-            .collect()
+        rows.iter().map(crate::cases::attachment_row).collect()
     }
 
     /// An evidence file's name, type and bytes, if it belongs to that appeal.

@@ -183,6 +183,19 @@ pub struct AttachmentRow {
     pub at: DateTime<Utc>,
 }
 
+/// An attachment's columns (id, file_name, content_type, size, sm3, uploaded_by, at) as a row.
+pub(crate) fn attachment_row(r: &AnyRow) -> Result<AttachmentRow, StoreError> {
+    Ok(AttachmentRow {
+        id: r.try_get("id")?,
+        file_name: r.try_get("file_name")?,
+        content_type: r.try_get("content_type")?,
+        size: r.try_get("size")?,
+        sm3: r.try_get("sm3")?,
+        uploaded_by: r.try_get("uploaded_by")?,
+        at: from_ms(r.try_get("at")?),
+    })
+}
+
 /// Everything one step writes, in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct CaseWrite {
@@ -510,19 +523,7 @@ impl Store {
         .bind(case_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AttachmentRow {
-                    id: r.try_get("id")?,
-                    file_name: r.try_get("file_name")?,
-                    content_type: r.try_get("content_type")?,
-                    size: r.try_get("size")?,
-                    sm3: r.try_get("sm3")?,
-                    uploaded_by: r.try_get("uploaded_by")?,
-                    at: from_ms(r.try_get("at")?),
-                })
-            })
-            .collect()
+        rows.iter().map(attachment_row).collect()
     }
 
     /// An attachment's bytes, if it belongs to that case.

@@ -437,6 +437,25 @@ pub async fn read_multipart(m: Result<Multipart, MultipartRejection>) -> Result<
     Ok(Posted { form: FormData::parse(encoded.as_bytes()), files })
 }
 
+/// A multipart form posted about a case: its id, and its fields and files once the CSRF token checked out;
+/// otherwise the page to answer with.
+async fn posted_multipart(
+    app: &App,
+    c: &Console,
+    raw: &str,
+    m: Result<Multipart, MultipartRejection>,
+) -> Result<(i64, Posted), Response> {
+    let id = case_id(raw).map_err(|e| error_page(&e))?;
+    let posted = match read_multipart(m).await {
+        Ok(p) => p,
+        Err(e) => return Err(after(app, c, id, Err(e)).await),
+    };
+    if let Some(r) = csrf_refusal(c, &posted.form) {
+        return Err(r);
+    }
+    Ok((id, posted))
+}
+
 /// `POST /console/cases/{id}/attachments` (multipart)
 pub async fn attach(
     State(app): State<App>,
@@ -444,17 +463,10 @@ pub async fn attach(
     Path(raw): Path<String>,
     m: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let id = match case_id(&raw) {
-        Ok(id) => id,
-        Err(e) => return error_page(&e),
-    };
-    let posted = match read_multipart(m).await {
+    let (id, posted) = match posted_multipart(&app, &c, &raw, m).await {
         Ok(p) => p,
-        Err(e) => return after(&app, &c, id, Err(e)).await,
+        Err(r) => return r,
     };
-    if let Some(r) = csrf_refusal(&c, &posted.form) {
-        return r;
-    }
     let Some((_, upload)) = posted.files.into_iter().next() else {
         return after(&app, &c, id, Err(AppError::invalid("file", "file_empty", "请选择要上传的文件。"))).await;
     };
@@ -479,17 +491,10 @@ pub async fn appeal(
     Path(raw): Path<String>,
     m: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let id = match case_id(&raw) {
-        Ok(id) => id,
-        Err(e) => return error_page(&e),
-    };
-    let posted = match read_multipart(m).await {
+    let (id, posted) = match posted_multipart(&app, &c, &raw, m).await {
         Ok(p) => p,
-        Err(e) => return after(&app, &c, id, Err(e)).await,
+        Err(r) => return r,
     };
-    if let Some(r) = csrf_refusal(&c, &posted.form) {
-        return r;
-    }
     let evidence: Vec<Upload> = posted.files.into_iter().map(|(_, u)| u).collect();
     match app.file_appeal(&c.who, id, posted.form.get("reasons"), &evidence).await {
         Ok(a) => Redirect::to(&format!("/console/appeals/{}", a.id)).into_response(),
