@@ -146,13 +146,23 @@ pub(crate) async fn mark_evaluated(conn: &mut AnyConnection, record_ids: &[i64])
 impl Store {
     /// The first evaluation of a record, if any.
     pub async fn first_evaluation(&self, record_id: i64) -> Result<Option<EvaluationRow>, StoreError> {
+        self.evaluation_of_round(record_id, 1).await
+    }
+
+    /// The second rating of a record (after rectification), if given.
+    pub async fn second_evaluation(&self, record_id: i64) -> Result<Option<EvaluationRow>, StoreError> {
+        self.evaluation_of_round(record_id, 2).await
+    }
+
+    async fn evaluation_of_round(&self, record_id: i64, round: i64) -> Result<Option<EvaluationRow>, StoreError> {
         let row = sqlx::query(
             "SELECT id AS e_id, service_record_id AS e_service_record_id, level AS e_level, channel AS e_channel,
                 indicator_ids AS e_indicator_ids, staff_indicator_ids AS e_staff_indicator_ids, comment AS e_comment,
                 is_default AS e_is_default, created_at AS e_created_at
-             FROM evaluation WHERE service_record_id = $1 AND round = 1",
+             FROM evaluation WHERE service_record_id = $1 AND round = $2",
         )
         .bind(record_id)
+        .bind(round)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(evaluation_from_prefixed).transpose()?.flatten())
@@ -216,20 +226,6 @@ impl Store {
         crate::audit::append(&mut tx, self.backend, &[crate::NewAudit { details, ..audit.clone() }]).await?;
         tx.commit().await?;
         Ok(Some(id))
-    }
-
-    /// The second rating of a record, if given.
-    pub async fn second_evaluation(&self, record_id: i64) -> Result<Option<EvaluationRow>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id AS e_id, service_record_id AS e_service_record_id, level AS e_level, channel AS e_channel,
-                indicator_ids AS e_indicator_ids, staff_indicator_ids AS e_staff_indicator_ids, comment AS e_comment,
-                is_default AS e_is_default, created_at AS e_created_at
-             FROM evaluation WHERE service_record_id = $1 AND round = 2",
-        )
-        .bind(record_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(evaluation_from_prefixed).transpose()?.flatten())
     }
 
     /// The case a second-rating link belongs to.
