@@ -24,6 +24,7 @@ pub mod policy;
 pub mod records;
 pub mod second_rating;
 pub mod secrets;
+pub mod stats;
 pub mod views;
 
 use std::sync::{Arc, RwLock};

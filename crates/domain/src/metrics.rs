@@ -18,6 +18,11 @@ pub struct Tally {
     pub completed_records: u64,
 }
 
+/// The business day (UTC+8) of a date, as days since 1970-01-01: the key the rollups use.
+pub fn day_number(d: chrono::NaiveDate) -> i64 {
+    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date")).num_days()
+}
+
 /// Points per level for the satisfaction score, in the order of [`Level::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Weights(pub [u32; 5]);

@@ -39,7 +39,7 @@ pub use evaluations::{EvaluationRow, NewEvaluation};
 pub use keys::{ReencryptedApplicant, StoredApplicant};
 pub use outbox::{MessageRow, NewMessage};
 pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
-pub use rollups::RebuildReport;
+pub use rollups::{CutCounts, RebuildReport};
 pub use users::{BindingRow, SessionRow, UserRow};
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};
 

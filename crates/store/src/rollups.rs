@@ -154,7 +154,51 @@ async fn counts(store: &Store, sql: &'static str, key_cols: usize) -> Result<Cou
     Ok(out)
 }
 
+/// Counts of one cut read from the rollups: (level, is_default, invalidated, n) and completed records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CutCounts {
+    pub evaluations: Vec<(String, bool, bool, i64)>,
+    pub completed_records: i64,
+}
+
 impl Store {
+    /// The counts of an org subtree (`/1/5/`) over business days `from_day ..= to_day` (days since 1970-01-01,
+    /// UTC+8), from the rollups.
+    pub async fn cut_counts(&self, org_path: &str, from_day: i64, to_day: i64) -> Result<CutCounts, StoreError> {
+        let rows = sqlx::query(
+            "SELECT x.level, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT) AS n
+             FROM evaluation_rollup x JOIN org o ON o.id = x.org_id
+             WHERE o.path LIKE $1 AND x.day >= $2 AND x.day <= $3
+             GROUP BY x.level, x.is_default, x.invalidated",
+        )
+        .bind(format!("{org_path}%"))
+        .bind(from_day)
+        .bind(to_day)
+        .fetch_all(&self.pool)
+        .await?;
+        let evaluations = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<String, _>(0)?,
+                    r.try_get::<i64, _>(1)? != 0,
+                    r.try_get::<i64, _>(2)? != 0,
+                    r.try_get::<i64, _>(3)?,
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let completed_records: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(x.n) AS BIGINT) FROM record_rollup x JOIN org o ON o.id = x.org_id
+             WHERE o.path LIKE $1 AND x.day >= $2 AND x.day <= $3",
+        )
+        .bind(format!("{org_path}%"))
+        .bind(from_day)
+        .bind(to_day)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(CutCounts { evaluations, completed_records: completed_records.unwrap_or(0) })
+    }
+
     /// Recomputes both rollups from the rows, in one transaction (readers see the old or the new, never a
     /// half). For `hcp stats rebuild`, after a restore or to repair.
     pub async fn rebuild_rollups(&self) -> Result<RebuildReport, StoreError> {

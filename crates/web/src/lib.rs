@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use hcp_app::App;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::controllers::{appeals, cases, catalog, evaluations, health, indicators, service_records, sessions};
+use crate::controllers::{appeals, cases, catalog, evaluations, health, indicators, service_records, sessions, stats};
 use crate::error::ApiError;
 
 /// Every route of the program.
@@ -48,6 +48,7 @@ pub fn router(app: App) -> Router {
         )
         .route("/appeals/{id}/evidence/{evidence}", get(appeals::evidence))
         .route("/filing-register", get(appeals::register))
+        .route("/stats", get(stats::get))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
     let mut router = Router::new();

@@ -9,3 +9,4 @@ pub mod health;
 pub mod indicators;
 pub mod service_records;
 pub mod sessions;
+pub mod stats;
