@@ -117,6 +117,12 @@ impl DecisionView {
     }
 }
 
+/// Who may see an appeal: those who may see the record it is about, and the management body.
+fn may_see(who: &Principal, a: &AppealRow) -> bool {
+    let t = Target { org_path: &a.org_path, staff_id: Some(a.staff_id) };
+    who.may(Action::ViewRecords, Some(t)) || who.may(Action::ViewFilingRegister, Some(t))
+}
+
 fn appeal_not_found(id: i64) -> AppError {
     AppError::not_found("appeal_not_found", format!("申诉 {id} 不存在。"))
 }
@@ -202,7 +208,7 @@ impl App {
                 row.record_number,
                 display_cst(due.at)
             );
-            messages.push(unit_message(&org, row.id, "appeal_filed", body, now));
+            messages.push(unit_message(&org, Some(row.id), "appeal_filed", body, now));
         }
         let audit = self.audit(
             &Actor::user(&who.username),
@@ -221,12 +227,7 @@ impl App {
 
     async fn appeal_for(&self, who: &Principal, id: i64) -> AppResult<AppealRow> {
         let a = self.store.appeal_by_id(id).await?.ok_or_else(|| appeal_not_found(id))?;
-        let t = Target { org_path: &a.org_path, staff_id: Some(a.staff_id) };
-        if who.may(Action::ViewRecords, Some(t)) || who.may(Action::ViewFilingRegister, Some(t)) {
-            Ok(a)
-        } else {
-            Err(appeal_not_found(id))
-        }
+        if may_see(who, &a) { Ok(a) } else { Err(appeal_not_found(id)) }
     }
 
     fn may_decide(&self, who: &Principal, a: &AppealRow) -> Option<AppealRole> {
@@ -290,7 +291,7 @@ impl App {
     /// The appeal of a case, if one was filed and this person may see it.
     pub async fn appeal_of_case(&self, who: &Principal, case_evaluation_id: i64) -> AppResult<Option<AppealView>> {
         match self.store.appeal_of_evaluation(case_evaluation_id).await? {
-            Some(a) => Ok(self.appeal_for(who, a.id).await.ok().map(|a| AppealView::from_row(&a))),
+            Some(a) => Ok(may_see(who, &a).then(|| AppealView::from_row(&a))),
             None => Ok(None),
         }
     }

@@ -9,7 +9,7 @@ use hcp_store::{CaseRow, CaseWrite, NewCaseStep};
 use serde_json::json;
 
 use crate::audit::Actor;
-use crate::cases::{domain_case, fields_after, marks_of, unit_message};
+use crate::cases::{domain_case, fields_after, marks_of, overdue_step, unit_message};
 use crate::{App, AppResult};
 
 /// Cases looked at per query; the job loops until none is due.
@@ -84,18 +84,8 @@ impl App {
             } else {
                 to.retain(|o| o.parent_code.is_none());
             }
-            let messages: Vec<_> = to
-                .iter()
-                .map(|o| hcp_store::NewMessage {
-                    recipient_kind: "unit",
-                    recipient: o.code.clone(),
-                    recipient_key_id: None,
-                    template: "appeal_overdue",
-                    body: body.clone(),
-                    case_id: a.case_id,
-                    at: now,
-                })
-                .collect();
+            let messages: Vec<_> =
+                to.iter().map(|o| unit_message(o, a.case_id, "appeal_overdue", body.clone(), now)).collect();
             let audit = self.audit(
                 &Actor::system(),
                 "appeal.overdue",
@@ -202,7 +192,7 @@ impl App {
                 display_cst(d.rectify.at),
                 display_cst(d.reply.at)
             );
-            w.messages.push(unit_message(&org, row.id, "case_assigned", body, now));
+            w.messages.push(unit_message(&org, Some(row.id), "case_assigned", body, now));
         }
         w.audit.push(self.audit(
             &Actor::system(),
@@ -250,7 +240,7 @@ impl App {
                             kind.name_zh(),
                             due_at(kind).map(display_cst).unwrap_or_default()
                         );
-                        w.messages.push(unit_message(u, row.id, "case_reminder", body, now));
+                        w.messages.push(unit_message(u, Some(row.id), "case_reminder", body, now));
                     }
                 }
                 ClockEvent::Miss(kind) => {
@@ -259,19 +249,7 @@ impl App {
                         DeadlineKind::Handling => marks.handling_missed = true,
                     }
                     misses += 1;
-                    w.steps.push((
-                        row.id,
-                        NewCaseStep {
-                            round: row.fields.round,
-                            kind: "overdue",
-                            role: "system",
-                            actor: "system".into(),
-                            text: format!("“{}”逾期未办理,已督办。", kind.name_zh()),
-                            detail: json!({ "deadline": kind.as_str() }).to_string(),
-                            due_at: due_at(kind),
-                            at: now,
-                        },
-                    ));
+                    w.steps.push((row.id, overdue_step(row.fields.round, kind, due_at(kind), now)));
                     let body = format!(
                         "【好差评】督办:差评工单 {}(办件 {},{})的“{}”已于 {} 逾期,请{}立即办理。",
                         row.id,
@@ -284,7 +262,7 @@ impl App {
                     let mut to = unit.iter().cloned().collect::<Vec<_>>();
                     to.extend(self.supervisors_of(case.unit_id.unwrap_or(row.org_id)).await?);
                     for org in to {
-                        w.messages.push(unit_message(&org, row.id, "case_overdue", body.clone(), now));
+                        w.messages.push(unit_message(&org, Some(row.id), "case_overdue", body.clone(), now));
                     }
                     w.audit.push(self.audit(
                         &Actor::system(),

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use hcp_domain::calendar::{Deadline, display_cst};
-use hcp_domain::case::{Case, CaseRole, CaseState, CaseStep, ClockMarks, RoundDeadlines};
+use hcp_domain::case::{Case, CaseRole, CaseState, CaseStep, ClockMarks, DeadlineKind, RoundDeadlines};
 use hcp_domain::identity::parse_text;
 use hcp_store::{CaseFields, CaseFilter, CaseRow, CaseWrite, NewCaseStep, NewMessage, OrgRow};
 use serde::Serialize;
@@ -168,15 +168,6 @@ fn role_for(step: &CaseStep, state: CaseState) -> CaseRole {
     }
 }
 
-pub(crate) fn role_code(r: CaseRole) -> &'static str {
-    match r {
-        CaseRole::HotlineCenter => "hotline_center",
-        CaseRole::Unit => "unit",
-        CaseRole::CountyOffice => "county_office",
-        CaseRole::System => "system",
-    }
-}
-
 /// The details of a step kept beside its text (the unit assigned, the finding, the follow-up's answer).
 pub(crate) fn step_detail(step: &CaseStep) -> serde_json::Value {
     match step {
@@ -186,6 +177,50 @@ pub(crate) fn step_detail(step: &CaseStep) -> serde_json::Value {
         }
         CaseStep::FollowUp { solved, .. } => json!({ "solved": solved }),
         _ => json!({}),
+    }
+}
+
+/// The row of a step just applied to `case` (so in its current round), with the limit it met, if timed.
+pub(crate) fn step_row(
+    case: &Case,
+    step: &CaseStep,
+    role: CaseRole,
+    actor: &str,
+    due: Option<(DeadlineKind, Deadline)>,
+    at: DateTime<Utc>,
+) -> NewCaseStep {
+    let mut detail = step_detail(step);
+    if let Some((kind, _)) = due {
+        detail["deadline"] = json!(kind.as_str());
+    }
+    NewCaseStep {
+        round: case.round as i64,
+        kind: step.kind(),
+        role: role.as_str(),
+        actor: actor.to_string(),
+        text: step.text().to_string(),
+        detail: detail.to_string(),
+        due_at: due.map(|(_, d)| d.at),
+        at,
+    }
+}
+
+/// The system's note that a limit of the round was missed (逾期), dated when it was noticed.
+pub(crate) fn overdue_step(
+    round: i64,
+    kind: DeadlineKind,
+    due_at: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> NewCaseStep {
+    NewCaseStep {
+        round,
+        kind: "overdue",
+        role: CaseRole::System.as_str(),
+        actor: "system".into(),
+        text: format!("“{}”逾期未办理,已督办。", kind.name_zh()),
+        detail: json!({ "deadline": kind.as_str() }).to_string(),
+        due_at,
+        at,
     }
 }
 
@@ -246,7 +281,7 @@ pub(crate) fn fields_after(case: &Case, before: &CaseFields, marks: ClockMarks) 
 
 pub(crate) fn unit_message(
     org: &OrgRow,
-    case_id: i64,
+    case_id: Option<i64>,
     template: &'static str,
     body: String,
     at: DateTime<Utc>,
@@ -257,7 +292,7 @@ pub(crate) fn unit_message(
         recipient_key_id: None,
         template,
         body,
-        case_id: Some(case_id),
+        case_id,
         at,
     }
 }
@@ -568,30 +603,14 @@ impl App {
         case.apply(&self.calendar(), now, role, step.clone()).map_err(refusal)?;
         let fields = fields_after(&case, &row.fields, marks_of(&row.fields));
         let mut w = CaseWrite { update: Some((row.id, row.version, fields.clone())), ..CaseWrite::default() };
+        w.steps.push((row.id, step_row(&case, &step, role, &who.username, due, now)));
         let detail = step_detail(&step);
-        let mut detail_with_deadline = detail.clone();
-        if let Some((kind, _)) = due {
-            detail_with_deadline["deadline"] = json!(kind.as_str());
-        }
-        w.steps.push((
-            row.id,
-            NewCaseStep {
-                round: fields.round,
-                kind: step.kind(),
-                role: role_code(role),
-                actor: who.username.clone(),
-                text: step.text().to_string(),
-                detail: detail_with_deadline.to_string(),
-                due_at: due.map(|(_, d)| d.at),
-                at: now,
-            },
-        ));
         self.step_messages(&row, &case, &step, now, &mut w).await?;
         w.audit.push(self.audit(
             &Actor::user(&who.username),
             "case.step",
             format!("case:{id}"),
-            json!({ "step": step.kind(), "role": role_code(role), "state": case.state.as_str(), "round": case.round, "detail": detail }),
+            json!({ "step": step.kind(), "role": role.as_str(), "state": case.state.as_str(), "round": case.round, "detail": detail }),
         ));
         if !self.store.write_case(&w, now).await? {
             return Err(stale());
@@ -631,13 +650,13 @@ impl App {
         match step {
             CaseStep::Assign { .. } => {
                 if let Some(u) = &unit {
-                    w.messages.push(unit_message(u, row.id, "case_assigned", work_order(), now));
+                    w.messages.push(unit_message(u, Some(row.id), "case_assigned", work_order(), now));
                 }
             }
             CaseStep::FollowUp { solved: false, .. } => {
                 if let Some(u) = &unit {
                     let body = format!("【好差评】回访评价人反映问题仍未解决。{}", work_order());
-                    w.messages.push(unit_message(u, row.id, "case_returned", body, now));
+                    w.messages.push(unit_message(u, Some(row.id), "case_returned", body, now));
                 }
             }
             CaseStep::Contact { .. } => {
@@ -671,7 +690,7 @@ impl App {
                     short(reason, 60)
                 );
                 for org in self.supervisors_of(case.unit_id.unwrap_or(row.org_id)).await? {
-                    w.messages.push(unit_message(&org, row.id, "case_escalated", body.clone(), now));
+                    w.messages.push(unit_message(&org, Some(row.id), "case_escalated", body.clone(), now));
                 }
             }
             _ => {}

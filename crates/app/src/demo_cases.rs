@@ -5,12 +5,12 @@
 use chrono::{DateTime, Duration, Utc};
 use hcp_domain::appeal::{Appeal, AppealRole, AppealState};
 use hcp_domain::case::{Case, CaseRole, CaseState, CaseStep, ClockMarks, DeadlineKind};
-use hcp_store::{AppealDecisionWrite, CaseRow, CaseWrite, NewAppeal, NewCaseStep, NewDecision};
+use hcp_store::{AppealDecisionWrite, CaseRow, CaseWrite, NewAppeal, NewDecision};
 use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::json;
 
-use crate::cases::{domain_case, fields_after, marks_of, role_code, step_detail};
+use crate::cases::{domain_case, fields_after, marks_of, overdue_step, step_row};
 use crate::{App, AppResult};
 
 /// Cases written per transaction.
@@ -71,18 +71,8 @@ impl Script<'_> {
             if !*missed {
                 *missed = true;
                 self.overdue_at.get_or_insert(d.at);
-                self.w.steps.push((
-                    self.row.id,
-                    self.new_step(
-                        d.at,
-                        "overdue",
-                        "system",
-                        "system",
-                        format!("“{}”逾期未办理,已督办。", kind.name_zh()),
-                        json!({ "deadline": kind.as_str() }),
-                        Some(d.at),
-                    ),
-                ));
+                let round = self.case.round as i64;
+                self.w.steps.push((self.row.id, overdue_step(round, kind, Some(d.at), d.at)));
             }
         }
         let before_round = self.case.round;
@@ -92,41 +82,8 @@ impl Script<'_> {
         if self.case.round != before_round {
             self.marks = ClockMarks::default();
         }
-        let detail = step_detail(&step);
-        let s = self.new_step(
-            at,
-            step.kind(),
-            role_code(role),
-            actor,
-            step.text().to_string(),
-            detail,
-            due.map(|(_, d)| d.at),
-        );
-        self.w.steps.push((self.row.id, s));
+        self.w.steps.push((self.row.id, step_row(&self.case, &step, role, actor, due, at)));
         true
-    }
-
-    #[expect(clippy::too_many_arguments, reason = "one row of the step table, named field by field")]
-    fn new_step(
-        &self,
-        at: DateTime<Utc>,
-        kind: &'static str,
-        role: &'static str,
-        actor: &str,
-        text: String,
-        detail: serde_json::Value,
-        due_at: Option<DateTime<Utc>>,
-    ) -> NewCaseStep {
-        NewCaseStep {
-            round: self.case.round as i64,
-            kind,
-            role,
-            actor: actor.to_string(),
-            text,
-            detail: detail.to_string(),
-            due_at,
-            at,
-        }
     }
 
     fn finish(mut self) -> CaseWrite {

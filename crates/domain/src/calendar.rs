@@ -345,6 +345,13 @@ impl Calendar {
     }
 }
 
+/// Parses a business date `YYYY-MM-DD` given in a request field.
+pub fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, crate::Violation> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+        crate::Violation::new(field, "invalid_date", format!("日期“{}”格式不正确,应为 YYYY-MM-DD。", raw.trim()))
+    })
+}
+
 /// Parses an RFC 3339 instant (an offset is required: a bare local time would be ambiguous), kept to the
 /// millisecond, which is what the database stores, so that a value read back compares equal.
 pub fn parse_instant(field: &str, raw: &str) -> Result<DateTime<Utc>, crate::Violation> {

@@ -25,6 +25,18 @@ pub enum CaseRole {
     System,
 }
 
+impl CaseRole {
+    /// The stored code (the `role` of a step row).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseRole::HotlineCenter => "hotline_center",
+            CaseRole::Unit => "unit",
+            CaseRole::CountyOffice => "county_office",
+            CaseRole::System => "system",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaseStep {
     /// Hand the case to a unit; reassigning needs a reason.

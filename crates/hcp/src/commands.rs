@@ -69,8 +69,7 @@ async fn open_app(url: &str, keys: &KeySource, close: CloseOfDay, cases: &CaseAr
 }
 
 fn parse_date(s: &str) -> anyhow::Result<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| anyhow::anyhow!("日期“{s}”格式不正确,应为 YYYY-MM-DD"))
+    hcp_domain::calendar::parse_date("date", s).map_err(|v| anyhow::anyhow!(v.message))
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -187,13 +187,14 @@ pub struct RegisterQuery {
 pub async fn register(State(app): State<App>, c: Console, Query(q): Query<RegisterQuery>) -> Response {
     use chrono::Datelike;
     let today = business_date(app.now());
-    let parse = |s: Option<&str>, default| match s.filter(|s| !s.is_empty()) {
+    let parse = |field: &str, s: Option<&str>, default| match s.filter(|s| !s.is_empty()) {
         None => Ok(default),
-        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| AppError::invalid("from", "invalid_date", format!("日期“{s}”格式不正确,应为 YYYY-MM-DD。"))),
+        Some(s) => hcp_domain::calendar::parse_date(field, s).map_err(|v| AppError::Invalid(vec![v])),
     };
-    let (from, to) = match (parse(q.from.as_deref(), today.with_day(1).unwrap_or(today)), parse(q.to.as_deref(), today))
-    {
+    let (from, to) = match (
+        parse("from", q.from.as_deref(), today.with_day(1).unwrap_or(today)),
+        parse("to", q.to.as_deref(), today),
+    ) {
         (Ok(f), Ok(t)) => (f, t),
         (Err(e), _) | (_, Err(e)) => return error_page(&e),
     };

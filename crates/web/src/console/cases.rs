@@ -10,6 +10,7 @@ use hcp_app::attachments::Upload;
 use hcp_app::cases::{CaseDetail, CaseView, Inbox, StepInput};
 use hcp_app::{App, AppError};
 use hcp_domain::calendar::display_cst;
+use hcp_domain::case::CaseState;
 use serde::Deserialize;
 
 use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
@@ -39,8 +40,13 @@ fn due_cell(app: &App, due: Option<chrono::DateTime<chrono::Utc>>, missed: bool)
     }
 }
 
+/// Closed (handled or appealed), by the state machine's own rule.
+fn is_closed(c: &CaseView) -> bool {
+    CaseState::parse(c.state).is_some_and(CaseState::is_closed)
+}
+
 fn case_row(app: &App, c: &CaseView) -> String {
-    let open = !matches!(c.state, "closed" | "closed_as_appealed");
+    let open = !is_closed(c);
     let (contact, handling) = if open && c.state != "unassigned" {
         (
             if c.state == "assigned" { due_cell(app, c.contact_due_at, c.contact_missed) } else { "已联系".into() },
@@ -335,13 +341,7 @@ fn forms(c: &Console, d: &CaseDetail) -> String {
             k.service_record_id
         ));
     }
-    if k.appeal_state.is_none()
-        && matches!(
-            k.state,
-            "unassigned" | "assigned" | "contacted" | "rectifying" | "handled" | "solved" | "escalated"
-        )
-        && c.who.staff_id.is_some()
-    {
+    if k.appeal_state.is_none() && !is_closed(k) && c.who.staff_id.is_some() {
         s.push_str(&format!(
             r#"<form method="post" action="/console/cases/{id}/appeal" enctype="multipart/form-data" class="step">{csrf}
 <fieldset><legend>对此差评提出申诉(仅限本人经办业务,收到差评后规定工作日内)</legend>

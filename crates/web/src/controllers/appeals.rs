@@ -91,9 +91,7 @@ pub async fn register(
 }
 
 pub fn parse_date(field: &str, raw: &str) -> Result<chrono::NaiveDate, ApiError> {
-    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
-        hcp_app::AppError::invalid(field, "invalid_date", format!("日期“{raw}”格式不正确,应为 YYYY-MM-DD。")).into()
-    })
+    hcp_domain::calendar::parse_date(field, raw).map_err(|v| hcp_app::AppError::Invalid(vec![v]).into())
 }
 
 pub fn csv_download(name: &str, text: String) -> Response {
