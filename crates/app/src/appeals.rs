@@ -463,11 +463,6 @@ pub fn register_csv(rows: &[DecisionView]) -> String {
     let mut out = String::from(
         "\u{feff}申诉编号,办件编号,单位,工作人员,评价等级,阶段,结论,意见,处理人,期限,处理时间,是否按期,申诉状态\r\n",
     );
-    let cell = |s: &str| {
-        // Quote every cell; a leading = + - @ is defused so a spreadsheet never runs it as a formula.
-        let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-        format!("\"{}\"", s.replace('"', "\"\""))
-    };
     for d in rows {
         let level = hcp_domain::Level::parse(&d.level).map(|l| l.name_zh()).unwrap_or("");
         let state = AppealState::parse(&d.appeal_state).map(|s| s.name_zh()).unwrap_or("");
@@ -490,7 +485,7 @@ pub fn register_csv(rows: &[DecisionView]) -> String {
             },
             state.to_string(),
         ];
-        out.push_str(&fields.iter().map(|f| cell(f)).collect::<Vec<_>>().join(","));
+        out.push_str(&fields.iter().map(|f| crate::export::csv_field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
     out

@@ -16,6 +16,7 @@ pub mod demo;
 mod demo_cases;
 pub mod error;
 pub mod evaluations;
+pub mod export;
 pub mod jobs;
 pub mod keys;
 pub mod limits;
@@ -55,6 +56,37 @@ pub struct App {
     pub gateway: Arc<outbox::Gateway>,
     /// The configurable limits of cases and appeals.
     pub case_rules: CaseRules,
+    /// How results are scored, ranked, assessed and followed up (issue 7).
+    pub result_rules: Arc<ResultRules>,
+}
+
+/// The configurable rules of results (issue 7 §1, §3, §5, §6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRules {
+    /// Points per level for the satisfaction score.
+    pub weights: hcp_domain::metrics::Weights,
+    /// Fewer valid evaluations in a period: listed, not ranked.
+    pub min_evaluations: u64,
+    pub scheme: hcp_domain::assessment::Scheme,
+    /// The bottom group of a monthly staff or unit ranking (R12.1) …
+    pub bottom: hcp_domain::ranking::BottomRule,
+    /// … for this many consecutive months gets a rectification order …
+    pub consecutive_months: u32,
+    /// … due in this many working days.
+    pub rectification_days: u32,
+}
+
+impl Default for ResultRules {
+    fn default() -> Self {
+        ResultRules {
+            weights: hcp_domain::metrics::Weights::default(),
+            min_evaluations: 20,
+            scheme: hcp_domain::assessment::Scheme::default(),
+            bottom: hcp_domain::ranking::BottomRule::Last(3),
+            consecutive_months: 3,
+            rectification_days: 10,
+        }
+    }
 }
 
 /// The configurable rules of cases and appeals (issue 5 §1, §5).
@@ -96,7 +128,13 @@ impl App {
             close_of_day: None,
             gateway: Arc::new(outbox::Gateway::Log),
             case_rules: CaseRules::default(),
+            result_rules: Arc::new(ResultRules::default()),
         }
+    }
+
+    pub fn with_result_rules(mut self, rules: ResultRules) -> App {
+        self.result_rules = Arc::new(rules);
+        self
     }
 
     /// Sends notifications through this gateway instead of the log.

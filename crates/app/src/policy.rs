@@ -94,6 +94,14 @@ pub enum Action {
     ViewFilingRegister,
     /// Notifications waiting or failing at the gateway (operations).
     ViewOutbox,
+    /// Statistics and rankings of an org subtree (issue 7).
+    ViewStats,
+    /// Generate, publish and correct reports (通报); issue and close rectification orders (R10, R12).
+    ManageResults,
+    /// Assessment points and their breakdown (R10.2).
+    ViewAssessment,
+    /// Answer a rectification order for one's unit (R12.1).
+    ReportRectification,
 }
 
 /// A role over the org subtree at `org_path` (`/1/5/`).
@@ -164,6 +172,10 @@ impl Principal {
             Action::ReviewAppeal => self.covers(&[CenterAdmin], target),
             Action::ViewFilingRegister => self.covers(&[CenterAdmin, CountyOffice, Auditor], target),
             Action::ViewOutbox => self.covers(&[CenterAdmin, SystemAdmin], target),
+            Action::ViewStats => self.covers(&[UnitAdmin, HotlineAgent, CenterAdmin, CountyOffice, Auditor], target),
+            Action::ManageResults => self.covers(&[CountyOffice], target),
+            Action::ViewAssessment => self.covers(&[UnitAdmin, CountyOffice, Auditor], target),
+            Action::ReportRectification => self.covers(&[UnitAdmin], target),
         }
     }
 

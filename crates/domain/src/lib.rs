@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod appeal;
+pub mod assessment;
 pub mod calendar;
 pub mod case;
 pub mod catalog;
@@ -11,6 +12,8 @@ pub mod identity;
 pub mod indicators;
 pub mod level;
 pub mod metrics;
+pub mod period;
+pub mod ranking;
 pub mod violation;
 
 pub use catalog::{ApplicantKind, Category, Channel, HallKind, OrgKind, WindowKind};

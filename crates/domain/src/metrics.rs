@@ -6,7 +6,7 @@ use crate::Level;
 
 /// The counts of one cut (a scope over a period). Evaluations are first evaluations (round 1); an evaluation
 /// invalidated by an upheld appeal is counted only in `invalidated`, never in `by_level` or `defaults`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Tally {
     /// Valid evaluations by level, in the order of [`Level::ALL`] (very satisfied first); defaults included.
     pub by_level: [u64; 5],
@@ -16,11 +16,56 @@ pub struct Tally {
     pub invalidated: u64,
     /// Service records completed in the period (the denominator of the active-evaluation rate).
     pub completed_records: u64,
+    /// Bad-review cases of the period's bad reviews closed after rectification.
+    pub cases_closed: u64,
+    /// Timed steps of those cases done on time and late, for the limits of [`LIMIT_DAYS`].
+    pub on_time: [u64; 3],
+    pub late: [u64; 3],
+    /// Follow-up answers: solved, not solved.
+    pub follow_ups_solved: u64,
+    pub follow_ups_unsolved: u64,
+    /// Appeals filed against the period's evaluations, and those upheld.
+    pub appeals_filed: u64,
+    pub appeals_upheld: u64,
 }
 
-/// The business day (UTC+8) of a date, as days since 1970-01-01: the key the rollups use.
-pub fn day_number(d: chrono::NaiveDate) -> i64 {
-    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date")).num_days()
+pub use crate::period::day_number;
+
+/// What a rollup row counts besides evaluations (whose measure is their level code). Case and appeal measures
+/// are dated by the bad review they belong to: "of the bad reviews of March, how many were rectified".
+pub mod measure {
+    /// A service record completed (the denominator of the active-evaluation rate).
+    pub const COMPLETED: &str = "completed";
+    /// A bad-review case closed after rectification and a solved follow-up (办结).
+    pub const CASE_CLOSED: &str = "case_closed";
+    /// A timed step done by its limit, or after it, for each of the "1, 5, 15".
+    pub const ON_TIME: [&str; 3] = ["on_time_1", "on_time_5", "on_time_15"];
+    pub const LATE: [&str; 3] = ["late_1", "late_5", "late_15"];
+    /// The evaluator's answer at follow-up (回访): solved or not.
+    pub const FOLLOW_UP_SOLVED: &str = "follow_up_solved";
+    pub const FOLLOW_UP_UNSOLVED: &str = "follow_up_unsolved";
+    pub const APPEAL_FILED: &str = "appeal_filed";
+    pub const APPEAL_UPHELD: &str = "appeal_upheld";
+}
+
+/// The limits of R9.3 in order: contact within 1 working day, rectify within 5, reply with a plan within 15.
+pub const LIMIT_DAYS: [u32; 3] = [1, 5, 15];
+
+/// What a case step counts for statistics: `kind` its stored code, `deadline` the limit kind it met
+/// (`contact` or `handling`), `solved` a follow-up's answer, `on_time` whether it was done by its limit.
+pub fn step_measure(kind: &str, deadline: Option<&str>, solved: Option<bool>, on_time: bool) -> Option<&'static str> {
+    let limit = match (kind, deadline) {
+        ("overdue" | "reminder" | "recalculated", _) => return None,
+        ("follow_up", _) => {
+            return Some(if solved == Some(true) { measure::FOLLOW_UP_SOLVED } else { measure::FOLLOW_UP_UNSOLVED });
+        }
+        ("close", _) => return Some(measure::CASE_CLOSED),
+        (_, Some("contact")) => 0,
+        ("plan_replied", Some("handling")) => 2,
+        (_, Some("handling")) => 1,
+        _ => return None,
+    };
+    Some(if on_time { measure::ON_TIME[limit] } else { measure::LATE[limit] })
 }
 
 /// Points per level for the satisfaction score, in the order of [`Level::ALL`].
@@ -45,6 +90,41 @@ impl Tally {
         self.defaults += is_default as u64;
     }
 
+    /// Adds `n` of a rollup row's measure: a level code (an evaluation, valid or invalidated, default or not)
+    /// or one of [`measure`]. Unknown measures and negative counts are ignored.
+    pub fn add_measure(&mut self, measure: &str, is_default: bool, invalidated: bool, n: i64) {
+        let Ok(n) = u64::try_from(n) else { return };
+        if let Some(level) = Level::parse(measure) {
+            if invalidated {
+                self.invalidated += n;
+            } else {
+                self.by_level[level.index()] += n;
+                if is_default {
+                    self.defaults += n;
+                }
+            }
+            return;
+        }
+        let slot = match measure {
+            measure::COMPLETED => &mut self.completed_records,
+            measure::CASE_CLOSED => &mut self.cases_closed,
+            measure::FOLLOW_UP_SOLVED => &mut self.follow_ups_solved,
+            measure::FOLLOW_UP_UNSOLVED => &mut self.follow_ups_unsolved,
+            measure::APPEAL_FILED => &mut self.appeals_filed,
+            measure::APPEAL_UPHELD => &mut self.appeals_upheld,
+            m => {
+                if let Some(i) = measure::ON_TIME.iter().position(|x| *x == m) {
+                    &mut self.on_time[i]
+                } else if let Some(i) = measure::LATE.iter().position(|x| *x == m) {
+                    &mut self.late[i]
+                } else {
+                    return;
+                }
+            }
+        };
+        *slot += n;
+    }
+
     /// Sums two cuts (e.g. days into a month, villages into a township).
     pub fn merge(&mut self, other: &Tally) {
         for (a, b) in self.by_level.iter_mut().zip(other.by_level) {
@@ -53,6 +133,15 @@ impl Tally {
         self.defaults += other.defaults;
         self.invalidated += other.invalidated;
         self.completed_records += other.completed_records;
+        self.cases_closed += other.cases_closed;
+        for i in 0..3 {
+            self.on_time[i] += other.on_time[i];
+            self.late[i] += other.late[i];
+        }
+        self.follow_ups_solved += other.follow_ups_solved;
+        self.follow_ups_unsolved += other.follow_ups_unsolved;
+        self.appeals_filed += other.appeals_filed;
+        self.appeals_upheld += other.appeals_upheld;
     }
 
     /// 评价数: valid evaluations, defaults included.
@@ -99,6 +188,83 @@ impl Tally {
     pub fn active_rate(&self) -> Option<f64> {
         ratio(self.active(), self.completed_records)
     }
+
+    /// 差评整改率 = the period's bad reviews whose case was closed after rectification / its bad reviews.
+    pub fn rectification_rate(&self) -> Option<f64> {
+        ratio(self.cases_closed.min(self.bad()), self.bad())
+    }
+
+    /// 按时办理率 of one limit (0: contact in 1 day, 1: rectify in 5, 2: plan in 15) = steps done on time /
+    /// steps done.
+    pub fn on_time_rate(&self, limit: usize) -> Option<f64> {
+        ratio(self.on_time[limit], self.on_time[limit] + self.late[limit])
+    }
+
+    /// 回访满意率 = follow-ups where the evaluator said it was solved / follow-ups.
+    pub fn follow_up_satisfaction(&self) -> Option<f64> {
+        ratio(self.follow_ups_solved, self.follow_ups_solved + self.follow_ups_unsolved)
+    }
+
+    /// The figures of docs/metrics.md, as shown and exported.
+    pub fn figures(&self, w: &Weights) -> Figures {
+        Figures {
+            evaluations: self.evaluations(),
+            active_evaluations: self.active(),
+            default_evaluations: self.defaults,
+            levels: self.by_level,
+            good_reviews: self.good(),
+            bad_reviews: self.bad(),
+            good_rate: self.good_rate(),
+            bad_rate: self.bad_rate(),
+            satisfaction: self.satisfaction(w),
+            completed_records: self.completed_records,
+            active_rate: self.active_rate(),
+            cases_closed: self.cases_closed,
+            rectification_rate: self.rectification_rate(),
+            on_time_rate: [self.on_time_rate(0), self.on_time_rate(1), self.on_time_rate(2)],
+            late_steps: self.late.iter().sum(),
+            follow_up_satisfaction: self.follow_up_satisfaction(),
+            appeals_filed: self.appeals_filed,
+            appeals_upheld: self.appeals_upheld,
+            invalidated: self.invalidated,
+        }
+    }
+}
+
+/// Every metric of a cut, computed by [`Tally`]; a rate without a denominator is `None` (shown “—”).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Figures {
+    pub evaluations: u64,
+    pub active_evaluations: u64,
+    pub default_evaluations: u64,
+    /// Per level, very satisfied first.
+    pub levels: [u64; 5],
+    pub good_reviews: u64,
+    pub bad_reviews: u64,
+    pub good_rate: Option<f64>,
+    pub bad_rate: Option<f64>,
+    pub satisfaction: Option<f64>,
+    pub completed_records: u64,
+    pub active_rate: Option<f64>,
+    pub cases_closed: u64,
+    pub rectification_rate: Option<f64>,
+    /// On-time rates of contact (1), rectification (5) and plan (15).
+    pub on_time_rate: [Option<f64>; 3],
+    pub late_steps: u64,
+    pub follow_up_satisfaction: Option<f64>,
+    pub appeals_filed: u64,
+    pub appeals_upheld: u64,
+    pub invalidated: u64,
+}
+
+/// A rate as people read it: `97.5%`, or `—` without a denominator.
+pub fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// A score as people read it: `93.40`, or `—`.
+pub fn score(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".into(), |v| format!("{v:.2}"))
 }
 
 #[cfg(test)]
@@ -128,5 +294,41 @@ mod tests {
         sum.merge(&t);
         sum.merge(&t);
         assert_eq!((sum.evaluations(), sum.invalidated, sum.completed_records), (20, 6, 24));
+    }
+
+    #[test]
+    fn case_measures_and_their_rates() {
+        let mut t = Tally::default();
+        t.add_measure("dissatisfied", false, false, 3);
+        t.add_measure("very_dissatisfied", false, true, 1);
+        t.add_measure("basically_satisfied", true, false, 2);
+        for (kind, deadline, solved, on_time) in [
+            ("contact", Some("contact"), None, true),
+            ("contact", Some("contact"), None, false),
+            ("rectified", Some("handling"), None, true),
+            ("plan_replied", Some("handling"), None, false),
+            ("follow_up", None, Some(true), true),
+            ("follow_up", None, Some(false), true),
+            ("close", None, None, true),
+            ("overdue", Some("contact"), None, false),
+            ("assign", None, None, true),
+        ] {
+            if let Some(m) = step_measure(kind, deadline, solved, on_time) {
+                t.add_measure(m, false, false, 1);
+            }
+        }
+        t.add_measure(measure::APPEAL_FILED, false, false, 2);
+        t.add_measure(measure::APPEAL_UPHELD, false, false, 1);
+        t.add_measure("nonsense", false, false, 9);
+        assert_eq!((t.evaluations(), t.defaults, t.invalidated, t.bad()), (5, 2, 1, 3));
+        assert_eq!((t.on_time, t.late), ([1, 1, 0], [1, 0, 1]));
+        assert_eq!(t.on_time_rate(0), Some(0.5));
+        assert_eq!(t.on_time_rate(2), Some(0.0));
+        assert_eq!(t.follow_up_satisfaction(), Some(0.5));
+        assert_eq!(t.rectification_rate(), Some(1.0 / 3.0));
+        assert_eq!((t.appeals_filed, t.appeals_upheld), (2, 1));
+        let f = t.figures(&Weights::default());
+        assert_eq!(percent(f.rectification_rate), "33.3%");
+        assert_eq!(score(Tally::default().satisfaction(&Weights::default())), "—");
     }
 }

@@ -177,6 +177,7 @@ impl Store {
         for e in evidence {
             insert_evidence_in(&mut tx, id, e).await?;
         }
+        crate::rollups::count_appeal_filed(&mut tx, self.backend, a.evaluation_id).await?;
         let audit = NewAudit { target: format!("appeal:{id}"), ..audit.clone() };
         let w = CaseWrite { messages: messages.to_vec(), audit: vec![audit], ..CaseWrite::default() };
         write_case_in(&mut tx, self.backend, &w, a.filed_at).await?;
@@ -222,7 +223,7 @@ impl Store {
                 .bind(to_ms(d.at))
                 .execute(&mut *tx)
                 .await?;
-            crate::rollups::count_invalidation(&mut tx, evaluation_id).await?;
+            crate::rollups::count_invalidation(&mut tx, self.backend, evaluation_id).await?;
         }
         if !write_case_in(&mut tx, self.backend, &w.case, d.at).await? {
             tx.rollback().await?;

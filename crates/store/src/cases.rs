@@ -266,6 +266,7 @@ pub(crate) async fn write_case_in(
         .bind(to_ms(s.at))
         .execute(&mut *conn)
         .await?;
+        crate::rollups::count_case_step(conn, backend, *case_id, s).await?;
     }
     for (case_id, a) in &w.attachments {
         sqlx::query(

@@ -293,3 +293,35 @@ impl Store {
             .collect()
     }
 }
+
+/// A member of a statistics dimension with what people read: its name, and the organization or category it
+/// belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberName {
+    pub member: String,
+    pub name: String,
+    pub context: String,
+}
+
+impl Store {
+    /// The names of the windows, staff or items (`dim`) that statistics under `org_path` can show. Items are
+    /// county-wide (their context is their category code); windows and staff carry their organization.
+    pub async fn member_names(&self, dim: &str, org_path: &str) -> Result<Vec<MemberName>, StoreError> {
+        let sql = match dim {
+            "window" => {
+                "SELECT CAST(w.id AS TEXT), h.name || ' ' || w.name, o.name FROM service_window w
+                 JOIN hall h ON h.id = w.hall_id JOIN org o ON o.id = w.org_id WHERE o.path LIKE $1"
+            }
+            "staff" => {
+                "SELECT CAST(s.id AS TEXT), s.name || '(' || s.staff_number || ')', o.name FROM staff s
+                 JOIN org o ON o.id = s.org_id WHERE o.path LIKE $1"
+            }
+            "item" => "SELECT CAST(id AS TEXT), name, category FROM service_item WHERE $1 = $1",
+            _ => return Ok(Vec::new()),
+        };
+        let rows = sqlx::query(sql).bind(format!("{org_path}%")).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok(MemberName { member: r.try_get(0)?, name: r.try_get(1)?, context: r.try_get(2)? }))
+            .collect()
+    }
+}

@@ -32,14 +32,14 @@ pub use audit::{AuditRow, ChainCheck, NewAudit};
 pub use bulk::{BulkEvaluation, BulkRecord};
 pub use calendar::CalendarDayRow;
 pub use cases::{AttachmentRow, CaseFields, CaseFilter, CaseRow, CaseStepRow, CaseWrite, NewAttachment, NewCaseStep};
-pub use catalog::{ItemRow, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, WindowRow};
+pub use catalog::{ItemRow, MemberName, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, WindowRow};
 pub use connect::{Backend, redact as redact_url};
 pub use error::StoreError;
 pub use evaluations::{EvaluationRow, NewEvaluation};
 pub use keys::{ReencryptedApplicant, StoredApplicant};
 pub use outbox::{MessageRow, NewMessage};
 pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
-pub use rollups::{CutCounts, RebuildReport};
+pub use rollups::{CutRow, RebuildReport};
 pub use users::{BindingRow, SessionRow, UserRow};
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};
 

@@ -4,6 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use futures_util::TryStreamExt;
+use hcp_domain::metrics::{measure, step_measure};
+use hcp_domain::period::{Grain, Span, date_of_day, month_number};
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::{Backend, Store, StoreError};
@@ -43,12 +47,19 @@ pub(crate) async fn count_evaluations(
             q = q.bind(*id);
         }
         q.execute(&mut *conn).await?;
+        let facts = evaluation_facts(conn, backend, chunk).await?;
+        let facts: Vec<Fact> = facts.into_iter().map(|(f, level)| Fact { measure: level, ..f }).collect();
+        add_to_cuts(conn, backend, &facts).await?;
     }
     Ok(())
 }
 
 /// Moves an invalidated evaluation from the valid counts to the invalidated ones.
-pub(crate) async fn count_invalidation(conn: &mut AnyConnection, evaluation_id: i64) -> Result<(), StoreError> {
+pub(crate) async fn count_invalidation(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    evaluation_id: i64,
+) -> Result<(), StoreError> {
     sqlx::query(concat!(
         "UPDATE evaluation_rollup SET n = n - 1
          WHERE invalidated = 0 AND (day, org_id, window_id, staff_id, item_id, channel, level, is_default) =
@@ -75,6 +86,178 @@ pub(crate) async fn count_invalidation(conn: &mut AnyConnection, evaluation_id: 
     .bind(evaluation_id)
     .execute(&mut *conn)
     .await?;
+    let mut facts = Vec::new();
+    for (f, level) in evaluation_facts(conn, backend, &[evaluation_id]).await? {
+        facts.push(Fact { measure: level.clone(), n: -1, ..f.clone() });
+        facts.push(Fact { measure: level, invalidated: true, ..f.clone() });
+        facts.push(Fact { measure: measure::APPEAL_UPHELD.into(), is_default: false, ..f });
+    }
+    add_to_cuts(conn, backend, &facts).await
+}
+
+/// Counts an appeal filed against this evaluation (dated by the evaluation).
+pub(crate) async fn count_appeal_filed(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    evaluation_id: i64,
+) -> Result<(), StoreError> {
+    let facts: Vec<Fact> = evaluation_facts(conn, backend, &[evaluation_id])
+        .await?
+        .into_iter()
+        .map(|(f, _)| Fact { measure: measure::APPEAL_FILED.into(), is_default: false, ..f })
+        .collect();
+    add_to_cuts(conn, backend, &facts).await
+}
+
+/// Counts a case step that statistics count (timed steps on time or late, follow-ups, closure), dated by the
+/// case's bad review.
+pub(crate) async fn count_case_step(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    case_id: i64,
+    step: &crate::NewCaseStep,
+) -> Result<(), StoreError> {
+    let detail: serde_json::Value = serde_json::from_str(&step.detail).unwrap_or_default();
+    let on_time = step.due_at.is_none_or(|due| step.at <= due);
+    let Some(m) = step_measure(
+        step.kind,
+        detail.get("deadline").and_then(|d| d.as_str()),
+        detail.get("solved").and_then(|d| d.as_bool()),
+        on_time,
+    ) else {
+        return Ok(());
+    };
+    let evaluation_id: Option<i64> = sqlx::query_scalar("SELECT evaluation_id FROM bad_review_case WHERE id = $1")
+        .bind(case_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(evaluation_id) = evaluation_id else { return Ok(()) };
+    let facts: Vec<Fact> = evaluation_facts(conn, backend, &[evaluation_id])
+        .await?
+        .into_iter()
+        .map(|(f, _)| Fact { measure: m.into(), is_default: false, ..f })
+        .collect();
+    add_to_cuts(conn, backend, &facts).await
+}
+
+/// One thing counted, at its dimensions: what `cut_rollup` adds up.
+#[derive(Debug, Clone)]
+struct Fact {
+    day: i64,
+    org_id: i64,
+    window_id: i64,
+    staff_id: i64,
+    item_id: i64,
+    /// Empty for completed records (a record has no evaluation channel).
+    channel: String,
+    measure: String,
+    is_default: bool,
+    invalidated: bool,
+    n: i64,
+}
+
+/// The columns of an evaluation's dimensions, in `fact_of`'s order.
+macro_rules! fact_cols {
+    () => {
+        concat!(
+            "((e.created_at + 28800000) / 86400000) AS day, r.org_id, COALESCE(r.window_id, 0),
+             COALESCE(r.staff_id, 0), r.item_id, e.channel, e.level, e.is_default"
+        )
+    };
+}
+
+fn fact_of(r: &AnyRow) -> Result<(Fact, String), StoreError> {
+    Ok((
+        Fact {
+            day: r.try_get(0)?,
+            org_id: r.try_get(1)?,
+            window_id: r.try_get(2)?,
+            staff_id: r.try_get(3)?,
+            item_id: r.try_get(4)?,
+            channel: r.try_get(5)?,
+            measure: String::new(),
+            is_default: r.try_get::<i64, _>(7)? != 0,
+            invalidated: false,
+            n: 1,
+        },
+        r.try_get(6)?,
+    ))
+}
+
+/// The dimensions of these evaluations, each with its level.
+async fn evaluation_facts(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    evaluation_ids: &[i64],
+) -> Result<Vec<(Fact, String)>, StoreError> {
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        fact_cols!(),
+        " FROM evaluation e JOIN service_record r ON r.id = e.service_record_id WHERE e.id IN "
+    ));
+    crate::sql::push_tuple(&mut sql, backend, 1, evaluation_ids.len());
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in evaluation_ids {
+        q = q.bind(*id);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(fact_of).collect()
+}
+
+/// A key of `cut_rollup`.
+type CutKey = (&'static str, &'static str, i64, i64, String, String, bool, bool);
+
+/// Folds facts into the cut rows they change: each fact counts at day and month grain, in each dimension.
+fn fold_cuts(facts: impl IntoIterator<Item = Fact>, into: &mut BTreeMap<CutKey, i64>) {
+    let mut month_of_day: BTreeMap<i64, i64> = BTreeMap::new();
+    for f in facts {
+        let month = *month_of_day.entry(f.day).or_insert_with(|| month_number(date_of_day(f.day)));
+        for (grain, period) in [(Grain::Day, f.day), (Grain::Month, month)] {
+            let members = [
+                ("org", Some(String::new())),
+                ("window", (f.window_id != 0).then(|| f.window_id.to_string())),
+                ("staff", (f.staff_id != 0).then(|| f.staff_id.to_string())),
+                ("item", Some(f.item_id.to_string())),
+                ("channel", (!f.channel.is_empty()).then(|| f.channel.clone())),
+            ];
+            for (dim, member) in members {
+                let Some(member) = member else { continue };
+                let key =
+                    (grain.as_str(), dim, period, f.org_id, member, f.measure.clone(), f.is_default, f.invalidated);
+                *into.entry(key).or_insert(0) += f.n;
+            }
+        }
+    }
+}
+
+const CUT_COLS: &str = "grain, dim, period, org_id, member, measure, is_default, invalidated";
+
+/// Adds the facts to `cut_rollup` (one multi-row upsert per 500 rows).
+async fn add_to_cuts(conn: &mut AnyConnection, backend: Backend, facts: &[Fact]) -> Result<(), StoreError> {
+    let mut deltas = BTreeMap::new();
+    fold_cuts(facts.iter().cloned(), &mut deltas);
+    write_cuts(conn, backend, deltas.into_iter().filter(|(_, n)| *n != 0).collect()).await
+}
+
+async fn write_cuts(conn: &mut AnyConnection, backend: Backend, rows: Vec<(CutKey, i64)>) -> Result<(), StoreError> {
+    for chunk in rows.chunks(500) {
+        let mut sql = format!("INSERT INTO cut_rollup ({CUT_COLS}, n) VALUES ");
+        crate::sql::push_rows(&mut sql, backend, chunk.len(), 9);
+        sql.push_str(&format!(" ON CONFLICT ({CUT_COLS}) DO UPDATE SET n = cut_rollup.n + excluded.n"));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for ((grain, dim, period, org_id, member, m, is_default, invalidated), n) in chunk {
+            q = q
+                .bind(*grain)
+                .bind(*dim)
+                .bind(*period)
+                .bind(*org_id)
+                .bind(member.clone())
+                .bind(m.clone())
+                .bind(i64::from(*is_default))
+                .bind(i64::from(*invalidated))
+                .bind(*n);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -100,8 +283,37 @@ pub(crate) async fn count_completions(
             q = q.bind(*id);
         }
         q.execute(&mut *conn).await?;
+        let mut sql = format!(
+            "SELECT {day}, org_id, COALESCE(window_id, 0), COALESCE(staff_id, 0), item_id
+             FROM service_record WHERE completed_at IS NOT NULL AND id IN ",
+            day = day_of!("completed_at"),
+        );
+        crate::sql::push_tuple(&mut sql, backend, 1, chunk.len());
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        let facts: Vec<Fact> =
+            q.fetch_all(&mut *conn).await?.iter().map(|r| completion_fact(r, 1)).collect::<Result<_, _>>()?;
+        add_to_cuts(conn, backend, &facts).await?;
     }
     Ok(())
+}
+
+/// A completed-records fact from (day, org, window, staff, item).
+fn completion_fact(r: &AnyRow, n: i64) -> Result<Fact, StoreError> {
+    Ok(Fact {
+        day: r.try_get(0)?,
+        org_id: r.try_get(1)?,
+        window_id: r.try_get(2)?,
+        staff_id: r.try_get(3)?,
+        item_id: r.try_get(4)?,
+        channel: String::new(),
+        measure: measure::COMPLETED.into(),
+        is_default: false,
+        invalidated: false,
+        n,
+    })
 }
 
 /// The recomputation the rollups must equal, from the rows themselves.
@@ -129,6 +341,7 @@ const RECOMPUTE_RECORDS: &str = concat!(
 pub struct RebuildReport {
     pub evaluation_rows: u64,
     pub record_rows: u64,
+    pub cut_rows: u64,
 }
 
 type Counts = BTreeMap<String, i64>;
@@ -154,49 +367,158 @@ async fn counts(store: &Store, sql: &'static str, key_cols: usize) -> Result<Cou
     Ok(out)
 }
 
-/// Counts of one cut read from the rollups: (level, is_default, invalidated, n) and completed records.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CutCounts {
-    pub evaluations: Vec<(String, bool, bool, i64)>,
-    pub completed_records: i64,
+/// One row of a cut read from `cut_rollup`, summed over the periods asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CutRow {
+    pub org_id: i64,
+    /// `''` for the org dimension; the window, staff or item id, or the channel code.
+    pub member: String,
+    pub measure: String,
+    pub is_default: bool,
+    pub invalidated: bool,
+    pub n: i64,
+}
+
+const STEP_FACTS: &str = concat!(
+    "SELECT ",
+    fact_cols!(),
+    ", s.kind, s.detail, s.due_at, s.at
+     FROM case_step s JOIN bad_review_case c ON c.id = s.case_id JOIN evaluation e ON e.id = c.evaluation_id
+     JOIN service_record r ON r.id = e.service_record_id"
+);
+const APPEAL_FACTS: &str = concat!(
+    "SELECT ",
+    fact_cols!(),
+    " FROM appeal a JOIN evaluation e ON e.id = a.evaluation_id JOIN service_record r ON r.id = e.service_record_id"
+);
+const UPHELD_FACTS: &str = concat!(
+    "SELECT ",
+    fact_cols!(),
+    " FROM evaluation_invalidation i JOIN evaluation e ON e.id = i.evaluation_id
+     JOIN service_record r ON r.id = e.service_record_id"
+);
+
+/// What `cut_rollup` must hold, recomputed from the rows (evaluations, completions, steps, appeals).
+async fn recomputed_cuts(conn: &mut AnyConnection) -> Result<BTreeMap<CutKey, i64>, StoreError> {
+    let mut cuts = BTreeMap::new();
+    let mut rows = sqlx::query(RECOMPUTE_EVALUATIONS).fetch(&mut *conn);
+    let mut facts = Vec::new();
+    while let Some(r) = rows.try_next().await? {
+        let (f, level) = fact_of(&r)?;
+        facts.push(Fact { measure: level, invalidated: r.try_get::<i64, _>(8)? != 0, n: r.try_get(9)?, ..f });
+        if facts.len() == 10_000 {
+            fold_cuts(facts.drain(..), &mut cuts);
+        }
+    }
+    drop(rows);
+    let records = sqlx::query(RECOMPUTE_RECORDS).fetch_all(&mut *conn).await?;
+    for r in &records {
+        facts.push(completion_fact(r, r.try_get(5)?)?);
+    }
+    let mut rows = sqlx::query(STEP_FACTS).fetch(&mut *conn);
+    while let Some(r) = rows.try_next().await? {
+        let (f, _) = fact_of(&r)?;
+        let kind: String = r.try_get(8)?;
+        let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>(9)?).unwrap_or_default();
+        let (due_at, at): (Option<i64>, i64) = (r.try_get(10)?, r.try_get(11)?);
+        let m = step_measure(
+            &kind,
+            detail.get("deadline").and_then(|d| d.as_str()),
+            detail.get("solved").and_then(|d| d.as_bool()),
+            due_at.is_none_or(|due| at <= due),
+        );
+        if let Some(m) = m {
+            facts.push(Fact { measure: m.into(), is_default: false, ..f });
+        }
+    }
+    drop(rows);
+    for (sql, m) in [(APPEAL_FACTS, measure::APPEAL_FILED), (UPHELD_FACTS, measure::APPEAL_UPHELD)] {
+        for r in sqlx::query(sql).fetch_all(&mut *conn).await? {
+            let (f, _) = fact_of(&r)?;
+            facts.push(Fact { measure: m.into(), is_default: false, ..f });
+        }
+    }
+    fold_cuts(facts, &mut cuts);
+    cuts.retain(|_, n| *n != 0);
+    Ok(cuts)
+}
+
+fn static_code(s: &str) -> &'static str {
+    match s {
+        "d" => "d",
+        "m" => "m",
+        "org" => "org",
+        "window" => "window",
+        "staff" => "staff",
+        "item" => "item",
+        "channel" => "channel",
+        _ => "?",
+    }
+}
+
+async fn stored_cuts(store: &Store) -> Result<BTreeMap<CutKey, i64>, StoreError> {
+    let mut out = BTreeMap::new();
+    let mut rows = sqlx::query(
+        "SELECT grain, dim, period, org_id, member, measure, is_default, invalidated, n FROM cut_rollup WHERE n <> 0",
+    )
+    .fetch(&store.pool);
+    while let Some(r) = rows.try_next().await? {
+        let key = (
+            static_code(&r.try_get::<String, _>(0)?),
+            static_code(&r.try_get::<String, _>(1)?),
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+            r.try_get(5)?,
+            r.try_get::<i64, _>(6)? != 0,
+            r.try_get::<i64, _>(7)? != 0,
+        );
+        out.insert(key, r.try_get(8)?);
+    }
+    Ok(out)
 }
 
 impl Store {
-    /// The counts of an org subtree (`/1/5/`) over business days `from_day ..= to_day` (days since 1970-01-01,
-    /// UTC+8), from the rollups.
-    pub async fn cut_counts(&self, org_path: &str, from_day: i64, to_day: i64) -> Result<CutCounts, StoreError> {
-        let rows = sqlx::query(
-            "SELECT x.level, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT) AS n
-             FROM evaluation_rollup x JOIN org o ON o.id = x.org_id
-             WHERE o.path LIKE $1 AND x.day >= $2 AND x.day <= $3
-             GROUP BY x.level, x.is_default, x.invalidated",
-        )
-        .bind(format!("{org_path}%"))
-        .bind(from_day)
-        .bind(to_day)
-        .fetch_all(&self.pool)
-        .await?;
-        let evaluations = rows
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<String, _>(0)?,
-                    r.try_get::<i64, _>(1)? != 0,
-                    r.try_get::<i64, _>(2)? != 0,
-                    r.try_get::<i64, _>(3)?,
-                ))
+    /// The rows of one dimension of a cut: organizations under `org_path` (`/1/5/`), over the rollup spans
+    /// of a period (see `hcp_domain::period::spans`), summed.
+    pub async fn cut_rows(&self, org_path: &str, dim: &str, spans: &[Span]) -> Result<Vec<CutRow>, StoreError> {
+        let mut out: BTreeMap<(i64, String, String, bool, bool), i64> = BTreeMap::new();
+        for span in spans {
+            let rows = sqlx::query(
+                "SELECT x.org_id, x.member, x.measure, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
+                 FROM cut_rollup x JOIN org o ON o.id = x.org_id
+                 WHERE x.grain = $1 AND x.dim = $2 AND x.period >= $3 AND x.period <= $4 AND o.path LIKE $5
+                 GROUP BY x.org_id, x.member, x.measure, x.is_default, x.invalidated",
+            )
+            .bind(span.grain.as_str())
+            .bind(dim)
+            .bind(span.from)
+            .bind(span.to)
+            .bind(format!("{org_path}%"))
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &rows {
+                let key = (
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get::<i64, _>(3)? != 0,
+                    r.try_get::<i64, _>(4)? != 0,
+                );
+                *out.entry(key).or_insert(0) += r.try_get::<i64, _>(5)?;
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|((org_id, member, measure, is_default, invalidated), n)| CutRow {
+                org_id,
+                member,
+                measure,
+                is_default,
+                invalidated,
+                n,
             })
-            .collect::<Result<_, StoreError>>()?;
-        let completed_records: Option<i64> = sqlx::query_scalar(
-            "SELECT CAST(SUM(x.n) AS BIGINT) FROM record_rollup x JOIN org o ON o.id = x.org_id
-             WHERE o.path LIKE $1 AND x.day >= $2 AND x.day <= $3",
-        )
-        .bind(format!("{org_path}%"))
-        .bind(from_day)
-        .bind(to_day)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(CutCounts { evaluations, completed_records: completed_records.unwrap_or(0) })
+            .collect())
     }
 
     /// Recomputes both rollups from the rows, in one transaction (readers see the old or the new, never a
@@ -215,8 +537,12 @@ impl Store {
         )))
         .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM cut_rollup").execute(&mut *tx).await?;
+        let cuts: Vec<(CutKey, i64)> = recomputed_cuts(&mut tx).await?.into_iter().collect();
+        let cut_rows = cuts.len() as u64;
+        write_cuts(&mut tx, self.backend, cuts).await?;
         tx.commit().await?;
-        Ok(RebuildReport { evaluation_rows: e.rows_affected(), record_rows: r.rows_affected() })
+        Ok(RebuildReport { evaluation_rows: e.rows_affected(), record_rows: r.rows_affected(), cut_rows })
     }
 
     /// Keys where the rollups differ from a full recomputation (empty when they agree), for `hcp stats check`
@@ -249,6 +575,19 @@ impl Store {
                 if !fresh.contains_key(k) {
                     out.push(format!("{name} {k} stored {n}, recomputed 0"));
                 }
+            }
+        }
+        let stored = stored_cuts(self).await?;
+        let mut conn = self.pool.acquire().await?;
+        let fresh = recomputed_cuts(&mut conn).await?;
+        for (k, n) in &fresh {
+            if stored.get(k) != Some(n) {
+                out.push(format!("cut_rollup {k:?} stored {:?}, recomputed {n}", stored.get(k)));
+            }
+        }
+        for (k, n) in &stored {
+            if !fresh.contains_key(k) {
+                out.push(format!("cut_rollup {k:?} stored {n}, recomputed 0"));
             }
         }
         Ok(out)

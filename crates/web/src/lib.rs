@@ -49,6 +49,7 @@ pub fn router(app: App) -> Router {
         .route("/appeals/{id}/evidence/{evidence}", get(appeals::evidence))
         .route("/filing-register", get(appeals::register))
         .route("/stats", get(stats::get))
+        .route("/rankings", get(stats::rankings))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
     let mut router = Router::new();

@@ -186,6 +186,16 @@ async fn a_case_from_assignment_to_close(app: TestApp) {
     let first = app.app.store.first_evaluation(record).await.unwrap().unwrap();
     assert_eq!(first.level, "very_dissatisfied");
     assert_eq!(app.http.get(app.url("/e2/not-a-token")).send().await.unwrap().status(), 404);
+
+    // Statistics count the case's steps against the recomputation from the rows (issue 7 §1).
+    assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
+    let today = hcp_domain::calendar::business_date(app.app.now());
+    let (status, st) = api.get("center", &format!("/api/v1/stats?org=510899&period={today}")).await;
+    assert_eq!(status, 200, "{st}");
+    let t = &st["total"];
+    assert_eq!((t["bad_reviews"].as_i64(), t["cases_closed"].as_i64()), (Some(1), Some(1)), "{t}");
+    assert_eq!(t["rectification_rate"], 1.0);
+    assert_eq!(t["follow_up_satisfaction"], 0.5, "one round not solved, the second solved");
 }
 
 async fn the_clock_reminds_marks_overdue_and_escalates(app: TestApp) {
@@ -247,6 +257,7 @@ async fn the_clock_reminds_marks_overdue_and_escalates(app: TestApp) {
     assert_eq!(r.auto_assigned, 1);
     let c2 = app.app.store.case_by_id(case2).await.unwrap().unwrap();
     assert_eq!((c2.fields.state.as_str(), c2.unit_name.as_deref()), ("assigned", Some(c.org_name.as_str())));
+    assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new(), "late steps counted");
 }
 
 async fn appeals_in_two_stages_with_the_filing_register(app: TestApp) {

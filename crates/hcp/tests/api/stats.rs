@@ -76,8 +76,9 @@ async fn rollups_equal_a_full_recomputation(app: TestApp) {
     // The metrics of the county over the period, from the rollups, equal what the rows say.
     let today = hcp_domain::calendar::business_date(app.app.now());
     let range = format!("from={}&to={}", today - chrono::Duration::days(1), today + chrono::Duration::days(9));
-    let (status, st) = api.get("center", &format!("/api/v1/stats?org=510899&{range}")).await;
-    assert_eq!(status, 200, "{st}");
+    let (status, cut) = api.get("center", &format!("/api/v1/stats?org=510899&{range}&by=unit")).await;
+    assert_eq!(status, 200, "{cut}");
+    let st = &cut["total"];
     sqlx::any::install_default_drivers();
     let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
     let valid: i64 = sqlx::query_scalar(
@@ -97,17 +98,27 @@ async fn rollups_equal_a_full_recomputation(app: TestApp) {
     assert_eq!(st["default_evaluations"].as_i64(), Some(defaults));
     assert_eq!(st["completed_records"].as_i64(), Some(completed));
     assert_eq!(st["invalidated"], 2);
-    let levels: i64 = st["levels"].as_array().unwrap().iter().map(|l| l["count"].as_i64().unwrap()).sum();
+    let levels: i64 = st["levels"].as_array().unwrap().iter().map(|l| l.as_i64().unwrap()).sum();
     assert_eq!(levels, valid);
+    // Every breakdown adds up to the total (channels and items cover every evaluation).
+    for by in ["unit", "org", "item", "category", "channel"] {
+        let (status, v) = api.get("center", &format!("/api/v1/stats?org=510899&{range}&by={by}")).await;
+        assert_eq!(status, 200, "{v}");
+        let sum: i64 =
+            v["lines"].as_array().unwrap().iter().map(|l| l["figures"]["evaluations"].as_i64().unwrap()).sum();
+        assert_eq!(sum, valid, "by {by}");
+    }
+    assert_eq!(cut["total"]["appeals_filed"], 3);
+    assert_eq!(cut["total"]["appeals_upheld"], 2);
     let bad = st["bad_reviews"].as_f64().unwrap();
     assert!((st["bad_rate"].as_f64().unwrap() - bad / valid as f64).abs() < 1e-9);
     // A unit admin sees its own unit, not the county; an empty period has no rates, not 0 %.
     assert_eq!(api.get("unit", &format!("/api/v1/stats?org=510899&{range}")).await.0, 404);
     let (status, own) = api.get("unit", &format!("/api/v1/stats?org=510899D01&{range}")).await;
     assert_eq!(status, 200, "{own}");
-    assert!(own["evaluations"].as_i64().unwrap() <= valid);
+    assert!(own["total"]["evaluations"].as_i64().unwrap() <= valid);
     let (_, empty) = api.get("center", "/api/v1/stats?org=510899&from=2020-01-01&to=2020-01-31").await;
-    assert_eq!((empty["evaluations"].as_i64(), empty["good_rate"].is_null()), (Some(0), true));
+    assert_eq!((empty["total"]["evaluations"].as_i64(), empty["total"]["good_rate"].is_null()), (Some(0), true));
     let (status, v) = api.get("center", "/api/v1/stats?org=510899&from=2026-02-01&to=2026-01-01").await;
     assert_eq!((status, v["code"].as_str()), (422, Some("bad_range")));
 
@@ -115,9 +126,10 @@ async fn rollups_equal_a_full_recomputation(app: TestApp) {
     let mut conn = db;
     sqlx::query("UPDATE evaluation_rollup SET n = n + 5 WHERE invalidated = 1").execute(&mut conn).await.unwrap();
     sqlx::query("DELETE FROM record_rollup WHERE staff_id = 0").execute(&mut conn).await.unwrap();
+    sqlx::query("UPDATE cut_rollup SET n = n + 1 WHERE dim = 'item'").execute(&mut conn).await.unwrap();
     assert!(app.app.store.rollup_mismatches().await.unwrap().len() >= 2);
     let r = app.app.store.rebuild_rollups().await.unwrap();
-    assert!(r.evaluation_rows > 0 && r.record_rows > 0);
+    assert!(r.evaluation_rows > 0 && r.record_rows > 0 && r.cut_rows > 0);
     assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
 
     // The counts mean what the metrics say: two upheld appeals are invalidated, apart from every level.

@@ -4,6 +4,7 @@
 pub mod appeals;
 pub mod cases;
 pub mod catalog;
+pub mod download;
 pub mod evaluations;
 pub mod health;
 pub mod indicators;

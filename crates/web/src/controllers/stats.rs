@@ -1,12 +1,15 @@
-//! `/api/v1/stats`: the metrics of a cut (issue 7, first part).
+//! `/api/v1/stats` and `/api/v1/rankings`: the metrics of any cut, and rankings (issue 7 §2, §3), as JSON,
+//! CSV or Excel.
 
 use axum::Json;
 use axum::extract::State;
-use hcp_app::App;
-use hcp_app::stats::CutStats;
+use axum::response::{IntoResponse, Response};
+use hcp_app::stats::{By, parse_period};
+use hcp_app::{App, AppError};
+use hcp_domain::ranking::Metric;
 use serde::Deserialize;
 
-use crate::controllers::appeals::parse_date;
+use crate::controllers::download::respond;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, Person};
 
@@ -15,16 +18,71 @@ use crate::extract::{ApiQuery, Person};
 pub struct StatsQuery {
     /// The organization (and everything under it), by code.
     pub org: String,
-    pub from: String,
-    pub to: String,
+    /// A period code (`2026-11`, `2026-Q4`, `2026`, `2026-W05`, `2026-11-05`) …
+    pub period: Option<String>,
+    /// … or a range of business dates.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// unit, org, window, staff, item, category, channel.
+    pub by: Option<String>,
+    /// For rankings: the metric and the minimum sample.
+    pub metric: Option<String>,
+    pub min: Option<u64>,
+    /// json (default), csv, xlsx.
+    pub format: Option<String>,
 }
 
-/// `GET /api/v1/stats?org=510899&from=2026-11-01&to=2026-11-30`
+impl StatsQuery {
+    fn period(&self) -> Result<hcp_domain::period::Period, AppError> {
+        parse_period(self.period.as_deref(), self.from.as_deref(), self.to.as_deref())
+    }
+
+    fn by(&self) -> Result<Option<By>, AppError> {
+        self.by
+            .as_deref()
+            .filter(|b| !b.trim().is_empty())
+            .map(|b| {
+                By::parse(b).ok_or_else(|| {
+                    AppError::invalid(
+                        "by",
+                        "invalid_dimension",
+                        format!("分组“{b}”无法识别,可选:unit、org、window、staff、item、category、channel。"),
+                    )
+                })
+            })
+            .transpose()
+    }
+}
+
+/// `GET /api/v1/stats?org=510899&period=2026-11[&by=unit][&format=csv|xlsx]`
 pub async fn get(
     State(app): State<App>,
     Person(who): Person,
     ApiQuery(q): ApiQuery<StatsQuery>,
-) -> Result<Json<CutStats>, ApiError> {
-    let (from, to) = (parse_date("from", &q.from)?, parse_date("to", &q.to)?);
-    Ok(Json(app.cut_stats(&who, &q.org, from, to).await?))
+) -> Result<Response, ApiError> {
+    let cut = app.cut(&who, &q.org, q.period()?, q.by()?).await?;
+    let name = format!("好差评统计_{}_{}", cut.org_name, cut.period_code);
+    respond(q.format.as_deref(), &name, || cut.table(), || Json(&cut).into_response())
+}
+
+/// `GET /api/v1/rankings?org=510899&period=2026-11&by=unit&metric=satisfaction[&min=20][&format=…]`
+pub async fn rankings(
+    State(app): State<App>,
+    Person(who): Person,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> Result<Response, ApiError> {
+    let metric = match q.metric.as_deref() {
+        None | Some("") => Metric::Satisfaction,
+        Some(m) => Metric::parse(m).ok_or_else(|| {
+            AppError::invalid(
+                "metric",
+                "invalid_metric",
+                format!("排名指标“{m}”无法识别,可选:{}。", Metric::ALL.map(|m| m.as_str()).join("、")),
+            )
+        })?,
+    };
+    let by = q.by()?.unwrap_or(By::Unit);
+    let ranking = app.ranking(&who, &q.org, q.period()?, by, metric, q.min).await?;
+    let name = format!("好差评排名_{}_{}_{}", ranking.org_name, ranking.period_code, metric.as_str());
+    respond(q.format.as_deref(), &name, || ranking.table(), || Json(&ranking).into_response())
 }

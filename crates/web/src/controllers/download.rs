@@ -1,0 +1,47 @@
+//! Tables as downloads: `format=csv` or `format=xlsx` beside the JSON of the same resource.
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use hcp_app::AppError;
+use hcp_app::export::Table;
+
+use crate::controllers::appeals::csv_download;
+use crate::error::ApiError;
+
+/// The workbook's media type.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Answers in the format asked for: the JSON `json` builds, or the table as CSV or a workbook named `name`
+/// (without extension).
+pub fn respond(
+    format: Option<&str>,
+    name: &str,
+    table: impl FnOnce() -> Table,
+    json: impl FnOnce() -> Response,
+) -> Result<Response, ApiError> {
+    Ok(match format.unwrap_or("json") {
+        "json" => json(),
+        "csv" => csv_download(&format!("{name}.csv"), table().to_csv()),
+        "xlsx" => xlsx_download(&format!("{name}.xlsx"), table().to_xlsx()),
+        other => {
+            return Err(AppError::invalid(
+                "format",
+                "invalid_format",
+                format!("导出格式“{other}”无法识别,可选:json、csv、xlsx。"),
+            )
+            .into());
+        }
+    })
+}
+
+pub fn xlsx_download(name: &str, bytes: Vec<u8>) -> Response {
+    let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    (
+        [
+            (header::CONTENT_TYPE, XLSX.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename*=UTF-8''{encoded}")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
