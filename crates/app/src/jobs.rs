@@ -16,6 +16,10 @@ pub struct JobsReport {
     pub clock: crate::case_clock::ClockReport,
     /// Notifications delivered or put back for a retry.
     pub delivery: crate::outbox::DeliveryReport,
+    /// Last month's reports drafted (on the first working day of a month).
+    pub reports_drafted: u64,
+    /// Rectification orders past their deadline, escalated to the county office.
+    pub orders_escalated: u64,
 }
 
 impl App {
@@ -35,7 +39,9 @@ impl App {
             )
             .await?;
         let clock = self.run_case_clock(now).await?;
+        let reports_drafted = self.draft_monthly_reports(now).await?;
+        let orders_escalated = self.escalate_orders(now).await?;
         let delivery = self.deliver_messages(now).await?;
-        Ok(JobsReport { default_evaluations, sessions_ended, clock, delivery })
+        Ok(JobsReport { default_evaluations, sessions_ended, clock, delivery, reports_drafted, orders_escalated })
     }
 }

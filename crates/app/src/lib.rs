@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod appeals;
+pub mod assessment;
 pub mod attachments;
 pub mod audit;
 pub mod calendar;
@@ -23,6 +24,8 @@ pub mod limits;
 pub mod outbox;
 pub mod policy;
 pub mod records;
+pub mod rectification;
+pub mod reports;
 pub mod second_rating;
 pub mod secrets;
 pub mod stats;

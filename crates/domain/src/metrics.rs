@@ -232,7 +232,7 @@ impl Tally {
 }
 
 /// Every metric of a cut, computed by [`Tally`]; a rate without a denominator is `None` (shown “—”).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Figures {
     pub evaluations: u64,
     pub active_evaluations: u64,

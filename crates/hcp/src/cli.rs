@@ -51,6 +51,34 @@ pub struct CaseArgs {
     /// Working days of the center's review of an appeal (stage 2).
     #[arg(long, global = true, env = "HCP_APPEAL_CENTER_DAYS", default_value_t = hcp_domain::appeal::DEFAULT_CENTER_REVIEW_DAYS)]
     pub appeal_center_days: u32,
+    /// Fewer valid evaluations in a period than this: a unit or person is listed, not ranked.
+    #[arg(long, global = true, env = "HCP_RANKING_MIN_EVALUATIONS", default_value_t = 20)]
+    pub ranking_min_evaluations: u64,
+    /// The bottom group of a monthly ranking: `last:3` (the last three) or `percent:10` (the bottom 10 %).
+    #[arg(long, global = true, env = "HCP_BOTTOM_GROUP", default_value = "last:3", value_parser = parse_bottom)]
+    pub bottom_group: hcp_domain::ranking::BottomRule,
+    /// Consecutive months in the bottom group that bring a rectification order (0: never).
+    #[arg(long, global = true, env = "HCP_LOW_MONTHS", default_value_t = 3)]
+    pub low_months: u32,
+    /// Working days a rectification order gives.
+    #[arg(long, global = true, env = "HCP_RECTIFICATION_DAYS", default_value_t = 10)]
+    pub rectification_days: u32,
+    /// The assessment scheme, a JSON file with any of the fields of docs/metrics.md § Assessment (the rest
+    /// keep their defaults).
+    #[arg(long, global = true, env = "HCP_ASSESSMENT_SCHEME")]
+    pub assessment_scheme: Option<std::path::PathBuf>,
+}
+
+fn parse_bottom(s: &str) -> Result<hcp_domain::ranking::BottomRule, String> {
+    use hcp_domain::ranking::BottomRule;
+    let bad = || format!("“{s}”不是有效的末位规则,应为 last:N 或 percent:X(如 last:3、percent:10)");
+    let (kind, n) = s.trim().split_once(':').ok_or_else(bad)?;
+    let n: u32 = n.trim().parse().map_err(|_| bad())?;
+    match kind.trim() {
+        "last" if n > 0 => Ok(BottomRule::Last(n)),
+        "percent" if (1..=100).contains(&n) => Ok(BottomRule::Percent(n)),
+        _ => Err(bad()),
+    }
 }
 
 impl CaseArgs {
@@ -61,6 +89,29 @@ impl CaseArgs {
             unit_check_days: self.appeal_unit_days,
             center_review_days: self.appeal_center_days,
         }
+    }
+
+    /// The rules of results, with the assessment scheme read from its file (refused whole if wrong).
+    pub fn result_rules(&self) -> anyhow::Result<hcp_app::ResultRules> {
+        let scheme = match &self.assessment_scheme {
+            None => hcp_domain::assessment::Scheme::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("无法读取考核方案 {}:{e}", path.display()))?;
+                let scheme: hcp_domain::assessment::Scheme = serde_json::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("考核方案 {} 格式不正确:{e}", path.display()))?;
+                scheme.check().map_err(|e| anyhow::anyhow!("{e}"))?;
+                scheme
+            }
+        };
+        Ok(hcp_app::ResultRules {
+            weights: hcp_domain::metrics::Weights::default(),
+            min_evaluations: self.ranking_min_evaluations,
+            scheme,
+            bottom: self.bottom_group,
+            consecutive_months: self.low_months,
+            rectification_days: self.rectification_days,
+        })
     }
 
     pub fn gateway(&self) -> hcp_app::outbox::Gateway {

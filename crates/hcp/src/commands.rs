@@ -63,6 +63,7 @@ async fn open_app(url: &str, keys: &KeySource, close: CloseOfDay, cases: &CaseAr
     let app = App::new(store, "http://127.0.0.1:8080", keys)
         .with_close_of_day(close.0)
         .with_case_rules(cases.rules())
+        .with_result_rules(cases.result_rules()?)
         .with_gateway(cases.gateway());
     app.reload_calendar().await.map_err(|e| anyhow::anyhow!(e.message()))?;
     Ok(app)
@@ -131,6 +132,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.jobs = !args.no_jobs;
             cfg.trusted_proxies = args.trusted_proxy;
             cfg.case_rules = cases.rules();
+            cfg.result_rules = cases.result_rules()?;
             cfg.gateway = cases.gateway();
             let application = Application::build(&cfg).await?;
             let app = application.app().clone();
@@ -155,9 +157,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let r = store.rebuild_rollups().await?;
             println!(
-                "统计汇总已重算:评价汇总 {} 行,办件汇总 {} 行,用时 {:.1} 秒。",
+                "统计汇总已重算:评价汇总 {} 行,办件汇总 {} 行,分维度汇总 {} 行,用时 {:.1} 秒。",
                 r.evaluation_rows,
                 r.record_rows,
+                r.cut_rows,
                 started.elapsed().as_secs_f64()
             );
             Ok(())
@@ -201,6 +204,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.clock.appeals_overdue,
                 report.delivery.delivered,
                 report.delivery.failed
+            );
+            println!(
+                "通报:起草上月通报 {} 份;整改通知:超期督办 {} 件",
+                report.reports_drafted, report.orders_escalated
             );
             Ok(())
         }

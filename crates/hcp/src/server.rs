@@ -27,6 +27,8 @@ pub struct ServeConfig {
     pub case_rules: hcp_app::CaseRules,
     /// Where notifications go.
     pub gateway: hcp_app::outbox::Gateway,
+    /// How results are ranked, assessed and followed up.
+    pub result_rules: hcp_app::ResultRules,
 }
 
 impl ServeConfig {
@@ -42,6 +44,7 @@ impl ServeConfig {
             trusted_proxies: Vec::new(),
             case_rules: hcp_app::CaseRules::default(),
             gateway: hcp_app::outbox::Gateway::Log,
+            result_rules: hcp_app::ResultRules::default(),
         }
     }
 }
@@ -64,6 +67,7 @@ impl Application {
             .with_close_of_day(cfg.close_of_day)
             .with_trusted_proxies(cfg.trusted_proxies.clone())
             .with_case_rules(cfg.case_rules)
+            .with_result_rules(cfg.result_rules.clone())
             .with_gateway(cfg.gateway.clone());
         app.reload_calendar().await.map_err(|e| anyhow::anyhow!("无法读取节假日安排:{}", e.message()))?;
         for w in app.warnings() {

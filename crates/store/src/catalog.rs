@@ -325,3 +325,20 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// The organization a staff member belongs to.
+    pub async fn staff_org(&self, staff_id: i64) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT org_id FROM staff WHERE id = $1")
+            .bind(staff_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}
+
+impl Store {
+    /// The code of the organization at a path (`/1/5/`).
+    pub async fn org_code_by_path(&self, path: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT code FROM org WHERE path = $1").bind(path).fetch_optional(&self.pool).await?)
+    }
+}

@@ -15,7 +15,9 @@ use axum::routing::{get, post};
 use hcp_app::App;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::controllers::{appeals, cases, catalog, evaluations, health, indicators, service_records, sessions, stats};
+use crate::controllers::{
+    appeals, cases, catalog, evaluations, health, indicators, results, service_records, sessions, stats,
+};
 use crate::error::ApiError;
 
 /// Every route of the program.
@@ -50,6 +52,14 @@ pub fn router(app: App) -> Router {
         .route("/filing-register", get(appeals::register))
         .route("/stats", get(stats::get))
         .route("/rankings", get(stats::rankings))
+        .route("/reports", get(results::list).post(results::create))
+        .route("/reports/{id}", get(results::get))
+        .route("/reports/{id}/publish", post(results::publish))
+        .route("/rectification-orders", get(results::orders))
+        .route("/rectification-orders/{id}", get(results::order))
+        .route("/rectification-orders/{id}/answer", post(results::answer))
+        .route("/rectification-orders/{id}/review", post(results::review))
+        .route("/assessment", get(results::assessment))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed);
     let mut router = Router::new();
@@ -63,6 +73,8 @@ pub fn router(app: App) -> Router {
         .route("/e/{token}", get(pages::evaluate::show).post(pages::evaluate::submit))
         .route("/e2/{token}", get(pages::second::show).post(pages::second::submit))
         .route("/assets/hcp.css", get(pages::assets::css))
+        .route("/public", get(pages::public::index))
+        .route("/public/reports/{id}", get(pages::public::report))
         .nest("/api/v1", api)
         .fallback(page_not_found)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))

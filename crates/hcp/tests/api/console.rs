@@ -195,6 +195,36 @@ async fn appeal_of_staff(app: &TestApp, n: &str) -> (i64, i64) {
     (appeal, res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap())
 }
 
+/// A draft report of the township (made by the county office).
+async fn report_in(app: &TestApp, township: &str) -> i64 {
+    let office = api_token(app, "office").await;
+    let month = hcp_domain::period::Period::month_of(hcp_domain::calendar::business_date(chrono::Utc::now())).code();
+    let (status, v) =
+        app.post_json("/api/v1/reports", &json!({ "org": township, "period": month }), Some(&office)).await;
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+/// An open rectification order of the township.
+async fn order_in(app: &TestApp, n: &str, township: &str) -> i64 {
+    let org = app.app.store.org_by_code(township).await.unwrap().unwrap();
+    sqlx::any::install_default_drivers();
+    let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
+    let due = (chrono::Utc::now() + chrono::Duration::days(14)).timestamp_millis();
+    sqlx::query_scalar(
+        "INSERT INTO rectification_order (subject, subject_id, subject_name, org_id, periods, last_period, reason,
+            state, due_at, created_at)
+         VALUES ('unit', $1, $2, $1, '2026-10', $3, '连续排名靠后', 'open', $4, $4) RETURNING id",
+    )
+    .bind(org.id)
+    .bind(org.name)
+    .bind(n.to_string())
+    .bind(due)
+    .fetch_one(&mut db)
+    .await
+    .unwrap()
+}
+
 const IN: &str = "510899101";
 const OUT: &str = "510899102";
 
@@ -265,6 +295,34 @@ async fn every_role_against_every_console_route(app: TestApp) {
         ),
         ("GET", "/console/filing-register", [403, 403, 403, 200, 200, 200, 403], [403, 403, 403, 200, 200, 200, 403]),
         ("GET", "/console/outbox", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        ("GET", "/console/stats", [403, 200, 200, 200, 200, 200, 403], [403, 200, 200, 200, 200, 200, 403]),
+        ("GET", "/console/rankings", [403, 200, 200, 200, 200, 200, 403], [403, 200, 200, 200, 200, 200, 403]),
+        ("GET", "/console/reports", [403, 200, 200, 200, 200, 200, 403], [403, 200, 200, 200, 200, 200, 403]),
+        ("POST", "/console/reports", [403, 403, 403, 403, 303, 403, 403], [403, 403, 403, 403, 303, 403, 403]),
+        // Drafts are the county office's alone.
+        ("GET", "/console/reports/{id}", [403, 404, 404, 404, 200, 404, 403], [403, 404, 404, 404, 200, 404, 403]),
+        (
+            "POST",
+            "/console/reports/{id}/publish",
+            [403, 403, 403, 403, 303, 403, 403],
+            [403, 403, 403, 403, 303, 403, 403],
+        ),
+        ("GET", "/console/orders", [403, 200, 403, 403, 200, 200, 403], [403, 200, 403, 403, 200, 200, 403]),
+        ("GET", "/console/orders/{id}", [403, 200, 403, 403, 200, 200, 403], [403, 404, 403, 403, 200, 200, 403]),
+        (
+            "POST",
+            "/console/orders/{id}/answer",
+            [403, 303, 403, 403, 403, 403, 403],
+            [403, 404, 403, 403, 403, 403, 403],
+        ),
+        // An open order has nothing to review yet.
+        (
+            "POST",
+            "/console/orders/{id}/review",
+            [403, 403, 403, 403, 409, 403, 403],
+            [403, 403, 403, 403, 409, 403, 403],
+        ),
+        ("GET", "/console/assessment", [403, 200, 403, 403, 200, 200, 403], [403, 200, 403, 403, 200, 200, 403]),
         ("GET", "/console/audit", [403, 403, 403, 403, 403, 200, 403], [403, 403, 403, 403, 403, 200, 403]),
         ("GET", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
         ("POST", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
@@ -283,6 +341,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
     }
     assert_eq!(matrix.len(), hcp_web::console::routes().len());
 
+    let month = hcp_domain::period::Period::month_of(hcp_domain::calendar::business_date(chrono::Utc::now())).code();
     let mut n = 0;
     for (i, (user, ..)) in ACCOUNTS.iter().enumerate() {
         let b = login(&app, user).await;
@@ -292,6 +351,10 @@ async fn every_role_against_every_console_route(app: TestApp) {
                 let path = if path.starts_with("/console/appeals/") {
                     let (appeal, evidence) = appeal_of_staff(&app, &format!("M-{n}")).await;
                     path.replace("{id}", &appeal.to_string()).replace("{evidence}", &evidence.to_string())
+                } else if path.starts_with("/console/reports/") {
+                    path.replace("{id}", &report_in(&app, scope).await.to_string())
+                } else if path.starts_with("/console/orders/") {
+                    path.replace("{id}", &order_in(&app, &format!("M-{n}"), scope).await.to_string())
                 } else if path.starts_with("/console/cases/") {
                     let (case, attachment) = case_in(&app, &format!("M-{n}"), scope).await;
                     path.replace("{id}", &case.to_string()).replace("{attachment}", &attachment.to_string())
@@ -307,6 +370,8 @@ async fn every_role_against_every_console_route(app: TestApp) {
                     p if p.ends_with("/appeal") => vec![("reasons", "评价与事实不符")],
                     p if p.ends_with("/decision") => vec![("uphold", "false"), ("reasons", "理由不成立")],
                     "/console/calendar" => vec![("csv", "2027-01-01,holiday,元旦")],
+                    "/console/reports" => vec![("org", scope), ("period", month.as_str())],
+                    p if p.ends_with("/answer") => vec![("report", "已整改")],
                     "/console/password" => vec![("old_password", "wrong password"), ("new_password", "another one 2")],
                     _ => vec![],
                 };

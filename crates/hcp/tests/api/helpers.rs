@@ -60,9 +60,15 @@ pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile
 
 /// Starts the server with the demo county's catalog (no records) and a county-wide API key.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with the server's configuration changed first.
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut ServeConfig)) -> Option<TestApp> {
     let (db_url, dir) = fresh_database(backend).await?;
     let mut cfg = ServeConfig::new(&db_url, "127.0.0.1:0".parse().unwrap());
     cfg.jobs = false;
+    configure(&mut cfg);
     if backend == Backend::Postgres {
         // SQLite keeps its key file beside the database in the temp dir; PostgreSQL tests keep theirs in memory.
         cfg.keys = hcp_app::keys::KeySource::Text(hcp_crypto::Keyring::generate_text());

@@ -15,4 +15,5 @@ mod durability;
 mod evaluations;
 mod privacy;
 mod records;
+mod results;
 mod stats;

@@ -11,6 +11,7 @@ pub mod login;
 pub mod outbox;
 pub mod password;
 pub mod records;
+pub mod results;
 
 use std::collections::HashMap;
 
@@ -77,6 +78,17 @@ pub fn routes() -> Vec<ConsoleRoute> {
         },
         ConsoleRoute { method: "GET", path: "/console/filing-register", router: get(appeals::register) },
         ConsoleRoute { method: "GET", path: "/console/outbox", router: get(outbox::show) },
+        ConsoleRoute { method: "GET", path: "/console/stats", router: get(results::stats) },
+        ConsoleRoute { method: "GET", path: "/console/rankings", router: get(results::rankings) },
+        ConsoleRoute { method: "GET", path: "/console/reports", router: get(results::reports) },
+        ConsoleRoute { method: "POST", path: "/console/reports", router: post(results::generate) },
+        ConsoleRoute { method: "GET", path: "/console/reports/{id}", router: get(results::report) },
+        ConsoleRoute { method: "POST", path: "/console/reports/{id}/publish", router: post(results::publish) },
+        ConsoleRoute { method: "GET", path: "/console/orders", router: get(results::orders) },
+        ConsoleRoute { method: "GET", path: "/console/orders/{id}", router: get(results::order) },
+        ConsoleRoute { method: "POST", path: "/console/orders/{id}/answer", router: post(results::answer) },
+        ConsoleRoute { method: "POST", path: "/console/orders/{id}/review", router: post(results::review) },
+        ConsoleRoute { method: "GET", path: "/console/assessment", router: get(results::assessment) },
         ConsoleRoute { method: "GET", path: "/console/audit", router: get(audit::show) },
         ConsoleRoute { method: "GET", path: "/console/calendar", router: get(calendar::show) },
         ConsoleRoute { method: "POST", path: "/console/calendar", router: post(calendar::import) },

@@ -8,6 +8,7 @@ pub mod download;
 pub mod evaluations;
 pub mod health;
 pub mod indicators;
+pub mod results;
 pub mod service_records;
 pub mod sessions;
 pub mod stats;

@@ -4,4 +4,5 @@ pub mod assets;
 pub mod evaluate;
 pub mod home;
 pub mod layout;
+pub mod public;
 pub mod second;

@@ -1,0 +1,136 @@
+//! The public portal (R10.1, R6.2): published reports, without login. Only what was published is shown, and
+//! reports hold figures of units, never a person's data.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hcp_app::reports::ReportView;
+use hcp_app::{App, AppError};
+use hcp_domain::calendar::display_cst;
+use hcp_domain::metrics::{percent, score};
+use serde::Deserialize;
+
+use crate::controllers::download::respond;
+use crate::pages::layout::{error_page, esc, page};
+
+/// The body of a report as people read it (and print it): the rule, the units in rank order, the total.
+pub fn report_content(r: &ReportView) -> String {
+    let b = &r.body;
+    let mut rows = String::new();
+    for l in &b.lines {
+        let rank = match (l.rank, l.tied) {
+            (Some(k), true) => format!("{k}(并列)"),
+            (Some(k), false) => k.to_string(),
+            (None, _) => format!("不排名({})", esc(l.unranked_reason.as_deref().unwrap_or(""))),
+        };
+        let f = &l.figures;
+        rows.push_str(&format!(
+            r#"<tr><td>{rank}</td><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            esc(&l.name),
+            f.evaluations,
+            score(f.satisfaction),
+            percent(f.good_rate),
+            f.bad_reviews,
+            percent(f.bad_rate),
+            percent(f.active_rate),
+            percent(f.rectification_rate),
+            percent(f.on_time_rate[0]),
+        ));
+    }
+    let t = &b.total;
+    let correction = if r.note.is_empty() {
+        String::new()
+    } else {
+        format!("<p><strong>更正说明:</strong>{}</p>", esc(&r.note))
+    };
+    format!(
+        r#"{correction}<p>统计期:{from} 至 {to}(北京时间)。全{org}共收到评价 {n} 条,满意度 {sat},好评率 {good},差评 {bad} 条,差评整改率 {rect}。</p>
+<p class="notice" role="note"><strong>排名规则:</strong>{rule}</p>
+<div class="scroll"><table><thead><tr><th>名次</th><th>单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th><th>主动评价率</th><th>差评整改率</th><th>1个工作日联系按时率</th></tr></thead><tbody>{rows}</tbody></table></div>"#,
+        from = b.from,
+        to = b.to,
+        org = esc(&b.org_name),
+        n = t.evaluations,
+        sat = score(t.satisfaction),
+        good = percent(t.good_rate),
+        bad = t.bad_reviews,
+        rect = percent(t.rectification_rate),
+        rule = esc(&b.rule),
+    )
+}
+
+/// `GET /public`: published reports, newest first.
+pub async fn index(State(app): State<App>) -> Response {
+    let list = match app.reports(None).await {
+        Ok(l) => l,
+        Err(e) => return error_page(&e),
+    };
+    let mut items = String::new();
+    for r in &list {
+        items.push_str(&format!(
+            r#"<li><a href="/public/reports/{}">{}</a> <span class="muted">发布于 {}</span></li>"#,
+            r.id,
+            esc(&r.title()),
+            r.published_at.map(display_cst).unwrap_or_default()
+        ));
+    }
+    let list = if items.is_empty() {
+        r#"<p class="notice">暂无已发布的通报。</p>"#.to_string()
+    } else {
+        format!("<ul>{items}</ul>")
+    };
+    page(
+        StatusCode::OK,
+        "评价结果公开",
+        &format!("<h2>评价结果公开</h2><p>政务服务“好差评”月度、季度和年度通报。</p>{list}"),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct FormatQuery {
+    pub format: Option<String>,
+}
+
+/// `GET /public/reports/{id}[?format=xlsx]`: a published report, printable.
+pub async fn report(State(app): State<App>, Path(raw): Path<String>, Query(q): Query<FormatQuery>) -> Response {
+    let Ok(id) = raw.parse::<i64>() else {
+        return error_page(&AppError::not_found("report_not_found", "通报不存在或尚未发布。"));
+    };
+    let r = match app.report(None, id).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&e),
+    };
+    if q.format.is_some() {
+        let name = format!("{}_v{}", r.title(), r.version);
+        return respond(q.format.as_deref(), &name, || r.table(), || StatusCode::NOT_FOUND.into_response())
+            .unwrap_or_else(IntoResponse::into_response);
+    }
+    let versions: Vec<ReportView> = app
+        .reports(None)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| v.period == r.period && v.org_name == r.org_name && v.id != r.id)
+        .collect();
+    let newer = versions.iter().filter(|v| v.version > r.version).max_by_key(|v| v.version);
+    let superseded = match newer {
+        Some(n) => format!(
+            r#"<p class="alert" role="alert">本通报已被更正,请以<a href="/public/reports/{}">第{}版</a>为准。</p>"#,
+            n.id, n.version
+        ),
+        None => String::new(),
+    };
+    let older: String = versions
+        .iter()
+        .filter(|v| v.version < r.version)
+        .map(|v| format!(r#" <a href="/public/reports/{}">第{}版</a>"#, v.id, v.version))
+        .collect();
+    let older = if older.is_empty() { String::new() } else { format!("<p class=\"muted\">此前版本:{older}</p>") };
+    let body = format!(
+        r#"<h2>{title}</h2>{superseded}<p class="muted">发布时间:{published}。<a href="/public/reports/{id}?format=xlsx">下载 Excel</a> · <a href="/public">全部通报</a></p>{content}{older}"#,
+        title = esc(&r.title()),
+        published = r.published_at.map(display_cst).unwrap_or_default(),
+        content = report_content(&r),
+    );
+    page(StatusCode::OK, &r.title(), &body)
+}
