@@ -177,13 +177,15 @@ impl App {
     pub(crate) async fn cut_of(&self, org: &OrgRow, period: Period, by: Option<By>) -> AppResult<Cut> {
         let spans = spans(period.from, period.to);
         let weights = self.result_rules.weights;
+        let org_rows = self.store.cut_rows(&org.path, "org", &spans).await?;
         let mut total = Tally::default();
-        for r in self.store.cut_rows(&org.path, "org", &spans).await? {
+        for r in &org_rows {
             total.add_measure(&r.measure, r.is_default, r.invalidated, r.n);
         }
         let mut lines = Vec::new();
         if let Some(by) = by {
-            let rows = self.store.cut_rows(&org.path, by.dim(), &spans).await?;
+            let rows =
+                if by.dim() == "org" { org_rows } else { self.store.cut_rows(&org.path, by.dim(), &spans).await? };
             // Each row's line key, name and context.
             let mut tallies: HashMap<String, Tally> = HashMap::new();
             let mut names: HashMap<String, (String, String)> = HashMap::new();

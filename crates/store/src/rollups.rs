@@ -28,6 +28,7 @@ pub(crate) async fn count_evaluations(
     backend: Backend,
     evaluation_ids: &[i64],
 ) -> Result<(), StoreError> {
+    let mut facts = Vec::with_capacity(evaluation_ids.len());
     for chunk in evaluation_ids.chunks(1000) {
         let mut sql = format!(
             "INSERT INTO evaluation_rollup ({EVALUATION_KEY}, n)
@@ -47,11 +48,11 @@ pub(crate) async fn count_evaluations(
             q = q.bind(*id);
         }
         q.execute(&mut *conn).await?;
-        let facts = evaluation_facts(conn, backend, chunk).await?;
-        let facts: Vec<Fact> = facts.into_iter().map(|(f, level)| Fact { measure: level, ..f }).collect();
-        add_to_cuts(conn, backend, &facts).await?;
+        let found = evaluation_facts(conn, backend, chunk).await?;
+        facts.extend(found.into_iter().map(|(f, level)| Fact { measure: level, ..f }));
     }
-    Ok(())
+    // One fold for the whole batch: a bulk load's thousands of evaluations share most of their cut rows.
+    add_to_cuts(conn, backend, &facts).await
 }
 
 /// Moves an invalidated evaluation from the valid counts to the invalidated ones.
@@ -211,7 +212,11 @@ fn fold_cuts(facts: impl IntoIterator<Item = Fact>, into: &mut BTreeMap<CutKey, 
     let mut month_of_day: BTreeMap<i64, i64> = BTreeMap::new();
     for f in facts {
         let month = *month_of_day.entry(f.day).or_insert_with(|| month_number(date_of_day(f.day)));
-        for (grain, period) in [(Grain::Day, f.day), (Grain::Month, month)] {
+        // Evaluations and completions by day are in evaluation_rollup and record_rollup already; here they are
+        // kept by day only for the org dimension (the loose days of a range of unit figures), the case and
+        // appeal measures by day in every dimension.
+        let case_measure = f.measure != measure::COMPLETED && hcp_domain::Level::parse(&f.measure).is_none();
+        for (grain, period) in [(Grain::Month, month), (Grain::Day, f.day)] {
             let members = [
                 ("org", Some(String::new())),
                 ("window", (f.window_id != 0).then(|| f.window_id.to_string())),
@@ -221,6 +226,9 @@ fn fold_cuts(facts: impl IntoIterator<Item = Fact>, into: &mut BTreeMap<CutKey, 
             ];
             for (dim, member) in members {
                 let Some(member) = member else { continue };
+                if grain == Grain::Day && !case_measure && dim != "org" {
+                    continue;
+                }
                 let key =
                     (grain.as_str(), dim, period, f.org_id, member, f.measure.clone(), f.is_default, f.invalidated);
                 *into.entry(key).or_insert(0) += f.n;
@@ -370,6 +378,7 @@ async fn counts(store: &Store, sql: &'static str, key_cols: usize) -> Result<Cou
 /// One row of a cut read from `cut_rollup`, summed over the periods asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CutRow {
+    /// The organization, for the org dimension; 0 for the others (summed over the scope).
     pub org_id: i64,
     /// `''` for the org dimension; the window, staff or item id, or the channel code.
     pub member: String,
@@ -483,20 +492,57 @@ impl Store {
     /// of a period (see `hcp_domain::period::spans`), summed.
     pub async fn cut_rows(&self, org_path: &str, dim: &str, spans: &[Span]) -> Result<Vec<CutRow>, StoreError> {
         let mut out: BTreeMap<(i64, String, String, bool, bool), i64> = BTreeMap::new();
+        let member = match dim {
+            "org" => Some(("''", "1 = 1")),
+            "window" => Some(("CAST(x.window_id AS TEXT)", "x.window_id <> 0")),
+            "staff" => Some(("CAST(x.staff_id AS TEXT)", "x.staff_id <> 0")),
+            "item" => Some(("CAST(x.item_id AS TEXT)", "1 = 1")),
+            "channel" => Some(("x.channel", "1 = 1")),
+            _ => None,
+        };
+        let Some((member, filter)) = member else { return Ok(Vec::new()) };
         for span in spans {
-            let rows = sqlx::query(
-                "SELECT x.org_id, x.member, x.measure, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
+            // Only the org dimension needs its rows per organization; the others are summed over the scope here.
+            let org_col = if dim == "org" { "x.org_id" } else { "CAST(0 AS BIGINT)" };
+            let org_group = if dim == "org" { "x.org_id, " } else { "" };
+            let mut queries = vec![format!(
+                "SELECT {org_col}, x.member, x.measure, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
                  FROM cut_rollup x JOIN org o ON o.id = x.org_id
                  WHERE x.grain = $1 AND x.dim = $2 AND x.period >= $3 AND x.period <= $4 AND o.path LIKE $5
-                 GROUP BY x.org_id, x.member, x.measure, x.is_default, x.invalidated",
-            )
-            .bind(span.grain.as_str())
-            .bind(dim)
-            .bind(span.from)
-            .bind(span.to)
-            .bind(format!("{org_path}%"))
-            .fetch_all(&self.pool)
-            .await?;
+                 GROUP BY {org_group}x.member, x.measure, x.is_default, x.invalidated",
+            )];
+            if span.grain == Grain::Day && dim != "org" {
+                // Loose days: evaluations and completions from the day rollups, by the dimension's column.
+                queries.push(format!(
+                    "SELECT CAST(0 AS BIGINT), {member}, x.level, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
+                     FROM evaluation_rollup x JOIN org o ON o.id = x.org_id
+                     WHERE $1 = $1 AND $2 = $2 AND x.day >= $3 AND x.day <= $4 AND o.path LIKE $5 AND {filter}
+                     GROUP BY {member}, x.level, x.is_default, x.invalidated"
+                ));
+                if dim != "channel" {
+                    queries.push(format!(
+                        "SELECT CAST(0 AS BIGINT), {member}, '{completed}', CAST(0 AS BIGINT), CAST(0 AS BIGINT),
+                             CAST(SUM(x.n) AS BIGINT)
+                         FROM record_rollup x JOIN org o ON o.id = x.org_id
+                         WHERE $1 = $1 AND $2 = $2 AND x.day >= $3 AND x.day <= $4 AND o.path LIKE $5 AND {filter}
+                         GROUP BY {member}",
+                        completed = measure::COMPLETED,
+                    ));
+                }
+            }
+            let mut rows = Vec::new();
+            for sql in queries {
+                rows.extend(
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(span.grain.as_str())
+                        .bind(dim)
+                        .bind(span.from)
+                        .bind(span.to)
+                        .bind(format!("{org_path}%"))
+                        .fetch_all(&self.pool)
+                        .await?,
+                );
+            }
             for r in &rows {
                 let key = (
                     r.try_get(0)?,
@@ -591,5 +637,27 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// The per-organization level counts of first evaluations between two instants, straight from the rows:
+    /// what a ranking would cost without the rollups. For the results benchmark only.
+    pub async fn raw_scan_counts(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.org_id, e.level, e.is_default, COUNT(*) FROM evaluation e
+             JOIN service_record r ON r.id = e.service_record_id
+             WHERE e.round = 1 AND e.created_at >= $1 AND e.created_at < $2
+             GROUP BY r.org_id, e.level, e.is_default",
+        )
+        .bind(crate::time::to_ms(from))
+        .bind(crate::time::to_ms(to))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.len())
     }
 }
