@@ -80,6 +80,10 @@ impl App {
 }
 
 impl AssessmentReport {
+    pub fn file_name(&self) -> String {
+        format!("好差评绩效考核_{}_{}", self.org_name, self.period_code)
+    }
+
     /// One row per subject: the points, each item's points, and the breakdown in words.
     pub fn table(&self) -> Table {
         let items =

@@ -54,6 +54,8 @@ pub struct DemoReport {
     /// Bad-review cases, worked to every state, and appeals filed.
     pub cases: u64,
     pub appeals: u64,
+    /// Monthly reports published for the past year (with the rectification orders they issued).
+    pub reports: u64,
 }
 
 const TOWNSHIPS: [&str; 30] = [
@@ -321,16 +323,17 @@ impl App {
             }
         }
 
-        // Large transactions: the random blind-index keys dirty index pages all over, and each commit writes
-        // every dirty page once, so fewer, bigger commits write far less.
-        const CHUNK: u64 = 50_000;
+        // Large transactions on SQLite: the random blind-index keys dirty index pages all over, and each commit
+        // writes every dirty page once, so fewer, bigger commits write far less. PostgreSQL slows down inside
+        // a long transaction that upserts the same rollup rows again and again: smaller ones there.
+        let chunk_size: u64 = if self.store.backend() == hcp_store::Backend::Postgres { 5_000 } else { 50_000 };
         let year_ms = Duration::days(365).num_milliseconds();
         // Records arrive in time order, so numbers and ids grow with time as in a real system.
         let mut offsets: Vec<i64> = (0..opts.records).map(|_| rng.random_range(0..year_ms)).collect();
         offsets.sort_unstable_by(|a, b| b.cmp(a));
         let mut done = 0u64;
         let mut open_links = Vec::new();
-        for chunk in offsets.chunks(CHUNK as usize) {
+        for chunk in offsets.chunks(chunk_size as usize) {
             let mut owned: Vec<OwnedRecord> = Vec::with_capacity(chunk.len());
             let mut evals: Vec<(usize, NewEvaluation)> = Vec::with_capacity(chunk.len());
             for (i, off) in chunk.iter().enumerate() {
@@ -365,6 +368,11 @@ impl App {
             );
             self.store.bulk_insert(&borrowed, &invites, &evals, &audit).await?;
             done += chunk.len() as u64;
+            // A load grows the tables faster than autovacuum looks: without fresh statistics PostgreSQL
+            // plans the rollups' id lookups as scans of "tiny" tables, and each batch gets slower.
+            if done.is_multiple_of(250_000) {
+                self.store.analyze().await?;
+            }
             report.evaluations += evals.len() as u64;
             progress(done, opts.records);
         }
@@ -379,6 +387,10 @@ impl App {
         self.store.mark_history_delivered(now - Duration::days(1)).await?;
         report.cases = cases.cases;
         report.appeals = cases.appeals;
+        if opts.records > 0 {
+            report.reports = self.demo_reports(12).await?;
+            self.store.mark_history_delivered(now - Duration::days(1)).await?;
+        }
         Ok(report)
     }
 

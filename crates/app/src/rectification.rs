@@ -46,6 +46,12 @@ pub struct OrderView {
     pub actions: Vec<&'static str>,
 }
 
+/// Who sees the orders of units under `org_path`: the county office, the unit, and those who see assessments.
+fn may_see_orders(who: &Principal, org_path: &str) -> bool {
+    let t = Some(Target { org_path, staff_id: None });
+    [Action::ManageResults, Action::ReportRectification, Action::ViewAssessment].into_iter().any(|a| who.may(a, t))
+}
+
 fn state_name(s: &str) -> &'static str {
     match s {
         "open" => "待整改",
@@ -198,11 +204,7 @@ impl App {
     pub async fn orders(&self, who: &Principal) -> AppResult<Vec<OrderView>> {
         let mut out: Vec<OrderView> = Vec::new();
         for b in &who.bindings {
-            let t = Some(Target { org_path: &b.org_path, staff_id: None });
-            if !(who.may(Action::ManageResults, t)
-                || who.may(Action::ReportRectification, t)
-                || who.may(Action::ViewAssessment, t))
-            {
+            if !may_see_orders(who, &b.org_path) {
                 continue;
             }
             for o in self.store.list_orders(&b.org_path, 500).await? {
@@ -221,11 +223,7 @@ impl App {
     async fn order_for(&self, who: &Principal, id: i64) -> AppResult<OrderRow> {
         let not_found = || AppError::not_found("order_not_found", "整改通知不存在。");
         let o = self.store.order_by_id(id).await?.ok_or_else(not_found)?;
-        let t = Some(Target { org_path: &o.org_path, staff_id: None });
-        if !(who.may(Action::ManageResults, t)
-            || who.may(Action::ReportRectification, t)
-            || who.may(Action::ViewAssessment, t))
-        {
+        if !may_see_orders(who, &o.org_path) {
             return Err(not_found());
         }
         Ok(o)

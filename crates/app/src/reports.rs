@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::audit::Actor;
 use crate::export::{Cell, Table};
 use crate::policy::{Action, Principal, Target};
-use crate::stats::{By, FIGURE_HEADERS, figure_cells};
+use crate::stats::{By, FIGURE_HEADERS, figure_cells, rank_cell};
 use crate::{App, AppError, AppResult};
 
 /// One unit in a report.
@@ -107,6 +107,10 @@ impl ReportView {
         format!("{}{}政务服务“好差评”{}{version}", self.org_name, self.period_label, self.kind_name)
     }
 
+    pub fn file_name(&self) -> String {
+        format!("{}_v{}", self.title(), self.version)
+    }
+
     /// The report as a table (for .xlsx): the units in rank order, then the total.
     pub fn table(&self) -> Table {
         let mut headers = vec!["名次".to_string(), "单位".to_string(), "类型".to_string()];
@@ -116,11 +120,7 @@ impl ReportView {
             .lines
             .iter()
             .map(|l| {
-                let rank = match (l.rank, l.tied) {
-                    (Some(r), true) => Cell::from(format!("{r}(并列)")),
-                    (Some(r), false) => Cell::Number(f64::from(r)),
-                    (None, _) => Cell::from(format!("不排名({})", l.unranked_reason.clone().unwrap_or_default())),
-                };
+                let rank = rank_cell(l.rank, l.tied, l.unranked_reason.as_deref());
                 let mut row = vec![rank, Cell::from(l.name.clone()), Cell::from(l.context.clone())];
                 row.extend(figure_cells(&l.figures));
                 row
@@ -291,7 +291,7 @@ impl App {
     /// Publishes a draft: from now on it is frozen and public. A monthly report also issues the rectification
     /// orders of those in the bottom group for the configured number of consecutive months (R12.1).
     pub async fn publish_report(&self, who: &Principal, id: i64) -> AppResult<ReportView> {
-        let view = self.report(Some(who), id).await?;
+        self.report(Some(who), id).await?;
         let row = self
             .store
             .report_by_id(id)
@@ -300,25 +300,32 @@ impl App {
         if !who.may(Action::ManageResults, Some(Target { org_path: &row.org_path, staff_id: None })) {
             return Err(AppError::not_found("report_not_found", "通报不存在或尚未发布。"));
         }
+        self.publish(&row, &who.username, &Actor::user(&who.username)).await?;
+        self.report(Some(who), id).await
+    }
+
+    /// Publishes a draft row (after the caller's permission check).
+    pub(crate) async fn publish(&self, row: &ReportRow, by: &str, actor: &Actor) -> AppResult<()> {
         if row.state == "published" {
             return Err(AppError::conflict(
                 "report_published",
                 "该通报已发布,不能修改;如需更正,请重新生成,系统将生成新版本,原版本保留可查。",
             ));
         }
+        let body = ReportView::from_row(row)?.body;
         let now = self.now();
         let (orders, messages) =
-            if row.kind == "month" { self.orders_for(&row, &view.body, now).await? } else { (Vec::new(), Vec::new()) };
+            if row.kind == "month" { self.orders_for(row, &body, now).await? } else { (Vec::new(), Vec::new()) };
         let audit = self.audit(
-            &Actor::user(&who.username),
+            actor,
             "report.publish",
-            format!("report:{id}"),
+            format!("report:{}", row.id),
             json!({ "period": row.period, "version": row.version, "orders": orders.len() }),
         );
-        if !self.store.publish_report(id, &who.username, now, &orders, &messages, &audit).await? {
+        if !self.store.publish_report(row.id, by, now, &orders, &messages, &audit).await? {
             return Err(AppError::conflict("report_published", "该通报已被他人发布,请刷新后查看。"));
         }
-        self.report(Some(who), id).await
+        Ok(())
     }
 
     /// Drafts the report of last month for every county (root organization) once the first working day of
@@ -341,5 +348,34 @@ impl App {
             drafted += 1;
         }
         Ok(drafted)
+    }
+
+    /// The demo county's published monthly reports: the months before `now`, oldest first, so that the
+    /// repeatedly-low rule issues its orders as it would have month by month.
+    pub(crate) async fn demo_reports(&self, months: u32) -> AppResult<u64> {
+        let mut month = Period::month_of(hcp_domain::calendar::business_date(self.now()));
+        let mut periods = Vec::new();
+        for _ in 0..months {
+            month = month.previous();
+            periods.push(month);
+        }
+        periods.reverse();
+        let office = Actor::system();
+        let mut published = 0;
+        for org in self.store.list_orgs("/").await?.into_iter().filter(|o| o.parent_code.is_none()) {
+            for p in &periods {
+                let (id, _) = self.draft_report(&org, *p, "", &office).await?;
+                let row = self
+                    .store
+                    .report_by_id(id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found("report_not_found", "通报不存在。"))?;
+                if row.state == "draft" {
+                    self.publish(&row, "县政务服务管理办公室(演示)", &office).await?;
+                    published += 1;
+                }
+            }
+        }
+        Ok(published)
     }
 }

@@ -127,6 +127,23 @@ pub struct Ranking {
     pub lines: Vec<RankLine>,
 }
 
+/// A place as people read it: `3`, `2(并列)`, or `不排名(评价数不足)`.
+pub fn rank_label(rank: Option<u32>, tied: bool, unranked_reason: Option<&str>) -> String {
+    match (rank, tied) {
+        (Some(r), true) => format!("{r}(并列)"),
+        (Some(r), false) => r.to_string(),
+        (None, _) => format!("不排名({})", unranked_reason.unwrap_or("")),
+    }
+}
+
+/// A place as a cell: a number when it is one alone (so that it sorts), text otherwise.
+pub fn rank_cell(rank: Option<u32>, tied: bool, unranked_reason: Option<&str>) -> crate::export::Cell {
+    match (rank, tied) {
+        (Some(r), false) => crate::export::Cell::Number(f64::from(r)),
+        _ => crate::export::Cell::from(rank_label(rank, tied, unranked_reason)),
+    }
+}
+
 /// Parses a period from a code (`2026-11`, `2026-Q4`, `2026`, `2026-W05`, `2026-11-05`) or a from–to pair.
 pub fn parse_period(code: Option<&str>, from: Option<&str>, to: Option<&str>) -> AppResult<Period> {
     let period = match (code.map(str::trim).filter(|c| !c.is_empty()), from, to) {
@@ -383,6 +400,11 @@ pub fn figure_cells(f: &Figures) -> Vec<crate::export::Cell> {
 }
 
 impl Cut {
+    /// The name of its download, without extension.
+    pub fn file_name(&self) -> String {
+        format!("好差评统计_{}_{}", self.org_name, self.period_code)
+    }
+
     /// The cut as a table: the total first, then one row per line.
     pub fn table(&self) -> crate::export::Table {
         use crate::export::{Cell, Table};
@@ -412,6 +434,10 @@ impl Cut {
 }
 
 impl Ranking {
+    pub fn file_name(&self) -> String {
+        format!("好差评排名_{}_{}_{}", self.org_name, self.period_code, self.metric.as_str())
+    }
+
     pub fn table(&self) -> crate::export::Table {
         use crate::export::{Cell, Table};
         let mut headers =
@@ -421,11 +447,7 @@ impl Ranking {
             .lines
             .iter()
             .map(|l| {
-                let rank = match (l.rank, l.tied) {
-                    (Some(r), true) => Cell::from(format!("{r}(并列)")),
-                    (Some(r), false) => Cell::Number(f64::from(r)),
-                    (None, _) => Cell::from(format!("不排名({})", l.unranked_reason.unwrap_or(""))),
-                };
+                let rank = rank_cell(l.rank, l.tied, l.unranked_reason);
                 let value = match self.metric {
                     Metric::Satisfaction => Cell::from(l.value.map(|v| (v * 100.0).round() / 100.0)),
                     _ => Cell::from(l.value.map(|v| (v * 1000.0).round() / 10.0)),

@@ -259,6 +259,7 @@ fn print_demo(r: &DemoReport) {
         r.orgs, r.windows, r.staff, r.items, r.records, r.evaluations
     );
     println!("差评工单 {} 件(近期工单处于各个办理阶段,部分逾期),申诉 {} 件。", r.cases, r.appeals);
+    println!("已发布近 {} 个月的月度通报(公众页面 /public),连续排名靠后的已下发整改通知。", r.reports);
     if !r.links.is_empty() {
         println!("可以直接试用的评价链接(尚未评价的近期办件):");
         for l in &r.links {

@@ -79,3 +79,16 @@ impl Store {
         self.pool.close().await;
     }
 }
+
+impl Store {
+    /// Refreshes the planner's statistics of the big tables (after a bulk load; PostgreSQL only — SQLite's
+    /// plans for these statements do not depend on them).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("ANALYZE service_record, evaluation, evaluation_rollup, record_rollup, cut_rollup")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+}

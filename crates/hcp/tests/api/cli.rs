@@ -151,6 +151,11 @@ async fn the_demo_has_cases_in_every_state() {
         let decided = store.list_appeals(&["/".into()], None, &["upheld"], 100).await.unwrap();
         assert!(!decided.is_empty());
         assert!(store.is_invalidated(decided[0].evaluation_id).await.unwrap());
+        // A year of monthly reports, published, and the statistics equal to the rows after all of it.
+        let reports = store.list_reports("/", false, 100).await.unwrap();
+        assert_eq!(reports.len(), 12, "{backend:?}");
+        assert!(reports.iter().all(|r| r.state == "published" && r.kind == "month"));
+        assert_eq!(store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
         store.close().await;
     }
 }

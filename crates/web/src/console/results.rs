@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hcp_app::policy::Action;
-use hcp_app::stats::{By, parse_period};
+use hcp_app::stats::{By, parse_period, rank_label};
 use hcp_app::{App, AppError};
 use hcp_domain::calendar::display_cst;
 use hcp_domain::metrics::{Figures, percent, score};
@@ -14,7 +14,7 @@ use hcp_domain::ranking::Metric;
 use serde::Deserialize;
 
 use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
-use crate::controllers::download::respond;
+use crate::controllers::download::page_download;
 use crate::pages::layout::{error_page, esc};
 
 /// 403 unless the person may do one of these actions somewhere.
@@ -42,6 +42,15 @@ pub struct CutQuery {
     pub metric: Option<String>,
     pub min: Option<String>,
     pub format: Option<String>,
+}
+
+/// The organization and period a page asks for, or the person's own organization and `period`.
+async fn scope_of(app: &App, c: &Console, q: &CutQuery, period: String) -> (String, String) {
+    let org = match q.org.clone().filter(|o| !o.trim().is_empty()) {
+        Some(o) => o,
+        None => default_org(app, c).await,
+    };
+    (org, q.period.clone().filter(|p| !p.trim().is_empty()).unwrap_or(period))
 }
 
 fn default_period(app: &App) -> String {
@@ -127,11 +136,7 @@ pub async fn stats(State(app): State<App>, c: Console, Query(q): Query<CutQuery>
     if let Some(r) = gate(&c, &[Action::ViewStats]) {
         return r;
     }
-    let org = match q.org.clone().filter(|o| !o.trim().is_empty()) {
-        Some(o) => o,
-        None => default_org(&app, &c).await,
-    };
-    let period_raw = q.period.clone().unwrap_or_else(|| default_period(&app));
+    let (org, period_raw) = scope_of(&app, &c, &q, default_period(&app)).await;
     let result = async {
         let period = parse_period(Some(&period_raw), q.from.as_deref(), q.to.as_deref())?;
         let by = parse_by(q.by.as_deref())?;
@@ -143,10 +148,8 @@ pub async fn stats(State(app): State<App>, c: Console, Query(q): Query<CutQuery>
         Ok(x) => x,
         Err(e) => return error_page(&e),
     };
-    if q.format.is_some() {
-        let name = format!("好差评统计_{}_{}", cut.org_name, cut.period_code);
-        return respond(q.format.as_deref(), &name, || cut.table(), || StatusCode::NOT_FOUND.into_response())
-            .unwrap_or_else(IntoResponse::into_response);
+    if let Some(format) = q.format.as_deref() {
+        return page_download(format, &cut.file_name(), || cut.table());
     }
     let mut rows = format!(
         r#"<tr class="total"><th scope="row">{}(合计)</th><td></td>{}</tr>"#,
@@ -183,11 +186,7 @@ pub async fn rankings(State(app): State<App>, c: Console, Query(q): Query<CutQue
     if let Some(r) = gate(&c, &[Action::ViewStats]) {
         return r;
     }
-    let org = match q.org.clone().filter(|o| !o.trim().is_empty()) {
-        Some(o) => o,
-        None => default_org(&app, &c).await,
-    };
-    let period_raw = q.period.clone().unwrap_or_else(|| default_period(&app));
+    let (org, period_raw) = scope_of(&app, &c, &q, default_period(&app)).await;
     let result = async {
         let period = parse_period(Some(&period_raw), q.from.as_deref(), q.to.as_deref())?;
         let by = parse_by(q.by.as_deref())?.unwrap_or(By::Unit);
@@ -210,18 +209,12 @@ pub async fn rankings(State(app): State<App>, c: Console, Query(q): Query<CutQue
         Ok(r) => r,
         Err(e) => return error_page(&e),
     };
-    if q.format.is_some() {
-        let name = format!("好差评排名_{}_{}", ranking.org_name, ranking.period_code);
-        return respond(q.format.as_deref(), &name, || ranking.table(), || StatusCode::NOT_FOUND.into_response())
-            .unwrap_or_else(IntoResponse::into_response);
+    if let Some(format) = q.format.as_deref() {
+        return page_download(format, &ranking.file_name(), || ranking.table());
     }
     let mut rows = String::new();
     for l in &ranking.lines {
-        let rank = match (l.rank, l.tied) {
-            (Some(r), true) => format!("{r}(并列)"),
-            (Some(r), false) => r.to_string(),
-            (None, _) => format!(r#"<span class="muted">不排名:{}</span>"#, esc(l.unranked_reason.unwrap_or(""))),
-        };
+        let rank = esc(&rank_label(l.rank, l.tied, l.unranked_reason));
         let value = match ranking.metric {
             Metric::Satisfaction => score(l.value),
             _ => percent(l.value),
@@ -341,10 +334,8 @@ pub async fn report(
         Ok(r) => r,
         Err(e) => return error_page(&e),
     };
-    if q.format.is_some() {
-        let name = format!("{}_v{}", r.title(), r.version);
-        return respond(q.format.as_deref(), &name, || r.table(), || StatusCode::NOT_FOUND.into_response())
-            .unwrap_or_else(IntoResponse::into_response);
+    if let Some(format) = q.format.as_deref() {
+        return page_download(format, &r.file_name(), || r.table());
     }
     let publish = if r.state == "draft" && c.who.may(Action::ManageResults, None) {
         format!(
@@ -538,13 +529,8 @@ pub async fn assessment(State(app): State<App>, c: Console, Query(q): Query<CutQ
     if let Some(r) = gate(&c, &[Action::ViewAssessment]) {
         return r;
     }
-    let org = match q.org.clone().filter(|o| !o.trim().is_empty()) {
-        Some(o) => o,
-        None => default_org(&app, &c).await,
-    };
-    let year =
-        hcp_domain::period::Period::parse(&hcp_domain::calendar::business_date(app.now()).format("%Y").to_string());
-    let period_raw = q.period.clone().unwrap_or_else(|| year.map(|y| y.code()).unwrap_or_default());
+    let year = hcp_domain::calendar::business_date(app.now()).format("%Y").to_string();
+    let (org, period_raw) = scope_of(&app, &c, &q, year).await;
     let by = match q.by.as_deref() {
         Some("staff") => By::Staff,
         _ => By::Unit,
@@ -558,10 +544,8 @@ pub async fn assessment(State(app): State<App>, c: Console, Query(q): Query<CutQ
         Ok(a) => a,
         Err(e) => return error_page(&e),
     };
-    if q.format.is_some() {
-        let name = format!("好差评绩效考核_{}_{}", a.org_name, a.period_code);
-        return respond(q.format.as_deref(), &name, || a.table(), || StatusCode::NOT_FOUND.into_response())
-            .unwrap_or_else(IntoResponse::into_response);
+    if let Some(format) = q.format.as_deref() {
+        return page_download(format, &a.file_name(), || a.table());
     }
     let mut rows = String::new();
     for l in &a.lines {

@@ -34,6 +34,14 @@ pub fn respond(
     })
 }
 
+/// For pages: the table as CSV or a workbook (`format` given), or a friendly page for an unknown format.
+pub fn page_download(format: &str, name: &str, table: impl FnOnce() -> Table) -> Response {
+    match respond(Some(format), name, table, || axum::http::StatusCode::NOT_FOUND.into_response()) {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
 pub fn xlsx_download(name: &str, bytes: Vec<u8>) -> Response {
     let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
     (

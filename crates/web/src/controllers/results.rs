@@ -60,8 +60,7 @@ pub async fn get(
     ApiQuery(q): ApiQuery<FormatQuery>,
 ) -> Result<Response, ApiError> {
     let report = app.report(Some(&who), path_id(&id, "report_not_found")?).await?;
-    let name = format!("{}_v{}", report.title(), report.version);
-    respond(q.format.as_deref(), &name, || report.table(), || Json(&report).into_response())
+    respond(q.format.as_deref(), &report.file_name(), || report.table(), || Json(&report).into_response())
 }
 
 /// `POST /api/v1/reports/{id}/publish`: freezes the draft and makes it public.
@@ -160,6 +159,5 @@ pub async fn assessment(
         }
     };
     let report = app.assessment(&who, &q.org, period, by).await?;
-    let name = format!("好差评绩效考核_{}_{}", report.org_name, report.period_code);
-    respond(q.format.as_deref(), &name, || report.table(), || Json(&report).into_response())
+    respond(q.format.as_deref(), &report.file_name(), || report.table(), || Json(&report).into_response())
 }

@@ -61,8 +61,7 @@ pub async fn get(
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Response, ApiError> {
     let cut = app.cut(&who, &q.org, q.period()?, q.by()?).await?;
-    let name = format!("好差评统计_{}_{}", cut.org_name, cut.period_code);
-    respond(q.format.as_deref(), &name, || cut.table(), || Json(&cut).into_response())
+    respond(q.format.as_deref(), &cut.file_name(), || cut.table(), || Json(&cut).into_response())
 }
 
 /// `GET /api/v1/rankings?org=510899&period=2026-11&by=unit&metric=satisfaction[&min=20][&format=…]`
@@ -83,6 +82,5 @@ pub async fn rankings(
     };
     let by = q.by()?.unwrap_or(By::Unit);
     let ranking = app.ranking(&who, &q.org, q.period()?, by, metric, q.min).await?;
-    let name = format!("好差评排名_{}_{}_{}", ranking.org_name, ranking.period_code, metric.as_str());
-    respond(q.format.as_deref(), &name, || ranking.table(), || Json(&ranking).into_response())
+    respond(q.format.as_deref(), &ranking.file_name(), || ranking.table(), || Json(&ranking).into_response())
 }

@@ -3,14 +3,14 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use hcp_app::reports::ReportView;
 use hcp_app::{App, AppError};
 use hcp_domain::calendar::display_cst;
 use hcp_domain::metrics::{percent, score};
 use serde::Deserialize;
 
-use crate::controllers::download::respond;
+use crate::controllers::download::page_download;
 use crate::pages::layout::{error_page, esc, page};
 
 /// The body of a report as people read it (and print it): the rule, the units in rank order, the total.
@@ -18,11 +18,7 @@ pub fn report_content(r: &ReportView) -> String {
     let b = &r.body;
     let mut rows = String::new();
     for l in &b.lines {
-        let rank = match (l.rank, l.tied) {
-            (Some(k), true) => format!("{k}(并列)"),
-            (Some(k), false) => k.to_string(),
-            (None, _) => format!("不排名({})", esc(l.unranked_reason.as_deref().unwrap_or(""))),
-        };
+        let rank = esc(&hcp_app::stats::rank_label(l.rank, l.tied, l.unranked_reason.as_deref()));
         let f = &l.figures;
         rows.push_str(&format!(
             r#"<tr><td>{rank}</td><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
@@ -100,10 +96,8 @@ pub async fn report(State(app): State<App>, Path(raw): Path<String>, Query(q): Q
         Ok(r) => r,
         Err(e) => return error_page(&e),
     };
-    if q.format.is_some() {
-        let name = format!("{}_v{}", r.title(), r.version);
-        return respond(q.format.as_deref(), &name, || r.table(), || StatusCode::NOT_FOUND.into_response())
-            .unwrap_or_else(IntoResponse::into_response);
+    if let Some(format) = q.format.as_deref() {
+        return page_download(format, &r.file_name(), || r.table());
     }
     let versions: Vec<ReportView> = app
         .reports(None)
