@@ -22,6 +22,9 @@ macro_rules! day_of {
 const EVALUATION_KEY: &str = "day, org_id, window_id, staff_id, item_id, channel, level, is_default, invalidated";
 const RECORD_KEY: &str = "day, org_id, window_id, staff_id, item_id";
 
+/// A key of `evaluation_rollup` for valid evaluations: day, org, window, staff, item, channel, level, default.
+type DayKey<'a> = (i64, i64, i64, i64, i64, &'a str, &'a str, bool);
+
 /// Counts these new first evaluations (all valid: just inserted).
 pub(crate) async fn count_evaluations(
     conn: &mut AnyConnection,
@@ -35,7 +38,7 @@ pub(crate) async fn count_evaluations(
     }
     // The day rollup from the same facts: one read of the rows for both (an INSERT … SELECT over the id list
     // here ran a hundred times slower on PostgreSQL inside a bulk load's transaction).
-    let mut fine: BTreeMap<(i64, i64, i64, i64, i64, &str, &str, bool), i64> = BTreeMap::new();
+    let mut fine: BTreeMap<DayKey<'_>, i64> = BTreeMap::new();
     for f in &facts {
         let key =
             (f.day, f.org_id, f.window_id, f.staff_id, f.item_id, f.channel.as_str(), f.measure.as_str(), f.is_default);
