@@ -76,6 +76,8 @@ async fn main() -> anyhow::Result<()> {
     let ranking = time!(n, app.ranking(&who, &cli.org, month, By::Unit, Metric::Satisfaction, None).await?);
     let scan_month = time!(3, store.raw_scan_counts(start(&month), end(&month)).await?);
     println!("| monthly ranking of all units ({}) | {ranking:.1} ms | {scan_month:.0} ms |", month.code());
+    let year_units = time!(n, app.cut(&who, &cli.org, year, Some(By::Unit)).await?);
+    println!("| year by unit, computed (the report's figures) ({}) | {year_units:.1} ms | |", year.code());
     let report = time!(n, app.generate_report(&who, &cli.org, &year.code(), "").await?);
     let scan_year = time!(3, store.raw_scan_counts(start(&year), end(&year)).await?);
     println!("| year's report, drafted and saved ({}) | {report:.1} ms | {scan_year:.0} ms |", year.code());
