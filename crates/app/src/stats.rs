@@ -144,6 +144,34 @@ pub fn rank_cell(rank: Option<u32>, tied: bool, unranked_reason: Option<&str>) -
     }
 }
 
+/// Parses the `by` of a request (empty: no breakdown).
+pub fn parse_by(raw: Option<&str>) -> AppResult<Option<By>> {
+    match raw.map(str::trim).filter(|b| !b.is_empty()) {
+        None => Ok(None),
+        Some(b) => By::parse(b).map(Some).ok_or_else(|| {
+            AppError::invalid(
+                "by",
+                "invalid_dimension",
+                format!("分组“{b}”无法识别,可选:{}。", By::ALL.map(By::as_str).join("、")),
+            )
+        }),
+    }
+}
+
+/// Parses the ranking `metric` of a request (empty: satisfaction).
+pub fn parse_metric(raw: Option<&str>) -> AppResult<Metric> {
+    match raw.map(str::trim).filter(|m| !m.is_empty()) {
+        None => Ok(Metric::Satisfaction),
+        Some(m) => Metric::parse(m).ok_or_else(|| {
+            AppError::invalid(
+                "metric",
+                "invalid_metric",
+                format!("排名指标“{m}”无法识别,可选:{}。", Metric::ALL.map(Metric::as_str).join("、")),
+            )
+        }),
+    }
+}
+
 /// Parses a period from a code (`2026-11`, `2026-Q4`, `2026`, `2026-W05`, `2026-11-05`) or a from–to pair.
 pub fn parse_period(code: Option<&str>, from: Option<&str>, to: Option<&str>) -> AppResult<Period> {
     let period = match (code.map(str::trim).filter(|c| !c.is_empty()), from, to) {

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hcp_app::policy::Action;
-use hcp_app::stats::{By, parse_period, rank_label};
+use hcp_app::stats::{By, parse_by, parse_metric, parse_period, rank_label};
 use hcp_app::{App, AppError};
 use hcp_domain::calendar::display_cst;
 use hcp_domain::metrics::{Figures, percent, score};
@@ -122,15 +122,6 @@ fn cut_form(action: &str, org: &str, period: &str, by: Option<By>, metric: Optio
     )
 }
 
-fn parse_by(raw: Option<&str>) -> Result<Option<By>, AppError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(b) => By::parse(b)
-            .map(Some)
-            .ok_or_else(|| AppError::invalid("by", "invalid_dimension", format!("分组“{b}”无法识别。"))),
-    }
-}
-
 /// `GET /console/stats`
 pub async fn stats(State(app): State<App>, c: Console, Query(q): Query<CutQuery>) -> Response {
     if let Some(r) = gate(&c, &[Action::ViewStats]) {
@@ -190,11 +181,7 @@ pub async fn rankings(State(app): State<App>, c: Console, Query(q): Query<CutQue
     let result = async {
         let period = parse_period(Some(&period_raw), q.from.as_deref(), q.to.as_deref())?;
         let by = parse_by(q.by.as_deref())?.unwrap_or(By::Unit);
-        let metric = match q.metric.as_deref().filter(|m| !m.is_empty()) {
-            None => Metric::Satisfaction,
-            Some(m) => Metric::parse(m)
-                .ok_or_else(|| AppError::invalid("metric", "invalid_metric", format!("排名指标“{m}”无法识别。")))?,
-        };
+        let metric = parse_metric(q.metric.as_deref())?;
         let min = match q.min.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
             None => None,
             Some(m) => Some(

@@ -4,9 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use hcp_app::stats::{By, parse_period};
+use hcp_app::stats::{By, parse_by, parse_metric, parse_period};
 use hcp_app::{App, AppError};
-use hcp_domain::ranking::Metric;
 use serde::Deserialize;
 
 use crate::controllers::download::respond;
@@ -36,22 +35,6 @@ impl StatsQuery {
     fn period(&self) -> Result<hcp_domain::period::Period, AppError> {
         parse_period(self.period.as_deref(), self.from.as_deref(), self.to.as_deref())
     }
-
-    fn by(&self) -> Result<Option<By>, AppError> {
-        self.by
-            .as_deref()
-            .filter(|b| !b.trim().is_empty())
-            .map(|b| {
-                By::parse(b).ok_or_else(|| {
-                    AppError::invalid(
-                        "by",
-                        "invalid_dimension",
-                        format!("分组“{b}”无法识别,可选:unit、org、window、staff、item、category、channel。"),
-                    )
-                })
-            })
-            .transpose()
-    }
 }
 
 /// `GET /api/v1/stats?org=510899&period=2026-11[&by=unit][&format=csv|xlsx]`
@@ -60,7 +43,7 @@ pub async fn get(
     Person(who): Person,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Response, ApiError> {
-    let cut = app.cut(&who, &q.org, q.period()?, q.by()?).await?;
+    let cut = app.cut(&who, &q.org, q.period()?, parse_by(q.by.as_deref())?).await?;
     respond(q.format.as_deref(), &cut.file_name(), || cut.table(), || Json(&cut).into_response())
 }
 
@@ -70,17 +53,8 @@ pub async fn rankings(
     Person(who): Person,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Response, ApiError> {
-    let metric = match q.metric.as_deref() {
-        None | Some("") => Metric::Satisfaction,
-        Some(m) => Metric::parse(m).ok_or_else(|| {
-            AppError::invalid(
-                "metric",
-                "invalid_metric",
-                format!("排名指标“{m}”无法识别,可选:{}。", Metric::ALL.map(|m| m.as_str()).join("、")),
-            )
-        })?,
-    };
-    let by = q.by()?.unwrap_or(By::Unit);
+    let metric = parse_metric(q.metric.as_deref())?;
+    let by = parse_by(q.by.as_deref())?.unwrap_or(By::Unit);
     let ranking = app.ranking(&who, &q.org, q.period()?, by, metric, q.min).await?;
     respond(q.format.as_deref(), &ranking.file_name(), || ranking.table(), || Json(&ranking).into_response())
 }
