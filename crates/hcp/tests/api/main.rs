@@ -5,6 +5,7 @@ mod helpers;
 
 mod audit;
 mod bad_input;
+mod browser;
 mod calendar;
 mod cases;
 mod catalog;
@@ -17,3 +18,4 @@ mod privacy;
 mod records;
 mod results;
 mod stats;
+mod webdriver;
