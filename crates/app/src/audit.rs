@@ -23,6 +23,11 @@ impl Actor {
         Actor("system".into())
     }
 
+    /// An evaluation channel acting for an evaluator it identified: `window:W-…`, `device:…`, `kiosk`.
+    pub fn channel(name: impl Into<String>) -> Actor {
+        Actor(name.into())
+    }
+
     /// A person, by their username.
     pub fn user(username: &str) -> Actor {
         Actor(format!("user:{username}"))

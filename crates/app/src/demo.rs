@@ -49,6 +49,11 @@ pub struct DemoReport {
     pub links: Vec<String>,
     /// An API key for the demo's integrating system, shown once.
     pub api_key: String,
+    /// The hall device at the county hall's comprehensive window 1 (its page address, with its secret),
+    /// the window's fixed QR code poster, and the kiosk.
+    pub device_url: String,
+    pub window_poster_url: String,
+    pub kiosk_url: String,
     /// (username, password, role) of the demo accounts, shown once.
     pub accounts: Vec<(String, String, String)>,
     /// Bad-review cases, worked to every state, and appeals filed.
@@ -301,6 +306,9 @@ fn pick_channel(rng: &mut StdRng, at_window: bool) -> Channel {
     }
 }
 
+/// The window of the demo's hall device: comprehensive window 1 of the county hall.
+pub const DEMO_DEVICE_WINDOW: &str = "W-510899-C01";
+
 impl App {
     /// Seeds the demo county into an empty database. `progress(done, total)` is called after each chunk.
     pub async fn seed_demo(&self, opts: &DemoOptions, progress: impl Fn(u64, u64)) -> AppResult<DemoReport> {
@@ -315,6 +323,12 @@ impl App {
             ..DemoReport::default()
         };
         report.api_key = self.create_api_key(DEMO_SOURCE_SYSTEM, None).await?;
+        let (_, secret) = self
+            .register_device(&crate::audit::Actor::system(), "QS-D-C01", "综合窗口1号评价器", DEMO_DEVICE_WINDOW)
+            .await?;
+        report.device_url = format!("{}/d/{secret}", self.public_url());
+        report.window_poster_url = format!("{}/w/{DEMO_DEVICE_WINDOW}/poster", self.public_url());
+        report.kiosk_url = format!("{}/kiosk", self.public_url());
         if opts.accounts {
             for (username, name, role, org, staff) in DEMO_ACCOUNTS {
                 let password = crate::secrets::new_token()[..12].to_string();

@@ -208,7 +208,7 @@ const STYLES: &str = concat!(
 );
 
 /// CRC-32 (IEEE 802.3, as zip uses it).
-pub(crate) fn crc32(data: &[u8]) -> u32 {
+pub fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in data {
         crc ^= u32::from(b);

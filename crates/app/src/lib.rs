@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod case_clock;
 pub mod cases;
 pub mod catalog;
+pub mod channels;
 pub mod clients;
 pub mod console;
 pub mod demo;
@@ -61,6 +62,9 @@ pub struct App {
     pub case_rules: CaseRules,
     /// How results are scored, ranked, assessed and followed up (issue 7).
     pub result_rules: Arc<ResultRules>,
+    /// Woken whenever this instance records a completion, so hall devices waiting on their window look at
+    /// once (they also look every few seconds, for completions recorded by other instances).
+    pub completions: Arc<tokio::sync::Notify>,
 }
 
 /// The configurable rules of results (issue 7 §1, §3, §5, §6).
@@ -132,6 +136,7 @@ impl App {
             gateway: Arc::new(outbox::Gateway::Log),
             case_rules: CaseRules::default(),
             result_rules: Arc::new(ResultRules::default()),
+            completions: Arc::default(),
         }
     }
 

@@ -173,7 +173,12 @@ impl App {
         let details = json!({ "record_number": valid.record_number, "org": org.code });
         let audit = self.audit(&actor, "record.register", "", details.clone());
         match self.store.insert_record_with_invite(&new, &secrets::hash(&token), &audit).await? {
-            RecordInsert::Created(id) => Ok(Registration::Created(self.registered(id, &new, token))),
+            RecordInsert::Created(id) => {
+                if new.completed_at.is_some() {
+                    self.completions.notify_waiters();
+                }
+                Ok(Registration::Created(self.registered(id, &new, token)))
+            }
             RecordInsert::Existing(existing) => {
                 let stored = self.keys.open(&existing)?;
                 if !same_record(&existing, &stored, &new, a) {
@@ -246,7 +251,9 @@ impl App {
                     format!("service_record:{id}"),
                     json!({ "completed_at": at }),
                 );
-                if !self.store.complete_record(id, at, evaluation_deadline(at), &audit).await? {
+                let done = self.store.complete_record(id, at, evaluation_deadline(at), &audit).await?;
+                self.completions.notify_waiters();
+                if !done {
                     // Completed by a concurrent call meanwhile: answer with what is stored now.
                     return Box::pin(self.complete_record(client, id, completed_at)).await;
                 }

@@ -42,3 +42,8 @@ mod tests {
         assert!(new_api_key().starts_with("hcp_"));
     }
 }
+
+/// Compares secrets (or their hashes) in time that does not depend on where they differ.
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -164,6 +164,32 @@ pub enum Command {
     /// The statistics rollups.
     #[command(subcommand)]
     Stats(StatsCommand),
+    /// Hall devices (评价器) bound to windows.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Register a device at a window; prints the address to open on the device, once.
+    Add {
+        /// The device's code, e.g. QS-D-C02.
+        #[arg(long)]
+        code: String,
+        /// A name people recognise, e.g. 综合窗口2号评价器.
+        #[arg(long)]
+        name: String,
+        /// The window's code, e.g. W-510899-C02.
+        #[arg(long)]
+        window: String,
+    },
+    /// List the devices and their windows.
+    List,
+    /// Stop a device: its address no longer works.
+    Revoke {
+        #[arg(long)]
+        code: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,8 +10,8 @@ use hcp_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
-    ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, Cli, CloseOfDay, Command, JobsCommand, KeysCommand,
-    StatsCommand, UserCommand,
+    ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, Cli, CloseOfDay, Command, DeviceCommand, JobsCommand,
+    KeysCommand, StatsCommand, UserCommand,
 };
 use crate::server::{Application, ServeConfig};
 
@@ -229,6 +229,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("已创建账号 {username}。");
             Ok(())
         }
+        Command::Device(cmd) => {
+            let app = open_app(&url, &keys, close, &cases).await?;
+            device(&app, cmd).await
+        }
         Command::Apikey(ApikeyCommand::Create { name, org }) => {
             let app = open_app(&url, &keys, close, &cases).await?;
             let key = app.create_api_key(&name, org.as_deref()).await.map_err(|e| anyhow::anyhow!(e.message()))?;
@@ -237,6 +241,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn device(app: &App, cmd: DeviceCommand) -> anyhow::Result<()> {
+    let actor = hcp_app::audit::Actor::operator();
+    match cmd {
+        DeviceCommand::Add { code, name, window } => {
+            let (d, secret) =
+                app.register_device(&actor, &code, &name, &window).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!(
+                "已登记评价器 {}({},{})。在评价器的浏览器中打开下面的地址(只显示这一次):",
+                d.code, d.window_name, d.hall_name
+            );
+            println!("{}/d/{secret}", app.public_url());
+        }
+        DeviceCommand::List => {
+            for d in app.store.list_devices("/").await? {
+                let state = if d.revoked_at.is_some() { "已停用" } else { "在用" };
+                println!("{}\t{}\t{}\t{}\t{state}", d.code, d.name, d.window_code, d.window_name);
+            }
+        }
+        DeviceCommand::Revoke { code } => {
+            app.revoke_device(&actor, &code).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!("已停用评价器 {code}。");
+        }
+    }
+    Ok(())
 }
 
 async fn seed(app: &App, opts: &DemoOptions) -> anyhow::Result<DemoReport> {
@@ -273,6 +303,9 @@ fn print_demo(r: &DemoReport) {
             println!("  {user:<8} {password}  {role_zh}");
         }
     }
+    println!("评价渠道:窗口评价器 {}", r.device_url);
+    println!("          窗口二维码(打印张贴) {}", r.window_poster_url);
+    println!("          自助服务终端 {}", r.kiosk_url);
     println!("演示对接系统的接口密钥(Authorization: Bearer …),只显示这一次:");
     println!("  {}", r.api_key);
 }

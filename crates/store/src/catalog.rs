@@ -50,6 +50,25 @@ pub struct WindowRow {
     pub kind: String,
     pub hall_name: String,
     pub org_code: String,
+    pub org_name: String,
+    pub org_path: String,
+}
+
+const WINDOW_SELECT: &str = "SELECT w.id, w.code, w.name, w.kind, h.name AS hall_name, o.code AS org_code,
+    o.name AS org_name, o.path AS org_path
+  FROM service_window w JOIN hall h ON h.id = w.hall_id JOIN org o ON o.id = w.org_id";
+
+fn window_row(r: &sqlx::any::AnyRow) -> Result<WindowRow, StoreError> {
+    Ok(WindowRow {
+        id: r.try_get("id")?,
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        kind: r.try_get("kind")?,
+        hall_name: r.try_get("hall_name")?,
+        org_code: r.try_get("org_code")?,
+        org_name: r.try_get("org_name")?,
+        org_path: r.try_get("org_path")?,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -192,26 +211,20 @@ impl Store {
 
     /// Windows of organizations under `path_prefix`.
     pub async fn list_windows(&self, path_prefix: &str) -> Result<Vec<WindowRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT w.id, w.code, w.name, w.kind, h.name AS hall_name, o.code AS org_code
-             FROM service_window w JOIN hall h ON h.id = w.hall_id JOIN org o ON o.id = w.org_id
-             WHERE o.path LIKE $1 ORDER BY w.code",
-        )
-        .bind(format!("{path_prefix}%"))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(WindowRow {
-                    id: r.try_get("id")?,
-                    code: r.try_get("code")?,
-                    name: r.try_get("name")?,
-                    kind: r.try_get("kind")?,
-                    hall_name: r.try_get("hall_name")?,
-                    org_code: r.try_get("org_code")?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{WINDOW_SELECT} WHERE o.path LIKE $1 ORDER BY w.code")))
+            .bind(format!("{path_prefix}%"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(window_row).collect()
+    }
+
+    /// The window with this code (printed on its fixed QR code).
+    pub async fn window_by_code(&self, code: &str) -> Result<Option<WindowRow>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{WINDOW_SELECT} WHERE w.code = $1")))
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(window_row).transpose()
     }
 
     pub async fn window_id_by_code(&self, code: &str) -> Result<Option<i64>, StoreError> {

@@ -278,6 +278,49 @@ impl Store {
         rows.iter().map(record_row).collect()
     }
 
+    /// Records of this mobile (by its blind index) at this window that wait for a rating: completed, not yet
+    /// rated, not yet past their deadline. For the window's fixed QR code; newest first.
+    pub async fn waiting_at_window_for_mobile(
+        &self,
+        mobile_idx: &str,
+        window_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RecordRow>, StoreError> {
+        let rows = sqlx::query(concat!(
+            record_select!(),
+            "WHERE r.applicant_mobile_idx = $1 AND r.window_id = $2 AND r.evaluated = 0
+               AND r.completed_at IS NOT NULL AND r.default_due_at > $3
+             ORDER BY r.completed_at DESC LIMIT 20"
+        ))
+        .bind(mobile_idx)
+        .bind(window_id)
+        .bind(to_ms(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_row).collect()
+    }
+
+    /// The newest record completed at this window since `since`, still waiting for a rating, with an id
+    /// above `after` (what a hall device shows next).
+    pub async fn newest_waiting_at_window(
+        &self,
+        window_id: i64,
+        since: DateTime<Utc>,
+        after: i64,
+    ) -> Result<Option<RecordRow>, StoreError> {
+        let row = sqlx::query(concat!(
+            record_select!(),
+            "WHERE r.window_id = $1 AND r.completed_at >= $2 AND r.evaluated = 0 AND r.id > $3
+             ORDER BY r.completed_at DESC, r.id DESC LIMIT 1"
+        ))
+        .bind(window_id)
+        .bind(to_ms(since))
+        .bind(after)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(record_row).transpose()
+    }
+
     /// Whether any record exists (cheap on any size, unlike a count).
     pub async fn has_records(&self) -> Result<bool, StoreError> {
         Ok(sqlx::query_scalar::<_, i64>("SELECT id FROM service_record LIMIT 1")

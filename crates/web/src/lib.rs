@@ -6,6 +6,7 @@ pub mod controllers;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod qr;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -72,7 +73,16 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/e/{token}", get(pages::evaluate::show).post(pages::evaluate::submit))
         .route("/e2/{token}", get(pages::second::show).post(pages::second::submit))
+        .route("/e/{token}/{file}", get(pages::evaluate::qr_image))
+        .route("/w/{code}", get(pages::window::show).post(pages::window::request_code))
+        .route("/w/{code}/verify", post(pages::window::verify))
+        .route("/w/{code}/poster", get(pages::window::poster))
+        .route("/w/{code}/{file}", get(pages::window::qr_image))
+        .route("/kiosk", get(pages::kiosk::show).post(pages::kiosk::find))
+        .route("/d/{secret}", get(pages::device::show))
+        .route("/d/{secret}/next", get(pages::device::next))
         .route("/assets/hcp.css", get(pages::assets::css))
+        .route("/assets/device.js", get(pages::assets::device_js))
         .route("/public", get(pages::public::index))
         .route("/public/reports/{id}", get(pages::public::report))
         .nest("/api/v1", api)

@@ -9,6 +9,7 @@ mod browser;
 mod calendar;
 mod cases;
 mod catalog;
+mod channels;
 mod cli;
 mod console;
 mod default_evaluation;

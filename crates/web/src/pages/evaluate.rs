@@ -14,7 +14,7 @@ use hcp_domain::{Channel, Level, Violation};
 use hcp_store::RecordRow;
 use serde::Deserialize;
 
-use super::layout::{error_page, esc, page};
+use super::layout::{Frame, error_page, esc, page_in};
 use crate::extract::ClientIp;
 
 #[derive(Deserialize)]
@@ -22,6 +22,31 @@ pub struct PageQuery {
     level: Option<String>,
     /// The channel the link was opened from (`qr_code` on printed receipts, `hall_device`, `kiosk` …).
     c: Option<String>,
+    /// `1`: large type (适老化).
+    big: Option<String>,
+}
+
+/// The frame of the evaluation pages: hall devices and kiosks get the touch layout and go back to their
+/// idle screen when left alone (after the thank-you, sooner).
+fn frame(channel: Channel, big: bool, done: bool) -> Frame {
+    let kiosk = matches!(channel, Channel::HallDevice | Channel::Kiosk);
+    Frame { big, kiosk, idle_seconds: kiosk.then_some(if done { 15 } else { 90 }) }
+}
+
+/// The query string that keeps the channel and the type size across the pages.
+fn carry(channel: Channel, big: bool) -> String {
+    format!("c={}{}", channel.as_str(), if big { "&amp;big=1" } else { "" })
+}
+
+/// The link that switches between large and standard type.
+fn mode_switch(token: &str, channel: Channel, big: bool, level: Option<Level>) -> String {
+    let level = level.map(|l| format!("&amp;level={}", l.as_str())).unwrap_or_default();
+    format!(
+        r#"<p class="modebar"><a href="/e/{token}?{q}{level}">{text}</a></p>"#,
+        token = esc(token),
+        q = carry(channel, !big),
+        text = if big { "标准字号" } else { "大字模式(适老)" },
+    )
 }
 
 fn channel_of(raw: Option<&str>) -> Channel {
@@ -38,11 +63,13 @@ pub async fn show(State(app): State<App>, Path(token): Path<String>, Query(q): Q
         return error_page(&refusal);
     }
     let channel = channel_of(q.c.as_deref());
+    let big = q.big.as_deref() == Some("1");
+    let frame = frame(channel, big, false);
     match q.level.as_deref().and_then(Level::parse) {
-        None => page(StatusCode::OK, "请您评价", &choose_level(&rec, &token, channel)),
+        None => page_in(StatusCode::OK, "请您评价", &choose_level(&rec, &token, channel, big), frame),
         Some(level) => {
-            let form = FormState { level, channel, ..FormState::default() };
-            page(StatusCode::OK, "请您评价", &criteria_form(&rec, &token, &form, &[]))
+            let form = FormState { level, channel, big, ..FormState::default() };
+            page_in(StatusCode::OK, "请您评价", &criteria_form(&rec, &token, &form, &[]), frame)
         }
     }
 }
@@ -78,13 +105,14 @@ pub async fn submit(
                     ""
                 }
             );
-            page(StatusCode::OK, "评价成功", &body)
+            page_in(StatusCode::OK, "评价成功", &body, frame(form.channel, form.big, true))
         }
         Err(AppError::Invalid(violations)) => match app.record_for_token(&token).await {
-            Ok(rec) => page(
+            Ok(rec) => page_in(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "请检查填写内容",
                 &criteria_form(&rec, &token, &form, &violations),
+                frame(form.channel, form.big, false),
             ),
             Err(e) => error_page(&e),
         },
@@ -99,6 +127,7 @@ struct FormState {
     staff_indicator_ids: Vec<String>,
     comment: String,
     channel: Channel,
+    big: bool,
 }
 
 impl Default for FormState {
@@ -109,6 +138,7 @@ impl Default for FormState {
             staff_indicator_ids: Vec::new(),
             comment: String::new(),
             channel: Channel::Web,
+            big: false,
         }
     }
 }
@@ -124,6 +154,7 @@ impl FormState {
                 "staff_indicator_ids" => f.staff_indicator_ids.push(v.into_owned()),
                 "comment" => f.comment = v.into_owned(),
                 "channel" => f.channel = channel_of(Some(&v)),
+                "big" => f.big = v == "1",
                 _ => {}
             }
         }
@@ -155,7 +186,7 @@ fn facts(rec: &RecordRow) -> String {
     s
 }
 
-fn choose_level(rec: &RecordRow, token: &str, channel: Channel) -> String {
+fn choose_level(rec: &RecordRow, token: &str, channel: Channel, big: bool) -> String {
     let mut buttons = String::new();
     for l in Level::ALL {
         buttons.push_str(&format!(
@@ -166,17 +197,19 @@ fn choose_level(rec: &RecordRow, token: &str, channel: Channel) -> String {
         ));
     }
     format!(
-        r#"{facts}
+        r#"{switch}{facts}
 <form method="get" action="/e/{token}">
-<input type="hidden" name="c" value="{channel}">
+<input type="hidden" name="c" value="{channel}">{big}
 <fieldset><legend>您对本次服务满意吗?请选择一项</legend>
 <div class="levels">{buttons}</div>
 </fieldset>
 </form>
 <p class="muted">未在评价截止前评价的,按“基本满意”计。</p>"#,
+        switch = mode_switch(token, channel, big, None),
         facts = facts(rec),
         token = esc(token),
         channel = channel.as_str(),
+        big = if big { r#"<input type="hidden" name="big" value="1">"# } else { "" },
     )
 }
 
@@ -221,11 +254,11 @@ fn criteria_form(rec: &RecordRow, token: &str, form: &FormState, errors: &[Viola
         "以下为可选项,可直接提交。"
     };
     format!(
-        r#"{alert}{facts}
-<p>您选择的评价等级:<strong>{level}</strong> <a href="/e/{token}?c={channel}">重新选择</a></p>
+        r#"{alert}{switch}{facts}
+<p>您选择的评价等级:<strong>{level}</strong> <a href="/e/{token}?{carry}">重新选择</a></p>
 <form method="post" action="/e/{token}">
 <input type="hidden" name="level" value="{level_code}">
-<input type="hidden" name="channel" value="{channel}">
+<input type="hidden" name="channel" value="{channel}">{big}
 <p class="muted">{hint}</p>
 <h2>对办理事项的评价</h2>
 {service}
@@ -235,6 +268,9 @@ fn criteria_form(rec: &RecordRow, token: &str, form: &FormState, errors: &[Viola
 <textarea id="comment" name="comment" maxlength="500">{comment}</textarea>
 <button type="submit" class="primary">提交评价</button>
 </form>"#,
+        switch = mode_switch(token, form.channel, form.big, Some(form.level)),
+        carry = carry(form.channel, form.big),
+        big = if form.big { r#"<input type="hidden" name="big" value="1">"# } else { "" },
         facts = facts(rec),
         level = esc(form.level.name_zh()),
         level_code = form.level.as_str(),
@@ -251,4 +287,14 @@ fn checkbox(name: &str, id: &str, text: &str, checked: &[String]) -> String {
         esc(text),
         id = esc(id),
     )
+}
+
+/// `GET /e/{token}/qr.svg` and `/e/{token}/qr.png`: the record's QR code for its receipt, leading to this
+/// page marked as a QR-code evaluation. Only for a link that exists.
+pub async fn qr_image(State(app): State<App>, Path((token, file)): Path<(String, String)>) -> Response {
+    if let Err(e) = app.record_for_token(&token).await {
+        return error_page(&e);
+    }
+    let url = format!("{}?c=qr_code", app.evaluation_url(&token));
+    super::window::image(&url, &file, "评价二维码")
 }

@@ -22,18 +22,43 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// How a page is framed: the evaluation channels differ only here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Frame {
+    /// Large type and strong contrast (适老化), chosen by the evaluator.
+    pub big: bool,
+    /// A hall device or kiosk: a wide touch layout and the device script, which (with `idle_seconds`)
+    /// goes back to the device's idle screen when nobody touches it.
+    pub kiosk: bool,
+    pub idle_seconds: Option<u32>,
+}
+
 /// A whole page around `body` (already escaped HTML).
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    page_in(status, title, body, Frame::default())
+}
+
+/// [`page`] in a given frame.
+pub fn page_in(status: StatusCode, title: &str, body: &str, frame: Frame) -> Response {
+    let mut classes = Vec::new();
+    if frame.big {
+        classes.push("big");
+    }
+    if frame.kiosk {
+        classes.push("kiosk");
+    }
+    let idle = frame.idle_seconds.map(|s| format!(r#" data-idle="{s}""#)).unwrap_or_default();
+    let script = if frame.kiosk { r#"<script src="/assets/device.js" defer></script>"# } else { "" };
     let html = format!(
         r#"<!doctype html>
-<html lang="zh-CN">
+<html lang="zh-CN" class="{classes}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} - 政务服务“好差评”</title>
-<link rel="stylesheet" href="/assets/hcp.css">
+<link rel="stylesheet" href="/assets/hcp.css">{script}
 </head>
-<body>
+<body{idle}>
 <header><h1>政务服务“好差评”</h1></header>
 <main id="main">
 {body}
@@ -42,6 +67,7 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
 </body>
 </html>"#,
         title = esc(title),
+        classes = classes.join(" "),
     );
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html)
         .into_response()

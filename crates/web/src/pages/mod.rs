@@ -1,8 +1,12 @@
-//! Server-rendered pages: plain HTML, no script, assets embedded in the binary (closed networks).
+//! Server-rendered pages: plain HTML, assets embedded in the binary (closed networks). The one script,
+//! `assets/device.js`, serves hall devices and kiosks; every page works without it.
 
 pub mod assets;
+pub mod device;
 pub mod evaluate;
 pub mod home;
+pub mod kiosk;
 pub mod layout;
 pub mod public;
 pub mod second;
+pub mod window;

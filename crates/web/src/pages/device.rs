@@ -1,0 +1,62 @@
+//! The hall device (评价器) at a window (issue 6 §2). A registered device opens `/d/{secret}`: an idle
+//! screen that long-polls `/d/{secret}/next`; when its window completes a service, the device opens that
+//! record's evaluation page in the touch layout, which comes back to the idle screen when left alone
+//! (`assets/device.js`, the only script of the program).
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hcp_app::App;
+use serde::Deserialize;
+
+use super::layout::{Frame, error_page, esc, page_in};
+use crate::error::ApiError;
+
+/// How long one poll waits before answering "nothing yet" (below common proxy timeouts).
+const LONG_POLL: Duration = Duration::from_secs(25);
+
+/// `GET /d/{secret}`: the idle screen.
+pub async fn show(State(app): State<App>, Path(secret): Path<String>) -> Response {
+    let device = match app.device(&secret).await {
+        Ok(d) => d,
+        Err(e) => return error_page(&e),
+    };
+    let body = format!(
+        r#"<div id="device" class="idle" data-next="/d/{secret}/next">
+<p class="big-text">欢迎办理业务</p>
+<p>{window} · {hall}</p>
+<p class="notice" role="status" aria-live="polite" id="device-status">办结后,请在本评价器上为我们的服务评价。</p>
+<noscript><p class="alert">本评价器需要启用 JavaScript。</p></noscript>
+<p class="muted">设备 {code}</p>
+</div>"#,
+        secret = esc(&secret),
+        window = esc(&device.window_name),
+        hall = esc(&device.hall_name),
+        code = esc(&device.code),
+    );
+    page_in(StatusCode::OK, "评价器", &body, Frame { big: true, kiosk: true, idle_seconds: None })
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    after: Option<i64>,
+}
+
+/// `GET /d/{secret}/next?after=ID`: the next record to rate at this device's window, as
+/// `{"record_id", "url"}`, or 204 when none arrived within the poll.
+pub async fn next(State(app): State<App>, Path(secret): Path<String>, Query(q): Query<NextQuery>) -> Response {
+    match app.device_next(&secret, q.after.unwrap_or(0), LONG_POLL).await {
+        Ok(Some(w)) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::Json(serde_json::json!({
+                "record_id": w.record.id,
+                "url": format!("/e/{}?c=hall_device&big=1", w.token),
+            })),
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NO_CONTENT, [(header::CACHE_CONTROL, "no-store")]).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
