@@ -79,3 +79,105 @@ async fn a_bad_review_from_a_phone_reaches_the_unit(app: TestApp) {
 }
 
 both_backends!(a_bad_review_from_a_phone_reaches_the_unit);
+
+/// A hall device at the county hall's window 1 shows the record its window completes, the applicant rates on
+/// the touch screen, and the device goes back to its idle screen.
+async fn a_hall_device_shows_what_its_window_completes(app: TestApp) {
+    let Some(b) = Session::start(&app.base, 1024, 768).await else { return };
+    let actor = hcp_app::audit::Actor::operator();
+    let (_, secret) = app.app.register_device(&actor, "B-D1", "浏览器测试评价器", "W-510899-C01").await.unwrap();
+    b.goto(&format!("/d/{secret}")).await;
+    b.wait_for_text("欢迎办理业务", WAIT).await;
+    b.screenshot("device-1-idle").await;
+    let mut body = record_body("DEVICE-1");
+    body["completed_at"] = serde_json::json!(chrono::Utc::now().to_rfc3339());
+    let (id, _) = app.register(&body).await;
+    b.wait_for_text("您对本次服务满意吗", WAIT).await;
+    b.assert_same_origin().await;
+    b.screenshot("device-2-record").await;
+    b.click("button[value=very_satisfied]").await;
+    b.wait_for_text("您选择的评价等级:非常满意", WAIT).await;
+    b.click("button.primary").await;
+    b.wait_for_text("评价成功", WAIT).await;
+    b.screenshot("device-3-thanks").await;
+    let e = app.app.store.first_evaluation(id).await.unwrap().expect("recorded");
+    assert_eq!(e.channel, "hall_device");
+    // Left alone, the thank-you goes back to the idle screen, which does not show the same record again.
+    b.wait_for_text("欢迎办理业务", Duration::from_secs(20)).await;
+    assert!(b.current_url().await.ends_with(&format!("/d/{secret}")));
+    b.quit().await;
+}
+
+/// The fixed QR code of a window on the smallest phone, in large type: the mobile number, the code from the
+/// text message, the list, the rating.
+async fn the_window_code_on_a_small_phone_in_large_type(app: TestApp) {
+    let Some(b) = Session::start(&app.base, 320, 640).await else { return };
+    let (id, _) = app.register(&record_body("WINDOW-1")).await;
+    b.goto("/w/W-510899-C01").await;
+    b.assert_fits_width().await;
+    b.type_into("#mobile", "13812345678").await;
+    b.click("button.primary").await;
+    b.wait_for_text("输入短信验证码", WAIT).await;
+    let messages = app.app.store.pending_messages(10).await.unwrap();
+    let body = &messages.iter().find(|m| m.template == "window_code").unwrap().body;
+    let at = body.find("验证码为 ").unwrap() + "验证码为 ".len();
+    b.type_into("#code", &body[at..at + 6]).await;
+    b.screenshot("window-1-code").await;
+    b.click("button.primary").await;
+    b.wait_for_text("您在本窗口待评价的办件", WAIT).await;
+    b.assert_fits_width().await;
+    b.screenshot("window-2-list").await;
+    b.click("ul.records a").await;
+    b.wait_for_text("大字模式", WAIT).await;
+    b.click(".modebar a").await;
+    b.wait_for_text("标准字号", WAIT).await;
+    let size = b.script("return getComputedStyle(document.documentElement).fontSize", serde_json::json!([])).await;
+    assert_eq!(size, "26px", "large type");
+    b.assert_fits_width().await;
+    b.assert_same_origin().await;
+    b.screenshot("window-3-large-type").await;
+    // With the keyboard: Enter on a level.
+    b.press_enter("button[value=satisfied]").await;
+    b.wait_for_text("您选择的评价等级:满意", WAIT).await;
+    assert!(b.source().await.contains(r#"name="big" value="1""#), "large type carries on");
+    b.click("button.primary").await;
+    b.wait_for_text("评价成功", WAIT).await;
+    let e = app.app.store.first_evaluation(id).await.unwrap().expect("recorded");
+    assert_eq!(e.channel, "qr_code");
+    b.quit().await;
+}
+
+/// A hotline agent finds the caller's record by mobile and records the rating; a bad one without a reason
+/// comes back with the reason.
+async fn the_hotline_desk_records_a_call(app: TestApp) {
+    let Some(b) = Session::start(&app.base, 1280, 900).await else { return };
+    app.app.create_user("agent", "话务员小李", PASSWORD, "hotline_agent", "510899", None).await.unwrap();
+    let (id, _) = app.register(&record_body("CALL-1")).await;
+    login(&b, "agent").await;
+    b.goto("/console/records").await;
+    b.type_into("#mobile", "13812345678").await;
+    b.click("button.primary").await;
+    b.wait_for_text("CALL-1", WAIT).await;
+    b.click("a[href^='/console/records/']").await;
+    b.wait_for_text("记录来电评价", WAIT).await;
+    b.click("input[name=level][value=dissatisfied]").await;
+    b.click("form[action$='hotline-evaluation'] button.primary").await;
+    b.wait_for_text("未能记录", WAIT).await;
+    b.screenshot("hotline-1-reason-needed").await;
+    b.click("input[name=level][value=dissatisfied]").await;
+    b.type_into("#comment", "来电反映窗口人员态度生硬").await;
+    b.click("form[action$='hotline-evaluation'] button.primary").await;
+    let text = b.wait_for_text("已记录来电评价", WAIT).await;
+    assert!(text.contains("话务员小李"), "{text}");
+    b.assert_same_origin().await;
+    b.screenshot("hotline-2-recorded").await;
+    let e = app.app.store.first_evaluation(id).await.unwrap().expect("recorded");
+    assert_eq!((e.channel.as_str(), e.level.as_str()), ("hotline", "dissatisfied"));
+    b.quit().await;
+}
+
+both_backends!(
+    a_hall_device_shows_what_its_window_completes,
+    the_window_code_on_a_small_phone_in_large_type,
+    the_hotline_desk_records_a_call,
+);

@@ -228,3 +228,21 @@ both_backends!(
     the_kiosk_finds_a_record_by_number_and_id,
     a_hall_device_gets_what_its_window_completes,
 );
+
+/// The evaluation page with everything it loads stays under 100 KB, for slow connections.
+async fn the_evaluation_page_is_light(app: TestApp) {
+    let (_, token) = app.register(&record_body("LIGHT-1")).await;
+    let mut total = 0;
+    for path in [
+        format!("/e/{token}?c=qr_code"),
+        format!("/e/{token}?c=qr_code&level=very_dissatisfied&big=1"),
+        "/assets/hcp.css".to_string(),
+    ] {
+        let res = client().get(app.url(&path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        total += res.bytes().await.unwrap().len();
+    }
+    assert!(total < 100 * 1024, "the two evaluation pages and the style sheet weigh {total} bytes");
+}
+
+both_backends!(the_evaluation_page_is_light);

@@ -177,6 +177,12 @@ impl Session {
         self.cmd(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({ "text": text }))).await;
     }
 
+    /// Focuses the element and presses Enter on it, as a keyboard user does.
+    pub async fn press_enter(&self, css: &str) {
+        let el = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({ "text": "\u{E007}" }))).await;
+    }
+
     /// Waits until the page's text contains `needle` (pages that change by themselves: the hall device).
     pub async fn wait_for_text(&self, needle: &str, timeout: Duration) -> String {
         let start = std::time::Instant::now();
