@@ -7,6 +7,7 @@ pub mod appeals;
 pub mod assessment;
 pub mod attachments;
 pub mod audit;
+pub mod browse;
 pub mod calendar;
 pub mod case_clock;
 pub mod cases;

@@ -16,6 +16,7 @@ mod catalog;
 mod channels;
 mod connect;
 mod error;
+mod evaluation_list;
 mod evaluations;
 mod jobs;
 mod keys;
@@ -38,6 +39,7 @@ pub use catalog::{ItemRow, MemberName, NewHall, NewItem, NewOrg, NewStaff, NewWi
 pub use channels::{DeviceRow, NewWindowLogin, WindowLoginRow};
 pub use connect::{Backend, redact as redact_url};
 pub use error::StoreError;
+pub use evaluation_list::{EvaluationFacts, EvaluationFilter, EvaluationListRow};
 pub use evaluations::{EvaluationRow, NewEvaluation};
 pub use keys::{ReencryptedApplicant, StoredApplicant};
 pub use outbox::{MessageRow, NewMessage};

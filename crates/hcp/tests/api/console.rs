@@ -143,6 +143,18 @@ async fn record_in(app: &TestApp, n: &str, township: &str) -> i64 {
     app.register(&body).await.0
 }
 
+/// A bad review (with its case) on a record of that township; its evaluation id.
+async fn evaluation_in(app: &TestApp, n: &str, township: &str) -> i64 {
+    let mut body = record_body(n);
+    body["org_code"] = json!(township);
+    body["window_code"] = json!(format!("W-{township}-01"));
+    body["staff_number"] = serde_json::Value::Null;
+    let (_, token) = app.register(&body).await;
+    let (status, v) = app.evaluate(&token, "dissatisfied", &["S411"], Some("等了很久")).await;
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
 /// A bad review's case on a record of that township, with one attachment (put there by the center).
 async fn case_in(app: &TestApp, n: &str, township: &str) -> (i64, i64) {
     let mut body = record_body(n);
@@ -257,6 +269,9 @@ async fn every_role_against_every_console_route(app: TestApp) {
             [404, 403, 201, 403, 403, 404, 404],
             [404, 404, 201, 403, 403, 404, 404],
         ),
+        ("GET", "/console/evaluations", [200, 200, 200, 200, 200, 403, 403], [200, 200, 200, 200, 200, 403, 403]),
+        // The records have no staff member: staff see none of them.
+        ("GET", "/console/evaluations/{id}", [404, 200, 200, 200, 200, 404, 404], [404, 404, 200, 200, 200, 404, 404]),
         ("GET", "/console/cases", [200, 200, 200, 200, 200, 403, 403], [200, 200, 200, 200, 200, 403, 403]),
         ("GET", "/console/cases/{id}", [404, 200, 200, 200, 200, 404, 404], [404, 404, 200, 200, 200, 404, 404]),
         ("POST", "/console/cases/{id}/steps", [404, 403, 303, 303, 403, 404, 404], [404, 404, 303, 303, 403, 404, 404]),
@@ -355,6 +370,8 @@ async fn every_role_against_every_console_route(app: TestApp) {
                     path.replace("{id}", &report_in(&app, scope).await.to_string())
                 } else if path.starts_with("/console/orders/") {
                     path.replace("{id}", &order_in(&app, &format!("M-{n}"), scope).await.to_string())
+                } else if path.starts_with("/console/evaluations/") {
+                    path.replace("{id}", &evaluation_in(&app, &format!("M-{n}"), scope).await.to_string())
                 } else if path.starts_with("/console/cases/") {
                     let (case, attachment) = case_in(&app, &format!("M-{n}"), scope).await;
                     path.replace("{id}", &case.to_string()).replace("{attachment}", &attachment.to_string())
@@ -586,3 +603,92 @@ async fn a_case_worked_through_the_console_pages(app: TestApp) {
     assert_eq!(status, 200);
     assert!(csv.contains("PAGE-1"));
 }
+
+/// The evaluations list: scope, every filter, paging, bad filters answered with the reason; the detail with
+/// criteria texts and the case history.
+async fn evaluations_are_listed_filtered_and_paged(app: TestApp) {
+    make_accounts(&app).await;
+    // 55 good reviews at the county hall, one bad one in 青山镇 (the unit admin's township).
+    for i in 0..55 {
+        let (_, token) = app.register(&record_body(&format!("L-{i}"))).await;
+        let level = if i % 5 == 0 { "satisfied" } else { "very_satisfied" };
+        let (status, _) = app.evaluate(&token, level, &[], None).await;
+        assert_eq!(status, 201);
+    }
+    let bad = evaluation_in(&app, "L-BAD", IN).await;
+
+    let center = login(&app, "center").await;
+    let (status, html) = center.get("/console/evaluations").await;
+    assert_eq!(status, 200);
+    assert_eq!(html.matches(r#"<a href="/console/evaluations/"#).count(), 50, "a page of 50");
+    assert!(html.contains(&format!(r#"href="/console/evaluations/{bad}""#)), "newest first");
+    let at = html.find("/console/evaluations?").expect("a next-page link");
+    let next = html[at..].split('"').next().unwrap().replace("&amp;", "&");
+    let (status, html) = center.get(&next).await;
+    assert_eq!(status, 200);
+    assert_eq!(html.matches(r#"<a href="/console/evaluations/"#).count(), 6, "the rest");
+    assert!(!html.contains("下一页"));
+
+    for (query, expected) in [
+        ("level=very_dissatisfied", 0),
+        ("level=dissatisfied", 1),
+        ("level=satisfied", 11),
+        ("org=510899101", 1),
+        ("window=W-510899-C01", 55),
+        ("staff=QS0001", 55),
+        ("item=QS010001", 56),
+        ("channel=qr_code", 56),
+        ("channel=hotline", 0),
+        ("default=yes", 0),
+        ("invalidated=no&level=dissatisfied", 1),
+        ("invalidated=yes", 0),
+        ("period=2020-01", 0),
+    ] {
+        let (status, html) = center.get(&format!("/console/evaluations?{query}")).await;
+        assert_eq!(status, 200, "{query}");
+        let rows = html.matches(r#"<a href="/console/evaluations/"#).count();
+        assert_eq!(rows, expected.min(50), "{query}");
+    }
+    for (query, message) in [
+        ("level=awful", "评价等级"),
+        ("period=2026-13", "无法识别"),
+        ("org=NOPE", "机构"),
+        ("staff=X9", "工号"),
+        ("default=maybe", "是"),
+        ("before=abc", "翻页"),
+        ("channel=fax", "渠道"),
+    ] {
+        let (status, html) = center.get(&format!("/console/evaluations?{query}")).await;
+        assert_eq!(status, 422, "{query}");
+        assert!(html.contains(r#"role="alert""#) && html.contains(message), "{query}: {html}");
+    }
+
+    // The unit admin of 青山镇 sees only its own; another township's code is refused, not emptied.
+    let unit = login(&app, "unit").await;
+    let (_, html) = unit.get("/console/evaluations").await;
+    assert_eq!(html.matches(r#"<a href="/console/evaluations/"#).count(), 1);
+    let (status, _) = unit.get(&format!("/console/evaluations?org={OUT}")).await;
+    assert_eq!(status, 422);
+    // Staff see the evaluations of their own services.
+    let staff = login(&app, "staff").await;
+    let (_, html) = staff.get("/console/evaluations").await;
+    assert_eq!(html.matches(r#"<a href="/console/evaluations/"#).count(), 50);
+    assert!(!html.contains(&format!(r#"href="/console/evaluations/{bad}""#)));
+
+    let (status, html) = center.get(&format!("/console/evaluations/{bad}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("等了很久") && html.contains("差评工单") && html.contains("办理记录"), "{html}");
+    let s411 = hcp_domain::indicators::Annex::get().text("S411").unwrap();
+    assert!(html.contains(&esc_for_test(s411)), "criteria as text");
+    assert!(!html.contains("13812345678"), "the mobile is masked");
+    let (status, _) = center.get("/console/evaluations/999999").await;
+    assert_eq!(status, 404);
+    let (status, _) = center.get("/console/evaluations/abc").await;
+    assert_eq!(status, 404);
+}
+
+fn esc_for_test(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+both_backends!(evaluations_are_listed_filtered_and_paged);

@@ -141,6 +141,32 @@ async fn render(app: &App, c: &Console, id: i64, status: StatusCode, alert: &str
     console_page(c, status, &format!("工单 {id}"), &body)
 }
 
+/// A case's steps, oldest first, with each deadline met or missed.
+pub fn history_table(steps: &[hcp_app::cases::StepView]) -> String {
+    let mut s = String::from(
+        "<h2>办理记录</h2><table><thead><tr><th>时间</th><th>轮次</th><th>步骤</th><th>办理人</th><th>内容</th><th>期限</th></tr></thead><tbody>",
+    );
+    for st in steps {
+        let due = match (st.due_at, st.on_time) {
+            (Some(due), Some(true)) => format!("{}(按期)", display_cst(due)),
+            (Some(due), Some(false)) => format!(r#"<span class="late">{}(超期)</span>"#, esc(&display_cst(due))),
+            (Some(due), None) => format!(r#"<span class="late">{}</span>"#, esc(&display_cst(due))),
+            _ => String::new(),
+        };
+        s.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&display_cst(st.at)),
+            st.round,
+            esc(st.name),
+            esc(&st.actor),
+            esc(&st.text),
+            due
+        ));
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
 fn detail_html(
     app: &App,
     c: &Console,
@@ -191,26 +217,7 @@ fn detail_html(
         ));
     }
     s.push_str(&forms(c, d));
-    // History.
-    s.push_str("<h2>办理记录</h2><table><thead><tr><th>时间</th><th>轮次</th><th>步骤</th><th>办理人</th><th>内容</th><th>期限</th></tr></thead><tbody>");
-    for st in &d.steps {
-        let due = match (st.due_at, st.on_time) {
-            (Some(due), Some(true)) => format!("{}(按期)", display_cst(due)),
-            (Some(due), Some(false)) => format!(r#"<span class="late">{}(超期)</span>"#, esc(&display_cst(due))),
-            (Some(due), None) => format!(r#"<span class="late">{}</span>"#, esc(&display_cst(due))),
-            _ => String::new(),
-        };
-        s.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&display_cst(st.at)),
-            st.round,
-            esc(st.name),
-            esc(&st.actor),
-            esc(&st.text),
-            due
-        ));
-    }
-    s.push_str("</tbody></table>");
+    s.push_str(&history_table(&d.steps));
     // Attachments.
     s.push_str("<h2>附件</h2>");
     if d.attachments.is_empty() {

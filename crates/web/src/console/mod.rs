@@ -6,6 +6,7 @@ pub mod appeals;
 pub mod audit;
 pub mod calendar;
 pub mod cases;
+pub mod evaluations;
 pub mod home;
 pub mod login;
 pub mod outbox;
@@ -50,6 +51,8 @@ pub fn routes() -> Vec<ConsoleRoute> {
             path: "/console/records/{id}/hotline-evaluation",
             router: post(records::hotline_evaluation),
         },
+        ConsoleRoute { method: "GET", path: "/console/evaluations", router: get(evaluations::list) },
+        ConsoleRoute { method: "GET", path: "/console/evaluations/{id}", router: get(evaluations::show) },
         ConsoleRoute { method: "GET", path: "/console/cases", router: get(cases::inbox) },
         ConsoleRoute { method: "GET", path: "/console/cases/{id}", router: get(cases::show) },
         ConsoleRoute { method: "POST", path: "/console/cases/{id}/steps", router: post(cases::step) },

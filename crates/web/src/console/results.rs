@@ -85,7 +85,7 @@ fn figure_tds(f: &Figures) -> String {
     )
 }
 
-fn options<T: Copy + PartialEq>(
+pub fn options<T: Copy + PartialEq>(
     all: &[T],
     chosen: Option<T>,
     code: fn(T) -> &'static str,
