@@ -79,6 +79,21 @@ impl App {
         org_code: &str,
         staff_number: Option<&str>,
     ) -> AppResult<i64> {
+        self.create_user_as(&Actor::operator(), username, display_name, password, role, org_code, staff_number).await
+    }
+
+    /// [`App::create_user`] on behalf of `actor` (an administrator in the console).
+    #[expect(clippy::too_many_arguments, reason = "the account's fields and who creates it")]
+    pub async fn create_user_as(
+        &self,
+        actor: &Actor,
+        username: &str,
+        display_name: &str,
+        password: &str,
+        role: &str,
+        org_code: &str,
+        staff_number: Option<&str>,
+    ) -> AppResult<i64> {
         let username = username.trim().to_lowercase();
         let valid = (3..=32).contains(&username.len())
             && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
@@ -108,7 +123,7 @@ impl App {
         let pw = password.to_string();
         let hash = blocking(move || hash_password(&pw)).await?;
         let audit = self.audit(
-            &Actor::operator(),
+            actor,
             "user.create",
             "",
             json!({ "username": username, "role": role.as_str(), "org": org.code }),

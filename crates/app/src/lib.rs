@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod case_clock;
 pub mod cases;
 pub mod catalog;
+pub mod catalog_admin;
 pub mod channels;
 pub mod clients;
 pub mod console;

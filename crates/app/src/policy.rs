@@ -102,6 +102,8 @@ pub enum Action {
     ViewAssessment,
     /// Answer a rectification order for one's unit (R12.1).
     ReportRectification,
+    /// Add organizations, halls, windows, staff, service items, hall devices and accounts (issue 6 §3).
+    ManageCatalog,
 }
 
 /// A role over the org subtree at `org_path` (`/1/5/`).
@@ -176,6 +178,7 @@ impl Principal {
             Action::ManageResults => self.covers(&[CountyOffice], target),
             Action::ViewAssessment => self.covers(&[UnitAdmin, CountyOffice, Auditor], target),
             Action::ReportRectification => self.covers(&[UnitAdmin], target),
+            Action::ManageCatalog => self.covers(&[CenterAdmin, SystemAdmin], target),
         }
     }
 

@@ -28,6 +28,11 @@ pub fn looks_like_token(s: &str) -> bool {
     s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Compares secrets (or their hashes) in time that does not depend on where they differ.
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,9 +46,4 @@ mod tests {
         assert_eq!(hash(&a).len(), 64);
         assert!(new_api_key().starts_with("hcp_"));
     }
-}
-
-/// Compares secrets (or their hashes) in time that does not depend on where they differ.
-pub fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

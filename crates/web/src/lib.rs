@@ -1,6 +1,7 @@
 //! HTTP for 好差评: the JSON API under `/api/v1` and the server-rendered pages.
 #![forbid(unsafe_code)]
 
+pub mod charts;
 pub mod console;
 pub mod controllers;
 pub mod error;

@@ -310,6 +310,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
         ),
         ("GET", "/console/filing-register", [403, 403, 403, 200, 200, 200, 403], [403, 403, 403, 200, 200, 200, 403]),
         ("GET", "/console/outbox", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        ("GET", "/console/dashboard", [403, 200, 200, 200, 200, 200, 403], [403, 200, 200, 200, 200, 200, 403]),
         ("GET", "/console/stats", [403, 200, 200, 200, 200, 200, 403], [403, 200, 200, 200, 200, 200, 403]),
         ("GET", "/console/rankings", [403, 200, 200, 200, 200, 200, 403], [403, 200, 200, 200, 200, 200, 403]),
         ("GET", "/console/reports", [403, 200, 200, 200, 200, 200, 403], [403, 200, 200, 200, 200, 200, 403]),
@@ -338,6 +339,16 @@ async fn every_role_against_every_console_route(app: TestApp) {
             [403, 403, 403, 403, 409, 403, 403],
         ),
         ("GET", "/console/assessment", [403, 200, 403, 403, 200, 200, 403], [403, 200, 403, 403, 200, 200, 403]),
+        ("GET", "/console/catalog", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        ("POST", "/console/catalog", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        ("POST", "/console/catalog/devices", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        (
+            "POST",
+            "/console/catalog/devices/revoke",
+            [403, 403, 403, 404, 403, 403, 404],
+            [403, 403, 403, 404, 403, 403, 404],
+        ),
+        ("POST", "/console/catalog/accounts", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("GET", "/console/audit", [403, 403, 403, 403, 403, 200, 403], [403, 403, 403, 403, 403, 200, 403]),
         ("GET", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
         ("POST", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
@@ -379,7 +390,19 @@ async fn every_role_against_every_console_route(app: TestApp) {
                     let id = record_in(&app, &format!("M-{n}"), scope).await;
                     path.replace("{id}", &id.to_string())
                 };
+                let code = format!("MX{n}");
+                let window = format!("W-{scope}-01");
                 let fields: Vec<(&str, &str)> = match path.as_str() {
+                    "/console/catalog" => vec![("what", "staff"), ("code", &code), ("name", "测试"), ("org", scope)],
+                    "/console/catalog/devices" => vec![("code", &code), ("name", "测试评价器"), ("window", &window)],
+                    "/console/catalog/devices/revoke" => vec![("code", "NOPE")],
+                    "/console/catalog/accounts" => vec![
+                        ("username", &code),
+                        ("display_name", "测试"),
+                        ("password", "correct horse 9"),
+                        ("role", "unit_admin"),
+                        ("org", scope),
+                    ],
                     "/console/records" => vec![("record_number", "M-1")],
                     p if p.ends_with("/reveal") => vec![("reason", "1个工作日内联系评价人")],
                     p if p.ends_with("/hotline-evaluation") => vec![("level", "satisfied")],
@@ -692,3 +715,136 @@ fn esc_for_test(s: &str) -> String {
 }
 
 both_backends!(evaluations_are_listed_filtered_and_paged);
+
+/// The center administers its catalog: every kind of entry, all reasons at once for a bad form, a used
+/// code, another county's organization; a device registered and stopped; an account that then logs in.
+async fn the_center_manages_its_catalog(app: TestApp) {
+    make_accounts(&app).await;
+    let center = login(&app, "center").await;
+    let (status, html) = center.get("/console/catalog").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("W-510899-C01") && html.contains("/w/W-510899-C01/poster"), "windows with their posters");
+
+    let adds: [&[(&str, &str)]; 5] = [
+        &[("what", "org"), ("code", "510899199"), ("name", "新区管委会"), ("kind", "township"), ("org", "510899")],
+        &[
+            ("what", "hall"),
+            ("code", "H-NEW"),
+            ("name", "新区便民服务中心"),
+            ("kind", "service_center"),
+            ("org", "510899199"),
+        ],
+        &[
+            ("what", "window"),
+            ("code", "W-NEW-01"),
+            ("name", "新区综合窗口"),
+            ("kind", "comprehensive"),
+            ("hall", "H-NEW"),
+            ("org", "510899199"),
+        ],
+        &[("what", "staff"), ("code", "QS9001"), ("name", "新同事"), ("org", "510899199"), ("window", "W-NEW-01")],
+        &[
+            ("what", "item"),
+            ("code", "QS990001"),
+            ("name", "新区事项"),
+            ("category", "public_service"),
+            ("org", "510899199"),
+            ("legal_days", "20"),
+            ("promised_days", "5"),
+        ],
+    ];
+    for fields in adds {
+        let (status, html) = center.post("/console/catalog", fields).await;
+        assert_eq!(status, 200, "{fields:?}: {html}");
+        assert!(html.contains("已新增"), "{html}");
+    }
+    assert!(app.app.store.window_by_code("W-NEW-01").await.unwrap().is_some());
+    // The new window takes records and evaluations at once.
+    let mut body = record_body("NEW-1");
+    body["org_code"] = json!("510899199");
+    body["window_code"] = json!("W-NEW-01");
+    body["staff_number"] = json!("QS9001");
+    body["item_code"] = json!("QS990001");
+    let (_, token) = app.register(&body).await;
+    assert_eq!(app.evaluate(&token, "satisfied", &[], None).await.0, 201);
+
+    // Everything wrong at once: every reason listed; the typed values stay in the form.
+    let (status, html) =
+        center.post("/console/catalog", &[("what", "item"), ("code", "a b"), ("name", ""), ("legal_days", "0")]).await;
+    assert_eq!(status, 422);
+    for reason in ["编码须为", "名称", "事项类别", "法定时限"] {
+        assert!(html.contains(reason), "{reason}: {html}");
+    }
+    let (status, html) = center
+        .post("/console/catalog", &[("what", "staff"), ("code", "QS9001"), ("name", "重复"), ("org", "510899199")])
+        .await;
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("已被使用") && html.contains(r#"value="重复""#));
+    let (status, _) = center
+        .post("/console/catalog", &[("what", "staff"), ("code", "QS9002"), ("name", "外县"), ("org", "999999")])
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = center.post("/console/catalog", &[("what", "planet")]).await;
+    assert_eq!(status, 422);
+
+    // A device: its address shown once, then it works; stopped, it does not.
+    let (status, html) = center
+        .post("/console/catalog/devices", &[("code", "NEW-D1"), ("name", "新区评价器"), ("window", "W-NEW-01")])
+        .await;
+    assert_eq!(status, 200, "{html}");
+    let at = html.find("/d/").expect("the device address");
+    let path = html[at..].split('<').next().unwrap().to_string();
+    assert_eq!(reqwest::get(app.url(&path)).await.unwrap().status(), 200);
+    let (status, _) =
+        center.post("/console/catalog/devices", &[("code", "NEW-D1"), ("name", "again"), ("window", "W-NEW-01")]).await;
+    assert_eq!(status, 409);
+    let (status, _) = center.post("/console/catalog/devices/revoke", &[("code", "NEW-D1")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(reqwest::get(app.url(&path)).await.unwrap().status(), 404);
+
+    // An account, which then logs in; a center admin cannot make a system admin; a weak password is refused.
+    let (status, html) = center
+        .post(
+            "/console/catalog/accounts",
+            &[
+                ("username", "xinqu"),
+                ("display_name", "新区管理员"),
+                ("password", PASSWORD),
+                ("role", "unit_admin"),
+                ("org", "510899199"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    let xinqu = login(&app, "xinqu").await;
+    let (status, _) = xinqu.get("/console/cases").await;
+    assert_eq!(status, 200);
+    let (status, html) = center
+        .post(
+            "/console/catalog/accounts",
+            &[
+                ("username", "root2"),
+                ("display_name", "x"),
+                ("password", PASSWORD),
+                ("role", "system_admin"),
+                ("org", "510899"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("只有系统管理员"));
+    let (status, _) = center
+        .post(
+            "/console/catalog/accounts",
+            &[("username", "weak"), ("display_name", "x"), ("password", "123"), ("role", "staff"), ("org", "510899")],
+        )
+        .await;
+    assert_eq!(status, 422);
+
+    // Every addition is in the audit log, by the administrator.
+    let entries = app.app.store.audit_entries("catalog.add", 0, 100).await.unwrap();
+    assert_eq!(entries.len(), 5);
+    assert!(entries.iter().all(|e| e.actor == "user:center"));
+}
+
+both_backends!(the_center_manages_its_catalog);

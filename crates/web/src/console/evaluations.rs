@@ -84,12 +84,12 @@ fn filter_form(form: &FormData) -> String {
         category = select(
             "category",
             "事项类别",
-            options(&Category::ALL, Category::parse(form.get("category")), Category::as_str, Category::name_zh)
+            options(Category::ALL, Category::parse(form.get("category")), Category::as_str, Category::name_zh)
         ),
         channel = select(
             "channel",
             "渠道",
-            options(&Channel::ALL, Channel::parse(form.get("channel")), Channel::as_str, Channel::name_zh)
+            options(Channel::ALL, Channel::parse(form.get("channel")), Channel::as_str, Channel::name_zh)
         ),
         level = select(
             "level",

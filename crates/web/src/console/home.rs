@@ -2,12 +2,89 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use hcp_app::App;
+use hcp_app::browse::EvaluationQuery;
+use hcp_app::cases::Inbox;
 use hcp_app::policy::Action;
+use hcp_domain::metrics::{percent, score};
 
 use super::{Console, console_page};
 use crate::pages::layout::esc;
 
-/// `GET /console`: what this person can do, and what operators must act on.
+/// A count from a list capped at `cap` rows: "50+" when the cap was reached.
+fn count(n: usize, cap: usize) -> String {
+    if n >= cap { format!("{cap}+") } else { n.to_string() }
+}
+
+/// The numbers that matter to this person's roles, each a link to the list behind it. A number that cannot be
+/// read is left out rather than failing the page.
+async fn numbers(app: &App, c: &Console) -> String {
+    let mut tiles: Vec<(String, String, &str, bool)> = Vec::new();
+    if c.who.may(Action::ViewRecords, None) {
+        if let Ok(mine) = app.case_inbox(&c.who, Inbox::Mine, 0).await {
+            tiles.push(("待我办理的差评工单".into(), count(mine.len(), 50), "/console/cases", false));
+        }
+        if let Ok(late) = app.case_inbox(&c.who, Inbox::Overdue, 0).await {
+            tiles.push(("逾期工单".into(), count(late.len(), 50), "/console/cases?inbox=overdue", !late.is_empty()));
+        }
+        if let Ok(open) = app.appeal_queue(&c.who, true).await {
+            tiles.push(("办理中的申诉".into(), open.len().to_string(), "/console/appeals", false));
+        }
+        if !c.who.may(Action::ViewStats, None)
+            && let Ok(page) = app.browse_evaluations(&c.who, &EvaluationQuery::default()).await
+        {
+            let bad =
+                page.rows.iter().filter(|r| hcp_domain::Level::parse(&r.level).is_some_and(|l| l.is_bad_review()));
+            let bad = bad.count();
+            tiles.push(("本月收到的评价".into(), count(page.rows.len(), 50), "/console/evaluations", false));
+            tiles.push(("其中差评".into(), bad.to_string(), "/console/evaluations?level=dissatisfied", bad > 0));
+        }
+    }
+    if c.who.may(Action::ViewStats, None) {
+        let org = super::results::default_org_of(app, c).await;
+        let month = hcp_domain::period::Period::month_of(hcp_domain::calendar::business_date(app.now()));
+        if let Ok(cut) = app.cut(&c.who, &org, month, None).await {
+            let f = &cut.total;
+            tiles.push((format!("本月评价({})", cut.org_name), f.evaluations.to_string(), "/console/dashboard", false));
+            tiles.push(("本月满意度".into(), score(f.satisfaction), "/console/dashboard", false));
+            tiles.push(("本月好评率".into(), percent(f.good_rate), "/console/dashboard", false));
+            tiles.push((
+                "本月差评".into(),
+                f.bad_reviews.to_string(),
+                "/console/evaluations?level=very_dissatisfied",
+                f.bad_reviews > 0,
+            ));
+        }
+    }
+    if [Action::ManageResults, Action::ReportRectification].iter().any(|a| c.who.may(*a, None))
+        && let Ok(orders) = app.orders(&c.who).await
+    {
+        let open = orders.iter().filter(|o| o.state != "accepted").count();
+        let late = orders.iter().filter(|o| o.overdue).count();
+        tiles.push(("未完成的整改通知".into(), open.to_string(), "/console/orders", late > 0));
+    }
+    if c.who.may(Action::ViewOutbox, None)
+        && let Ok(o) = app.outbox_overview(&c.who).await
+    {
+        tiles.push(("待发送的通知".into(), o.waiting.len().to_string(), "/console/outbox", !o.waiting.is_empty()));
+    }
+    if tiles.is_empty() {
+        return String::new();
+    }
+    let items: String = tiles
+        .iter()
+        .map(|(label, value, href, alarm)| {
+            format!(
+                r#"<li><a href="{href}"><span class="tile-value{}">{}</span><span class="tile-label">{}</span></a></li>"#,
+                if *alarm { " late" } else { "" },
+                esc(value),
+                esc(label)
+            )
+        })
+        .collect();
+    format!(r#"<ul class="tiles">{items}</ul>"#)
+}
+
+/// `GET /console`: the numbers for this person, what they can do, and what operators must act on.
 pub async fn show(State(app): State<App>, c: Console) -> Response {
     let mut links = String::new();
     let mut link = |action: Action, href: &str, text: &str| {
@@ -15,14 +92,17 @@ pub async fn show(State(app): State<App>, c: Console) -> Response {
             links.push_str(&format!(r#"<li><a href="{href}">{}</a></li>"#, esc(text)));
         }
     };
-    link(Action::ViewRecords, "/console/records", "查找办件(按手机号或办件编号)");
+    link(Action::ViewRecords, "/console/records", "查找办件、记录来电评价(按手机号或办件编号)");
+    link(Action::ViewRecords, "/console/evaluations", "评价查询(按期间、机构、窗口、人员、事项、渠道、等级筛选)");
     link(Action::ViewRecords, "/console/cases", "差评工单(待我办理、逾期)");
     link(Action::ViewRecords, "/console/appeals", "申诉");
     link(Action::ViewFilingRegister, "/console/filing-register", "申诉处理备案");
+    link(Action::ViewStats, "/console/dashboard", "数据看板(图表)");
     link(Action::ViewStats, "/console/stats", "统计分析(任意期间、任意维度,导出 Excel)");
     link(Action::ViewStats, "/console/rankings", "排名");
     link(Action::ViewStats, "/console/reports", "通报");
     link(Action::ViewAssessment, "/console/assessment", "绩效考核");
+    link(Action::ManageCatalog, "/console/catalog", "机构、窗口、人员、事项、评价器和账号");
     link(Action::ViewOutbox, "/console/outbox", "通知发送情况");
     link(Action::ViewAudit, "/console/audit", "审计日志");
     link(Action::ImportCalendar, "/console/calendar", "节假日安排");
@@ -35,6 +115,6 @@ pub async fn show(State(app): State<App>, c: Console) -> Response {
     } else {
         String::new()
     };
-    let body = format!("<h2>工作台</h2>{warnings}<ul>{links}</ul>");
+    let body = format!("<h2>工作台</h2>{warnings}{}<ul>{links}</ul>", numbers(&app, &c).await);
     console_page(&c, StatusCode::OK, "工作台", &body)
 }

@@ -6,6 +6,8 @@ pub mod appeals;
 pub mod audit;
 pub mod calendar;
 pub mod cases;
+pub mod catalog;
+pub mod dashboard;
 pub mod evaluations;
 pub mod home;
 pub mod login;
@@ -81,6 +83,7 @@ pub fn routes() -> Vec<ConsoleRoute> {
         },
         ConsoleRoute { method: "GET", path: "/console/filing-register", router: get(appeals::register) },
         ConsoleRoute { method: "GET", path: "/console/outbox", router: get(outbox::show) },
+        ConsoleRoute { method: "GET", path: "/console/dashboard", router: get(dashboard::show) },
         ConsoleRoute { method: "GET", path: "/console/stats", router: get(results::stats) },
         ConsoleRoute { method: "GET", path: "/console/rankings", router: get(results::rankings) },
         ConsoleRoute { method: "GET", path: "/console/reports", router: get(results::reports) },
@@ -92,6 +95,11 @@ pub fn routes() -> Vec<ConsoleRoute> {
         ConsoleRoute { method: "POST", path: "/console/orders/{id}/answer", router: post(results::answer) },
         ConsoleRoute { method: "POST", path: "/console/orders/{id}/review", router: post(results::review) },
         ConsoleRoute { method: "GET", path: "/console/assessment", router: get(results::assessment) },
+        ConsoleRoute { method: "GET", path: "/console/catalog", router: get(catalog::show) },
+        ConsoleRoute { method: "POST", path: "/console/catalog", router: post(catalog::add) },
+        ConsoleRoute { method: "POST", path: "/console/catalog/devices", router: post(catalog::add_device) },
+        ConsoleRoute { method: "POST", path: "/console/catalog/devices/revoke", router: post(catalog::revoke_device) },
+        ConsoleRoute { method: "POST", path: "/console/catalog/accounts", router: post(catalog::add_account) },
         ConsoleRoute { method: "GET", path: "/console/audit", router: get(audit::show) },
         ConsoleRoute { method: "GET", path: "/console/calendar", router: get(calendar::show) },
         ConsoleRoute { method: "POST", path: "/console/calendar", router: post(calendar::import) },

@@ -18,7 +18,7 @@ use crate::controllers::download::page_download;
 use crate::pages::layout::{error_page, esc};
 
 /// 403 unless the person may do one of these actions somewhere.
-fn gate(c: &Console, actions: &[Action]) -> Option<Response> {
+pub fn gate(c: &Console, actions: &[Action]) -> Option<Response> {
     (!actions.iter().any(|a| c.who.may(*a, None))).then(|| error_page(&AppError::Forbidden))
 }
 
@@ -51,6 +51,15 @@ async fn scope_of(app: &App, c: &Console, q: &CutQuery, period: String) -> (Stri
         None => default_org(app, c).await,
     };
     (org, q.period.clone().filter(|p| !p.trim().is_empty()).unwrap_or(period))
+}
+
+pub fn default_period_of(app: &App) -> String {
+    default_period(app)
+}
+
+/// The organization a page shows by default (see [`default_org`]).
+pub async fn default_org_of(app: &App, c: &Console) -> String {
+    default_org(app, c).await
 }
 
 fn default_period(app: &App) -> String {

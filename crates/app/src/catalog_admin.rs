@@ -1,0 +1,312 @@
+//! Catalog administration for the center (issue 6 §3): organizations, halls, windows, staff, service items,
+//! hall devices and accounts, each within the administrator's scope, each written with its audit entry.
+
+use hcp_domain::catalog::{HallKind, OrgKind, WindowKind};
+use hcp_domain::identity::parse_text;
+use hcp_domain::{Category, Violation};
+use hcp_store::{
+    AccountRow, CatalogEntry, DeviceRow, HallRow, ItemRow, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow,
+    StaffRow, WindowRow,
+};
+use serde_json::json;
+
+use crate::audit::Actor;
+use crate::policy::{Action, Principal, Role, Target};
+use crate::{App, AppError, AppResult};
+
+/// Everything in an administrator's scope, for the catalog page.
+#[derive(Debug, Clone)]
+pub struct CatalogOverview {
+    pub orgs: Vec<OrgRow>,
+    pub halls: Vec<HallRow>,
+    pub windows: Vec<WindowRow>,
+    pub staff: Vec<StaffRow>,
+    pub items: Vec<ItemRow>,
+    pub devices: Vec<DeviceRow>,
+    pub accounts: Vec<AccountRow>,
+}
+
+/// A form of the catalog page, as typed. Which fields count depends on what is added.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogForm {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    /// The parent organization (a new org), or the organization it belongs to.
+    pub org: String,
+    pub hall: String,
+    pub window: String,
+    pub category: String,
+    pub legal_days: String,
+    pub promised_days: String,
+}
+
+/// What the catalog page adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogKind {
+    Org,
+    Hall,
+    Window,
+    Staff,
+    Item,
+}
+
+impl CatalogKind {
+    pub fn parse(s: &str) -> Option<CatalogKind> {
+        Some(match s {
+            "org" => CatalogKind::Org,
+            "hall" => CatalogKind::Hall,
+            "window" => CatalogKind::Window,
+            "staff" => CatalogKind::Staff,
+            "item" => CatalogKind::Item,
+            _ => return None,
+        })
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            CatalogKind::Org => "机构",
+            CatalogKind::Hall => "大厅",
+            CatalogKind::Window => "窗口",
+            CatalogKind::Staff => "工作人员",
+            CatalogKind::Item => "事项",
+        }
+    }
+}
+
+/// A code: 1–32 letters, digits, `-` or `_`.
+fn parse_code(field: &str, raw: &str, what: &str) -> Result<String, Violation> {
+    let code = raw.trim();
+    if code.is_empty()
+        || code.chars().count() > 32
+        || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Violation::new(field, "invalid_code", format!("{what}须为 1–32 位字母、数字、- 或 _。")));
+    }
+    Ok(code.to_string())
+}
+
+fn parse_days(field: &str, raw: &str, what: &str) -> Result<Option<i64>, Violation> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match raw.parse::<i64>() {
+        Ok(d) if (1..=365).contains(&d) => Ok(Some(d)),
+        _ => Err(Violation::new(field, "invalid_days", format!("{what}须为 1–365 之间的整数(工作日)。"))),
+    }
+}
+
+/// Collects every violation of a form at once, so the clerk fixes them in one go.
+struct Checks(Vec<Violation>);
+
+impl Checks {
+    fn take<T>(&mut self, r: Result<T, Violation>) -> Option<T> {
+        r.map_err(|v| self.0.push(v)).ok()
+    }
+}
+
+impl App {
+    /// The subtree this person administers (the first of their center or system admin bindings).
+    fn catalog_scope(&self, who: &Principal) -> AppResult<String> {
+        who.bindings
+            .iter()
+            .find(|b| matches!(b.role, Role::CenterAdmin | Role::SystemAdmin))
+            .map(|b| b.org_path.clone())
+            .ok_or(AppError::Forbidden)
+    }
+
+    pub async fn catalog_overview(&self, who: &Principal) -> AppResult<CatalogOverview> {
+        let scope = self.catalog_scope(who)?;
+        let orgs = self.store.list_orgs(&scope).await?;
+        let codes: std::collections::HashSet<&str> = orgs.iter().map(|o| o.code.as_str()).collect();
+        let items =
+            self.store.list_items().await?.into_iter().filter(|i| codes.contains(i.org_code.as_str())).collect();
+        Ok(CatalogOverview {
+            halls: self.store.list_halls(&scope).await?,
+            windows: self.store.list_windows(&scope).await?,
+            staff: self.store.list_staff(&scope).await?,
+            items,
+            devices: self.store.list_devices(&scope).await?,
+            accounts: self.store.list_accounts(&scope, self.now()).await?,
+            orgs,
+        })
+    }
+
+    /// An organization this person administers, by code (`field` names the form field for the message).
+    async fn managed_org(&self, who: &Principal, field: &str, code: &str) -> AppResult<OrgRow> {
+        let code = code.trim();
+        let missing =
+            || AppError::invalid(field, "org_not_found", format!("机构代码“{code}”不存在或不在您的管理范围内。"));
+        let org = self.store.org_by_code(code).await?.ok_or_else(missing)?;
+        if !who.may(Action::ManageCatalog, Some(Target { org_path: &org.path, staff_id: None })) {
+            return Err(missing());
+        }
+        Ok(org)
+    }
+
+    /// Adds an organization, hall, window, staff member or service item; returns its code.
+    pub async fn add_to_catalog(&self, who: &Principal, kind: CatalogKind, f: &CatalogForm) -> AppResult<String> {
+        let scope = self.catalog_scope(who)?;
+        let mut checks = Checks(Vec::new());
+        let code_what = if kind == CatalogKind::Staff { "工号" } else { "编码" };
+        let code = checks.take(parse_code("code", &f.code, code_what));
+        let name = checks.take(parse_text("name", &f.name, 50, "名称"));
+        let kind_code = match kind {
+            CatalogKind::Org => checks.take(
+                OrgKind::parse(&f.kind)
+                    .map(|k| k.as_str())
+                    .ok_or_else(|| Violation::new("kind", "invalid_kind", "请选择机构类型。")),
+            ),
+            CatalogKind::Hall => checks.take(
+                HallKind::parse(&f.kind)
+                    .map(|k| k.as_str())
+                    .ok_or_else(|| Violation::new("kind", "invalid_kind", "请选择大厅类型。")),
+            ),
+            CatalogKind::Window => checks.take(
+                WindowKind::parse(&f.kind)
+                    .map(|k| k.as_str())
+                    .ok_or_else(|| Violation::new("kind", "invalid_kind", "请选择窗口类型。")),
+            ),
+            CatalogKind::Item => checks.take(
+                Category::parse(&f.category)
+                    .map(|k| k.as_str())
+                    .ok_or_else(|| Violation::new("category", "invalid_category", "请选择事项类别。")),
+            ),
+            CatalogKind::Staff => Some(""),
+        };
+        let (legal, promised) = if kind == CatalogKind::Item {
+            (
+                checks.take(parse_days("legal_days", &f.legal_days, "法定时限")).flatten(),
+                checks.take(parse_days("promised_days", &f.promised_days, "承诺时限")).flatten(),
+            )
+        } else {
+            (None, None)
+        };
+        if !checks.0.is_empty() {
+            return Err(AppError::Invalid(checks.0));
+        }
+        let (code, name, kind_code) = (code.expect("checked"), name.expect("checked"), kind_code.expect("checked"));
+        let org = self.managed_org(who, "org", &f.org).await?;
+        let hall = match kind {
+            CatalogKind::Window => {
+                let hall = self.store.hall_by_code(f.hall.trim()).await?.filter(|(_, path)| path.starts_with(&scope));
+                let (id, _) = hall.ok_or_else(|| {
+                    AppError::invalid("hall", "hall_not_found", format!("大厅编码“{}”不存在。", f.hall.trim()))
+                })?;
+                Some(id)
+            }
+            _ => None,
+        };
+        let window = match kind {
+            CatalogKind::Staff if !f.window.trim().is_empty() => {
+                Some(self.window(f.window.trim()).await.map_err(|_| {
+                    AppError::invalid("window", "window_not_found", format!("窗口编码“{}”不存在。", f.window.trim()))
+                })?)
+            }
+            _ => None,
+        };
+        if let Some(w) = &window
+            && !w.org_path.starts_with(&scope)
+        {
+            return Err(AppError::invalid("window", "window_not_found", format!("窗口编码“{}”不存在。", w.code)));
+        }
+        let entry = match kind {
+            CatalogKind::Org => {
+                CatalogEntry::Org(NewOrg { code: &code, name: &name, kind: kind_code, parent_id: Some(org.id) })
+            }
+            CatalogKind::Hall => {
+                CatalogEntry::Hall(NewHall { code: &code, name: &name, kind: kind_code, org_id: org.id })
+            }
+            CatalogKind::Window => CatalogEntry::Window(NewWindow {
+                code: &code,
+                name: &name,
+                kind: kind_code,
+                hall_id: hall.expect("a window's hall"),
+                org_id: org.id,
+            }),
+            CatalogKind::Staff => CatalogEntry::Staff(NewStaff {
+                staff_number: &code,
+                name: &name,
+                org_id: org.id,
+                window_id: window.as_ref().map(|w| w.id),
+            }),
+            CatalogKind::Item => CatalogEntry::Item(NewItem {
+                code: &code,
+                name: &name,
+                category: kind_code,
+                org_id: org.id,
+                legal_limit_days: legal,
+                promised_limit_days: promised,
+            }),
+        };
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            "catalog.add",
+            "",
+            json!({ "kind": format!("{kind:?}").to_lowercase(), "code": code, "org": org.code }),
+        );
+        match self.store.add_catalog_entry(&entry, &audit).await? {
+            Some(_) => Ok(code),
+            None => Err(AppError::conflict(
+                "code_taken",
+                format!("{}{code_what}“{code}”已被使用,请换一个。", kind.name_zh()),
+            )),
+        }
+    }
+
+    /// Registers a hall device at a window this person administers; returns the device and its address.
+    pub async fn add_device(
+        &self,
+        who: &Principal,
+        code: &str,
+        name: &str,
+        window: &str,
+    ) -> AppResult<(DeviceRow, String)> {
+        let scope = self.catalog_scope(who)?;
+        match self.store.window_by_code(window.trim()).await? {
+            Some(w) if w.org_path.starts_with(&scope) => {}
+            _ => {
+                return Err(AppError::invalid(
+                    "window",
+                    "window_not_found",
+                    format!("窗口编码“{}”不存在。", window.trim()),
+                ));
+            }
+        }
+        let (device, secret) = self.register_device(&Actor::user(&who.username), code, name, window).await?;
+        Ok((device, format!("{}/d/{secret}", self.public_url())))
+    }
+
+    /// Stops a device of a window this person administers.
+    pub async fn stop_device(&self, who: &Principal, code: &str) -> AppResult<()> {
+        let scope = self.catalog_scope(who)?;
+        let in_scope = self.store.list_devices(&scope).await?.iter().any(|d| d.code == code && d.revoked_at.is_none());
+        if !in_scope {
+            return Err(AppError::not_found("device_not_found", format!("设备“{code}”不存在或已停用。")));
+        }
+        self.revoke_device(&Actor::user(&who.username), code).await
+    }
+
+    /// An account created by an administrator, over an organization in their scope. A center administrator
+    /// cannot create system administrators.
+    #[expect(clippy::too_many_arguments, reason = "the account form's fields")]
+    pub async fn add_account(
+        &self,
+        who: &Principal,
+        username: &str,
+        display_name: &str,
+        password: &str,
+        role: &str,
+        org_code: &str,
+        staff_number: Option<&str>,
+    ) -> AppResult<i64> {
+        self.catalog_scope(who)?;
+        self.managed_org(who, "org", org_code).await?;
+        if Role::parse(role) == Some(Role::SystemAdmin) && !who.has_role(Role::SystemAdmin) {
+            return Err(AppError::invalid("role", "role_not_allowed", "只有系统管理员可以创建系统管理员账号。"));
+        }
+        self.create_user_as(&Actor::user(&who.username), username, display_name, password, role, org_code, staff_number)
+            .await
+    }
+}

@@ -1,0 +1,234 @@
+//! Catalog administration from the console (issue 6 §3): each new organization, hall, window, staff member or
+//! service item is written with its audit entry in one transaction, after a check that its code is free.
+
+use sqlx::{AnyConnection, Row};
+
+use crate::catalog::{NewHall, NewItem, NewOrg, NewStaff, NewWindow};
+use crate::time::to_ms;
+use crate::{NewAudit, Store, StoreError};
+
+/// Something to add to the catalog.
+#[derive(Debug, Clone)]
+pub enum CatalogEntry<'a> {
+    Org(NewOrg<'a>),
+    Hall(NewHall<'a>),
+    Window(NewWindow<'a>),
+    Staff(NewStaff<'a>),
+    Item(NewItem<'a>),
+}
+
+/// A staff member with their organization and window, for the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffRow {
+    pub id: i64,
+    pub staff_number: String,
+    pub name: String,
+    pub org_name: String,
+    pub window_name: Option<String>,
+}
+
+/// An account with its role bindings, for the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub org_name: String,
+    pub locked: bool,
+}
+
+/// A hall and its organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HallRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub org_name: String,
+}
+
+async fn taken(conn: &mut AnyConnection, e: &CatalogEntry<'_>) -> Result<bool, StoreError> {
+    let (sql, code) = match e {
+        CatalogEntry::Org(o) => ("SELECT id FROM org WHERE code = $1", o.code),
+        CatalogEntry::Hall(h) => ("SELECT id FROM hall WHERE code = $1", h.code),
+        CatalogEntry::Window(w) => ("SELECT id FROM service_window WHERE code = $1", w.code),
+        CatalogEntry::Staff(s) => ("SELECT id FROM staff WHERE staff_number = $1", s.staff_number),
+        CatalogEntry::Item(i) => ("SELECT id FROM service_item WHERE code = $1", i.code),
+    };
+    Ok(sqlx::query_scalar::<_, i64>(sql).bind(code).fetch_optional(&mut *conn).await?.is_some())
+}
+
+async fn insert(conn: &mut AnyConnection, e: &CatalogEntry<'_>, now: i64) -> Result<(i64, &'static str), StoreError> {
+    Ok(match e {
+        CatalogEntry::Org(o) => {
+            let parent_path: String = match o.parent_id {
+                Some(p) => sqlx::query_scalar("SELECT path FROM org WHERE id = $1").bind(p).fetch_one(&mut *conn).await?,
+                None => "/".to_string(),
+            };
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO org (code, name, kind, parent_id, path, created_at) VALUES ($1, $2, $3, $4, '', $5)
+                 RETURNING id",
+            )
+            .bind(o.code)
+            .bind(o.name)
+            .bind(o.kind)
+            .bind(o.parent_id)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE org SET path = $1 WHERE id = $2")
+                .bind(format!("{parent_path}{id}/"))
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            (id, "org")
+        }
+        CatalogEntry::Hall(h) => (
+            sqlx::query_scalar("INSERT INTO hall (code, name, kind, org_id) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(h.code)
+                .bind(h.name)
+                .bind(h.kind)
+                .bind(h.org_id)
+                .fetch_one(&mut *conn)
+                .await?,
+            "hall",
+        ),
+        CatalogEntry::Window(w) => (
+            sqlx::query_scalar(
+                "INSERT INTO service_window (code, name, kind, hall_id, org_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(w.code)
+            .bind(w.name)
+            .bind(w.kind)
+            .bind(w.hall_id)
+            .bind(w.org_id)
+            .fetch_one(&mut *conn)
+            .await?,
+            "service_window",
+        ),
+        CatalogEntry::Staff(s) => (
+            sqlx::query_scalar(
+                "INSERT INTO staff (staff_number, name, org_id, window_id) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(s.staff_number)
+            .bind(s.name)
+            .bind(s.org_id)
+            .bind(s.window_id)
+            .fetch_one(&mut *conn)
+            .await?,
+            "staff",
+        ),
+        CatalogEntry::Item(i) => (
+            sqlx::query_scalar(
+                "INSERT INTO service_item (code, name, category, org_id, legal_limit_days, promised_limit_days)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(i.code)
+            .bind(i.name)
+            .bind(i.category)
+            .bind(i.org_id)
+            .bind(i.legal_limit_days)
+            .bind(i.promised_limit_days)
+            .fetch_one(&mut *conn)
+            .await?,
+            "service_item",
+        ),
+    })
+}
+
+impl Store {
+    /// Adds an entry with its audit entry; `None` when its code is already used.
+    pub async fn add_catalog_entry(&self, e: &CatalogEntry<'_>, audit: &NewAudit) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if taken(&mut tx, e).await? {
+            return Ok(None);
+        }
+        let (id, table) = insert(&mut tx, e, to_ms(audit.at)).await?;
+        let entry = NewAudit { target: format!("{table}:{id}"), ..audit.clone() };
+        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+
+    pub async fn hall_by_code(&self, code: &str) -> Result<Option<(i64, String)>, StoreError> {
+        let row = sqlx::query("SELECT h.id, o.path FROM hall h JOIN org o ON o.id = h.org_id WHERE h.code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok::<_, StoreError>((r.try_get("id")?, r.try_get("path")?))).transpose()
+    }
+
+    /// Halls of organizations under `path_prefix`.
+    pub async fn list_halls(&self, path_prefix: &str) -> Result<Vec<HallRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT h.id, h.code, h.name, h.kind, o.name AS org_name FROM hall h JOIN org o ON o.id = h.org_id
+             WHERE o.path LIKE $1 ORDER BY h.code",
+        )
+        .bind(format!("{path_prefix}%"))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HallRow {
+                    id: r.try_get("id")?,
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    kind: r.try_get("kind")?,
+                    org_name: r.try_get("org_name")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Staff of organizations under `path_prefix`.
+    pub async fn list_staff(&self, path_prefix: &str) -> Result<Vec<StaffRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.staff_number, s.name, o.name AS org_name, w.name AS window_name
+             FROM staff s JOIN org o ON o.id = s.org_id LEFT JOIN service_window w ON w.id = s.window_id
+             WHERE o.path LIKE $1 ORDER BY s.staff_number",
+        )
+        .bind(format!("{path_prefix}%"))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StaffRow {
+                    id: r.try_get("id")?,
+                    staff_number: r.try_get("staff_number")?,
+                    name: r.try_get("name")?,
+                    org_name: r.try_get("org_name")?,
+                    window_name: r.try_get("window_name")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Accounts with a role over an organization under `path_prefix`, one row per binding.
+    pub async fn list_accounts(
+        &self,
+        path_prefix: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<AccountRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.username, u.display_name, b.role, o.name AS org_name,
+                CASE WHEN u.locked_until IS NOT NULL AND u.locked_until > $2 THEN 1 ELSE 0 END AS locked
+             FROM app_user u JOIN role_binding b ON b.user_id = u.id JOIN org o ON o.id = b.org_id
+             WHERE o.path LIKE $1 ORDER BY u.username, b.id",
+        )
+        .bind(format!("{path_prefix}%"))
+        .bind(to_ms(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AccountRow {
+                    username: r.try_get("username")?,
+                    display_name: r.try_get("display_name")?,
+                    role: r.try_get("role")?,
+                    org_name: r.try_get("org_name")?,
+                    locked: r.try_get::<i64, _>("locked")? != 0,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,389 @@
+//! `/console/catalog`: what the center administers — organizations, halls, windows (with their QR posters),
+//! staff, service items, hall devices and accounts — and the forms that add them (issue 6 §3).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use hcp_app::catalog_admin::{CatalogForm, CatalogKind, CatalogOverview};
+use hcp_app::policy::{Action, Role};
+use hcp_app::{App, AppError};
+use hcp_domain::catalog::{HallKind, OrgKind, WindowKind};
+use hcp_domain::{Category, Violation};
+
+use super::results::options;
+use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
+use crate::pages::layout::{error_page, esc};
+
+fn table(head: &[&str], rows: Vec<Vec<String>>) -> String {
+    let th: String = head.iter().map(|h| format!("<th>{}</th>", esc(h))).collect();
+    let body: String = rows
+        .into_iter()
+        .map(|r| format!("<tr>{}</tr>", r.iter().map(|c| format!("<td>{c}</td>")).collect::<String>()))
+        .collect();
+    format!(r#"<div class="scroll"><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>"#)
+}
+
+fn section(title: &str, count: usize, open: bool, inner: &str) -> String {
+    format!(
+        r#"<details{}><summary><strong>{}</strong>({count})</summary>{inner}</details>"#,
+        if open { " open" } else { "" },
+        esc(title)
+    )
+}
+
+fn field(name: &str, label: &str, value: &str) -> String {
+    format!(r#"<label>{label} <input name="{name}" value="{}"></label> "#, esc(value))
+}
+
+fn form(c: &Console, kind: &str, title: &str, fields: &str) -> String {
+    format!(
+        r#"<form method="post" action="/console/catalog" class="filters">{csrf}<input type="hidden" name="what" value="{kind}"><strong>新增{title}</strong> {fields}<button type="submit">添加</button></form>"#,
+        csrf = csrf_field(c),
+    )
+}
+
+fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> String {
+    let v = |k: &str| f.get(k).to_string();
+    let orgs = table(
+        &["代码", "名称", "类型", "上级"],
+        o.orgs
+            .iter()
+            .map(|x| {
+                vec![
+                    esc(&x.code),
+                    esc(&x.name),
+                    esc(OrgKind::parse(&x.kind).map(OrgKind::name_zh).unwrap_or("")),
+                    esc(x.parent_code.as_deref().unwrap_or("")),
+                ]
+            })
+            .collect(),
+    );
+    let halls = table(
+        &["编码", "名称", "类型", "所属机构"],
+        o.halls
+            .iter()
+            .map(|h| {
+                vec![
+                    esc(&h.code),
+                    esc(&h.name),
+                    esc(HallKind::parse(&h.kind).map(HallKind::name_zh).unwrap_or("")),
+                    esc(&h.org_name),
+                ]
+            })
+            .collect(),
+    );
+    let windows = table(
+        &["编码", "名称", "大厅", "所属机构", "评价二维码"],
+        o.windows
+            .iter()
+            .map(|w| {
+                vec![
+                    esc(&w.code),
+                    esc(&w.name),
+                    esc(&w.hall_name),
+                    esc(&w.org_name),
+                    format!(r#"<a href="/w/{}/poster">打印</a>"#, esc(&w.code)),
+                ]
+            })
+            .collect(),
+    );
+    let staff = table(
+        &["工号", "姓名", "所属机构", "窗口"],
+        o.staff
+            .iter()
+            .map(|s| {
+                vec![esc(&s.staff_number), esc(&s.name), esc(&s.org_name), esc(s.window_name.as_deref().unwrap_or("—"))]
+            })
+            .collect(),
+    );
+    let items = table(
+        &["编码", "名称", "类别", "机构", "法定/承诺时限"],
+        o.items
+            .iter()
+            .map(|i| {
+                vec![
+                    esc(&i.code),
+                    esc(&i.name),
+                    esc(Category::parse(&i.category).map(Category::name_zh).unwrap_or("")),
+                    esc(&i.org_code),
+                    format!(
+                        "{} / {}",
+                        i.legal_limit_days.map(|d| d.to_string()).unwrap_or("—".into()),
+                        i.promised_limit_days.map(|d| d.to_string()).unwrap_or("—".into())
+                    ),
+                ]
+            })
+            .collect(),
+    );
+    let devices = table(
+        &["编号", "名称", "窗口", "状态", ""],
+        o.devices
+            .iter()
+            .map(|d| {
+                let action = if d.revoked_at.is_none() {
+                    format!(
+                        r#"<form method="post" action="/console/catalog/devices/revoke" class="inline">{}<input type="hidden" name="code" value="{}"><button type="submit">停用</button></form>"#,
+                        csrf_field(c),
+                        esc(&d.code)
+                    )
+                } else {
+                    String::new()
+                };
+                vec![
+                    esc(&d.code),
+                    esc(&d.name),
+                    format!("{}({})", esc(&d.window_name), esc(&d.window_code)),
+                    if d.revoked_at.is_some() { "已停用".into() } else { "在用".into() },
+                    action,
+                ]
+            })
+            .collect(),
+    );
+    let accounts = table(
+        &["用户名", "姓名", "角色", "机构", ""],
+        o.accounts
+            .iter()
+            .map(|a| {
+                vec![
+                    esc(&a.username),
+                    esc(&a.display_name),
+                    esc(Role::parse(&a.role).map(Role::name_zh).unwrap_or("")),
+                    esc(&a.org_name),
+                    if a.locked { r#"<span class="late">已锁定</span>"#.into() } else { String::new() },
+                ]
+            })
+            .collect(),
+    );
+    let what = f.get("what");
+    let kinds = |all: &[&str], names: &[&str], chosen: &str| -> String {
+        all.iter()
+            .zip(names)
+            .map(|(k, n)| format!(r#"<option value="{k}"{}>{n}</option>"#, if *k == chosen { " selected" } else { "" }))
+            .collect()
+    };
+    let org_kinds: Vec<&str> = OrgKind::ALL.iter().map(|k| k.as_str()).collect();
+    let org_names: Vec<&str> = OrgKind::ALL.iter().map(|k| k.name_zh()).collect();
+    let hall_kinds: Vec<&str> = HallKind::ALL.iter().map(|k| k.as_str()).collect();
+    let hall_names: Vec<&str> = HallKind::ALL.iter().map(|k| k.name_zh()).collect();
+    let window_kinds: Vec<&str> = WindowKind::ALL.iter().map(|k| k.as_str()).collect();
+    let window_names: Vec<&str> = WindowKind::ALL.iter().map(|k| k.name_zh()).collect();
+    let roles: String =
+        Role::ALL.iter().map(|r| format!(r#"<option value="{}">{}</option>"#, r.as_str(), r.name_zh())).collect();
+    let keep = |k: &str, name: &str| if what == k { v(name) } else { String::new() };
+    format!(
+        r#"<h2>基础信息管理</h2>{notice}
+{org_form}{hall_form}{window_form}{staff_form}{item_form}
+<form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
+<form method="post" action="/console/catalog/accounts" class="filters">{csrf}<strong>新建账号</strong> {uname}{udisplay}<label>初始密码 <input name="password" type="password" autocomplete="new-password"></label> <label>角色 <select name="role">{roles}</select></label> {uorg}{ustaff}<button type="submit">创建</button></form>
+{s1}{s2}{s3}{s4}{s5}{s6}{s7}"#,
+        org_form = form(
+            c,
+            "org",
+            "机构",
+            &format!(
+                "{}{}<label>类型 <select name=\"kind\">{}</select></label> {}",
+                field("code", "代码", &keep("org", "code")),
+                field("name", "名称", &keep("org", "name")),
+                kinds(&org_kinds, &org_names, &keep("org", "kind")),
+                field("org", "上级机构代码", &keep("org", "org"))
+            )
+        ),
+        hall_form = form(
+            c,
+            "hall",
+            "大厅",
+            &format!(
+                "{}{}<label>类型 <select name=\"kind\">{}</select></label> {}",
+                field("code", "编码", &keep("hall", "code")),
+                field("name", "名称", &keep("hall", "name")),
+                kinds(&hall_kinds, &hall_names, &keep("hall", "kind")),
+                field("org", "所属机构代码", &keep("hall", "org"))
+            )
+        ),
+        window_form = form(
+            c,
+            "window",
+            "窗口",
+            &format!(
+                "{}{}<label>类型 <select name=\"kind\">{}</select></label> {}{}",
+                field("code", "编码", &keep("window", "code")),
+                field("name", "名称", &keep("window", "name")),
+                kinds(&window_kinds, &window_names, &keep("window", "kind")),
+                field("hall", "大厅编码", &keep("window", "hall")),
+                field("org", "所属机构代码", &keep("window", "org"))
+            )
+        ),
+        staff_form = form(
+            c,
+            "staff",
+            "工作人员",
+            &format!(
+                "{}{}{}{}",
+                field("code", "工号", &keep("staff", "code")),
+                field("name", "姓名", &keep("staff", "name")),
+                field("org", "所属机构代码", &keep("staff", "org")),
+                field("window", "窗口编码(可空)", &keep("staff", "window"))
+            )
+        ),
+        item_form = form(
+            c,
+            "item",
+            "事项",
+            &format!(
+                "{}{}<label>类别 <select name=\"category\">{}</select></label> {}{}{}",
+                field("code", "编码", &keep("item", "code")),
+                field("name", "名称", &keep("item", "name")),
+                options(Category::ALL, Category::parse(&keep("item", "category")), Category::as_str, Category::name_zh),
+                field("org", "主管机构代码", &keep("item", "org")),
+                field("legal_days", "法定时限", &keep("item", "legal_days")),
+                field("promised_days", "承诺时限", &keep("item", "promised_days"))
+            )
+        ),
+        csrf = csrf_field(c),
+        dcode = field("code", "设备编号", ""),
+        dname = field("name", "名称", ""),
+        dwindow = field("window", "窗口编码", ""),
+        uname = field("username", "用户名", ""),
+        udisplay = field("display_name", "姓名", ""),
+        uorg = field("org", "机构代码", ""),
+        ustaff = field("staff", "工号(工作人员填写)", ""),
+        s1 = section("机构", o.orgs.len(), false, &orgs),
+        s2 = section("大厅", o.halls.len(), false, &halls),
+        s3 = section("窗口", o.windows.len(), false, &windows),
+        s4 = section("工作人员", o.staff.len(), false, &staff),
+        s5 = section("事项", o.items.len(), false, &items),
+        s6 = section("评价器", o.devices.len(), true, &devices),
+        s7 = section("账号", o.accounts.len(), false, &accounts),
+    )
+}
+
+async fn render(app: &App, c: &Console, status: StatusCode, form: &FormData, notice: &str) -> Response {
+    match app.catalog_overview(&c.who).await {
+        Ok(o) => console_page(c, status, "基础信息管理", &page_html(c, &o, form, notice)),
+        Err(e) => error_page(&e),
+    }
+}
+
+/// 403 for anyone who administers no part of the catalog.
+fn gate(c: &Console) -> Option<Response> {
+    (!c.who.may(Action::ManageCatalog, None)).then(|| error_page(&AppError::Forbidden))
+}
+
+fn alert(e: &AppError) -> String {
+    let items: String = match e {
+        AppError::Invalid(vs) => vs.iter().map(|v: &Violation| format!("<li>{}</li>", esc(&v.message))).collect(),
+        other => format!("<li>{}</li>", esc(&other.message())),
+    };
+    format!(r#"<div class="alert" role="alert"><p>未能保存:</p><ul>{items}</ul></div>"#)
+}
+
+/// What an outcome shows: a notice on success, the form again with the reasons otherwise.
+async fn outcome(app: &App, c: &Console, form: &FormData, result: Result<String, AppError>) -> Response {
+    match result {
+        Ok(notice) => {
+            render(
+                app,
+                c,
+                StatusCode::OK,
+                &FormData::parse(b""),
+                &format!(r#"<p class="notice" role="status">{notice}</p>"#),
+            )
+            .await
+        }
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
+            render(app, c, crate::error::status_of(&e), form, &alert(&e)).await
+        }
+        Err(e) => error_page(&e),
+    }
+}
+
+/// `GET /console/catalog`
+pub async fn show(State(app): State<App>, c: Console) -> Response {
+    if let Some(r) = gate(&c) {
+        return r;
+    }
+    render(&app, &c, StatusCode::OK, &FormData::parse(b""), "").await
+}
+
+/// `POST /console/catalog`: adds one organization, hall, window, staff member or item.
+pub async fn add(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let result = match CatalogKind::parse(form.get("what")) {
+        None => Err(AppError::invalid("what", "invalid_kind", "请选择要新增的类别。")),
+        Some(kind) => {
+            let f = CatalogForm {
+                code: form.get("code").into(),
+                name: form.get("name").into(),
+                kind: form.get("kind").into(),
+                org: form.get("org").into(),
+                hall: form.get("hall").into(),
+                window: form.get("window").into(),
+                category: form.get("category").into(),
+                legal_days: form.get("legal_days").into(),
+                promised_days: form.get("promised_days").into(),
+            };
+            app.add_to_catalog(&c.who, kind, &f).await.map(|code| format!("已新增{}“{}”。", kind.name_zh(), esc(&code)))
+        }
+    };
+    outcome(&app, &c, &form, result).await
+}
+
+/// `POST /console/catalog/devices`: registers a hall device; its address is shown once.
+pub async fn add_device(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let result =
+        app.add_device(&c.who, form.get("code"), form.get("name"), form.get("window")).await.map(|(d, url)| {
+            format!(
+                "已登记评价器“{}”({})。请在评价器的浏览器中打开下面的地址(只显示这一次,请勿外传):<br><code>{}</code>",
+                esc(&d.code),
+                esc(&d.window_name),
+                esc(&url)
+            )
+        });
+    outcome(&app, &c, &form, result).await
+}
+
+/// `POST /console/catalog/devices/revoke`
+pub async fn revoke_device(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let code = form.get("code");
+    let result = app.stop_device(&c.who, code).await.map(|()| format!("已停用评价器“{}”。", esc(code)));
+    match result {
+        Err(e @ AppError::NotFound { .. }) => error_page(&e),
+        r => outcome(&app, &c, &form, r).await,
+    }
+}
+
+/// `POST /console/catalog/accounts`
+pub async fn add_account(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let staff = Some(form.get("staff").trim()).filter(|s| !s.is_empty());
+    let result = app
+        .add_account(
+            &c.who,
+            form.get("username"),
+            form.get("display_name"),
+            form.get("password"),
+            form.get("role"),
+            form.get("org"),
+            staff,
+        )
+        .await
+        .map(|_| {
+            format!("已创建账号“{}”。请把初始密码当面告知本人,首次登录后修改。", esc(form.get("username").trim()))
+        });
+    outcome(&app, &c, &form, result).await
+}

@@ -1,0 +1,127 @@
+//! `/console/dashboard`: the figures of an organization for a period, and four charts drawn on the server —
+//! levels, the monthly trend of the good-review rate, the bad-review rate by unit, the channel mix
+//! (issue 6 §4). Printable: the charts are SVG with their values written on them.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use hcp_app::policy::Action;
+use hcp_app::stats::{By, parse_period};
+use hcp_app::{App, AppError};
+use hcp_domain::Level;
+use hcp_domain::metrics::{percent, score};
+use hcp_domain::period::Period;
+
+use super::results::{CutQuery, default_org_of, default_period_of, gate};
+use super::{Console, console_page};
+use crate::charts::{Bar, Point, bars, trend};
+use crate::pages::layout::{error_page, esc};
+
+/// Months in the trend, ending with the period's last month.
+const TREND_MONTHS: usize = 12;
+/// Units in the bad-rate chart (the worst first).
+const UNITS_SHOWN: usize = 20;
+
+fn share(n: u64, total: u64) -> String {
+    if total == 0 { "—".into() } else { format!("{n}({:.1}%)", n as f64 * 100.0 / total as f64) }
+}
+
+/// `GET /console/dashboard`
+pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>) -> Response {
+    if let Some(r) = gate(&c, &[Action::ViewStats]) {
+        return r;
+    }
+    let org = match q.org.clone().filter(|o| !o.trim().is_empty()) {
+        Some(o) => o,
+        None => default_org_of(&app, &c).await,
+    };
+    let period_raw = q.period.clone().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| default_period_of(&app));
+    let result = async {
+        let period = parse_period(Some(&period_raw), None, None)?;
+        let total = app.cut(&c.who, &org, period, None).await?;
+        let units = app.cut(&c.who, &org, period, Some(By::Unit)).await?;
+        let channels = app.cut(&c.who, &org, period, Some(By::Channel)).await?;
+        let mut months = vec![Period::month_of(period.to)];
+        while months.len() < TREND_MONTHS {
+            let prev = months.last().expect("one").previous();
+            months.push(prev);
+        }
+        months.reverse();
+        let mut points = Vec::new();
+        for m in months {
+            let cut = app.cut(&c.who, &org, m, None).await?;
+            points.push(Point { label: format!("{}月", m.from.format("%-m")), value: cut.total.good_rate });
+        }
+        Ok::<_, AppError>((total, units, channels, points))
+    }
+    .await;
+    let (total, units, channels, points) = match result {
+        Ok(x) => x,
+        Err(e) => return error_page(&e),
+    };
+    let f = &total.total;
+    let level_bars: Vec<Bar> = Level::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Bar {
+            label: l.name_zh().into(),
+            value: f.levels[i] as f64,
+            text: share(f.levels[i], f.evaluations),
+            bad: l.is_bad_review(),
+        })
+        .collect();
+    let mut unit_lines: Vec<_> = units.lines.iter().filter(|l| l.figures.bad_rate.is_some()).collect();
+    unit_lines.sort_by(|a, b| b.figures.bad_rate.partial_cmp(&a.figures.bad_rate).unwrap_or(std::cmp::Ordering::Equal));
+    let unit_bars: Vec<Bar> = unit_lines
+        .iter()
+        .take(UNITS_SHOWN)
+        .map(|l| Bar {
+            label: l.name.clone(),
+            value: l.figures.bad_rate.unwrap_or(0.0),
+            text: format!("{}({} 条差评)", percent(l.figures.bad_rate), l.figures.bad_reviews),
+            bad: l.figures.bad_reviews > 0,
+        })
+        .collect();
+    let channel_bars: Vec<Bar> = channels
+        .lines
+        .iter()
+        .filter(|l| l.figures.evaluations > 0)
+        .map(|l| Bar {
+            label: l.name.clone(),
+            value: l.figures.evaluations as f64,
+            text: share(l.figures.evaluations, f.evaluations),
+            bad: false,
+        })
+        .collect();
+    let body = format!(
+        r#"<h2>数据看板</h2>
+<form method="get" action="/console/dashboard" class="filters">
+<label>机构代码 <input name="org" value="{org_code}" required></label>
+<label>统计期 <input name="period" value="{period_code}" required></label>
+<button type="submit">查看</button></form>
+<h3>{org} · {label}</h3>
+<dl class="facts"><dt>评价数</dt><dd>{n}(主动 {active},默认 {default})</dd><dt>满意度</dt><dd>{satisfaction}</dd>
+<dt>好评率</dt><dd>{good}</dd><dt>差评</dt><dd>{bad} 条(差评率 {bad_rate})</dd><dt>主动评价率</dt><dd>{active_rate}</dd>
+<dt>差评整改率</dt><dd>{rect}</dd></dl>
+<div class="charts">{c1}{c2}{c3}{c4}</div>
+<p class="muted">图表由服务器生成,可直接打印;“—”表示没有可计算的数据。单位差评率显示最高的 {UNITS_SHOWN} 个。</p>"#,
+        org_code = esc(&total.org_code),
+        period_code = esc(&total.period_code),
+        org = esc(&total.org_name),
+        label = esc(&total.period_label),
+        n = f.evaluations,
+        active = f.active_evaluations,
+        default = f.default_evaluations,
+        satisfaction = score(f.satisfaction),
+        good = percent(f.good_rate),
+        bad = f.bad_reviews,
+        bad_rate = percent(f.bad_rate),
+        active_rate = percent(f.active_rate),
+        rect = percent(f.rectification_rate),
+        c1 = bars("评价等级分布", &level_bars),
+        c2 = trend(&format!("近 {TREND_MONTHS} 个月好评率"), &points, false),
+        c3 = bars("各单位差评率", &unit_bars),
+        c4 = bars("评价渠道构成", &channel_bars),
+    );
+    console_page(&c, StatusCode::OK, "数据看板", &body)
+}
