@@ -26,6 +26,7 @@ pub mod keys;
 pub mod limits;
 pub mod outbox;
 pub mod policy;
+pub mod public;
 pub mod records;
 pub mod rectification;
 pub mod reports;

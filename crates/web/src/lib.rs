@@ -86,6 +86,7 @@ pub fn router(app: App) -> Router {
         .route("/assets/device.js", get(pages::assets::device_js))
         .route("/public", get(pages::public::index))
         .route("/public/reports/{id}", get(pages::public::report))
+        .route("/public/bad-reviews", get(pages::public::bad_reviews))
         .nest("/api/v1", api)
         .fallback(page_not_found)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))

@@ -68,6 +68,7 @@ async fn a_bad_review_from_a_phone_reaches_the_unit(app: TestApp) {
     b.goto("/console/cases").await;
     b.click("table a[href^='/console/cases/']").await;
     b.click("form:has(input[name=step][value=assign]) button[type=submit]").await;
+    b.wait_for_text("待联系", WAIT).await;
     logout(&b).await;
     login(&b, "dunit").await;
     b.goto("/console/cases").await;
@@ -181,3 +182,64 @@ both_backends!(
     the_window_code_on_a_small_phone_in_large_type,
     the_hotline_desk_records_a_call,
 );
+
+/// The county office's dashboard draws its four charts on the server; in the browser every label fits inside
+/// its chart (the text widths the server estimated hold with a real CJK font).
+async fn the_dashboard_renders_its_charts(app: TestApp) {
+    let Some(b) = Session::start(&app.base, 1280, 1000).await else { return };
+    app.app.create_user("office", "县政府办", PASSWORD, "county_office", "510899", None).await.unwrap();
+    for (i, level) in
+        ["very_satisfied", "satisfied", "very_satisfied", "dissatisfied", "basically_satisfied"].iter().enumerate()
+    {
+        let (_, token) = app.register(&record_body(&format!("DASH-{i}"))).await;
+        let ids: &[&str] = if *level == "dissatisfied" { &["S411"] } else { &[] };
+        assert_eq!(app.evaluate(&token, level, ids, None).await.0, 201);
+    }
+    login(&b, "office").await;
+    b.goto("/console/dashboard").await;
+    b.wait_for_text("评价等级分布", WAIT).await;
+    let charts = b.script("return document.querySelectorAll('figure.chart svg').length", serde_json::json!([])).await;
+    assert_eq!(charts, 4);
+    // Every text of every chart lies inside its chart's drawing area.
+    let outside = b
+        .script(
+            "const out = [];
+             for (const svg of document.querySelectorAll('figure.chart svg')) {
+               const vb = svg.viewBox.baseVal;
+               for (const t of svg.querySelectorAll('text')) {
+                 const r = t.getBBox();
+                 if (r.x < -1 || r.x + r.width > vb.width + 1) out.push(t.textContent + ' ' + r.x + '+' + r.width + '>' + vb.width);
+               }
+             }
+             return out;",
+            serde_json::json!([]),
+        )
+        .await;
+    assert_eq!(outside, serde_json::json!([]), "labels outside their charts");
+    let text = b.text().await;
+    assert!(text.contains("非常满意") && text.contains("各单位差评率") && text.contains("二维码"), "{text}");
+    b.assert_same_origin().await;
+    b.screenshot("dashboard").await;
+    b.quit().await;
+}
+
+/// The public portal, as anyone sees it: published reports and handled bad reviews, no personal data.
+async fn the_public_portal_shows_no_personal_data(app: TestApp) {
+    let Some(b) = Session::start(&app.base, PHONE.0, PHONE.1).await else { return };
+    let (_, token) = app.register(&record_body("PUBLIC-1")).await;
+    assert_eq!(app.evaluate(&token, "very_dissatisfied", &["S511"], Some("张三说窗口唐兴华态度差")).await.0, 201);
+    b.goto("/public").await;
+    b.wait_for_text("评价结果公开", WAIT).await;
+    b.click("a[href='/public/bad-reviews']").await;
+    b.wait_for_text("差评整改公示", WAIT).await;
+    b.assert_fits_width().await;
+    b.assert_same_origin().await;
+    let text = b.text().await;
+    for private in ["张三", "13812345678", "唐兴华", "QS0001", "PUBLIC-1"] {
+        assert!(!text.contains(private), "{private} on the public portal");
+    }
+    b.screenshot("public-bad-reviews").await;
+    b.quit().await;
+}
+
+both_backends!(the_dashboard_renders_its_charts, the_public_portal_shows_no_personal_data);

@@ -508,3 +508,43 @@ async fn a_county_closure_moves_open_deadlines(app: TestApp) {
     let steps = app.app.store.case_steps(case).await.unwrap();
     assert_eq!(steps.last().unwrap().kind, "recalculated");
 }
+
+/// The public portal lists closed bad reviews — the problem in the annex's words, the unit, the handling and
+/// its date — and nothing personal, nothing still open.
+async fn the_public_sees_handled_bad_reviews_without_personal_data(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (_, closed) = bad_review(&app, "PUB-1").await;
+    let (_, open) = bad_review(&app, "PUB-2").await;
+    for (who, body) in [
+        ("center", json!({ "step": "assign" })),
+        ("unit", json!({ "step": "contact", "text": "已电话联系张三 13812345678" })),
+        ("unit", json!({ "step": "finding", "real_problem": true, "text": "唐兴华未一次性告知" })),
+        ("unit", json!({ "step": "rectified", "text": "已培训唐兴华" })),
+        ("hotline", json!({ "step": "follow_up", "solved": true, "text": "张三表示满意" })),
+        ("center", json!({ "step": "close" })),
+    ] {
+        let (status, v) = api.step(who, closed, body).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    assert_eq!(api.step("center", open, json!({ "step": "assign" })).await.0, 200);
+
+    let res = reqwest::get(app.url("/public/bad-reviews")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let s511 = hcp_domain::indicators::Annex::get().text("S511").unwrap();
+    assert!(html.contains(s511), "the problem in the annex's words");
+    assert!(html.contains("已整改并反馈评价人") && html.contains("经回访评价人认为已解决"), "{html}");
+    assert!(html.contains("食品经营许可"));
+    assert_eq!(html.matches("<tr>").count(), 2, "the header and the one closed case: {html}");
+    for private in ["张三", "13812345678", "唐兴华", "QS0001", "来回跑了三次", "PUB-1", "11010519491231002X"]
+    {
+        assert!(!html.contains(private), "{private} is on the public page");
+    }
+    assert!(reqwest::get(app.url("/public")).await.unwrap().text().await.unwrap().contains("/public/bad-reviews"));
+    let res = reqwest::get(app.url("/public/bad-reviews?before=x")).await.unwrap();
+    assert_eq!(res.status(), 422);
+    let res = reqwest::get(app.url(&format!("/public/bad-reviews?before={closed}"))).await.unwrap();
+    assert!(res.text().await.unwrap().contains("暂无已办结的差评"));
+}
+
+both_backends!(the_public_sees_handled_bad_reviews_without_personal_data);

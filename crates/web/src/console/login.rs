@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hcp_app::{App, AppError};
 
-use super::{Console, FormData, SESSION_COOKIE, constant_time_eq, cookie, csrf_refusal};
+use super::{Console, FormData, SESSION_COOKIE, cookie, csrf_refusal};
 use crate::extract::ClientIp;
 use crate::pages::layout::{error_page, esc, page};
 
@@ -47,7 +47,7 @@ pub async fn show(State(app): State<App>) -> Response {
 pub async fn submit(State(app): State<App>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Bytes) -> Response {
     let form = FormData::parse(&body);
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.get("csrf").as_bytes()) {
+    if expected.is_empty() || !hcp_app::secrets::same(expected.as_bytes(), form.get("csrf").as_bytes()) {
         return login_form(&app, Some("页面已过期,请重新登录。"));
     }
     match app.login(form.get("username"), form.get("password"), &ip.to_string()).await {

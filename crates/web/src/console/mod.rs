@@ -26,7 +26,7 @@ use axum::routing::{MethodRouter, get, post};
 use hcp_app::App;
 use hcp_app::policy::Principal;
 
-use crate::pages::layout::{esc, page};
+use crate::pages::layout::{Frame, esc, page, page_in};
 
 pub const SESSION_COOKIE: &str = "hcp_session";
 
@@ -164,7 +164,7 @@ impl FormData {
 /// `Some(refusal)` when the token is missing or wrong.
 pub fn csrf_refusal(c: &Console, form: &FormData) -> Option<Response> {
     let sent = form.get("csrf");
-    if !sent.is_empty() && constant_time_eq(sent.as_bytes(), c.csrf.as_bytes()) {
+    if !sent.is_empty() && hcp_app::secrets::same(sent.as_bytes(), c.csrf.as_bytes()) {
         return None;
     }
     Some(page(
@@ -172,10 +172,6 @@ pub fn csrf_refusal(c: &Console, form: &FormData) -> Option<Response> {
         "请求无效",
         r#"<h2>请求无效</h2><p class="notice">页面已过期或来源不明(CSRF 校验未通过)。请返回重新打开页面后再提交。</p>"#,
     ))
-}
-
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The hidden field every form carries.
@@ -194,5 +190,5 @@ pub fn console_page(c: &Console, status: StatusCode, title: &str, body: &str) ->
         roles = esc(&roles.join("、")),
         csrf = csrf_field(c),
     );
-    page(status, title, &frame)
+    page_in(status, title, &frame, Frame { wide: true, ..Frame::default() })
 }

@@ -36,7 +36,7 @@ pub async fn show(State(app): State<App>, Path(secret): Path<String>) -> Respons
         hall = esc(&device.hall_name),
         code = esc(&device.code),
     );
-    page_in(StatusCode::OK, "评价器", &body, Frame { big: true, kiosk: true, idle_seconds: None })
+    page_in(StatusCode::OK, "评价器", &body, Frame { big: true, kiosk: true, idle_seconds: None, wide: false })
 }
 
 #[derive(Deserialize)]

@@ -30,7 +30,7 @@ pub struct PageQuery {
 /// idle screen when left alone (after the thank-you, sooner).
 fn frame(channel: Channel, big: bool, done: bool) -> Frame {
     let kiosk = matches!(channel, Channel::HallDevice | Channel::Kiosk);
-    Frame { big, kiosk, idle_seconds: kiosk.then_some(if done { 8 } else { 90 }) }
+    Frame { big, kiosk, idle_seconds: kiosk.then_some(if done { 8 } else { 90 }), wide: false }
 }
 
 /// The query string that keeps the channel and the type size across the pages.

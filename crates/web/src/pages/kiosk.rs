@@ -11,7 +11,7 @@ use super::layout::{Frame, error_page, esc, page_in};
 use crate::console::FormData;
 use crate::extract::ClientIp;
 
-const FRAME: Frame = Frame { big: true, kiosk: true, idle_seconds: Some(120) };
+const FRAME: Frame = Frame { big: true, kiosk: true, idle_seconds: Some(120), wide: false };
 
 fn form(number: &str, error: Option<&AppError>) -> String {
     let alert = error

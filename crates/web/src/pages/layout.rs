@@ -31,6 +31,8 @@ pub struct Frame {
     /// goes back to the device's idle screen when nobody touches it.
     pub kiosk: bool,
     pub idle_seconds: Option<u32>,
+    /// The console: tables and charts use a desktop's width.
+    pub wide: bool,
 }
 
 /// A whole page around `body` (already escaped HTML).
@@ -46,6 +48,9 @@ pub fn page_in(status: StatusCode, title: &str, body: &str, frame: Frame) -> Res
     }
     if frame.kiosk {
         classes.push("kiosk");
+    }
+    if frame.wide {
+        classes.push("wide");
     }
     let idle = frame.idle_seconds.map(|s| format!(r#" data-idle="{s}""#)).unwrap_or_default();
     let script = if frame.kiosk { r#"<script src="/assets/device.js" defer></script>"# } else { "" };

@@ -78,8 +78,63 @@ pub async fn index(State(app): State<App>) -> Response {
     page(
         StatusCode::OK,
         "评价结果公开",
-        &format!("<h2>评价结果公开</h2><p>政务服务“好差评”月度、季度和年度通报。</p>{list}"),
+        &format!(
+            r#"<h2>评价结果公开</h2><p>政务服务“好差评”月度、季度和年度通报。</p>{list}
+<h2>差评及整改情况</h2><p>每一条差评由哪个单位办理、如何整改、何时办结:<a href="/public/bad-reviews">查看差评整改公示</a></p>"#
+        ),
     )
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    pub before: Option<String>,
+}
+
+/// `GET /public/bad-reviews[?before=ID]`: every closed bad review — the problem in the annex's words, the
+/// unit, how and when it was handled. Nothing that identifies the evaluator or the staff member.
+pub async fn bad_reviews(State(app): State<App>, Query(q): Query<PageQuery>) -> Response {
+    let before = match q.before.as_deref().map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(b)) => Some(b),
+        Some(Err(_)) => {
+            return error_page(&AppError::invalid("before", "invalid_page", "翻页参数有误,请从第一页重新查看。"));
+        }
+    };
+    let (list, next) = match app.public_bad_reviews(before).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&e),
+    };
+    let mut rows = String::new();
+    for r in &list {
+        let problems = if r.problems.is_empty() {
+            "评价人以文字说明了问题".to_string()
+        } else {
+            r.problems.iter().map(|p| esc(p)).collect::<Vec<_>>().join(";")
+        };
+        rows.push_str(&format!(
+            r#"<tr><td>{on}</td><td>{item}</td><td>{level}</td><td>{problems}</td><td>{unit}</td><td>{handling}</td><td>{closed}{late}</td></tr>"#,
+            on = r.evaluated_on,
+            item = esc(&r.item_name),
+            level = esc(r.level_name),
+            unit = esc(&r.unit_name),
+            handling = esc(&r.handling),
+            closed = r.closed_on.map(|d| d.to_string()).unwrap_or_default(),
+            late = if r.overdue { r#"<br><span class="late">超过办理时限</span>"# } else { "" },
+        ));
+    }
+    let table = if rows.is_empty() {
+        r#"<p class="notice">暂无已办结的差评。</p>"#.to_string()
+    } else {
+        format!(
+            r#"<div class="scroll"><table><thead><tr><th>评价日期</th><th>办理事项</th><th>评价</th><th>反映的问题</th><th>承办单位</th><th>整改情况</th><th>办结日期</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+        )
+    };
+    let more =
+        next.map(|n| format!(r#"<p><a href="/public/bad-reviews?before={n}">更早的差评</a></p>"#)).unwrap_or_default();
+    let body = format!(
+        r#"<h2>差评整改公示</h2><p class="muted">已办结的差评及其整改情况,最新的在前。为保护评价人和工作人员,不公开姓名、证件、电话和评价原文。<a href="/public">返回评价结果公开</a></p>{table}{more}"#
+    );
+    page(StatusCode::OK, "差评整改公示", &body)
 }
 
 #[derive(Deserialize)]
