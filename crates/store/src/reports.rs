@@ -151,7 +151,20 @@ pub struct OrderChange {
 impl Store {
     /// Writes a draft of the period's report: replaces the body of the draft if the latest version is one,
     /// otherwise adds the next version (a correction of a published report). Returns (id, version).
+    ///
+    /// Two instances drafting the same report at once (the monthly job runs on every instance) both see no
+    /// draft on PostgreSQL and one insert fails on `UNIQUE (org_id, period, version)`; it then tries once
+    /// more, finds the other's draft and replaces it, as a redraft does.
     pub async fn save_report_draft(&self, r: &NewReport, audit: &NewAudit) -> Result<(i64, i64), StoreError> {
+        match self.save_report_draft_once(r, audit).await {
+            Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                self.save_report_draft_once(r, audit).await
+            }
+            other => other,
+        }
+    }
+
+    async fn save_report_draft_once(&self, r: &NewReport, audit: &NewAudit) -> Result<(i64, i64), StoreError> {
         let mut tx = self.begin_write().await?;
         let latest = sqlx::query(
             "SELECT id, version, state FROM report WHERE org_id = $1 AND period = $2 ORDER BY version DESC LIMIT 1",
