@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::time::to_ms;
+use crate::catalog_admin::CatalogEntry;
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone)]
@@ -120,28 +120,7 @@ fn org_row(r: &AnyRow) -> Result<OrgRow, sqlx::Error> {
 impl Store {
     /// Adds an organization under its parent; its path is the parent's path plus its own id.
     pub async fn insert_org(&self, o: &NewOrg<'_>, now: DateTime<Utc>) -> Result<i64, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let parent_path: String = match o.parent_id {
-            Some(p) => sqlx::query_scalar("SELECT path FROM org WHERE id = $1").bind(p).fetch_one(&mut *tx).await?,
-            None => "/".to_string(),
-        };
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO org (code, name, kind, parent_id, path, created_at) VALUES ($1, $2, $3, $4, '', $5) RETURNING id",
-        )
-        .bind(o.code)
-        .bind(o.name)
-        .bind(o.kind)
-        .bind(o.parent_id)
-        .bind(to_ms(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE org SET path = $1 WHERE id = $2")
-            .bind(format!("{parent_path}{id}/"))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(id)
+        self.insert_catalog_entry(&CatalogEntry::Org(o.clone()), now).await
     }
 
     pub async fn org_by_code(&self, code: &str) -> Result<Option<OrgRow>, StoreError> {
@@ -169,26 +148,11 @@ impl Store {
     }
 
     pub async fn insert_hall(&self, h: &NewHall<'_>) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("INSERT INTO hall (code, name, kind, org_id) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(h.code)
-            .bind(h.name)
-            .bind(h.kind)
-            .bind(h.org_id)
-            .fetch_one(&self.pool)
-            .await?)
+        self.insert_catalog_entry(&CatalogEntry::Hall(h.clone()), Utc::now()).await
     }
 
     pub async fn insert_window(&self, w: &NewWindow<'_>) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO service_window (code, name, kind, hall_id, org_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(w.code)
-        .bind(w.name)
-        .bind(w.kind)
-        .bind(w.hall_id)
-        .bind(w.org_id)
-        .fetch_one(&self.pool)
-        .await?)
+        self.insert_catalog_entry(&CatalogEntry::Window(w.clone()), Utc::now()).await
     }
 
     pub async fn insert_platform(&self, code: &str, name: &str, org_id: i64) -> Result<i64, StoreError> {
@@ -234,16 +198,8 @@ impl Store {
             .await?)
     }
 
-    pub async fn insert_staff(&self, s: &NewStaff<'_>) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO staff (staff_number, name, org_id, window_id) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(s.staff_number)
-        .bind(s.name)
-        .bind(s.org_id)
-        .bind(s.window_id)
-        .fetch_one(&self.pool)
-        .await?)
+    pub async fn insert_staff(&self, st: &NewStaff<'_>) -> Result<i64, StoreError> {
+        self.insert_catalog_entry(&CatalogEntry::Staff(st.clone()), Utc::now()).await
     }
 
     /// A staff member's number, by id.
@@ -262,18 +218,7 @@ impl Store {
     }
 
     pub async fn insert_item(&self, i: &NewItem<'_>) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO service_item (code, name, category, org_id, legal_limit_days, promised_limit_days)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(i.code)
-        .bind(i.name)
-        .bind(i.category)
-        .bind(i.org_id)
-        .bind(i.legal_limit_days)
-        .bind(i.promised_limit_days)
-        .fetch_one(&self.pool)
-        .await?)
+        self.insert_catalog_entry(&CatalogEntry::Item(i.clone()), Utc::now()).await
     }
 
     pub async fn item_id_by_code(&self, code: &str) -> Result<Option<i64>, StoreError> {

@@ -137,6 +137,18 @@ async fn insert(conn: &mut AnyConnection, e: &CatalogEntry<'_>, now: i64) -> Res
 }
 
 impl Store {
+    /// Adds an entry without an audit entry (the demo's catalog, written by the program itself).
+    pub(crate) async fn insert_catalog_entry(
+        &self,
+        e: &CatalogEntry<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let (id, _) = insert(&mut tx, e, to_ms(now)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// Adds an entry with its audit entry; `None` when its code is already used.
     pub async fn add_catalog_entry(&self, e: &CatalogEntry<'_>, audit: &NewAudit) -> Result<Option<i64>, StoreError> {
         let mut tx = self.begin_write().await?;

@@ -157,13 +157,8 @@ async fn evaluation_in(app: &TestApp, n: &str, township: &str) -> i64 {
 
 /// A bad review's case on a record of that township, with one attachment (put there by the center).
 async fn case_in(app: &TestApp, n: &str, township: &str) -> (i64, i64) {
-    let mut body = record_body(n);
-    body["org_code"] = json!(township);
-    body["window_code"] = json!(format!("W-{township}-01"));
-    body["staff_number"] = serde_json::Value::Null;
-    let (_, token) = app.register(&body).await;
-    let (_, v) = app.evaluate(&token, "dissatisfied", &["S411"], Some("等了很久")).await;
-    let case = app.app.store.case_of_evaluation(v["id"].as_i64().unwrap()).await.unwrap().unwrap().id;
+    let evaluation = evaluation_in(app, n, township).await;
+    let case = app.app.store.case_of_evaluation(evaluation).await.unwrap().unwrap().id;
     let token = api_token(app, "center").await;
     let res = app
         .http
