@@ -242,4 +242,33 @@ async fn the_public_portal_shows_no_personal_data(app: TestApp) {
     b.quit().await;
 }
 
-both_backends!(the_dashboard_renders_its_charts, the_public_portal_shows_no_personal_data);
+/// The kiosk in the hall: record number and ID number, a wrong one refused with the reason, the rating in the
+/// touch layout, and back to the kiosk's first screen when left alone.
+async fn the_kiosk_finds_the_record_and_returns_to_its_start(app: TestApp) {
+    let Some(b) = Session::start(&app.base, 1024, 768).await else { return };
+    let (id, _) = app.register(&record_body("KIOSK-1")).await;
+    b.goto("/kiosk").await;
+    b.type_into("#record_number", "KIOSK-1").await;
+    b.type_into("#id_number", "123").await;
+    b.click("button.primary").await;
+    b.wait_for_text("身份证号码应为 18 位", WAIT).await;
+    assert!(b.exists("[role=alert]").await);
+    b.screenshot("kiosk-1-refused").await;
+    b.type_into("#id_number", crate::helpers::ID_NUMBER).await;
+    b.click("button.primary").await;
+    b.wait_for_text("您对本次服务满意吗", WAIT).await;
+    b.click("button[value=satisfied]").await;
+    b.wait_for_text("您选择的评价等级:满意", WAIT).await;
+    b.click("button.primary").await;
+    b.wait_for_text("评价成功", WAIT).await;
+    assert_eq!(app.app.store.first_evaluation(id).await.unwrap().unwrap().channel, "kiosk");
+    b.wait_for_text("评价您办理的业务", Duration::from_secs(20)).await;
+    b.assert_same_origin().await;
+    b.quit().await;
+}
+
+both_backends!(
+    the_dashboard_renders_its_charts,
+    the_public_portal_shows_no_personal_data,
+    the_kiosk_finds_the_record_and_returns_to_its_start
+);
