@@ -202,6 +202,7 @@ impl App {
             id,
             record_number: new.record_number.to_string(),
             evaluation_url: self.evaluation_url(&token),
+            evaluation_qr_png: format!("{}/qr.png", self.evaluation_url(&token)),
             evaluation_token: token,
             evaluation_deadline: new.default_due_at,
         }

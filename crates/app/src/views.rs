@@ -81,6 +81,8 @@ pub struct RegisteredRecord {
     pub record_number: String,
     pub evaluation_token: String,
     pub evaluation_url: String,
+    /// The link as a QR code for the receipt (`…/qr.svg` is the same code as SVG).
+    pub evaluation_qr_png: String,
     /// When the evaluation window closes (24:00 UTC+8 of the 7th natural day after completion).
     pub evaluation_deadline: Option<DateTime<Utc>>,
 }

@@ -17,6 +17,7 @@ async fn registers_a_record_with_an_evaluation_link(app: TestApp) {
     let token = v["evaluation_token"].as_str().unwrap();
     assert_eq!(token.len(), 43, "256 random bits, base64url");
     assert_eq!(v["evaluation_url"], format!("{}/e/{token}", app.base));
+    assert_eq!(v["evaluation_qr_png"], format!("{}/e/{token}/qr.png", app.base));
     assert!(v["evaluation_deadline"].is_string());
 
     let id = v["id"].as_i64().unwrap();
