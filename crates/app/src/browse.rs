@@ -35,7 +35,7 @@ pub struct EvaluationQuery {
     pub default: Option<String>,
     /// `yes` (invalidated by an upheld appeal only) or `no`.
     pub invalidated: Option<String>,
-    /// Paging: evaluations older than this id.
+    /// Paging: evaluations older than this one (`{epoch ms}-{id}` of the previous page's last row).
     pub before: Option<String>,
 }
 
@@ -57,7 +57,8 @@ fn yes_no(field: &str, v: &Option<String>) -> AppResult<Option<bool>> {
 pub struct EvaluationPage {
     pub period: Period,
     pub rows: Vec<EvaluationListRow>,
-    pub next_before: Option<i64>,
+    /// The `before` of the next page.
+    pub next_before: Option<String>,
 }
 
 /// One evaluation with everything around it this person may see.
@@ -152,15 +153,15 @@ impl App {
         f.is_default = yes_no("default", &q.default)?;
         f.invalidated = yes_no("invalidated", &q.invalidated)?;
         if let Some(b) = given(&q.before) {
-            f.before_id = Some(
-                b.parse::<i64>()
-                    .map_err(|_| AppError::invalid("before", "invalid_page", "翻页参数有误,请从第一页重新查看。"))?,
-            );
+            let bad = || AppError::invalid("before", "invalid_page", "翻页参数有误,请从第一页重新查看。");
+            let (at, id) = b.split_once('-').ok_or_else(bad)?;
+            let at = at.parse::<i64>().ok().and_then(chrono::DateTime::from_timestamp_millis).ok_or_else(bad)?;
+            f.before = Some((at, id.parse::<i64>().map_err(|_| bad())?));
         }
         let mut rows = self.store.list_evaluations(&f).await?;
         let next_before = if rows.len() as i64 > PAGE_SIZE {
             rows.truncate(PAGE_SIZE as usize);
-            rows.last().map(|r| r.id)
+            rows.last().map(|r| format!("{}-{}", r.created_at.timestamp_millis(), r.id))
         } else {
             None
         };

@@ -24,8 +24,8 @@ pub struct EvaluationFilter {
     pub level: Option<String>,
     pub is_default: Option<bool>,
     pub invalidated: Option<bool>,
-    /// Keyset paging: only evaluations with a smaller id.
-    pub before_id: Option<i64>,
+    /// Keyset paging: only evaluations before this (time, id) — the last row of the previous page.
+    pub before: Option<(DateTime<Utc>, i64)>,
     pub limit: i64,
 }
 
@@ -92,7 +92,9 @@ impl Store {
         }))
     }
 
-    /// One page of first-round evaluations matching `f`, newest first.
+    /// One page of first-round evaluations matching `f`, newest first. Ordered by time so that both databases
+    /// walk `evaluation_created` backwards from the period's end and stop at the page's last row, instead of
+    /// sorting every evaluation of the period (5.7 s for a year at 1M).
     pub async fn list_evaluations(&self, f: &EvaluationFilter) -> Result<Vec<EvaluationListRow>, StoreError> {
         if f.scopes.is_empty() && f.own_staff_id.is_none() {
             return Ok(Vec::new());
@@ -145,8 +147,11 @@ impl Store {
             Some(false) => conds.push("inv.evaluation_id IS NULL".into()),
             None => {}
         }
-        if let Some(id) = f.before_id {
-            conds.push(format!("e.id < {}", push(Bind::Int(id))));
+        if let Some((at, id)) = f.before {
+            // Written as a range on the time (which the index walks) minus the rows already shown.
+            let at = push(Bind::Int(to_ms(at)));
+            let id = push(Bind::Int(id));
+            conds.push(format!("e.created_at <= {at} AND NOT (e.created_at = {at} AND e.id >= {id})"));
         }
         let limit = push(Bind::Int(f.limit));
         let sql = format!(
@@ -165,7 +170,7 @@ impl Store {
              LEFT JOIN evaluation_invalidation inv ON inv.evaluation_id = e.id
              LEFT JOIN bad_review_case c ON c.evaluation_id = e.id
              WHERE {}
-             ORDER BY e.id DESC LIMIT {limit}",
+             ORDER BY e.created_at DESC, e.id DESC LIMIT {limit}",
             conds.join(" AND ")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

@@ -146,7 +146,7 @@ pub async fn list(State(app): State<App>, c: Console, RawQuery(raw): RawQuery) -
                         pairs.append_pair(k, form.get(k));
                     }
                 }
-                pairs.append_pair("before", &before.to_string());
+                pairs.append_pair("before", &before);
                 next =
                     format!(r#"<p><a href="/console/evaluations?{}">下一页(更早的评价)</a></p>"#, esc(&pairs.finish()));
             }
