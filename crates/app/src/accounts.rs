@@ -36,7 +36,7 @@ pub struct Session {
     pub csrf: String,
 }
 
-fn hash_password(password: &str) -> String {
+pub(crate) fn hash_password(password: &str) -> String {
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).expect("16 bytes make a valid salt");
@@ -48,13 +48,13 @@ fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// Argon2 takes tens of milliseconds of CPU: never on the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| AppError::Internal(hcp_store::StoreError::Corrupt(format!("blocking task: {e}"))))
 }
 
-fn check_password(field: &str, password: &str) -> AppResult<()> {
+pub(crate) fn check_password(field: &str, password: &str) -> AppResult<()> {
     if password.chars().count() < PASSWORD_MIN_CHARS {
         return Err(AppError::invalid(field, "weak_password", format!("密码至少 {PASSWORD_MIN_CHARS} 个字符。")));
     }

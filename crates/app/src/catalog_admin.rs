@@ -288,6 +288,30 @@ impl App {
         self.revoke_device(&Actor::user(&who.username), code).await
     }
 
+    /// An administrator sets a new password for an account whose every role lies in their scope (a forgotten
+    /// password, a lock-out): the lock is lifted and the account's sessions end. Not for system administrators
+    /// unless by one.
+    pub async fn reset_password_by(&self, who: &Principal, username: &str, password: &str) -> AppResult<()> {
+        let scope = self.catalog_scope(who)?;
+        let username = username.trim().to_lowercase();
+        let missing =
+            || AppError::invalid("username", "unknown_user", format!("账号“{username}”不存在或不在您的管理范围内。"));
+        let user = self.store.user_by_username(&username).await?.ok_or_else(missing)?;
+        let bindings = self.store.bindings_of(user.id).await?;
+        if bindings.is_empty() || !bindings.iter().all(|b| b.org_path.starts_with(&scope)) {
+            return Err(missing());
+        }
+        if bindings.iter().any(|b| b.role == Role::SystemAdmin.as_str()) && !who.has_role(Role::SystemAdmin) {
+            return Err(AppError::invalid("username", "role_not_allowed", "只有系统管理员可以重置系统管理员的密码。"));
+        }
+        crate::accounts::check_password("password", password)?;
+        let pw = password.to_string();
+        let hash = crate::accounts::blocking(move || crate::accounts::hash_password(&pw)).await?;
+        let audit = self.audit(&Actor::user(&who.username), "password.reset", format!("user:{}", user.id), json!({}));
+        self.store.set_password(user.id, &hash, &audit).await?;
+        Ok(())
+    }
+
     /// An account created by an administrator, over an organization in their scope. A center administrator
     /// cannot create system administrators.
     #[expect(clippy::too_many_arguments, reason = "the account form's fields")]

@@ -238,7 +238,8 @@ impl Store {
     /// Sets a new password and ends every session of the account (they must log in again).
     pub async fn set_password(&self, user_id: i64, password_hash: &str, audit: &NewAudit) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE app_user SET password_hash = $1 WHERE id = $2")
+        // A new password also lifts a lock: an administrator's reset is how a locked-out person gets back in.
+        sqlx::query("UPDATE app_user SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
             .bind(password_hash)
             .bind(user_id)
             .execute(&mut *tx)

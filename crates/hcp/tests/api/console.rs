@@ -344,6 +344,12 @@ async fn every_role_against_every_console_route(app: TestApp) {
             [403, 403, 403, 404, 403, 403, 404],
         ),
         ("POST", "/console/catalog/accounts", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        (
+            "POST",
+            "/console/catalog/passwords",
+            [403, 403, 403, 422, 403, 403, 422],
+            [403, 403, 403, 422, 403, 403, 422],
+        ),
         ("GET", "/console/audit", [403, 403, 403, 403, 403, 200, 403], [403, 403, 403, 403, 403, 200, 403]),
         ("GET", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
         ("POST", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
@@ -835,6 +841,21 @@ async fn the_center_manages_its_catalog(app: TestApp) {
         )
         .await;
     assert_eq!(status, 422);
+
+    // A locked-out account: the administrator resets its password, which lifts the lock.
+    for _ in 0..5 {
+        try_login(&app, "xinqu", "wrong password 1").await;
+    }
+    assert_eq!(try_login(&app, "xinqu", PASSWORD).await.1.map(|_| ()), None, "locked");
+    let (status, html) =
+        center.post("/console/catalog/passwords", &[("username", "xinqu"), ("password", "a new secret 22")]).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(try_login(&app, "xinqu", "a new secret 22").await.1.is_some(), "unlocked with the new password");
+    let (status, _) =
+        center.post("/console/catalog/passwords", &[("username", "admin"), ("password", "a new secret 22")]).await;
+    assert_eq!(status, 422, "a system administrator's password is not the center's to reset");
+    let (status, _) = center.post("/console/catalog/passwords", &[("username", "xinqu"), ("password", "1")]).await;
+    assert_eq!(status, 422, "a weak password");
 
     // Every addition is in the audit log, by the administrator.
     let entries = app.app.store.audit_entries("catalog.add", 0, 100).await.unwrap();

@@ -176,6 +176,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
 {org_form}{hall_form}{window_form}{staff_form}{item_form}
 <form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/accounts" class="filters">{csrf}<strong>新建账号</strong> {uname}{udisplay}<label>初始密码 <input name="password" type="password" autocomplete="new-password"></label> <label>角色 <select name="role">{roles}</select></label> {uorg}{ustaff}<button type="submit">创建</button></form>
+<form method="post" action="/console/catalog/passwords" class="filters">{csrf}<strong>重置密码(并解除锁定)</strong> {rname}<label>新密码 <input name="password" type="password" autocomplete="new-password"></label> <button type="submit">重置</button></form>
 {s1}{s2}{s3}{s4}{s5}{s6}{s7}"#,
         org_form = form(
             c,
@@ -245,6 +246,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
         dname = field("name", "名称", ""),
         dwindow = field("window", "窗口编码", ""),
         uname = field("username", "用户名", ""),
+        rname = field("username", "用户名", ""),
         udisplay = field("display_name", "姓名", ""),
         uorg = field("org", "机构代码", ""),
         ustaff = field("staff", "工号(工作人员填写)", ""),
@@ -385,5 +387,18 @@ pub async fn add_account(State(app): State<App>, c: Console, body: Bytes) -> Res
         .map(|_| {
             format!("已创建账号“{}”。请把初始密码当面告知本人,首次登录后修改。", esc(form.get("username").trim()))
         });
+    outcome(&app, &c, &form, result).await
+}
+
+/// `POST /console/catalog/passwords`: a new password for an account in scope, which also lifts a lock.
+pub async fn reset_password(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let username = form.get("username").trim().to_string();
+    let result = app.reset_password_by(&c.who, &username, form.get("password")).await.map(|()| {
+        format!("已重置账号“{}”的密码并解除锁定,其已登录的会话均已退出。请把新密码当面告知本人。", esc(&username))
+    });
     outcome(&app, &c, &form, result).await
 }

@@ -100,6 +100,7 @@ pub fn routes() -> Vec<ConsoleRoute> {
         ConsoleRoute { method: "POST", path: "/console/catalog/devices", router: post(catalog::add_device) },
         ConsoleRoute { method: "POST", path: "/console/catalog/devices/revoke", router: post(catalog::revoke_device) },
         ConsoleRoute { method: "POST", path: "/console/catalog/accounts", router: post(catalog::add_account) },
+        ConsoleRoute { method: "POST", path: "/console/catalog/passwords", router: post(catalog::reset_password) },
         ConsoleRoute { method: "GET", path: "/console/audit", router: get(audit::show) },
         ConsoleRoute { method: "GET", path: "/console/calendar", router: get(calendar::show) },
         ConsoleRoute { method: "POST", path: "/console/calendar", router: post(calendar::import) },
@@ -179,11 +180,31 @@ pub fn csrf_field(c: &Console) -> String {
     format!(r#"<input type="hidden" name="csrf" value="{}">"#, esc(&c.csrf))
 }
 
-/// A console page: the person, a logout button, the body.
+/// The console's main places, each shown to whoever may use it.
+const MENU: [(hcp_app::policy::Action, &str, &str); 8] = {
+    use hcp_app::policy::Action::*;
+    [
+        (ViewRecords, "/console/records", "查找办件"),
+        (ViewRecords, "/console/evaluations", "评价查询"),
+        (ViewRecords, "/console/cases", "差评工单"),
+        (ViewRecords, "/console/appeals", "申诉"),
+        (ViewStats, "/console/dashboard", "数据看板"),
+        (ViewStats, "/console/stats", "统计分析"),
+        (ManageCatalog, "/console/catalog", "基础信息"),
+        (ViewAudit, "/console/audit", "审计日志"),
+    ]
+};
+
+/// A console page: the person, the menu, a logout button, the body.
 pub fn console_page(c: &Console, status: StatusCode, title: &str, body: &str) -> Response {
     let roles: Vec<String> = c.who.bindings.iter().map(|b| format!("{}({})", b.role.name_zh(), b.org_name)).collect();
+    let menu: String = MENU
+        .iter()
+        .filter(|(action, ..)| c.who.may(*action, None))
+        .map(|(_, href, text)| format!(r#" · <a href="{href}">{text}</a>"#))
+        .collect();
     let frame = format!(
-        r#"<nav class="muted">{name} · {roles} · <a href="/console">首页</a> · <a href="/console/password">修改密码</a>
+        r#"<nav class="muted" aria-label="工作台">{name} · {roles}<br><a href="/console">首页</a>{menu} · <a href="/console/password">修改密码</a>
 <form method="post" action="/logout" class="inline">{csrf}<button type="submit">退出</button></form></nav>
 {body}"#,
         name = esc(&c.who.display_name),

@@ -55,7 +55,7 @@ pub fn page_in(status: StatusCode, title: &str, body: &str, frame: Frame) -> Res
     let idle = frame.idle_seconds.map(|s| format!(r#" data-idle="{s}""#)).unwrap_or_default();
     let script = if frame.kiosk { r#"<script src="/assets/device.js" defer></script>"# } else { "" };
     let html = format!(
-        r#"<!doctype html>
+        r##"<!doctype html>
 <html lang="zh-CN" class="{classes}">
 <head>
 <meta charset="utf-8">
@@ -64,13 +64,14 @@ pub fn page_in(status: StatusCode, title: &str, body: &str, frame: Frame) -> Res
 <link rel="stylesheet" href="/assets/hcp.css">{script}
 </head>
 <body{idle}>
+<a class="skip" href="#main">跳到正文</a>
 <header><h1>政务服务“好差评”</h1></header>
 <main id="main">
 {body}
 </main>
 <footer>您的评价实名记录,个人信息严格保密,不会提供给第三方。</footer>
 </body>
-</html>"#,
+</html>"##,
         title = esc(title),
         classes = classes.join(" "),
     );
