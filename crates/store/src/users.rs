@@ -253,7 +253,7 @@ impl Store {
 
 impl Store {
     /// Removes sessions idle since before `idle_before` or opened before `opened_before`, and failed-login
-    /// rows older than `failures_before`. Returns how many sessions ended.
+    /// rows and window one-time codes older than `failures_before`. Returns how many sessions ended.
     pub async fn purge_sessions(
         &self,
         idle_before: DateTime<Utc>,
@@ -268,6 +268,11 @@ impl Store {
             .await?
             .rows_affected();
         sqlx::query("DELETE FROM login_failure WHERE at < $1").bind(to_ms(failures_before)).execute(&mut *tx).await?;
+        // One-time codes of window QR codes: ten minutes of life, kept a day for the per-number hourly limit.
+        sqlx::query("DELETE FROM window_login WHERE created_at < $1")
+            .bind(to_ms(failures_before))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(ended)
     }
