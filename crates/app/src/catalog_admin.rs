@@ -5,8 +5,8 @@ use hcp_domain::catalog::{HallKind, OrgKind, WindowKind};
 use hcp_domain::identity::parse_text;
 use hcp_domain::{Category, Violation};
 use hcp_store::{
-    AccountRow, CatalogEntry, DeviceRow, HallRow, ItemRow, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow,
-    StaffRow, WindowRow,
+    AccountRow, CatalogChange, CatalogEntry, CatalogTable, DeviceRow, HallRow, ItemRow, NewHall, NewItem, NewOrg,
+    NewStaff, NewWindow, OrgRow, StaffRow, WindowRow,
 };
 use serde_json::json;
 
@@ -253,6 +253,105 @@ impl App {
                 format!("{}{code_what}“{code}”已被使用,请换一个。", kind.name_zh()),
             )),
         }
+    }
+
+    /// Changes an entry in this person's scope: the fields given replace the stored ones, blank ones stay.
+    /// Names for every kind; a hall's or window's kind, an item's category and limits; a staff member's
+    /// organization and window.
+    pub async fn change_catalog(&self, who: &Principal, kind: CatalogKind, f: &CatalogForm) -> AppResult<String> {
+        let scope = self.catalog_scope(who)?;
+        let table = match kind {
+            CatalogKind::Org => CatalogTable::Org,
+            CatalogKind::Hall => CatalogTable::Hall,
+            CatalogKind::Window => CatalogTable::Window,
+            CatalogKind::Staff => CatalogTable::Staff,
+            CatalogKind::Item => CatalogTable::Item,
+        };
+        let code = f.code.trim().to_string();
+        let what = if kind == CatalogKind::Staff { "工号" } else { "编码" };
+        let missing = || {
+            AppError::invalid(
+                "code",
+                "not_found",
+                format!("{}{what}“{code}”不存在或不在您的管理范围内。", kind.name_zh()),
+            )
+        };
+        match self.store.catalog_entry_path(table, &code).await? {
+            Some(path) if path.starts_with(&scope) => {}
+            _ => return Err(missing()),
+        }
+        let given = |v: &str| Some(v.trim()).filter(|v| !v.is_empty()).map(str::to_string);
+        let mut checks = Checks(Vec::new());
+        let name = given(&f.name).and_then(|n| checks.take(parse_text("name", &n, 50, "名称")));
+        let kind_code = match kind {
+            CatalogKind::Hall => given(&f.kind).and_then(|k| {
+                checks.take(
+                    HallKind::parse(&k)
+                        .map(|k| k.as_str())
+                        .ok_or_else(|| Violation::new("kind", "invalid_kind", "请选择大厅类型。")),
+                )
+            }),
+            CatalogKind::Window => given(&f.kind).and_then(|k| {
+                checks.take(
+                    WindowKind::parse(&k)
+                        .map(|k| k.as_str())
+                        .ok_or_else(|| Violation::new("kind", "invalid_kind", "请选择窗口类型。")),
+                )
+            }),
+            CatalogKind::Item => given(&f.category).and_then(|k| {
+                checks.take(
+                    Category::parse(&k)
+                        .map(|k| k.as_str())
+                        .ok_or_else(|| Violation::new("category", "invalid_category", "请选择事项类别。")),
+                )
+            }),
+            _ => None,
+        };
+        let (legal, promised) = if kind == CatalogKind::Item {
+            (
+                checks.take(parse_days("legal_days", &f.legal_days, "法定时限")).flatten(),
+                checks.take(parse_days("promised_days", &f.promised_days, "承诺时限")).flatten(),
+            )
+        } else {
+            (None, None)
+        };
+        if !checks.0.is_empty() {
+            return Err(AppError::Invalid(checks.0));
+        }
+        let (mut org_id, mut window_id) = (None, None);
+        if kind == CatalogKind::Staff {
+            if let Some(org) = given(&f.org) {
+                org_id = Some(self.managed_org(who, "org", &org).await?.id);
+            }
+            if let Some(w) = given(&f.window) {
+                match self.store.window_by_code(&w).await? {
+                    Some(w) if w.org_path.starts_with(&scope) => window_id = Some(w.id),
+                    _ => return Err(AppError::invalid("window", "window_not_found", format!("窗口编码“{w}”不存在。"))),
+                }
+            }
+        }
+        let change = CatalogChange {
+            name: name.as_deref(),
+            kind: kind_code,
+            org_id,
+            window_id,
+            legal_limit_days: legal,
+            promised_limit_days: promised,
+        };
+        if change == CatalogChange::default() {
+            return Err(AppError::invalid("name", "nothing_to_change", "请至少填写一项要修改的内容(留空的项目不变)。"));
+        }
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            "catalog.change",
+            "",
+            json!({ "kind": format!("{kind:?}").to_lowercase(), "code": code, "name": change.name,
+                    "kind_or_category": change.kind, "legal_days": legal, "promised_days": promised }),
+        );
+        if !self.store.change_catalog_entry(table, &code, &change, &audit).await? {
+            return Err(missing());
+        }
+        Ok(code)
     }
 
     /// Registers a hall device at a window this person administers; returns the device and its address.

@@ -17,6 +17,31 @@ pub enum CatalogEntry<'a> {
     Item(NewItem<'a>),
 }
 
+/// What may change of an existing entry; `None` keeps the stored value. Moving an organization in the tree
+/// is not here (it would rewrite the paths of everything under it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatalogChange<'a> {
+    pub name: Option<&'a str>,
+    /// A hall's or window's kind, or an item's category.
+    pub kind: Option<&'a str>,
+    /// A staff member's organization.
+    pub org_id: Option<i64>,
+    /// A staff member's window.
+    pub window_id: Option<i64>,
+    pub legal_limit_days: Option<i64>,
+    pub promised_limit_days: Option<i64>,
+}
+
+/// The kinds of catalog entries, by table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogTable {
+    Org,
+    Hall,
+    Window,
+    Staff,
+    Item,
+}
+
 /// A staff member with their organization and window, for the console.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffRow {
@@ -137,6 +162,101 @@ async fn insert(conn: &mut AnyConnection, e: &CatalogEntry<'_>, now: i64) -> Res
 }
 
 impl Store {
+    /// The organization path of an entry, by its code (a staff member by number); `None` when there is none.
+    pub async fn catalog_entry_path(&self, table: CatalogTable, code: &str) -> Result<Option<String>, StoreError> {
+        let sql = match table {
+            CatalogTable::Org => "SELECT path FROM org WHERE code = $1",
+            CatalogTable::Hall => "SELECT o.path FROM hall x JOIN org o ON o.id = x.org_id WHERE x.code = $1",
+            CatalogTable::Window => {
+                "SELECT o.path FROM service_window x JOIN org o ON o.id = x.org_id WHERE x.code = $1"
+            }
+            CatalogTable::Staff => "SELECT o.path FROM staff x JOIN org o ON o.id = x.org_id WHERE x.staff_number = $1",
+            CatalogTable::Item => "SELECT o.path FROM service_item x JOIN org o ON o.id = x.org_id WHERE x.code = $1",
+        };
+        Ok(sqlx::query_scalar(sql).bind(code).fetch_optional(&self.pool).await?)
+    }
+
+    /// Changes an entry with its audit entry; false when no entry has that code.
+    pub async fn change_catalog_entry(
+        &self,
+        table: CatalogTable,
+        code: &str,
+        c: &CatalogChange<'_>,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let (id, target): (Option<i64>, &str) = match table {
+            CatalogTable::Org => (
+                sqlx::query_scalar("UPDATE org SET name = COALESCE($1, name) WHERE code = $2 RETURNING id")
+                    .bind(c.name)
+                    .bind(code)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                "org",
+            ),
+            CatalogTable::Hall => (
+                sqlx::query_scalar(
+                    "UPDATE hall SET name = COALESCE($1, name), kind = COALESCE($2, kind) WHERE code = $3 RETURNING id",
+                )
+                .bind(c.name)
+                .bind(c.kind)
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?,
+                "hall",
+            ),
+            CatalogTable::Window => (
+                sqlx::query_scalar(
+                    "UPDATE service_window SET name = COALESCE($1, name), kind = COALESCE($2, kind) WHERE code = $3
+                     RETURNING id",
+                )
+                .bind(c.name)
+                .bind(c.kind)
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?,
+                "service_window",
+            ),
+            CatalogTable::Staff => (
+                sqlx::query_scalar(
+                    "UPDATE staff SET name = COALESCE($1, name), org_id = COALESCE($2, org_id),
+                        window_id = COALESCE($3, window_id)
+                     WHERE staff_number = $4 RETURNING id",
+                )
+                .bind(c.name)
+                .bind(c.org_id)
+                .bind(c.window_id)
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?,
+                "staff",
+            ),
+            CatalogTable::Item => (
+                sqlx::query_scalar(
+                    "UPDATE service_item SET name = COALESCE($1, name), category = COALESCE($2, category),
+                        legal_limit_days = COALESCE($3, legal_limit_days),
+                        promised_limit_days = COALESCE($4, promised_limit_days)
+                     WHERE code = $5 RETURNING id",
+                )
+                .bind(c.name)
+                .bind(c.kind)
+                .bind(c.legal_limit_days)
+                .bind(c.promised_limit_days)
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?,
+                "service_item",
+            ),
+        };
+        let Some(id) = id else {
+            return Ok(false);
+        };
+        let entry = NewAudit { target: format!("{target}:{id}"), ..audit.clone() };
+        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Adds an entry without an audit entry (the demo's catalog, written by the program itself).
     pub(crate) async fn insert_catalog_entry(
         &self,

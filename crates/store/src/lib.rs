@@ -38,7 +38,7 @@ pub use bulk::{BulkEvaluation, BulkRecord};
 pub use calendar::CalendarDayRow;
 pub use cases::{AttachmentRow, CaseFields, CaseFilter, CaseRow, CaseStepRow, CaseWrite, NewAttachment, NewCaseStep};
 pub use catalog::{ItemRow, MemberName, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, WindowRow};
-pub use catalog_admin::{AccountRow, CatalogEntry, HallRow, StaffRow};
+pub use catalog_admin::{AccountRow, CatalogChange, CatalogEntry, CatalogTable, HallRow, StaffRow};
 pub use channels::{DeviceRow, NewWindowLogin, WindowLoginRow};
 pub use connect::{Backend, redact as redact_url};
 pub use error::StoreError;

@@ -336,6 +336,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
         ("GET", "/console/assessment", [403, 200, 403, 403, 200, 200, 403], [403, 200, 403, 403, 200, 200, 403]),
         ("GET", "/console/catalog", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        ("POST", "/console/catalog/changes", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/devices", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         (
             "POST",
@@ -396,6 +397,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
                 let fields: Vec<(&str, &str)> = match path.as_str() {
                     "/console/catalog" => vec![("what", "staff"), ("code", &code), ("name", "测试"), ("org", scope)],
                     "/console/catalog/devices" => vec![("code", &code), ("name", "测试评价器"), ("window", &window)],
+                    "/console/catalog/changes" => vec![("what", "window"), ("code", &window), ("name", "改名窗口")],
                     "/console/catalog/devices/revoke" => vec![("code", "NOPE")],
                     "/console/catalog/accounts" => vec![
                         ("username", &code),
@@ -842,6 +844,33 @@ async fn the_center_manages_its_catalog(app: TestApp) {
         .await;
     assert_eq!(status, 422);
 
+    // Changes: a staff member moves to another window and is renamed; an item's limits; nothing given, or an
+    // entry of another county, is refused with the reason.
+    let (status, html) = center
+        .post(
+            "/console/catalog/changes",
+            &[("what", "staff"), ("code", "QS9001"), ("name", "新同事(已改名)"), ("window", "W-510899-C01")],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    let staff = app.app.store.list_staff("/").await.unwrap().into_iter().find(|s| s.staff_number == "QS9001").unwrap();
+    assert_eq!((staff.name.as_str(), staff.window_name.as_deref()), ("新同事(已改名)", Some("综合窗口1号")));
+    let (status, _) = center
+        .post("/console/catalog/changes", &[("what", "item"), ("code", "QS990001"), ("promised_days", "3")])
+        .await;
+    assert_eq!(status, 200);
+    let item = app.app.store.list_items().await.unwrap().into_iter().find(|i| i.code == "QS990001").unwrap();
+    assert_eq!((item.legal_limit_days, item.promised_limit_days), (Some(20), Some(3)), "blank stays, given changes");
+    let (status, html) = center.post("/console/catalog/changes", &[("what", "item"), ("code", "QS990001")]).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("至少填写一项"));
+    let (status, _) =
+        center.post("/console/catalog/changes", &[("what", "window"), ("code", "NOPE"), ("name", "x")]).await;
+    assert_eq!(status, 422);
+    let (status, _) =
+        center.post("/console/catalog/changes", &[("what", "window"), ("code", "W-NEW-01"), ("kind", "planet")]).await;
+    assert_eq!(status, 422);
+
     // A locked-out account: the administrator resets its password, which lifts the lock.
     for _ in 0..5 {
         try_login(&app, "xinqu", "wrong password 1").await;
@@ -860,6 +889,7 @@ async fn the_center_manages_its_catalog(app: TestApp) {
     // Every addition is in the audit log, by the administrator.
     let entries = app.app.store.audit_entries("catalog.add", 0, 100).await.unwrap();
     assert_eq!(entries.len(), 5);
+    assert_eq!(app.app.store.audit_entries("catalog.change", 0, 100).await.unwrap().len(), 2);
     assert!(entries.iter().all(|e| e.actor == "user:center"));
 }
 

@@ -174,6 +174,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
     format!(
         r#"<h2>基础信息管理</h2>{notice}
 {org_form}{hall_form}{window_form}{staff_form}{item_form}
+<form method="post" action="/console/catalog/changes" class="filters">{csrf}<strong>修改(留空的项目不变)</strong> <label>类别 <select name="what"><option value="org">机构</option><option value="hall">大厅</option><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option></select></label> {ccode}{cname}<label>大厅/窗口类型 <select name="kind"><option value="">不变</option>{any_kind}</select></label> <label>事项类别 <select name="category"><option value="">不变</option>{categories}</select></label> {corg}{cwindow}{clegal}{cpromised}<button type="submit">保存修改</button></form>
 <form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/accounts" class="filters">{csrf}<strong>新建账号</strong> {uname}{udisplay}<label>初始密码 <input name="password" type="password" autocomplete="new-password"></label> <label>角色 <select name="role">{roles}</select></label> {uorg}{ustaff}<button type="submit">创建</button></form>
 <form method="post" action="/console/catalog/passwords" class="filters">{csrf}<strong>重置密码(并解除锁定)</strong> {rname}<label>新密码 <input name="password" type="password" autocomplete="new-password"></label> <button type="submit">重置</button></form>
@@ -247,6 +248,24 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
         dwindow = field("window", "窗口编码", ""),
         uname = field("username", "用户名", ""),
         rname = field("username", "用户名", ""),
+        ccode = field("code", "编码或工号", ""),
+        cname = field("name", "新名称", ""),
+        corg = field("org", "工作人员的新机构代码", ""),
+        cwindow = field("window", "工作人员的新窗口编码", ""),
+        clegal = field("legal_days", "法定时限", ""),
+        cpromised = field("promised_days", "承诺时限", ""),
+        any_kind = {
+            let halls: String = HallKind::ALL
+                .iter()
+                .map(|k| format!(r#"<option value="{}">{}</option>"#, k.as_str(), k.name_zh()))
+                .collect();
+            let windows: String = WindowKind::ALL
+                .iter()
+                .map(|k| format!(r#"<option value="{}">{}</option>"#, k.as_str(), k.name_zh()))
+                .collect();
+            format!(r#"<optgroup label="大厅">{halls}</optgroup><optgroup label="窗口">{windows}</optgroup>"#)
+        },
+        categories = options(Category::ALL, None, Category::as_str, Category::name_zh),
         udisplay = field("display_name", "姓名", ""),
         uorg = field("org", "机构代码", ""),
         ustaff = field("staff", "工号(工作人员填写)", ""),
@@ -330,6 +349,37 @@ pub async fn add(State(app): State<App>, c: Console, body: Bytes) -> Response {
             };
             app.add_to_catalog(&c.who, kind, &f).await.map(|code| format!("已新增{}“{}”。", kind.name_zh(), esc(&code)))
         }
+    };
+    outcome(&app, &c, &form, result).await
+}
+
+/// The catalog form's fields, as typed.
+fn catalog_form(form: &FormData) -> CatalogForm {
+    CatalogForm {
+        code: form.get("code").into(),
+        name: form.get("name").into(),
+        kind: form.get("kind").into(),
+        org: form.get("org").into(),
+        hall: form.get("hall").into(),
+        window: form.get("window").into(),
+        category: form.get("category").into(),
+        legal_days: form.get("legal_days").into(),
+        promised_days: form.get("promised_days").into(),
+    }
+}
+
+/// `POST /console/catalog/changes`: changes the fields given of one entry.
+pub async fn change(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let result = match CatalogKind::parse(form.get("what")) {
+        None => Err(AppError::invalid("what", "invalid_kind", "请选择要修改的类别。")),
+        Some(kind) => app
+            .change_catalog(&c.who, kind, &catalog_form(&form))
+            .await
+            .map(|code| format!("已修改{}“{}”。", kind.name_zh(), esc(&code))),
     };
     outcome(&app, &c, &form, result).await
 }
