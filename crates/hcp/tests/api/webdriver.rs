@@ -29,6 +29,9 @@ pub struct Session {
     /// The server under test, to tell its requests from any other.
     base: String,
     _chromedriver: Child,
+    /// Chromium's profile, fresh for each session: a profile left locked by an earlier Chromium (a test that
+    /// panicked before quitting) makes the next one exit at start.
+    _profile: tempfile::TempDir,
 }
 
 fn find_program(name: &str) -> Option<PathBuf> {
@@ -96,7 +99,8 @@ impl Session {
             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1".to_string(),
             format!("--window-size={width},{height}"),
         ];
-        args.push(format!("--user-data-dir={}", std::env::temp_dir().join(format!("hcp-chrome-{port}")).display()));
+        let profile = tempfile::tempdir().expect("a profile directory");
+        args.push(format!("--user-data-dir={}", profile.path().display()));
         let mut options = json!({ "args": args, "mobileEmulation": {
             "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "touch": width < 800 }
         }});
@@ -104,9 +108,26 @@ impl Session {
             options["binary"] = json!(chromium.display().to_string());
         }
         let caps = json!({"capabilities": {"alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": options }}});
-        let res: Value = http.post(format!("{driver}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
-        let id = res["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("new session: {res}")).to_string();
-        Some(Session { http, driver, id, base: base.to_string(), _chromedriver: child })
+        // Chromium now and then exits while starting on a busy machine; a second try starts it.
+        let mut last = Value::Null;
+        for _ in 0..3 {
+            let res: Value =
+                http.post(format!("{driver}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+            if let Some(id) = res["value"]["sessionId"].as_str() {
+                let id = id.to_string();
+                return Some(Session {
+                    http,
+                    driver,
+                    id,
+                    base: base.to_string(),
+                    _chromedriver: child,
+                    _profile: profile,
+                });
+            }
+            last = res;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("new session: {last}");
     }
 
     async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -221,8 +242,28 @@ impl Session {
         assert!(scroll <= inner, "the page is {scroll}px wide in a {inner}px viewport");
     }
 
-    pub async fn quit(self) {
+    pub async fn quit(mut self) {
         let _ = self.http.delete(format!("{}/session/{}", self.driver, self.id)).send().await;
+        self.id.clear();
+    }
+}
+
+impl Drop for Session {
+    /// A test that failed never reached [`Session::quit`]: end the session here (plain blocking HTTP, as
+    /// drop cannot wait for async work), or Chromium outlives the test and its chromedriver.
+    fn drop(&mut self) {
+        use std::io::{Read, Write};
+        if self.id.is_empty() {
+            return;
+        }
+        let Some(addr) = self.driver.strip_prefix("http://") else { return };
+        if let Ok(mut conn) = std::net::TcpStream::connect(addr) {
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+            let request = format!("DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n", self.id);
+            if conn.write_all(request.as_bytes()).is_ok() {
+                let _ = conn.read_to_end(&mut Vec::new());
+            }
+        }
     }
 }
 
