@@ -102,6 +102,20 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     println!("| evaluations, the year, each of {} pages in turn | {:.1} ms |", pages.len(), median(pages));
+    let ms = time!(n, app.public_bad_reviews(None).await?);
+    println!("| public portal, handled bad reviews, first page | {ms:.1} ms |");
+    let mut before = None;
+    let mut pages = Vec::new();
+    for _ in 0..50 {
+        let t = Instant::now();
+        let (_, next) = app.public_bad_reviews(before).await?;
+        pages.push(t.elapsed().as_secs_f64() * 1000.0);
+        match next {
+            Some(b) => before = Some(b),
+            None => break,
+        }
+    }
+    println!("| public portal, each of {} pages in turn | {:.1} ms |", pages.len(), median(pages));
     let p = Period::parse(&cli.year).ok_or_else(|| anyhow::anyhow!("bad year"))?;
     let month = Period::month_of(p.to.min(hcp_domain::calendar::business_date(app.now())));
     let dashboard = |p: Period| {

@@ -33,18 +33,21 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<PublicCaseRow>, StoreError> {
         let rows = sqlx::query(
+            // The page's ids first, then their columns: computing the closing time for every closed case
+            // before sorting them took 90 ms at 1M on SQLite.
             "SELECT c.id, e.created_at, e.level, e.indicator_ids, e.staff_indicator_ids, i.name AS item_name,
                 COALESCE(u.name, o.name) AS unit_name,
                 CASE WHEN c.overdue_at IS NULL THEN 0 ELSE 1 END AS overdue,
                 (SELECT MAX(s.at) FROM case_step s WHERE s.case_id = c.id AND s.kind = 'close') AS closed_at
-             FROM bad_review_case c
+             FROM (SELECT id FROM bad_review_case WHERE state = 'closed' AND id < $1 AND created_at <= $2
+                   ORDER BY id DESC LIMIT $3) p
+             JOIN bad_review_case c ON c.id = p.id
              JOIN evaluation e ON e.id = c.evaluation_id
              JOIN service_record r ON r.id = c.service_record_id
              JOIN service_item i ON i.id = r.item_id
              JOIN org o ON o.id = c.org_id
              LEFT JOIN org u ON u.id = c.unit_id
-             WHERE c.state = 'closed' AND c.id < $1 AND c.created_at <= $2
-             ORDER BY c.id DESC LIMIT $3",
+             ORDER BY c.id DESC",
         )
         .bind(before.unwrap_or(i64::MAX))
         .bind(to_ms(now))
