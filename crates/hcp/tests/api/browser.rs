@@ -267,7 +267,32 @@ async fn the_kiosk_finds_the_record_and_returns_to_its_start(app: TestApp) {
     b.quit().await;
 }
 
+/// The same evaluation page on a PC: the five levels side by side in one row.
+async fn the_evaluation_page_at_desktop_width(app: TestApp) {
+    let Some(b) = Session::start(&app.base, 1366, 768).await else { return };
+    let (id, token) = app.register(&record_body("PC-1")).await;
+    b.goto(&format!("/e/{token}")).await;
+    let tops = b
+        .script(
+            "return [...document.querySelectorAll('.levels button')].map(x => x.getBoundingClientRect().top)",
+            serde_json::json!([]),
+        )
+        .await;
+    let tops: Vec<f64> = tops.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(tops.len(), 5);
+    assert!(tops.iter().all(|t| (t - tops[0]).abs() < 1.0), "one row: {tops:?}");
+    b.screenshot("pc-1-levels").await;
+    b.click("button[value=basically_satisfied]").await;
+    b.wait_for_text("您选择的评价等级:基本满意", WAIT).await;
+    b.click("button.primary").await;
+    b.wait_for_text("评价成功", WAIT).await;
+    b.assert_same_origin().await;
+    assert_eq!(app.app.store.first_evaluation(id).await.unwrap().unwrap().channel, "web");
+    b.quit().await;
+}
+
 both_backends!(
+    the_evaluation_page_at_desktop_width,
     the_dashboard_renders_its_charts,
     the_public_portal_shows_no_personal_data,
     the_kiosk_finds_the_record_and_returns_to_its_start
