@@ -106,6 +106,34 @@ impl Checks {
     }
 }
 
+/// The kind (organization, hall, window) or category (item) typed in the form, checked; `None` when this kind
+/// of entry has none or the field was left blank.
+fn typed_kind(kind: CatalogKind, f: &CatalogForm) -> Option<Result<&'static str, Violation>> {
+    let raw = if kind == CatalogKind::Item { f.category.trim() } else { f.kind.trim() };
+    if raw.is_empty() {
+        return None;
+    }
+    let bad = |field: &str, what: &str| Violation::new(field, "invalid_kind", format!("请选择{what}。"));
+    match kind {
+        CatalogKind::Org => Some(OrgKind::parse(raw).map(|k| k.as_str()).ok_or_else(|| bad("kind", "机构类型"))),
+        CatalogKind::Hall => Some(HallKind::parse(raw).map(|k| k.as_str()).ok_or_else(|| bad("kind", "大厅类型"))),
+        CatalogKind::Window => Some(WindowKind::parse(raw).map(|k| k.as_str()).ok_or_else(|| bad("kind", "窗口类型"))),
+        CatalogKind::Item => Some(Category::parse(raw).map(|k| k.as_str()).ok_or_else(|| bad("category", "事项类别"))),
+        CatalogKind::Staff => None,
+    }
+}
+
+/// An item's legal and promised limits as typed (blank: none).
+fn typed_days(kind: CatalogKind, f: &CatalogForm, checks: &mut Checks) -> (Option<i64>, Option<i64>) {
+    if kind != CatalogKind::Item {
+        return (None, None);
+    }
+    (
+        checks.take(parse_days("legal_days", &f.legal_days, "法定时限")).flatten(),
+        checks.take(parse_days("promised_days", &f.promised_days, "承诺时限")).flatten(),
+    )
+}
+
 impl App {
     /// The subtree this person administers (the first of their center or system admin bindings).
     fn catalog_scope(&self, who: &Principal) -> AppResult<String> {
@@ -152,37 +180,15 @@ impl App {
         let code_what = if kind == CatalogKind::Staff { "工号" } else { "编码" };
         let code = checks.take(parse_code("code", &f.code, code_what));
         let name = checks.take(parse_text("name", &f.name, 50, "名称"));
-        let kind_code = match kind {
-            CatalogKind::Org => checks.take(
-                OrgKind::parse(&f.kind)
-                    .map(|k| k.as_str())
-                    .ok_or_else(|| Violation::new("kind", "invalid_kind", "请选择机构类型。")),
-            ),
-            CatalogKind::Hall => checks.take(
-                HallKind::parse(&f.kind)
-                    .map(|k| k.as_str())
-                    .ok_or_else(|| Violation::new("kind", "invalid_kind", "请选择大厅类型。")),
-            ),
-            CatalogKind::Window => checks.take(
-                WindowKind::parse(&f.kind)
-                    .map(|k| k.as_str())
-                    .ok_or_else(|| Violation::new("kind", "invalid_kind", "请选择窗口类型。")),
-            ),
-            CatalogKind::Item => checks.take(
-                Category::parse(&f.category)
-                    .map(|k| k.as_str())
-                    .ok_or_else(|| Violation::new("category", "invalid_category", "请选择事项类别。")),
-            ),
-            CatalogKind::Staff => Some(""),
+        let kind_code = match (typed_kind(kind, f), kind) {
+            (_, CatalogKind::Staff) => Some(""),
+            (Some(typed), _) => checks.take(typed),
+            (None, CatalogKind::Item) => {
+                checks.take(Err(Violation::new("category", "invalid_kind", "请选择事项类别。")))
+            }
+            (None, _) => checks.take(Err(Violation::new("kind", "invalid_kind", "请选择类型。"))),
         };
-        let (legal, promised) = if kind == CatalogKind::Item {
-            (
-                checks.take(parse_days("legal_days", &f.legal_days, "法定时限")).flatten(),
-                checks.take(parse_days("promised_days", &f.promised_days, "承诺时限")).flatten(),
-            )
-        } else {
-            (None, None)
-        };
+        let (legal, promised) = typed_days(kind, f, &mut checks);
         if !checks.0.is_empty() {
             return Err(AppError::Invalid(checks.0));
         }
@@ -283,38 +289,10 @@ impl App {
         let given = |v: &str| Some(v.trim()).filter(|v| !v.is_empty()).map(str::to_string);
         let mut checks = Checks(Vec::new());
         let name = given(&f.name).and_then(|n| checks.take(parse_text("name", &n, 50, "名称")));
-        let kind_code = match kind {
-            CatalogKind::Hall => given(&f.kind).and_then(|k| {
-                checks.take(
-                    HallKind::parse(&k)
-                        .map(|k| k.as_str())
-                        .ok_or_else(|| Violation::new("kind", "invalid_kind", "请选择大厅类型。")),
-                )
-            }),
-            CatalogKind::Window => given(&f.kind).and_then(|k| {
-                checks.take(
-                    WindowKind::parse(&k)
-                        .map(|k| k.as_str())
-                        .ok_or_else(|| Violation::new("kind", "invalid_kind", "请选择窗口类型。")),
-                )
-            }),
-            CatalogKind::Item => given(&f.category).and_then(|k| {
-                checks.take(
-                    Category::parse(&k)
-                        .map(|k| k.as_str())
-                        .ok_or_else(|| Violation::new("category", "invalid_category", "请选择事项类别。")),
-                )
-            }),
-            _ => None,
-        };
-        let (legal, promised) = if kind == CatalogKind::Item {
-            (
-                checks.take(parse_days("legal_days", &f.legal_days, "法定时限")).flatten(),
-                checks.take(parse_days("promised_days", &f.promised_days, "承诺时限")).flatten(),
-            )
-        } else {
-            (None, None)
-        };
+        // An organization's kind does not change (a township stays a township).
+        let kind_code =
+            if kind == CatalogKind::Org { None } else { typed_kind(kind, f).and_then(|typed| checks.take(typed)) };
+        let (legal, promised) = typed_days(kind, f, &mut checks);
         if !checks.0.is_empty() {
             return Err(AppError::Invalid(checks.0));
         }
