@@ -36,15 +36,108 @@ fn field(name: &str, label: &str, value: &str) -> String {
     format!(r#"<label>{label} <input name="{name}" value="{}"></label> "#, esc(value))
 }
 
-fn form(c: &Console, kind: &str, title: &str, fields: &str) -> String {
-    format!(
-        r#"<form method="post" action="/console/catalog" class="filters">{csrf}<input type="hidden" name="what" value="{kind}"><strong>新增{title}</strong> {fields}<button type="submit">添加</button></form>"#,
-        csrf = csrf_field(c),
-    )
+/// A field of an "add" form: a text box, or a choice of codes with their Chinese names.
+enum Input {
+    Text(&'static str, &'static str),
+    Choice(&'static str, &'static str, Vec<(&'static str, &'static str)>),
+}
+
+fn choices<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    name: fn(T) -> &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    all.iter().map(|x| (code(*x), name(*x))).collect()
+}
+
+/// The five "add" forms; the one just submitted keeps what was typed (to fix and send again).
+fn add_forms(c: &Console, f: &FormData) -> String {
+    use Input::{Choice, Text};
+    let forms: [(&str, &str, Vec<Input>); 5] = [
+        (
+            "org",
+            "机构",
+            vec![
+                Text("code", "代码"),
+                Text("name", "名称"),
+                Choice("kind", "类型", choices(OrgKind::ALL, OrgKind::as_str, OrgKind::name_zh)),
+                Text("org", "上级机构代码"),
+            ],
+        ),
+        (
+            "hall",
+            "大厅",
+            vec![
+                Text("code", "编码"),
+                Text("name", "名称"),
+                Choice("kind", "类型", choices(HallKind::ALL, HallKind::as_str, HallKind::name_zh)),
+                Text("org", "所属机构代码"),
+            ],
+        ),
+        (
+            "window",
+            "窗口",
+            vec![
+                Text("code", "编码"),
+                Text("name", "名称"),
+                Choice("kind", "类型", choices(WindowKind::ALL, WindowKind::as_str, WindowKind::name_zh)),
+                Text("hall", "大厅编码"),
+                Text("org", "所属机构代码"),
+            ],
+        ),
+        (
+            "staff",
+            "工作人员",
+            vec![
+                Text("code", "工号"),
+                Text("name", "姓名"),
+                Text("org", "所属机构代码"),
+                Text("window", "窗口编码(可空)"),
+            ],
+        ),
+        (
+            "item",
+            "事项",
+            vec![
+                Text("code", "编码"),
+                Text("name", "名称"),
+                Choice("category", "类别", choices(Category::ALL, Category::as_str, Category::name_zh)),
+                Text("org", "主管机构代码"),
+                Text("legal_days", "法定时限"),
+                Text("promised_days", "承诺时限"),
+            ],
+        ),
+    ];
+    let mut out = String::new();
+    for (what, title, inputs) in forms {
+        let typed = |name: &str| if f.get("what") == what { f.get(name).to_string() } else { String::new() };
+        let fields: String = inputs
+            .iter()
+            .map(|input| match input {
+                Text(name, label) => field(name, label, &typed(name)),
+                Choice(name, label, options) => {
+                    let chosen = typed(name);
+                    let opts: String = options
+                        .iter()
+                        .map(|(code, text)| {
+                            let sel = if *code == chosen { " selected" } else { "" };
+                            format!(r#"<option value="{code}"{sel}>{text}</option>"#)
+                        })
+                        .collect();
+                    format!(r#"<label>{label} <select name="{name}">{opts}</select></label> "#)
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            r#"<form method="post" action="/console/catalog" class="filters">{csrf}<input type="hidden" name="what" value="{what}"><strong>新增{title}</strong> {fields}<button type="submit">添加</button></form>
+"#,
+            csrf = csrf_field(c),
+        ));
+    }
+    out
 }
 
 fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> String {
-    let v = |k: &str| f.get(k).to_string();
     let orgs = table(
         &["代码", "名称", "类型", "上级"],
         o.orgs
@@ -155,93 +248,17 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
             })
             .collect(),
     );
-    let what = f.get("what");
-    let kinds = |all: &[&str], names: &[&str], chosen: &str| -> String {
-        all.iter()
-            .zip(names)
-            .map(|(k, n)| format!(r#"<option value="{k}"{}>{n}</option>"#, if *k == chosen { " selected" } else { "" }))
-            .collect()
-    };
-    let org_kinds: Vec<&str> = OrgKind::ALL.iter().map(|k| k.as_str()).collect();
-    let org_names: Vec<&str> = OrgKind::ALL.iter().map(|k| k.name_zh()).collect();
-    let hall_kinds: Vec<&str> = HallKind::ALL.iter().map(|k| k.as_str()).collect();
-    let hall_names: Vec<&str> = HallKind::ALL.iter().map(|k| k.name_zh()).collect();
-    let window_kinds: Vec<&str> = WindowKind::ALL.iter().map(|k| k.as_str()).collect();
-    let window_names: Vec<&str> = WindowKind::ALL.iter().map(|k| k.name_zh()).collect();
     let roles: String =
         Role::ALL.iter().map(|r| format!(r#"<option value="{}">{}</option>"#, r.as_str(), r.name_zh())).collect();
-    let keep = |k: &str, name: &str| if what == k { v(name) } else { String::new() };
     format!(
         r#"<h2>基础信息管理</h2>{notice}
-{org_form}{hall_form}{window_form}{staff_form}{item_form}
+{add_forms}
 <form method="post" action="/console/catalog/changes" class="filters">{csrf}<strong>修改(留空的项目不变)</strong> <label>类别 <select name="what"><option value="org">机构</option><option value="hall">大厅</option><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option></select></label> {ccode}{cname}<label>大厅/窗口类型 <select name="kind"><option value="">不变</option>{any_kind}</select></label> <label>事项类别 <select name="category"><option value="">不变</option>{categories}</select></label> {corg}{cwindow}{clegal}{cpromised}<button type="submit">保存修改</button></form>
 <form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/accounts" class="filters">{csrf}<strong>新建账号</strong> {uname}{udisplay}<label>初始密码 <input name="password" type="password" autocomplete="new-password"></label> <label>角色 <select name="role">{roles}</select></label> {uorg}{ustaff}<button type="submit">创建</button></form>
 <form method="post" action="/console/catalog/passwords" class="filters">{csrf}<strong>重置密码(并解除锁定)</strong> {rname}<label>新密码 <input name="password" type="password" autocomplete="new-password"></label> <button type="submit">重置</button></form>
 {s1}{s2}{s3}{s4}{s5}{s6}{s7}"#,
-        org_form = form(
-            c,
-            "org",
-            "机构",
-            &format!(
-                "{}{}<label>类型 <select name=\"kind\">{}</select></label> {}",
-                field("code", "代码", &keep("org", "code")),
-                field("name", "名称", &keep("org", "name")),
-                kinds(&org_kinds, &org_names, &keep("org", "kind")),
-                field("org", "上级机构代码", &keep("org", "org"))
-            )
-        ),
-        hall_form = form(
-            c,
-            "hall",
-            "大厅",
-            &format!(
-                "{}{}<label>类型 <select name=\"kind\">{}</select></label> {}",
-                field("code", "编码", &keep("hall", "code")),
-                field("name", "名称", &keep("hall", "name")),
-                kinds(&hall_kinds, &hall_names, &keep("hall", "kind")),
-                field("org", "所属机构代码", &keep("hall", "org"))
-            )
-        ),
-        window_form = form(
-            c,
-            "window",
-            "窗口",
-            &format!(
-                "{}{}<label>类型 <select name=\"kind\">{}</select></label> {}{}",
-                field("code", "编码", &keep("window", "code")),
-                field("name", "名称", &keep("window", "name")),
-                kinds(&window_kinds, &window_names, &keep("window", "kind")),
-                field("hall", "大厅编码", &keep("window", "hall")),
-                field("org", "所属机构代码", &keep("window", "org"))
-            )
-        ),
-        staff_form = form(
-            c,
-            "staff",
-            "工作人员",
-            &format!(
-                "{}{}{}{}",
-                field("code", "工号", &keep("staff", "code")),
-                field("name", "姓名", &keep("staff", "name")),
-                field("org", "所属机构代码", &keep("staff", "org")),
-                field("window", "窗口编码(可空)", &keep("staff", "window"))
-            )
-        ),
-        item_form = form(
-            c,
-            "item",
-            "事项",
-            &format!(
-                "{}{}<label>类别 <select name=\"category\">{}</select></label> {}{}{}",
-                field("code", "编码", &keep("item", "code")),
-                field("name", "名称", &keep("item", "name")),
-                options(Category::ALL, Category::parse(&keep("item", "category")), Category::as_str, Category::name_zh),
-                field("org", "主管机构代码", &keep("item", "org")),
-                field("legal_days", "法定时限", &keep("item", "legal_days")),
-                field("promised_days", "承诺时限", &keep("item", "promised_days"))
-            )
-        ),
+        add_forms = add_forms(c, f),
         csrf = csrf_field(c),
         dcode = field("code", "设备编号", ""),
         dname = field("name", "名称", ""),
