@@ -23,6 +23,7 @@ fn every_command_has_help() {
         vec!["apikey", "create", "--help"],
         vec!["stats", "rebuild", "--help"],
         vec!["stats", "check", "--help"],
+        vec!["device", "add", "--help"],
     ] {
         let o = hcp(&args);
         assert!(o.status.success(), "{args:?}");
@@ -108,6 +109,31 @@ async fn user_create_makes_the_first_admin() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("至少 10 个字符"));
     let o = run(&["user", "create", "--username", "li.na", "--role", "boss", "--org", "510899"], "a long password");
     assert!(String::from_utf8_lossy(&o.stderr).contains("无法识别"));
+}
+
+/// Hall devices from the command line: the address printed once, listed with their window, stopped; a code
+/// used twice or an unknown window refused with the reason.
+#[tokio::test]
+async fn devices_are_added_listed_and_revoked() {
+    let (url, _dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    let o = hcp(&["demo", "--records", "0", "--database-url", &url]);
+    assert!(stdout(&o).contains("/d/"), "the demo prints its device's address");
+    let add = |code: &str, window: &str| {
+        hcp(&["device", "add", "--code", code, "--name", "二号评价器", "--window", window, "--database-url", &url])
+    };
+    let o = add("QS-D-C02", "W-510899-C02");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let last = stdout(&o).lines().last().unwrap().to_string();
+    assert!(last.contains("/d/") && last.len() > 50, "the address alone on the last line: {last}");
+    let o = add("QS-D-C02", "W-510899-C02");
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("已被使用"));
+    let o = add("QS-D-C03", "W-NOPE");
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("不存在"));
+    let list = stdout(&hcp(&["device", "list", "--database-url", &url]));
+    assert!(list.contains("QS-D-C01") && list.contains("QS-D-C02\t二号评价器\tW-510899-C02"), "{list}");
+    assert!(hcp(&["device", "revoke", "--code", "QS-D-C02", "--database-url", &url]).status.success());
+    assert!(stdout(&hcp(&["device", "list", "--database-url", &url])).contains("已停用"));
+    assert!(!hcp(&["device", "revoke", "--code", "QS-D-C02", "--database-url", &url]).status.success());
 }
 
 /// The demo county's cases stand in every state, some overdue, with appeals waiting at both stages (issue 5
