@@ -168,6 +168,14 @@ impl App {
                 .await?;
             return Err(bad_login());
         };
+        // Told only to someone who knows the password, so it says nothing about which accounts exist.
+        if user.disabled_at.is_some() {
+            return Err(AppError::invalid(
+                "username",
+                "account_disabled",
+                "该账号已停用。如需继续使用,请联系政务服务中心管理员。",
+            ));
+        }
         let session = NewSession { cookie: secrets::new_token(), csrf: secrets::new_token() };
         let audit = self.audit(&actor, "login.success", format!("user:{}", user.id), json!({ "client": client }));
         self.store.open_session(user.id, &secrets::hash(&session.cookie), &session.csrf, now, &audit).await?;

@@ -369,6 +369,17 @@ impl App {
     /// password, a lock-out): the lock is lifted and the account's sessions end. Not for system administrators
     /// unless by one.
     pub async fn reset_password_by(&self, who: &Principal, username: &str, password: &str) -> AppResult<()> {
+        let user = self.managed_account(who, username, "重置系统管理员的密码").await?;
+        crate::accounts::check_password("password", password)?;
+        let pw = password.to_string();
+        let hash = crate::accounts::blocking(move || crate::accounts::hash_password(&pw)).await?;
+        let audit = self.audit(&Actor::user(&who.username), "password.reset", format!("user:{}", user.id), json!({}));
+        self.store.set_password(user.id, &hash, &audit).await?;
+        Ok(())
+    }
+
+    /// An account whose every role lies in this person's scope; a system administrator's only for another.
+    async fn managed_account(&self, who: &Principal, username: &str, what: &str) -> AppResult<hcp_store::UserRow> {
         let scope = self.catalog_scope(who)?;
         let username = username.trim().to_lowercase();
         let missing =
@@ -379,13 +390,21 @@ impl App {
             return Err(missing());
         }
         if bindings.iter().any(|b| b.role == Role::SystemAdmin.as_str()) && !who.has_role(Role::SystemAdmin) {
-            return Err(AppError::invalid("username", "role_not_allowed", "只有系统管理员可以重置系统管理员的密码。"));
+            return Err(AppError::invalid("username", "role_not_allowed", format!("只有系统管理员可以{what}。")));
         }
-        crate::accounts::check_password("password", password)?;
-        let pw = password.to_string();
-        let hash = crate::accounts::blocking(move || crate::accounts::hash_password(&pw)).await?;
-        let audit = self.audit(&Actor::user(&who.username), "password.reset", format!("user:{}", user.id), json!({}));
-        self.store.set_password(user.id, &hash, &audit).await?;
+        Ok(user)
+    }
+
+    /// Disables an account in scope (login refused, sessions ended at once) or enables it again. Nobody
+    /// disables their own account.
+    pub async fn set_account_enabled_by(&self, who: &Principal, username: &str, enabled: bool) -> AppResult<()> {
+        let user = self.managed_account(who, username, "停用或启用系统管理员账号").await?;
+        if user.id == who.user_id {
+            return Err(AppError::invalid("username", "own_account", "不能停用自己的账号。"));
+        }
+        let (action, at) = if enabled { ("user.enable", None) } else { ("user.disable", Some(self.now())) };
+        let audit = self.audit(&Actor::user(&who.username), action, format!("user:{}", user.id), json!({}));
+        self.store.set_account_disabled(user.id, at, &audit).await?;
         Ok(())
     }
 

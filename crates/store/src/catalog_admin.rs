@@ -60,6 +60,7 @@ pub struct AccountRow {
     pub role: String,
     pub org_name: String,
     pub locked: bool,
+    pub disabled: bool,
 }
 
 /// A hall and its organization.
@@ -343,7 +344,8 @@ impl Store {
     ) -> Result<Vec<AccountRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT u.username, u.display_name, b.role, o.name AS org_name,
-                CASE WHEN u.locked_until IS NOT NULL AND u.locked_until > $2 THEN 1 ELSE 0 END AS locked
+                CASE WHEN u.locked_until IS NOT NULL AND u.locked_until > $2 THEN 1 ELSE 0 END AS locked,
+                CASE WHEN u.disabled_at IS NULL THEN 0 ELSE 1 END AS disabled
              FROM app_user u JOIN role_binding b ON b.user_id = u.id JOIN org o ON o.id = b.org_id
              WHERE o.path LIKE $1 ORDER BY u.username, b.id",
         )
@@ -359,6 +361,7 @@ impl Store {
                     role: r.try_get("role")?,
                     org_name: r.try_get("org_name")?,
                     locked: r.try_get::<i64, _>("locked")? != 0,
+                    disabled: r.try_get::<i64, _>("disabled")? != 0,
                 })
             })
             .collect()

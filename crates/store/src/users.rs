@@ -15,6 +15,7 @@ pub struct UserRow {
     pub staff_id: Option<i64>,
     pub failed_logins: i64,
     pub locked_until: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// A role over an org subtree, with the org's path for scope checks.
@@ -38,7 +39,8 @@ pub struct SessionRow {
 /// The account columns; a macro so that queries stay `&'static str` literals.
 macro_rules! user_select {
     () => {
-        "SELECT id, username, display_name, password_hash, staff_id, failed_logins, locked_until FROM app_user "
+        "SELECT id, username, display_name, password_hash, staff_id, failed_logins, locked_until, disabled_at
+         FROM app_user "
     };
 }
 
@@ -51,6 +53,7 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
         staff_id: r.try_get("staff_id")?,
         failed_logins: r.try_get("failed_logins")?,
         locked_until: r.try_get::<Option<i64>, _>("locked_until")?.map(from_ms),
+        disabled_at: r.try_get::<Option<i64>, _>("disabled_at")?.map(from_ms),
     })
 }
 
@@ -252,6 +255,27 @@ impl Store {
 }
 
 impl Store {
+    /// Disables an account (`Some(at)`: its sessions end in the same transaction) or enables it again.
+    pub async fn set_account_disabled(
+        &self,
+        user_id: i64,
+        at: Option<DateTime<Utc>>,
+        audit: &NewAudit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE app_user SET disabled_at = $1 WHERE id = $2")
+            .bind(at.map(to_ms))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if at.is_some() {
+            sqlx::query("DELETE FROM user_session WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        }
+        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Removes sessions idle since before `idle_before` or opened before `opened_before`, and failed-login
     /// rows and window one-time codes older than `failures_before`. Returns how many sessions ended.
     pub async fn purge_sessions(

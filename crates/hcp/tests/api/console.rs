@@ -347,6 +347,12 @@ async fn every_role_against_every_console_route(app: TestApp) {
         ("POST", "/console/catalog/accounts", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         (
             "POST",
+            "/console/catalog/accounts/state",
+            [403, 403, 403, 422, 403, 403, 422],
+            [403, 403, 403, 422, 403, 403, 422],
+        ),
+        (
+            "POST",
             "/console/catalog/passwords",
             [403, 403, 403, 422, 403, 403, 422],
             [403, 403, 403, 422, 403, 403, 422],
@@ -885,6 +891,29 @@ async fn the_center_manages_its_catalog(app: TestApp) {
     assert_eq!(status, 422, "a system administrator's password is not the center's to reset");
     let (status, _) = center.post("/console/catalog/passwords", &[("username", "xinqu"), ("password", "1")]).await;
     assert_eq!(status, 422, "a weak password");
+
+    // Someone leaves: the account is disabled, its open session ends, login says why; enabled again, it works.
+    let xinqu = try_login(&app, "xinqu", "a new secret 22").await.1.expect("logged in");
+    let (status, _) = xinqu.get("/console").await;
+    assert_eq!(status, 200);
+    let (status, html) =
+        center.post("/console/catalog/accounts/state", &[("username", "xinqu"), ("action", "disable")]).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("已停用"));
+    let (status, _) = xinqu.get("/console").await;
+    assert_eq!(status, 303, "the session ended");
+    let (status, _) = try_login(&app, "xinqu", "a new secret 22").await;
+    assert_eq!(status, 422, "the login form again, with the reason");
+    let (_, v) =
+        app.post_json("/api/v1/sessions", &json!({ "username": "xinqu", "password": "a new secret 22" }), None).await;
+    assert_eq!(v["code"], "account_disabled");
+    let (status, _) =
+        center.post("/console/catalog/accounts/state", &[("username", "center"), ("action", "disable")]).await;
+    assert_eq!(status, 422, "not one's own account");
+    let (status, _) =
+        center.post("/console/catalog/accounts/state", &[("username", "xinqu"), ("action", "enable")]).await;
+    assert_eq!(status, 200);
+    assert!(try_login(&app, "xinqu", "a new secret 22").await.1.is_some());
 
     // Every addition is in the audit log, by the administrator.
     let entries = app.app.store.audit_entries("catalog.add", 0, 100).await.unwrap();

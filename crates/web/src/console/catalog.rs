@@ -36,6 +36,22 @@ fn field(name: &str, label: &str, value: &str) -> String {
     format!(r#"<label>{label} <input name="{name}" value="{}"></label> "#, esc(value))
 }
 
+/// An account's state and the button that changes it.
+fn account_state(c: &Console, a: &hcp_store::AccountRow) -> String {
+    let (state, action, button) = if a.disabled {
+        (r#"<span class="late">已停用</span>"#, "enable", "启用")
+    } else if a.locked {
+        (r#"<span class="late">已锁定</span>"#, "disable", "停用")
+    } else {
+        ("在用", "disable", "停用")
+    };
+    format!(
+        r#"{state} <form method="post" action="/console/catalog/accounts/state" class="inline">{}<input type="hidden" name="username" value="{}"><input type="hidden" name="action" value="{action}"><button type="submit">{button}</button></form>"#,
+        csrf_field(c),
+        esc(&a.username)
+    )
+}
+
 /// A field of an "add" form: a text box, or a choice of codes with their Chinese names.
 enum Input {
     Text(&'static str, &'static str),
@@ -243,7 +259,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
                     esc(&a.display_name),
                     esc(Role::parse(&a.role).map(Role::name_zh).unwrap_or("")),
                     esc(&a.org_name),
-                    if a.locked { r#"<span class="late">已锁定</span>"#.into() } else { String::new() },
+                    account_state(c, a),
                 ]
             })
             .collect(),
@@ -467,5 +483,26 @@ pub async fn reset_password(State(app): State<App>, c: Console, body: Bytes) -> 
     let result = app.reset_password_by(&c.who, &username, form.get("password")).await.map(|()| {
         format!("已重置账号“{}”的密码并解除锁定,其已登录的会话均已退出。请把新密码当面告知本人。", esc(&username))
     });
+    outcome(&app, &c, &form, result).await
+}
+
+/// `POST /console/catalog/accounts/state`: disables an account (sessions end at once) or enables it again.
+pub async fn account_state_change(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let username = form.get("username").trim().to_string();
+    let result = match form.get("action") {
+        "disable" => app
+            .set_account_enabled_by(&c.who, &username, false)
+            .await
+            .map(|()| format!("已停用账号“{}”,其已登录的会话均已退出。", esc(&username))),
+        "enable" => app
+            .set_account_enabled_by(&c.who, &username, true)
+            .await
+            .map(|()| format!("已启用账号“{}”。", esc(&username))),
+        _ => Err(AppError::invalid("action", "invalid_action", "请选择停用或启用。")),
+    };
     outcome(&app, &c, &form, result).await
 }

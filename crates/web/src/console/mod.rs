@@ -101,6 +101,11 @@ pub fn routes() -> Vec<ConsoleRoute> {
         ConsoleRoute { method: "POST", path: "/console/catalog/devices", router: post(catalog::add_device) },
         ConsoleRoute { method: "POST", path: "/console/catalog/devices/revoke", router: post(catalog::revoke_device) },
         ConsoleRoute { method: "POST", path: "/console/catalog/accounts", router: post(catalog::add_account) },
+        ConsoleRoute {
+            method: "POST",
+            path: "/console/catalog/accounts/state",
+            router: post(catalog::account_state_change),
+        },
         ConsoleRoute { method: "POST", path: "/console/catalog/passwords", router: post(catalog::reset_password) },
         ConsoleRoute { method: "GET", path: "/console/audit", router: get(audit::show) },
         ConsoleRoute { method: "GET", path: "/console/calendar", router: get(calendar::show) },
