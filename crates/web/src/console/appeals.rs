@@ -173,7 +173,7 @@ pub async fn decide(State(app): State<App>, c: Console, Path(raw): Path<String>,
 }
 
 fn alert(e: &AppError) -> String {
-    format!(r#"<div class="alert" role="alert">{}</div>"#, esc(&e.message()))
+    crate::pages::layout::alert(&e.message(), None)
 }
 
 #[derive(Deserialize)]

@@ -394,7 +394,7 @@ async fn after(app: &App, c: &Console, id: i64, result: Result<(), AppError>) ->
     match result {
         Ok(()) => Redirect::to(&format!("/console/cases/{id}")).into_response(),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
-            let alert = format!(r#"<div class="alert" role="alert">{}</div>"#, esc(&e.message()));
+            let alert = crate::pages::layout::alert(&e.message(), None);
             render(app, c, id, crate::error::status_of(&e), &alert).await
         }
         Err(e) => error_page(&e),

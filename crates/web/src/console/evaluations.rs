@@ -165,10 +165,9 @@ pub async fn list(State(app): State<App>, c: Console, RawQuery(raw): RawQuery) -
                 ),
             )
         }
-        Err(e @ AppError::Invalid(_)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!(r#"<div class="alert" role="alert">{}</div>"#, esc(&e.message())),
-        ),
+        Err(e @ AppError::Invalid(_)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, crate::pages::layout::alert(&e.message(), None))
+        }
         Err(e) => return error_page(&e),
     };
     let body = format!("<h2>评价查询</h2>{}{results}", filter_form(&form));

@@ -207,7 +207,7 @@ pub async fn hotline_evaluation(State(app): State<App>, c: Console, Path(id): Pa
         // A level missing or a bad review without its reason: the record again, with the reason on top.
         Err(e @ AppError::Invalid(_)) => match app.record_page(&c.who, id).await {
             Ok(p) => {
-                let alert = format!(r#"<div class="alert" role="alert">未能记录:{}</div>"#, esc(&e.message()));
+                let alert = crate::pages::layout::alert(&format!("未能记录:{}", e.message()), None);
                 console_page(&c, StatusCode::UNPROCESSABLE_ENTITY, "办件", &format!("{alert}{}", detail(&p, &c, "")))
             }
             Err(e) => error_page(&e),

@@ -7,16 +7,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hcp_app::{App, AppError};
 
-use super::layout::{Frame, error_page, esc, page_in};
+use super::layout::{Frame, alert, error_page, esc, page_in};
 use crate::console::FormData;
 use crate::extract::ClientIp;
 
 const FRAME: Frame = Frame { big: true, kiosk: true, idle_seconds: Some(120), wide: false };
 
 fn form(number: &str, error: Option<&AppError>) -> String {
-    let alert = error
-        .map(|e| format!(r#"<div class="alert" role="alert" id="kiosk-error">{}</div>"#, esc(&e.message())))
-        .unwrap_or_default();
+    let alert = error.map(|e| alert(&e.message(), Some("kiosk-error"))).unwrap_or_default();
     format!(
         r#"<div id="kiosk-home" data-home="/kiosk"></div>{alert}<h2>评价您办理的业务</h2>
 <form method="post" action="/kiosk" autocomplete="off">

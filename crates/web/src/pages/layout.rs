@@ -35,6 +35,22 @@ pub struct Frame {
     pub wide: bool,
 }
 
+/// A message a screen reader announces at once (`role="alert"`), given an id when a field points to it with
+/// `aria-describedby`.
+pub fn alert(message: &str, id: Option<&str>) -> String {
+    let id = id.map(|i| format!(r#" id="{i}""#)).unwrap_or_default();
+    format!(r#"<div class="alert" role="alert"{id}>{}</div>"#, esc(message))
+}
+
+/// The announced alert for a field's error and the attributes that tie the field to it; both empty without
+/// an error.
+pub fn field_error(id: &str, error: Option<&hcp_app::AppError>) -> (String, String) {
+    match error {
+        Some(e) => (alert(&e.message(), Some(id)), format!(r#" aria-invalid="true" aria-describedby="{id}""#)),
+        None => (String::new(), String::new()),
+    }
+}
+
 /// A whole page around `body` (already escaped HTML).
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     page_in(status, title, body, Frame::default())

@@ -9,7 +9,7 @@ use hcp_app::{App, AppError};
 use hcp_domain::calendar::display_cst;
 use hcp_store::WindowRow;
 
-use super::layout::{error_page, esc, page};
+use super::layout::{error_page, esc, field_error, page};
 use crate::console::FormData;
 use crate::extract::ClientIp;
 use crate::qr;
@@ -28,13 +28,7 @@ fn heading(w: &WindowRow) -> String {
 }
 
 fn mobile_form(w: &WindowRow, mobile: &str, error: Option<&AppError>) -> String {
-    let (alert, invalid) = match error {
-        Some(e) => (
-            format!(r#"<div class="alert" role="alert" id="mobile-error">{}</div>"#, esc(&e.message())),
-            r#" aria-invalid="true" aria-describedby="mobile-error""#,
-        ),
-        None => (String::new(), ""),
-    };
+    let (alert, invalid) = field_error("mobile-error", error);
     format!(
         r#"{alert}<h2>评价本窗口的服务</h2>{heading}
 <form method="post" action="/w/{code}">
@@ -50,13 +44,7 @@ fn mobile_form(w: &WindowRow, mobile: &str, error: Option<&AppError>) -> String 
 }
 
 fn code_form(w: &WindowRow, handle: &str, error: Option<&AppError>) -> String {
-    let (alert, invalid) = match error {
-        Some(e) => (
-            format!(r#"<div class="alert" role="alert" id="code-error">{}</div>"#, esc(&e.message())),
-            r#" aria-invalid="true" aria-describedby="code-error""#,
-        ),
-        None => (String::new(), ""),
-    };
+    let (alert, invalid) = field_error("code-error", error);
     format!(
         r#"{alert}<h2>输入短信验证码</h2>{heading}
 <p class="notice" role="status">如该号码在本窗口有待评价的办件,验证码已发送,10 分钟内有效。</p>
