@@ -173,6 +173,15 @@ impl App {
         Ok(org)
     }
 
+    /// A window in the administrator's `scope`, by code; one elsewhere reads as not existing.
+    async fn managed_window(&self, scope: &str, code: &str) -> AppResult<WindowRow> {
+        let code = code.trim();
+        match self.store.window_by_code(code).await? {
+            Some(w) if w.org_path.starts_with(scope) => Ok(w),
+            _ => Err(AppError::invalid("window", "window_not_found", format!("窗口编码“{code}”不存在。"))),
+        }
+    }
+
     /// Adds an organization, hall, window, staff member or service item; returns its code.
     pub async fn add_to_catalog(&self, who: &Principal, kind: CatalogKind, f: &CatalogForm) -> AppResult<String> {
         let scope = self.catalog_scope(who)?;
@@ -205,18 +214,9 @@ impl App {
             _ => None,
         };
         let window = match kind {
-            CatalogKind::Staff if !f.window.trim().is_empty() => {
-                Some(self.window(f.window.trim()).await.map_err(|_| {
-                    AppError::invalid("window", "window_not_found", format!("窗口编码“{}”不存在。", f.window.trim()))
-                })?)
-            }
+            CatalogKind::Staff if !f.window.trim().is_empty() => Some(self.managed_window(&scope, &f.window).await?),
             _ => None,
         };
-        if let Some(w) = &window
-            && !w.org_path.starts_with(&scope)
-        {
-            return Err(AppError::invalid("window", "window_not_found", format!("窗口编码“{}”不存在。", w.code)));
-        }
         let entry = match kind {
             CatalogKind::Org => {
                 CatalogEntry::Org(NewOrg { code: &code, name: &name, kind: kind_code, parent_id: Some(org.id) })
@@ -302,10 +302,7 @@ impl App {
                 org_id = Some(self.managed_org(who, "org", &org).await?.id);
             }
             if let Some(w) = given(&f.window) {
-                match self.store.window_by_code(&w).await? {
-                    Some(w) if w.org_path.starts_with(&scope) => window_id = Some(w.id),
-                    _ => return Err(AppError::invalid("window", "window_not_found", format!("窗口编码“{w}”不存在。"))),
-                }
+                window_id = Some(self.managed_window(&scope, &w).await?.id);
             }
         }
         let change = CatalogChange {
@@ -340,17 +337,7 @@ impl App {
         name: &str,
         window: &str,
     ) -> AppResult<(DeviceRow, String)> {
-        let scope = self.catalog_scope(who)?;
-        match self.store.window_by_code(window.trim()).await? {
-            Some(w) if w.org_path.starts_with(&scope) => {}
-            _ => {
-                return Err(AppError::invalid(
-                    "window",
-                    "window_not_found",
-                    format!("窗口编码“{}”不存在。", window.trim()),
-                ));
-            }
-        }
+        self.managed_window(&self.catalog_scope(who)?, window).await?;
         let (device, secret) = self.register_device(&Actor::user(&who.username), code, name, window).await?;
         Ok((device, format!("{}/d/{secret}", self.public_url())))
     }
