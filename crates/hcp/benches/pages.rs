@@ -6,14 +6,18 @@
 //! with `hcp demo --records N` (the demo registers a device at window W-510899-C01).
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hcp_app::App;
 use hcp_app::browse::EvaluationQuery;
-use hcp_app::policy::{Binding, Principal, Role};
+use hcp_app::policy::Role;
 use hcp_app::stats::By;
 use hcp_domain::period::Period;
+use support::{median, principal};
 
 #[derive(Parser)]
 struct Cli {
@@ -30,24 +34,6 @@ struct Cli {
     runs: usize,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-macro_rules! time {
-    ($runs:expr, $e:expr) => {{
-        $e;
-        let mut v = Vec::new();
-        for _ in 0..$runs {
-            let t = Instant::now();
-            $e;
-            v.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        median(v)
-    }};
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse_from(std::env::args().filter(|a| a != "--bench"));
@@ -59,13 +45,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let app = App::new(store.clone(), "http://localhost", keys);
     let org = store.org_by_code(&cli.org).await?.ok_or_else(|| anyhow::anyhow!("no org {}", cli.org))?;
-    let who = Principal {
-        user_id: 0,
-        username: "bench".into(),
-        display_name: "bench".into(),
-        staff_id: None,
-        bindings: vec![Binding { role: Role::CenterAdmin, org_path: org.path.clone(), org_name: org.name.clone() }],
-    };
+    let who = principal(Role::CenterAdmin, &org);
     let n = cli.runs;
     println!("{} first evaluations in {}", store.count_evaluations().await?, hcp_store::redact_url(&cli.database_url));
     println!("| request | median |");

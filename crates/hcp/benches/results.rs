@@ -6,14 +6,16 @@
 //! on a database loaded with `hcp demo --records N`.
 #![forbid(unsafe_code)]
 
-use std::time::Instant;
+#[macro_use]
+mod support;
 
 use clap::Parser;
 use hcp_app::App;
-use hcp_app::policy::{Binding, Principal, Role};
+use hcp_app::policy::Role;
 use hcp_app::stats::By;
 use hcp_domain::period::Period;
 use hcp_domain::ranking::Metric;
+use support::principal;
 
 #[derive(Parser)]
 struct Cli {
@@ -30,24 +32,6 @@ struct Cli {
     runs: usize,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-macro_rules! time {
-    ($runs:expr, $e:expr) => {{
-        $e;
-        let mut v = Vec::new();
-        for _ in 0..$runs {
-            let t = Instant::now();
-            $e;
-            v.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        median(v)
-    }};
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // `cargo bench` adds `--bench`; it means nothing here.
@@ -57,13 +41,7 @@ async fn main() -> anyhow::Result<()> {
     let evaluations = store.count_evaluations().await?;
     let app = App::new(store.clone(), "http://localhost", hcp_app::keys::Keys::generate());
     let org = store.org_by_code(&cli.org).await?.ok_or_else(|| anyhow::anyhow!("no org {}", cli.org))?;
-    let who = Principal {
-        user_id: 0,
-        username: "bench".into(),
-        display_name: "bench".into(),
-        staff_id: None,
-        bindings: vec![Binding { role: Role::CountyOffice, org_path: org.path.clone(), org_name: org.name.clone() }],
-    };
+    let who = principal(Role::CountyOffice, &org);
     let month = Period::parse(&cli.month).ok_or_else(|| anyhow::anyhow!("bad month"))?;
     let year = Period::parse(&cli.year).ok_or_else(|| anyhow::anyhow!("bad year"))?;
     let start = |p: &Period| hcp_domain::calendar::start_of_day(p.from);
