@@ -58,12 +58,12 @@ impl App {
 
     /// Step one of the fixed QR code: the applicant gives a mobile number; a one-time code goes out by SMS
     /// when that number has records waiting at this window. The answer is the same either way (a handle for
-    /// step two), so the page tells nobody whether a number has business here.
-    pub async fn request_window_code(&self, ip: IpAddr, window_code: &str, mobile: &str) -> AppResult<String> {
+    /// step two), so the page tells nobody whether a number has business here. `window` is from
+    /// [`App::window`], which the page has already called to draw itself.
+    pub async fn request_window_code(&self, ip: IpAddr, window: &WindowRow, mobile: &str) -> AppResult<String> {
         if self.token_guesses.blocked(ip) {
             return Err(too_many());
         }
-        let window = self.window(window_code).await?;
         let mobile = Mobile::parse("mobile", mobile)?;
         let now = self.now();
         let idx = mobile_index(&self.keys.current(), mobile.as_str());
@@ -104,14 +104,13 @@ impl App {
     pub async fn verify_window_code(
         &self,
         ip: IpAddr,
-        window_code: &str,
+        window: &WindowRow,
         handle: &str,
         code: &str,
     ) -> AppResult<Vec<Waiting>> {
         if self.token_guesses.blocked(ip) {
             return Err(too_many());
         }
-        let window = self.window(window_code).await?;
         let now = self.now();
         let expired = || AppError::Gone {
             code: "code_expired",

@@ -81,7 +81,7 @@ pub async fn request_code(
         Ok(w) => w,
         Err(e) => return error_page(&e),
     };
-    match app.request_window_code(ip, &code, form.get("mobile")).await {
+    match app.request_window_code(ip, &w, form.get("mobile")).await {
         Ok(handle) => page(StatusCode::OK, "输入验证码", &code_form(&w, &handle, None)),
         Err(e @ (AppError::Invalid(_) | AppError::TooMany { .. })) => {
             let status = crate::error::status_of(&e);
@@ -98,7 +98,7 @@ pub async fn verify(State(app): State<App>, ClientIp(ip): ClientIp, Path(code): 
         Ok(w) => w,
         Err(e) => return error_page(&e),
     };
-    match app.verify_window_code(ip, &code, form.get("handle"), form.get("code")).await {
+    match app.verify_window_code(ip, &w, form.get("handle"), form.get("code")).await {
         Ok(waiting) if waiting.is_empty() => page(
             StatusCode::OK,
             "没有待评价的办件",
