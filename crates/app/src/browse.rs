@@ -18,8 +18,7 @@ use crate::{App, AppError, AppResult};
 pub const PAGE_SIZE: i64 = 50;
 
 /// The filters as typed into the form or the address; every field optional, all checked.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct EvaluationQuery {
     pub period: Option<String>,
     pub from: Option<String>,

@@ -2,7 +2,7 @@
 //! annex's words, the unit, and how and when it was handled. No names, numbers, comments or notes — the
 //! criteria are the annex's standard texts and the handling is named by the kinds of steps taken.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use hcp_domain::Level;
 use hcp_domain::calendar::business_date;
 use hcp_domain::indicators::Annex;
@@ -47,10 +47,6 @@ pub fn handling_zh(kinds: &[String]) -> String {
     parts.join(";")
 }
 
-fn day(t: DateTime<Utc>) -> NaiveDate {
-    business_date(t)
-}
-
 impl App {
     /// One page of closed bad-review cases for the public, newest first, and where the next page starts.
     pub async fn public_bad_reviews(&self, before: Option<i64>) -> AppResult<(Vec<PublicBadReview>, Option<i64>)> {
@@ -72,13 +68,13 @@ impl App {
                 problems.extend(texts(&r.staff_indicator_ids));
                 PublicBadReview {
                     case_id: r.case_id,
-                    evaluated_on: day(r.evaluated_at),
+                    evaluated_on: business_date(r.evaluated_at),
                     item_name: r.item_name,
                     unit_name: r.unit_name,
                     level_name: Level::parse(&r.level).map(Level::name_zh).unwrap_or(""),
                     problems,
                     handling: handling_zh(&r.step_kinds),
-                    closed_on: r.closed_at.map(day),
+                    closed_on: r.closed_at.map(business_date),
                     overdue: r.overdue,
                 }
             })
