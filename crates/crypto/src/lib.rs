@@ -4,8 +4,10 @@
 #![forbid(unsafe_code)]
 
 mod keyring;
+mod sm2;
 
 pub use keyring::{KeyError, Keyring};
+pub use sm2::{Sm2Error, Sm2PublicKey, Sm2SecretKey};
 
 use hmac::{Hmac, KeyInit, Mac};
 use sm3::{Digest, Sm3};
@@ -15,15 +17,33 @@ pub fn sm3(data: &[u8]) -> [u8; 32] {
     Sm3::digest(data).into()
 }
 
+/// Lower-case hex (what the upper level's envelopes carry; a 100-item batch is ~100 KB of it, so no
+/// formatting machinery per byte).
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
+/// Bytes of hex in either case; `None` for an odd length or a character that is not a hex digit.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let s = s.as_bytes();
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    s.chunks_exact(2).map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?)).collect()
 }
 
 /// HMAC-SM3 of `data` under `key`.
@@ -50,5 +70,6 @@ mod tests {
         assert_eq!(unhex(&hex(&[0, 1, 254, 255])), Some(vec![0, 1, 254, 255]));
         assert_eq!(unhex("0g"), None);
         assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("AbfF"), Some(vec![0xab, 0xff]));
     }
 }
