@@ -82,6 +82,13 @@ impl Annex {
         self.levels.iter().find(|l| l.level == level).expect("the annex has every level (checked by a unit test)")
     }
 
+    /// Every criterion id, in annex order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.levels.iter().flat_map(|l| {
+            l.service_criteria.iter().map(|c| c.id.as_str()).chain(l.staff_criteria.iter().map(|c| c.id.as_str()))
+        })
+    }
+
     pub fn lookup(&self, id: &str) -> Option<(CriterionKind, Level)> {
         self.by_id.get(id).copied()
     }

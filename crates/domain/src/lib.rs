@@ -14,6 +14,7 @@ pub mod level;
 pub mod metrics;
 pub mod period;
 pub mod ranking;
+pub mod upstream;
 pub mod violation;
 
 pub use catalog::{ApplicantKind, Category, Channel, HallKind, OrgKind, WindowKind};
