@@ -224,6 +224,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             crate::rollups::count_invalidation(&mut tx, self.backend, evaluation_id).await?;
+            crate::upstream::queue_invalidation(&mut tx, evaluation_id, d.at).await?;
         }
         if !write_case_in(&mut tx, self.backend, &w.case, d.at).await? {
             tx.rollback().await?;

@@ -82,6 +82,7 @@ impl Store {
         let completed: Vec<i64> =
             records.iter().zip(&ids).filter(|(r, _)| r.completed_at.is_some()).map(|(_, id)| *id).collect();
         crate::rollups::count_completions(&mut tx, self.backend, &completed).await?;
+        crate::upstream::queue_records(&mut tx, self.backend, &completed).await?;
         let rows: Vec<NewEvaluation> =
             evaluations.iter().map(|(idx, e)| NewEvaluation { service_record_id: ids[*idx], ..e.clone() }).collect();
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {

@@ -267,6 +267,9 @@ pub(crate) async fn write_case_in(
         .execute(&mut *conn)
         .await?;
         crate::rollups::count_case_step(conn, backend, *case_id, s).await?;
+        if s.kind == "close" {
+            crate::upstream::queue_rectification(conn, *case_id, s.at).await?;
+        }
     }
     for (case_id, a) in &w.attachments {
         sqlx::query(

@@ -119,6 +119,8 @@ pub(crate) async fn insert_evaluations(
     let ids: Vec<i64> =
         rows.iter().filter(|e| e.round == 1).filter_map(|e| inserted.get(&e.service_record_id).copied()).collect();
     crate::rollups::count_evaluations(conn, backend, &ids).await?;
+    let all: Vec<i64> = inserted.values().copied().collect();
+    crate::upstream::queue_evaluations(conn, backend, &all).await?;
     Ok(inserted)
 }
 

@@ -27,6 +27,7 @@ mod records;
 mod reports;
 mod rollups;
 mod sql;
+pub mod upstream;
 pub mod time;
 mod users;
 mod writer;
@@ -51,6 +52,7 @@ pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, Recor
 pub use reports::{NewOrder, NewReport, OrderChange, OrderRow, ReportRow};
 pub use rollups::{CutRow, RebuildReport};
 pub use users::{BindingRow, SessionRow, UserRow};
+pub use upstream::{RecordCodes, UpstreamClaim, UpstreamCount, UpstreamEvaluation, UpstreamListRow, UpstreamMark};
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};
 
 use sqlx::AnyPool;

@@ -134,6 +134,23 @@ fn record_row(r: &AnyRow) -> Result<RecordRow, StoreError> {
 }
 
 impl Store {
+    /// Records by id, with their names (the exchange builds service items from them); missing ids are skipped.
+    pub async fn records_by_ids(&self, ids: &[i64]) -> Result<Vec<RecordRow>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut sql = String::from(concat!(record_select!(), "WHERE r.id IN "));
+            crate::sql::push_tuple(&mut sql, self.backend, 1, chunk.len());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push(record_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Registers a record and its first invitation in one transaction. A record number the source system
     /// already used is not an error here: the existing record comes back for the caller to judge.
     /// `audit` is appended with the new record as its target.
@@ -182,6 +199,7 @@ impl Store {
         insert_invite(&mut tx, id, token_hash, rec.created_at).await?;
         if rec.completed_at.is_some() {
             crate::rollups::count_completions(&mut tx, self.backend, &[id]).await?;
+            crate::upstream::queue_records(&mut tx, self.backend, &[id]).await?;
         }
         let entry = NewAudit { target: format!("service_record:{id}"), ..audit.clone() };
         crate::audit::append(&mut tx, self.backend, &[entry]).await?;
@@ -252,6 +270,7 @@ impl Store {
             return Ok(false);
         }
         crate::rollups::count_completions(&mut tx, self.backend, &[id]).await?;
+            crate::upstream::queue_records(&mut tx, self.backend, &[id]).await?;
         crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(true)
