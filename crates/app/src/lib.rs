@@ -20,6 +20,7 @@ pub mod demo;
 mod demo_cases;
 pub mod error;
 pub mod evaluations;
+pub mod exchange;
 pub mod export;
 pub mod jobs;
 pub mod keys;
@@ -68,6 +69,10 @@ pub struct App {
     /// Woken whenever this instance records a completion, so hall devices waiting on their window look at
     /// once (they also look every few seconds, for completions recorded by other instances).
     pub completions: Arc<tokio::sync::Notify>,
+    /// The upper-level 好差评 system, when configured (see `exchange.rs`); without it the queue only grows.
+    pub upstream: Option<Arc<exchange::Upstream>>,
+    /// The upper level's channel and indicator codes (built-in unless a codes file is given).
+    pub codes: Arc<hcp_domain::upstream::Codes>,
 }
 
 /// The configurable rules of results (issue 7 §1, §3, §5, §6).
@@ -140,6 +145,8 @@ impl App {
             case_rules: CaseRules::default(),
             result_rules: Arc::new(ResultRules::default()),
             completions: Arc::default(),
+            upstream: None,
+            codes: Arc::default(),
         }
     }
 
@@ -151,6 +158,17 @@ impl App {
     /// Sends notifications through this gateway instead of the log.
     pub fn with_gateway(mut self, gateway: outbox::Gateway) -> App {
         self.gateway = Arc::new(gateway);
+        self
+    }
+
+    /// Joins the upper level: the exchange worker pushes the queue there, with these codes.
+    pub fn with_upstream(
+        mut self,
+        upstream: Option<exchange::UpstreamConfig>,
+        codes: hcp_domain::upstream::Codes,
+    ) -> App {
+        self.upstream = upstream.map(|c| Arc::new(exchange::Upstream::new(c)));
+        self.codes = Arc::new(codes);
         self
     }
 

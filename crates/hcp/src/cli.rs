@@ -167,6 +167,29 @@ pub enum Command {
     /// Hall devices (评价器) bound to windows.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// The exchange with the upper-level (provincial) 好差评 system.
+    #[command(subcommand)]
+    Exchange(ExchangeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExchangeCommand {
+    /// Counts per kind (waiting, sent, accepted, rejected) and the oldest waiting item's age.
+    Status,
+    /// One line per item: kind, key, state, reason.
+    List {
+        /// Items the upper level rejected, with its reasons.
+        #[arg(long)]
+        rejected: bool,
+        /// At most this many lines.
+        #[arg(long, default_value_t = 200)]
+        limit: i64,
+    },
+    /// Send the rejected items again, built from the data as corrected since.
+    Resend {
+        #[arg(long)]
+        rejected: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -294,6 +317,103 @@ pub struct ServeArgs {
     /// or comma-separated in the environment).
     #[arg(long, env = "HCP_TRUSTED_PROXY", value_delimiter = ',')]
     pub trusted_proxy: Vec<std::net::IpAddr>,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+}
+
+/// The upper-level (provincial) 好差评 system. Without `--upstream-url` nothing is sent and the queue is
+/// kept; see docs/upstream.md.
+#[derive(Debug, Clone, Args)]
+pub struct UpstreamArgs {
+    /// Base URL of the upper level's interface; items go to `{URL}/service`, `{URL}/evaluation` …
+    #[arg(long, env = "HCP_UPSTREAM_URL")]
+    pub upstream_url: Option<String>,
+    /// appMark: this system's id at the upper level.
+    #[arg(long, env = "HCP_UPSTREAM_APP_MARK")]
+    pub upstream_app_mark: Option<String>,
+    /// appWord: the shared secret issued with the appMark (never logged).
+    #[arg(long, env = "HCP_UPSTREAM_APP_WORD", hide_env_values = true)]
+    pub upstream_app_word: Option<String>,
+    /// The upper level's SM2 public key, hex `04…` (130 characters).
+    #[arg(long, env = "HCP_UPSTREAM_PUBLIC_KEY")]
+    pub upstream_public_key: Option<String>,
+    /// dataSource: the code the upper level assigned to this system.
+    #[arg(long, env = "HCP_UPSTREAM_DATA_SOURCE")]
+    pub upstream_data_source: Option<String>,
+    /// areaCode (12 digits) of records whose organization has none.
+    #[arg(long, env = "HCP_UPSTREAM_AREA_CODE")]
+    pub upstream_area_code: Option<String>,
+    /// Seconds to wait for an answer before the batch counts as failed (and is retried).
+    #[arg(long, env = "HCP_UPSTREAM_TIMEOUT", default_value_t = 10)]
+    pub upstream_timeout: u64,
+    /// The longest pause, in seconds, between retries of a failed batch.
+    #[arg(long, env = "HCP_UPSTREAM_RETRY_MAX", default_value_t = 3600)]
+    pub upstream_retry_max: u64,
+    /// Seconds between two queries for evaluations made on the province's channels.
+    #[arg(long, env = "HCP_UPSTREAM_PULL_EVERY", default_value_t = 300)]
+    pub upstream_pull_every: u64,
+    /// JSON file of the upper level's codes: `{"pf": {"web": 1, …}, "indicators": {"S111": "…", …}}`.
+    #[arg(long, env = "HCP_UPSTREAM_CODES")]
+    pub upstream_codes: Option<std::path::PathBuf>,
+}
+
+impl UpstreamArgs {
+    /// The configuration, checked whole: a malformed key, a missing setting or a bad codes file stops `serve`
+    /// with the reason.
+    pub fn config(&self) -> anyhow::Result<(Option<hcp_app::exchange::UpstreamConfig>, hcp_domain::upstream::Codes)> {
+        use anyhow::{Context, anyhow, bail};
+        let codes = match &self.upstream_codes {
+            None => hcp_domain::upstream::Codes::builtin(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("无法读取上级平台代码对照文件 {}", path.display()))?;
+                hcp_domain::upstream::Codes::parse(&text).map_err(|e| anyhow!("{}:{e}", path.display()))?
+            }
+        };
+        let Some(url) = self.upstream_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok((None, codes));
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("上级平台地址 --upstream-url 应以 http:// 或 https:// 开头:{url}");
+        }
+        let need = |v: &Option<String>, flag: &str, what: &str| -> anyhow::Result<String> {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| anyhow!("配置了上级平台地址,但缺少{what}({flag})"))
+        };
+        let app_mark = need(&self.upstream_app_mark, "--upstream-app-mark", "appMark")?;
+        let app_word = need(&self.upstream_app_word, "--upstream-app-word", "appWord")?;
+        let key = need(&self.upstream_public_key, "--upstream-public-key", "上级平台的 SM2 公钥")?;
+        let public_key = hcp_crypto::Sm2PublicKey::from_hex(&key)
+            .map_err(|e| anyhow!("上级平台公钥 --upstream-public-key 有误:{e}"))?;
+        let data_source = need(&self.upstream_data_source, "--upstream-data-source", "dataSource")?;
+        let area_code = match self.upstream_area_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(a) => Some(
+                hcp_domain::upstream::AreaCode::parse("upstream_area_code", a)
+                    .map_err(|v| anyhow!("--upstream-area-code:{}", v.message))?
+                    .as_str()
+                    .to_string(),
+            ),
+        };
+        anyhow::ensure!(self.upstream_timeout > 0, "--upstream-timeout 应大于 0 秒");
+        anyhow::ensure!(self.upstream_retry_max >= 5, "--upstream-retry-max 应至少 5 秒");
+        anyhow::ensure!(self.upstream_pull_every > 0, "--upstream-pull-every 应大于 0 秒");
+        let config = hcp_app::exchange::UpstreamConfig {
+            url: url.trim_end_matches('/').to_string(),
+            app_mark,
+            app_word,
+            public_key,
+            data_source,
+            area_code,
+            timeout: std::time::Duration::from_secs(self.upstream_timeout),
+            retry_max: std::time::Duration::from_secs(self.upstream_retry_max),
+            pull_every: std::time::Duration::from_secs(self.upstream_pull_every),
+        };
+        Ok((Some(config), codes))
+    }
 }
 
 #[derive(Debug, Args)]

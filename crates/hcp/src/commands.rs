@@ -134,6 +134,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.case_rules = cases.rules();
             cfg.result_rules = cases.result_rules()?;
             cfg.gateway = cases.gateway();
+            (cfg.upstream, cfg.upstream_codes) = args.upstream.config()?;
             let application = Application::build(&cfg).await?;
             let app = application.app().clone();
             if args.demo {
@@ -228,6 +229,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("已创建账号 {username}。");
             Ok(())
+        }
+        Command::Exchange(cmd) => {
+            let app = open_app(&url, &keys, close, &cases).await?;
+            crate::exchange::run(&app, cmd).await
         }
         Command::Device(cmd) => {
             let app = open_app(&url, &keys, close, &cases).await?;

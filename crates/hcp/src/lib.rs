@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod commands;
+mod exchange;
 pub mod server;
 
 pub use server::{Application, ServeConfig};

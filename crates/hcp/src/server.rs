@@ -29,6 +29,9 @@ pub struct ServeConfig {
     pub gateway: hcp_app::outbox::Gateway,
     /// How results are ranked, assessed and followed up.
     pub result_rules: hcp_app::ResultRules,
+    /// The upper-level 好差评 system, if this county is joined to it, and its codes.
+    pub upstream: Option<hcp_app::exchange::UpstreamConfig>,
+    pub upstream_codes: hcp_domain::upstream::Codes,
 }
 
 impl ServeConfig {
@@ -45,6 +48,8 @@ impl ServeConfig {
             case_rules: hcp_app::CaseRules::default(),
             gateway: hcp_app::outbox::Gateway::Log,
             result_rules: hcp_app::ResultRules::default(),
+            upstream: None,
+            upstream_codes: hcp_domain::upstream::Codes::builtin(),
         }
     }
 }
@@ -68,7 +73,11 @@ impl Application {
             .with_trusted_proxies(cfg.trusted_proxies.clone())
             .with_case_rules(cfg.case_rules)
             .with_result_rules(cfg.result_rules.clone())
-            .with_gateway(cfg.gateway.clone());
+            .with_gateway(cfg.gateway.clone())
+            .with_upstream(cfg.upstream.clone(), cfg.upstream_codes.clone());
+        if let Some(up) = &cfg.upstream {
+            tracing::info!(url = %up.url, app_mark = %up.app_mark, "joined to the upper-level system");
+        }
         app.reload_calendar().await.map_err(|e| anyhow::anyhow!("无法读取节假日安排:{}", e.message()))?;
         for w in app.warnings() {
             tracing::warn!(code = w.code, "{}", w.message);
@@ -89,6 +98,7 @@ impl Application {
         if self.jobs {
             tokio::spawn(scheduler(self.app.clone()));
             tokio::spawn(deliverer(self.app.clone()));
+            tokio::spawn(exchanger(self.app.clone()));
         }
         let router = hcp_web::router(self.app.clone());
         // The client address is needed for the per-address login lockout.
@@ -126,6 +136,31 @@ async fn deliverer(app: App) {
         tick.tick().await;
         if let Err(e) = app.deliver_messages(app.now()).await {
             tracing::error!(error = %e, "delivering notifications failed; retrying");
+        }
+    }
+}
+
+/// Pushes the upstream queue every two seconds (a round sends everything due, batch by batch).
+async fn exchanger(app: App) {
+    if app.upstream.is_none() {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match app.push_upstream(app.now()).await {
+            Ok(r) if r != hcp_app::exchange::PushReport::default() => {
+                tracing::info!(
+                    accepted = r.accepted,
+                    duplicates = r.duplicates,
+                    rejected = r.rejected,
+                    retried = r.retried,
+                    "pushed to the upper level"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "pushing to the upper level failed; retrying"),
         }
     }
 }

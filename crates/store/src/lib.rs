@@ -27,8 +27,8 @@ mod records;
 mod reports;
 mod rollups;
 mod sql;
-pub mod upstream;
 pub mod time;
+pub mod upstream;
 mod users;
 mod writer;
 
@@ -51,8 +51,8 @@ pub use public_cases::PublicCaseRow;
 pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
 pub use reports::{NewOrder, NewReport, OrderChange, OrderRow, ReportRow};
 pub use rollups::{CutRow, RebuildReport};
-pub use users::{BindingRow, SessionRow, UserRow};
 pub use upstream::{RecordCodes, UpstreamClaim, UpstreamCount, UpstreamEvaluation, UpstreamListRow, UpstreamMark};
+pub use users::{BindingRow, SessionRow, UserRow};
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};
 
 use sqlx::AnyPool;

@@ -270,7 +270,7 @@ impl Store {
             return Ok(false);
         }
         crate::rollups::count_completions(&mut tx, self.backend, &[id]).await?;
-            crate::upstream::queue_records(&mut tx, self.backend, &[id]).await?;
+        crate::upstream::queue_records(&mut tx, self.backend, &[id]).await?;
         crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(true)

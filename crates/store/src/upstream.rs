@@ -14,7 +14,11 @@ use crate::{Backend, Store, StoreError};
 
 /// Queues the service item (I1) of each record that is completed (the caller passes records as they
 /// become completed; a record queued before is left alone).
-pub(crate) async fn queue_records(conn: &mut AnyConnection, backend: Backend, record_ids: &[i64]) -> Result<(), StoreError> {
+pub(crate) async fn queue_records(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    record_ids: &[i64],
+) -> Result<(), StoreError> {
     for chunk in record_ids.chunks(1000) {
         let mut sql = String::from(
             "INSERT INTO upstream_item (kind, service_record_id, round, update_number, state, next_attempt_at,
@@ -310,7 +314,7 @@ impl Store {
         .await?;
         let n = done.rows_affected();
         if n > 0 {
-            let entry = crate::NewAudit { details: format!("{n} 条"), ..audit.clone() };
+            let entry = crate::NewAudit { details: format!("{{\"items\":{n}}}"), ..audit.clone() };
             crate::audit::append(&mut tx, self.backend, &[entry]).await?;
         }
         tx.commit().await?;
