@@ -1,0 +1,197 @@
+//! Issue 13: the exchange with the upper level, against a mock that opens the SM2 envelopes and misbehaves —
+//! every item arrives once by key, records before their evaluations, with the contract's codes and types;
+//! rejected items are listed and go again once corrected.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::cases::{Api, bad_review};
+use crate::helpers::{Backend, ID_NUMBER, TestApp, record_body, spawn_app_with};
+use crate::upper_level::{Fault, UpperLevel};
+
+async fn joined(backend: Backend, mock: &UpperLevel) -> Option<TestApp> {
+    let config = mock.config();
+    spawn_app_with(backend, move |cfg| cfg.upstream = Some(config)).await
+}
+
+/// Pushes until nothing is due or in flight (retries are made due by pushing "later").
+async fn push_until_settled(app: &TestApp) {
+    for round in 0..80 {
+        let later = app.app.now() + chrono::Duration::days(10) + chrono::Duration::hours(2) * (round + 1);
+        app.app.push_upstream(later).await.unwrap();
+        let status = app.app.exchange_status().await.unwrap();
+        let busy: i64 = status.kinds.iter().map(|k| k.sent).sum();
+        let waiting: i64 = status.kinds.iter().map(|k| k.waiting).sum();
+        let rejected: i64 = status.kinds.iter().map(|k| k.rejected).sum();
+        // What waits on a rejected record cannot move until the record is resent.
+        if busy == 0 && waiting <= rejected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the queue did not settle: {:?}", app.app.exchange_status().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_every_item_once_in_order_through_faults_sqlite() {
+    every_item_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_every_item_once_in_order_through_faults_postgres() {
+    every_item_once(Backend::Postgres).await;
+}
+
+async fn every_item_once(backend: Backend) {
+    let mut mock = UpperLevel::start().await;
+    let Some(app) = joined(backend, &mock).await else { return };
+    let api = Api::new(&app).await;
+
+    // A good review by QR code, a record nobody rates (default), a record the upper level refuses at first.
+    let (_, token) = app.register(&record_body("EX-GOOD")).await;
+    assert_eq!(app.evaluate(&token, "very_satisfied", &["S111"], None).await.0, 201);
+    app.register(&record_body("EX-DEFAULT")).await;
+    let (_, token) = app.register(&record_body("EX-REJ")).await;
+    assert_eq!(app.evaluate(&token, "satisfied", &[], None).await.0, 201);
+    mock.books.lock().unwrap().reject.insert("EX-REJ".into());
+
+    // A bad review rectified and closed (an update with the rectification text).
+    let (_, case) = bad_review(&app, "EX-FIXED").await;
+    for (who, body) in [
+        ("center", json!({ "step": "assign" })),
+        ("unit", json!({ "step": "contact", "text": "已电话联系评价人" })),
+        ("unit", json!({ "step": "finding", "real_problem": true, "text": "材料清单漏列" })),
+        ("unit", json!({ "step": "rectified", "text": "已补充清单并培训窗口人员" })),
+        ("hotline", json!({ "step": "follow_up", "solved": true, "text": "评价人表示满意" })),
+        ("center", json!({ "step": "close" })),
+    ] {
+        let (status, v) = api.step(who, case, body).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    // A bad review appealed and upheld in two stages (an update making it invalid).
+    let (_, case) = bad_review(&app, "EX-APPEALED").await;
+    let (status, v) =
+        api.post("staff", &format!("/api/v1/cases/{case}/appeal"), json!({ "reasons": "评价对象错误" })).await;
+    assert_eq!(status, 201, "{v}");
+    let decision = format!("/api/v1/appeals/{}/decision", v["id"].as_i64().unwrap());
+    assert_eq!(api.post("unit", &decision, json!({ "uphold": true, "reasons": "核实属实" })).await.0, 200);
+    assert_eq!(api.post("center", &decision, json!({ "uphold": true, "reasons": "复核成立" })).await.0, 200);
+    // The default after 7 days.
+    app.app.run_jobs(app.app.now() + chrono::Duration::days(9)).await.unwrap();
+
+    // The upper level misbehaves in every way, then goes away and comes back.
+    mock.books.lock().unwrap().faults.extend([
+        Fault::Status500,
+        Fault::Drop,
+        Fault::NotJson,
+        Fault::Slow(Duration::from_millis(1500)),
+        Fault::DropAfterStore,
+    ]);
+    push_until_settled(&app).await;
+    mock.stop();
+    app.app.push_upstream(app.app.now()).await.unwrap();
+    mock.restart().await;
+    push_until_settled(&app).await;
+
+    let b = mock.books.lock().unwrap();
+    assert!(b.violations.is_empty(), "{:?}", b.violations);
+    assert!(b.duplicates >= 1, "a lost reply makes a duplicate, counted once");
+    let mut keys: Vec<&str> = b.stored.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "evaluation EX-APPEALED#1",
+            "evaluation EX-DEFAULT#1",
+            "evaluation EX-FIXED#1",
+            "evaluation EX-GOOD#1",
+            "service EX-APPEALED#1",
+            "service EX-DEFAULT#1",
+            "service EX-FIXED#1",
+            "service EX-GOOD#1",
+            "update EX-APPEALED#1.1",
+            "update EX-FIXED#1.1",
+        ]
+    );
+    // The codes of the contract.
+    let s = &b.stored["service EX-GOOD#1"];
+    assert_eq!(
+        (s["proStatus"].as_i64(), s["userProp"].as_i64(), s["proChannel"].as_i64()),
+        (Some(3), Some(1), Some(2))
+    );
+    assert_eq!((s["userPageType"].as_str(), s["certKeyGOV"].as_str()), (Some("111"), Some(ID_NUMBER)));
+    assert_eq!((s["userName"].as_str(), s["mobile"].as_str()), (Some("张三"), Some("13812345678")));
+    assert_eq!((s["taskType"].as_str(), s["serviceName"].as_str()), (Some("01"), Some("办结")));
+    assert_eq!(s["dataSource"].as_str(), Some("165"));
+    assert!(!s["proManager"].as_str().unwrap().is_empty(), "the staff member's name: {s}");
+    assert_eq!(s["areaCode"].as_str().map(str::len), Some(12));
+    assert!(s["acceptDate"].as_str().unwrap().len() == 19 && s["resultDate"].as_str().unwrap().len() == 19);
+    let e = &b.stored["evaluation EX-GOOD#1"];
+    assert_eq!(
+        (e["satisfaction"].as_i64(), e["pf"].as_i64(), e["evalDetail"].as_str()),
+        (Some(5), Some(3), Some("S111"))
+    );
+    assert_eq!(e.get("defaultEvaluation"), None);
+    let e = &b.stored["evaluation EX-FIXED#1"];
+    assert_eq!((e["satisfaction"].as_i64(), e["writingEvaluation"].as_str()), (Some(1), Some("来回跑了三次")));
+    let e = &b.stored["evaluation EX-DEFAULT#1"];
+    assert_eq!(
+        (e["satisfaction"].as_i64(), e["pf"].as_i64(), e["defaultEvaluation"].as_i64()),
+        (Some(3), Some(8), Some(1))
+    );
+    let u = &b.stored["update EX-FIXED#1.1"];
+    assert_eq!(
+        (u["effectivEvalua"].as_i64(), u["rectification"].as_str()),
+        (Some(1), Some("已补充清单并培训窗口人员"))
+    );
+    assert_eq!(u["appStatus"], "2");
+    let u = &b.stored["update EX-APPEALED#1.1"];
+    assert_eq!(u["effectivEvalua"].as_i64(), Some(0));
+    drop(b);
+
+    // The refused record is listed with the upper level's reason; its evaluation waits with it.
+    let rejected = app.app.exchange_rejected(10).await.unwrap();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!((rejected[0].kind.as_str(), rejected[0].record_number.as_str()), ("service", "EX-REJ"));
+    assert!(rejected[0].reason.as_deref().unwrap().contains("统一社会信用代码"), "{rejected:?}");
+    let status = app.app.exchange_status().await.unwrap();
+    assert_eq!((status.kinds[0].rejected, status.kinds[1].waiting), (1, 1), "{status:?}");
+
+    // Corrected at the upper level's side here; resent, it goes, and its evaluation follows.
+    mock.books.lock().unwrap().reject.clear();
+    let n = app.app.exchange_resend_rejected(&hcp_app::audit::Actor::operator()).await.unwrap();
+    assert_eq!(n, 1);
+    push_until_settled(&app).await;
+    assert!(mock.stored("service EX-REJ#1").is_some());
+    assert_eq!(mock.stored("evaluation EX-REJ#1").unwrap()["satisfaction"], 4);
+    assert!(app.app.exchange_rejected(10).await.unwrap().is_empty());
+    let b = mock.books.lock().unwrap();
+    let pos = |k: &str| b.arrivals.iter().position(|a| a == k).unwrap();
+    for p in ["EX-GOOD", "EX-FIXED", "EX-APPEALED", "EX-DEFAULT", "EX-REJ"] {
+        assert!(pos(&format!("service {p}#1")) < pos(&format!("evaluation {p}#1")), "{p}");
+    }
+    assert!(b.violations.is_empty(), "{:?}", b.violations);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_key_is_retried_and_nothing_is_sent_without_an_upper_level() {
+    // Without an upper level the queue keeps everything.
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await.unwrap();
+    app.register(&record_body("EX-LATER")).await;
+    assert_eq!(app.app.push_upstream(app.app.now()).await.unwrap(), Default::default());
+    let status = app.app.exchange_status().await.unwrap();
+    assert!(!status.configured);
+    assert_eq!(status.kinds[0].waiting, 1);
+
+    // A sign the upper level cannot open (someone else's key): 401, retried, nothing stored.
+    let mock = UpperLevel::start().await;
+    let mut config = mock.config();
+    config.public_key = hcp_crypto::Sm2SecretKey::generate().public_key();
+    let app = spawn_app_with(Backend::Sqlite, move |cfg| cfg.upstream = Some(config)).await.unwrap();
+    app.register(&record_body("EX-401")).await;
+    let report = app.app.push_upstream(app.app.now()).await.unwrap();
+    assert_eq!((report.accepted, report.retried), (0, 1));
+    assert!(mock.books.lock().unwrap().stored.is_empty());
+    assert_eq!(app.app.exchange_status().await.unwrap().kinds[0].waiting, 1);
+}
