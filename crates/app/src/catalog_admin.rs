@@ -39,6 +39,48 @@ pub struct CatalogForm {
     pub category: String,
     pub legal_days: String,
     pub promised_days: String,
+    /// An organization's 统一社会信用代码 and 行政区划代码 (blank: none / unchanged).
+    pub credit_code: String,
+    pub area_code: String,
+    /// An item's 实施编码 and 业务办理项编码 (blank: none / unchanged).
+    pub implementation_code: String,
+    pub handle_item_code: String,
+}
+
+/// The codes the upper level needs, as typed and checked; `None` where left blank.
+#[derive(Debug, Default)]
+struct UpperCodes {
+    credit_code: Option<String>,
+    area_code: Option<String>,
+    implementation_code: Option<String>,
+    handle_item_code: Option<String>,
+}
+
+fn typed_upper_codes(kind: CatalogKind, f: &CatalogForm, checks: &mut Checks) -> UpperCodes {
+    use hcp_domain::identity::CreditCode;
+    use hcp_domain::upstream::{AreaCode, HandleItemCode, ImplementationCode};
+    let given = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+    let mut codes = UpperCodes::default();
+    match kind {
+        CatalogKind::Org => {
+            codes.credit_code = given(&f.credit_code)
+                .and_then(|c| checks.take(CreditCode::parse("credit_code", &c)))
+                .map(|c| c.as_str().to_string());
+            codes.area_code = given(&f.area_code)
+                .and_then(|c| checks.take(AreaCode::parse("area_code", &c)))
+                .map(|c| c.as_str().to_string());
+        }
+        CatalogKind::Item => {
+            codes.implementation_code = given(&f.implementation_code)
+                .and_then(|c| checks.take(ImplementationCode::parse("implementation_code", &c)))
+                .map(|c| c.as_str().to_string());
+            codes.handle_item_code = given(&f.handle_item_code)
+                .and_then(|c| checks.take(HandleItemCode::parse("handle_item_code", &c)))
+                .map(|c| c.as_str().to_string());
+        }
+        _ => {}
+    }
+    codes
 }
 
 /// What the catalog page adds.
@@ -198,6 +240,7 @@ impl App {
             (None, _) => checks.take(Err(Violation::new("kind", "invalid_kind", "请选择类型。"))),
         };
         let (legal, promised) = typed_days(kind, f, &mut checks);
+        let upper = typed_upper_codes(kind, f, &mut checks);
         if !checks.0.is_empty() {
             return Err(AppError::Invalid(checks.0));
         }
@@ -218,9 +261,14 @@ impl App {
             _ => None,
         };
         let entry = match kind {
-            CatalogKind::Org => {
-                CatalogEntry::Org(NewOrg { code: &code, name: &name, kind: kind_code, parent_id: Some(org.id) })
-            }
+            CatalogKind::Org => CatalogEntry::Org(NewOrg {
+                code: &code,
+                name: &name,
+                kind: kind_code,
+                parent_id: Some(org.id),
+                credit_code: upper.credit_code.as_deref(),
+                area_code: upper.area_code.as_deref(),
+            }),
             CatalogKind::Hall => {
                 CatalogEntry::Hall(NewHall { code: &code, name: &name, kind: kind_code, org_id: org.id })
             }
@@ -244,6 +292,8 @@ impl App {
                 org_id: org.id,
                 legal_limit_days: legal,
                 promised_limit_days: promised,
+                implementation_code: upper.implementation_code.as_deref(),
+                handle_item_code: upper.handle_item_code.as_deref(),
             }),
         };
         let audit = self.audit(
@@ -293,6 +343,7 @@ impl App {
         let kind_code =
             if kind == CatalogKind::Org { None } else { typed_kind(kind, f).and_then(|typed| checks.take(typed)) };
         let (legal, promised) = typed_days(kind, f, &mut checks);
+        let upper = typed_upper_codes(kind, f, &mut checks);
         if !checks.0.is_empty() {
             return Err(AppError::Invalid(checks.0));
         }
@@ -312,6 +363,10 @@ impl App {
             window_id,
             legal_limit_days: legal,
             promised_limit_days: promised,
+            credit_code: upper.credit_code.as_deref(),
+            area_code: upper.area_code.as_deref(),
+            implementation_code: upper.implementation_code.as_deref(),
+            handle_item_code: upper.handle_item_code.as_deref(),
         };
         if change == CatalogChange::default() {
             return Err(AppError::invalid("name", "nothing_to_change", "请至少填写一项要修改的内容(留空的项目不变)。"));
@@ -321,7 +376,9 @@ impl App {
             "catalog.change",
             "",
             json!({ "kind": format!("{kind:?}").to_lowercase(), "code": code, "name": change.name,
-                    "kind_or_category": change.kind, "legal_days": legal, "promised_days": promised }),
+                    "kind_or_category": change.kind, "legal_days": legal, "promised_days": promised,
+                    "credit_code": change.credit_code, "area_code": change.area_code,
+                    "implementation_code": change.implementation_code, "handle_item_code": change.handle_item_code }),
         );
         if !self.store.change_catalog_entry(table, &code, &change, &audit).await? {
             return Err(missing());

@@ -257,9 +257,19 @@ fn id_number(rng: &mut StdRng) -> String {
     format!("{first}{check}")
 }
 
+/// A credit code of a government body (registration authority 1, kind 1: 机关), as the catalog keeps for
+/// the upper level.
+fn agency_credit_code(rng: &mut StdRng) -> String {
+    credit_code_with(rng, "11510899")
+}
+
 fn credit_code(rng: &mut StdRng, org: bool) -> String {
+    credit_code_with(rng, if org { "52510899" } else { "91510899" })
+}
+
+fn credit_code_with(rng: &mut StdRng, prefix: &str) -> String {
     const A: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let mut s = String::from(if org { "52510899" } else { "91510899" });
+    let mut s = String::from(prefix);
     for _ in 0..9 {
         s.push(A[rng.random_range(0..A.len())] as char);
     }
@@ -410,21 +420,40 @@ impl App {
 
     async fn seed_catalog(&self, rng: &mut StdRng) -> AppResult<Catalog> {
         let now = self.now();
+        // The upper level's codes come from their own generator, so adding them left the rest of the demo
+        // county (names, numbers) as it was for a seed.
+        let mut code_rng = StdRng::seed_from_u64(510_899);
         let s = &self.store;
         let county = s
             .insert_org(
-                &NewOrg { code: "510899", name: "青山县", kind: OrgKind::County.as_str(), parent_id: None },
+                &NewOrg {
+                    code: "510899",
+                    name: "青山县",
+                    kind: OrgKind::County.as_str(),
+                    parent_id: None,
+                    credit_code: Some(&agency_credit_code(&mut code_rng)),
+                    area_code: Some("510899000000"),
+                },
                 now,
             )
             .await?;
         let mut orgs = 1;
         let mut staff_count = 0;
         let mut dept_org = Vec::new();
+        let mut dept_credit = Vec::new();
         for (i, name) in DEPARTMENTS.iter().enumerate() {
             let code = format!("510899D{:02}", i + 1);
+            dept_credit.push(agency_credit_code(&mut code_rng));
             dept_org.push(
                 s.insert_org(
-                    &NewOrg { code: &code, name, kind: OrgKind::Department.as_str(), parent_id: Some(county) },
+                    &NewOrg {
+                        code: &code,
+                        name,
+                        kind: OrgKind::Department.as_str(),
+                        parent_id: Some(county),
+                        credit_code: dept_credit.last().map(String::as_str),
+                        area_code: Some("510899000000"),
+                    },
                     now,
                 )
                 .await?,
@@ -514,7 +543,14 @@ impl App {
             let tcode = format!("510899{:03}", 100 + t + 1);
             let township = s
                 .insert_org(
-                    &NewOrg { code: &tcode, name: tname, kind: OrgKind::Township.as_str(), parent_id: Some(county) },
+                    &NewOrg {
+                        code: &tcode,
+                        name: tname,
+                        kind: OrgKind::Township.as_str(),
+                        parent_id: Some(county),
+                        credit_code: Some(&agency_credit_code(&mut code_rng)),
+                        area_code: Some(&format!("{tcode}000")),
+                    },
                     now,
                 )
                 .await?;
@@ -558,7 +594,14 @@ impl App {
                 let vcode = format!("{tcode}{:03}", 200 + v);
                 let village = s
                     .insert_org(
-                        &NewOrg { code: &vcode, name: &vname, kind: kind.as_str(), parent_id: Some(township) },
+                        &NewOrg {
+                            code: &vcode,
+                            name: &vname,
+                            kind: kind.as_str(),
+                            parent_id: Some(township),
+                            credit_code: None,
+                            area_code: Some(&vcode),
+                        },
                         now,
                     )
                     .await?;
@@ -596,6 +639,10 @@ impl App {
         for (i, (name, category, dept, legal, promised)) in ITEMS.iter().enumerate() {
             let code =
                 format!("QS{:02}{:04}", Category::ALL.iter().position(|c| c == category).unwrap_or(0) + 1, i + 1);
+            // 实施编码: the implementing body's credit code, the national type, a serial (31); one handling item.
+            let implementation =
+                format!("{}{}{:011}", dept_credit[*dept], hcp_domain::upstream::task_type(*category), i + 1);
+            let handle = format!("{implementation}01");
             let id = s
                 .insert_item(&NewItem {
                     code: &code,
@@ -604,6 +651,8 @@ impl App {
                     org_id: dept_org[*dept],
                     legal_limit_days: *legal,
                     promised_limit_days: *promised,
+                    implementation_code: Some(&implementation),
+                    handle_item_code: Some(&handle),
                 })
                 .await?;
             items.push((id, *dept, *category));

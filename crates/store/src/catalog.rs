@@ -13,6 +13,9 @@ pub struct NewOrg<'a> {
     pub name: &'a str,
     pub kind: &'a str,
     pub parent_id: Option<i64>,
+    /// 统一社会信用代码 and 12-digit 行政区划代码, for the upper level (checked by the caller).
+    pub credit_code: Option<&'a str>,
+    pub area_code: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +26,8 @@ pub struct OrgRow {
     pub kind: String,
     pub parent_code: Option<String>,
     pub path: String,
+    pub credit_code: Option<String>,
+    pub area_code: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +92,9 @@ pub struct NewItem<'a> {
     pub org_id: i64,
     pub legal_limit_days: Option<i64>,
     pub promised_limit_days: Option<i64>,
+    /// 实施编码 (31) and 业务办理项编码 (33), for the upper level (checked by the caller).
+    pub implementation_code: Option<&'a str>,
+    pub handle_item_code: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,11 +106,14 @@ pub struct ItemRow {
     pub org_code: String,
     pub legal_limit_days: Option<i64>,
     pub promised_limit_days: Option<i64>,
+    pub implementation_code: Option<String>,
+    pub handle_item_code: Option<String>,
 }
 
 macro_rules! org_select {
     () => {
-        "SELECT o.id, o.code, o.name, o.kind, p.code AS parent_code, o.path FROM org o LEFT JOIN org p ON p.id = o.parent_id "
+        "SELECT o.id, o.code, o.name, o.kind, p.code AS parent_code, o.path, o.credit_code, o.area_code
+  FROM org o LEFT JOIN org p ON p.id = o.parent_id "
     };
 }
 
@@ -114,6 +125,8 @@ fn org_row(r: &AnyRow) -> Result<OrgRow, sqlx::Error> {
         kind: r.try_get("kind")?,
         parent_code: r.try_get("parent_code")?,
         path: r.try_get("path")?,
+        credit_code: r.try_get("credit_code")?,
+        area_code: r.try_get("area_code")?,
     })
 }
 
@@ -231,7 +244,8 @@ impl Store {
     /// Service items, all of them (items are catalogued county-wide and handled in many places).
     pub async fn list_items(&self) -> Result<Vec<ItemRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT i.id, i.code, i.name, i.category, o.code AS org_code, i.legal_limit_days, i.promised_limit_days
+            "SELECT i.id, i.code, i.name, i.category, o.code AS org_code, i.legal_limit_days, i.promised_limit_days,
+                i.implementation_code, i.handle_item_code
              FROM service_item i JOIN org o ON o.id = i.org_id ORDER BY i.code",
         )
         .fetch_all(&self.pool)
@@ -246,6 +260,8 @@ impl Store {
                     org_code: r.try_get("org_code")?,
                     legal_limit_days: r.try_get("legal_limit_days")?,
                     promised_limit_days: r.try_get("promised_limit_days")?,
+                    implementation_code: r.try_get("implementation_code")?,
+                    handle_item_code: r.try_get("handle_item_code")?,
                 })
             })
             .collect()

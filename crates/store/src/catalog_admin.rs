@@ -30,6 +30,12 @@ pub struct CatalogChange<'a> {
     pub window_id: Option<i64>,
     pub legal_limit_days: Option<i64>,
     pub promised_limit_days: Option<i64>,
+    /// An organization's codes for the upper level.
+    pub credit_code: Option<&'a str>,
+    pub area_code: Option<&'a str>,
+    /// An item's codes for the upper level.
+    pub implementation_code: Option<&'a str>,
+    pub handle_item_code: Option<&'a str>,
 }
 
 /// The kinds of catalog entries, by table.
@@ -92,14 +98,16 @@ async fn insert(conn: &mut AnyConnection, e: &CatalogEntry<'_>, now: i64) -> Res
                 None => "/".to_string(),
             };
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO org (code, name, kind, parent_id, path, created_at) VALUES ($1, $2, $3, $4, '', $5)
-                 RETURNING id",
+                "INSERT INTO org (code, name, kind, parent_id, path, created_at, credit_code, area_code)
+                 VALUES ($1, $2, $3, $4, '', $5, $6, $7) RETURNING id",
             )
             .bind(o.code)
             .bind(o.name)
             .bind(o.kind)
             .bind(o.parent_id)
             .bind(now)
+            .bind(o.credit_code)
+            .bind(o.area_code)
             .fetch_one(&mut *conn)
             .await?;
             sqlx::query("UPDATE org SET path = $1 WHERE id = $2")
@@ -146,8 +154,9 @@ async fn insert(conn: &mut AnyConnection, e: &CatalogEntry<'_>, now: i64) -> Res
         ),
         CatalogEntry::Item(i) => (
             sqlx::query_scalar(
-                "INSERT INTO service_item (code, name, category, org_id, legal_limit_days, promised_limit_days)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                "INSERT INTO service_item (code, name, category, org_id, legal_limit_days, promised_limit_days,
+                    implementation_code, handle_item_code)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .bind(i.code)
             .bind(i.name)
@@ -155,6 +164,8 @@ async fn insert(conn: &mut AnyConnection, e: &CatalogEntry<'_>, now: i64) -> Res
             .bind(i.org_id)
             .bind(i.legal_limit_days)
             .bind(i.promised_limit_days)
+            .bind(i.implementation_code)
+            .bind(i.handle_item_code)
             .fetch_one(&mut *conn)
             .await?,
             "service_item",
@@ -188,11 +199,17 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let (id, target): (Option<i64>, &str) = match table {
             CatalogTable::Org => (
-                sqlx::query_scalar("UPDATE org SET name = COALESCE($1, name) WHERE code = $2 RETURNING id")
-                    .bind(c.name)
-                    .bind(code)
-                    .fetch_optional(&mut *tx)
-                    .await?,
+                sqlx::query_scalar(
+                    "UPDATE org SET name = COALESCE($1, name), credit_code = COALESCE($2, credit_code),
+                        area_code = COALESCE($3, area_code)
+                     WHERE code = $4 RETURNING id",
+                )
+                .bind(c.name)
+                .bind(c.credit_code)
+                .bind(c.area_code)
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?,
                 "org",
             ),
             CatalogTable::Hall => (
@@ -236,13 +253,17 @@ impl Store {
                 sqlx::query_scalar(
                     "UPDATE service_item SET name = COALESCE($1, name), category = COALESCE($2, category),
                         legal_limit_days = COALESCE($3, legal_limit_days),
-                        promised_limit_days = COALESCE($4, promised_limit_days)
-                     WHERE code = $5 RETURNING id",
+                        promised_limit_days = COALESCE($4, promised_limit_days),
+                        implementation_code = COALESCE($5, implementation_code),
+                        handle_item_code = COALESCE($6, handle_item_code)
+                     WHERE code = $7 RETURNING id",
                 )
                 .bind(c.name)
                 .bind(c.kind)
                 .bind(c.legal_limit_days)
                 .bind(c.promised_limit_days)
+                .bind(c.implementation_code)
+                .bind(c.handle_item_code)
                 .bind(code)
                 .fetch_optional(&mut *tx)
                 .await?,

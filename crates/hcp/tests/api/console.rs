@@ -796,6 +796,48 @@ async fn the_center_manages_its_catalog(app: TestApp) {
     let (status, _) = center.post("/console/catalog", &[("what", "planet")]).await;
     assert_eq!(status, 422);
 
+    // The upper level's codes (issue 13): checked on input, every reason at once, then stored and changed.
+    let (status, html) = center
+        .post(
+            "/console/catalog",
+            &[
+                ("what", "org"),
+                ("code", "510899198"),
+                ("name", "新区二"),
+                ("kind", "township"),
+                ("org", "510899"),
+                ("credit_code", "11510899MB0000000A"),
+                ("area_code", "5108991"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("校验位不正确") && html.contains("行政区划代码应为 12 位数字"), "{html}");
+    let (status, html) = center
+        .post(
+            "/console/catalog/changes",
+            &[("what", "item"), ("code", "QS990001"), ("implementation_code", "1151089900"), ("handle_item_code", "x")],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("实施编码应为 31 位") && html.contains("业务办理项编码应为 33 位"), "{html}");
+    let implementation = "11510899MB0000000X2000000000099";
+    let credit = {
+        let first = "11510899MB0000000";
+        format!("{first}{}", hcp_domain::identity::CreditCode::check_char(first) as char)
+    };
+    for fields in [
+        &[("what", "item"), ("code", "QS990001"), ("implementation_code", implementation)][..],
+        &[("what", "org"), ("code", "510899199"), ("credit_code", &credit), ("area_code", "510899199000")][..],
+    ] {
+        let (status, html) = center.post("/console/catalog/changes", fields).await;
+        assert_eq!(status, 200, "{fields:?}: {html}");
+    }
+    let (_, html) = center.get("/console/catalog").await;
+    assert!(html.contains(implementation) && html.contains(&credit) && html.contains("510899199000"), "{html}");
+    let org = app.app.store.org_by_code("510899199").await.unwrap().unwrap();
+    assert_eq!((org.credit_code.as_deref(), org.area_code.as_deref()), (Some(credit.as_str()), Some("510899199000")));
+
     // A device: its address shown once, then it works; stopped, it does not.
     let (status, html) = center
         .post("/console/catalog/devices", &[("code", "NEW-D1"), ("name", "新区评价器"), ("window", "W-NEW-01")])
@@ -918,7 +960,7 @@ async fn the_center_manages_its_catalog(app: TestApp) {
     // Every addition is in the audit log, by the administrator.
     let entries = app.app.store.audit_entries("catalog.add", 0, 100).await.unwrap();
     assert_eq!(entries.len(), 5);
-    assert_eq!(app.app.store.audit_entries("catalog.change", 0, 100).await.unwrap().len(), 2);
+    assert_eq!(app.app.store.audit_entries("catalog.change", 0, 100).await.unwrap().len(), 4);
     assert!(entries.iter().all(|e| e.actor == "user:center"));
 }
 

@@ -94,61 +94,67 @@ async fn every_item_once(backend: Backend) {
     mock.restart().await;
     push_until_settled(&app).await;
 
-    let b = mock.books.lock().unwrap();
-    assert!(b.violations.is_empty(), "{:?}", b.violations);
-    assert!(b.duplicates >= 1, "a lost reply makes a duplicate, counted once");
-    let mut keys: Vec<&str> = b.stored.keys().map(String::as_str).collect();
-    keys.sort();
-    assert_eq!(
-        keys,
-        [
-            "evaluation EX-APPEALED#1",
-            "evaluation EX-DEFAULT#1",
-            "evaluation EX-FIXED#1",
-            "evaluation EX-GOOD#1",
-            "service EX-APPEALED#1",
-            "service EX-DEFAULT#1",
-            "service EX-FIXED#1",
-            "service EX-GOOD#1",
-            "update EX-APPEALED#1.1",
-            "update EX-FIXED#1.1",
-        ]
-    );
-    // The codes of the contract.
-    let s = &b.stored["service EX-GOOD#1"];
-    assert_eq!(
-        (s["proStatus"].as_i64(), s["userProp"].as_i64(), s["proChannel"].as_i64()),
-        (Some(3), Some(1), Some(2))
-    );
-    assert_eq!((s["userPageType"].as_str(), s["certKeyGOV"].as_str()), (Some("111"), Some(ID_NUMBER)));
-    assert_eq!((s["userName"].as_str(), s["mobile"].as_str()), (Some("张三"), Some("13812345678")));
-    assert_eq!((s["taskType"].as_str(), s["serviceName"].as_str()), (Some("01"), Some("办结")));
-    assert_eq!(s["dataSource"].as_str(), Some("165"));
-    assert!(!s["proManager"].as_str().unwrap().is_empty(), "the staff member's name: {s}");
-    assert_eq!(s["areaCode"].as_str().map(str::len), Some(12));
-    assert!(s["acceptDate"].as_str().unwrap().len() == 19 && s["resultDate"].as_str().unwrap().len() == 19);
-    let e = &b.stored["evaluation EX-GOOD#1"];
-    assert_eq!(
-        (e["satisfaction"].as_i64(), e["pf"].as_i64(), e["evalDetail"].as_str()),
-        (Some(5), Some(3), Some("S111"))
-    );
-    assert_eq!(e.get("defaultEvaluation"), None);
-    let e = &b.stored["evaluation EX-FIXED#1"];
-    assert_eq!((e["satisfaction"].as_i64(), e["writingEvaluation"].as_str()), (Some(1), Some("来回跑了三次")));
-    let e = &b.stored["evaluation EX-DEFAULT#1"];
-    assert_eq!(
-        (e["satisfaction"].as_i64(), e["pf"].as_i64(), e["defaultEvaluation"].as_i64()),
-        (Some(3), Some(8), Some(1))
-    );
-    let u = &b.stored["update EX-FIXED#1.1"];
-    assert_eq!(
-        (u["effectivEvalua"].as_i64(), u["rectification"].as_str()),
-        (Some(1), Some("已补充清单并培训窗口人员"))
-    );
-    assert_eq!(u["appStatus"], "2");
-    let u = &b.stored["update EX-APPEALED#1.1"];
-    assert_eq!(u["effectivEvalua"].as_i64(), Some(0));
-    drop(b);
+    {
+        let b = mock.books.lock().unwrap();
+        assert!(b.violations.is_empty(), "{:?}", b.violations);
+        assert!(b.duplicates >= 1, "a lost reply makes a duplicate, counted once");
+        let mut keys: Vec<&str> = b.stored.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "evaluation EX-APPEALED#1",
+                "evaluation EX-DEFAULT#1",
+                "evaluation EX-FIXED#1",
+                "evaluation EX-GOOD#1",
+                "service EX-APPEALED#1",
+                "service EX-DEFAULT#1",
+                "service EX-FIXED#1",
+                "service EX-GOOD#1",
+                "update EX-APPEALED#1.1",
+                "update EX-FIXED#1.1",
+            ]
+        );
+        // The codes of the contract.
+        let s = &b.stored["service EX-GOOD#1"];
+        assert_eq!(
+            (s["proStatus"].as_i64(), s["userProp"].as_i64(), s["proChannel"].as_i64()),
+            (Some(3), Some(1), Some(2))
+        );
+        assert_eq!((s["userPageType"].as_str(), s["certKeyGOV"].as_str()), (Some("111"), Some(ID_NUMBER)));
+        assert_eq!((s["userName"].as_str(), s["mobile"].as_str()), (Some("张三"), Some("13812345678")));
+        assert_eq!((s["taskType"].as_str(), s["serviceName"].as_str()), (Some("01"), Some("办结")));
+        assert_eq!(s["dataSource"].as_str(), Some("165"));
+        assert!(!s["proManager"].as_str().unwrap().is_empty(), "the staff member's name: {s}");
+        assert_eq!(s["areaCode"].as_str().map(str::len), Some(12));
+        // The demo catalog's codes: a valid credit code, a 31-character implementation code and its handling item.
+        assert!(hcp_domain::identity::CreditCode::parse("deptCode", s["deptCode"].as_str().unwrap()).is_ok(), "{s}");
+        let task_code = s["taskCode"].as_str().unwrap();
+        assert_eq!((task_code.len(), s["taskHandleItem"].as_str().unwrap().len()), (31, 33));
+        assert!(s["taskHandleItem"].as_str().unwrap().starts_with(task_code));
+        assert!(s["acceptDate"].as_str().unwrap().len() == 19 && s["resultDate"].as_str().unwrap().len() == 19);
+        let e = &b.stored["evaluation EX-GOOD#1"];
+        assert_eq!(
+            (e["satisfaction"].as_i64(), e["pf"].as_i64(), e["evalDetail"].as_str()),
+            (Some(5), Some(3), Some("S111"))
+        );
+        assert_eq!(e.get("defaultEvaluation"), None);
+        let e = &b.stored["evaluation EX-FIXED#1"];
+        assert_eq!((e["satisfaction"].as_i64(), e["writingEvaluation"].as_str()), (Some(1), Some("来回跑了三次")));
+        let e = &b.stored["evaluation EX-DEFAULT#1"];
+        assert_eq!(
+            (e["satisfaction"].as_i64(), e["pf"].as_i64(), e["defaultEvaluation"].as_i64()),
+            (Some(3), Some(8), Some(1))
+        );
+        let u = &b.stored["update EX-FIXED#1.1"];
+        assert_eq!(
+            (u["effectivEvalua"].as_i64(), u["rectification"].as_str()),
+            (Some(1), Some("已补充清单并培训窗口人员"))
+        );
+        assert_eq!(u["appStatus"], "2");
+        let u = &b.stored["update EX-APPEALED#1.1"];
+        assert_eq!(u["effectivEvalua"].as_i64(), Some(0));
+    }
 
     // The refused record is listed with the upper level's reason; its evaluation waits with it.
     let rejected = app.app.exchange_rejected(10).await.unwrap();

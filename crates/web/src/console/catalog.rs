@@ -78,6 +78,8 @@ fn add_forms(c: &Console, f: &FormData) -> String {
                 Text("name", "名称"),
                 Choice("kind", "类型", choices(OrgKind::ALL, OrgKind::as_str, OrgKind::name_zh)),
                 Text("org", "上级机构代码"),
+                Text("credit_code", "统一社会信用代码(可空)"),
+                Text("area_code", "行政区划代码(12位,可空)"),
             ],
         ),
         (
@@ -121,6 +123,8 @@ fn add_forms(c: &Console, f: &FormData) -> String {
                 Text("org", "主管机构代码"),
                 Text("legal_days", "法定时限"),
                 Text("promised_days", "承诺时限"),
+                Text("implementation_code", "实施编码(31位,可空)"),
+                Text("handle_item_code", "业务办理项编码(33位,可空)"),
             ],
         ),
     ];
@@ -155,7 +159,7 @@ fn add_forms(c: &Console, f: &FormData) -> String {
 
 fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> String {
     let orgs = table(
-        &["代码", "名称", "类型", "上级"],
+        &["代码", "名称", "类型", "上级", "统一社会信用代码", "行政区划代码"],
         o.orgs
             .iter()
             .map(|x| {
@@ -164,6 +168,8 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
                     esc(&x.name),
                     esc(OrgKind::parse(&x.kind).map(OrgKind::name_zh).unwrap_or("")),
                     esc(x.parent_code.as_deref().unwrap_or("")),
+                    esc(x.credit_code.as_deref().unwrap_or("—")),
+                    esc(x.area_code.as_deref().unwrap_or("—")),
                 ]
             })
             .collect(),
@@ -207,7 +213,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
             .collect(),
     );
     let items = table(
-        &["编码", "名称", "类别", "机构", "法定/承诺时限"],
+        &["编码", "名称", "类别", "机构", "法定/承诺时限", "实施编码", "业务办理项编码"],
         o.items
             .iter()
             .map(|i| {
@@ -221,6 +227,8 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
                         i.legal_limit_days.map(|d| d.to_string()).unwrap_or("—".into()),
                         i.promised_limit_days.map(|d| d.to_string()).unwrap_or("—".into())
                     ),
+                    esc(i.implementation_code.as_deref().unwrap_or("—")),
+                    esc(i.handle_item_code.as_deref().unwrap_or("—")),
                 ]
             })
             .collect(),
@@ -269,7 +277,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
     format!(
         r#"<h2>基础信息管理</h2>{notice}
 {add_forms}
-<form method="post" action="/console/catalog/changes" class="filters">{csrf}<strong>修改(留空的项目不变)</strong> <label>类别 <select name="what"><option value="org">机构</option><option value="hall">大厅</option><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option></select></label> {ccode}{cname}<label>大厅/窗口类型 <select name="kind"><option value="">不变</option>{any_kind}</select></label> <label>事项类别 <select name="category"><option value="">不变</option>{categories}</select></label> {corg}{cwindow}{clegal}{cpromised}<button type="submit">保存修改</button></form>
+<form method="post" action="/console/catalog/changes" class="filters">{csrf}<strong>修改(留空的项目不变)</strong> <label>类别 <select name="what"><option value="org">机构</option><option value="hall">大厅</option><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option></select></label> {ccode}{cname}<label>大厅/窗口类型 <select name="kind"><option value="">不变</option>{any_kind}</select></label> <label>事项类别 <select name="category"><option value="">不变</option>{categories}</select></label> {corg}{cwindow}{clegal}{cpromised}{ccredit}{carea}{cimpl}{chandle}<button type="submit">保存修改</button></form>
 <form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/accounts" class="filters">{csrf}<strong>新建账号</strong> {uname}{udisplay}<label>初始密码 <input name="password" type="password" autocomplete="new-password"></label> <label>角色 <select name="role">{roles}</select></label> {uorg}{ustaff}<button type="submit">创建</button></form>
 <form method="post" action="/console/catalog/passwords" class="filters">{csrf}<strong>重置密码(并解除锁定)</strong> {rname}<label>新密码 <input name="password" type="password" autocomplete="new-password"></label> <button type="submit">重置</button></form>
@@ -287,6 +295,10 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
         cwindow = field("window", "工作人员的新窗口编码", ""),
         clegal = field("legal_days", "法定时限", ""),
         cpromised = field("promised_days", "承诺时限", ""),
+        ccredit = field("credit_code", "机构的统一社会信用代码", ""),
+        carea = field("area_code", "机构的行政区划代码", ""),
+        cimpl = field("implementation_code", "事项的实施编码", ""),
+        chandle = field("handle_item_code", "事项的业务办理项编码", ""),
         any_kind = {
             let halls: String = HallKind::ALL
                 .iter()
@@ -369,17 +381,7 @@ pub async fn add(State(app): State<App>, c: Console, body: Bytes) -> Response {
     let result = match CatalogKind::parse(form.get("what")) {
         None => Err(AppError::invalid("what", "invalid_kind", "请选择要新增的类别。")),
         Some(kind) => {
-            let f = CatalogForm {
-                code: form.get("code").into(),
-                name: form.get("name").into(),
-                kind: form.get("kind").into(),
-                org: form.get("org").into(),
-                hall: form.get("hall").into(),
-                window: form.get("window").into(),
-                category: form.get("category").into(),
-                legal_days: form.get("legal_days").into(),
-                promised_days: form.get("promised_days").into(),
-            };
+            let f = catalog_form(&form);
             app.add_to_catalog(&c.who, kind, &f).await.map(|code| format!("已新增{}“{}”。", kind.name_zh(), esc(&code)))
         }
     };
@@ -398,6 +400,10 @@ fn catalog_form(form: &FormData) -> CatalogForm {
         category: form.get("category").into(),
         legal_days: form.get("legal_days").into(),
         promised_days: form.get("promised_days").into(),
+        credit_code: form.get("credit_code").into(),
+        area_code: form.get("area_code").into(),
+        implementation_code: form.get("implementation_code").into(),
+        handle_item_code: form.get("handle_item_code").into(),
     }
 }
 
