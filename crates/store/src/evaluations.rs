@@ -224,6 +224,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         };
+        crate::upstream::queue_evaluations(&mut tx, self.backend, &[id]).await?;
         let details = format!(r#"{{"evaluation_id":{id},{}"#, audit.details.trim_start_matches('{'));
         crate::audit::append(&mut tx, self.backend, &[crate::NewAudit { details, ..audit.clone() }]).await?;
         tx.commit().await?;

@@ -69,6 +69,12 @@ async fn every_item_once(backend: Backend) {
         let (status, v) = api.step(who, case, body).await;
         assert_eq!(status, 200, "{v}");
     }
+    // The evaluator's second rating after the rectification (assessNumber 2).
+    let sent = app.app.store.case_messages(case).await.unwrap();
+    let body = &sent.iter().rev().find(|m| m.template == "evaluator_replied").expect("a reply").body;
+    let link = &body[body.find("/e2/").expect("a second-rating link")..];
+    let res = app.http.post(app.url(link)).form(&[("level", "satisfied")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
     // A bad review appealed and upheld in two stages (an update making it invalid).
     let (_, case) = bad_review(&app, "EX-APPEALED").await;
     let (status, v) =
@@ -106,6 +112,7 @@ async fn every_item_once(backend: Backend) {
                 "evaluation EX-APPEALED#1",
                 "evaluation EX-DEFAULT#1",
                 "evaluation EX-FIXED#1",
+                "evaluation EX-FIXED#2",
                 "evaluation EX-GOOD#1",
                 "service EX-APPEALED#1",
                 "service EX-DEFAULT#1",
@@ -141,6 +148,8 @@ async fn every_item_once(backend: Backend) {
         assert_eq!(e.get("defaultEvaluation"), None);
         let e = &b.stored["evaluation EX-FIXED#1"];
         assert_eq!((e["satisfaction"].as_i64(), e["writingEvaluation"].as_str()), (Some(1), Some("来回跑了三次")));
+        let e = &b.stored["evaluation EX-FIXED#2"];
+        assert_eq!((e["satisfaction"].as_i64(), e["pf"].as_i64()), (Some(4), Some(7)), "the second rating by SMS link");
         let e = &b.stored["evaluation EX-DEFAULT#1"];
         assert_eq!(
             (e["satisfaction"].as_i64(), e["pf"].as_i64(), e["defaultEvaluation"].as_i64()),
