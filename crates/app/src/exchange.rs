@@ -34,6 +34,8 @@ pub struct UpstreamConfig {
     pub timeout: StdDuration,
     pub retry_max: StdDuration,
     pub pull_every: StdDuration,
+    /// The county's own SM2 key, which opens what the province sends back; without it nothing is pulled.
+    pub county_key: Option<hcp_crypto::Sm2SecretKey>,
 }
 
 impl std::fmt::Debug for UpstreamConfig {
@@ -50,7 +52,7 @@ impl std::fmt::Debug for UpstreamConfig {
 #[derive(Debug)]
 pub struct Upstream {
     pub config: UpstreamConfig,
-    client: reqwest::Client,
+    pub(crate) client: reqwest::Client,
 }
 
 impl Upstream {
@@ -197,36 +199,42 @@ impl App {
     async fn post(&self, up: &Upstream, kind: ItemKind, items: &[&serde_json::Value]) -> Result<Reply, BatchFailure> {
         let fail = |reason: String| BatchFailure { reason, unauthorized: false };
         let json = serde_json::to_string(items).map_err(|e| fail(e.to_string()))?;
+        let (status, body) = self.call(up, kind.path(), json).await.map_err(fail)?;
+        if status >= 500 {
+            return Err(fail(format!("上级平台答复 HTTP {status}")));
+        }
+        let reply = wire::parse_reply(kind, &body);
+        if let Reply::Failed { reason, unauthorized } = reply {
+            return Err(BatchFailure { reason, unauthorized: unauthorized || status == 401 });
+        }
+        Ok(reply)
+    }
+
+    /// Seals `params` (JSON text) in an envelope, posts it to `{base}/{path}`, and answers the HTTP status and
+    /// body; a transport failure is the reason, in Chinese, without the URL's secrets.
+    pub(crate) async fn call(&self, up: &Upstream, path: &str, params: String) -> Result<(u16, String), String> {
         let cfg = up.config.clone();
         let time = wire::envelope_time(self.now());
         // SM2 over a 100-item batch is CPU work: off the async threads.
         let envelope = tokio::task::spawn_blocking(move || -> Result<Envelope, String> {
             let token = format!("{time}{}{}", cfg.app_mark, cfg.app_word);
             let sign = cfg.public_key.encrypt_hex(token.as_bytes()).map_err(|e| e.to_string())?;
-            let params = cfg.public_key.encrypt_hex(json.as_bytes()).map_err(|e| e.to_string())?;
+            let params = cfg.public_key.encrypt_hex(params.as_bytes()).map_err(|e| e.to_string())?;
             Ok(Envelope { app_mark: cfg.app_mark, time, sign, params })
         })
         .await
-        .map_err(|e| fail(e.to_string()))?
-        .map_err(fail)?;
-        let url = format!("{}/{}", up.config.url, kind.path());
+        .map_err(|e| e.to_string())??;
+        let url = format!("{}/{path}", up.config.url);
         let res = up
             .client
             .post(&url)
             .json(&envelope)
             .send()
             .await
-            .map_err(|e| fail(format!("无法连接上级平台:{}", e.without_url())))?;
-        let status = res.status();
-        let body = res.text().await.map_err(|e| fail(format!("读取上级平台答复失败:{}", e.without_url())))?;
-        if status.is_server_error() {
-            return Err(fail(format!("上级平台答复 HTTP {}", status.as_u16())));
-        }
-        let reply = wire::parse_reply(kind, &body);
-        if let Reply::Failed { reason, unauthorized } = reply {
-            return Err(BatchFailure { reason, unauthorized: unauthorized || status.as_u16() == 401 });
-        }
-        Ok(reply)
+            .map_err(|e| format!("无法连接上级平台:{}", e.without_url()))?;
+        let status = res.status().as_u16();
+        let body = res.text().await.map_err(|e| format!("读取上级平台答复失败:{}", e.without_url()))?;
+        Ok((status, body))
     }
 
     /// The items of claimed rows, in their order; an item that cannot be built carries the reason.

@@ -21,6 +21,7 @@ mod demo_cases;
 pub mod error;
 pub mod evaluations;
 pub mod exchange;
+pub mod exchange_pull;
 pub mod export;
 pub mod jobs;
 pub mod keys;

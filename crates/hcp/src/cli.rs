@@ -179,8 +179,17 @@ pub enum ExchangeCommand {
     /// One line per item: kind, key, state, reason.
     List {
         /// Items the upper level rejected, with its reasons.
-        #[arg(long)]
+        #[arg(long, group = "which")]
         rejected: bool,
+        /// Evaluations pulled from the province for records already rated here (the first rating stands).
+        #[arg(long, group = "which")]
+        conflicts: bool,
+        /// Evaluations pulled from the province for records this system does not have (yet).
+        #[arg(long, group = "which")]
+        unmatched: bool,
+        /// Pulled evaluations whose codes could not be read.
+        #[arg(long, group = "which")]
+        invalid: bool,
         /// At most this many lines.
         #[arg(long, default_value_t = 200)]
         limit: i64,
@@ -189,6 +198,13 @@ pub enum ExchangeCommand {
     Resend {
         #[arg(long)]
         rejected: bool,
+    },
+    /// Create the county's SM2 key pair (the province encrypts what it sends back with the public key);
+    /// prints the public key alone on the last line.
+    Keygen {
+        /// Replace an existing key (what the province encrypted to the old one can no longer be opened).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -360,7 +376,12 @@ pub struct UpstreamArgs {
 impl UpstreamArgs {
     /// The configuration, checked whole: a malformed key, a missing setting or a bad codes file stops `serve`
     /// with the reason.
-    pub fn config(&self) -> anyhow::Result<(Option<hcp_app::exchange::UpstreamConfig>, hcp_domain::upstream::Codes)> {
+    /// `county_key` is the county's own SM2 key file (from `hcp exchange keygen`); without it nothing is
+    /// pulled, and a malformed one stops `serve`.
+    pub fn config(
+        &self,
+        county_key: &std::path::Path,
+    ) -> anyhow::Result<(Option<hcp_app::exchange::UpstreamConfig>, hcp_domain::upstream::Codes)> {
         use anyhow::{Context, anyhow, bail};
         let codes = match &self.upstream_codes {
             None => hcp_domain::upstream::Codes::builtin(),
@@ -401,6 +422,17 @@ impl UpstreamArgs {
         anyhow::ensure!(self.upstream_timeout > 0, "--upstream-timeout 应大于 0 秒");
         anyhow::ensure!(self.upstream_retry_max >= 5, "--upstream-retry-max 应至少 5 秒");
         anyhow::ensure!(self.upstream_pull_every > 0, "--upstream-pull-every 应大于 0 秒");
+        let county_key = match std::fs::read_to_string(county_key) {
+            Ok(text) => Some(
+                hcp_crypto::Sm2SecretKey::from_hex(text.trim())
+                    .map_err(|e| anyhow!("本县 SM2 密钥文件 {} 有误:{e}", county_key.display()))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::warn!(file = %county_key.display(), "no county SM2 key: evaluations made on the province's channels are not pulled until `hcp exchange keygen`");
+                None
+            }
+            Err(e) => bail!("无法读取本县 SM2 密钥文件 {}:{e}", county_key.display()),
+        };
         let config = hcp_app::exchange::UpstreamConfig {
             url: url.trim_end_matches('/').to_string(),
             app_mark,
@@ -411,6 +443,7 @@ impl UpstreamArgs {
             timeout: std::time::Duration::from_secs(self.upstream_timeout),
             retry_max: std::time::Duration::from_secs(self.upstream_retry_max),
             pull_every: std::time::Duration::from_secs(self.upstream_pull_every),
+            county_key,
         };
         Ok((Some(config), codes))
     }

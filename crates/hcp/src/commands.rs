@@ -10,8 +10,8 @@ use hcp_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
-    ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, Cli, CloseOfDay, Command, DeviceCommand, JobsCommand,
-    KeysCommand, StatsCommand, UserCommand,
+    ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, Cli, CloseOfDay, Command, DeviceCommand, ExchangeCommand,
+    JobsCommand, KeysCommand, StatsCommand, UserCommand,
 };
 use crate::server::{Application, ServeConfig};
 
@@ -53,6 +53,20 @@ pub async fn load_keys(store: &Store, source: &KeySource) -> anyhow::Result<Keys
             "{e}。数据库中已有加密的评价人信息,必须使用原来的数据密钥(--data-keys-file 或 HCP_DATA_KEYS)"
         )),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The county's SM2 key file for the exchange, kept with the data keys: beside the data key file
+/// (`hcp.db.keys.sm2`), or `hcp-exchange.sm2` in the working directory when the data keys come from the
+/// environment.
+pub fn county_key_path(keys: &KeySource) -> std::path::PathBuf {
+    match keys {
+        KeySource::File(p) => {
+            let mut s = p.clone().into_os_string();
+            s.push(".sm2");
+            s.into()
+        }
+        KeySource::Text(_) => "hcp-exchange.sm2".into(),
     }
 }
 
@@ -134,7 +148,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.case_rules = cases.rules();
             cfg.result_rules = cases.result_rules()?;
             cfg.gateway = cases.gateway();
-            (cfg.upstream, cfg.upstream_codes) = args.upstream.config()?;
+            (cfg.upstream, cfg.upstream_codes) = args.upstream.config(&county_key_path(&cfg.keys))?;
             let application = Application::build(&cfg).await?;
             let app = application.app().clone();
             if args.demo {
@@ -230,6 +244,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("已创建账号 {username}。");
             Ok(())
         }
+        Command::Exchange(ExchangeCommand::Keygen { force }) => crate::exchange::keygen(&county_key_path(&keys), force),
         Command::Exchange(cmd) => {
             let app = open_app(&url, &keys, close, &cases).await?;
             crate::exchange::run(&app, cmd).await

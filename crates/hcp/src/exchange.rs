@@ -22,13 +22,25 @@ pub async fn run(app: &App, cmd: ExchangeCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ExchangeCommand::List { rejected, limit } => {
-            anyhow::ensure!(rejected, "请指明要列出的项目:--rejected");
-            for r in app.exchange_rejected(limit).await.map_err(fail)? {
-                println!("{} {} {} {}", r.kind, key(&r), r.state, r.reason.as_deref().unwrap_or("").replace('\n', " "));
+        ExchangeCommand::List { rejected, conflicts, unmatched, invalid, limit } => {
+            let pulled = match (conflicts, unmatched, invalid) {
+                (true, _, _) => "conflict",
+                (_, true, _) => "unmatched",
+                (_, _, true) => "invalid",
+                _ => {
+                    anyhow::ensure!(rejected, "请指明要列出的项目:--rejected、--conflicts、--unmatched 或 --invalid");
+                    for r in app.exchange_rejected(limit).await.map_err(fail)? {
+                        println!("{} {} {} {}", r.kind, key(&r), r.state, one_line(r.reason.as_deref()));
+                    }
+                    return Ok(());
+                }
+            };
+            for r in app.exchange_pulled(pulled, limit).await.map_err(fail)? {
+                println!("pulled {}#{} {} {}", r.project_no, r.assess_number, r.state, one_line(r.reason.as_deref()));
             }
             Ok(())
         }
+        ExchangeCommand::Keygen { .. } => unreachable!("keygen needs no database (commands.rs)"),
         ExchangeCommand::Resend { rejected } => {
             anyhow::ensure!(rejected, "请指明要重新上报的项目:--rejected");
             let n = app.exchange_resend_rejected(&hcp_app::audit::Actor::operator()).await.map_err(fail)?;
@@ -36,6 +48,36 @@ pub async fn run(app: &App, cmd: ExchangeCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn one_line(s: Option<&str>) -> String {
+    s.unwrap_or("").replace(['\n', '\r'], " ")
+}
+
+/// Creates the county's SM2 key pair in `path` (owner-only), refusing to replace one without `force`, and
+/// prints the public key alone on the last line.
+pub fn keygen(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    if path.exists() && !force {
+        anyhow::bail!(
+            "本县 SM2 密钥 {} 已存在;替换后省平台用旧公钥加密的数据将无法解开。确需替换请加 --force。",
+            path.display()
+        );
+    }
+    let key = hcp_crypto::Sm2SecretKey::generate();
+    let tmp = path.with_extension("sm2.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).map_err(|e| anyhow::anyhow!("无法写入 {}:{e}", tmp.display()))?;
+    writeln!(file, "{}", key.to_hex())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("无法写入 {}:{e}", path.display()))?;
+    println!("已生成本县 SM2 密钥对,私钥保存在 {}(仅属主可读,请与数据密钥一同备份)。", path.display());
+    println!("请将下面的公钥交给省平台,用于加密回流的评价数据:");
+    println!("{}", key.public_key().to_hex());
+    Ok(())
 }
 
 /// The item's key as the upper level knows it: projectNo#serviceNumber or #assessNumber[.updateNumber].

@@ -140,13 +140,13 @@ async fn deliverer(app: App) {
     }
 }
 
-/// Pushes the upstream queue every two seconds (a round sends everything due, batch by batch).
+/// Pushes the upstream queue every two seconds (a round sends everything due, batch by batch) and pulls the
+/// province's evaluations every `--upstream-pull-every`.
 async fn exchanger(app: App) {
-    if app.upstream.is_none() {
-        return;
-    }
+    let Some(up) = app.upstream.clone() else { return };
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_pull: Option<tokio::time::Instant> = None;
     loop {
         tick.tick().await;
         match app.push_upstream(app.now()).await {
@@ -161,6 +161,22 @@ async fn exchanger(app: App) {
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "pushing to the upper level failed; retrying"),
+        }
+        if last_pull.is_none_or(|t| t.elapsed() >= up.config.pull_every) {
+            last_pull = Some(tokio::time::Instant::now());
+            match app.pull_upstream(app.now()).await {
+                Ok(r) if r != hcp_app::exchange_pull::PullReport::default() => {
+                    tracing::info!(
+                        stored = r.stored,
+                        conflicts = r.conflicts,
+                        unmatched = r.unmatched,
+                        invalid = r.invalid,
+                        "pulled from the upper level"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "pulling from the upper level failed; retrying"),
+            }
         }
     }
 }

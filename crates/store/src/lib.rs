@@ -29,6 +29,7 @@ mod rollups;
 mod sql;
 pub mod time;
 pub mod upstream;
+mod upstream_pull;
 mod users;
 mod writer;
 
@@ -52,6 +53,7 @@ pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, Recor
 pub use reports::{NewOrder, NewReport, OrderChange, OrderRow, ReportRow};
 pub use rollups::{CutRow, RebuildReport};
 pub use upstream::{RecordCodes, UpstreamClaim, UpstreamCount, UpstreamEvaluation, UpstreamListRow, UpstreamMark};
+pub use upstream_pull::{PullOutcome, PulledEvaluation, PulledItem, PulledRow};
 pub use users::{BindingRow, SessionRow, UserRow};
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};
 

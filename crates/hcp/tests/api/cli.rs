@@ -185,3 +185,70 @@ async fn the_demo_has_cases_in_every_state() {
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn exchange_keygen_and_bad_upstream_configuration() {
+    let (url, dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    let dir = dir.unwrap();
+    assert!(hcp(&["migrate", "--database-url", &url]).status.success());
+
+    // The county's key pair: the public key alone on the last line; not replaced without --force.
+    let o = hcp(&["exchange", "keygen", "--database-url", &url]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    let public = out.lines().last().unwrap().to_string();
+    assert!(public.len() == 130 && public.starts_with("04"), "{public}");
+    assert!(hcp_crypto::Sm2PublicKey::from_hex(&public).is_ok());
+    let key_file = dir.path().join("hcp.db.keys.sm2");
+    let secret = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(hcp_crypto::Sm2SecretKey::from_hex(&secret).unwrap().public_key().to_hex(), public);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let o = hcp(&["exchange", "keygen", "--database-url", &url]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    let o = hcp(&["exchange", "keygen", "--force", "--database-url", &url]);
+    assert!(o.status.success());
+    assert_ne!(stdout(&o).lines().last().unwrap(), public);
+
+    // Status and lists on an empty queue; a list needs to be told which.
+    let o = hcp(&["exchange", "status", "--database-url", &url]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("service waiting=0 sent=0 accepted=0 rejected=0"), "{}", stdout(&o));
+    assert!(hcp(&["exchange", "list", "--rejected", "--database-url", &url]).status.success());
+    assert!(hcp(&["exchange", "list", "--unmatched", "--database-url", &url]).status.success());
+    assert!(!hcp(&["exchange", "list", "--database-url", &url]).status.success());
+
+    // A configuration that cannot work stops serve at start, saying why.
+    let serve = |extra: &[&str]| {
+        let mut args = vec![
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &url,
+            "--upstream-url",
+            "http://127.0.0.1:9/hcp",
+        ];
+        args.extend_from_slice(extra);
+        let o = hcp(&args);
+        assert!(!o.status.success(), "{extra:?}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let full = ["--upstream-app-mark", "m", "--upstream-app-word", "w", "--upstream-data-source", "165"];
+    let err = serve(&[&full[..], &["--upstream-public-key", "04abc"]].concat());
+    assert!(err.contains("公钥") && err.contains("130"), "{err}");
+    let err = serve(&["--upstream-public-key", &public]);
+    assert!(err.contains("appMark"), "{err}");
+    let codes = dir.path().join("codes.json");
+    std::fs::write(&codes, r#"{"indicators": {"S111": "501"}}"#).unwrap();
+    let codes = codes.display().to_string();
+    let err = serve(&[&full[..], &["--upstream-public-key", &public, "--upstream-codes", &codes]].concat());
+    assert!(err.contains("缺少评价指标"), "{err}");
+    std::fs::write(dir.path().join("hcp.db.keys.sm2"), "not a key").unwrap();
+    let err = serve(&[&full[..], &["--upstream-public-key", &public]].concat());
+    assert!(err.contains("本县 SM2 密钥文件"), "{err}");
+}

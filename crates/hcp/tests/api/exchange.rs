@@ -210,3 +210,82 @@ async fn a_wrong_key_is_retried_and_nothing_is_sent_without_an_upper_level() {
     assert!(mock.books.lock().unwrap().stored.is_empty());
     assert_eq!(app.app.exchange_status().await.unwrap().kinds[0].waiting, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulls_the_provinces_evaluations_sqlite() {
+    pulls_the_provinces_evaluations(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulls_the_provinces_evaluations_postgres() {
+    pulls_the_provinces_evaluations(Backend::Postgres).await;
+}
+
+fn provincial(project: &str, satisfaction: i64, detail: &str, comment: &str) -> serde_json::Value {
+    json!({ "projectNo": project, "serviceNumber": 1, "assessNumber": 1, "satisfaction": satisfaction, "pf": 2,
+            "evalDetail": detail, "writingEvaluation": comment, "assessTime": "2026-11-20 09:30:00" })
+}
+
+async fn pulls_the_provinces_evaluations(backend: Backend) {
+    let mock = UpperLevel::start().await;
+    let county = hcp_crypto::Sm2SecretKey::generate();
+    let mut config = mock.config();
+    config.county_key = Some(county.clone());
+    let Some(app) = spawn_app_with(backend, move |cfg| cfg.upstream = Some(config)).await else { return };
+    let (p1, _) = app.register(&record_body("P-1")).await;
+    app.register(&record_body("P-3")).await;
+    let (_, token) = app.register(&record_body("P-RATED")).await;
+    assert_eq!(app.evaluate(&token, "very_satisfied", &[], None).await.0, 201);
+    {
+        let mut b = mock.books.lock().unwrap();
+        b.county_key = Some(county.public_key());
+        b.provincial = vec![
+            provincial("P-1", 1, "S511,P51", "跑了三趟"),
+            provincial("P-RATED", 2, "", ""),
+            provincial("P-UNKNOWN", 5, "", ""),
+            provincial("P-1", 1, "S511", "again"),
+            provincial("P-3", 9, "", ""),
+        ];
+    }
+    let report = app.app.pull_upstream(app.app.now()).await.unwrap();
+    assert_eq!(
+        (report.stored, report.conflicts, report.unmatched, report.invalid, report.known),
+        (1, 1, 1, 1, 1),
+        "{report:?}"
+    );
+    // Stored once as the record's evaluation on channel provincial; a bad one opens a case.
+    let record = app.app.store.records_by_ids(&[p1]).await.unwrap().pop().expect("P-1");
+    let e = record.evaluation.expect("stored");
+    assert_eq!((e.channel.as_str(), e.level.as_str()), ("provincial", "very_dissatisfied"));
+    assert_eq!((e.indicator_ids.as_str(), e.staff_indicator_ids.as_str()), ("S511", "P51"));
+    assert_eq!(e.comment.as_deref(), Some("跑了三趟"));
+    assert!(app.app.store.case_of_evaluation(e.id).await.unwrap().is_some(), "a bad review opens a case");
+    // Kept aside, with reasons: the local first rating stands; the unknown record waits; bad codes are named.
+    let conflicts = app.app.exchange_pulled("conflict", 10).await.unwrap();
+    assert_eq!(conflicts.iter().map(|r| r.project_no.as_str()).collect::<Vec<_>>(), ["P-RATED"]);
+    let unmatched = app.app.exchange_pulled("unmatched", 10).await.unwrap();
+    assert_eq!(unmatched.iter().map(|r| r.project_no.as_str()).collect::<Vec<_>>(), ["P-UNKNOWN"]);
+    let invalid = app.app.exchange_pulled("invalid", 10).await.unwrap();
+    assert!(invalid[0].reason.as_deref().unwrap().contains("satisfaction"), "{invalid:?}");
+    assert!(app.app.exchange_pulled("nonsense", 10).await.is_err());
+
+    // The cursor: "" first, then each reply's next; a second round starts where the first ended.
+    assert_eq!(mock.books.lock().unwrap().queries, ["", "2", "4", "5"]);
+    // The record arrives: the waiting evaluation is matched on the next round, once.
+    app.register(&record_body("P-UNKNOWN")).await;
+    let report = app.app.pull_upstream(app.app.now()).await.unwrap();
+    assert_eq!((report.stored, report.unmatched), (1, 0), "{report:?}");
+    assert_eq!(mock.books.lock().unwrap().queries.last().map(String::as_str), Some("5"));
+    assert!(app.app.exchange_pulled("unmatched", 10).await.unwrap().is_empty());
+
+    // Pulled evaluations are not pushed back; the records and the local evaluation are.
+    push_until_settled(&app).await;
+    {
+        let b = mock.books.lock().unwrap();
+        assert!(b.stored.contains_key("service P-1#1") && b.stored.contains_key("evaluation P-RATED#1"));
+        assert!(!b.stored.contains_key("evaluation P-1#1") && !b.stored.contains_key("evaluation P-UNKNOWN#1"));
+        assert!(b.violations.is_empty(), "{:?}", b.violations);
+    }
+    // They count in the statistics like any other.
+    assert!(app.app.store.rollup_mismatches().await.unwrap().is_empty());
+}

@@ -40,6 +40,12 @@ pub struct Books {
     /// projectNos whose service item is refused (400) while listed.
     pub reject: HashSet<String>,
     pub requests: usize,
+    /// Evaluations made on the province's channels, served by `evaluation-query` two at a time.
+    pub provincial: Vec<Value>,
+    /// The county's public key, which the province encrypts what it sends back with.
+    pub county_key: Option<hcp_crypto::Sm2PublicKey>,
+    /// The `since` of every query, in order.
+    pub queries: Vec<String>,
 }
 
 pub struct UpperLevel {
@@ -118,6 +124,7 @@ impl UpperLevel {
             timeout: Duration::from_millis(800),
             retry_max: Duration::from_secs(1),
             pull_every: Duration::from_secs(300),
+            county_key: None,
         }
     }
 
@@ -176,6 +183,9 @@ async fn handle(State(s): State<Shared>, Path(kind): Path<String>, body: String)
     if sign != sign.to_lowercase() || params != params.to_lowercase() {
         s.books.lock().unwrap().violations.push("hex not in lower case".into());
     }
+    if kind == "evaluation-query" {
+        return query(&s, params);
+    }
     let items: Vec<Value> = match s.secret.decrypt_hex(params).ok().and_then(|p| serde_json::from_slice(&p).ok()) {
         Some(items) => items,
         None => {
@@ -233,4 +243,28 @@ async fn handle(State(s): State<Shared>, Path(kind): Path<String>, body: String)
         _ => {}
     }
     axum::Json(json!({ "code": "200", "results": results })).into_response()
+}
+
+/// `evaluation-query`: what is new since the cursor (an index into the list), two items a page.
+fn query(s: &Shared, params: &str) -> Response {
+    let mut b = s.books.lock().unwrap();
+    let Some(p) = s.secret.decrypt_hex(params).ok().and_then(|p| serde_json::from_slice::<Value>(&p).ok()) else {
+        b.violations.push("query params do not open".into());
+        return axum::Json(json!({ "code": "400" })).into_response();
+    };
+    let since = p["since"].as_str().unwrap_or("?").to_string();
+    if p["areaCode"].as_str().map(str::len) != Some(12) {
+        b.violations.push(format!("query without a 12-digit areaCode: {p}"));
+    }
+    b.queries.push(since.clone());
+    let from: usize = since.parse().unwrap_or(0);
+    let page: Vec<Value> = b.provincial.iter().skip(from).take(2).cloned().collect();
+    let next = (from + page.len()).to_string();
+    let data = if page.is_empty() {
+        String::new()
+    } else {
+        let key = b.county_key.clone().expect("the county's key given to the mock");
+        key.encrypt_hex(serde_json::to_string(&page).unwrap().as_bytes()).unwrap()
+    };
+    axum::Json(json!({ "code": "200", "data": data, "next": next })).into_response()
 }

@@ -39,6 +39,24 @@ CREATE TABLE upstream_item (
 CREATE INDEX upstream_item_pending ON upstream_item (kind, state, next_attempt_at) WHERE state IN ('waiting', 'sent');
 CREATE INDEX upstream_item_rejected ON upstream_item (state) WHERE state = 'rejected';
 
+-- Evaluations made on the province's channels for our records (回流), one row per (projectNo, assessNumber):
+-- 'stored' (evaluation_id is ours, channel 'provincial'), 'conflict' (the record was already rated here: the
+-- first rating stands), 'unmatched' (no such record yet: matched again later), 'invalid' (codes we cannot
+-- map). The item is kept as received (it holds no personal data) so nothing pulled is ever lost.
+CREATE TABLE upstream_pulled (
+    id INTEGER PRIMARY KEY,
+    project_no TEXT NOT NULL,
+    assess_number BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    item TEXT NOT NULL,
+    reason TEXT,
+    evaluation_id BIGINT REFERENCES evaluation (id),
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (project_no, assess_number)
+);
+CREATE INDEX upstream_pulled_state ON upstream_pulled (state);
+
 -- Durable cursors of the exchange (the pull's `next`).
 CREATE TABLE upstream_cursor (
     name TEXT PRIMARY KEY,
