@@ -109,7 +109,9 @@ impl App {
         let Some(up) = self.upstream.clone() else {
             return Ok(report);
         };
-        let lease = Duration::from_std(up.config.timeout).unwrap_or(Duration::seconds(10)) + Duration::seconds(60);
+        // A batch takes at most the timeout to send; the lease covers that twice over, so an item claimed by a
+        // worker that died is claimed again soon after.
+        let lease = Duration::from_std(up.config.timeout * 2).unwrap_or(Duration::seconds(20)) + Duration::seconds(10);
         'kinds: for kind in ItemKind::ALL {
             for _ in 0..ROUNDS {
                 let claims = self.store.claim_upstream(kind, now, lease, BATCH).await?;

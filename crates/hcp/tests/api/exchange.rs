@@ -289,3 +289,86 @@ async fn pulls_the_provinces_evaluations(backend: Backend) {
     // They count in the statistics like any other.
     assert!(app.app.store.rollup_mismatches().await.unwrap().is_empty());
 }
+
+/// `hcp serve` joined to the mock, with its jobs (the exchange worker among them).
+async fn serve_joined(db_url: &str, keys_file: &str, mock: &UpperLevel) -> tokio::process::Child {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db_url, "--data-keys-file", keys_file])
+        .args(["--upstream-url", &mock.url, "--upstream-public-key", &mock.public_key])
+        .args([
+            "--upstream-app-mark",
+            crate::upper_level::APP_MARK,
+            "--upstream-app-word",
+            crate::upper_level::APP_WORD,
+        ])
+        .args(["--upstream-data-source", "165", "--upstream-area-code", "510899000000", "--upstream-timeout", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start hcp serve");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.starts_with("listening on ") {
+            // Keep reading stdout so the server never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return child;
+        }
+    }
+    panic!("hcp serve did not say where it listens");
+}
+
+async fn kill_9_mid_push_loses_nothing(backend: Backend) {
+    let Some((db_url, _dir)) = crate::helpers::fresh_database(backend).await else { return };
+    let keys_dir = tempfile::tempdir().unwrap();
+    let keys_file = keys_dir.path().join("hcp.keys");
+    let keys_file = keys_file.to_str().unwrap();
+    // A demo county's history: every record and evaluation is queued like live data.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["demo", "--records", "1500", "--database-url", &db_url, "--data-keys-file", keys_file])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = hcp_store::Store::connect(&db_url, 2).await.unwrap();
+    let total: i64 = store.upstream_counts().await.unwrap().iter().map(|c| c.count).sum();
+    assert!(total > 2000, "{total}");
+
+    let mock = UpperLevel::start().await;
+    mock.books.lock().unwrap().delay = Duration::from_millis(40);
+    let mut server = serve_joined(&db_url, keys_file, &mock).await;
+    // Killed mid-push: some batches answered, one perhaps stored but unanswered.
+    while mock.books.lock().unwrap().stored.len() < 400 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    let at_kill = mock.books.lock().unwrap().stored.len();
+    assert!((at_kill as i64) < total, "killed before the end");
+
+    mock.books.lock().unwrap().delay = Duration::ZERO;
+    let _server = serve_joined(&db_url, keys_file, &mock).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let counts = store.upstream_counts().await.unwrap();
+        let accepted: i64 = counts.iter().filter(|c| c.state == "accepted").map(|c| c.count).sum();
+        if accepted == total {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not all accepted after the restart: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let b = mock.books.lock().unwrap();
+    assert_eq!(b.stored.len() as i64, total, "every item arrived, once by key");
+    assert!(b.violations.is_empty(), "{:?}", &b.violations[..b.violations.len().min(5)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_push_loses_nothing_sqlite() {
+    kill_9_mid_push_loses_nothing(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_push_loses_nothing_postgres() {
+    kill_9_mid_push_loses_nothing(Backend::Postgres).await;
+}

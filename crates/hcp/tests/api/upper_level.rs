@@ -46,6 +46,8 @@ pub struct Books {
     pub county_key: Option<hcp_crypto::Sm2PublicKey>,
     /// The `since` of every query, in order.
     pub queries: Vec<String>,
+    /// Every answer to a push waits this long (a slow but working upper level).
+    pub delay: Duration,
 }
 
 pub struct UpperLevel {
@@ -237,6 +239,8 @@ async fn handle(State(s): State<Shared>, Path(kind): Path<String>, body: String)
             results.push(result);
         }
     }
+    let delay = s.books.lock().unwrap().delay;
+    tokio::time::sleep(delay).await;
     match fault {
         Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
         Some(Fault::DropAfterStore) => panic!("the mock drops this connection after storing (expected)"),
