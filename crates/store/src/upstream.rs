@@ -37,6 +37,17 @@ pub(crate) async fn queue_records(
     Ok(())
 }
 
+/// Whether evaluations are queued (always, in the program; see [`measure_writer_without_queue`]).
+static QUEUE_EVALUATIONS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// For the exchange benchmark only, which measures the evaluation writer with and without the queue in one
+/// run: stops (or restarts) queueing evaluations in this process. Never called by the program: an
+/// evaluation not queued would never reach the upper level.
+#[doc(hidden)]
+pub fn measure_writer_without_queue(off: bool) {
+    QUEUE_EVALUATIONS.store(!off, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// Queues the evaluation item (I2) of each evaluation, except those that came from the province (the upper
 /// level has them already). One statement per batch: this runs in the evaluation writer's transaction.
 pub(crate) async fn queue_evaluations(
@@ -44,6 +55,9 @@ pub(crate) async fn queue_evaluations(
     backend: Backend,
     evaluation_ids: &[i64],
 ) -> Result<(), StoreError> {
+    if !QUEUE_EVALUATIONS.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
     for chunk in evaluation_ids.chunks(1000) {
         let mut sql = String::from(
             "INSERT INTO upstream_item (kind, service_record_id, round, update_number, state, next_attempt_at,
