@@ -117,7 +117,7 @@ impl CatalogKind {
 }
 
 /// A code: 1–32 letters, digits, `-` or `_`.
-fn parse_code(field: &str, raw: &str, what: &str) -> Result<String, Violation> {
+pub(crate) fn parse_code(field: &str, raw: &str, what: &str) -> Result<String, Violation> {
     let code = raw.trim();
     if code.is_empty()
         || code.chars().count() > 32
@@ -128,7 +128,7 @@ fn parse_code(field: &str, raw: &str, what: &str) -> Result<String, Violation> {
     Ok(code.to_string())
 }
 
-fn parse_days(field: &str, raw: &str, what: &str) -> Result<Option<i64>, Violation> {
+pub(crate) fn parse_days(field: &str, raw: &str, what: &str) -> Result<Option<i64>, Violation> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
@@ -178,7 +178,7 @@ fn typed_days(kind: CatalogKind, f: &CatalogForm, checks: &mut Checks) -> (Optio
 
 impl App {
     /// The subtree this person administers (the first of their center or system admin bindings).
-    fn catalog_scope(&self, who: &Principal) -> AppResult<String> {
+    pub(crate) fn catalog_scope(&self, who: &Principal) -> AppResult<String> {
         who.bindings
             .iter()
             .find(|b| matches!(b.role, Role::CenterAdmin | Role::SystemAdmin))

@@ -13,6 +13,7 @@ pub mod case_clock;
 pub mod cases;
 pub mod catalog;
 pub mod catalog_admin;
+pub mod catalog_import;
 pub mod channels;
 pub mod clients;
 pub mod console;

@@ -170,6 +170,19 @@ pub enum Command {
     /// The exchange with the upper-level (provincial) 好差评 system.
     #[command(subcommand)]
     Exchange(ExchangeCommand),
+    /// The catalog (organizations, halls, windows, staff, service items).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Import a CSV file (one kind, named by its first column) or an .xlsx workbook (one sheet per kind):
+    /// all or nothing, every bad line reported; columns in docs/catalog-import.md.
+    Import {
+        /// The file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,8 +10,8 @@ use hcp_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
-    ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, Cli, CloseOfDay, Command, DeviceCommand, ExchangeCommand,
-    JobsCommand, KeysCommand, StatsCommand, UserCommand,
+    ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, CatalogCommand, Cli, CloseOfDay, Command, DeviceCommand,
+    ExchangeCommand, JobsCommand, KeysCommand, StatsCommand, UserCommand,
 };
 use crate::server::{Application, ServeConfig};
 
@@ -243,6 +243,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("已创建账号 {username}。");
             Ok(())
+        }
+        Command::Catalog(CatalogCommand::Import { file }) => {
+            let app = open_app(&url, &keys, close, &cases).await?;
+            crate::catalog::import(&app, &file).await
         }
         Command::Exchange(ExchangeCommand::Keygen { force }) => crate::exchange::keygen(&county_key_path(&keys), force),
         Command::Exchange(cmd) => {

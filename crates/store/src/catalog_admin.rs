@@ -90,7 +90,11 @@ async fn taken(conn: &mut AnyConnection, e: &CatalogEntry<'_>) -> Result<bool, S
     Ok(sqlx::query_scalar::<_, i64>(sql).bind(code).fetch_optional(&mut *conn).await?.is_some())
 }
 
-async fn insert(conn: &mut AnyConnection, e: &CatalogEntry<'_>, now: i64) -> Result<(i64, &'static str), StoreError> {
+pub(crate) async fn insert(
+    conn: &mut AnyConnection,
+    e: &CatalogEntry<'_>,
+    now: i64,
+) -> Result<(i64, &'static str), StoreError> {
     Ok(match e {
         CatalogEntry::Org(o) => {
             let parent_path: String = match o.parent_id {

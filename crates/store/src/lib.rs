@@ -14,6 +14,7 @@ mod calendar;
 mod cases;
 mod catalog;
 mod catalog_admin;
+mod catalog_import;
 mod channels;
 mod connect;
 mod error;
@@ -41,6 +42,9 @@ pub use calendar::CalendarDayRow;
 pub use cases::{AttachmentRow, CaseFields, CaseFilter, CaseRow, CaseStepRow, CaseWrite, NewAttachment, NewCaseStep};
 pub use catalog::{ItemRow, MemberName, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, WindowRow};
 pub use catalog_admin::{AccountRow, CatalogChange, CatalogEntry, CatalogTable, HallRow, StaffRow};
+pub use catalog_import::{
+    CatalogImport, CatalogSnapshot, HallEntry, ImportOp, ItemEntry, OrgEntry, StaffEntry, WindowEntry,
+};
 pub use channels::{DeviceRow, NewWindowLogin, WindowLoginRow};
 pub use connect::{Backend, redact as redact_url};
 pub use error::StoreError;

@@ -95,6 +95,18 @@ impl Browser {
 
     /// A multipart form (uploads), built by hand: the CSRF token, the fields, and one small PNG as `file`.
     async fn post_multipart(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        self.post_file(path, fields, "p.png", "image/png", b"\x89PNG\r\n\x1a\n0000").await
+    }
+
+    /// Posts a multipart form with one file in the part `file`.
+    pub async fn post_file(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> (u16, String) {
         let boundary = "hcpboundary7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         let mut part = |name: &str, value: &str| {
@@ -109,11 +121,12 @@ impl Browser {
         }
         body.extend_from_slice(
             format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n"
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
             )
             .as_bytes(),
         );
-        body.extend_from_slice(b"\x89PNG\r\n\x1a\n0000\r\n");
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         let res = self
             .http
@@ -337,6 +350,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
         ("GET", "/console/catalog", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/changes", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        ("POST", "/console/catalog/import", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/devices", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         (
             "POST",
@@ -429,6 +443,9 @@ async fn every_role_against_every_console_route(app: TestApp) {
                 }
                 let (status, body) = if *method == "GET" {
                     b.get(&path).await
+                } else if path == "/console/catalog/import" {
+                    let csv = format!("工号,姓名,所属机构代码\n{code},测试,{scope}\n");
+                    b.post_file(&path, &[], "staff.csv", "text/csv", csv.as_bytes()).await
                 } else if path.ends_with("/attachments") || path.ends_with("/appeal") {
                     b.post_multipart(&path, &fields).await
                 } else {

@@ -9,6 +9,7 @@ mod browser;
 mod calendar;
 mod cases;
 mod catalog;
+mod catalog_import;
 mod channels;
 mod cli;
 mod console;

@@ -278,11 +278,16 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
         r#"<h2>基础信息管理</h2>{notice}
 {add_forms}
 <form method="post" action="/console/catalog/changes" class="filters">{csrf}<strong>修改(留空的项目不变)</strong> <label>类别 <select name="what"><option value="org">机构</option><option value="hall">大厅</option><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option></select></label> {ccode}{cname}<label>大厅/窗口类型 <select name="kind"><option value="">不变</option>{any_kind}</select></label> <label>事项类别 <select name="category"><option value="">不变</option>{categories}</select></label> {corg}{cwindow}{clegal}{cpromised}{ccredit}{carea}{cimpl}{chandle}<button type="submit">保存修改</button></form>
+<form method="post" action="/console/catalog/import" enctype="multipart/form-data" class="filters">{csrf}<strong>从文件导入(CSV 或 Excel)</strong> <label>文件 <input type="file" name="file" accept=".csv,.xlsx"></label> <button type="submit">导入</button> <details><summary>文件格式</summary><p>CSV 文件每个一类(由第一列确定类别),Excel 工作簿每类一张工作表;第一行为表头。全部行无误才导入;重复导入同一文件不会改动;修改过的行更新相应条目(留空的可选项保持不变)。</p><ul>{import_columns}</ul></details></form>
 <form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/accounts" class="filters">{csrf}<strong>新建账号</strong> {uname}{udisplay}<label>初始密码 <input name="password" type="password" autocomplete="new-password"></label> <label>角色 <select name="role">{roles}</select></label> {uorg}{ustaff}<button type="submit">创建</button></form>
 <form method="post" action="/console/catalog/passwords" class="filters">{csrf}<strong>重置密码(并解除锁定)</strong> {rname}<label>新密码 <input name="password" type="password" autocomplete="new-password"></label> <button type="submit">重置</button></form>
 {s1}{s2}{s3}{s4}{s5}{s6}{s7}"#,
         add_forms = add_forms(c, f),
+        import_columns = hcp_app::catalog_import::template_headers()
+            .iter()
+            .map(|(kind, cols)| format!("<li>{}:{}</li>", esc(kind), esc(&cols.join(","))))
+            .collect::<String>(),
         csrf = csrf_field(c),
         dcode = field("code", "设备编号", ""),
         dname = field("name", "名称", ""),
@@ -421,6 +426,33 @@ pub async fn change(State(app): State<App>, c: Console, body: Bytes) -> Response
             .map(|code| format!("已修改{}“{}”。", kind.name_zh(), esc(&code))),
     };
     outcome(&app, &c, &form, result).await
+}
+
+/// `POST /console/catalog/import` (multipart): a CSV file or an .xlsx workbook, all or nothing, every bad line
+/// listed.
+pub async fn import(
+    State(app): State<App>,
+    c: Console,
+    m: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    if let Some(r) = gate(&c) {
+        return r;
+    }
+    let posted = match super::cases::read_multipart(m).await {
+        Ok(p) => p,
+        Err(e) => return outcome(&app, &c, &FormData::parse(b""), Err(e)).await,
+    };
+    if let Some(r) = csrf_refusal(&c, &posted.form) {
+        return r;
+    }
+    let result = match posted.files.iter().find(|(name, _)| name == "file") {
+        None => Err(AppError::invalid("file", "no_file", "请选择要导入的 CSV 或 Excel(.xlsx)文件。")),
+        Some((_, f)) => app
+            .import_catalog_by(&c.who, &f.file_name, &f.bytes)
+            .await
+            .map(|r| format!("已导入“{}”:{}。", esc(&f.file_name), esc(&r.summary()))),
+    };
+    outcome(&app, &c, &FormData::parse(b""), result).await
 }
 
 /// `POST /console/catalog/devices`: registers a hall device; its address is shown once.

@@ -1,0 +1,38 @@
+//! `hcp catalog import`: the catalog from a CSV file or an .xlsx workbook.
+
+use hcp_app::App;
+
+/// `hcp catalog import FILE`: every bad line printed, nothing written unless there are none; a progress bar
+/// for large files.
+pub async fn import(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取 {}:{e}", file.display()))?;
+    let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let bar = indicatif::ProgressBar::hidden();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 条 {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = |done: usize, total: usize| {
+        if total >= 1000 && bar.is_hidden() {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let actor = hcp_app::audit::Actor::operator();
+    match app.import_catalog(&actor, None, &name, &bytes, &progress).await {
+        Ok(report) => {
+            bar.finish_and_clear();
+            println!("已导入 {name}:{}。", report.summary());
+            Ok(())
+        }
+        Err(hcp_app::AppError::Invalid(violations)) => {
+            bar.finish_and_clear();
+            for v in &violations {
+                eprintln!("{}", v.message);
+            }
+            anyhow::bail!("{name} 有 {} 处错误,未导入任何内容;请修正后重新导入。", violations.len())
+        }
+        Err(e) => anyhow::bail!("{}", e.message()),
+    }
+}
