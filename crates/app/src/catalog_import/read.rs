@@ -38,9 +38,19 @@ fn read_csv(file_name: &str, bytes: &[u8]) -> Result<Sheet, String> {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut header = None;
     let mut rows = Vec::new();
+    // Line numbers as an editor shows them, blank lines included (the reader skips those when counting):
+    // counted from each record's byte offset, incrementally.
+    let (mut at, mut line) = (0usize, 1usize);
     for record in reader.records() {
         let record = record.map_err(|e| format!("CSV 格式有误:{e}"))?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let mut start = record.position().map_or(at, |p| p.byte() as usize).min(text.len());
+        line += text.as_bytes()[at.min(start)..start].iter().filter(|b| **b == b'\n').count();
+        // A record's position may be that of the blank lines skipped before it.
+        while let Some(b @ (b'\n' | b'\r')) = text.as_bytes().get(start) {
+            line += usize::from(*b == b'\n');
+            start += 1;
+        }
+        at = start;
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
         if cells.iter().all(String::is_empty) {
             continue;
