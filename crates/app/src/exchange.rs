@@ -361,6 +361,18 @@ impl App {
     }
 }
 
+/// Everything the console's exchange page shows.
+#[derive(Debug, Clone)]
+pub struct ExchangeOverview {
+    pub status: ExchangeStatus,
+    /// Base URL and appMark of the upper level, when configured.
+    pub upper_level: Option<(String, String)>,
+    pub rejected: Vec<hcp_store::UpstreamListRow>,
+    /// Pulled evaluations per state, and those kept aside.
+    pub pulled: Vec<(String, i64)>,
+    pub aside: Vec<hcp_store::PulledRow>,
+}
+
 /// The state of the exchange, for `hcp exchange status` and the console.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExchangeStatus {
@@ -406,6 +418,32 @@ impl App {
             })
             .collect();
         Ok(ExchangeStatus { configured: self.upstream.is_some(), kinds })
+    }
+
+    /// The console's view of the exchange, for the center.
+    pub async fn exchange_overview(&self, who: &crate::policy::Principal) -> AppResult<ExchangeOverview> {
+        if !who.may(crate::policy::Action::ManageExchange, None) {
+            return Err(crate::AppError::Forbidden);
+        }
+        let mut aside = Vec::new();
+        for state in ["conflict", "unmatched", "invalid"] {
+            aside.extend(self.store.pulled_items(state, 100).await?);
+        }
+        Ok(ExchangeOverview {
+            status: self.exchange_status().await?,
+            upper_level: self.upstream.as_ref().map(|u| (u.config.url.clone(), u.config.app_mark.clone())),
+            rejected: self.exchange_rejected(200).await?,
+            pulled: self.store.pulled_counts().await?,
+            aside,
+        })
+    }
+
+    /// The console's resend button.
+    pub async fn exchange_resend_by(&self, who: &crate::policy::Principal) -> AppResult<u64> {
+        if !who.may(crate::policy::Action::ManageExchange, None) {
+            return Err(crate::AppError::Forbidden);
+        }
+        self.exchange_resend_rejected(&crate::audit::Actor::user(&who.username)).await
     }
 
     /// Items the upper level rejected, with its reasons, oldest first.

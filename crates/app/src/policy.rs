@@ -104,6 +104,8 @@ pub enum Action {
     ReportRectification,
     /// Add organizations, halls, windows, staff, service items, hall devices and accounts (issue 6 §3).
     ManageCatalog,
+    /// See the exchange with the upper level, its rejections and pulled evaluations; resend (issue 13).
+    ManageExchange,
 }
 
 /// A role over the org subtree at `org_path` (`/1/5/`).
@@ -179,6 +181,7 @@ impl Principal {
             Action::ViewAssessment => self.covers(&[UnitAdmin, CountyOffice, Auditor], target),
             Action::ReportRectification => self.covers(&[UnitAdmin], target),
             Action::ManageCatalog => self.covers(&[CenterAdmin, SystemAdmin], target),
+            Action::ManageExchange => self.covers(&[CenterAdmin, SystemAdmin], target),
         }
     }
 

@@ -19,7 +19,7 @@ const ACCOUNTS: [(&str, &str, &str, Option<&str>); 7] = [
     ("admin", "system_admin", "510899", None),
 ];
 
-struct Browser {
+pub struct Browser {
     http: reqwest::Client,
     base: String,
     cookie: String,
@@ -61,14 +61,14 @@ async fn try_login(app: &TestApp, username: &str, password: &str) -> (u16, Optio
     (status, Some(Browser { http, base: app.base.clone(), cookie, csrf }))
 }
 
-async fn login(app: &TestApp, username: &str) -> Browser {
+pub async fn login(app: &TestApp, username: &str) -> Browser {
     let (status, b) = try_login(app, username, PASSWORD).await;
     assert_eq!(status, 303, "{username} logs in");
     b.unwrap()
 }
 
 impl Browser {
-    async fn get(&self, path: &str) -> (u16, String) {
+    pub async fn get(&self, path: &str) -> (u16, String) {
         let res = self
             .http
             .get(format!("{}{path}", self.base))
@@ -79,7 +79,7 @@ impl Browser {
         (res.status().as_u16(), res.text().await.unwrap())
     }
 
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
         let mut form: Vec<(&str, &str)> = vec![("csrf", self.csrf.as_str())];
         form.extend_from_slice(fields);
         let res = self
@@ -351,6 +351,8 @@ async fn every_role_against_every_console_route(app: TestApp) {
         ("POST", "/console/catalog", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/changes", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/import", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        ("GET", "/console/exchange", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        ("POST", "/console/exchange/resend", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/devices", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         (
             "POST",

@@ -173,10 +173,19 @@ async fn every_item_once(backend: Backend) {
     let status = app.app.exchange_status().await.unwrap();
     assert_eq!((status.kinds[0].rejected, status.kinds[1].waiting), (1, 1), "{status:?}");
 
-    // Corrected at the upper level's side here; resent, it goes, and its evaluation follows.
+    // The center sees it in the console, with the reason, and resends it once corrected (here: the upper level
+    // accepts it now); its evaluation follows.
+    let center = crate::console::login(&app, "center").await;
+    let (status, html) = center.get("/console/exchange").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("EX-REJ") && html.contains("统一社会信用代码不能为空"), "{html}");
+    assert!(html.contains("/console/exchange/resend"), "{html}");
+    assert_eq!(crate::console::login(&app, "unit").await.get("/console/exchange").await.0, 403);
     mock.books.lock().unwrap().reject.clear();
-    let n = app.app.exchange_resend_rejected(&hcp_app::audit::Actor::operator()).await.unwrap();
-    assert_eq!(n, 1);
+    let (status, html) = center.post("/console/exchange/resend", &[]).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("已将 1 条被拒收的项目重新排队上报"), "{html}");
+    assert_eq!(app.app.store.audit_entries("exchange.resend", 0, 10).await.unwrap().len(), 1);
     push_until_settled(&app).await;
     assert!(mock.stored("service EX-REJ#1").is_some());
     assert_eq!(mock.stored("evaluation EX-REJ#1").unwrap()["satisfaction"], 4);

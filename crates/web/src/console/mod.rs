@@ -9,6 +9,7 @@ pub mod cases;
 pub mod catalog;
 pub mod dashboard;
 pub mod evaluations;
+pub mod exchange;
 pub mod home;
 pub mod login;
 pub mod outbox;
@@ -83,6 +84,8 @@ pub fn routes() -> Vec<ConsoleRoute> {
         },
         ConsoleRoute { method: "GET", path: "/console/filing-register", router: get(appeals::register) },
         ConsoleRoute { method: "GET", path: "/console/outbox", router: get(outbox::show) },
+        ConsoleRoute { method: "GET", path: "/console/exchange", router: get(exchange::show) },
+        ConsoleRoute { method: "POST", path: "/console/exchange/resend", router: post(exchange::resend) },
         ConsoleRoute { method: "GET", path: "/console/dashboard", router: get(dashboard::show) },
         ConsoleRoute { method: "GET", path: "/console/stats", router: get(results::stats) },
         ConsoleRoute { method: "GET", path: "/console/rankings", router: get(results::rankings) },
