@@ -179,6 +179,14 @@ impl App {
                 }
                 Ok(Registration::Created(self.registered(id, &new, token)))
             }
+            RecordInsert::TakenBy(owner) => Err(AppError::Conflict {
+                code: "record_number_taken",
+                message: format!(
+                    "办件编号“{}”已由对接系统“{owner}”登记。办件编号在全县唯一(上报省平台时以它识别办件),请核对编号。",
+                    valid.record_number
+                ),
+                details: [("owner".to_string(), serde_json::Value::String(owner))].into_iter().collect(),
+            }),
             RecordInsert::Existing(existing) => {
                 let stored = self.keys.open(&existing)?;
                 if !same_record(&existing, &stored, &new, a) {

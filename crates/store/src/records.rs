@@ -74,6 +74,9 @@ pub enum RecordInsert {
     Created(i64),
     /// The source system already registered this record number.
     Existing(Box<RecordRow>),
+    /// Another system registered this record number: numbers are unique county-wide, because the upper level
+    /// knows a record by its number alone (`projectNo`). Carries that system's name.
+    TakenBy(String),
 }
 
 /// What the evaluation page and the evaluation endpoint need to know about a token.
@@ -161,6 +164,22 @@ impl Store {
         audit: &NewAudit,
     ) -> Result<RecordInsert, StoreError> {
         let mut tx = self.begin_write().await?;
+        // One registration of a number at a time: SQLite's write lock does this already; on PostgreSQL a
+        // transaction-scoped advisory lock on the number keeps two systems from both passing the check.
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(rec.record_number).execute(&mut *tx).await?;
+        }
+        let owner: Option<String> = sqlx::query_scalar(
+            "SELECT source_system FROM service_record WHERE record_number = $1 AND source_system <> $2 LIMIT 1",
+        )
+        .bind(rec.record_number)
+        .bind(rec.source_system)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(owner) = owner {
+            tx.rollback().await?;
+            return Ok(RecordInsert::TakenBy(owner));
+        }
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO service_record (source_system, record_number, item_id, org_id, window_id, staff_id,
                 applicant_kind, applicant_key_id, applicant_name_enc, applicant_id_number_enc, applicant_mobile_enc,

@@ -8,7 +8,34 @@ both_backends!(
     a_retried_registration_gets_a_fresh_link,
     api_keys_are_required_and_scoped,
     records_registered_before_completion,
+    record_numbers_are_unique_county_wide,
 );
+
+/// Issue 13: the upper level knows a record by its number alone, so a second system cannot register a number
+/// another one used — not even at the same moment; it learns whose it is. Nothing is written.
+async fn record_numbers_are_unique_county_wide(app: TestApp) {
+    app.register(&record_body("U-1")).await;
+    let other = app.app.create_api_key("不动产登记系统", None).await.unwrap();
+    let (status, v) = app.post_json("/api/v1/service-records", &record_body("U-1"), Some(&other)).await;
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["code"], "record_number_taken");
+    assert!(v["detail"].as_str().unwrap_or_default().contains("已由对接系统"), "{v}");
+    assert!(v["owner"].is_string(), "{v}");
+    // Two systems racing for a new number: one wins, the other is told.
+    let mut tasks = Vec::new();
+    for key in [app.api_key.clone(), other.clone()] {
+        let (http, url) = (app.http.clone(), app.url("/api/v1/service-records"));
+        tasks.push(tokio::spawn(async move {
+            http.post(url).bearer_auth(key).json(&record_body("U-2")).send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+}
 
 /// R5.2: registering gives an unguessable single-use link; reading back never shows personal data.
 async fn registers_a_record_with_an_evaluation_link(app: TestApp) {

@@ -4,6 +4,10 @@
 -- 统一社会信用代码 (GB 32100) and the 12-digit 行政区划代码 of an organization; NULL until entered.
 ALTER TABLE org ADD COLUMN credit_code TEXT;
 ALTER TABLE org ADD COLUMN area_code TEXT;
+-- projectNo is the record number: from now on unique county-wide (checked at registration, under a lock). Not
+-- a UNIQUE index, so that a county whose systems reused numbers before can still upgrade.
+CREATE INDEX service_record_number ON service_record (record_number);
+
 -- 实施编码 (31) and 业务办理项编码 (33) of a service item.
 ALTER TABLE service_item ADD COLUMN implementation_code TEXT;
 ALTER TABLE service_item ADD COLUMN handle_item_code TEXT;
