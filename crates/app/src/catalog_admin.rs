@@ -45,6 +45,30 @@ pub struct CatalogForm {
     /// An item's 实施编码 and 业务办理项编码 (blank: none / unchanged).
     pub implementation_code: String,
     pub handle_item_code: String,
+    /// A staff member's mobile and ID number (blank: none / unchanged); sealed at once, never shown again.
+    pub mobile: String,
+    pub id_number: String,
+}
+
+/// A staff member's mobile and ID number as typed, checked and sealed; `None` where left blank.
+fn typed_staff_personal(
+    app: &App,
+    kind: CatalogKind,
+    f: &CatalogForm,
+    checks: &mut Checks,
+) -> (Option<hcp_store::SealedField>, Option<hcp_store::SealedField>) {
+    if kind != CatalogKind::Staff {
+        return (None, None);
+    }
+    let mobile = Some(f.mobile.trim())
+        .filter(|s| !s.is_empty())
+        .and_then(|m| checks.take(hcp_domain::identity::Mobile::parse("mobile", m)))
+        .map(|m| app.keys.seal_field(crate::keys::STAFF_MOBILE, "mobile", m.as_str()));
+    let id_number = Some(f.id_number.trim())
+        .filter(|s| !s.is_empty())
+        .and_then(|n| checks.take(hcp_domain::identity::IdNumber::parse("id_number", n)))
+        .map(|n| app.keys.seal_field(crate::keys::STAFF_ID_NUMBER, "id_number", n.as_str()));
+    (mobile, id_number)
 }
 
 /// The codes the upper level needs, as typed and checked; `None` where left blank.
@@ -241,6 +265,7 @@ impl App {
         };
         let (legal, promised) = typed_days(kind, f, &mut checks);
         let upper = typed_upper_codes(kind, f, &mut checks);
+        let (mobile, id_number) = typed_staff_personal(self, kind, f, &mut checks);
         if !checks.0.is_empty() {
             return Err(AppError::Invalid(checks.0));
         }
@@ -284,6 +309,8 @@ impl App {
                 name: &name,
                 org_id: org.id,
                 window_id: window.as_ref().map(|w| w.id),
+                mobile: mobile.as_ref(),
+                id_number: id_number.as_ref(),
             }),
             CatalogKind::Item => CatalogEntry::Item(NewItem {
                 code: &code,
@@ -344,6 +371,7 @@ impl App {
             if kind == CatalogKind::Org { None } else { typed_kind(kind, f).and_then(|typed| checks.take(typed)) };
         let (legal, promised) = typed_days(kind, f, &mut checks);
         let upper = typed_upper_codes(kind, f, &mut checks);
+        let (mobile, id_number) = typed_staff_personal(self, kind, f, &mut checks);
         if !checks.0.is_empty() {
             return Err(AppError::Invalid(checks.0));
         }
@@ -367,6 +395,8 @@ impl App {
             area_code: upper.area_code.as_deref(),
             implementation_code: upper.implementation_code.as_deref(),
             handle_item_code: upper.handle_item_code.as_deref(),
+            staff_mobile: mobile.as_ref(),
+            staff_id_number: id_number.as_ref(),
         };
         if change == CatalogChange::default() {
             return Err(AppError::invalid("name", "nothing_to_change", "请至少填写一项要修改的内容(留空的项目不变)。"));
@@ -378,7 +408,8 @@ impl App {
             json!({ "kind": format!("{kind:?}").to_lowercase(), "code": code, "name": change.name,
                     "kind_or_category": change.kind, "legal_days": legal, "promised_days": promised,
                     "credit_code": change.credit_code, "area_code": change.area_code,
-                    "implementation_code": change.implementation_code, "handle_item_code": change.handle_item_code }),
+                    "implementation_code": change.implementation_code, "handle_item_code": change.handle_item_code,
+                    "mobile_changed": mobile.is_some(), "id_number_changed": id_number.is_some() }),
         );
         if !self.store.change_catalog_entry(table, &code, &change, &audit).await? {
             return Err(missing());

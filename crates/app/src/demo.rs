@@ -462,23 +462,35 @@ impl App {
         }
         let mut windows = Vec::new();
         let mut staff_seq = 0;
-        let mut add_staff = async |rng: &mut StdRng,
-                                   org_id: i64,
-                                   window_id: i64,
-                                   n: usize|
-               -> AppResult<Vec<(i64, String)>> {
-            let mut v = Vec::new();
-            for _ in 0..n {
-                staff_seq += 1;
-                let number = format!("QS{staff_seq:04}");
-                let name = person_name(rng);
-                let id = s
-                    .insert_staff(&NewStaff { staff_number: &number, name: &name, org_id, window_id: Some(window_id) })
-                    .await?;
-                v.push((id, number));
-            }
-            Ok(v)
-        };
+        let mut add_staff =
+            async |rng: &mut StdRng, org_id: i64, window_id: i64, n: usize| -> AppResult<Vec<(i64, String)>> {
+                let mut v = Vec::new();
+                for _ in 0..n {
+                    staff_seq += 1;
+                    let number = format!("QS{staff_seq:04}");
+                    let name = person_name(rng);
+                    // Plausible personal data from the staff number alone (the seeded generator stays as it was).
+                    let mobile = format!("139{:08}", 51_089_900 + staff_seq);
+                    let first17 =
+                        format!("5108991985{:02}{:02}{:03}", staff_seq % 12 + 1, staff_seq % 28 + 1, staff_seq % 1000);
+                    let id_number =
+                        format!("{first17}{}", hcp_domain::identity::IdNumber::check_char(&first17) as char);
+                    let mobile = self.keys.seal_field(crate::keys::STAFF_MOBILE, "mobile", &mobile);
+                    let id_number = self.keys.seal_field(crate::keys::STAFF_ID_NUMBER, "id_number", &id_number);
+                    let id = s
+                        .insert_staff(&NewStaff {
+                            staff_number: &number,
+                            name: &name,
+                            org_id,
+                            window_id: Some(window_id),
+                            mobile: Some(&mobile),
+                            id_number: Some(&id_number),
+                        })
+                        .await?;
+                    v.push((id, number));
+                }
+                Ok(v)
+            };
 
         // The county hall: comprehensive windows run by the center, and department windows.
         let hall = s

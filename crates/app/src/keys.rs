@@ -15,6 +15,10 @@ use crate::{App, AppError, AppResult};
 const NAME: &str = "applicant.name";
 const ID_NUMBER: &str = "applicant.id_number";
 const MOBILE: &str = "applicant.mobile";
+/// A staff member's mobile and ID number (issue 13 §1): sealed like an applicant's, indexed in the same
+/// namespaces, so the integrity checks can find staff among evaluators without either in clear.
+pub const STAFF_MOBILE: &str = "staff.mobile";
+pub const STAFF_ID_NUMBER: &str = "staff.id_number";
 
 /// Where the keys come from.
 #[derive(Debug, Clone)]
@@ -167,6 +171,21 @@ pub fn id_number_index(ring: &Keyring, id_number: &str) -> String {
 }
 
 impl Keys {
+    /// Seals a staff member's validated mobile (`index` "mobile") or ID number (`index` "id_number").
+    pub fn seal_field(&self, field: &str, index: &str, value: &str) -> hcp_store::SealedField {
+        let ring = self.current();
+        hcp_store::SealedField {
+            key_id: ring.active_id().to_string(),
+            enc: ring.encrypt(field, value),
+            idx: ring.blind_index(index, value),
+        }
+    }
+
+    /// The blind index a value would have (to tell whether a stored sealed value is the same).
+    pub fn index_of(&self, index: &str, value: &str) -> String {
+        self.current().blind_index(index, value)
+    }
+
     /// Seals a validated applicant under the active key.
     pub fn seal(&self, a: &Applicant) -> SealedApplicant {
         let ring = self.current();

@@ -82,6 +82,17 @@ pub struct NewStaff<'a> {
     pub name: &'a str,
     pub org_id: i64,
     pub window_id: Option<i64>,
+    /// The staff member's mobile and ID number, sealed (see [`SealedField`]).
+    pub mobile: Option<&'a SealedField>,
+    pub id_number: Option<&'a SealedField>,
+}
+
+/// A personal value as stored: SM4-GCM ciphertext under a data key, and its HMAC-SM3 blind index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedField {
+    pub key_id: String,
+    pub enc: String,
+    pub idx: String,
 }
 
 #[derive(Debug, Clone)]

@@ -36,6 +36,9 @@ pub struct CatalogChange<'a> {
     /// An item's codes for the upper level.
     pub implementation_code: Option<&'a str>,
     pub handle_item_code: Option<&'a str>,
+    /// A staff member's mobile and ID number, sealed.
+    pub staff_mobile: Option<&'a crate::SealedField>,
+    pub staff_id_number: Option<&'a crate::SealedField>,
 }
 
 /// The kinds of catalog entries, by table.
@@ -56,6 +59,9 @@ pub struct StaffRow {
     pub name: String,
     pub org_name: String,
     pub window_name: Option<String>,
+    /// Whether a mobile and an ID number are on file (never the values: the catalog page does not show them).
+    pub has_mobile: bool,
+    pub has_id_number: bool,
 }
 
 /// An account with its role bindings, for the console.
@@ -146,12 +152,20 @@ pub(crate) async fn insert(
         ),
         CatalogEntry::Staff(s) => (
             sqlx::query_scalar(
-                "INSERT INTO staff (staff_number, name, org_id, window_id) VALUES ($1, $2, $3, $4) RETURNING id",
+                "INSERT INTO staff (staff_number, name, org_id, window_id, mobile_key_id, mobile_enc, mobile_idx,
+                    id_number_key_id, id_number_enc, id_number_idx)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
             .bind(s.staff_number)
             .bind(s.name)
             .bind(s.org_id)
             .bind(s.window_id)
+            .bind(s.mobile.map(|f| f.key_id.clone()))
+            .bind(s.mobile.map(|f| f.enc.clone()))
+            .bind(s.mobile.map(|f| f.idx.clone()))
+            .bind(s.id_number.map(|f| f.key_id.clone()))
+            .bind(s.id_number.map(|f| f.enc.clone()))
+            .bind(s.id_number.map(|f| f.idx.clone()))
             .fetch_one(&mut *conn)
             .await?,
             "staff",
@@ -242,12 +256,21 @@ impl Store {
             CatalogTable::Staff => (
                 sqlx::query_scalar(
                     "UPDATE staff SET name = COALESCE($1, name), org_id = COALESCE($2, org_id),
-                        window_id = COALESCE($3, window_id)
-                     WHERE staff_number = $4 RETURNING id",
+                        window_id = COALESCE($3, window_id),
+                        mobile_key_id = COALESCE($4, mobile_key_id), mobile_enc = COALESCE($5, mobile_enc),
+                        mobile_idx = COALESCE($6, mobile_idx), id_number_key_id = COALESCE($7, id_number_key_id),
+                        id_number_enc = COALESCE($8, id_number_enc), id_number_idx = COALESCE($9, id_number_idx)
+                     WHERE staff_number = $10 RETURNING id",
                 )
                 .bind(c.name)
                 .bind(c.org_id)
                 .bind(c.window_id)
+                .bind(c.staff_mobile.map(|f| f.key_id.clone()))
+                .bind(c.staff_mobile.map(|f| f.enc.clone()))
+                .bind(c.staff_mobile.map(|f| f.idx.clone()))
+                .bind(c.staff_id_number.map(|f| f.key_id.clone()))
+                .bind(c.staff_id_number.map(|f| f.enc.clone()))
+                .bind(c.staff_id_number.map(|f| f.idx.clone()))
                 .bind(code)
                 .fetch_optional(&mut *tx)
                 .await?,
@@ -341,7 +364,9 @@ impl Store {
     /// Staff of organizations under `path_prefix`.
     pub async fn list_staff(&self, path_prefix: &str) -> Result<Vec<StaffRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT s.id, s.staff_number, s.name, o.name AS org_name, w.name AS window_name
+            "SELECT s.id, s.staff_number, s.name, o.name AS org_name, w.name AS window_name,
+                CASE WHEN s.mobile_idx IS NULL THEN 0 ELSE 1 END AS has_mobile,
+                CASE WHEN s.id_number_idx IS NULL THEN 0 ELSE 1 END AS has_id_number
              FROM staff s JOIN org o ON o.id = s.org_id LEFT JOIN service_window w ON w.id = s.window_id
              WHERE o.path LIKE $1 ORDER BY s.staff_number",
         )
@@ -356,6 +381,8 @@ impl Store {
                     name: r.try_get("name")?,
                     org_name: r.try_get("org_name")?,
                     window_name: r.try_get("window_name")?,
+                    has_mobile: r.try_get::<i64, _>("has_mobile")? != 0,
+                    has_id_number: r.try_get::<i64, _>("has_id_number")? != 0,
                 })
             })
             .collect()

@@ -45,6 +45,8 @@ pub struct StaffEntry {
     pub name: String,
     pub org_code: String,
     pub window_code: Option<String>,
+    pub mobile: Option<crate::SealedField>,
+    pub id_number: Option<crate::SealedField>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +96,16 @@ impl CatalogImport {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+fn sealed(r: &sqlx::any::AnyRow, field: &str) -> Result<Option<crate::SealedField>, StoreError> {
+    let key_id: Option<String> = r.try_get(format!("{field}_key_id").as_str())?;
+    let enc: Option<String> = r.try_get(format!("{field}_enc").as_str())?;
+    let idx: Option<String> = r.try_get(format!("{field}_idx").as_str())?;
+    Ok(match (key_id, enc, idx) {
+        (Some(key_id), Some(enc), Some(idx)) => Some(crate::SealedField { key_id, enc, idx }),
+        _ => None,
+    })
 }
 
 async fn ids(conn: &mut AnyConnection, sql: &'static str) -> Result<HashMap<String, i64>, StoreError> {
@@ -152,7 +164,8 @@ impl Store {
             s.windows.insert(e.code.clone(), e);
         }
         let rows = sqlx::query(
-            "SELECT s.staff_number, s.name, o.code AS org_code, w.code AS window_code
+            "SELECT s.staff_number, s.name, o.code AS org_code, w.code AS window_code, s.mobile_key_id, s.mobile_enc,
+                s.mobile_idx, s.id_number_key_id, s.id_number_enc, s.id_number_idx
              FROM staff s JOIN org o ON o.id = s.org_id LEFT JOIN service_window w ON w.id = s.window_id",
         )
         .fetch_all(&self.pool)
@@ -163,6 +176,8 @@ impl Store {
                 name: r.try_get("name")?,
                 org_code: r.try_get("org_code")?,
                 window_code: r.try_get("window_code")?,
+                mobile: sealed(&r, "mobile")?,
+                id_number: sealed(&r, "id_number")?,
             };
             s.staff.insert(e.staff_number.clone(), e);
         }
@@ -306,15 +321,25 @@ impl Store {
                             name: &s.name,
                             org_id,
                             window_id,
+                            mobile: s.mobile.as_ref(),
+                            id_number: s.id_number.as_ref(),
                         });
                         insert(&mut tx, &entry, now).await?.0
                     }
                     ImportOp::Change => sqlx::query_scalar(
-                        "UPDATE staff SET name = $1, org_id = $2, window_id = $3 WHERE staff_number = $4 RETURNING id",
+                        "UPDATE staff SET name = $1, org_id = $2, window_id = $3, mobile_key_id = $4, mobile_enc = $5,
+                        mobile_idx = $6, id_number_key_id = $7, id_number_enc = $8, id_number_idx = $9
+                     WHERE staff_number = $10 RETURNING id",
                     )
                     .bind(s.name.clone())
                     .bind(org_id)
                     .bind(window_id)
+                    .bind(s.mobile.as_ref().map(|f| f.key_id.clone()))
+                    .bind(s.mobile.as_ref().map(|f| f.enc.clone()))
+                    .bind(s.mobile.as_ref().map(|f| f.idx.clone()))
+                    .bind(s.id_number.as_ref().map(|f| f.key_id.clone()))
+                    .bind(s.id_number.as_ref().map(|f| f.enc.clone()))
+                    .bind(s.id_number.as_ref().map(|f| f.idx.clone()))
                     .bind(s.staff_number.clone())
                     .fetch_one(&mut *tx)
                     .await?,

@@ -73,7 +73,7 @@ impl App {
     ) -> AppResult<ImportReport> {
         let sheets = read::read(file_name, bytes).map_err(|m| AppError::invalid("file", "unreadable_file", m))?;
         let snapshot = self.store.catalog_snapshot().await?;
-        let plan = plan::plan(file_name, &sheets, &snapshot, scope).map_err(invalid)?;
+        let plan = plan::plan(file_name, &sheets, &snapshot, &self.keys, scope).map_err(invalid)?;
         let total = plan.import.len();
         if total > 0 {
             let audit = self.audit(actor, "catalog.import", "", serde_json::Value::Null);

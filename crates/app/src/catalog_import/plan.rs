@@ -50,6 +50,8 @@ const STAFF: &[Col] = &[
     col("姓名", "name", true),
     col("所属机构代码", "org_code", true),
     col("窗口编码", "window_code", false),
+    col("手机号", "mobile", false),
+    col("身份证号", "id_number", false),
 ];
 const ITEM: &[Col] = &[
     col("事项编码", "item_code", true),
@@ -210,6 +212,7 @@ struct KnownOrg {
 
 struct Planner<'a> {
     snap: &'a CatalogSnapshot,
+    keys: &'a crate::keys::Keys,
     scope: Option<&'a str>,
     file: &'a str,
     errors: Vec<LineError>,
@@ -266,10 +269,16 @@ fn count(counts: &mut Counts, op: Option<ImportOp>) {
 }
 
 /// Plans a file against the catalog. `scope` is the importer's subtree path (`None`: the whole catalog).
-pub fn plan(file: &str, sheets: &[Sheet], snap: &CatalogSnapshot, scope: Option<&str>) -> Result<Plan, Vec<LineError>> {
+pub fn plan(
+    file: &str,
+    sheets: &[Sheet],
+    snap: &CatalogSnapshot,
+    keys: &crate::keys::Keys,
+    scope: Option<&str>,
+) -> Result<Plan, Vec<LineError>> {
     let mut errors = Vec::new();
     let tables = tables(sheets, &mut errors);
-    let mut p = Planner { snap, scope, file, errors, orgs: HashMap::new() };
+    let mut p = Planner { snap, keys, scope, file, errors, orgs: HashMap::new() };
     for (code, o) in &snap.orgs {
         p.orgs.insert(code.clone(), KnownOrg { parent: o.parent_code.clone(), path: Some(o.path.clone()) });
     }
@@ -565,7 +574,29 @@ fn plan_staff(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport, ne
             }
             _ => true,
         };
-        let (Some(number), Some(name), true, true) = (number, name, org_ok, window_ok) else { continue };
+        let mobile = optional(&mut p.errors, t, row, line, 4, |s| {
+            hcp_domain::identity::Mobile::parse("mobile", s).map(|m| m.as_str().to_string())
+        });
+        let id_number = optional(&mut p.errors, t, row, line, 5, |s| {
+            hcp_domain::identity::IdNumber::parse("id_number", s).map(|n| n.as_str().to_string())
+        });
+        let (Some(number), Some(name), true, true, Some(mobile), Some(id_number)) =
+            (number, name, org_ok, window_ok, mobile, id_number)
+        else {
+            continue;
+        };
+        // Sealed values are compared by their blind index: the same number typed again is no change.
+        let stored = p.snap.staff.get(&number);
+        let keys = p.keys;
+        let seal = |value: Option<String>, field: &str, index: &str, kept: Option<&hcp_store::SealedField>| {
+            value.map(|v| match kept {
+                Some(k) if k.idx == keys.index_of(index, &v) => k.clone(),
+                _ => keys.seal_field(field, index, &v),
+            })
+        };
+        let mobile = seal(mobile, crate::keys::STAFF_MOBILE, "mobile", stored.and_then(|s| s.mobile.as_ref()));
+        let id_number =
+            seal(id_number, crate::keys::STAFF_ID_NUMBER, "id_number", stored.and_then(|s| s.id_number.as_ref()));
         if let Some(err) = seen_twice(&mut seen, t, &number, line) {
             p.errors.push(err);
             continue;
@@ -581,6 +612,8 @@ fn plan_staff(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport, ne
                     name,
                     org_code: org,
                     window_code: window.or_else(|| stored.window_code.clone()),
+                    mobile: mobile.or_else(|| stored.mobile.clone()),
+                    id_number: id_number.or_else(|| stored.id_number.clone()),
                 };
                 let op = (entry != *stored).then_some(ImportOp::Change);
                 if let Some(op) = op {
@@ -590,7 +623,14 @@ fn plan_staff(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport, ne
                 op
             }
             None => {
-                let entry = StaffEntry { staff_number: number.clone(), name, org_code: org, window_code: window };
+                let entry = StaffEntry {
+                    staff_number: number.clone(),
+                    name,
+                    org_code: org,
+                    window_code: window,
+                    mobile,
+                    id_number,
+                };
                 let details = p.details(line, &number, ImportOp::Add);
                 import.staff.push((ImportOp::Add, entry, details));
                 Some(ImportOp::Add)

@@ -69,6 +69,18 @@ async fn files_import_all_or_nothing(app: TestApp) {
     );
     assert_eq!(audits(&app).await, after_first + 1);
 
+    // A staff member's mobile and ID number: sealed; the same values again are no change; a new one is.
+    let staff = "工号,姓名,所属机构代码,窗口编码,手机号,身份证号\nQS7001,新同事,510899300,W-510899300-01,13912345678,11010519491231002X\n";
+    assert_eq!(import(&app, "staff.csv", staff).await.unwrap(), "工作人员:新增 0,修改 1,未变 0");
+    assert_eq!(import(&app, "staff.csv", staff).await.unwrap(), "工作人员:新增 0,修改 0,未变 1");
+    let changed = staff.replace("13912345678", "13912345679");
+    assert_eq!(import(&app, "staff.csv", &changed).await.unwrap(), "工作人员:新增 0,修改 1,未变 0");
+    let errors = import(&app, "staff.csv", &staff.replace("13912345678", "139")).await.unwrap_err();
+    assert!(errors[0].contains("第 2 行“手机号”"), "{errors:#?}");
+    let listed = app.app.store.list_staff("/").await.unwrap();
+    let s = listed.iter().find(|s| s.staff_number == "QS7001").unwrap();
+    assert!(s.has_mobile && s.has_id_number);
+
     // GB18030, as Excel saves a CSV on a Chinese Windows.
     let (gbk, _, _) = encoding_rs::GB18030.encode("工号,姓名,所属机构代码\nQS7002,老同事,510899300\n");
     let actor = hcp_app::audit::Actor::operator();

@@ -4,7 +4,7 @@ use reqwest::redirect::Policy;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::{TestApp, record_body};
+use crate::helpers::{ID_NUMBER, TestApp, record_body};
 
 const PASSWORD: &str = "correct horse 1";
 
@@ -854,6 +854,24 @@ async fn the_center_manages_its_catalog(app: TestApp) {
     }
     let (_, html) = center.get("/console/catalog").await;
     assert!(html.contains(implementation) && html.contains(&credit) && html.contains("510899199000"), "{html}");
+    // A staff member's mobile and ID number: checked, sealed, never shown again (only that they are on file).
+    let (status, html) = center
+        .post(
+            "/console/catalog/changes",
+            &[("what", "staff"), ("code", "QS9001"), ("mobile", "12345"), ("id_number", "11010519491231002Y")],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(!html.contains("11010519491231002Y"), "personal data is not echoed");
+    let (status, html) = center
+        .post(
+            "/console/catalog/changes",
+            &[("what", "staff"), ("code", "QS9001"), ("mobile", "13912345678"), ("id_number", ID_NUMBER)],
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(!html.contains("13912345678") && !html.contains(ID_NUMBER), "values are never shown");
+    assert!(html.contains("已登记 / 已登记"), "{html}");
     let org = app.app.store.org_by_code("510899199").await.unwrap().unwrap();
     assert_eq!((org.credit_code.as_deref(), org.area_code.as_deref()), (Some(credit.as_str()), Some("510899199000")));
 
@@ -979,7 +997,7 @@ async fn the_center_manages_its_catalog(app: TestApp) {
     // Every addition is in the audit log, by the administrator.
     let entries = app.app.store.audit_entries("catalog.add", 0, 100).await.unwrap();
     assert_eq!(entries.len(), 5);
-    assert_eq!(app.app.store.audit_entries("catalog.change", 0, 100).await.unwrap().len(), 4);
+    assert_eq!(app.app.store.audit_entries("catalog.change", 0, 100).await.unwrap().len(), 5);
     assert!(entries.iter().all(|e| e.actor == "user:center"));
 }
 

@@ -12,6 +12,18 @@ CREATE INDEX service_record_number ON service_record (record_number);
 ALTER TABLE service_item ADD COLUMN implementation_code TEXT;
 ALTER TABLE service_item ADD COLUMN handle_item_code TEXT;
 
+-- A staff member's mobile and ID number, for the integrity checks that follow (does someone rate services of
+-- their own?): sealed with SM4-GCM like evaluators' data, each under its own key id, with blind indexes in the
+-- evaluators' namespace so that the two can be matched without either in clear.
+ALTER TABLE staff ADD COLUMN mobile_key_id TEXT;
+ALTER TABLE staff ADD COLUMN mobile_enc TEXT;
+ALTER TABLE staff ADD COLUMN mobile_idx TEXT;
+ALTER TABLE staff ADD COLUMN id_number_key_id TEXT;
+ALTER TABLE staff ADD COLUMN id_number_enc TEXT;
+ALTER TABLE staff ADD COLUMN id_number_idx TEXT;
+CREATE INDEX staff_mobile_idx ON staff (mobile_idx);
+CREATE INDEX staff_id_number_idx ON staff (id_number_idx);
+
 -- One row per item the upper level must receive, written in the transaction that creates its cause (a
 -- completed record, an evaluation, an upheld appeal, a closed case). The row holds references, not the
 -- payload: the item is built when it is sent, so a correction made after a rejection goes with the resend.

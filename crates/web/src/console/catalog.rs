@@ -111,6 +111,8 @@ fn add_forms(c: &Console, f: &FormData) -> String {
                 Text("name", "姓名"),
                 Text("org", "所属机构代码"),
                 Text("window", "窗口编码(可空)"),
+                Text("mobile", "手机号(可空)"),
+                Text("id_number", "身份证号(可空)"),
             ],
         ),
         (
@@ -134,6 +136,8 @@ fn add_forms(c: &Console, f: &FormData) -> String {
         let fields: String = inputs
             .iter()
             .map(|input| match input {
+                // Personal data is never echoed back into a page.
+                Text(name @ ("mobile" | "id_number"), label) => field(name, label, ""),
                 Text(name, label) => field(name, label, &typed(name)),
                 Choice(name, label, options) => {
                     let chosen = typed(name);
@@ -204,11 +208,18 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
             .collect(),
     );
     let staff = table(
-        &["工号", "姓名", "所属机构", "窗口"],
+        &["工号", "姓名", "所属机构", "窗口", "手机号/身份证号"],
         o.staff
             .iter()
             .map(|s| {
-                vec![esc(&s.staff_number), esc(&s.name), esc(&s.org_name), esc(s.window_name.as_deref().unwrap_or("—"))]
+                let on_file = |b: bool| if b { "已登记" } else { "—" };
+                vec![
+                    esc(&s.staff_number),
+                    esc(&s.name),
+                    esc(&s.org_name),
+                    esc(s.window_name.as_deref().unwrap_or("—")),
+                    format!("{} / {}", on_file(s.has_mobile), on_file(s.has_id_number)),
+                ]
             })
             .collect(),
     );
@@ -277,7 +288,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
     format!(
         r#"<h2>基础信息管理</h2>{notice}
 {add_forms}
-<form method="post" action="/console/catalog/changes" class="filters">{csrf}<strong>修改(留空的项目不变)</strong> <label>类别 <select name="what"><option value="org">机构</option><option value="hall">大厅</option><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option></select></label> {ccode}{cname}<label>大厅/窗口类型 <select name="kind"><option value="">不变</option>{any_kind}</select></label> <label>事项类别 <select name="category"><option value="">不变</option>{categories}</select></label> {corg}{cwindow}{clegal}{cpromised}{ccredit}{carea}{cimpl}{chandle}<button type="submit">保存修改</button></form>
+<form method="post" action="/console/catalog/changes" class="filters">{csrf}<strong>修改(留空的项目不变)</strong> <label>类别 <select name="what"><option value="org">机构</option><option value="hall">大厅</option><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option></select></label> {ccode}{cname}<label>大厅/窗口类型 <select name="kind"><option value="">不变</option>{any_kind}</select></label> <label>事项类别 <select name="category"><option value="">不变</option>{categories}</select></label> {corg}{cwindow}{clegal}{cpromised}{ccredit}{carea}{cimpl}{chandle}{cmobile}{cid}<button type="submit">保存修改</button></form>
 <form method="post" action="/console/catalog/import" enctype="multipart/form-data" class="filters">{csrf}<strong>从文件导入(CSV 或 Excel)</strong> <label>文件 <input type="file" name="file" accept=".csv,.xlsx"></label> <button type="submit">导入</button> <details><summary>文件格式</summary><p>CSV 文件每个一类(由第一列确定类别),Excel 工作簿每类一张工作表;第一行为表头。全部行无误才导入;重复导入同一文件不会改动;修改过的行更新相应条目(留空的可选项保持不变)。</p><ul>{import_columns}</ul></details></form>
 <form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/accounts" class="filters">{csrf}<strong>新建账号</strong> {uname}{udisplay}<label>初始密码 <input name="password" type="password" autocomplete="new-password"></label> <label>角色 <select name="role">{roles}</select></label> {uorg}{ustaff}<button type="submit">创建</button></form>
@@ -304,6 +315,8 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
         carea = field("area_code", "机构的行政区划代码", ""),
         cimpl = field("implementation_code", "事项的实施编码", ""),
         chandle = field("handle_item_code", "事项的业务办理项编码", ""),
+        cmobile = field("mobile", "工作人员的手机号", ""),
+        cid = field("id_number", "工作人员的身份证号", ""),
         any_kind = {
             let halls: String = HallKind::ALL
                 .iter()
@@ -409,6 +422,8 @@ fn catalog_form(form: &FormData) -> CatalogForm {
         area_code: form.get("area_code").into(),
         implementation_code: form.get("implementation_code").into(),
         handle_item_code: form.get("handle_item_code").into(),
+        mobile: form.get("mobile").into(),
+        id_number: form.get("id_number").into(),
     }
 }
 
