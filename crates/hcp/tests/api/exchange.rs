@@ -83,6 +83,12 @@ async fn every_item_once(backend: Backend) {
     let decision = format!("/api/v1/appeals/{}/decision", v["id"].as_i64().unwrap());
     assert_eq!(api.post("unit", &decision, json!({ "uphold": true, "reasons": "核实属实" })).await.0, 200);
     assert_eq!(api.post("center", &decision, json!({ "uphold": true, "reasons": "复核成立" })).await.0, 200);
+    // A caller rates through the 12345 hotline desk (pf 6).
+    let (hotline_record, _) = app.register(&record_body("EX-HOTLINE")).await;
+    let agent = crate::console::login(&app, "hotline").await;
+    let (status, html) =
+        agent.post(&format!("/console/records/{hotline_record}/hotline-evaluation"), &[("level", "satisfied")]).await;
+    assert!(status < 400, "{status}: {html}");
     // The default after 7 days.
     app.app.run_jobs(app.app.now() + chrono::Duration::days(9)).await.unwrap();
 
@@ -114,10 +120,12 @@ async fn every_item_once(backend: Backend) {
                 "evaluation EX-FIXED#1",
                 "evaluation EX-FIXED#2",
                 "evaluation EX-GOOD#1",
+            "evaluation EX-HOTLINE#1",
                 "service EX-APPEALED#1",
                 "service EX-DEFAULT#1",
                 "service EX-FIXED#1",
                 "service EX-GOOD#1",
+            "service EX-HOTLINE#1",
                 "update EX-APPEALED#1.1",
                 "update EX-FIXED#1.1",
             ]
@@ -148,7 +156,9 @@ async fn every_item_once(backend: Backend) {
         assert_eq!(e.get("defaultEvaluation"), None);
         let e = &b.stored["evaluation EX-FIXED#1"];
         assert_eq!((e["satisfaction"].as_i64(), e["writingEvaluation"].as_str()), (Some(1), Some("来回跑了三次")));
-        let e = &b.stored["evaluation EX-FIXED#2"];
+        let e = &b.stored["evaluation EX-HOTLINE#1"];
+    assert_eq!((e["satisfaction"].as_i64(), e["pf"].as_i64()), (Some(4), Some(6)), "a hotline evaluation");
+    let e = &b.stored["evaluation EX-FIXED#2"];
         assert_eq!((e["satisfaction"].as_i64(), e["pf"].as_i64()), (Some(4), Some(7)), "the second rating by SMS link");
         let e = &b.stored["evaluation EX-DEFAULT#1"];
         assert_eq!(
@@ -192,7 +202,7 @@ async fn every_item_once(backend: Backend) {
     assert!(app.app.exchange_rejected(10).await.unwrap().is_empty());
     let b = mock.books.lock().unwrap();
     let pos = |k: &str| b.arrivals.iter().position(|a| a == k).unwrap();
-    for p in ["EX-GOOD", "EX-FIXED", "EX-APPEALED", "EX-DEFAULT", "EX-REJ"] {
+    for p in ["EX-GOOD", "EX-FIXED", "EX-APPEALED", "EX-DEFAULT", "EX-REJ", "EX-HOTLINE"] {
         assert!(pos(&format!("service {p}#1")) < pos(&format!("evaluation {p}#1")), "{p}");
     }
     assert!(b.violations.is_empty(), "{:?}", b.violations);
