@@ -120,12 +120,12 @@ async fn every_item_once(backend: Backend) {
                 "evaluation EX-FIXED#1",
                 "evaluation EX-FIXED#2",
                 "evaluation EX-GOOD#1",
-            "evaluation EX-HOTLINE#1",
+                "evaluation EX-HOTLINE#1",
                 "service EX-APPEALED#1",
                 "service EX-DEFAULT#1",
                 "service EX-FIXED#1",
                 "service EX-GOOD#1",
-            "service EX-HOTLINE#1",
+                "service EX-HOTLINE#1",
                 "update EX-APPEALED#1.1",
                 "update EX-FIXED#1.1",
             ]
@@ -157,8 +157,8 @@ async fn every_item_once(backend: Backend) {
         let e = &b.stored["evaluation EX-FIXED#1"];
         assert_eq!((e["satisfaction"].as_i64(), e["writingEvaluation"].as_str()), (Some(1), Some("来回跑了三次")));
         let e = &b.stored["evaluation EX-HOTLINE#1"];
-    assert_eq!((e["satisfaction"].as_i64(), e["pf"].as_i64()), (Some(4), Some(6)), "a hotline evaluation");
-    let e = &b.stored["evaluation EX-FIXED#2"];
+        assert_eq!((e["satisfaction"].as_i64(), e["pf"].as_i64()), (Some(4), Some(6)), "a hotline evaluation");
+        let e = &b.stored["evaluation EX-FIXED#2"];
         assert_eq!((e["satisfaction"].as_i64(), e["pf"].as_i64()), (Some(4), Some(7)), "the second rating by SMS link");
         let e = &b.stored["evaluation EX-DEFAULT#1"];
         assert_eq!(
@@ -390,4 +390,51 @@ async fn kill_9_mid_push_loses_nothing_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_push_loses_nothing_postgres() {
     kill_9_mid_push_loses_nothing(Backend::Postgres).await;
+}
+
+async fn two_instances_share_the_queue(backend: Backend) {
+    let mock = UpperLevel::start().await;
+    let Some(app) = joined(backend, &mock).await else { return };
+    for n in 0..120 {
+        let (_, token) = app.register(&record_body(&format!("TWO-{n}"))).await;
+        if n % 2 == 0 {
+            assert_eq!(app.evaluate(&token, "very_satisfied", &[], None).await.0, 201);
+        }
+    }
+    // A second instance over the same database, with the same keys and upper level.
+    let store = hcp_store::Store::connect(&app.db_url, 4).await.unwrap();
+    let keys = hcp_app::keys::Keys::load(app.keys.clone(), false).unwrap();
+    let other = hcp_app::App::new(store, "http://second", keys)
+        .with_upstream(Some(mock.config()), hcp_domain::upstream::Codes::builtin());
+    mock.books.lock().unwrap().delay = Duration::from_millis(15);
+    let run = |a: hcp_app::App| async move {
+        let mut accepted = 0;
+        // Both on the real clock: a lease means something only if the instances agree on the time.
+        for _ in 0..200 {
+            let r = a.push_upstream(a.now()).await.unwrap();
+            accepted += r.accepted;
+            let s = a.exchange_status().await.unwrap();
+            if r == Default::default() && s.kinds.iter().all(|k| k.waiting == 0 && k.sent == 0) {
+                return accepted;
+            }
+        }
+        panic!("not settled");
+    };
+    let (first, second) = tokio::join!(run(app.app.clone()), run(other));
+    assert_eq!(first + second, 180);
+    assert!(first > 0 && second > 0, "both instances sent a share: {first} and {second}");
+    let b = mock.books.lock().unwrap();
+    assert_eq!(b.stored.len(), 180, "120 records and 60 evaluations");
+    assert_eq!(b.duplicates, 0, "no item was claimed by both instances");
+    assert!(b.violations.is_empty(), "{:?}", b.violations);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_the_queue_sqlite() {
+    two_instances_share_the_queue(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_the_queue_postgres() {
+    two_instances_share_the_queue(Backend::Postgres).await;
 }

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub api_key: String,
     pub app: App,
     pub db_url: String,
+    /// Where the data keys are (a second instance over the same database needs the same keys).
+    pub keys: hcp_app::keys::KeySource,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -79,7 +81,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut ServeC
     let report =
         app.seed_demo(&DemoOptions { records: 0, seed: 1, accounts: false }, |_, _| {}).await.expect("seed catalog");
     tokio::spawn(application.run_until_stopped());
-    Some(TestApp { base, http: reqwest::Client::new(), api_key: report.api_key, app, db_url, _dir: dir })
+    let keys = cfg.keys.clone();
+    Some(TestApp { base, http: reqwest::Client::new(), api_key: report.api_key, app, db_url, keys, _dir: dir })
 }
 
 /// Runs a test body once per backend: `both_backends!(name, …)` expects `async fn name(app: TestApp)`.
