@@ -236,6 +236,8 @@ pub struct RotationReport {
     pub reencrypted: u64,
     /// Records still under another key (written meanwhile by an instance that had not reloaded yet).
     pub remaining: u64,
+    /// Staff mobiles and ID numbers re-encrypted.
+    pub staff_reencrypted: u64,
 }
 
 impl App {
@@ -270,6 +272,18 @@ impl App {
             progress(report.reencrypted);
             if changed == 0 {
                 break;
+            }
+        }
+        // Staff members' mobiles and ID numbers go under the new key too.
+        for (staff_id, field, old_key, enc) in self.store.staff_fields_not_under(&active).await? {
+            let name = if field == "mobile" { STAFF_MOBILE } else { STAFF_ID_NUMBER };
+            let plain = ring.decrypt(&old_key, name, &enc).map_err(|e| internal(&e.to_string()))?;
+            if self
+                .store
+                .store_staff_reencrypted(staff_id, field, &old_key, &active, &ring.encrypt(name, &plain))
+                .await?
+            {
+                report.staff_reencrypted += 1;
             }
         }
         report.remaining =

@@ -130,8 +130,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = open_app(&url, &keys, close, &cases).await?;
             let report = app.rotate_keys(!finish, |_| {}).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!(
-                "当前数据密钥:{};本次重新加密 {} 条办件,仍在旧密钥下 {} 条。",
-                report.active_key, report.reencrypted, report.remaining
+                "当前数据密钥:{};本次重新加密 {} 条办件、{} 项工作人员信息,仍在旧密钥下 {} 条。",
+                report.active_key, report.reencrypted, report.staff_reencrypted, report.remaining
             );
             if report.remaining > 0 {
                 println!("其他实例在一分钟内读取新密钥后,请运行 `hcp keys rotate --finish` 处理剩余办件。");

@@ -75,6 +75,45 @@ impl Store {
         Ok(changed)
     }
 
+    /// Staff members' sealed mobiles and ID numbers under a key other than `active` (a county has hundreds
+    /// of staff, not millions: one query), as (staff id, field, key id, ciphertext); field is `mobile` or
+    /// `id_number`.
+    pub async fn staff_fields_not_under(
+        &self,
+        active: &str,
+    ) -> Result<Vec<(i64, &'static str, String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for (field, sql) in [
+            ("mobile", "SELECT id, mobile_key_id AS k, mobile_enc AS e FROM staff WHERE mobile_key_id <> $1"),
+            (
+                "id_number",
+                "SELECT id, id_number_key_id AS k, id_number_enc AS e FROM staff WHERE id_number_key_id <> $1",
+            ),
+        ] {
+            for r in sqlx::query(sql).bind(active).fetch_all(&self.pool).await? {
+                out.push((r.try_get("id")?, field, r.try_get("k")?, r.try_get("e")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes one re-encrypted staff field unless it changed meanwhile; answers whether it was written.
+    pub async fn store_staff_reencrypted(
+        &self,
+        staff_id: i64,
+        field: &str,
+        old_key_id: &str,
+        key_id: &str,
+        enc: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = match field {
+            "mobile" => "UPDATE staff SET mobile_key_id = $1, mobile_enc = $2 WHERE id = $3 AND mobile_key_id = $4",
+            _ => "UPDATE staff SET id_number_key_id = $1, id_number_enc = $2 WHERE id = $3 AND id_number_key_id = $4",
+        };
+        let done = sqlx::query(sql).bind(key_id).bind(enc).bind(staff_id).bind(old_key_id).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// How many records are under each data key.
     pub async fn applicant_key_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(sqlx::query_as(

@@ -72,6 +72,9 @@ async fn keys_rotate_re_encrypts_everything_and_old_data_stays_readable() {
 
     let store = hcp_store::Store::connect(&url, 2).await.unwrap();
     assert_eq!(store.applicant_key_counts().await.unwrap(), vec![("k2".to_string(), 1200)]);
+    // Staff members' mobiles and ID numbers (issue 13) went under the new key too.
+    assert!(out.contains("项工作人员信息") && !out.contains("、0 项工作人员信息"), "{out}");
+    assert!(store.staff_fields_not_under("k2").await.unwrap().is_empty());
     let app = App::new(store, "", Keys::load(KeySource::File(key_file.clone()), false).unwrap());
     let rec = app.store.record_by_id(1).await.unwrap().unwrap();
     let plain = app.keys.open(&rec).unwrap();
