@@ -216,8 +216,11 @@ impl App {
     }
 }
 
-/// The client's address given the trusted proxies: the last `X-Forwarded-For` entry is the one the trusted
-/// proxy itself added (earlier entries are whatever the client claimed).
+/// The client's address given the trusted proxies. `forwarded_for` is every `X-Forwarded-For` line joined
+/// with commas (a client may send its own line; the proxy appends to the last): reading from the right, the
+/// entries trusted proxies added are skipped, and the first address that is not a trusted proxy is the
+/// client's (anything left of it is whatever the client claimed). An entry that is not an address, where the
+/// proxy should have written one, leaves the peer.
 pub fn client_ip_via(
     trusted: &[std::net::IpAddr],
     peer: std::net::IpAddr,
@@ -226,5 +229,13 @@ pub fn client_ip_via(
     if !trusted.contains(&peer) {
         return peer;
     }
-    forwarded_for.and_then(|v| v.rsplit(',').next()).and_then(|last| last.trim().parse().ok()).unwrap_or(peer)
+    let Some(list) = forwarded_for else { return peer };
+    for entry in list.rsplit(',').map(str::trim).filter(|e| !e.is_empty()) {
+        match entry.parse::<std::net::IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return ip,
+            Err(_) => return peer,
+        }
+    }
+    peer
 }

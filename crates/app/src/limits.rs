@@ -58,6 +58,14 @@ mod tests {
             "the proxy's own entry"
         );
         assert_eq!(store_free("10.0.0.9", Some("garbage"), &["10.0.0.9"]).to_string(), "10.0.0.9");
+        // Two header lines joined: the client's own line first, the proxy's last (issue 14 §7).
+        assert_eq!(store_free("10.0.0.9", Some("6.6.6.6,1.2.3.4"), &["10.0.0.9"]).to_string(), "1.2.3.4");
+        // Chained proxies: their own entries are skipped, the rightmost untrusted address is the client.
+        assert_eq!(
+            store_free("10.0.0.9", Some("6.6.6.6, 1.2.3.4, 10.0.0.8"), &["10.0.0.9", "10.0.0.8"]).to_string(),
+            "1.2.3.4"
+        );
+        assert_eq!(store_free("10.0.0.9", Some("10.0.0.8"), &["10.0.0.9", "10.0.0.8"]).to_string(), "10.0.0.9");
     }
 
     #[test]

@@ -134,8 +134,11 @@ impl FromRequestParts<App> for ClientIp {
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        Ok(ClientIp(app.client_ip(peer, forwarded)))
+        // Every line: a client can send its own X-Forwarded-For line before the one the proxy appends to.
+        let lines: Vec<&str> =
+            parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        let forwarded = (!lines.is_empty()).then(|| lines.join(","));
+        Ok(ClientIp(app.client_ip(peer, forwarded.as_deref())))
     }
 }
 

@@ -179,3 +179,31 @@ async fn the_evaluation_page_end_to_end(app: TestApp) {
     assert_eq!(again.status(), 409);
     assert!(again.text().await.unwrap().contains("评价过"));
 }
+
+/// Issue 14 §7: behind a trusted proxy, a client cannot choose its address with an X-Forwarded-For line of
+/// its own: every line is read and the rightmost address the proxy did not add is the client's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spoofed_forwarded_for_line_does_not_dodge_the_limit() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |cfg| {
+        cfg.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await
+    .unwrap();
+    let guess = |i: usize, lines: Vec<&'static str>| {
+        let mut req = app
+            .http
+            .post(app.url("/api/v1/evaluations"))
+            .json(&json!({ "token": format!("{:B>43}", i), "level": "satisfied", "channel": "qr_code" }));
+        for l in lines {
+            req = req.header("x-forwarded-for", l);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    // The attacker's own line changes every time; the proxy's line (the last) says 203.0.113.7.
+    let spoofs = ["1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4"];
+    for i in 0..hcp_app::limits::UNKNOWN_TOKENS_PER_WINDOW as usize {
+        assert_eq!(guess(i, vec![spoofs[i % 4], "203.0.113.7"]).await, 404);
+    }
+    assert_eq!(guess(999, vec!["9.9.9.9", "203.0.113.7"]).await, 429, "counted against the real address");
+    assert_eq!(guess(1000, vec!["203.0.113.8"]).await, 404, "another client is not affected");
+}

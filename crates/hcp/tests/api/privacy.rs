@@ -58,6 +58,13 @@ async fn keys_rotate_re_encrypts_everything_and_old_data_stays_readable() {
     {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+        // The database and its WAL are the owner's only too (issue 14 §8).
+        for name in ["hcp.db", "hcp.db-wal"] {
+            let path = dir.as_ref().unwrap().path().join(name);
+            if path.exists() {
+                assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "{name}");
+            }
+        }
     }
 
     let o = hcp(&["keys", "rotate", "--database-url", &url]);
