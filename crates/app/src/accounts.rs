@@ -128,10 +128,20 @@ impl App {
             "",
             json!({ "username": username, "role": role.as_str(), "org": org.code }),
         );
-        self.store
+        match self
+            .store
             .insert_user(&username, &display_name, &hash, staff_id, role.as_str(), org.id, self.now(), &audit)
             .await?
-            .ok_or_else(|| AppError::conflict("username_taken", format!("用户名 {username} 已存在。")))
+        {
+            hcp_store::UserInsert::Created(id) => Ok(id),
+            hcp_store::UserInsert::UsernameTaken => {
+                Err(AppError::conflict("username_taken", format!("用户名 {username} 已存在。")))
+            }
+            hcp_store::UserInsert::StaffLinked(holder) => Err(AppError::conflict(
+                "staff_already_linked",
+                format!("工号 {} 已关联账号“{holder}”:一名工作人员只能有一个账号。", staff_number.unwrap_or("")),
+            )),
+        }
     }
 
     /// Checks a username and password from a client address; opens a session.

@@ -163,6 +163,13 @@ pub(crate) fn parse_days(field: &str, raw: &str, what: &str) -> Result<Option<i6
     }
 }
 
+/// Separation of duties (issue 14 §3): a center administrator manages the accounts of those who serve —
+/// staff, unit administrators, hotline agents — in their scope; the accounts that oversee them (center and
+/// system administrators, the county office, auditors) only a system administrator creates, resets or disables.
+fn may_manage_role(who: &Principal, role: Role) -> bool {
+    who.has_role(Role::SystemAdmin) || matches!(role, Role::Staff | Role::UnitAdmin | Role::HotlineAgent)
+}
+
 /// Collects every violation of a form at once, so the clerk fixes them in one go.
 struct Checks(Vec<Violation>);
 
@@ -444,7 +451,7 @@ impl App {
     /// password, a lock-out): the lock is lifted and the account's sessions end. Not for system administrators
     /// unless by one.
     pub async fn reset_password_by(&self, who: &Principal, username: &str, password: &str) -> AppResult<()> {
-        let user = self.managed_account(who, username, "重置系统管理员的密码").await?;
+        let user = self.managed_account(who, username, "重置管理员、县政府办公室和审计员账号的密码").await?;
         crate::accounts::check_password("password", password)?;
         let pw = password.to_string();
         let hash = crate::accounts::blocking(move || crate::accounts::hash_password(&pw)).await?;
@@ -464,7 +471,7 @@ impl App {
         if bindings.is_empty() || !bindings.iter().all(|b| b.org_path.starts_with(&scope)) {
             return Err(missing());
         }
-        if bindings.iter().any(|b| b.role == Role::SystemAdmin.as_str()) && !who.has_role(Role::SystemAdmin) {
+        if bindings.iter().any(|b| Role::parse(&b.role).is_none_or(|r| !may_manage_role(who, r))) {
             return Err(AppError::invalid("username", "role_not_allowed", format!("只有系统管理员可以{what}。")));
         }
         Ok(user)
@@ -473,7 +480,7 @@ impl App {
     /// Disables an account in scope (login refused, sessions ended at once) or enables it again. Nobody
     /// disables their own account.
     pub async fn set_account_enabled_by(&self, who: &Principal, username: &str, enabled: bool) -> AppResult<()> {
-        let user = self.managed_account(who, username, "停用或启用系统管理员账号").await?;
+        let user = self.managed_account(who, username, "停用或启用管理员、县政府办公室和审计员账号").await?;
         if user.id == who.user_id {
             return Err(AppError::invalid("username", "own_account", "不能停用自己的账号。"));
         }
@@ -498,8 +505,14 @@ impl App {
     ) -> AppResult<i64> {
         self.catalog_scope(who)?;
         self.managed_org(who, "org", org_code).await?;
-        if Role::parse(role) == Some(Role::SystemAdmin) && !who.has_role(Role::SystemAdmin) {
-            return Err(AppError::invalid("role", "role_not_allowed", "只有系统管理员可以创建系统管理员账号。"));
+        if let Some(r) = Role::parse(role)
+            && !may_manage_role(who, r)
+        {
+            return Err(AppError::invalid(
+                "role",
+                "role_not_allowed",
+                format!("只有系统管理员可以创建“{}”账号。", r.name_zh()),
+            ));
         }
         self.create_user_as(&Actor::user(&who.username), username, display_name, password, role, org_code, staff_number)
             .await

@@ -57,6 +57,15 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
     })
 }
 
+/// What became of a new account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserInsert {
+    Created(i64),
+    UsernameTaken,
+    /// The staff number is linked to this other account already.
+    StaffLinked(String),
+}
+
 impl Store {
     /// Creates an account with one role binding. Returns `None` if the username is taken.
     #[expect(clippy::too_many_arguments, reason = "one row and its first binding, written together")]
@@ -70,8 +79,29 @@ impl Store {
         org_id: i64,
         now: DateTime<Utc>,
         audit: &NewAudit,
-    ) -> Result<Option<i64>, StoreError> {
+    ) -> Result<UserInsert, StoreError> {
         let mut tx = self.begin_write().await?;
+        if let Some(staff_id) = staff_id {
+            // One account per staff member (issue 14 §3): a second would let its holder act as that person —
+            // appeal "their own" bad reviews. On PostgreSQL the check is serialized by a lock on the staff row.
+            let lock = match self.backend {
+                crate::Backend::Postgres => " FOR UPDATE",
+                crate::Backend::Sqlite => "",
+            };
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT id FROM staff WHERE id = $1{lock}")))
+                .bind(staff_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let holder: Option<String> =
+                sqlx::query_scalar("SELECT username FROM app_user WHERE staff_id = $1 LIMIT 1")
+                    .bind(staff_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(holder) = holder {
+                tx.rollback().await?;
+                return Ok(UserInsert::StaffLinked(holder));
+            }
+        }
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO app_user (username, display_name, password_hash, staff_id, failed_logins, created_at)
              VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (username) DO NOTHING RETURNING id",
@@ -84,7 +114,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
-            return Ok(None);
+            return Ok(UserInsert::UsernameTaken);
         };
         sqlx::query("INSERT INTO role_binding (user_id, role, org_id) VALUES ($1, $2, $3)")
             .bind(id)
@@ -95,7 +125,7 @@ impl Store {
         let entry = NewAudit { target: format!("user:{id}"), ..audit.clone() };
         crate::audit::append(&mut tx, self.backend, &[entry]).await?;
         tx.commit().await?;
-        Ok(Some(id))
+        Ok(UserInsert::Created(id))
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {

@@ -485,8 +485,10 @@ async fn every_role_against_every_console_route(app: TestApp) {
     assert_eq!(res.status(), 403);
 
     // R6.1: an agent who served the record cannot rate it.
-    app.app.create_user("agent2", "agent2", PASSWORD, "hotline_agent", "510899", Some("QS0001")).await.unwrap();
-    let (own, _) = app.register(&record_body("OWN-1")).await;
+    app.app.create_user("agent2", "agent2", PASSWORD, "hotline_agent", "510899", Some("QS0003")).await.unwrap();
+    let mut body = record_body("OWN-1");
+    body["staff_number"] = json!("QS0003");
+    let (own, _) = app.register(&body).await;
     let b = login(&app, "agent2").await;
     let (status, _) =
         b.post(&format!("/console/records/{own}/hotline-evaluation"), &[("level", "very_satisfied")]).await;
@@ -928,6 +930,54 @@ async fn the_center_manages_its_catalog(app: TestApp) {
         )
         .await;
     assert_eq!(status, 422);
+    // Separation of duties (issue 14 §3): the accounts that oversee the center are the system administrator's
+    // to make and to reset; and one staff member has one account.
+    for role in ["auditor", "county_office", "center_admin"] {
+        let (status, html) = center
+            .post(
+                "/console/catalog/accounts",
+                &[
+                    ("username", "overseer"),
+                    ("display_name", "x"),
+                    ("password", PASSWORD),
+                    ("role", role),
+                    ("org", "510899"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 422, "{role}");
+        assert!(html.contains("只有系统管理员可以创建"), "{role}: {html}");
+    }
+    let (status, html) =
+        center.post("/console/catalog/passwords", &[("username", "auditor"), ("password", "taken over 77")]).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("只有系统管理员"), "{html}");
+    assert!(try_login(&app, "auditor", PASSWORD).await.1.is_some(), "the auditor's password stands");
+    let shadow = [
+        ("username", "shadow"),
+        ("display_name", "影子账号"),
+        ("password", PASSWORD),
+        ("role", "staff"),
+        ("org", "510899D01"),
+        ("staff", "QS0001"),
+    ];
+    let (status, html) = center.post("/console/catalog/accounts", &shadow).await;
+    assert_eq!(status, 409, "QS0001 has the account `staff` already: {html}");
+    assert!(html.contains("一名工作人员只能有一个账号"), "{html}");
+    let admin = login(&app, "admin").await;
+    let (status, html) = admin
+        .post(
+            "/console/catalog/accounts",
+            &[
+                ("username", "auditor2"),
+                ("display_name", "审计员二"),
+                ("password", PASSWORD),
+                ("role", "auditor"),
+                ("org", "510899"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "the system administrator may: {html}");
 
     // Changes: a staff member moves to another window and is renamed; an item's limits; nothing given, or an
     // entry of another county, is refused with the reason.
