@@ -534,7 +534,7 @@ impl App {
     }
 
     /// Parses a submitted step into the domain's, resolving the unit of an assignment.
-    async fn parse_step(&self, row: &CaseRow, input: &StepInput) -> AppResult<CaseStep> {
+    async fn parse_step(&self, who: &Principal, row: &CaseRow, input: &StepInput) -> AppResult<CaseStep> {
         let text = |what: &str, required: bool| step_text(&input.text, what, required);
         Ok(match input.step.as_str() {
             "assign" => {
@@ -543,11 +543,16 @@ impl App {
                 } else {
                     self.store.org_by_code(input.unit_code.trim()).await?
                 };
-                let org = org.ok_or_else(|| {
+                // A unit outside the dispatcher's own scope is as good as unknown (issue 14 §2): the center of
+                // one township cannot hand a case to another township's unit.
+                let in_scope = |o: &hcp_store::OrgRow| {
+                    who.may(Action::DispatchCase, Some(crate::policy::Target { org_path: &o.path, staff_id: None }))
+                };
+                let org = org.filter(in_scope).ok_or_else(|| {
                     AppError::invalid(
                         "unit_code",
                         "unknown_unit",
-                        format!("承办单位“{}”不存在。", input.unit_code.trim()),
+                        format!("承办单位“{}”不存在或不在您的交办范围内。", input.unit_code.trim()),
                     )
                 })?;
                 let reason = text("交办说明", false)?;
@@ -592,7 +597,7 @@ impl App {
         if input.version.is_some_and(|v| v != row.version) {
             return Err(stale());
         }
-        let step = self.parse_step(&row, input).await?;
+        let step = self.parse_step(who, &row, input).await?;
         let mut case = domain_case(&row);
         let role = role_for(&step, case.state);
         if !self.may_act(who, &row, role) {

@@ -548,3 +548,37 @@ async fn the_public_sees_handled_bad_reviews_without_personal_data(app: TestApp)
 }
 
 both_backends!(the_public_sees_handled_bad_reviews_without_personal_data);
+
+/// Issue 14 §2: a dispatcher hands a case only to a unit in their own scope.
+async fn cases_go_only_to_units_in_the_dispatchers_scope(app: TestApp) {
+    app.app.create_user("tcenter", "镇中心", PASSWORD, "center_admin", "510899101", None).await.unwrap();
+    let (status, v) =
+        app.post_json("/api/v1/sessions", &json!({ "username": "tcenter", "password": PASSWORD }), None).await;
+    assert_eq!(status, 201, "{v}");
+    let token = v["token"].as_str().unwrap().to_string();
+    let mut body = record_body("SCOPE-1");
+    body["org_code"] = json!("510899101");
+    body["window_code"] = json!("W-510899101-01");
+    body["staff_number"] = json!(null);
+    let (_, eval_token) = app.register(&body).await;
+    let (status, v) = app.evaluate(&eval_token, "very_dissatisfied", &["S511"], Some("等了很久")).await;
+    assert_eq!(status, 201, "{v}");
+    let case = app.app.store.case_of_evaluation(v["id"].as_i64().unwrap()).await.unwrap().unwrap().id;
+    let step = |unit: &'static str| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            app.post_json(
+                &format!("/api/v1/cases/{case}/steps"),
+                &json!({ "step": "assign", "unit_code": unit }),
+                Some(&token),
+            )
+            .await
+        }
+    };
+    let (status, v) = step("510899D02").await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("unknown_unit")), "another unit outside the township: {v}");
+    let (status, v) = step("510899101").await;
+    assert_eq!(status, 200, "{v}");
+}
+
+both_backends!(cases_go_only_to_units_in_the_dispatchers_scope);
