@@ -122,26 +122,51 @@ impl App {
         if org.is_none() {
             v.push(Violation::new("org_code", "unknown_org", format!("机构代码“{}”不存在。", input.org_code)));
         }
-        let window_id = match input.window_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let window = match input.window_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(code) => {
-                let id = self.store.window_id_by_code(code).await?;
-                if id.is_none() {
+                let w = self.store.window_and_org_by_code(code).await?;
+                if w.is_none() {
                     v.push(Violation::new("window_code", "unknown_window", format!("窗口编码“{code}”不存在。")));
                 }
-                id
+                w.map(|w| (code, w))
             }
         };
-        let staff_id = match input.staff_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let staff = match input.staff_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(number) => {
-                let id = self.store.staff_id_by_number(number).await?;
-                if id.is_none() {
+                let s = self.store.staff_placement(number).await?;
+                if s.is_none() {
                     v.push(Violation::new("staff_number", "unknown_staff", format!("工号“{number}”不存在。")));
                 }
-                id
+                s.map(|s| (number, s))
             }
         };
+        // A record's window and staff member belong to its organization (issue 14 §2): a key scoped to one
+        // unit cannot put another unit's window or staff member on a record — and get them judged by it.
+        if let Some(org) = &org {
+            if let Some((code, (_, window_org))) = window
+                && window_org != org.id
+            {
+                v.push(Violation::new(
+                    "window_code",
+                    "window_not_of_org",
+                    format!("窗口“{code}”不属于机构“{}”,请核对窗口编码或机构代码。", org.name),
+                ));
+            }
+            if let Some((number, (_, staff_org, staff_window))) = staff {
+                let at_window = window.is_some_and(|(_, (w, _))| staff_window == Some(w));
+                if staff_org != org.id && !at_window {
+                    v.push(Violation::new(
+                        "staff_number",
+                        "staff_not_of_org",
+                        format!("工号“{number}”的工作人员不属于机构“{}”,也不在所填窗口,请核对。", org.name),
+                    ));
+                }
+            }
+        }
+        let window_id = window.map(|(_, (id, _))| id);
+        let staff_id = staff.map(|(_, (id, _, _))| id);
         v.finish().map_err(AppError::Invalid)?;
         let org = org.expect("checked");
         if !client.covers(&org.path) {

@@ -222,6 +222,24 @@ impl Store {
             .await?)
     }
 
+    /// A window's id and its organization's id.
+    pub async fn window_and_org_by_code(&self, code: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        let row = sqlx::query("SELECT id, org_id FROM service_window WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok::<_, StoreError>((r.try_get("id")?, r.try_get("org_id")?))).transpose()
+    }
+
+    /// A staff member's id, organization id and window id.
+    pub async fn staff_placement(&self, number: &str) -> Result<Option<(i64, i64, Option<i64>)>, StoreError> {
+        let row = sqlx::query("SELECT id, org_id, window_id FROM staff WHERE staff_number = $1")
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok::<_, StoreError>((r.try_get("id")?, r.try_get("org_id")?, r.try_get("window_id")?))).transpose()
+    }
+
     pub async fn insert_staff(&self, st: &NewStaff<'_>) -> Result<i64, StoreError> {
         self.insert_catalog_entry(&CatalogEntry::Staff(st.clone()), Utc::now()).await
     }

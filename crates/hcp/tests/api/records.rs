@@ -9,7 +9,36 @@ both_backends!(
     api_keys_are_required_and_scoped,
     records_registered_before_completion,
     record_numbers_are_unique_county_wide,
+    window_and_staff_belong_to_the_records_organization,
 );
+
+/// Issue 14 §2: a key scoped to a township cannot put another unit's window or staff member on its record
+/// (and so get them rated and judged); the refusal names the field. Nothing is written.
+async fn window_and_staff_belong_to_the_records_organization(app: TestApp) {
+    let key = app.app.create_api_key("青山镇便民服务系统", Some("510899101")).await.unwrap();
+    let mut body = record_body("W-1");
+    body["org_code"] = json!("510899101");
+    body["window_code"] = json!("W-510899-C01");
+    body["staff_number"] = serde_json::Value::Null;
+    let (status, v) = app.post_json("/api/v1/service-records", &body, Some(&key)).await;
+    assert_eq!(
+        (status, v["code"].as_str(), v["field"].as_str()),
+        (422, Some("window_not_of_org"), Some("window_code")),
+        "{v}"
+    );
+    body["window_code"] = json!("W-510899101-01");
+    body["staff_number"] = json!("QS0001");
+    let (status, v) = app.post_json("/api/v1/service-records", &body, Some(&key)).await;
+    assert_eq!(
+        (status, v["code"].as_str(), v["field"].as_str()),
+        (422, Some("staff_not_of_org"), Some("staff_number")),
+        "{v}"
+    );
+    assert!(v["detail"].as_str().unwrap_or_default().contains("QS0001"), "{v}");
+    body["staff_number"] = serde_json::Value::Null;
+    let (status, v) = app.post_json("/api/v1/service-records", &body, Some(&key)).await;
+    assert_eq!(status, 201, "its own window: {v}");
+}
 
 /// Issue 13: the upper level knows a record by its number alone, so a second system cannot register a number
 /// another one used — not even at the same moment; it learns whose it is. Nothing is written.
