@@ -454,7 +454,7 @@ impl App {
         let user = self.managed_account(who, username, "重置管理员、县政府办公室和审计员账号的密码").await?;
         crate::accounts::check_password("password", password)?;
         let pw = password.to_string();
-        let hash = crate::accounts::blocking(move || crate::accounts::hash_password(&pw)).await?;
+        let hash = crate::accounts::argon2_work(move || crate::accounts::hash_password(&pw)).await?;
         let audit = self.audit(&Actor::user(&who.username), "password.reset", format!("user:{}", user.id), json!({}));
         self.store.set_password(user.id, &hash, &audit).await?;
         Ok(())

@@ -10,7 +10,7 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::{Backend, fresh_database, record_body};
 
-async fn start(db_url: &str, keys_file: &str) -> (Child, String) {
+pub async fn start(db_url: &str, keys_file: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hcp"))
         .args(["serve", "--listen", "127.0.0.1:0", "--no-jobs", "--database-url", db_url])
         .args(["--data-keys-file", keys_file])

@@ -17,6 +17,7 @@ mod default_evaluation;
 mod durability;
 mod evaluations;
 mod exchange;
+mod floods;
 mod privacy;
 mod records;
 mod results;
