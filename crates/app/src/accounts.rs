@@ -189,25 +189,45 @@ impl App {
         }
     }
 
-    /// Checks a username and password from a client address; opens a session.
+    /// Checks a username and password from a client address; opens a session. The attempt is counted before
+    /// the password is checked (issue 14 §5), so parallel attempts cannot outrun the lockouts; a success
+    /// takes it back.
     pub async fn login(&self, username: &str, password: &str, client: &str) -> AppResult<NewSession> {
         let now = self.now();
-        if self.store.login_failures_since(client, now - CLIENT_WINDOW).await? >= CLIENT_LOCK_AFTER {
-            return Err(AppError::TooMany {
-                code: "client_locked",
-                message: "登录失败次数过多,请 15 分钟后再试。".into(),
-            });
-        }
         let username = username.trim().to_lowercase();
-        let user = self.store.user_by_username(&username).await?;
-        if let Some(u) = &user
-            && u.locked_until.is_some_and(|t| t > now)
-        {
-            return Err(AppError::TooMany {
-                code: "account_locked",
-                message: "该账户因多次密码错误已暂时锁定,请 15 分钟后再试,或联系系统管理员。".into(),
-            });
-        }
+        let attempt = secrets::new_token();
+        let reservation = self
+            .store
+            .reserve_login_attempt(
+                &attempt,
+                &username,
+                client,
+                CLIENT_LOCK_AFTER,
+                now - CLIENT_WINDOW,
+                ACCOUNT_LOCK_AFTER,
+                now + ACCOUNT_LOCK_FOR,
+                now,
+            )
+            .await?;
+        let reserved_user = match reservation {
+            hcp_store::LoginReservation::ClientLocked => {
+                return Err(AppError::TooMany {
+                    code: "client_locked",
+                    message: "登录失败次数过多,请 15 分钟后再试。".into(),
+                });
+            }
+            hcp_store::LoginReservation::AccountLocked => {
+                return Err(AppError::TooMany {
+                    code: "account_locked",
+                    message: "该账户因多次密码错误已暂时锁定,请 15 分钟后再试,或联系系统管理员。".into(),
+                });
+            }
+            hcp_store::LoginReservation::Reserved { user_id } => user_id,
+        };
+        let user = match reserved_user {
+            Some(id) => self.store.user_by_id(id).await?,
+            None => None,
+        };
         // Without an account, verify against a fixed hash anyway, so timing does not tell which usernames exist.
         const DUMMY: &str =
             "$argon2id$v=19$m=19456,t=2,p=1$BwcHBwcHBwcHBwcHBwcHBw$Lvr3bmANjFgmIc9abyvGMXK3adUKIW19U+fbBf3SfOU";
@@ -217,10 +237,7 @@ impl App {
         let actor = Actor::user(&username);
         let Some(user) = user.filter(|_| ok) else {
             let audit = self.audit(&actor, "login.failure", format!("client:{client}"), json!({}));
-            let uid = self.store.user_by_username(&username).await?.map(|u| u.id);
-            self.store
-                .record_login_failure(uid, client, ACCOUNT_LOCK_AFTER, now + ACCOUNT_LOCK_FOR, now, &audit)
-                .await?;
+            self.store.append_audit(&[audit]).await?;
             return Err(bad_login());
         };
         // Told only to someone who knows the password, so it says nothing about which accounts exist.
@@ -233,7 +250,7 @@ impl App {
         }
         let session = NewSession { cookie: secrets::new_token(), csrf: secrets::new_token() };
         let audit = self.audit(&actor, "login.success", format!("user:{}", user.id), json!({ "client": client }));
-        self.store.open_session(user.id, &secrets::hash(&session.cookie), &session.csrf, now, &audit).await?;
+        self.store.open_session(user.id, &secrets::hash(&session.cookie), &session.csrf, now, &attempt, &audit).await?;
         Ok(session)
     }
 

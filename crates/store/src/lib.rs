@@ -58,7 +58,7 @@ pub use reports::{NewOrder, NewReport, OrderChange, OrderRow, ReportRow};
 pub use rollups::{CutRow, RebuildReport};
 pub use upstream::{RecordCodes, UpstreamClaim, UpstreamCount, UpstreamEvaluation, UpstreamListRow, UpstreamMark};
 pub use upstream_pull::{PullOutcome, PulledEvaluation, PulledItem, PulledRow};
-pub use users::{BindingRow, SessionRow, UserInsert, UserRow};
+pub use users::{BindingRow, LoginReservation, SessionRow, UserInsert, UserRow};
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};
 
 use sqlx::AnyPool;

@@ -57,6 +57,17 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
     })
 }
 
+/// A login attempt, reserved before its password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginReservation {
+    /// Go ahead; the client's failure and the account's attempt (if the name exists) are counted already.
+    Reserved {
+        user_id: Option<i64>,
+    },
+    ClientLocked,
+    AccountLocked,
+}
+
 /// What became of a new account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserInsert {
@@ -162,46 +173,69 @@ impl Store {
             .collect()
     }
 
-    /// Records a failed login: for the account (locking it at `lock_after` failures until `lock_until`) and
-    /// for the client address.
-    pub async fn record_login_failure(
+    /// Reserves a login attempt before the password is verified (issue 14 §5): in one transaction, refuses a
+    /// client with `client_limit` failures since `since`, writes this attempt as a failure of the client, and
+    /// counts it against the account — refusing an account already locked, and locking it at its
+    /// `lock_after`th attempt. So parallel attempts cannot all pass the checks before any failure is counted.
+    /// A successful login gives the reservation back ([`Store::open_session`] with its `attempt` token).
+    #[expect(clippy::too_many_arguments, reason = "the limits of one check, each named at the call")]
+    pub async fn reserve_login_attempt(
         &self,
-        user_id: Option<i64>,
+        attempt: &str,
+        username: &str,
         client: &str,
+        client_limit: i64,
+        since: DateTime<Utc>,
         lock_after: i64,
         lock_until: DateTime<Utc>,
         now: DateTime<Utc>,
-        audit: &NewAudit,
-    ) -> Result<(), StoreError> {
+    ) -> Result<LoginReservation, StoreError> {
         let mut tx = self.begin_write().await?;
-        if let Some(id) = user_id {
-            sqlx::query(
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(format!("login:{client}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failure WHERE client = $1 AND at >= $2")
+            .bind(client)
+            .bind(to_ms(since))
+            .fetch_one(&mut *tx)
+            .await?;
+        if failures >= client_limit {
+            tx.rollback().await?;
+            return Ok(LoginReservation::ClientLocked);
+        }
+        sqlx::query("INSERT INTO login_failure (client, at, attempt) VALUES ($1, $2, $3)")
+            .bind(client)
+            .bind(to_ms(now))
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM app_user WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut outcome = LoginReservation::Reserved { user_id: None };
+        if let Some(id) = exists {
+            let counted: Option<i64> = sqlx::query_scalar(
                 "UPDATE app_user SET failed_logins = failed_logins + 1,
                     locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END
-                 WHERE id = $3",
+                 WHERE id = $3 AND (locked_until IS NULL OR locked_until <= $4) RETURNING id",
             )
             .bind(lock_after)
             .bind(to_ms(lock_until))
             .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("INSERT INTO login_failure (client, at) VALUES ($1, $2)")
-            .bind(client)
             .bind(to_ms(now))
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+            outcome = match counted {
+                Some(_) => LoginReservation::Reserved { user_id: Some(id) },
+                None => LoginReservation::AccountLocked,
+            };
+        }
         tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn login_failures_since(&self, client: &str, since: DateTime<Utc>) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM login_failure WHERE client = $1 AND at >= $2")
-            .bind(client)
-            .bind(to_ms(since))
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(outcome)
     }
 
     /// A successful login: clears the account's failures and opens a session.
@@ -211,9 +245,11 @@ impl Store {
         id_hash: &str,
         csrf_token: &str,
         now: DateTime<Utc>,
+        attempt: &str,
         audit: &NewAudit,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM login_failure WHERE attempt = $1").bind(attempt).execute(&mut *tx).await?;
         sqlx::query("UPDATE app_user SET failed_logins = 0, locked_until = NULL WHERE id = $1")
             .bind(user_id)
             .execute(&mut *tx)

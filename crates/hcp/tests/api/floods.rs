@@ -41,3 +41,42 @@ async fn a_login_flood_keeps_memory_flat() {
     // 300 argon2 runs at once would need 300 × 19 MiB; a few at a time, a few times 19 MiB.
     assert!(peak_mib < 400, "peak memory {peak_mib} MiB");
 }
+
+/// Issue 14 §5: parallel guesses at one account cannot outrun its lockout: each attempt is counted before its
+/// password is checked, so no more than five are ever checked; then even the right password is refused.
+async fn parallel_guesses_stop_at_the_lockout(app: crate::helpers::TestApp) {
+    app.app.create_user("target", "目标", "correct horse 1", "unit_admin", "510899D01", None).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (http, url) = (app.http.clone(), app.url("/api/v1/sessions"));
+        tasks.push(tokio::spawn(async move {
+            let body = serde_json::json!({ "username": "target", "password": format!("guess number {i}") });
+            let res = http.post(url).json(&body).send().await.unwrap();
+            let status = res.status().as_u16();
+            let v: serde_json::Value = res.json().await.unwrap_or_default();
+            (status, v["code"].as_str().unwrap_or_default().to_string())
+        }));
+    }
+    let mut checked = 0;
+    for t in tasks {
+        let (status, code) = t.await.unwrap();
+        match (status, code.as_str()) {
+            (422, "bad_credentials") => checked += 1,
+            (429, "account_locked" | "client_locked") => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(checked <= 5, "{checked} passwords checked past the lockout");
+    let failures = app.app.store.audit_entries("login.failure", 0, 100).await.unwrap();
+    assert!(failures.len() <= 5, "{} failures", failures.len());
+    let (status, v) = app
+        .post_json(
+            "/api/v1/sessions",
+            &serde_json::json!({ "username": "target", "password": "correct horse 1" }),
+            None,
+        )
+        .await;
+    assert_eq!(status, 429, "locked, even with the right password: {v}");
+}
+
+crate::both_backends!(parallel_guesses_stop_at_the_lockout);

@@ -98,3 +98,7 @@ SELECT 'update', e.service_record_id, e.round, 1, 1,
     'waiting', c.created_at, c.created_at
 FROM bad_review_case c JOIN evaluation e ON e.id = c.evaluation_id
 WHERE c.state = 'closed' AND e.channel <> 'provincial';
+
+-- Login attempts are reserved before the password is checked (issue 14 §5): a successful login takes its own
+-- reservation back by this token.
+ALTER TABLE login_failure ADD COLUMN attempt TEXT;
