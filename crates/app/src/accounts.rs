@@ -250,7 +250,22 @@ impl App {
         }
         let session = NewSession { cookie: secrets::new_token(), csrf: secrets::new_token() };
         let audit = self.audit(&actor, "login.success", format!("user:{}", user.id), json!({ "client": client }));
-        self.store.open_session(user.id, &secrets::hash(&session.cookie), &session.csrf, now, &attempt, &audit).await?;
+        let opened = self
+            .store
+            .open_session(
+                user.id,
+                &user.password_hash,
+                &secrets::hash(&session.cookie),
+                &session.csrf,
+                now,
+                &attempt,
+                &audit,
+            )
+            .await?;
+        if !opened {
+            // Disabled or its password changed while this login was being checked.
+            return Err(bad_login());
+        }
         Ok(session)
     }
 
@@ -271,6 +286,11 @@ impl App {
         let Some(user) = self.store.user_by_id(s.user_id).await? else {
             return Ok(None);
         };
+        // Every request re-checks the account (issue 14 §7): a session that slipped in around a disable ends here.
+        if user.disabled_at.is_some() {
+            self.store.close_session(&id_hash, None).await?;
+            return Ok(None);
+        }
         // Writing last_seen on every request would make every page a write; once a minute is enough.
         if now - s.last_seen_at > Duration::minutes(1) {
             self.store.touch_session(&id_hash, now).await?;

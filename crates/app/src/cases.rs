@@ -543,11 +543,10 @@ impl App {
                 } else {
                     self.store.org_by_code(input.unit_code.trim()).await?
                 };
-                // A unit outside the dispatcher's own scope is as good as unknown (issue 14 §2): the center of
-                // one township cannot hand a case to another township's unit.
-                let in_scope = |o: &hcp_store::OrgRow| {
-                    who.may(Action::DispatchCase, Some(crate::policy::Target { org_path: &o.path, staff_id: None }))
-                };
+                // A unit outside the person's own scope is as good as unknown (issue 14 §2): the center of one
+                // township cannot hand a case to another township's unit. (Whether this person may assign at
+                // all is decided with the step, below.)
+                let in_scope = |o: &hcp_store::OrgRow| who.bindings.iter().any(|b| o.path.starts_with(&b.org_path));
                 let org = org.filter(in_scope).ok_or_else(|| {
                     AppError::invalid(
                         "unit_code",

@@ -238,22 +238,35 @@ impl Store {
         Ok(outcome)
     }
 
-    /// A successful login: clears the account's failures and opens a session.
+    /// A successful login: clears the account's failures and opens a session — only if, in this same
+    /// transaction, the account is still enabled and its password still the one just verified (issue 14 §7:
+    /// a login in flight while an administrator disables the account or resets its password opens nothing).
+    /// Answers whether the session was opened.
+    #[expect(clippy::too_many_arguments, reason = "one session's facts, each named at the call")]
     pub async fn open_session(
         &self,
         user_id: i64,
+        verified_hash: &str,
         id_hash: &str,
         csrf_token: &str,
         now: DateTime<Utc>,
         attempt: &str,
         audit: &NewAudit,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        let still = sqlx::query(
+            "UPDATE app_user SET failed_logins = 0, locked_until = NULL
+             WHERE id = $1 AND password_hash = $2 AND disabled_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(verified_hash)
+        .execute(&mut *tx)
+        .await?;
+        if still.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query("DELETE FROM login_failure WHERE attempt = $1").bind(attempt).execute(&mut *tx).await?;
-        sqlx::query("UPDATE app_user SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(
             "INSERT INTO user_session (id_hash, user_id, csrf_token, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
         )
@@ -265,7 +278,7 @@ impl Store {
         .await?;
         crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {

@@ -80,3 +80,42 @@ async fn parallel_guesses_stop_at_the_lockout(app: crate::helpers::TestApp) {
 }
 
 crate::both_backends!(parallel_guesses_stop_at_the_lockout);
+
+/// Issue 14 §7: logins racing an administrator who disables the account: whatever sessions slipped through
+/// are refused from the moment the account is disabled.
+async fn logins_racing_a_disable_open_nothing_that_works(app: crate::helpers::TestApp) {
+    app.app.create_user("racer", "赛跑者", "correct horse 1", "staff", "510899D01", None).await.unwrap();
+    let county = app.app.store.org_by_code("510899").await.unwrap().unwrap();
+    let admin = hcp_app::policy::Principal {
+        user_id: 0,
+        username: "admin".into(),
+        display_name: "系统管理员".into(),
+        staff_id: None,
+        bindings: vec![hcp_app::policy::Binding {
+            role: hcp_app::policy::Role::SystemAdmin,
+            org_path: county.path.clone(),
+            org_name: county.name.clone(),
+        }],
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (http, url) = (app.http.clone(), app.url("/api/v1/sessions"));
+        tasks.push(tokio::spawn(async move {
+            let body = serde_json::json!({ "username": "racer", "password": "correct horse 1" });
+            let res = http.post(url).json(&body).send().await.unwrap();
+            let v: serde_json::Value = res.json().await.unwrap_or_default();
+            v["token"].as_str().map(str::to_string)
+        }));
+    }
+    app.app.set_account_enabled_by(&admin, "racer", false).await.unwrap();
+    let mut tokens = Vec::new();
+    for t in tasks {
+        tokens.extend(t.await.unwrap());
+    }
+    for token in &tokens {
+        let (status, _) = app.get_json("/api/v1/cases?inbox=mine", Some(token)).await;
+        assert_eq!(status, 401, "a session of a disabled account");
+    }
+}
+
+crate::both_backends!(logins_racing_a_disable_open_nothing_that_works);
