@@ -141,12 +141,7 @@ impl Store {
     pub async fn records_by_ids(&self, ids: &[i64]) -> Result<Vec<RecordRow>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let mut sql = String::from(concat!(record_select!(), "WHERE r.id IN "));
-            crate::sql::push_tuple(&mut sql, self.backend, 1, chunk.len());
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                q = q.bind(*id);
-            }
+            let q = crate::sql::with_ids(concat!(record_select!(), "WHERE r.id IN "), "", self.backend, chunk);
             for r in q.fetch_all(&self.pool).await? {
                 out.push(record_row(&r)?);
             }

@@ -22,6 +22,24 @@ pub(crate) fn push_tuple(sql: &mut String, backend: Backend, first: usize, count
     sql.push(')');
 }
 
+/// A statement over a list of ids: `prefix`, `(p, p, …)` with one parameter per id (bound), then `suffix`
+/// (`… WHERE id IN ` + list + ` ON CONFLICT …`). Callers chunk long lists.
+pub(crate) fn with_ids(
+    prefix: &str,
+    suffix: &str,
+    backend: Backend,
+    ids: &[i64],
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    let mut sql = String::from(prefix);
+    push_tuple(&mut sql, backend, 1, ids.len());
+    sql.push_str(suffix);
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q
+}
+
 /// Appends `rows` tuples of `cols` parameters each, separated by commas (a multi-row VALUES list).
 pub(crate) fn push_rows(sql: &mut String, backend: Backend, rows: usize, cols: usize) {
     for r in 0..rows {

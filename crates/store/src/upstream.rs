@@ -20,18 +20,15 @@ pub(crate) async fn queue_records(
     record_ids: &[i64],
 ) -> Result<(), StoreError> {
     for chunk in record_ids.chunks(1000) {
-        let mut sql = String::from(
+        let q = crate::sql::with_ids(
             "INSERT INTO upstream_item (kind, service_record_id, round, update_number, state, next_attempt_at,
                 created_at)
              SELECT 'service', id, 0, 0, 'waiting', completed_at, completed_at
              FROM service_record WHERE completed_at IS NOT NULL AND id IN ",
+            " ON CONFLICT (kind, service_record_id, round, update_number) DO NOTHING",
+            backend,
+            chunk,
         );
-        crate::sql::push_tuple(&mut sql, backend, 1, chunk.len());
-        sql.push_str(" ON CONFLICT (kind, service_record_id, round, update_number) DO NOTHING");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(*id);
-        }
         q.execute(&mut *conn).await?;
     }
     Ok(())
@@ -59,18 +56,15 @@ pub(crate) async fn queue_evaluations(
         return Ok(());
     }
     for chunk in evaluation_ids.chunks(1000) {
-        let mut sql = String::from(
+        let q = crate::sql::with_ids(
             "INSERT INTO upstream_item (kind, service_record_id, round, update_number, state, next_attempt_at,
                 created_at)
              SELECT 'evaluation', service_record_id, round, 0, 'waiting', created_at, created_at
              FROM evaluation WHERE channel <> 'provincial' AND id IN ",
+            " ON CONFLICT (kind, service_record_id, round, update_number) DO NOTHING",
+            backend,
+            chunk,
         );
-        crate::sql::push_tuple(&mut sql, backend, 1, chunk.len());
-        sql.push_str(" ON CONFLICT (kind, service_record_id, round, update_number) DO NOTHING");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(*id);
-        }
         q.execute(&mut *conn).await?;
     }
     Ok(())
@@ -339,16 +333,14 @@ impl Store {
     pub async fn upstream_codes(&self, record_ids: &[i64]) -> Result<Vec<RecordCodes>, StoreError> {
         let mut out = Vec::with_capacity(record_ids.len());
         for chunk in record_ids.chunks(500) {
-            let mut sql = String::from(
+            let q = crate::sql::with_ids(
                 "SELECT r.id, o.credit_code, o.area_code, i.implementation_code, i.handle_item_code
                  FROM service_record r JOIN org o ON o.id = r.org_id JOIN service_item i ON i.id = r.item_id
                  WHERE r.id IN ",
+                "",
+                self.backend,
+                chunk,
             );
-            crate::sql::push_tuple(&mut sql, self.backend, 1, chunk.len());
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                q = q.bind(*id);
-            }
             for r in q.fetch_all(&self.pool).await? {
                 out.push(RecordCodes {
                     record_id: r.try_get("id")?,
@@ -366,17 +358,15 @@ impl Store {
     pub async fn upstream_evaluations(&self, record_ids: &[i64]) -> Result<Vec<UpstreamEvaluation>, StoreError> {
         let mut out = Vec::with_capacity(record_ids.len());
         for chunk in record_ids.chunks(500) {
-            let mut sql = String::from(
+            let q = crate::sql::with_ids(
                 "SELECT e.service_record_id, e.round, r.record_number, e.level, e.channel, e.indicator_ids,
                     e.staff_indicator_ids, e.comment, e.is_default, e.created_at
                  FROM evaluation e JOIN service_record r ON r.id = e.service_record_id
                  WHERE e.service_record_id IN ",
+                "",
+                self.backend,
+                chunk,
             );
-            crate::sql::push_tuple(&mut sql, self.backend, 1, chunk.len());
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                q = q.bind(*id);
-            }
             for r in q.fetch_all(&self.pool).await? {
                 out.push(UpstreamEvaluation {
                     record_id: r.try_get("service_record_id")?,
@@ -399,12 +389,12 @@ impl Store {
     pub async fn record_numbers(&self, record_ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
         let mut out = Vec::with_capacity(record_ids.len());
         for chunk in record_ids.chunks(500) {
-            let mut sql = String::from("SELECT id, record_number FROM service_record WHERE id IN ");
-            crate::sql::push_tuple(&mut sql, self.backend, 1, chunk.len());
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                q = q.bind(*id);
-            }
+            let q = crate::sql::with_ids(
+                "SELECT id, record_number FROM service_record WHERE id IN ",
+                "",
+                self.backend,
+                chunk,
+            );
             for r in q.fetch_all(&self.pool).await? {
                 out.push((r.try_get("id")?, r.try_get("record_number")?));
             }
