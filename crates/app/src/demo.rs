@@ -475,8 +475,8 @@ impl App {
                         format!("5108991985{:02}{:02}{:03}", staff_seq % 12 + 1, staff_seq % 28 + 1, staff_seq % 1000);
                     let id_number =
                         format!("{first17}{}", hcp_domain::identity::IdNumber::check_char(&first17) as char);
-                    let mobile = self.keys.seal_field(crate::keys::STAFF_MOBILE, "mobile", &mobile);
-                    let id_number = self.keys.seal_field(crate::keys::STAFF_ID_NUMBER, "id_number", &id_number);
+                    let mobile = self.keys.seal_staff(crate::keys::StaffField::Mobile, &mobile);
+                    let id_number = self.keys.seal_staff(crate::keys::StaffField::IdNumber, &id_number);
                     let id = s
                         .insert_staff(&NewStaff {
                             staff_number: &number,

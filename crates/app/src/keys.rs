@@ -15,10 +15,35 @@ use crate::{App, AppError, AppResult};
 const NAME: &str = "applicant.name";
 const ID_NUMBER: &str = "applicant.id_number";
 const MOBILE: &str = "applicant.mobile";
-/// A staff member's mobile and ID number (issue 13 §1): sealed like an applicant's, indexed in the same
-/// namespaces, so the integrity checks can find staff among evaluators without either in clear.
-pub const STAFF_MOBILE: &str = "staff.mobile";
-pub const STAFF_ID_NUMBER: &str = "staff.id_number";
+/// Namespaces of the blind indexes, shared by evaluators and staff.
+const MOBILE_INDEX: &str = "mobile";
+const ID_NUMBER_INDEX: &str = "id_number";
+
+/// A staff member's sealed personal field (issue 13 §1): sealed like an applicant's, indexed in the same
+/// namespace, so the integrity checks can find staff among evaluators without either in clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffField {
+    Mobile,
+    IdNumber,
+}
+
+impl StaffField {
+    /// The ciphertext's associated data.
+    fn aad(self) -> &'static str {
+        match self {
+            StaffField::Mobile => "staff.mobile",
+            StaffField::IdNumber => "staff.id_number",
+        }
+    }
+
+    /// The blind index's namespace: the evaluators' own.
+    fn index(self) -> &'static str {
+        match self {
+            StaffField::Mobile => MOBILE_INDEX,
+            StaffField::IdNumber => ID_NUMBER_INDEX,
+        }
+    }
+}
 
 /// Where the keys come from.
 #[derive(Debug, Clone)]
@@ -163,27 +188,27 @@ impl std::fmt::Debug for PlainApplicant {
 
 /// The blind index of a mobile (normalized) or ID number (upper case), for searches.
 pub fn mobile_index(ring: &Keyring, mobile: &str) -> String {
-    ring.blind_index("mobile", mobile)
+    ring.blind_index(MOBILE_INDEX, mobile)
 }
 
 pub fn id_number_index(ring: &Keyring, id_number: &str) -> String {
-    ring.blind_index("id_number", id_number)
+    ring.blind_index(ID_NUMBER_INDEX, id_number)
 }
 
 impl Keys {
-    /// Seals a staff member's validated mobile (`index` "mobile") or ID number (`index` "id_number").
-    pub fn seal_field(&self, field: &str, index: &str, value: &str) -> hcp_store::SealedField {
+    /// Seals a staff member's validated mobile or ID number under the active key.
+    pub fn seal_staff(&self, field: StaffField, value: &str) -> hcp_store::SealedField {
         let ring = self.current();
         hcp_store::SealedField {
             key_id: ring.active_id().to_string(),
-            enc: ring.encrypt(field, value),
-            idx: ring.blind_index(index, value),
+            enc: ring.encrypt(field.aad(), value),
+            idx: ring.blind_index(field.index(), value),
         }
     }
 
-    /// The blind index a value would have (to tell whether a stored sealed value is the same).
-    pub fn index_of(&self, index: &str, value: &str) -> String {
-        self.current().blind_index(index, value)
+    /// The blind index a staff member's value would have (to tell whether a stored sealed value is the same).
+    pub fn staff_index(&self, field: StaffField, value: &str) -> String {
+        self.current().blind_index(field.index(), value)
     }
 
     /// Seals a validated applicant under the active key.
@@ -276,7 +301,8 @@ impl App {
         }
         // Staff members' mobiles and ID numbers go under the new key too.
         for (staff_id, field, old_key, enc) in self.store.staff_fields_not_under(&active).await? {
-            let name = if field == "mobile" { STAFF_MOBILE } else { STAFF_ID_NUMBER };
+            // `field` names the store's column pair: `mobile_*` or `id_number_*`.
+            let name = if field == "mobile" { StaffField::Mobile.aad() } else { StaffField::IdNumber.aad() };
             let plain = ring.decrypt(&old_key, name, &enc).map_err(|e| internal(&e.to_string()))?;
             if self
                 .store

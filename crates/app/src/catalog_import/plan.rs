@@ -13,6 +13,7 @@ use hcp_store::{CatalogImport, CatalogSnapshot, HallEntry, ImportOp, ItemEntry, 
 use super::LineError;
 use super::read::Sheet;
 use crate::catalog_admin::{CatalogKind, parse_code, parse_days};
+use crate::keys::StaffField;
 
 struct Col {
     zh: &'static str,
@@ -588,15 +589,14 @@ fn plan_staff(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport, ne
         // Sealed values are compared by their blind index: the same number typed again is no change.
         let stored = p.snap.staff.get(&number);
         let keys = p.keys;
-        let seal = |value: Option<String>, field: &str, index: &str, kept: Option<&hcp_store::SealedField>| {
+        let seal = |value: Option<String>, field: StaffField, kept: Option<&hcp_store::SealedField>| {
             value.map(|v| match kept {
-                Some(k) if k.idx == keys.index_of(index, &v) => k.clone(),
-                _ => keys.seal_field(field, index, &v),
+                Some(k) if k.idx == keys.staff_index(field, &v) => k.clone(),
+                _ => keys.seal_staff(field, &v),
             })
         };
-        let mobile = seal(mobile, crate::keys::STAFF_MOBILE, "mobile", stored.and_then(|s| s.mobile.as_ref()));
-        let id_number =
-            seal(id_number, crate::keys::STAFF_ID_NUMBER, "id_number", stored.and_then(|s| s.id_number.as_ref()));
+        let mobile = seal(mobile, StaffField::Mobile, stored.and_then(|s| s.mobile.as_ref()));
+        let id_number = seal(id_number, StaffField::IdNumber, stored.and_then(|s| s.id_number.as_ref()));
         if let Some(err) = seen_twice(&mut seen, t, &number, line) {
             p.errors.push(err);
             continue;
