@@ -30,7 +30,7 @@ pub async fn run(app: &App, cmd: ExchangeCommand) -> anyhow::Result<()> {
                 _ => {
                     anyhow::ensure!(rejected, "请指明要列出的项目:--rejected、--conflicts、--unmatched 或 --invalid");
                     for r in app.exchange_rejected(limit).await.map_err(fail)? {
-                        println!("{} {} {} {}", r.kind, key(&r), r.state, one_line(r.reason.as_deref()));
+                        println!("{} {} {} {}", r.kind, r.key(), r.state, one_line(r.reason.as_deref()));
                     }
                     return Ok(());
                 }
@@ -78,13 +78,4 @@ pub fn keygen(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
     println!("请将下面的公钥交给省平台,用于加密回流的评价数据:");
     println!("{}", key.public_key().to_hex());
     Ok(())
-}
-
-/// The item's key as the upper level knows it: projectNo#serviceNumber or #assessNumber[.updateNumber].
-fn key(r: &hcp_store::UpstreamListRow) -> String {
-    match r.kind.as_str() {
-        "service" => format!("{}#1", r.record_number),
-        "update" => format!("{}#{}.{}", r.record_number, r.round, r.update_number),
-        _ => format!("{}#{}", r.record_number, r.round),
-    }
 }

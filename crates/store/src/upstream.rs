@@ -156,6 +156,18 @@ pub struct UpstreamListRow {
     pub created_at: DateTime<Utc>,
 }
 
+impl UpstreamListRow {
+    /// The item's key as the upper level knows it (`QS-1#1`, `QS-1#2`, `QS-1#1.2`).
+    pub fn key(&self) -> hcp_domain::upstream::ItemKey {
+        let service = self.kind == ItemKind::Service.as_str();
+        hcp_domain::upstream::ItemKey {
+            project_no: self.record_number.clone(),
+            number: if service { 1 } else { self.round },
+            update_number: self.update_number,
+        }
+    }
+}
+
 /// Only the items whose predecessors were accepted: records before their evaluations, first ratings before
 /// second ones, an evaluation before its updates, updates in order.
 fn ready_condition(kind: ItemKind) -> &'static str {

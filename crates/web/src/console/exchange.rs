@@ -12,14 +12,6 @@ use hcp_domain::calendar::display_cst;
 use super::{Console, FormData, console_page};
 use crate::pages::layout::{error_page, esc};
 
-fn item_key(r: &hcp_store::UpstreamListRow) -> String {
-    match r.kind.as_str() {
-        "service" => format!("{}#1", r.record_number),
-        "update" => format!("{}#{}.{}", r.record_number, r.round, r.update_number),
-        _ => format!("{}#{}", r.record_number, r.round),
-    }
-}
-
 fn kind_zh(kind: &str) -> &'static str {
     hcp_domain::upstream::ItemKind::parse(kind).map_or("", hcp_domain::upstream::ItemKind::name_zh)
 }
@@ -60,7 +52,7 @@ async fn page(app: &App, c: &Console, notice: &str) -> Response {
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     kind_zh(&r.kind),
                     esc(&r.record_number),
-                    esc(&item_key(r)),
+                    esc(&r.key().to_string()),
                     r.attempts,
                     esc(r.reason.as_deref().unwrap_or(""))
                 )
