@@ -121,10 +121,10 @@ impl App {
                 let full = claims.len() == BATCH as usize;
                 let failed = self.push_batch(&up, kind, &claims, &mut report).await?;
                 // An upper level that is down is not hammered: the rest waits for the next round.
-                if failed || !full {
-                    if failed {
-                        break 'kinds;
-                    }
+                if failed {
+                    break 'kinds;
+                }
+                if !full {
                     break;
                 }
             }
