@@ -119,3 +119,24 @@ async fn logins_racing_a_disable_open_nothing_that_works(app: crate::helpers::Te
 }
 
 crate::both_backends!(logins_racing_a_disable_open_nothing_that_works);
+
+/// Issue 14 §3: one account per staff number holds when two administrators link the same number at once.
+async fn one_account_per_staff_number_under_parallel_requests(app: crate::helpers::TestApp) {
+    let mut tasks = Vec::new();
+    for n in 0..6 {
+        let a = app.app.clone();
+        tasks.push(tokio::spawn(async move {
+            a.create_user(&format!("twin{n}"), "双胞胎", "correct horse 1", "staff", "510899D01", Some("QS0005")).await
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(e) => assert_eq!(e.code(), "staff_already_linked", "{e:?}"),
+        }
+    }
+    assert_eq!(created, 1, "exactly one account for QS0005");
+}
+
+crate::both_backends!(one_account_per_staff_number_under_parallel_requests);
