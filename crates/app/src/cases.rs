@@ -493,8 +493,6 @@ impl App {
         let attachments = self.store.case_attachments(id).await?;
         let messages = self.store.case_messages(id).await?;
         let org = self.store.org_by_id(row.org_id).await?;
-        let rec_target = Target { org_path: &row.org_path, staff_id: row.staff_id };
-        let unit_target = Target { org_path: row.scope_path(), staff_id: row.staff_id };
         let second = self.store.second_evaluation(row.service_record_id).await?;
         Ok(CaseDetail {
             case: CaseView::from_row(&row),
@@ -527,8 +525,7 @@ impl App {
                 .collect(),
             actions,
             proposed_unit_code: org.map(|o| o.code).unwrap_or_default(),
-            may_reveal: who.may(Action::RevealContact, Some(rec_target))
-                || who.may(Action::RevealContact, Some(unit_target)),
+            may_reveal: crate::reveal::case_reveal_purpose(who, &row).is_some(),
             second_evaluation: second.as_ref().map(crate::views::EvaluationView::from),
         })
     }

@@ -4,14 +4,14 @@
 //! learns what exists elsewhere.
 
 use hcp_domain::evaluation::Submission;
-use hcp_domain::identity::Mobile;
-use hcp_store::{AuditRow, RecordRow};
+use hcp_domain::identity::{Mobile, TicketNumber};
+use hcp_store::{AuditRow, HotlineInsert, RecordRow};
 use serde_json::json;
 
 use crate::audit::Actor;
 use crate::calendar::{CalendarSource, ImportReport};
 use crate::evaluations::EvaluationInput;
-use crate::keys::{PlainApplicant, mobile_index};
+use crate::keys::mobile_index;
 use crate::policy::{Action, Principal, Target};
 use crate::views::{EvaluationView, RecordView};
 use crate::{App, AppError, AppResult};
@@ -27,7 +27,8 @@ fn record_not_found(id: i64) -> AppError {
 /// A record as a person may see it, and what they may do with it.
 pub struct RecordPage {
     pub view: RecordView,
-    pub may_reveal: bool,
+    /// Whether and how the contact may be revealed now (for a case step, or on a call with its ticket).
+    pub reveal: crate::reveal::RevealAccess,
     pub may_rate_by_phone: bool,
 }
 
@@ -70,42 +71,32 @@ impl App {
         let t = target(&rec);
         Ok(RecordPage {
             view: RecordView::new(&rec, &self.keys.open(&rec)?),
-            may_reveal: who.may(Action::RevealContact, Some(t)),
+            reveal: self.reveal_access(who, &rec).await?,
             may_rate_by_phone: who.may(Action::RecordHotlineEvaluation, Some(t)) && rec.evaluation.is_none(),
         })
     }
 
-    /// The applicant's full data, for a duty; the reason is required and recorded with who and when.
-    pub async fn reveal_contact(&self, who: &Principal, id: i64, reason: &str) -> AppResult<PlainApplicant> {
-        let reason = hcp_domain::identity::parse_text("reason", reason, 200, "查看原因")?;
-        if reason.chars().count() < 4 {
-            return Err(AppError::invalid(
-                "reason",
-                "reason_too_short",
-                "请写明查看原因(至少 4 个字),例如“1 个工作日内联系评价人”。",
-            ));
-        }
-        let rec = self.record_for(who, id, Action::RevealContact).await?;
-        let plain = self.keys.open(&rec)?;
-        let audit = self.audit(
-            &Actor::user(&who.username),
-            "applicant.reveal",
-            format!("service_record:{id}"),
-            json!({ "reason": reason, "fields": ["name", "id_number", "mobile"] }),
-        );
-        self.store.append_audit(&[audit]).await?;
-        Ok(plain)
-    }
-
-    /// A caller's rating taken by a hotline agent (R5.1), recorded with the channel `hotline` and the agent.
+    /// A caller's rating taken by a hotline agent (R5.1), recorded with the channel `hotline`, the agent and the
+    /// 12345 ticket of the call (issue 14 §4): one evaluation per ticket, so an agent cannot use up the
+    /// evaluation of a waiting record with no call behind it without leaving a ticket that can be checked.
     pub async fn record_hotline_evaluation(
         &self,
         who: &Principal,
         id: i64,
+        ticket_number: &str,
         input: &EvaluationInput,
     ) -> AppResult<EvaluationView> {
         let rec = self.record_for(who, id, Action::RecordHotlineEvaluation).await?;
-        let sub = Submission::parse_by_agent(input.raw()).map_err(AppError::Invalid)?;
+        let ticket = TicketNumber::parse("ticket_number", ticket_number);
+        let sub = Submission::parse_by_agent(input.raw());
+        let (ticket, sub) = match (ticket, sub) {
+            (Ok(t), Ok(s)) => (t, s),
+            (t, s) => {
+                let mut v: Vec<_> = t.err().into_iter().collect();
+                v.extend(s.err().unwrap_or_default());
+                return Err(AppError::Invalid(v));
+            }
+        };
         if let Some(refusal) = self.evaluation_refusal(&rec) {
             return Err(refusal);
         }
@@ -114,11 +105,18 @@ impl App {
             &Actor::user(&who.username),
             "evaluation.create",
             format!("service_record:{id}"),
-            json!({ "round": 1, "level": new.level, "channel": new.channel, "recorded_by": who.username }),
+            json!({ "round": 1, "level": new.level, "channel": new.channel, "recorded_by": who.username,
+                    "ticket_number": ticket.as_str() }),
         );
-        match self.store.insert_evaluation(&new, &audit).await? {
-            Some(eid) => Ok(EvaluationView::from(&hcp_store::EvaluationRow::from_new(eid, &new))),
-            None => Err(AppError::conflict("already_evaluated", "该办件已评价过,每次服务只能评价一次。")),
+        match self.store.insert_hotline_evaluation(&new, ticket.as_str(), &audit).await? {
+            HotlineInsert::Written(eid) => Ok(EvaluationView::from(&hcp_store::EvaluationRow::from_new(eid, &new))),
+            HotlineInsert::AlreadyEvaluated => {
+                Err(AppError::conflict("already_evaluated", "该办件已评价过,每次服务只能评价一次。"))
+            }
+            HotlineInsert::TicketUsed => Err(AppError::conflict(
+                "ticket_used",
+                format!("12345工单 {} 已记录过一次评价,一次来电只能记录一次评价。", ticket.as_str()),
+            )),
         }
     }
 

@@ -4,6 +4,8 @@
 //! - [`AppError::Unauthorized`]: no valid credentials (401).
 //! - [`AppError::Forbidden`]: known person, but their role may not do this at all (403). Something out of
 //!   their scope is [`AppError::NotFound`] instead.
+//! - [`AppError::Denied`]: known person, allowed this in general but not here and now, for a reason they should
+//!   read (403 with its own code): no duty needs the reveal, a conflict of interest in an appeal.
 //! - [`AppError::TooMany`]: slow down (429): lockouts and rate limits.
 //! - [`AppError::NotFound`]: the thing does not exist *for this caller* (404); out-of-scope ids answer this
 //!   too, so nobody learns what exists elsewhere.
@@ -24,6 +26,8 @@ pub enum AppError {
     Unauthorized,
     #[error("forbidden")]
     Forbidden,
+    #[error("denied: {code}")]
+    Denied { code: &'static str, message: String },
     #[error("too many: {code}")]
     TooMany { code: &'static str, message: String },
     #[error("not found: {code}")]
@@ -45,6 +49,10 @@ impl AppError {
         AppError::NotFound { code, message: message.into() }
     }
 
+    pub fn denied(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::Denied { code, message: message.into() }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> AppError {
         AppError::Conflict { code, message: message.into(), details: Default::default() }
     }
@@ -55,7 +63,7 @@ impl AppError {
             AppError::Invalid(v) => v.first().map(|v| v.code).unwrap_or("invalid"),
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden => "forbidden",
-            AppError::TooMany { code, .. } => code,
+            AppError::TooMany { code, .. } | AppError::Denied { code, .. } => code,
             AppError::NotFound { code, .. } | AppError::Conflict { code, .. } | AppError::Gone { code, .. } => code,
             AppError::Internal(_) => "internal_error",
         }
@@ -67,7 +75,7 @@ impl AppError {
             AppError::Invalid(v) => v.first().map(|v| v.message.clone()).unwrap_or_else(|| "请求内容有误。".into()),
             AppError::Unauthorized => "缺少有效的接口密钥(API key),请在 Authorization 头中以 Bearer 方式提供。".into(),
             AppError::Forbidden => "您的角色无权进行此操作。".into(),
-            AppError::TooMany { message, .. } => message.clone(),
+            AppError::TooMany { message, .. } | AppError::Denied { message, .. } => message.clone(),
             AppError::NotFound { message, .. }
             | AppError::Conflict { message, .. }
             | AppError::Gone { message, .. } => message.clone(),

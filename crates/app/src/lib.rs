@@ -33,6 +33,7 @@ pub mod public;
 pub mod records;
 pub mod rectification;
 pub mod reports;
+pub mod reveal;
 pub mod second_rating;
 pub mod secrets;
 pub mod stats;
@@ -66,6 +67,8 @@ pub struct App {
     pub gateway: Arc<outbox::Gateway>,
     /// The configurable limits of cases and appeals.
     pub case_rules: CaseRules,
+    /// The county's limits on what one person may do alone (issue 14).
+    pub safeguards: Safeguards,
     /// How results are scored, ranked, assessed and followed up (issue 7).
     pub result_rules: Arc<ResultRules>,
     /// Woken whenever this instance records a completion, so hall devices waiting on their window look at
@@ -103,6 +106,19 @@ impl Default for ResultRules {
             consecutive_months: 3,
             rectification_days: 10,
         }
+    }
+}
+
+/// The county's limits on what one person may do alone (issue 14), each an option of `serve`.
+#[derive(Debug, Clone, Copy)]
+pub struct Safeguards {
+    /// Full contact reveals per person and business day (`--reveal-quota`).
+    pub reveal_quota: u32,
+}
+
+impl Default for Safeguards {
+    fn default() -> Self {
+        Safeguards { reveal_quota: reveal::DEFAULT_REVEAL_QUOTA }
     }
 }
 
@@ -145,6 +161,7 @@ impl App {
             close_of_day: None,
             gateway: Arc::new(outbox::Gateway::Log),
             case_rules: CaseRules::default(),
+            safeguards: Safeguards::default(),
             result_rules: Arc::new(ResultRules::default()),
             completions: Arc::default(),
             upstream: None,
@@ -171,6 +188,11 @@ impl App {
     ) -> App {
         self.upstream = upstream.map(|c| Arc::new(exchange::Upstream::new(c)));
         self.codes = Arc::new(codes);
+        self
+    }
+
+    pub fn with_safeguards(mut self, safeguards: Safeguards) -> App {
+        self.safeguards = safeguards;
         self
     }
 

@@ -70,8 +70,6 @@ pub enum Action {
     UseConsole,
     /// See service records and their evaluations, applicant masked.
     ViewRecords,
-    /// See an applicant's full mobile or ID number, for a duty (recorded with the reason).
-    RevealContact,
     /// Record an evaluation a caller gives by phone (R5.1), marked as such, with the agent.
     RecordHotlineEvaluation,
     /// Read the audit log.
@@ -157,8 +155,6 @@ impl Principal {
                         && target.is_some_and(|t| t.staff_id.is_some() && t.staff_id == self.staff_id))
                     || (self.has_role(Staff) && target.is_none())
             }
-            // The handling unit must contact the evaluator within 1 working day; the hotline follows up.
-            Action::RevealContact => self.covers(&[UnitAdmin, HotlineAgent], target),
             Action::RecordHotlineEvaluation => {
                 self.covers(&[HotlineAgent], target)
                     // R6.1: nobody rates a service they gave.

@@ -149,6 +149,33 @@ impl Mobile {
     }
 }
 
+/// The 12345 hotline's ticket (工单编号) of a call: the evidence behind a hotline agent's reveal or recorded
+/// evaluation (issue 14 §1, §4). Ticket formats differ between hotline systems, so only the shape is checked:
+/// 6–40 ASCII letters, digits or `-`, upper-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketNumber(String);
+
+impl TicketNumber {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, Violation> {
+        let s = raw.trim().to_ascii_uppercase();
+        if s.is_empty() {
+            return Err(Violation::new(field, "ticket_required", "请填写本次来电的12345工单编号。"));
+        }
+        if !(6..=40).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(Violation::new(
+                field,
+                "invalid_ticket_number",
+                "12345工单编号应为 6–40 位字母、数字或“-”,请按热线系统中的编号填写。",
+            ));
+        }
+        Ok(TicketNumber(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// An applicant's identifying number: an ID number for a person, a credit code otherwise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApplicantIdNumber {
@@ -259,5 +286,14 @@ mod tests {
         assert!(ApplicantName::parse("n", &hundred).is_ok());
         assert_eq!(ApplicantName::parse("n", &(hundred + "张")).unwrap_err().code, "too_long");
         assert_eq!(ApplicantName::parse("n", "  ").unwrap_err().code, "required");
+    }
+
+    #[test]
+    fn ticket_numbers_by_shape() {
+        assert_eq!(TicketNumber::parse("t", " gd-20261129-0012 ").unwrap().as_str(), "GD-20261129-0012");
+        assert_eq!(TicketNumber::parse("t", "").unwrap_err().code, "ticket_required");
+        assert_eq!(TicketNumber::parse("t", "12345").unwrap_err().code, "invalid_ticket_number");
+        assert_eq!(TicketNumber::parse("t", "工单2026112900").unwrap_err().code, "invalid_ticket_number");
+        assert_eq!(TicketNumber::parse("t", &"1".repeat(41)).unwrap_err().code, "invalid_ticket_number");
     }
 }

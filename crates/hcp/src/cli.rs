@@ -346,6 +346,9 @@ pub struct ServeArgs {
     /// or comma-separated in the environment).
     #[arg(long, env = "HCP_TRUSTED_PROXY", value_delimiter = ',')]
     pub trusted_proxy: Vec<std::net::IpAddr>,
+    /// Full contact reveals one person may make per day; past it reveals are refused and the auditor sees it.
+    #[arg(long, env = "HCP_REVEAL_QUOTA", default_value_t = hcp_app::reveal::DEFAULT_REVEAL_QUOTA)]
+    pub reveal_quota: u32,
     #[command(flatten)]
     pub upstream: UpstreamArgs,
 }

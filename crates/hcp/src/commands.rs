@@ -145,6 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.public_url = args.public_url;
             cfg.jobs = !args.no_jobs;
             cfg.trusted_proxies = args.trusted_proxy;
+            cfg.safeguards.reveal_quota = args.reveal_quota;
             cfg.case_rules = cases.rules();
             cfg.result_rules = cases.result_rules()?;
             cfg.gateway = cases.gateway();

@@ -25,6 +25,8 @@ pub struct ServeConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Rules of cases and appeals.
     pub case_rules: hcp_app::CaseRules,
+    /// Limits on what one person may do alone.
+    pub safeguards: hcp_app::Safeguards,
     /// Where notifications go.
     pub gateway: hcp_app::outbox::Gateway,
     /// How results are ranked, assessed and followed up.
@@ -46,6 +48,7 @@ impl ServeConfig {
             keys: crate::commands::default_key_source(database_url, None),
             trusted_proxies: Vec::new(),
             case_rules: hcp_app::CaseRules::default(),
+            safeguards: hcp_app::Safeguards::default(),
             gateway: hcp_app::outbox::Gateway::Log,
             result_rules: hcp_app::ResultRules::default(),
             upstream: None,
@@ -72,6 +75,7 @@ impl Application {
             .with_close_of_day(cfg.close_of_day)
             .with_trusted_proxies(cfg.trusted_proxies.clone())
             .with_case_rules(cfg.case_rules)
+            .with_safeguards(cfg.safeguards)
             .with_result_rules(cfg.result_rules.clone())
             .with_gateway(cfg.gateway.clone())
             .with_upstream(cfg.upstream.clone(), cfg.upstream_codes.clone());

@@ -114,14 +114,16 @@ impl Store {
             }
         }
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO app_user (username, display_name, password_hash, staff_id, failed_logins, created_at)
-             VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (username) DO NOTHING RETURNING id",
+            "INSERT INTO app_user (username, display_name, password_hash, staff_id, failed_logins, created_at, created_by)
+             VALUES ($1, $2, $3, $4, 0, $5, $6) ON CONFLICT (username) DO NOTHING RETURNING id",
         )
         .bind(username)
         .bind(display_name)
         .bind(password_hash)
         .bind(staff_id)
         .bind(to_ms(now))
+        // The creator as the audit log names them, so that it compares with the actors of later resets.
+        .bind(&audit.actor)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {

@@ -43,7 +43,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
     match e {
         AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden => StatusCode::FORBIDDEN,
+        AppError::Forbidden | AppError::Denied { .. } => StatusCode::FORBIDDEN,
         AppError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::NotFound { .. } => StatusCode::NOT_FOUND,
         AppError::Conflict { .. } => StatusCode::CONFLICT,

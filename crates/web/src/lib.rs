@@ -18,7 +18,7 @@ use hcp_app::App;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::controllers::{
-    appeals, cases, catalog, evaluations, health, indicators, results, service_records, sessions, stats,
+    appeals, cases, catalog, evaluations, health, hotline, indicators, results, service_records, sessions, stats,
 };
 use crate::error::ApiError;
 
@@ -32,6 +32,7 @@ pub fn router(app: App) -> Router {
         .route("/service-records", post(service_records::create))
         .route("/service-records/{id}", get(service_records::get))
         .route("/service-records/{id}/complete", post(service_records::complete))
+        .route("/service-records/{id}/hotline-evaluation", post(hotline::create))
         .route("/evaluations", post(evaluations::create))
         .route("/sessions", post(sessions::create))
         .route("/cases", get(cases::list))

@@ -161,15 +161,17 @@ async fn the_hotline_desk_records_a_call(app: TestApp) {
     b.wait_for_text("CALL-1", WAIT).await;
     b.click("a[href^='/console/records/']").await;
     b.wait_for_text("记录来电评价", WAIT).await;
+    b.type_into("#hotline_ticket", "GD-20261129-0007").await;
     b.click("input[name=level][value=dissatisfied]").await;
     b.click("form[action$='hotline-evaluation'] button.primary").await;
     b.wait_for_text("未能记录", WAIT).await;
     b.screenshot("hotline-1-reason-needed").await;
+    b.type_into("#hotline_ticket", "GD-20261129-0007").await;
     b.click("input[name=level][value=dissatisfied]").await;
     b.type_into("#comment", "来电反映窗口人员态度生硬").await;
     b.click("form[action$='hotline-evaluation'] button.primary").await;
     let text = b.wait_for_text("已记录来电评价", WAIT).await;
-    assert!(text.contains("话务员小李"), "{text}");
+    assert!(text.contains("话务员小李") && text.contains("GD-20261129-0007"), "{text}");
     b.assert_same_origin().await;
     b.screenshot("hotline-2-recorded").await;
     let e = app.app.store.first_evaluation(id).await.unwrap().expect("recorded");

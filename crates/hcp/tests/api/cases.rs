@@ -41,6 +41,11 @@ impl<'a> Api<'a> {
         Api { app, tokens }
     }
 
+    /// The session token of one of the accounts.
+    pub fn token(&self, who: &str) -> String {
+        self.tokens[who].clone()
+    }
+
     pub async fn get(&self, who: &str, path: &str) -> (u16, Value) {
         self.app.get_json(path, Some(&self.tokens[who])).await
     }

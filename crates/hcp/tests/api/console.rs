@@ -19,6 +19,7 @@ const ACCOUNTS: [(&str, &str, &str, Option<&str>); 7] = [
     ("admin", "system_admin", "510899", None),
 ];
 
+#[derive(Clone)]
 pub struct Browser {
     http: reqwest::Client,
     base: String,
@@ -268,7 +269,8 @@ async fn every_role_against_every_console_route(app: TestApp) {
         (
             "POST",
             "/console/records/{id}/reveal",
-            [404, 200, 200, 403, 403, 404, 404],
+            // No case of the record: only a hotline agent on a call (with its ticket) has a purpose.
+            [404, 403, 200, 403, 403, 404, 404],
             [404, 404, 200, 403, 403, 404, 404],
         ),
         (
@@ -416,6 +418,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
                 };
                 let code = format!("MX{n}");
                 let window = format!("W-{scope}-01");
+                let ticket = &format!("GD-MATRIX-{n}");
                 let fields: Vec<(&str, &str)> = match path.as_str() {
                     "/console/catalog" => vec![("what", "staff"), ("code", &code), ("name", "测试"), ("org", scope)],
                     "/console/catalog/devices" => vec![("code", &code), ("name", "测试评价器"), ("window", &window)],
@@ -429,8 +432,10 @@ async fn every_role_against_every_console_route(app: TestApp) {
                         ("org", scope),
                     ],
                     "/console/records" => vec![("record_number", "M-1")],
-                    p if p.ends_with("/reveal") => vec![("reason", "1个工作日内联系评价人")],
-                    p if p.ends_with("/hotline-evaluation") => vec![("level", "satisfied")],
+                    p if p.ends_with("/reveal") => {
+                        vec![("reason", "1个工作日内联系评价人"), ("ticket_number", "GD-20261129-0002")]
+                    }
+                    p if p.ends_with("/hotline-evaluation") => vec![("level", "satisfied"), ("ticket_number", ticket)],
                     p if p.ends_with("/steps") => vec![("step", "assign")],
                     p if p.ends_with("/appeal") => vec![("reasons", "评价与事实不符")],
                     p if p.ends_with("/decision") => vec![("uphold", "false"), ("reasons", "理由不成立")],
@@ -556,7 +561,16 @@ async fn reveals_are_recorded_and_output_is_escaped(app: TestApp) {
         app.evaluate(&token, "dissatisfied", &[], Some("<img src=x onerror=alert(1)> '); DELETE FROM org; --")).await;
     assert_eq!(status, 201);
 
+    // The unit may reveal only once the case is its own to work (issue 14 §1).
     let unit = login(&app, "unit").await;
+    let (status, _) = unit.post(&format!("/console/records/{id}/reveal"), &[("reason", "1个工作日内联系评价人")]).await;
+    assert_eq!(status, 403, "no case step of the unit needs the contact yet");
+    let first = app.app.store.first_evaluation(id).await.unwrap().unwrap();
+    let case = app.app.store.case_of_evaluation(first.id).await.unwrap().unwrap().id;
+    let center = login(&app, "center").await;
+    let (status, _) =
+        center.post(&format!("/console/cases/{case}/steps"), &[("step", "assign"), ("unit_code", IN)]).await;
+    assert_eq!(status, 303);
     let (status, html) = unit.post("/console/records", &[("mobile", "13812345678")]).await;
     assert_eq!(status, 200);
     assert!(html.contains("<td>138****5678</td>"), "found by the blind index, masked in the list");
@@ -575,6 +589,7 @@ async fn reveals_are_recorded_and_output_is_escaped(app: TestApp) {
     assert_eq!(reveals[0].actor, "user:unit");
     assert_eq!(reveals[0].target, format!("service_record:{id}"));
     assert!(reveals[0].details.contains("1个工作日内联系评价人") && !reveals[0].details.contains("13812345678"));
+    assert!(reveals[0].details.contains(r#""purpose":"case_contact""#), "{}", reveals[0].details);
 
     // The auditor reads the log with a filter; the comment with markup shows harmless there too.
     let auditor = login(&app, "auditor").await;

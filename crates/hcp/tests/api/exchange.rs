@@ -86,8 +86,12 @@ async fn every_item_once(backend: Backend) {
     // A caller rates through the 12345 hotline desk (pf 6).
     let (hotline_record, _) = app.register(&record_body("EX-HOTLINE")).await;
     let agent = crate::console::login(&app, "hotline").await;
-    let (status, html) =
-        agent.post(&format!("/console/records/{hotline_record}/hotline-evaluation"), &[("level", "satisfied")]).await;
+    let (status, html) = agent
+        .post(
+            &format!("/console/records/{hotline_record}/hotline-evaluation"),
+            &[("level", "satisfied"), ("ticket_number", "GD-20261129-0001")],
+        )
+        .await;
     assert!(status < 400, "{status}: {html}");
     // The default after 7 days.
     app.app.run_jobs(app.app.now() + chrono::Duration::days(9)).await.unwrap();

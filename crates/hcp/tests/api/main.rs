@@ -21,6 +21,7 @@ mod floods;
 mod privacy;
 mod records;
 mod results;
+mod safeguards;
 mod stats;
 mod upper_level;
 mod webdriver;

@@ -62,6 +62,16 @@ async fn numbers(app: &App, c: &Console) -> String {
         let late = orders.iter().filter(|o| o.overdue).count();
         tiles.push(("未完成的整改通知".into(), open.to_string(), "/console/orders", late > 0));
     }
+    if c.who.may(Action::ViewAudit, None)
+        && let Ok(refused) = app.reveal_refusals_today(&c.who).await
+    {
+        tiles.push((
+            "今日超出查看限额被拒".into(),
+            refused.to_string(),
+            "/console/audit?action=applicant.reveal_refused",
+            refused > 0,
+        ));
+    }
     if c.who.may(Action::ViewOutbox, None)
         && let Ok(o) = app.outbox_overview(&c.who).await
     {

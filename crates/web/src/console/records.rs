@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use hcp_app::evaluations::EvaluationInput;
+use hcp_app::reveal::{RevealAccess, RevealPurpose, RevealRequest};
 use hcp_app::views::RecordView;
 use hcp_app::{App, AppError};
 use hcp_domain::Level;
@@ -112,14 +113,35 @@ fn detail(app_page: &hcp_app::console::RecordPage, c: &Console, extra: &str) -> 
         mobile = esc(&r.applicant.mobile),
         evaluation = esc(&evaluation),
     );
-    if app_page.may_reveal {
-        body.push_str(&format!(
-            r#"<form method="post" action="/console/records/{id}/reveal">{csrf}
+    let ticket_field = r#"<p><label for="ticket_number">本次来电的12345工单编号</label><br><input id="ticket_number" name="ticket_number" required maxlength="40" autocomplete="off"></p>"#;
+    let reveal_form = |why: &str, ticket: &str| {
+        format!(
+            r#"<form method="post" action="/console/records/{id}/reveal">{csrf}<p class="hint">{why}</p>{ticket}
 <p><label for="reason">查看完整联系方式的原因(将被记录)</label><br><input id="reason" name="reason" required></p>
 <button type="submit">查看完整信息</button></form>"#,
             id = r.id,
-            csrf = csrf_field(c)
-        ));
+            csrf = csrf_field(c),
+            why = esc(why),
+        )
+    };
+    match &app_page.reveal {
+        RevealAccess::Case(RevealPurpose::CaseContact { .. }) => {
+            body.push_str(&reveal_form(
+                "您正在办理该办件的差评工单,可查看评价人联系方式以便联系。每次查看均被记录,每人每天有次数上限。",
+                "",
+            ));
+        }
+        RevealAccess::Case(_) => {
+            body.push_str(&reveal_form(
+                "该差评工单待回访,可查看评价人联系方式以便回访。每次查看均被记录,每人每天有次数上限。",
+                "",
+            ));
+        }
+        RevealAccess::OnCall => body.push_str(&reveal_form(
+            "仅在接听该办件申请人的来电时查看,并填写本次来电的12345工单编号。每次查看均被记录,每人每天有次数上限。",
+            ticket_field,
+        )),
+        RevealAccess::None => {}
     }
     if app_page.may_rate_by_phone {
         let options: String = Level::ALL
@@ -134,6 +156,7 @@ fn detail(app_page: &hcp_app::console::RecordPage, c: &Console, extra: &str) -> 
             .collect();
         body.push_str(&format!(
             r#"<h2>记录来电评价(12345热线)</h2><form method="post" action="/console/records/{id}/hotline-evaluation">{csrf}
+<p><label for="hotline_ticket">本次来电的12345工单编号</label><br><input id="hotline_ticket" name="ticket_number" required maxlength="40" autocomplete="off"></p>
 <fieldset><legend>来电人的评价</legend>{options}</fieldset>
 <p><label for="comment">来电人意见</label><br><textarea id="comment" name="comment" maxlength="500"></textarea></p>
 <button type="submit" class="primary">记录评价</button></form>"#,
@@ -162,7 +185,9 @@ pub async fn reveal(State(app): State<App>, c: Console, Path(id): Path<String>, 
         Ok(x) => x,
         Err(r) => return *r,
     };
-    match app.reveal_contact(&c.who, id, form.get("reason")).await {
+    let req =
+        RevealRequest { reason: form.get("reason").to_string(), ticket_number: form.get("ticket_number").to_string() };
+    match app.reveal_contact(&c.who, id, &req).await {
         Ok(plain) => {
             let body = format!(
                 r#"<h2>评价人联系方式</h2><p class="notice" role="status">本次查看已记录(查看人、时间、原因)。请仅用于履行职责,不得提供给第三方。</p>
@@ -195,11 +220,12 @@ pub async fn hotline_evaluation(State(app): State<App>, c: Console, Path(id): Pa
         comment: Some(form.get("comment").to_string()),
         channel: "hotline".into(),
     };
-    match app.record_hotline_evaluation(&c.who, id, &input).await {
+    match app.record_hotline_evaluation(&c.who, id, form.get("ticket_number"), &input).await {
         Ok(e) => {
             let body = format!(
-                r#"<h2>已记录来电评价</h2><p class="notice" role="status">评价“{}”已记录,渠道:12345热线,记录人:{}。</p><p><a href="/console/records/{id}">返回办件</a></p>"#,
+                r#"<h2>已记录来电评价</h2><p class="notice" role="status">评价“{}”已记录,渠道:12345热线,工单编号:{},记录人:{}。</p><p><a href="/console/records/{id}">返回办件</a></p>"#,
                 esc(e.level_name),
+                esc(&form.get("ticket_number").trim().to_ascii_uppercase()),
                 esc(&c.who.display_name)
             );
             console_page(&c, StatusCode::CREATED, "已记录", &body)

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod download;
 pub mod evaluations;
 pub mod health;
+pub mod hotline;
 pub mod indicators;
 pub mod results;
 pub mod service_records;

@@ -1,0 +1,184 @@
+//! Issue 14: no one person does too much alone — contact revealed only for a duty and within a daily quota,
+//! hotline evaluations only with the 12345 ticket of a call.
+
+use serde_json::json;
+
+use crate::both_backends;
+use crate::cases::{Api, PASSWORD, bad_review};
+use crate::console::login;
+use crate::helpers::{TestApp, record_body, spawn_app_with};
+
+/// Reveals per person per day in these tests.
+const QUOTA: u32 = 3;
+
+async fn reveal_only_for_a_purpose_within_the_daily_quota(app: TestApp) {
+    let api = Api::new(&app).await;
+    app.app.create_user("auditor", "审计员", PASSWORD, "auditor", "510899", None).await.unwrap();
+    let (record, case) = bad_review(&app, "RV-1").await;
+    let reveal = format!("/console/records/{record}/reveal");
+    let why = [("reason", "联系评价人核实情况")];
+
+    // Before the case is the unit's, no step of the unit needs the contact.
+    let unit = login(&app, "unit").await;
+    let (status, html) = unit.post(&reveal, &why).await;
+    assert_eq!(status, 403, "{html}");
+    assert!(html.contains("联系或回访环节"), "the refusal says when a reveal is possible");
+    let (_, page) = unit.get(&format!("/console/records/{record}")).await;
+    assert!(!page.contains("/reveal"), "no reveal form without a purpose");
+
+    // Assigned to the unit: the unit may reveal to make contact; the center may not (its step is later).
+    assert_eq!(api.step("center", case, json!({ "step": "assign", "unit_code": "510899D01" })).await.0, 200);
+    let (status, html) = unit.post(&reveal, &why).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("13812345678"));
+    let center = login(&app, "center").await;
+    assert_eq!(center.post(&reveal, &why).await.0, 403);
+
+    // Handled: the follow-up is the center's, and the unit's part is over.
+    assert_eq!(api.step("unit", case, json!({ "step": "contact", "text": "已电话联系" })).await.0, 200);
+    let finding = json!({ "step": "finding", "real_problem": false, "text": "材料清单已告知" });
+    assert_eq!(api.step("unit", case, finding).await.0, 200);
+    assert_eq!(center.post(&reveal, &why).await.0, 200);
+    assert_eq!(unit.post(&reveal, &why).await.0, 403);
+
+    // A hotline agent on a call: only with the ticket of the call, recorded with the reveal.
+    let (other, _) = app.register(&record_body("RV-2")).await;
+    let agent = login(&app, "hotline").await;
+    let call = format!("/console/records/{other}/reveal");
+    let (_, page) = agent.get(&format!("/console/records/{other}")).await;
+    assert!(page.contains(r#"name="ticket_number""#), "the form asks for the ticket");
+    let (status, html) = agent.post(&call, &why).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("工单编号"));
+    let (status, _) = agent.post(&call, &[why[0], ("ticket_number", "12345")]).await;
+    assert_eq!(status, 422, "a ticket of the wrong shape");
+    let with_ticket = [why[0], ("ticket_number", "gd-20261129-0042")];
+    assert_eq!(agent.post(&call, &with_ticket).await.0, 200);
+
+    // The quota: 3 a day. Six at once after the first: exactly two more pass.
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let agent = agent.clone();
+        let call = call.clone();
+        tasks.push(tokio::spawn(async move { agent.post(&call, &with_ticket).await.0 }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 429, 429, 429, 429]);
+    let (status, html) = agent.post(&call, &with_ticket).await;
+    assert_eq!(status, 429);
+    assert!(html.contains("上限") && !html.contains("13812345678"), "refused, nothing shown");
+
+    // Every reveal and every refusal is in the log, with its purpose; the auditor sees the refusals at once.
+    let log = app.app.store.audit_entries("applicant.reveal", 0, 100).await.unwrap();
+    let of = |action: &str| log.iter().filter(|e| e.action == action).collect::<Vec<_>>();
+    assert_eq!(of("applicant.reveal").len(), 5);
+    assert_eq!(of("applicant.reveal_refused").len(), 5);
+    let purposes: Vec<bool> = ["case_contact", "case_follow_up", "hotline_call"]
+        .iter()
+        .map(|p| of("applicant.reveal").iter().any(|e| e.details.contains(p)))
+        .collect();
+    assert_eq!(purposes, [true, true, true]);
+    assert!(of("applicant.reveal").iter().any(|e| e.details.contains("GD-20261129-0042")));
+    let auditor = login(&app, "auditor").await;
+    let (_, home) = auditor.get("/console").await;
+    assert!(home.contains("今日超出查看限额被拒"), "{home}");
+    assert!(home.contains("applicant.reveal_refused"));
+    // The quota is per person: the unit still has its own.
+    assert_eq!(app.app.store.reveals_used(api_user_id(&app, "hotline").await, &today(&app)).await.unwrap(), 3);
+}
+
+async fn api_user_id(app: &TestApp, username: &str) -> i64 {
+    app.app.store.user_by_username(username).await.unwrap().unwrap().id
+}
+
+fn today(app: &TestApp) -> String {
+    hcp_domain::calendar::business_date(app.app.now()).to_string()
+}
+
+async fn hotline_evaluations_carry_their_ticket(app: TestApp) {
+    let api = Api::new(&app).await;
+    let mut records = Vec::new();
+    for n in 0..7 {
+        records.push(app.register(&record_body(&format!("HT-{n}"))).await.0);
+    }
+    let path = |id: i64| format!("/api/v1/service-records/{id}/hotline-evaluation");
+    let (status, v) =
+        api.post("hotline", &path(records[0]), json!({ "level": "satisfied", "ticket_number": "" })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("ticket_required")), "{v}");
+    let (status, v) = api.post("hotline", &path(records[0]), json!({ "level": "satisfied" })).await;
+    assert_eq!(status, 422, "a body without the ticket: {v}");
+    let (status, v) = api.post("hotline", &path(records[0]), json!({ "level": "nope", "ticket_number": "x" })).await;
+    assert_eq!(status, 422);
+    let codes: Vec<&str> = v["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["invalid_ticket_number", "invalid_level"], "every reason at once: {v}");
+
+    let ok = json!({ "level": "satisfied", "ticket_number": "GD-1129-0001" });
+    let (status, v) = api.post("hotline", &path(records[0]), ok.clone()).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["channel"], "hotline");
+    // The same call cannot rate another record; the ticket is compared as the hotline writes it.
+    let again = json!({ "level": "very_satisfied", "ticket_number": "gd-1129-0001" });
+    let (status, v) = api.post("hotline", &path(records[1]), again).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("ticket_used")), "{v}");
+    assert!(app.app.store.first_evaluation(records[1]).await.unwrap().is_none(), "nothing half-written");
+    assert_eq!(app.app.store.hotline_ticket_of(records[0]).await.unwrap().as_deref(), Some("GD-1129-0001"));
+    // Roles that take no calls may not record one.
+    assert_eq!(api.post("unit", &path(records[1]), ok.clone()).await.0, 403);
+    assert_eq!(
+        api.post("center", &path(records[1]), json!({ "level": "satisfied", "ticket_number": "GD-9" })).await.0,
+        403
+    );
+
+    // Five records rated at once on one new ticket: exactly one is written.
+    let mut tasks = Vec::new();
+    for &id in &records[2..] {
+        let (base, http, token) = (app.base.clone(), app.http.clone(), api.token("hotline"));
+        tasks.push(tokio::spawn(async move {
+            http.post(format!("{base}/api/v1/service-records/{id}/hotline-evaluation"))
+                .bearer_auth(token)
+                .json(&json!({ "level": "very_satisfied", "ticket_number": "GD-1129-0002" }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409]);
+    let mut written = 0;
+    for &id in &records[2..] {
+        written += usize::from(app.app.store.first_evaluation(id).await.unwrap().is_some());
+    }
+    assert_eq!(written, 1);
+}
+
+mod quota {
+    use super::*;
+    use crate::helpers::Backend;
+
+    async fn run(backend: Backend) {
+        let Some(app) = spawn_app_with(backend, |cfg| cfg.safeguards.reveal_quota = QUOTA).await else { return };
+        reveal_only_for_a_purpose_within_the_daily_quota(app).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        run(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        run(Backend::Postgres).await;
+    }
+}
+
+both_backends!(hotline_evaluations_carry_their_ticket);

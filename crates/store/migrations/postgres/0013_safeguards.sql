@@ -1,0 +1,25 @@
+-- Issue 14: least privilege and abuse resistance.
+
+-- Reveals of an applicant's full contact per person and business day (China time), counted in one statement so
+-- that a daily quota holds under parallel requests and across instances.
+CREATE TABLE reveal_count (
+    user_id BIGINT NOT NULL REFERENCES app_user (id),
+    day TEXT NOT NULL,
+    used BIGINT NOT NULL,
+    PRIMARY KEY (user_id, day)
+);
+
+-- Who created an account: they, like anyone who reset its password, could act as it, so they may not decide an
+-- appeal filed through it. NULL for accounts made before this column (and by the operator on the command line).
+ALTER TABLE app_user ADD COLUMN created_by TEXT;
+
+-- Password resets and other actions on an account are found by target.
+CREATE INDEX audit_log_target ON audit_log (target, action);
+
+-- A hotline evaluation carries the 12345 ticket of the call behind it; one evaluation per ticket.
+CREATE TABLE hotline_ticket (
+    ticket_number TEXT PRIMARY KEY,
+    service_record_id BIGINT NOT NULL REFERENCES service_record (id),
+    recorded_by TEXT NOT NULL,
+    at BIGINT NOT NULL
+);

@@ -1,0 +1,47 @@
+//! `/api/v1/service-records/{id}/hotline-evaluation`: a caller's evaluation recorded by a 12345 hotline agent
+//! (session token), with the ticket of the call (issue 14 §4).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use hcp_app::App;
+use hcp_app::evaluations::EvaluationInput;
+use hcp_app::views::EvaluationView;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Person, path_id};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HotlineBody {
+    /// The 12345 ticket of the call; one evaluation per ticket.
+    pub ticket_number: String,
+    pub level: String,
+    #[serde(default)]
+    pub indicator_ids: Vec<String>,
+    #[serde(default)]
+    pub staff_indicator_ids: Vec<String>,
+    pub comment: Option<String>,
+}
+
+/// `POST /api/v1/service-records/{id}/hotline-evaluation`: 201 with the evaluation; 409 `ticket_used` when the
+/// ticket carried one already, 409 `already_evaluated` when the record has its evaluation.
+pub async fn create(
+    State(app): State<App>,
+    Person(who): Person,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<HotlineBody>,
+) -> Result<(StatusCode, Json<EvaluationView>), ApiError> {
+    let id = path_id(&id, "record_not_found")?;
+    let input = EvaluationInput {
+        token: String::new(),
+        level: body.level,
+        indicator_ids: body.indicator_ids,
+        staff_indicator_ids: body.staff_indicator_ids,
+        comment: body.comment,
+        channel: "hotline".into(),
+    };
+    let view = app.record_hotline_evaluation(&who, id, &body.ticket_number, &input).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
