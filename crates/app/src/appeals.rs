@@ -239,13 +239,36 @@ impl App {
         }
     }
 
+    /// Whether this person has a stake in the appeal (issue 14 §3): they filed it, or could have acted as the
+    /// account that did (they created it or reset its password), or — at the center's stage — they decided the
+    /// unit's stage or could have acted as the account that did. Then the decision is someone else's, so that no
+    /// one person can file an appeal and see it through.
+    async fn has_stake(&self, who: &Principal, a: &AppealRow, role: AppealRole) -> AppResult<bool> {
+        let me = Actor::user(&who.username).as_str().to_string();
+        let mut accounts = vec![a.filed_by.clone()];
+        if role == AppealRole::Center {
+            let decisions = self.store.appeal_decisions(a.id).await?;
+            accounts.extend(decisions.into_iter().filter(|d| d.stage == "unit").map(|d| d.decided_by));
+        }
+        for account in &accounts {
+            if *account == who.username || self.store.account_controllers(account).await?.contains(&me) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     pub async fn appeal_detail(&self, who: &Principal, id: i64) -> AppResult<AppealDetail> {
         let a = self.appeal_for(who, id).await?;
         let decisions = self.store.appeal_decisions(id).await?;
         let evidence = self.store.appeal_evidence(id).await?;
+        let may_decide = match self.may_decide(who, &a) {
+            Some(role) => !self.has_stake(who, &a, role).await?,
+            None => false,
+        };
         Ok(AppealDetail {
             evidence: evidence.iter().map(crate::cases::AttachmentView::from_row).collect(),
-            may_decide: self.may_decide(who, &a).is_some(),
+            may_decide,
             appeal: AppealView::from_row(&a),
             decisions: decisions.iter().map(DecisionView::from_row).collect(),
         })
@@ -317,6 +340,12 @@ impl App {
                 AppError::conflict("appeal_decided", format!("申诉已处理完毕(“{}”)。", state.name_zh()))
             });
         };
+        if self.has_stake(who, &a, role).await? {
+            return Err(AppError::denied(
+                "appeal_conflict_of_interest",
+                "您与此申诉有利害关系(申诉由您或您创建、重置过密码的账号提出,或您已作出单位初步核实意见),不能作出此决定,请由其他人员处理。",
+            ));
+        }
         let reasons = step_text(reasons, "处理意见", true)?;
         let now = self.now();
         let mut appeal = Appeal { state, filed_at: a.filed_at, decisions: Vec::new() };

@@ -182,3 +182,95 @@ mod quota {
 }
 
 both_backends!(hotline_evaluations_carry_their_ticket);
+
+/// The attack of the issue: one center admin makes an account for a staff member who had none, files the
+/// appeal through it, has a unit account of their making pass it, and would uphold it themselves.
+async fn one_person_cannot_see_an_appeal_through(app: TestApp) {
+    let api = Api::new(&app).await;
+    app.app.create_user("center2", "另一位中心管理员", PASSWORD, "center_admin", "510899", None).await.unwrap();
+    let mut body = record_body("COI-1");
+    body["staff_number"] = json!("QS0003");
+    let (_, token) = app.register(&body).await;
+    let (status, v) = app.evaluate(&token, "very_dissatisfied", &["S511"], Some("来回跑")).await;
+    assert_eq!(status, 201, "{v}");
+    let case = app.app.store.case_of_evaluation(v["id"].as_i64().unwrap()).await.unwrap().unwrap().id;
+
+    let center = login(&app, "center").await;
+    for (username, role, staff) in [("shadow", "staff", "QS0003"), ("shadowunit", "unit_admin", "")] {
+        let fields = [
+            ("username", username),
+            ("display_name", "影子账号"),
+            ("password", "correct horse 9"),
+            ("role", role),
+            ("org", "510899D01"),
+            ("staff", staff),
+        ];
+        let (status, html) = center.post("/console/catalog/accounts", &fields).await;
+        assert!(status < 400, "{status}: {html}");
+    }
+    let session = |username: &'static str| {
+        let app = &app;
+        async move {
+            let body = json!({ "username": username, "password": "correct horse 9" });
+            let (status, v) = app.post_json("/api/v1/sessions", &body, None).await;
+            assert_eq!(status, 201, "{v}");
+            v["token"].as_str().unwrap().to_string()
+        }
+    };
+    let (shadow, shadowunit) = (session("shadow").await, session("shadowunit").await);
+    let (status, v) = app
+        .post_json(&format!("/api/v1/cases/{case}/appeal"), &json!({ "reasons": "评价对象错误" }), Some(&shadow))
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let appeal = format!("/api/v1/appeals/{}", v["id"].as_i64().unwrap());
+    let decision = format!("{appeal}/decision");
+    let pass = json!({ "uphold": true, "reasons": "核实属实" });
+    assert_eq!(app.post_json(&decision, &pass, Some(&shadowunit)).await.0, 200);
+
+    // The creator of both accounts may not decide the center's stage; the page says so before they try.
+    let (status, v) = api.get("center", &appeal).await;
+    assert_eq!((status, v["may_decide"].as_bool()), (200, Some(false)), "{v}");
+    let uphold = json!({ "uphold": true, "reasons": "复核成立" });
+    let (status, v) = api.post("center", &decision, uphold.clone()).await;
+    assert_eq!((status, v["code"].as_str()), (403, Some("appeal_conflict_of_interest")), "{v}");
+    let (_, v) = api.get("center", &appeal).await;
+    assert_eq!(v["appeal"]["state"], "with_center", "nothing changed: {v}");
+
+    // Another center admin, with no part in it, decides.
+    let token = token_of(&app, "center2").await;
+    let (status, v) = app.get_json(&appeal, Some(&token)).await;
+    assert_eq!((status, v["may_decide"].as_bool()), (200, Some(true)), "{v}");
+    let reject = json!({ "uphold": false, "reasons": "申诉理由不成立" });
+    assert_eq!(app.post_json(&decision, &reject, Some(&token)).await.0, 200);
+
+    // Whoever reset a staff member's password has no say on that person's appeals either.
+    let (_, token) = {
+        let mut body = record_body("COI-2");
+        body["staff_number"] = json!("QS0003");
+        app.register(&body).await
+    };
+    let (_, v) = app.evaluate(&token, "very_dissatisfied", &["S511"], Some("来回跑")).await;
+    let case = app.app.store.case_of_evaluation(v["id"].as_i64().unwrap()).await.unwrap().unwrap().id;
+    let (status, v) = app
+        .post_json(&format!("/api/v1/cases/{case}/appeal"), &json!({ "reasons": "评价对象错误" }), Some(&shadow))
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let decision = format!("/api/v1/appeals/{}/decision", v["id"].as_i64().unwrap());
+    let (status, html) = login(&app, "center2")
+        .await
+        .post("/console/catalog/passwords", &[("username", "shadow"), ("password", "correct horse 8")])
+        .await;
+    assert!(status < 400, "{status}: {html}");
+    assert_eq!(app.post_json(&decision, &pass, Some(&shadowunit)).await.0, 200);
+    let (status, v) = app.post_json(&decision, &uphold, Some(&token_of(&app, "center2").await)).await;
+    assert_eq!((status, v["code"].as_str()), (403, Some("appeal_conflict_of_interest")), "{v}");
+    let audit = app.app.store.audit_entries("appeal.decide", 0, 100).await.unwrap();
+    assert_eq!(audit.len(), 3, "only the decisions taken are in the log");
+}
+
+async fn token_of(app: &TestApp, username: &str) -> String {
+    let body = json!({ "username": username, "password": PASSWORD });
+    app.post_json("/api/v1/sessions", &body, None).await.1["token"].as_str().unwrap().to_string()
+}
+
+both_backends!(one_person_cannot_see_an_appeal_through);
