@@ -349,6 +349,19 @@ pub struct ServeArgs {
     /// Full contact reveals one person may make per day; past it reveals are refused and the auditor sees it.
     #[arg(long, env = "HCP_REVEAL_QUOTA", default_value_t = hcp_app::reveal::DEFAULT_REVEAL_QUOTA)]
     pub reveal_quota: u32,
+    /// Seconds a client has to send a request's head (also the longest wait for the next request on an open
+    /// connection).
+    #[arg(long, env = "HCP_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Seconds within which a request is answered; past it the answer is 503 `request_timeout`.
+    #[arg(long, env = "HCP_REQUEST_TIMEOUT", default_value_t = 60)]
+    pub request_timeout: u64,
+    /// Seconds a connection may stay without any byte moving before it is closed (more than --request-timeout).
+    #[arg(long, env = "HCP_IDLE_TIMEOUT", default_value_t = 90)]
+    pub idle_timeout: u64,
+    /// Open connections at most; past it a new one is answered 503 `server_busy` at once.
+    #[arg(long, env = "HCP_MAX_CONNECTIONS", default_value_t = 1000)]
+    pub max_connections: usize,
     #[command(flatten)]
     pub upstream: UpstreamArgs,
 }

@@ -1,6 +1,7 @@
 //! What each command does.
 
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::Context;
 use hcp_app::App;
@@ -146,6 +147,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.jobs = !args.no_jobs;
             cfg.trusted_proxies = args.trusted_proxy;
             cfg.safeguards.reveal_quota = args.reveal_quota;
+            cfg.http_limits = crate::listener::Limits {
+                header_timeout: Duration::from_secs(args.header_timeout),
+                request_timeout: Duration::from_secs(args.request_timeout),
+                idle_timeout: Duration::from_secs(args.idle_timeout),
+                max_connections: args.max_connections,
+            };
             cfg.case_rules = cases.rules();
             cfg.result_rules = cases.result_rules()?;
             cfg.gateway = cases.gateway();

@@ -5,6 +5,7 @@ mod catalog;
 pub mod cli;
 pub mod commands;
 mod exchange;
+pub mod listener;
 pub mod server;
 
 pub use server::{Application, ServeConfig};

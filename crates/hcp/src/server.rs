@@ -27,6 +27,8 @@ pub struct ServeConfig {
     pub case_rules: hcp_app::CaseRules,
     /// Limits on what one person may do alone.
     pub safeguards: hcp_app::Safeguards,
+    /// Timeouts and the connection cap of the HTTP listener.
+    pub http_limits: crate::listener::Limits,
     /// Where notifications go.
     pub gateway: hcp_app::outbox::Gateway,
     /// How results are ranked, assessed and followed up.
@@ -49,6 +51,7 @@ impl ServeConfig {
             trusted_proxies: Vec::new(),
             case_rules: hcp_app::CaseRules::default(),
             safeguards: hcp_app::Safeguards::default(),
+            http_limits: crate::listener::Limits::default(),
             gateway: hcp_app::outbox::Gateway::Log,
             result_rules: hcp_app::ResultRules::default(),
             upstream: None,
@@ -61,11 +64,13 @@ pub struct Application {
     listener: TcpListener,
     app: App,
     jobs: bool,
+    limits: crate::listener::Limits,
 }
 
 impl Application {
     /// Connects, migrates and binds; nothing is served until [`Application::run_until_stopped`].
     pub async fn build(cfg: &ServeConfig) -> anyhow::Result<Application> {
+        cfg.http_limits.check()?;
         let store = crate::commands::open_store(&cfg.database_url, cfg.max_connections).await?;
         let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("无法监听 {}", cfg.listen))?;
         let addr = listener.local_addr()?;
@@ -86,7 +91,7 @@ impl Application {
         for w in app.warnings() {
             tracing::warn!(code = w.code, "{}", w.message);
         }
-        Ok(Application { listener, app, jobs: cfg.jobs })
+        Ok(Application { listener, app, jobs: cfg.jobs, limits: cfg.http_limits })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -105,9 +110,7 @@ impl Application {
             tokio::spawn(exchanger(self.app.clone()));
         }
         let router = hcp_web::router(self.app.clone());
-        // The client address is needed for the per-address login lockout.
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+        crate::listener::serve(self.listener, router, self.limits, shutdown_signal(), Duration::from_secs(10)).await?;
         self.app.store.close().await;
         Ok(())
     }

@@ -104,6 +104,20 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
+/// A 503 answer made outside the router (a request that ran out of time): problem+json under `/api/`, a page
+/// elsewhere, with `Retry-After`.
+pub fn unavailable(path: &str, code: &'static str, message: &str) -> Response {
+    let status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+    let mut res = if path.starts_with("/api/") {
+        ApiError::new(status, code, message).into_response()
+    } else {
+        let body = format!(r#"<h2>请稍后重试</h2><p class="notice">{}</p>"#, pages::layout::esc(message));
+        pages::layout::page(status, "请稍后重试", &body)
+    };
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    res
+}
+
 async fn api_not_found() -> ApiError {
     ApiError::not_found()
 }

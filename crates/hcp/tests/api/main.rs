@@ -12,6 +12,7 @@ mod catalog;
 mod catalog_import;
 mod channels;
 mod cli;
+mod connections;
 mod console;
 mod default_evaluation;
 mod durability;
