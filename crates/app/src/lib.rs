@@ -149,6 +149,8 @@ impl App {
     /// Wires the use cases; starts the evaluation writer, so call it inside the runtime. The calendar is the
     /// bundled one until [`App::reload_calendar`] adds what the database holds.
     pub fn new(store: Store, public_url: &str, keys: keys::Keys) -> App {
+        // The audit chain's key comes with the data keys, before anything can be appended.
+        store.set_audit_key(keys.current().audit_key());
         let writer = EvaluationWriter::spawn(store.clone());
         App {
             keys: Arc::new(keys),

@@ -152,6 +152,13 @@ impl Keyring {
         String::from_utf8(plain).map_err(|_| KeyError::Corrupt)
     }
 
+    /// The key of the audit chain's HMAC-SM3 (issue 14 §6), derived from the index key: outside the database
+    /// like the data keys, and never rotated (the chain must stay verifiable from its first entry). The leading
+    /// 0x01 keeps the derivation apart from every blind index, whose input starts with a kind's name.
+    pub fn audit_key(&self) -> [u8; 32] {
+        hmac_sm3(&self.index_key, b"\x01hcp audit chain key v1")
+    }
+
     /// The blind index of a value: HMAC-SM3 under the index key, its first 128 bits in hex. Equal values
     /// give equal indexes, so a search by mobile or ID number is an equality lookup; the value itself cannot
     /// be read back. 128 bits keep accidental collisions out of reach while halving the database index.

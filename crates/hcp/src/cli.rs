@@ -276,8 +276,16 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the SM3 chain from the first entry; name the first entry that does not match (exit 1).
-    Verify,
+    /// Recompute the chain (HMAC-SM3 under the key kept with the data keys) from the first entry; name the
+    /// first entry that does not match (exit 1).
+    Verify {
+        /// A file of anchors (`seq <n> <hex>` lines, as `hcp audit anchor` prints and the daily job writes):
+        /// each must still be in the chain, or the whole chain was rewritten.
+        #[arg(long)]
+        anchor: Option<std::path::PathBuf>,
+    },
+    /// Print the head of the chain as one line `seq <n> <hex>`, to keep outside the database.
+    Anchor,
     /// Print entries in order, oldest first.
     List {
         /// Only actions starting with this (e.g. `evaluation.`, `calendar.import`).

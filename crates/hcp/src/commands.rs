@@ -71,6 +71,20 @@ pub fn county_key_path(keys: &KeySource) -> std::path::PathBuf {
     }
 }
 
+/// Where the daily job appends the audit chain's anchors, kept with the data keys: beside the key file
+/// (`hcp.db.keys.anchors`), or `hcp-audit.anchors` in the working directory when the keys come from the
+/// environment. Copy it off the server now and then: an anchor kept only beside the database guards less.
+pub fn anchor_file_path(keys: &KeySource) -> std::path::PathBuf {
+    match keys {
+        KeySource::File(p) => {
+            let mut s = p.clone().into_os_string();
+            s.push(".anchors");
+            s.into()
+        }
+        KeySource::Text(_) => "hcp-audit.anchors".into(),
+    }
+}
+
 /// Opens the database and the use cases, with the calendar as the database holds it.
 async fn open_app(url: &str, keys: &KeySource, close: CloseOfDay, cases: &CaseArgs) -> anyhow::Result<App> {
     let store = open_store(url, 4).await?;
@@ -95,22 +109,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let cases = cli.cases;
     match cli.command {
         Command::Calendar(cmd) => calendar(&open_app(&url, &keys, close, &cases).await?, cmd).await,
-        Command::Audit(AuditCommand::Verify) => {
-            let store = open_store(&url, 2).await?;
-            match store.verify_audit_chain().await? {
-                hcp_store::ChainCheck::Intact { entries } => {
-                    println!("审计日志完整:共 {entries} 条,SM3 链校验通过。");
-                    Ok(())
-                }
-                hcp_store::ChainCheck::Broken { seq, reason } => {
-                    let why = match reason {
-                        "missing" => "缺失",
-                        "link" => "与前一条的链接不符",
-                        _ => "内容与其哈希不符",
-                    };
-                    anyhow::bail!("审计日志第 {seq} 条{why}:日志可能被篡改,请立即报告。")
-                }
-            }
+        Command::Audit(AuditCommand::Verify { anchor }) => crate::audit::verify(&url, &keys, anchor.as_deref()).await,
+        Command::Audit(AuditCommand::Anchor) => {
+            let store = crate::audit::open_keyed(&url, &keys).await?;
+            println!("{}", crate::audit::anchor_line(&store).await?);
+            Ok(())
         }
         Command::Audit(AuditCommand::List { action, after, limit }) => {
             let store = open_store(&url, 2).await?;
@@ -141,6 +144,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => {
             let mut cfg = ServeConfig::new(&url, args.listen);
+            cfg.audit_anchors = Some(anchor_file_path(&keys));
             cfg.keys = keys;
             cfg.close_of_day = close.0;
             cfg.public_url = args.public_url;

@@ -1,6 +1,7 @@
 //! The `hcp` program: command line, configuration, wiring and background jobs.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod catalog;
 pub mod cli;
 pub mod commands;

@@ -27,6 +27,8 @@ pub struct ServeConfig {
     pub case_rules: hcp_app::CaseRules,
     /// Limits on what one person may do alone.
     pub safeguards: hcp_app::Safeguards,
+    /// Where the daily job appends the audit chain's head (`None`: only to the log).
+    pub audit_anchors: Option<std::path::PathBuf>,
     /// Timeouts and the connection cap of the HTTP listener.
     pub http_limits: crate::listener::Limits,
     /// Where notifications go.
@@ -52,6 +54,7 @@ impl ServeConfig {
             case_rules: hcp_app::CaseRules::default(),
             safeguards: hcp_app::Safeguards::default(),
             http_limits: crate::listener::Limits::default(),
+            audit_anchors: None,
             gateway: hcp_app::outbox::Gateway::Log,
             result_rules: hcp_app::ResultRules::default(),
             upstream: None,
@@ -65,6 +68,7 @@ pub struct Application {
     app: App,
     jobs: bool,
     limits: crate::listener::Limits,
+    anchors: Option<std::path::PathBuf>,
 }
 
 impl Application {
@@ -91,7 +95,7 @@ impl Application {
         for w in app.warnings() {
             tracing::warn!(code = w.code, "{}", w.message);
         }
-        Ok(Application { listener, app, jobs: cfg.jobs, limits: cfg.http_limits })
+        Ok(Application { listener, app, jobs: cfg.jobs, limits: cfg.http_limits, anchors: cfg.audit_anchors.clone() })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -105,7 +109,7 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         if self.jobs {
-            tokio::spawn(scheduler(self.app.clone()));
+            tokio::spawn(scheduler(self.app.clone(), self.anchors.clone()));
             tokio::spawn(deliverer(self.app.clone()));
             tokio::spawn(exchanger(self.app.clone()));
         }
@@ -117,11 +121,19 @@ impl Application {
 }
 
 /// Runs the jobs now and then every minute. A failed run is logged and retried at the next tick.
-async fn scheduler(app: App) {
+async fn scheduler(app: App, anchors: Option<std::path::PathBuf>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut anchored_on = None;
     loop {
         tick.tick().await;
+        let today = hcp_domain::calendar::business_date(app.now());
+        if anchored_on != Some(today) {
+            match write_anchor(&app, anchors.as_deref()).await {
+                Ok(()) => anchored_on = Some(today),
+                Err(e) => tracing::error!(error = %e, "writing the audit anchor failed; retrying in a minute"),
+            }
+        }
         // Another instance may have imported a calendar: pick it up before computing anything.
         if let Err(e) = app.keys.reload() {
             tracing::error!(error = %e, "re-reading the data keys failed; keeping the ones in memory");
@@ -133,6 +145,23 @@ async fn scheduler(app: App) {
             tracing::error!(error = %e, "background jobs failed; retrying in a minute");
         }
     }
+}
+
+/// The audit chain's head, once a day (and at start): to the log and appended to the anchor file, so that a
+/// rewrite of the whole chain is caught by `hcp audit verify --anchor`.
+async fn write_anchor(app: &App, file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let line = crate::audit::anchor_line(&app.store).await?;
+    tracing::info!(anchor = %line, "audit chain anchor");
+    if let Some(path) = file {
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(path).with_context(|| format!("无法写入审计锚点文件 {}", path.display()))?;
+        writeln!(f, "{line}")?;
+    }
+    Ok(())
 }
 
 /// Delivers notifications every few seconds (the minute job would make a reminder wait too long).

@@ -36,7 +36,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let entry = crate::NewAudit { target: format!("api_key:{id}"), ..audit.clone() };
-        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        crate::audit::append(&mut tx, &self.chain(), &[entry]).await?;
         tx.commit().await?;
         Ok(id)
     }

@@ -180,7 +180,7 @@ impl Store {
         crate::rollups::count_appeal_filed(&mut tx, self.backend, a.evaluation_id).await?;
         let audit = NewAudit { target: format!("appeal:{id}"), ..audit.clone() };
         let w = CaseWrite { messages: messages.to_vec(), audit: vec![audit], ..CaseWrite::default() };
-        write_case_in(&mut tx, self.backend, &w, a.filed_at).await?;
+        write_case_in(&mut tx, &self.chain(), &w, a.filed_at).await?;
         tx.commit().await?;
         Ok(Some(id))
     }
@@ -226,7 +226,7 @@ impl Store {
             crate::rollups::count_invalidation(&mut tx, self.backend, evaluation_id).await?;
             crate::upstream::queue_invalidation(&mut tx, evaluation_id, d.at).await?;
         }
-        if !write_case_in(&mut tx, self.backend, &w.case, d.at).await? {
+        if !write_case_in(&mut tx, &self.chain(), &w.case, d.at).await? {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -378,7 +378,7 @@ impl Store {
             return Ok(false);
         }
         let w = CaseWrite { messages: messages.to_vec(), audit: vec![audit.clone()], ..CaseWrite::default() };
-        write_case_in(&mut tx, self.backend, &w, audit.at).await?;
+        write_case_in(&mut tx, &self.chain(), &w, audit.at).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -392,7 +392,7 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let id = insert_evidence_in(&mut tx, appeal_id, e).await?;
-        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(id)
     }

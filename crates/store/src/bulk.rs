@@ -92,7 +92,7 @@ impl Store {
             crate::cases::open_cases(&mut tx, self.backend, &bad).await?;
         }
         // A bulk load is one act: one entry says what it loaded, not one per row.
-        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(ids)
     }

@@ -66,7 +66,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -213,7 +213,7 @@ pub struct CaseWrite {
 /// caller rolls back and tells the person to reload).
 pub(crate) async fn write_case_in(
     conn: &mut AnyConnection,
-    backend: Backend,
+    chain: &crate::audit::Chain<'_>,
     w: &CaseWrite,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
@@ -266,7 +266,7 @@ pub(crate) async fn write_case_in(
         .bind(to_ms(s.at))
         .execute(&mut *conn)
         .await?;
-        crate::rollups::count_case_step(conn, backend, *case_id, s).await?;
+        crate::rollups::count_case_step(conn, chain.backend, *case_id, s).await?;
         if s.kind == "close" {
             crate::upstream::queue_rectification(conn, *case_id, s.at).await?;
         }
@@ -299,7 +299,7 @@ pub(crate) async fn write_case_in(
         .await?;
     }
     insert_messages(conn, &w.messages).await?;
-    crate::audit::append(conn, backend, &w.audit).await?;
+    crate::audit::append(conn, chain, &w.audit).await?;
     Ok(true)
 }
 
@@ -461,7 +461,7 @@ impl Store {
     /// Applies a step's writes in one transaction; `false` (nothing written) when the case changed meanwhile.
     pub async fn write_case(&self, w: &CaseWrite, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        if !write_case_in(&mut tx, self.backend, w, now).await? {
+        if !write_case_in(&mut tx, &self.chain(), w, now).await? {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -477,7 +477,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut n = 0;
         for w in writes {
-            n += write_case_in(&mut tx, self.backend, w, now).await? as u64;
+            n += write_case_in(&mut tx, &self.chain(), w, now).await? as u64;
         }
         tx.commit().await?;
         Ok(n)

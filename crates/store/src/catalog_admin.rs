@@ -301,7 +301,7 @@ impl Store {
             return Ok(false);
         };
         let entry = NewAudit { target: format!("{target}:{id}"), ..audit.clone() };
-        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        crate::audit::append(&mut tx, &self.chain(), &[entry]).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -326,7 +326,7 @@ impl Store {
         }
         let (id, table) = insert(&mut tx, e, to_ms(audit.at)).await?;
         let entry = NewAudit { target: format!("{table}:{id}"), ..audit.clone() };
-        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        crate::audit::append(&mut tx, &self.chain(), &[entry]).await?;
         tx.commit().await?;
         Ok(Some(id))
     }

@@ -381,7 +381,7 @@ impl Store {
             record("service_item", id, details);
             tick(&mut done);
         }
-        crate::audit::append(&mut tx, self.backend, &entries).await?;
+        crate::audit::append(&mut tx, &self.chain(), &entries).await?;
         tx.commit().await?;
         progress(done);
         Ok(())

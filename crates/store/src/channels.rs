@@ -96,7 +96,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let entry = NewAudit { target: format!("hall_device:{id}"), ..audit.clone() };
-        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        crate::audit::append(&mut tx, &self.chain(), &[entry]).await?;
         tx.commit().await?;
         Ok(Some(id))
     }
@@ -135,7 +135,7 @@ impl Store {
             return Ok(false);
         };
         let entry = NewAudit { target: format!("hall_device:{id}"), ..audit.clone() };
-        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        crate::audit::append(&mut tx, &self.chain(), &[entry]).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -105,7 +105,7 @@ impl Store {
             })
             .connect(url)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, audit_key: Default::default() })
     }
 
     /// Applies the migrations of this backend; safe to run from several instances at once (sqlx takes a lock).

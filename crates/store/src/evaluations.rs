@@ -189,7 +189,7 @@ impl Store {
             crate::cases::open_cases(&mut tx, self.backend, &bad_review_ids(std::slice::from_ref(e), &inserted))
                 .await?,
         );
-        crate::audit::append(&mut tx, self.backend, &entries).await?;
+        crate::audit::append(&mut tx, &self.chain(), &entries).await?;
         tx.commit().await?;
         Ok(Some(id))
     }
@@ -226,7 +226,7 @@ impl Store {
         };
         crate::upstream::queue_evaluations(&mut tx, self.backend, &[id]).await?;
         let details = format!(r#"{{"evaluation_id":{id},{}"#, audit.details.trim_start_matches('{'));
-        crate::audit::append(&mut tx, self.backend, &[crate::NewAudit { details, ..audit.clone() }]).await?;
+        crate::audit::append(&mut tx, &self.chain(), &[crate::NewAudit { details, ..audit.clone() }]).await?;
         tx.commit().await?;
         Ok(Some(id))
     }

@@ -56,7 +56,7 @@ impl Store {
                         .map(|id| crate::writer::evaluation_audit(r, *id, "system", "evaluation.default"))
                 })
                 .collect();
-            crate::audit::append(&mut tx, self.backend, &audit).await?;
+            crate::audit::append(&mut tx, &self.chain(), &audit).await?;
             // A record another process evaluated meanwhile is marked too, so it leaves the queue.
             let raced: Vec<i64> = due.iter().map(|(id, _)| *id).filter(|id| !inserted.contains_key(id)).collect();
             crate::evaluations::mark_evaluated(&mut tx, &raced).await?;

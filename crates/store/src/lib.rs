@@ -70,11 +70,24 @@ use sqlx::AnyPool;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The audit chain's key, once the data keys are loaded ([`Store::set_audit_key`]).
+    audit_key: std::sync::Arc<std::sync::OnceLock<audit::AuditKey>>,
 }
 
 impl Store {
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Gives the store the audit chain's key (from the data keys). Set once; later calls are ignored, the key
+    /// being derived from the never-rotated index key.
+    pub fn set_audit_key(&self, key: [u8; 32]) {
+        let _ = self.audit_key.set(audit::AuditKey(key));
+    }
+
+    /// How this store appends to the audit log.
+    pub(crate) fn chain(&self) -> audit::Chain<'_> {
+        audit::Chain { backend: self.backend, key: self.audit_key.get() }
     }
 
     /// Answers when the database does (for `/healthz`).

@@ -216,7 +216,7 @@ impl Store {
             crate::upstream::queue_records(&mut tx, self.backend, &[id]).await?;
         }
         let entry = NewAudit { target: format!("service_record:{id}"), ..audit.clone() };
-        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        crate::audit::append(&mut tx, &self.chain(), &[entry]).await?;
         tx.commit().await?;
         Ok(RecordInsert::Created(id))
     }
@@ -231,7 +231,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         insert_invite(&mut tx, record_id, token_hash, now).await?;
-        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -285,7 +285,7 @@ impl Store {
         }
         crate::rollups::count_completions(&mut tx, self.backend, &[id]).await?;
         crate::upstream::queue_records(&mut tx, self.backend, &[id]).await?;
-        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(true)
     }

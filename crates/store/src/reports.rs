@@ -212,7 +212,7 @@ impl Store {
             }
         };
         let audit = NewAudit { target: format!("report:{id}"), ..audit.clone() };
-        crate::audit::append(&mut tx, self.backend, &[audit]).await?;
+        crate::audit::append(&mut tx, &self.chain(), &[audit]).await?;
         tx.commit().await?;
         Ok((id, version))
     }
@@ -261,7 +261,7 @@ impl Store {
             .await?;
         }
         let w = CaseWrite { messages: messages.to_vec(), audit: vec![audit.clone()], ..CaseWrite::default() };
-        write_case_in(&mut tx, self.backend, &w, at).await?;
+        write_case_in(&mut tx, &self.chain(), &w, at).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -371,7 +371,7 @@ impl Store {
             return Ok(false);
         }
         let w = CaseWrite { messages: messages.to_vec(), audit: vec![audit.clone()], ..CaseWrite::default() };
-        write_case_in(&mut tx, self.backend, &w, c.at).await?;
+        write_case_in(&mut tx, &self.chain(), &w, c.at).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -111,7 +111,7 @@ impl Store {
             crate::cases::open_cases(&mut tx, self.backend, &bad_review_ids(std::slice::from_ref(e), &inserted))
                 .await?,
         );
-        crate::audit::append(&mut tx, self.backend, &entries).await?;
+        crate::audit::append(&mut tx, &self.chain(), &entries).await?;
         tx.commit().await?;
         Ok(HotlineInsert::Written(id))
     }

@@ -335,7 +335,7 @@ impl Store {
         let n = done.rows_affected();
         if n > 0 {
             let entry = crate::NewAudit { details: format!("{{\"items\":{n}}}"), ..audit.clone() };
-            crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+            crate::audit::append(&mut tx, &self.chain(), &[entry]).await?;
         }
         tx.commit().await?;
         Ok(n)

@@ -140,7 +140,7 @@ impl Store {
             let cases =
                 crate::cases::open_cases(&mut tx, self.backend, &bad_review_ids(std::slice::from_ref(&new), &inserted))
                     .await?;
-            crate::audit::append(&mut tx, self.backend, &cases).await?;
+            crate::audit::append(&mut tx, &self.chain(), &cases).await?;
             inserted.get(&record).copied()
         } else {
             // A second rating made on the province's channels: linked to our first evaluation.
@@ -172,7 +172,7 @@ impl Store {
             details: format!(r#"{{"project_no":{:?},"assess_number":{}}}"#, p.project_no, p.assess_number),
             ..audit.clone()
         };
-        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        crate::audit::append(&mut tx, &self.chain(), &[entry]).await?;
         tx.commit().await?;
         Ok(PullOutcome::Stored(id))
     }

@@ -136,7 +136,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let entry = NewAudit { target: format!("user:{id}"), ..audit.clone() };
-        crate::audit::append(&mut tx, self.backend, &[entry]).await?;
+        crate::audit::append(&mut tx, &self.chain(), &[entry]).await?;
         tx.commit().await?;
         Ok(UserInsert::Created(id))
     }
@@ -278,7 +278,7 @@ impl Store {
         .bind(to_ms(now))
         .execute(&mut *tx)
         .await?;
-        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -313,7 +313,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM user_session WHERE id_hash = $1").bind(id_hash).execute(&mut *tx).await?;
         if let Some(a) = audit {
-            crate::audit::append(&mut tx, self.backend, std::slice::from_ref(a)).await?;
+            crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(a)).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -329,7 +329,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM user_session WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -352,7 +352,7 @@ impl Store {
         if at.is_some() {
             sqlx::query("DELETE FROM user_session WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         }
-        crate::audit::append(&mut tx, self.backend, std::slice::from_ref(audit)).await?;
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -187,7 +187,7 @@ async fn handle(store: &Store, subs: &[TokenSubmission]) -> Result<Vec<WriteOutc
         })
         .collect();
     audit.extend(crate::cases::open_cases(&mut tx, store.backend, &bad).await?);
-    crate::audit::append(&mut tx, store.backend, &audit).await?;
+    crate::audit::append(&mut tx, &store.chain(), &audit).await?;
     tx.commit().await?;
 
     let mut outcomes = Vec::with_capacity(plans.len());

@@ -55,6 +55,9 @@ async fn concurrent_appends_from_two_instances_keep_one_chain() {
     let a = hcp_store::Store::connect(&url, 4).await.unwrap();
     a.migrate().await.unwrap();
     let b = hcp_store::Store::connect(&url, 4).await.unwrap();
+    // Both instances hold the same data keys, so the same audit key.
+    a.set_audit_key([7; 32]);
+    b.set_audit_key([7; 32]);
     let entry = |n: usize| hcp_store::NewAudit {
         at: chrono::Utc::now(),
         actor: "test".into(),
@@ -71,7 +74,11 @@ async fn concurrent_appends_from_two_instances_keep_one_chain() {
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(a.verify_audit_chain().await.unwrap(), ChainCheck::Intact { entries: 80 });
+    assert_eq!(a.verify_audit_chain().await.unwrap(), ChainCheck::Intact { entries: 80, keyed_from: 1 });
+    // Without the key nothing can be appended to (or verified on) a keyed chain.
+    let c = hcp_store::Store::connect(&url, 1).await.unwrap();
+    assert!(c.append_audit(&[entry(99)]).await.is_err());
+    assert!(c.verify_audit_chain().await.is_err());
 }
 
 #[tokio::test]
@@ -83,7 +90,7 @@ async fn verify_from_the_command_line() {
     assert!(hcp(&["demo", "--records", "300"]).status.success());
     let o = hcp(&["audit", "verify"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("SM3 链校验通过"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("HMAC-SM3 链校验通过"));
     let list = String::from_utf8_lossy(&hcp(&["audit", "list", "--action", "demo."]).stdout).to_string();
     assert!(list.contains("demo.load"), "{list}");
 
@@ -94,4 +101,104 @@ async fn verify_from_the_command_line() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("第 2 条缺失"), "{err}");
+}
+
+/// The attack of issue 14: a copy of the database rewritten — one reveal turned into another action — and the
+/// chain recomputed. Without the key the recomputed chain does not verify; a rewrite that also unkeys the chain
+/// passes the chain check but not the anchors kept outside.
+#[tokio::test]
+async fn a_forged_chain_is_caught_by_the_key_and_the_anchor() {
+    let (url, dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    let hcp = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hcp")).args(args).env("HCP_DATABASE_URL", &url).output().unwrap()
+    };
+    assert!(hcp(&["demo", "--records", "50"]).status.success());
+    let o = hcp(&["audit", "anchor"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let line = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!((words.len(), words[0], words[2].len()), (3, "seq", 64), "{line}");
+    let anchor_file = dir.as_ref().unwrap().path().join("anchors.txt");
+    std::fs::write(&anchor_file, format!("{line}\n")).unwrap();
+    let anchor = anchor_file.to_str().unwrap();
+    let o = hcp(&["audit", "verify", "--anchor", anchor]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1 个锚点均与日志一致"));
+
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    // Rewrite entry 3 and recompute every hash from there with SM3, as one could without the key.
+    rewrite(&mut conn).await;
+    let o = hcp(&["audit", "verify"]);
+    assert!(!o.status.success(), "a chain recomputed without the key does not verify");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("第 1 条"), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // The forger also marks the whole chain as written before keying: the chain check alone passes …
+    sqlx::query("UPDATE audit_head SET mac_from = NULL").execute(&mut conn).await.unwrap();
+    let o = hcp(&["audit", "verify"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // … but the anchor kept outside does not match any more.
+    let o = hcp(&["audit", "verify", "--anchor", anchor]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("与锚点不符"), "{err}");
+}
+
+/// Turns entry 3 into another action and recomputes every hash with plain SM3.
+async fn rewrite(conn: &mut sqlx::AnyConnection) {
+    sqlx::query("UPDATE audit_log SET action = 'applicant.view' WHERE seq = 3").execute(&mut *conn).await.unwrap();
+    let rows: Vec<(i64, i64, String, String, String, String)> =
+        sqlx::query_as("SELECT seq, at, actor, action, target, details FROM audit_log ORDER BY seq")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    let mut prev = "0".repeat(64);
+    for (seq, at, actor, action, target, details) in rows {
+        let h = hcp_store::audit::entry_hash(None, &prev, seq, at, &actor, &action, &target, &details);
+        sqlx::query("UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE seq = $3")
+            .bind(&prev)
+            .bind(&h)
+            .bind(seq)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        prev = h;
+    }
+    sqlx::query("UPDATE audit_head SET last_hash = $1").bind(prev).execute(&mut *conn).await.unwrap();
+}
+
+/// `serve` writes the head to the anchor file beside the data keys when it starts (and daily after).
+#[tokio::test]
+async fn serve_writes_the_daily_anchor_beside_the_keys() {
+    let (url, dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    let keys = dir.as_ref().unwrap().path().join("hcp.db.keys");
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let anchors = std::path::PathBuf::from(format!("{}.anchors", keys.display()));
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = std::fs::read_to_string(&anchors).unwrap_or_default();
+        if text.starts_with("seq ") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.kill().await.unwrap();
+    assert!(text.starts_with("seq ") && text.ends_with('\n'), "{text:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&anchors).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["audit", "verify", "--anchor", anchors.to_str().unwrap()])
+        .env("HCP_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

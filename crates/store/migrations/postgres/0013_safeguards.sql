@@ -23,3 +23,8 @@ CREATE TABLE hotline_ticket (
     recorded_by TEXT NOT NULL,
     at BIGINT NOT NULL
 );
+
+-- The audit chain is keyed from here on (HMAC-SM3 under a key outside the database, issue 14 §6): entries from
+-- `mac_from` on carry a MAC that a database writer cannot recompute. Earlier entries keep their plain SM3 chain.
+ALTER TABLE audit_head ADD COLUMN mac_from BIGINT;
+UPDATE audit_head SET mac_from = seq + 1;
