@@ -67,12 +67,6 @@ impl App {
         let mobile = Mobile::parse("mobile", mobile)?;
         let now = self.now();
         let idx = mobile_index(&self.keys.current(), mobile.as_str());
-        if self.store.count_window_logins(&idx, now - chrono::Duration::hours(1)).await? >= CODES_PER_HOUR {
-            return Err(AppError::TooMany {
-                code: "too_many_codes",
-                message: "该手机号在一小时内获取验证码次数过多,请稍后再试,或请窗口工作人员协助评价。".into(),
-            });
-        }
         let waiting = self.store.waiting_at_window_for_mobile(&idx, window.id, now).await?;
         let handle = secrets::new_token();
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
@@ -95,7 +89,12 @@ impl App {
             at: now,
             expires_at: now + chrono::Duration::minutes(CODE_MINUTES),
         };
-        self.store.insert_window_login(&login, message).await?;
+        if !self.store.insert_window_login(&login, message, CODES_PER_HOUR, now - chrono::Duration::hours(1)).await? {
+            return Err(AppError::TooMany {
+                code: "too_many_codes",
+                message: "该手机号在一小时内获取验证码次数过多,请稍后再试,或请窗口工作人员协助评价。".into(),
+            });
+        }
         Ok(handle)
     }
 
@@ -131,10 +130,13 @@ impl App {
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AppError::invalid("code", "code_format", "请输入短信中的 6 位数字验证码。"));
         }
+        // The try is counted before the code is compared, so parallel guesses share the same few tries.
+        let Some(tries) = self.store.take_window_code_try(login.id, CODE_ATTEMPTS).await? else {
+            return Err(expired());
+        };
         if !secrets::same(code_hash(handle, code).as_bytes(), login.code_hash.as_bytes()) {
-            self.store.window_login_failed(login.id).await?;
             self.token_guesses.failed(ip);
-            let left = CODE_ATTEMPTS - login.attempts - 1;
+            let left = CODE_ATTEMPTS - tries;
             return Err(AppError::invalid(
                 "code",
                 "code_wrong",

@@ -140,23 +140,35 @@ impl Store {
         Ok(true)
     }
 
-    /// Codes asked for this mobile since `since` (to limit text messages per number).
-    pub async fn count_window_logins(&self, mobile_idx: &str, since: DateTime<Utc>) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM window_login WHERE mobile_idx = $1 AND created_at >= $2")
-            .bind(mobile_idx)
-            .bind(to_ms(since))
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
     /// Stores a one-time code and, in the same transaction, the text message that carries it (none when the
-    /// number has nothing waiting at the window: no message to a number that did not come here).
+    /// number has nothing waiting at the window: no message to a number that did not come here) — unless
+    /// `limit` codes were asked for this number since `since`: then nothing is written and the answer is
+    /// `false`. Counted inside the write transaction (serialized per number on PostgreSQL, by the write lock
+    /// on SQLite), so parallel requests cannot all pass the count first.
     pub async fn insert_window_login(
         &self,
         login: &NewWindowLogin<'_>,
         message: Option<NewMessage>,
-    ) -> Result<(), StoreError> {
+        limit: i64,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(format!("window_login:{}", login.mobile_idx))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let asked: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM window_login WHERE mobile_idx = $1 AND created_at >= $2")
+                .bind(login.mobile_idx)
+                .bind(to_ms(since))
+                .fetch_one(&mut *tx)
+                .await?;
+        if asked >= limit {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO window_login (handle_hash, window_id, mobile_idx, code_hash, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -173,7 +185,7 @@ impl Store {
             insert_messages(&mut tx, &[m]).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     pub async fn window_login(&self, handle_hash: &str) -> Result<Option<WindowLoginRow>, StoreError> {
@@ -198,13 +210,17 @@ impl Store {
         .transpose()
     }
 
-    /// Counts a wrong code.
-    pub async fn window_login_failed(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE window_login SET attempts = attempts + 1 WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Takes one try at a code before it is compared: the tries so far including this one, or `None` when the
+    /// code has had `max` tries or was used. One statement, so parallel guesses cannot get more than `max`.
+    pub async fn take_window_code_try(&self, id: i64, max: i64) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE window_login SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 AND used_at IS NULL
+             RETURNING attempts",
+        )
+        .bind(id)
+        .bind(max)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Uses a code once; false when it was already used (a second tab, a replayed form).

@@ -250,3 +250,59 @@ async fn the_evaluation_page_is_light(app: TestApp) {
 }
 
 both_backends!(the_evaluation_page_is_light);
+
+/// Issue 14 §5: the limits of the window code hold when the requests come all at once — 40 code requests for
+/// one number send 5 messages, 20 guesses at one code get 5 tries.
+async fn window_code_limits_hold_under_parallel_requests(app: TestApp) {
+    app.register(&record_body("WP-1")).await;
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let url = app.url(&format!("/w/{WINDOW}"));
+        tasks.push(tokio::spawn(async move {
+            client().post(url).form(&[("mobile", "13812345678")]).send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut sent = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            200 => sent += 1,
+            429 => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(sent, 5);
+    let messages = app.app.store.pending_messages(100).await.unwrap();
+    assert_eq!(messages.iter().filter(|m| m.template == "window_code").count(), 5, "five text messages");
+
+    // A fresh number for the guesses (the first has used its hour).
+    let mut other = record_body("WP-2");
+    other["applicant"]["mobile"] = json!("13900002222");
+    app.register(&other).await;
+    let (status, html, _) = post_form(&app, &format!("/w/{WINDOW}"), &[("mobile", "13900002222")]).await;
+    assert_eq!(status, 200, "{html}");
+    let handle = hidden(&html, "handle");
+    let code = last_code(&app).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let guess = format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000);
+        let (url, handle) = (app.url(&format!("/w/{WINDOW}/verify")), handle.clone());
+        tasks.push(tokio::spawn(async move {
+            let form = [("handle", handle.as_str()), ("code", guess.as_str())];
+            client().post(url).form(&form).send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut compared = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            422 => compared += 1,
+            410 | 429 => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(compared, 5, "five tries at one code, however many arrive together");
+    // The right code is refused now too: the code is spent.
+    let (status, _, _) = post_form(&app, &format!("/w/{WINDOW}/verify"), &[("handle", &handle), ("code", &code)]).await;
+    assert_ne!(status, 200);
+}
+
+both_backends!(window_code_limits_hold_under_parallel_requests);
