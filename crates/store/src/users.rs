@@ -194,10 +194,10 @@ impl Store {
     ) -> Result<LoginReservation, StoreError> {
         let mut tx = self.begin_write().await?;
         if self.backend == crate::Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind(format!("login:{client}"))
-                .execute(&mut *tx)
-                .await?;
+            // Client first, then name, always in this order: two attempts never wait on each other crosswise.
+            for key in [format!("login:{client}"), format!("login-name:{username}")] {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(key).execute(&mut *tx).await?;
+            }
         }
         let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failure WHERE client = $1 AND at >= $2")
             .bind(client)
@@ -208,17 +208,29 @@ impl Store {
             tx.rollback().await?;
             return Ok(LoginReservation::ClientLocked);
         }
-        sqlx::query("INSERT INTO login_failure (client, at, attempt) VALUES ($1, $2, $3)")
+        // Failures of the name in the last lock period, before this one: a name nobody holds locks like an
+        // account after as many failures, so the answers do not tell which names exist (issue 14 §5).
+        let name_failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failure WHERE username = $1 AND at >= $2")
+            .bind(username)
+            .bind(to_ms(now - (lock_until - now)))
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO login_failure (client, at, attempt, username) VALUES ($1, $2, $3, $4)")
             .bind(client)
             .bind(to_ms(now))
             .bind(attempt)
+            .bind(username)
             .execute(&mut *tx)
             .await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM app_user WHERE username = $1")
             .bind(username)
             .fetch_optional(&mut *tx)
             .await?;
-        let mut outcome = LoginReservation::Reserved { user_id: None };
+        let mut outcome = if exists.is_none() && name_failures >= lock_after {
+            LoginReservation::AccountLocked
+        } else {
+            LoginReservation::Reserved { user_id: None }
+        };
         if let Some(id) = exists {
             let counted: Option<i64> = sqlx::query_scalar(
                 "UPDATE app_user SET failed_logins = failed_logins + 1,

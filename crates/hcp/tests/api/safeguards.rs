@@ -274,3 +274,24 @@ async fn token_of(app: &TestApp, username: &str) -> String {
 }
 
 both_backends!(one_person_cannot_see_an_appeal_through);
+
+/// Issue 14 §5: a name nobody holds answers exactly as an account does — wrong five times, then locked — so
+/// the login form does not tell which names exist.
+async fn unknown_and_locked_names_answer_alike(app: TestApp) {
+    app.app.create_user("realone", "真实账号", PASSWORD, "unit_admin", "510899D01", None).await.unwrap();
+    let mut answers = Vec::new();
+    for name in ["realone", "ghost"] {
+        let mut seen = Vec::new();
+        for i in 0..6 {
+            let body = json!({ "username": name, "password": format!("wrong password {i}") });
+            let (status, v) = app.post_json("/api/v1/sessions", &body, None).await;
+            seen.push((status, v["code"].as_str().unwrap_or_default().to_string(), v["detail"].clone()));
+        }
+        answers.push(seen);
+    }
+    assert_eq!(answers[0], answers[1], "the same answers for a real and an unknown name");
+    assert_eq!(answers[0][4].0, 422);
+    assert_eq!((answers[0][5].0, answers[0][5].1.as_str()), (429, "account_locked"));
+}
+
+both_backends!(unknown_and_locked_names_answer_alike);

@@ -28,3 +28,7 @@ CREATE TABLE hotline_ticket (
 -- `mac_from` on carry a MAC that a database writer cannot recompute. Earlier entries keep their plain SM3 chain.
 ALTER TABLE audit_head ADD COLUMN mac_from BIGINT;
 UPDATE audit_head SET mac_from = seq + 1;
+
+-- Failures by the name tried, so that a name nobody holds locks like an account (the same answers for both).
+ALTER TABLE login_failure ADD COLUMN username TEXT;
+CREATE INDEX login_failure_username ON login_failure (username, at);
