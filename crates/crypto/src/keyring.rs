@@ -159,6 +159,13 @@ impl Keyring {
         hmac_sm3(&self.index_key, b"\x01hcp audit chain key v1")
     }
 
+    /// A short fingerprint of the key file (of its never-rotated index key), recorded in the database so that an
+    /// instance started with another key file refuses to run instead of sealing data nobody else can read.
+    /// Reveals nothing of the key: 64 bits of an HMAC with its own label.
+    pub fn fingerprint(&self) -> String {
+        hex(&hmac_sm3(&self.index_key, b"\x02hcp data keys fingerprint v1")[..8])
+    }
+
     /// The blind index of a value: HMAC-SM3 under the index key, its first 128 bits in hex. Equal values
     /// give equal indexes, so a search by mobile or ID number is an equality lookup; the value itself cannot
     /// be read back. 128 bits keep accidental collisions out of reach while halving the database index.

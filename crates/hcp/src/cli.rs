@@ -302,6 +302,9 @@ pub enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Make the data key file for a new database and record its fingerprint there (required on PostgreSQL,
+    /// where no instance makes one by itself); then copy the same file to every instance.
+    Init,
     /// Add a new data key to the key file and re-encrypt every record under it, in batches, while the
     /// service runs. Other instances pick the new key up within a minute; run it again with `--finish` to
     /// re-encrypt records they wrote meanwhile. The old key stays in the file until you remove it.

@@ -44,17 +44,65 @@ pub fn default_key_source(url: &str, file: Option<&std::path::Path>) -> KeySourc
     }
 }
 
-/// Loads the data keys; a key file is created only for a database without records, so keys are never
-/// silently replaced under encrypted data.
+/// Loads the data keys and checks them against the fingerprint the database records (recording it on first
+/// use). A key file is created only on SQLite, for a database without records, so keys are never silently
+/// replaced under encrypted data; on PostgreSQL, where several instances share the database, each instance
+/// would make its own — `hcp keys init` makes the one file to copy to every instance instead.
 pub async fn load_keys(store: &Store, source: &KeySource) -> anyhow::Result<Keys> {
     let fresh = !store.has_records().await?;
-    match Keys::load(source.clone(), fresh) {
-        Ok(k) => Ok(k),
-        Err(e) if !fresh => Err(anyhow::anyhow!(
-            "{e}。数据库中已有加密的评价人信息,必须使用原来的数据密钥(--data-keys-file 或 HCP_DATA_KEYS)"
-        )),
-        Err(e) => Err(e.into()),
+    let create = fresh && store.backend() == hcp_store::Backend::Sqlite;
+    let keys = match Keys::load(source.clone(), create) {
+        Ok(k) => k,
+        Err(e)
+            if store.backend() == hcp_store::Backend::Postgres
+                && matches!(source, KeySource::File(p) if !p.exists()) =>
+        {
+            return Err(anyhow::anyhow!(
+                "{e}。PostgreSQL 上不自动生成数据密钥:请先运行 `hcp keys init` 生成密钥文件,并把同一文件复制到每个实例"
+            ));
+        }
+        Err(e) if !fresh => {
+            return Err(anyhow::anyhow!(
+                "{e}。数据库中已有加密的评价人信息,必须使用原来的数据密钥(--data-keys-file 或 HCP_DATA_KEYS)"
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    check_fingerprint(store, &keys).await?;
+    Ok(keys)
+}
+
+/// Refuses a key file other than the one the database was sealed with.
+async fn check_fingerprint(store: &Store, keys: &Keys) -> anyhow::Result<()> {
+    let mine = keys.current().fingerprint();
+    let recorded = store.register_key_fingerprint(&mine, chrono::Utc::now()).await?;
+    anyhow::ensure!(
+        recorded == mine,
+        "数据密钥与数据库不符:数据库登记的密钥指纹为 {recorded},本实例密钥文件的指纹为 {mine}。\
+         请使用与其他实例相同的密钥文件(--data-keys-file 或 HCP_DATA_KEYS);用错密钥写入的信息其他实例无法读取"
+    );
+    Ok(())
+}
+
+/// `hcp keys init`: makes the data key file for a new database (the way to start on PostgreSQL) and records
+/// its fingerprint; refuses when a key file exists or the database has keys already.
+async fn keys_init(url: &str, source: &KeySource) -> anyhow::Result<()> {
+    let KeySource::File(path) = source else {
+        anyhow::bail!(
+            "数据密钥已由环境变量 HCP_DATA_KEYS 提供,无需生成;如需新密钥,请去掉该变量并指定 --data-keys-file"
+        );
+    };
+    let store = open_store(url, 2).await?;
+    if let Some(fp) = store.key_fingerprint().await? {
+        anyhow::bail!("数据库已登记数据密钥(指纹 {fp}):请使用原来的密钥文件,不要重新生成");
     }
+    anyhow::ensure!(!path.exists(), "密钥文件 {} 已存在,不会覆盖", path.display());
+    let keys = Keys::load(source.clone(), true)?;
+    check_fingerprint(&store, &keys).await?;
+    println!("已生成数据密钥文件 {}(仅属主可读),指纹 {}。", path.display(), keys.current().fingerprint());
+    println!("多实例部署时,请把这一文件原样复制到每个实例(--data-keys-file),或把其内容设为 HCP_DATA_KEYS;");
+    println!("并另行妥善备份:丢失后加密的评价人信息无法恢复。指纹不同的实例将拒绝启动。");
+    Ok(())
 }
 
 /// The county's SM2 key file for the exchange, kept with the data keys: beside the data key file
@@ -130,6 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Keys(KeysCommand::Init) => keys_init(&url, &keys).await,
         Command::Keys(KeysCommand::Rotate { finish }) => {
             let app = open_app(&url, &keys, close, &cases).await?;
             let report = app.rotate_keys(!finish, |_| {}).await.map_err(|e| anyhow::anyhow!(e.message()))?;

@@ -26,6 +26,35 @@ pub struct ReencryptedApplicant {
 }
 
 impl Store {
+    /// Records `fingerprint` as the database's data keys if it has none yet, and answers the one recorded (the
+    /// first instance's, when several start at once).
+    pub async fn register_key_fingerprint(
+        &self,
+        fingerprint: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO data_key_fingerprint (id, fingerprint, created_at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(fingerprint)
+        .bind(crate::time::to_ms(at))
+        .execute(&mut *tx)
+        .await?;
+        let stored: String =
+            sqlx::query_scalar("SELECT fingerprint FROM data_key_fingerprint WHERE id = 1").fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// The fingerprint of the data keys recorded in the database, if any.
+    pub async fn key_fingerprint(&self) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT fingerprint FROM data_key_fingerprint WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     /// Up to `limit` records whose data is under a key other than `active`.
     pub async fn applicants_not_under(&self, active: &str, limit: i64) -> Result<Vec<StoredApplicant>, StoreError> {
         // Two ranges rather than `<>`, so the key index is used.

@@ -210,11 +210,12 @@ impl Store {
         }
         // Failures of the name in the last lock period, before this one: a name nobody holds locks like an
         // account after as many failures, so the answers do not tell which names exist (issue 14 §5).
-        let name_failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failure WHERE username = $1 AND at >= $2")
-            .bind(username)
-            .bind(to_ms(now - (lock_until - now)))
-            .fetch_one(&mut *tx)
-            .await?;
+        let name_failures: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_failure WHERE username = $1 AND at >= $2")
+                .bind(username)
+                .bind(to_ms(now - (lock_until - now)))
+                .fetch_one(&mut *tx)
+                .await?;
         sqlx::query("INSERT INTO login_failure (client, at, attempt, username) VALUES ($1, $2, $3, $4)")
             .bind(client)
             .bind(to_ms(now))

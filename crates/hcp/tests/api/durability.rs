@@ -28,11 +28,21 @@ pub async fn start(db_url: &str, keys_file: &str) -> (Child, String) {
     panic!("hcp serve did not say where it listens");
 }
 
+/// `hcp keys init`: the key file of a new database (PostgreSQL makes none by itself).
+pub fn keys_init(db_url: &str, keys_file: &str) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["keys", "init", "--database-url", db_url, "--data-keys-file", keys_file])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 async fn acknowledged_evaluations_survive_kill_9(backend: Backend) {
     let Some((db_url, _dir)) = fresh_database(backend).await else { return };
     let keys_dir = tempfile::tempdir().unwrap();
     let keys_file = keys_dir.path().join("hcp.keys");
     let keys_file = keys_file.to_str().unwrap();
+    keys_init(&db_url, keys_file);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
         .args(["demo", "--records", "0", "--database-url", &db_url, "--data-keys-file", keys_file])
         .output()

@@ -347,6 +347,7 @@ async fn kill_9_mid_push_loses_nothing(backend: Backend) {
     let keys_dir = tempfile::tempdir().unwrap();
     let keys_file = keys_dir.path().join("hcp.keys");
     let keys_file = keys_file.to_str().unwrap();
+    crate::durability::keys_init(&db_url, keys_file);
     // A demo county's history: every record and evaluation is queued like live data.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
         .args(["demo", "--records", "1500", "--database-url", &db_url, "--data-keys-file", keys_file])

@@ -295,3 +295,58 @@ async fn unknown_and_locked_names_answer_alike(app: TestApp) {
 }
 
 both_backends!(unknown_and_locked_names_answer_alike);
+
+/// Issue 14 §8: one key file per database. PostgreSQL makes none by itself (`hcp keys init` does, once), and an
+/// instance started with another key file refuses to run instead of sealing data the others cannot read.
+async fn one_key_file_per_database(backend: crate::helpers::Backend) {
+    let Some((db_url, _dir)) = crate::helpers::fresh_database(backend).await else { return };
+    let keys_dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| keys_dir.path().join(name).to_str().unwrap().to_string();
+    let hcp = |args: &[&str], keys: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+            .args(args)
+            .args(["--database-url", &db_url, "--data-keys-file", keys])
+            .env_remove("HCP_DATA_KEYS")
+            .output()
+            .unwrap()
+    };
+    let (keys, other) = (file("hcp.keys"), file("other.keys"));
+    if backend == crate::helpers::Backend::Postgres {
+        let o = hcp(&["demo", "--records", "0"], &keys);
+        assert!(!o.status.success());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("hcp keys init"), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(!std::path::Path::new(&keys).exists(), "no key file made behind the operator's back");
+    }
+    let o = hcp(&["keys", "init"], &keys);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("指纹"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let o = hcp(&["keys", "init"], &other);
+    assert!(!o.status.success(), "a second key file for the same database is refused");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("已登记"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(hcp(&["demo", "--records", "20"], &keys).status.success());
+
+    std::fs::write(&other, hcp_crypto::Keyring::generate_text()).unwrap();
+    let o = hcp(&["serve", "--listen", "127.0.0.1:0"], &other);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("数据密钥与数据库不符") && err.contains("指纹"), "{err}");
+}
+
+mod key_files {
+    use crate::helpers::Backend;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::one_key_file_per_database(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::one_key_file_per_database(Backend::Postgres).await;
+    }
+}

@@ -32,3 +32,11 @@ UPDATE audit_head SET mac_from = seq + 1;
 -- Failures by the name tried, so that a name nobody holds locks like an account (the same answers for both).
 ALTER TABLE login_failure ADD COLUMN username TEXT;
 CREATE INDEX login_failure_username ON login_failure (username, at);
+
+-- The fingerprint of the data keys this database is sealed with: every instance must start with the same key
+-- file (issue 14 §8).
+CREATE TABLE data_key_fingerprint (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    fingerprint TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
