@@ -63,11 +63,11 @@ fn typed_staff_personal(
     let mobile = Some(f.mobile.trim())
         .filter(|s| !s.is_empty())
         .and_then(|m| checks.take(hcp_domain::identity::Mobile::parse("mobile", m)))
-        .map(|m| app.keys.seal_staff(crate::keys::StaffField::Mobile, m.as_str()));
+        .map(|m| app.keys.seal_staff(f.code.trim(), crate::keys::StaffField::Mobile, m.as_str()));
     let id_number = Some(f.id_number.trim())
         .filter(|s| !s.is_empty())
         .and_then(|n| checks.take(hcp_domain::identity::IdNumber::parse("id_number", n)))
-        .map(|n| app.keys.seal_staff(crate::keys::StaffField::IdNumber, n.as_str()));
+        .map(|n| app.keys.seal_staff(f.code.trim(), crate::keys::StaffField::IdNumber, n.as_str()));
     (mobile, id_number)
 }
 

@@ -475,8 +475,8 @@ impl App {
                         format!("5108991985{:02}{:02}{:03}", staff_seq % 12 + 1, staff_seq % 28 + 1, staff_seq % 1000);
                     let id_number =
                         format!("{first17}{}", hcp_domain::identity::IdNumber::check_char(&first17) as char);
-                    let mobile = self.keys.seal_staff(crate::keys::StaffField::Mobile, &mobile);
-                    let id_number = self.keys.seal_staff(crate::keys::StaffField::IdNumber, &id_number);
+                    let mobile = self.keys.seal_staff(&number, crate::keys::StaffField::Mobile, &mobile);
+                    let id_number = self.keys.seal_staff(&number, crate::keys::StaffField::IdNumber, &id_number);
                     let id = s
                         .insert_staff(&NewStaff {
                             staff_number: &number,
@@ -728,14 +728,15 @@ impl App {
             id_number: ApplicantIdNumber::parse("", kind, &idn).expect("demo numbers carry their check digit"),
             mobile: Mobile::parse("", &mobile(rng)).expect("demo mobiles are valid"),
         };
+        let record_number = format!("QS{date}{seq:08}");
         OwnedRecord {
-            record_number: format!("QS{date}{seq:08}"),
+            applicant: self.keys.seal(&record_number, &applicant),
+            record_number,
             item_id,
             org_id,
             window_id,
             staff_id,
             kind,
-            applicant: self.keys.seal(&applicant),
             received_at,
             completed_at,
             default_due_at: Some(evaluation_deadline(completed_at)),

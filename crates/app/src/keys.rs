@@ -19,6 +19,21 @@ const MOBILE: &str = "applicant.mobile";
 const MOBILE_INDEX: &str = "mobile";
 const ID_NUMBER_INDEX: &str = "id_number";
 
+/// Associated data binding a ciphertext to its table, row (by its natural key, known before the row has an id)
+/// and field (issue 14 §8): a sealed value copied to another row or column no longer opens.
+fn bound(table: &str, row: &str, field: &str) -> String {
+    format!("{table}\u{1f}{row}\u{1f}{field}")
+}
+
+/// Opens a value sealed with row-bound associated data, or — written before values were bound — with the
+/// field's name alone. `hcp keys rotate` re-seals the latter bound.
+fn open_bound(ring: &Keyring, key_id: &str, aad: &str, legacy: &str, enc: &str) -> Result<String, KeyError> {
+    match ring.decrypt(key_id, aad, enc) {
+        Err(KeyError::Corrupt) => ring.decrypt(key_id, legacy, enc),
+        other => other,
+    }
+}
+
 /// A staff member's sealed personal field (issue 13 §1): sealed like an applicant's, indexed in the same
 /// namespace, so the integrity checks can find staff among evaluators without either in clear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,12 +43,17 @@ pub enum StaffField {
 }
 
 impl StaffField {
-    /// The ciphertext's associated data.
-    fn aad(self) -> &'static str {
+    /// The field's name in the ciphertext's associated data.
+    fn name(self) -> &'static str {
         match self {
             StaffField::Mobile => "staff.mobile",
             StaffField::IdNumber => "staff.id_number",
         }
+    }
+
+    /// The ciphertext's associated data: the field of this staff member (issue 14 §8).
+    fn aad(self, staff_number: &str) -> String {
+        bound("staff", staff_number, self.name())
     }
 
     /// The blind index's namespace: the evaluators' own.
@@ -196,12 +216,12 @@ pub fn id_number_index(ring: &Keyring, id_number: &str) -> String {
 }
 
 impl Keys {
-    /// Seals a staff member's validated mobile or ID number under the active key.
-    pub fn seal_staff(&self, field: StaffField, value: &str) -> hcp_store::SealedField {
+    /// Seals a staff member's validated mobile or ID number under the active key, bound to the staff number.
+    pub fn seal_staff(&self, staff_number: &str, field: StaffField, value: &str) -> hcp_store::SealedField {
         let ring = self.current();
         hcp_store::SealedField {
             key_id: ring.active_id().to_string(),
-            enc: ring.encrypt(field.aad(), value),
+            enc: ring.encrypt(&field.aad(staff_number), value),
             idx: ring.blind_index(field.index(), value),
         }
     }
@@ -211,25 +231,30 @@ impl Keys {
         self.current().blind_index(field.index(), value)
     }
 
-    /// Seals a validated applicant under the active key.
-    pub fn seal(&self, a: &Applicant) -> SealedApplicant {
+    /// Seals a validated applicant under the active key, each field bound to the record (by its number, unique
+    /// county-wide).
+    pub fn seal(&self, record_number: &str, a: &Applicant) -> SealedApplicant {
         let ring = self.current();
+        let aad = |field: &str| bound("service_record", record_number, field);
         SealedApplicant {
             key_id: ring.active_id().to_string(),
-            name_enc: ring.encrypt(NAME, a.name.as_str()),
-            id_number_enc: ring.encrypt(ID_NUMBER, a.id_number.as_str()),
-            mobile_enc: ring.encrypt(MOBILE, a.mobile.as_str()),
+            name_enc: ring.encrypt(&aad(NAME), a.name.as_str()),
+            id_number_enc: ring.encrypt(&aad(ID_NUMBER), a.id_number.as_str()),
+            mobile_enc: ring.encrypt(&aad(MOBILE), a.mobile.as_str()),
             id_number_idx: id_number_index(&ring, a.id_number.as_str()),
             mobile_idx: mobile_index(&ring, a.mobile.as_str()),
         }
     }
 
     fn open_with(&self, ring: &Keyring, r: &RecordRow) -> Result<PlainApplicant, KeyError> {
+        let open = |field: &str, enc: &str| {
+            open_bound(ring, &r.applicant_key_id, &bound("service_record", &r.record_number, field), field, enc)
+        };
         Ok(PlainApplicant {
             kind: ApplicantKind::parse(&r.applicant_kind).unwrap_or(ApplicantKind::Person),
-            name: ring.decrypt(&r.applicant_key_id, NAME, &r.applicant_name_enc)?,
-            id_number: ring.decrypt(&r.applicant_key_id, ID_NUMBER, &r.applicant_id_number_enc)?,
-            mobile: ring.decrypt(&r.applicant_key_id, MOBILE, &r.applicant_mobile_enc)?,
+            name: open(NAME, &r.applicant_name_enc)?,
+            id_number: open(ID_NUMBER, &r.applicant_id_number_enc)?,
+            mobile: open(MOBILE, &r.applicant_mobile_enc)?,
         })
     }
 
@@ -282,14 +307,16 @@ impl App {
             }
             let mut rows = Vec::with_capacity(batch.len());
             for s in &batch {
-                let open =
-                    |field: &str, v: &str| ring.decrypt(&s.key_id, field, v).map_err(|e| internal(&e.to_string()));
+                let aad = |field: &str| bound("service_record", &s.record_number, field);
+                let open = |field: &str, v: &str| {
+                    open_bound(&ring, &s.key_id, &aad(field), field, v).map_err(|e| internal(&e.to_string()))
+                };
                 rows.push(ReencryptedApplicant {
                     record_id: s.record_id,
                     old_key_id: s.key_id.clone(),
-                    name_enc: ring.encrypt(NAME, &open(NAME, &s.name_enc)?),
-                    id_number_enc: ring.encrypt(ID_NUMBER, &open(ID_NUMBER, &s.id_number_enc)?),
-                    mobile_enc: ring.encrypt(MOBILE, &open(MOBILE, &s.mobile_enc)?),
+                    name_enc: ring.encrypt(&aad(NAME), &open(NAME, &s.name_enc)?),
+                    id_number_enc: ring.encrypt(&aad(ID_NUMBER), &open(ID_NUMBER, &s.id_number_enc)?),
+                    mobile_enc: ring.encrypt(&aad(MOBILE), &open(MOBILE, &s.mobile_enc)?),
                 });
             }
             let changed = self.store.store_reencrypted(&active, &rows).await?;
@@ -300,13 +327,14 @@ impl App {
             }
         }
         // Staff members' mobiles and ID numbers go under the new key too.
-        for (staff_id, field, old_key, enc) in self.store.staff_fields_not_under(&active).await? {
+        for (staff_id, number, field, old_key, enc) in self.store.staff_fields_not_under(&active).await? {
             // `field` names the store's column pair: `mobile_*` or `id_number_*`.
-            let name = if field == "mobile" { StaffField::Mobile.aad() } else { StaffField::IdNumber.aad() };
-            let plain = ring.decrypt(&old_key, name, &enc).map_err(|e| internal(&e.to_string()))?;
+            let f = if field == "mobile" { StaffField::Mobile } else { StaffField::IdNumber };
+            let plain =
+                open_bound(&ring, &old_key, &f.aad(&number), f.name(), &enc).map_err(|e| internal(&e.to_string()))?;
             if self
                 .store
-                .store_staff_reencrypted(staff_id, field, &old_key, &active, &ring.encrypt(name, &plain))
+                .store_staff_reencrypted(staff_id, field, &old_key, &active, &ring.encrypt(&f.aad(&number), &plain))
                 .await?
             {
                 report.staff_reencrypted += 1;

@@ -179,7 +179,7 @@ impl App {
 
         let token = secrets::new_token();
         let a = &valid.applicant;
-        let sealed = self.keys.seal(a);
+        let sealed = self.keys.seal(&valid.record_number, a);
         let new = NewServiceRecord {
             source_system: &client.source_system,
             record_number: &valid.record_number,

@@ -9,6 +9,8 @@ use crate::{Store, StoreError};
 #[derive(Debug, Clone)]
 pub struct StoredApplicant {
     pub record_id: i64,
+    /// Bound into each field's associated data.
+    pub record_number: String,
     pub key_id: String,
     pub name_enc: String,
     pub id_number_enc: String,
@@ -59,7 +61,7 @@ impl Store {
     pub async fn applicants_not_under(&self, active: &str, limit: i64) -> Result<Vec<StoredApplicant>, StoreError> {
         // Two ranges rather than `<>`, so the key index is used.
         let rows = sqlx::query(
-            "SELECT id, applicant_key_id, applicant_name_enc, applicant_id_number_enc, applicant_mobile_enc
+            "SELECT id, record_number, applicant_key_id, applicant_name_enc, applicant_id_number_enc, applicant_mobile_enc
              FROM service_record WHERE applicant_key_id < $1 OR applicant_key_id > $1 LIMIT $2",
         )
         .bind(active)
@@ -70,6 +72,7 @@ impl Store {
             .map(|r| {
                 Ok(StoredApplicant {
                     record_id: r.try_get("id")?,
+                    record_number: r.try_get("record_number")?,
                     key_id: r.try_get("applicant_key_id")?,
                     name_enc: r.try_get("applicant_name_enc")?,
                     id_number_enc: r.try_get("applicant_id_number_enc")?,
@@ -105,22 +108,26 @@ impl Store {
     }
 
     /// Staff members' sealed mobiles and ID numbers under a key other than `active` (a county has hundreds
-    /// of staff, not millions: one query), as (staff id, field, key id, ciphertext); field is `mobile` or
-    /// `id_number`.
+    /// of staff, not millions: one query), as (staff id, staff number, field, key id, ciphertext); field is
+    /// `mobile` or `id_number`.
     pub async fn staff_fields_not_under(
         &self,
         active: &str,
-    ) -> Result<Vec<(i64, &'static str, String, String)>, StoreError> {
+    ) -> Result<Vec<(i64, String, &'static str, String, String)>, StoreError> {
         let mut out = Vec::new();
         for (field, sql) in [
-            ("mobile", "SELECT id, mobile_key_id AS k, mobile_enc AS e FROM staff WHERE mobile_key_id <> $1"),
+            (
+                "mobile",
+                "SELECT id, staff_number, mobile_key_id AS k, mobile_enc AS e FROM staff WHERE mobile_key_id <> $1",
+            ),
             (
                 "id_number",
-                "SELECT id, id_number_key_id AS k, id_number_enc AS e FROM staff WHERE id_number_key_id <> $1",
+                "SELECT id, staff_number, id_number_key_id AS k, id_number_enc AS e FROM staff
+                 WHERE id_number_key_id <> $1",
             ),
         ] {
             for r in sqlx::query(sql).bind(active).fetch_all(&self.pool).await? {
-                out.push((r.try_get("id")?, field, r.try_get("k")?, r.try_get("e")?));
+                out.push((r.try_get("id")?, r.try_get("staff_number")?, field, r.try_get("k")?, r.try_get("e")?));
             }
         }
         Ok(out)

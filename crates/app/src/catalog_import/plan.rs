@@ -592,7 +592,7 @@ fn plan_staff(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport, ne
         let seal = |value: Option<String>, field: StaffField, kept: Option<&hcp_store::SealedField>| {
             value.map(|v| match kept {
                 Some(k) if k.idx == keys.staff_index(field, &v) => k.clone(),
-                _ => keys.seal_staff(field, &v),
+                _ => keys.seal_staff(&number, field, &v),
             })
         };
         let mobile = seal(mobile, StaffField::Mobile, stored.and_then(|s| s.mobile.as_ref()));

@@ -32,7 +32,8 @@ pub async fn seed(url: &str, keys: &std::path::Path, n: usize) -> anyhow::Result
         .expect("valid"),
         mobile: hcp_domain::identity::Mobile::parse("", "13812345678").expect("valid"),
     };
-    let sealed = app.keys.seal(&applicant);
+    // Each record's data is bound to its number, so each is sealed on its own.
+    let sealed: Vec<_> = numbers.iter().map(|number| app.keys.seal(number, &applicant)).collect();
     for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
         let recs: Vec<BulkRecord<'_>> = chunk
             .iter()
@@ -44,7 +45,7 @@ pub async fn seed(url: &str, keys: &std::path::Path, n: usize) -> anyhow::Result
                 window_id: None,
                 staff_id: None,
                 applicant_kind: "person",
-                applicant: sealed.as_store(),
+                applicant: sealed[*i].as_store(),
                 received_at: done - chrono::Duration::hours(1),
                 completed_at: Some(done),
                 default_due_at: Some(hcp_app::records::evaluation_deadline(done)),

@@ -350,3 +350,54 @@ mod key_files {
         super::one_key_file_per_database(Backend::Postgres).await;
     }
 }
+
+/// Issue 14 §8: a sealed value is bound to its row and field — swapped between two records it no longer
+/// opens (nobody reads one person's data as another's); values sealed before the binding still open, and a
+/// rotation seals them bound.
+async fn sealed_values_are_bound_to_their_row(app: TestApp) {
+    let (a, _) = app.register(&record_body("AAD-1")).await;
+    let mut other = record_body("AAD-2");
+    other["applicant"]["mobile"] = json!("13900003333");
+    let (b, _) = app.register(&other).await;
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
+    let mobile_of = |id: i64| {
+        sqlx::query_scalar::<_, String>("SELECT applicant_mobile_enc FROM service_record WHERE id = $1").bind(id)
+    };
+    let (ma, mb) = (mobile_of(a).fetch_one(&mut conn).await.unwrap(), mobile_of(b).fetch_one(&mut conn).await.unwrap());
+    let set = "UPDATE service_record SET applicant_mobile_enc = $1 WHERE id = $2";
+    sqlx::query(set).bind(&mb).bind(a).execute(&mut conn).await.unwrap();
+    let rec = app.app.store.record_by_id(a).await.unwrap().unwrap();
+    assert!(app.app.keys.open(&rec).is_err(), "another record's mobile does not open here");
+    // Moved to another column of the same row, it does not open either.
+    sqlx::query(set).bind(&ma).bind(a).execute(&mut conn).await.unwrap();
+    let set_name = "UPDATE service_record SET applicant_name_enc = $1 WHERE id = $2";
+    let name_b: String = sqlx::query_scalar("SELECT applicant_name_enc FROM service_record WHERE id = $1")
+        .bind(b)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(set_name).bind(&mb).bind(b).execute(&mut conn).await.unwrap();
+    let rec_b = app.app.store.record_by_id(b).await.unwrap().unwrap();
+    assert!(app.app.keys.open(&rec_b).is_err());
+    sqlx::query(set_name).bind(&name_b).bind(b).execute(&mut conn).await.unwrap();
+    let rec = app.app.store.record_by_id(a).await.unwrap().unwrap();
+    assert_eq!(app.app.keys.open(&rec).unwrap().mobile, "13812345678", "put back, it opens again");
+
+    // A value sealed the old way (the field's name alone) still opens.
+    let ring = app.app.keys.current();
+    let legacy = ring.encrypt("applicant.mobile", "13700004444");
+    sqlx::query(set).bind(&legacy).bind(a).execute(&mut conn).await.unwrap();
+    let rec = app.app.store.record_by_id(a).await.unwrap().unwrap();
+    assert_eq!(app.app.keys.open(&rec).unwrap().mobile, "13700004444");
+    if matches!(app.keys, hcp_app::keys::KeySource::File(_)) {
+        app.app.rotate_keys(true, |_| {}).await.unwrap();
+        let resealed = mobile_of(a).fetch_one(&mut conn).await.unwrap();
+        let rec = app.app.store.record_by_id(a).await.unwrap().unwrap();
+        assert_eq!(app.app.keys.open(&rec).unwrap().mobile, "13700004444");
+        let ring = app.app.keys.current();
+        assert!(ring.decrypt(&rec.applicant_key_id, "applicant.mobile", &resealed).is_err(), "now bound");
+    }
+}
+
+both_backends!(sealed_values_are_bound_to_their_row);
