@@ -144,6 +144,7 @@ fn staff_message(
         recipient_key_id: None,
         template,
         body,
+        secret: None,
         case_id,
         at,
     }

@@ -292,6 +292,7 @@ pub(crate) fn unit_message(
         recipient_key_id: None,
         template,
         body,
+        secret: None,
         case_id,
         at,
     }
@@ -304,6 +305,7 @@ fn evaluator_message(r: &CaseRow, template: &'static str, body: String, at: Date
         recipient_key_id: None,
         template,
         body,
+        secret: None,
         case_id: Some(r.id),
         at,
     }
@@ -516,7 +518,7 @@ impl App {
                 .map(|m| MessageView {
                     recipient_kind: m.recipient_kind.clone(),
                     template: m.template.clone(),
-                    body: without_second_link(&m.body),
+                    body: crate::outbox::shown_body(m),
                     created_at: m.created_at,
                     attempts: m.attempts,
                     delivered_at: m.delivered_at,
@@ -675,12 +677,17 @@ impl App {
             | CaseStep::Finding { real_problem: false, text, .. } => {
                 let mut body =
                     format!("【好差评】您对“{}”反映的问题,{}答复:{}", row.item_name, unit_name, short(text, 60));
+                let mut link = None;
                 if matches!(step, CaseStep::SolveOnSpot { .. } | CaseStep::Rectified { .. }) {
                     let token = secrets::new_token();
                     w.second_invite = Some((row.id, secrets::hash(&token)));
-                    body.push_str(&format!(" 欢迎对整改结果再次评价:{}/e2/{}", self.public_url(), token));
+                    body.push_str(&format!(" 欢迎对整改结果再次评价:{}", crate::outbox::SECRET));
+                    link = Some(format!("{}/e2/{}", self.public_url(), token));
                 }
-                w.messages.push(evaluator_message(row, "evaluator_replied", body, now));
+                let mut message = evaluator_message(row, "evaluator_replied", body, now);
+                // The link is the evaluator's credential: sealed in the outbox, opened only to send it.
+                message.secret = link.map(|l| self.keys.seal_secret(message.template, &message.recipient, &l));
+                w.messages.push(message);
             }
             CaseStep::Escalate { reason } => {
                 let body = format!(

@@ -72,12 +72,18 @@ impl App {
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
         // The message goes to the evaluator of the newest waiting record: the outbox keeps record ids, not
         // mobile numbers, and the gateway decrypts the number only when it sends.
+        // The code itself is sealed in the outbox and filled in only when the message is sent.
         let message = waiting.first().map(|r| NewMessage {
             recipient_kind: "evaluator",
             recipient: r.id.to_string(),
             recipient_key_id: None,
             template: "window_code",
-            body: format!("您在{}的评价验证码为 {code},{CODE_MINUTES} 分钟内有效。请勿告诉他人。", window.name),
+            body: format!(
+                "您在{}的评价验证码为 {},{CODE_MINUTES} 分钟内有效。请勿告诉他人。",
+                window.name,
+                crate::outbox::SECRET
+            ),
+            secret: Some(self.keys.seal_secret("window_code", &r.id.to_string(), &code)),
             case_id: None,
             at: now,
         });

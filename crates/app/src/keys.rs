@@ -231,6 +231,28 @@ impl Keys {
         self.current().blind_index(field.index(), value)
     }
 
+    /// Seals a message's secret (a window code, a second-rating link) for the outbox, bound to the message's
+    /// template and recipient.
+    pub fn seal_secret(&self, template: &str, recipient: &str, value: &str) -> hcp_store::SealedSecret {
+        let ring = self.current();
+        hcp_store::SealedSecret {
+            key_id: ring.active_id().to_string(),
+            enc: ring.encrypt(&bound("outbox", &format!("{template}:{recipient}"), "secret"), value),
+        }
+    }
+
+    /// Opens a message's secret when the message is sent.
+    pub fn open_secret(&self, m: &hcp_store::MessageRow, s: &hcp_store::SealedSecret) -> Result<String, KeyError> {
+        let aad = bound("outbox", &format!("{}:{}", m.template, m.recipient), "secret");
+        match self.current().decrypt(&s.key_id, &aad, &s.enc) {
+            Err(KeyError::UnknownKey(_)) => {
+                let _ = self.reload();
+                self.current().decrypt(&s.key_id, &aad, &s.enc)
+            }
+            other => other,
+        }
+    }
+
     /// Seals a validated applicant under the active key, each field bound to the record (by its number, unique
     /// county-wide).
     pub fn seal(&self, record_number: &str, a: &Applicant) -> SealedApplicant {

@@ -51,6 +51,14 @@ struct WebhookBody<'a> {
     text: &'a str,
 }
 
+/// Where a message's secret goes in its body.
+pub const SECRET: &str = "{secret}";
+
+/// A message as people see it on a console page: the secret (a code, the evaluator's link) is never shown.
+pub fn shown_body(m: &MessageRow) -> String {
+    crate::cases::without_second_link(&m.body.replace(SECRET, "〔已隐藏〕"))
+}
+
 /// The pause before attempt `attempts + 1`.
 pub fn retry_after(attempts: i64) -> Duration {
     let secs = 30i64.saturating_mul(1i64 << attempts.clamp(0, 7) as u32);
@@ -99,6 +107,18 @@ impl App {
         Ok(self.keys.open(&rec).map_err(|e| e.code().to_string())?.mobile)
     }
 
+    /// The text a message is sent with: its body with the secret, opened only now, in its place.
+    pub fn message_text(&self, m: &MessageRow) -> Result<String, String> {
+        match &m.secret {
+            Some(secret) => {
+                let value =
+                    self.keys.open_secret(m, secret).map_err(|e| format!("cannot open the message's secret: {e}"))?;
+                Ok(m.body.replace(SECRET, &value))
+            }
+            None => Ok(m.body.clone()),
+        }
+    }
+
     async fn send(&self, m: &MessageRow) -> Result<(), String> {
         match &*self.gateway {
             Gateway::Log => {
@@ -107,8 +127,9 @@ impl App {
             }
             Gateway::Webhook { url, client } => {
                 let to = self.address(m).await?;
+                let text = self.message_text(m)?;
                 let body =
-                    WebhookBody { id: m.id, to_kind: &m.recipient_kind, to: &to, template: &m.template, text: &m.body };
+                    WebhookBody { id: m.id, to_kind: &m.recipient_kind, to: &to, template: &m.template, text: &text };
                 let res = client
                     .post(url)
                     .header("Idempotency-Key", format!("hcp-outbox-{}", m.id))
@@ -160,11 +181,11 @@ impl App {
             .await?
             .into_iter()
             .map(|m| WaitingMessage {
+                body: shown_body(&m),
                 id: m.id,
                 case_id: m.case_id,
                 recipient_kind: m.recipient_kind,
                 template: m.template,
-                body: crate::cases::without_second_link(&m.body),
                 created_at: m.created_at,
                 attempts: m.attempts,
                 last_error: m.last_error,

@@ -52,7 +52,7 @@ pub use error::StoreError;
 pub use evaluation_list::{EvaluationFacts, EvaluationFilter, EvaluationListRow};
 pub use evaluations::{EvaluationRow, NewEvaluation};
 pub use keys::{ReencryptedApplicant, StoredApplicant};
-pub use outbox::{MessageRow, NewMessage};
+pub use outbox::{MessageRow, NewMessage, SealedSecret};
 pub use public_cases::PublicCaseRow;
 pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
 pub use reports::{NewOrder, NewReport, OrderChange, OrderRow, ReportRow};

@@ -17,9 +17,19 @@ pub struct NewMessage {
     pub recipient: String,
     pub recipient_key_id: Option<String>,
     pub template: &'static str,
+    /// With `{secret}` where the secret goes, if it has one.
     pub body: String,
+    /// A window code or a second-rating link, sealed: never stored in clear (issue 14 §8).
+    pub secret: Option<SealedSecret>,
     pub case_id: Option<i64>,
     pub at: DateTime<Utc>,
+}
+
+/// A message's secret, sealed with the data keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedSecret {
+    pub key_id: String,
+    pub enc: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +40,7 @@ pub struct MessageRow {
     pub recipient_key_id: Option<String>,
     pub template: String,
     pub body: String,
+    pub secret: Option<SealedSecret>,
     pub case_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub attempts: i64,
@@ -42,8 +53,8 @@ pub(crate) async fn insert_messages(conn: &mut AnyConnection, messages: &[NewMes
     for m in messages {
         sqlx::query(
             "INSERT INTO outbox (recipient_kind, recipient, recipient_key_id, template, body, case_id, created_at,
-                next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                next_attempt_at, secret_key_id, secret_enc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(m.recipient_kind)
         .bind(m.recipient.clone())
@@ -53,6 +64,8 @@ pub(crate) async fn insert_messages(conn: &mut AnyConnection, messages: &[NewMes
         .bind(m.case_id)
         .bind(to_ms(m.at))
         .bind(to_ms(m.at))
+        .bind(m.secret.as_ref().map(|x| x.key_id.clone()))
+        .bind(m.secret.as_ref().map(|x| x.enc.clone()))
         .execute(&mut *conn)
         .await?;
     }
@@ -91,7 +104,7 @@ pub(crate) async fn notify_staff_of_cases(
 macro_rules! message_select {
     () => {
         "SELECT id, recipient_kind, recipient, recipient_key_id, template, body, case_id, created_at, attempts,
-            last_error, delivered_at, next_attempt_at FROM outbox "
+            last_error, delivered_at, next_attempt_at, secret_key_id, secret_enc FROM outbox "
     };
 }
 
@@ -103,6 +116,11 @@ fn message_row(r: &sqlx::any::AnyRow) -> Result<MessageRow, StoreError> {
         recipient_key_id: r.try_get("recipient_key_id")?,
         template: r.try_get("template")?,
         body: r.try_get("body")?,
+        secret: match (r.try_get::<Option<String>, _>("secret_key_id")?, r.try_get::<Option<String>, _>("secret_enc")?)
+        {
+            (Some(key_id), Some(enc)) => Some(SealedSecret { key_id, enc }),
+            _ => None,
+        },
         case_id: r.try_get("case_id")?,
         created_at: from_ms(r.try_get("created_at")?),
         attempts: r.try_get("attempts")?,
@@ -130,7 +148,7 @@ impl Store {
              WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $2
                  AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at, id LIMIT $3{lock})
              RETURNING id, recipient_kind, recipient, recipient_key_id, template, body, case_id, created_at,
-                 attempts, last_error, delivered_at, next_attempt_at"
+                 attempts, last_error, delivered_at, next_attempt_at, secret_key_id, secret_enc"
         );
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

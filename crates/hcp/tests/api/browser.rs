@@ -120,7 +120,7 @@ async fn the_window_code_on_a_small_phone_in_large_type(app: TestApp) {
     b.click("button.primary").await;
     b.wait_for_text("输入短信验证码", WAIT).await;
     let messages = app.app.store.pending_messages(10).await.unwrap();
-    let body = &messages.iter().find(|m| m.template == "window_code").unwrap().body;
+    let body = &app.app.message_text(messages.iter().find(|m| m.template == "window_code").unwrap()).unwrap();
     let at = body.find("验证码为 ").unwrap() + "验证码为 ".len();
     b.type_into("#code", &body[at..at + 6]).await;
     b.screenshot("window-1-code").await;

@@ -176,7 +176,9 @@ async fn a_case_from_assignment_to_close(app: TestApp) {
     // Staff never see the link (it is the evaluator's credential); the message sent carries it.
     assert!(!d.to_string().contains("/e2/"));
     let sent = app.app.store.case_messages(case).await.unwrap();
-    let body = &sent.iter().rev().find(|m| m.template == "evaluator_replied").unwrap().body;
+    let reply = sent.iter().rev().find(|m| m.template == "evaluator_replied").unwrap();
+    assert!(!reply.body.contains("/e2/") && reply.secret.is_some(), "the link is sealed in the outbox: {}", reply.body);
+    let body = &app.app.message_text(reply).unwrap();
     let link = &body[body.find("/e2/").expect("a second-rating link")..];
     let page = app.http.get(app.url(link)).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -382,7 +384,7 @@ async fn appeals_in_two_stages_with_the_filing_register(app: TestApp) {
 }
 
 /// A gateway that answers 503 until told to accept, recording what it got.
-async fn fake_gateway() -> (String, Arc<Mutex<Vec<Value>>>, Arc<std::sync::atomic::AtomicBool>) {
+pub async fn fake_gateway() -> (String, Arc<Mutex<Vec<Value>>>, Arc<std::sync::atomic::AtomicBool>) {
     use axum::routing::post;
     let got = Arc::new(Mutex::new(Vec::new()));
     let up = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -33,8 +33,10 @@ async fn last_code(app: &TestApp) -> String {
     let messages = app.app.store.pending_messages(100).await.unwrap();
     let m = messages.iter().rev().find(|m| m.template == "window_code").expect("a code message");
     assert!(!m.body.contains("13812345678"), "the message body holds no mobile number");
-    let at = m.body.find("验证码为 ").expect("the code in the message") + "验证码为 ".len();
-    m.body[at..at + 6].to_string()
+    assert!(m.body.contains("{secret}") && m.secret.is_some(), "the code is sealed, not in the body: {}", m.body);
+    let text = app.app.message_text(m).unwrap();
+    let at = text.find("验证码为 ").expect("the code in the message") + "验证码为 ".len();
+    text[at..at + 6].to_string()
 }
 
 async fn the_window_code_lists_the_numbers_records(app: TestApp) {

@@ -71,7 +71,8 @@ async fn every_item_once(backend: Backend) {
     }
     // The evaluator's second rating after the rectification (assessNumber 2).
     let sent = app.app.store.case_messages(case).await.unwrap();
-    let body = &sent.iter().rev().find(|m| m.template == "evaluator_replied").expect("a reply").body;
+    let body =
+        &app.app.message_text(sent.iter().rev().find(|m| m.template == "evaluator_replied").expect("a reply")).unwrap();
     let link = &body[body.find("/e2/").expect("a second-rating link")..];
     let res = app.http.post(app.url(link)).form(&[("level", "satisfied")]).send().await.unwrap();
     assert_eq!(res.status(), 200);

@@ -401,3 +401,33 @@ async fn sealed_values_are_bound_to_their_row(app: TestApp) {
 }
 
 both_backends!(sealed_values_are_bound_to_their_row);
+
+/// Issue 14 §8: a window code waits in the outbox sealed — not in the stored body, not on the operators'
+/// page — and reaches the gateway whole.
+async fn codes_wait_sealed_in_the_outbox(app: TestApp) {
+    let _api = Api::new(&app).await;
+    app.register(&record_body("SEAL-1")).await;
+    let res = app.http.post(app.url("/w/W-510899-C01")).form(&[("mobile", "13812345678")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let pending = app.app.store.pending_messages(10).await.unwrap();
+    let m = pending.iter().find(|m| m.template == "window_code").expect("a code message");
+    let text = app.app.message_text(m).unwrap();
+    let at = text.find("验证码为 ").unwrap() + "验证码为 ".len();
+    let code = &text[at..at + 6];
+    assert!(!m.body.contains(code), "not in the stored body: {}", m.body);
+    let center = login(&app, "center").await;
+    let (status, html) = center.get("/console/outbox").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("〔已隐藏〕") && !html.contains(code), "the operators' page hides it");
+
+    let (url, got, up) = crate::cases::fake_gateway().await;
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    let sender = app.app.clone().with_gateway(hcp_app::outbox::Gateway::webhook(&url));
+    sender.deliver_messages(app.app.now()).await.unwrap();
+    let got = got.lock().unwrap().clone();
+    let sent = got.iter().find(|m| m["template"] == "window_code").expect("sent");
+    assert!(sent["text"].as_str().unwrap().contains(code), "{sent}");
+    assert!(!sent["text"].as_str().unwrap().contains("{secret}"));
+}
+
+both_backends!(codes_wait_sealed_in_the_outbox);

@@ -40,3 +40,8 @@ CREATE TABLE data_key_fingerprint (
     fingerprint TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
+
+-- A message's secret (a window code, a second-rating link) sealed with the data keys; the body holds `{secret}`
+-- where it goes, filled in only when the message is handed to the gateway (issue 14 §8).
+ALTER TABLE outbox ADD COLUMN secret_key_id TEXT;
+ALTER TABLE outbox ADD COLUMN secret_enc TEXT;
