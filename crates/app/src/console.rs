@@ -3,17 +3,14 @@
 //! import a calendar. Something out of a person's scope answers "not found", never "forbidden", so nobody
 //! learns what exists elsewhere.
 
-use hcp_domain::evaluation::Submission;
-use hcp_domain::identity::{Mobile, TicketNumber};
-use hcp_store::{AuditRow, HotlineInsert, RecordRow};
-use serde_json::json;
+use hcp_domain::identity::Mobile;
+use hcp_store::{AuditRow, RecordRow};
 
 use crate::audit::Actor;
 use crate::calendar::{CalendarSource, ImportReport};
-use crate::evaluations::EvaluationInput;
 use crate::keys::mobile_index;
 use crate::policy::{Action, Principal, Target};
-use crate::views::{EvaluationView, RecordView};
+use crate::views::RecordView;
 use crate::{App, AppError, AppResult};
 
 fn target(r: &RecordRow) -> Target<'_> {
@@ -37,7 +34,7 @@ impl App {
         if who.may(action, None) { Ok(()) } else { Err(AppError::Forbidden) }
     }
 
-    async fn record_for(&self, who: &Principal, id: i64, action: Action) -> AppResult<RecordRow> {
+    pub(crate) async fn record_for(&self, who: &Principal, id: i64, action: Action) -> AppResult<RecordRow> {
         let rec = self.store.record_by_id(id).await?.ok_or_else(|| record_not_found(id))?;
         if !who.may(Action::ViewRecords, Some(target(&rec))) {
             return Err(record_not_found(id));
@@ -74,50 +71,6 @@ impl App {
             reveal: self.reveal_access(who, &rec).await?,
             may_rate_by_phone: who.may(Action::RecordHotlineEvaluation, Some(t)) && rec.evaluation.is_none(),
         })
-    }
-
-    /// A caller's rating taken by a hotline agent (R5.1), recorded with the channel `hotline`, the agent and the
-    /// 12345 ticket of the call (issue 14 §4): one evaluation per ticket, so an agent cannot use up the
-    /// evaluation of a waiting record with no call behind it without leaving a ticket that can be checked.
-    pub async fn record_hotline_evaluation(
-        &self,
-        who: &Principal,
-        id: i64,
-        ticket_number: &str,
-        input: &EvaluationInput,
-    ) -> AppResult<EvaluationView> {
-        let rec = self.record_for(who, id, Action::RecordHotlineEvaluation).await?;
-        let ticket = TicketNumber::parse("ticket_number", ticket_number);
-        let sub = Submission::parse_by_agent(input.raw());
-        let (ticket, sub) = match (ticket, sub) {
-            (Ok(t), Ok(s)) => (t, s),
-            (t, s) => {
-                let mut v: Vec<_> = t.err().into_iter().collect();
-                v.extend(s.err().unwrap_or_default());
-                return Err(AppError::Invalid(v));
-            }
-        };
-        if let Some(refusal) = self.evaluation_refusal(&rec) {
-            return Err(refusal);
-        }
-        let new = self.new_evaluation(rec.id, &sub, Some(who.username.clone()));
-        let audit = self.audit(
-            &Actor::user(&who.username),
-            "evaluation.create",
-            format!("service_record:{id}"),
-            json!({ "round": 1, "level": new.level, "channel": new.channel, "recorded_by": who.username,
-                    "ticket_number": ticket.as_str() }),
-        );
-        match self.store.insert_hotline_evaluation(&new, ticket.as_str(), &audit).await? {
-            HotlineInsert::Written(eid) => Ok(EvaluationView::from(&hcp_store::EvaluationRow::from_new(eid, &new))),
-            HotlineInsert::AlreadyEvaluated => {
-                Err(AppError::conflict("already_evaluated", "该办件已评价过,每次服务只能评价一次。"))
-            }
-            HotlineInsert::TicketUsed => Err(AppError::conflict(
-                "ticket_used",
-                format!("12345工单 {} 已记录过一次评价,一次来电只能记录一次评价。", ticket.as_str()),
-            )),
-        }
     }
 
     pub async fn audit_log(&self, who: &Principal, action_prefix: &str, after: i64) -> AppResult<Vec<AuditRow>> {

@@ -24,6 +24,7 @@ pub mod evaluations;
 pub mod exchange;
 pub mod exchange_pull;
 pub mod export;
+pub mod hotline;
 pub mod jobs;
 pub mod keys;
 pub mod limits;
@@ -114,11 +115,14 @@ impl Default for ResultRules {
 pub struct Safeguards {
     /// Full contact reveals per person and business day (`--reveal-quota`).
     pub reveal_quota: u32,
+    /// A hotline agent's evaluation counts only once the applicant confirms it by text message
+    /// (`--hotline-confirm`).
+    pub hotline_confirm: bool,
 }
 
 impl Default for Safeguards {
     fn default() -> Self {
-        Safeguards { reveal_quota: reveal::DEFAULT_REVEAL_QUOTA }
+        Safeguards { reveal_quota: reveal::DEFAULT_REVEAL_QUOTA, hotline_confirm: false }
     }
 }
 

@@ -360,6 +360,10 @@ pub struct ServeArgs {
     /// Full contact reveals one person may make per day; past it reveals are refused and the auditor sees it.
     #[arg(long, env = "HCP_REVEAL_QUOTA", default_value_t = hcp_app::reveal::DEFAULT_REVEAL_QUOTA)]
     pub reveal_quota: u32,
+    /// A hotline agent's evaluation counts only once the applicant confirms it through a link sent by text
+    /// message (within 7 days).
+    #[arg(long, env = "HCP_HOTLINE_CONFIRM")]
+    pub hotline_confirm: bool,
     /// Seconds a client has to send a request's head (also the longest wait for the next request on an open
     /// connection).
     #[arg(long, env = "HCP_HEADER_TIMEOUT", default_value_t = 10)]

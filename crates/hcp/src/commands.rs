@@ -200,6 +200,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.jobs = !args.no_jobs;
             cfg.trusted_proxies = args.trusted_proxy;
             cfg.safeguards.reveal_quota = args.reveal_quota;
+            cfg.safeguards.hotline_confirm = args.hotline_confirm;
             cfg.http_limits = crate::listener::Limits {
                 header_timeout: Duration::from_secs(args.header_timeout),
                 request_timeout: Duration::from_secs(args.request_timeout),

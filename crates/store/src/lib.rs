@@ -57,7 +57,7 @@ pub use public_cases::PublicCaseRow;
 pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
 pub use reports::{NewOrder, NewReport, OrderChange, OrderRow, ReportRow};
 pub use rollups::{CutRow, RebuildReport};
-pub use safeguards::HotlineInsert;
+pub use safeguards::{HotlineInsert, HotlinePendingRow, NewHotlinePending};
 pub use upstream::{RecordCodes, UpstreamClaim, UpstreamCount, UpstreamEvaluation, UpstreamListRow, UpstreamMark};
 pub use upstream_pull::{PullOutcome, PulledEvaluation, PulledItem, PulledRow};
 pub use users::{BindingRow, LoginReservation, SessionRow, UserInsert, UserRow};

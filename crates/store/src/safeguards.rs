@@ -8,9 +8,41 @@ use crate::evaluations::{NewEvaluation, bad_review_ids, insert_evaluations};
 use crate::time::to_ms;
 use crate::{NewAudit, Store, StoreError};
 
+/// A hotline agent's evaluation waiting for the applicant's confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHotlinePending {
+    pub service_record_id: i64,
+    pub ticket_number: String,
+    pub token_hash: String,
+    pub level: &'static str,
+    pub indicator_ids: String,
+    pub staff_indicator_ids: String,
+    pub comment: Option<String>,
+    pub recorded_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HotlinePendingRow {
+    pub id: i64,
+    pub service_record_id: i64,
+    pub ticket_number: String,
+    pub level: String,
+    pub indicator_ids: String,
+    pub staff_indicator_ids: String,
+    pub comment: Option<String>,
+    pub recorded_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub outcome: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
 /// Why a hotline evaluation was not written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HotlineInsert {
+    /// The evaluation's id (or, waiting for confirmation, the waiting row's).
     Written(i64),
     /// The record has its evaluation already.
     AlreadyEvaluated,
@@ -114,6 +146,142 @@ impl Store {
         crate::audit::append(&mut tx, &self.chain(), &entries).await?;
         tx.commit().await?;
         Ok(HotlineInsert::Written(id))
+    }
+
+    /// Keeps a hotline agent's evaluation until the applicant confirms it: the ticket, the waiting evaluation,
+    /// the text message with the confirmation link and the audit entry, together or not at all. `Written`
+    /// carries the waiting row's id.
+    pub async fn insert_hotline_pending(
+        &self,
+        p: &NewHotlinePending,
+        message: &crate::NewMessage,
+        audit: &NewAudit,
+    ) -> Result<HotlineInsert, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let evaluated: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM evaluation WHERE service_record_id = $1 AND round = 1")
+                .bind(p.service_record_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if evaluated.is_some() {
+            tx.rollback().await?;
+            return Ok(HotlineInsert::AlreadyEvaluated);
+        }
+        let ticket: Option<String> = sqlx::query_scalar(
+            "INSERT INTO hotline_ticket (ticket_number, service_record_id, recorded_by, at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (ticket_number) DO NOTHING RETURNING ticket_number",
+        )
+        .bind(&p.ticket_number)
+        .bind(p.service_record_id)
+        .bind(&p.recorded_by)
+        .bind(to_ms(p.created_at))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if ticket.is_none() {
+            tx.rollback().await?;
+            return Ok(HotlineInsert::TicketUsed);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO hotline_pending (service_record_id, ticket_number, token_hash, level, indicator_ids,
+                staff_indicator_ids, comment, recorded_by, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(p.service_record_id)
+        .bind(&p.ticket_number)
+        .bind(&p.token_hash)
+        .bind(p.level)
+        .bind(&p.indicator_ids)
+        .bind(&p.staff_indicator_ids)
+        .bind(p.comment.clone())
+        .bind(&p.recorded_by)
+        .bind(to_ms(p.created_at))
+        .bind(to_ms(p.expires_at))
+        .fetch_one(&mut *tx)
+        .await?;
+        crate::outbox::insert_messages(&mut tx, std::slice::from_ref(message)).await?;
+        let details = format!(r#"{{"pending_id":{id},{}"#, audit.details.trim_start_matches('{'));
+        crate::audit::append(&mut tx, &self.chain(), &[NewAudit { details, ..audit.clone() }]).await?;
+        tx.commit().await?;
+        Ok(HotlineInsert::Written(id))
+    }
+
+    pub async fn hotline_pending_by_token(&self, token_hash: &str) -> Result<Option<HotlinePendingRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, service_record_id, ticket_number, level, indicator_ids, staff_indicator_ids, comment,
+                recorded_by, created_at, expires_at, outcome, decided_at
+             FROM hotline_pending WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            use sqlx::Row;
+            Ok(HotlinePendingRow {
+                id: r.try_get("id")?,
+                service_record_id: r.try_get("service_record_id")?,
+                ticket_number: r.try_get("ticket_number")?,
+                level: r.try_get("level")?,
+                indicator_ids: r.try_get("indicator_ids")?,
+                staff_indicator_ids: r.try_get("staff_indicator_ids")?,
+                comment: r.try_get("comment")?,
+                recorded_by: r.try_get("recorded_by")?,
+                created_at: crate::time::from_ms(r.try_get("created_at")?),
+                expires_at: crate::time::from_ms(r.try_get("expires_at")?),
+                outcome: r.try_get("outcome")?,
+                decided_at: r.try_get::<Option<i64>, _>("decided_at")?.map(crate::time::from_ms),
+            })
+        })
+        .transpose()
+    }
+
+    /// The applicant's answer to a waiting hotline evaluation. Confirmed, the evaluation is written (with its
+    /// case if bad) in the same transaction; declined, it never counts. `None` when it was answered already;
+    /// `Some(None)` when confirmed but the record had meanwhile been evaluated another way.
+    pub async fn decide_hotline_pending(
+        &self,
+        id: i64,
+        confirmed: Option<&NewEvaluation>,
+        at: DateTime<Utc>,
+        audit: &NewAudit,
+    ) -> Result<Option<Option<i64>>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let outcome = if confirmed.is_some() { "confirmed" } else { "declined" };
+        let done =
+            sqlx::query("UPDATE hotline_pending SET outcome = $1, decided_at = $2 WHERE id = $3 AND outcome IS NULL")
+                .bind(outcome)
+                .bind(to_ms(at))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let mut entries = Vec::new();
+        let mut written = None;
+        if let Some(e) = confirmed {
+            let inserted = insert_evaluations(&mut tx, self.chain().backend, std::slice::from_ref(e)).await?;
+            let Some(eid) = inserted.get(&e.service_record_id).copied() else {
+                tx.rollback().await?;
+                return Ok(Some(None));
+            };
+            written = Some(eid);
+            let details = format!(r#"{{"evaluation_id":{eid},{}"#, audit.details.trim_start_matches('{'));
+            entries.push(NewAudit { details, ..audit.clone() });
+            entries.extend(
+                crate::cases::open_cases(
+                    &mut tx,
+                    self.chain().backend,
+                    &bad_review_ids(std::slice::from_ref(e), &inserted),
+                )
+                .await?,
+            );
+        } else {
+            entries.push(audit.clone());
+        }
+        crate::audit::append(&mut tx, &self.chain(), &entries).await?;
+        tx.commit().await?;
+        Ok(Some(written))
     }
 
     /// The ticket number a hotline evaluation of this record was recorded with.

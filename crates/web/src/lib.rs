@@ -75,6 +75,7 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/e/{token}", get(pages::evaluate::show).post(pages::evaluate::submit))
         .route("/e2/{token}", get(pages::second::show).post(pages::second::submit))
+        .route("/h/{token}", get(pages::hotline::show).post(pages::hotline::submit))
         .route("/e/{token}/{file}", get(pages::evaluate::qr_image))
         .route("/w/{code}", get(pages::window::show).post(pages::window::request_code))
         .route("/w/{code}/verify", post(pages::window::verify))

@@ -119,7 +119,7 @@ async fn hotline_evaluations_carry_their_ticket(app: TestApp) {
     let ok = json!({ "level": "satisfied", "ticket_number": "GD-1129-0001" });
     let (status, v) = api.post("hotline", &path(records[0]), ok.clone()).await;
     assert_eq!(status, 201, "{v}");
-    assert_eq!(v["channel"], "hotline");
+    assert_eq!((v["state"].as_str(), v["evaluation"]["channel"].as_str()), (Some("recorded"), Some("hotline")));
     // The same call cannot rate another record; the ticket is compared as the hotline writes it.
     let again = json!({ "level": "very_satisfied", "ticket_number": "gd-1129-0001" });
     let (status, v) = api.post("hotline", &path(records[1]), again).await;
@@ -431,3 +431,79 @@ async fn codes_wait_sealed_in_the_outbox(app: TestApp) {
 }
 
 both_backends!(codes_wait_sealed_in_the_outbox);
+
+/// `--hotline-confirm`: the agent's evaluation waits for the applicant, who confirms (it counts, a bad one
+/// opens its case) or declines (it never counts) through the link in a text message.
+async fn hotline_evaluations_wait_for_the_applicant(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (a, _) = app.register(&record_body("HC-1")).await;
+    let (b, _) = app.register(&record_body("HC-2")).await;
+    let path = |id: i64| format!("/api/v1/service-records/{id}/hotline-evaluation");
+    let bad = json!({ "level": "dissatisfied", "comment": "来电反映窗口人员态度生硬", "ticket_number": "GD-HC-0001" });
+    let (status, v) = api.post("hotline", &path(a), bad).await;
+    assert_eq!((status, v["state"].as_str()), (202, Some("awaiting_confirmation")), "{v}");
+    assert!(app.app.store.first_evaluation(a).await.unwrap().is_none(), "nothing counts yet");
+    let (_, again) =
+        api.post("hotline", &path(b), json!({ "level": "satisfied", "ticket_number": "GD-HC-0001" })).await;
+    assert_eq!(again["code"], "ticket_used", "the ticket is taken while it waits");
+
+    let link_of = |record: i64| {
+        let app = &app;
+        async move {
+            let pending = app.app.store.pending_messages(50).await.unwrap();
+            let m = pending
+                .iter()
+                .rev()
+                .find(|m| m.template == "hotline_confirm" && m.recipient == record.to_string())
+                .expect("a confirmation message");
+            assert!(!m.body.contains("/h/"), "the link is sealed: {}", m.body);
+            let text = app.app.message_text(m).unwrap();
+            text[text.find("/h/").unwrap()..].split(|c: char| c == ';' || c == '(').next().unwrap().to_string()
+        }
+    };
+    let link = link_of(a).await;
+    let res = app.http.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("不满意") && html.contains("HC-1") && !html.contains("13812345678"), "{html}");
+    let res = app.http.post(app.url(&link)).form(&[("answer", "confirm")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let e = app.app.store.first_evaluation(a).await.unwrap().expect("confirmed: it counts");
+    assert_eq!((e.channel.as_str(), e.level.as_str()), ("hotline", "dissatisfied"));
+    assert!(app.app.store.case_of_evaluation(e.id).await.unwrap().is_some(), "a bad review opens its case");
+    let res = app.http.post(app.url(&link)).form(&[("answer", "confirm")]).send().await.unwrap();
+    assert_eq!(res.status(), 409, "answered once");
+
+    // Declined: it never counts.
+    let (status, _) =
+        api.post("hotline", &path(b), json!({ "level": "very_satisfied", "ticket_number": "GD-HC-0002" })).await;
+    assert_eq!(status, 202);
+    let link = link_of(b).await;
+    let res = app.http.post(app.url(&link)).form(&[("answer", "decline")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("不会生效"));
+    assert!(app.app.store.first_evaluation(b).await.unwrap().is_none());
+    let log = app.app.store.audit_entries("evaluation.hotline", 0, 10).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["evaluation.hotline_pending", "evaluation.hotline_pending", "evaluation.hotline_declined"]);
+    assert_eq!(app.http.get(app.url("/h/not-a-token")).send().await.unwrap().status(), 404);
+}
+
+mod hotline_confirm {
+    use crate::helpers::{Backend, spawn_app_with};
+
+    async fn run(backend: Backend) {
+        let Some(app) = spawn_app_with(backend, |cfg| cfg.safeguards.hotline_confirm = true).await else { return };
+        super::hotline_evaluations_wait_for_the_applicant(app).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        run(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        run(Backend::Postgres).await;
+    }
+}

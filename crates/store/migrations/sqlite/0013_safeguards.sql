@@ -45,3 +45,23 @@ CREATE TABLE data_key_fingerprint (
 -- where it goes, filled in only when the message is handed to the gateway (issue 14 §8).
 ALTER TABLE outbox ADD COLUMN secret_key_id TEXT;
 ALTER TABLE outbox ADD COLUMN secret_enc TEXT;
+
+-- With `serve --hotline-confirm`, a hotline agent's evaluation waits here until the applicant confirms it by
+-- the link in a text message; only then is it an evaluation (issue 14 §4).
+CREATE TABLE hotline_pending (
+    id INTEGER PRIMARY KEY,
+    service_record_id INTEGER NOT NULL REFERENCES service_record (id),
+    ticket_number TEXT NOT NULL REFERENCES hotline_ticket (ticket_number),
+    token_hash TEXT NOT NULL UNIQUE,
+    level TEXT NOT NULL,
+    indicator_ids TEXT NOT NULL,
+    staff_indicator_ids TEXT NOT NULL,
+    comment TEXT,
+    recorded_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    -- confirmed, declined
+    outcome TEXT,
+    decided_at INTEGER
+);
+CREATE INDEX hotline_pending_record ON hotline_pending (service_record_id);

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use hcp_app::evaluations::EvaluationInput;
+use hcp_app::hotline::HotlineOutcome;
 use hcp_app::reveal::{RevealAccess, RevealPurpose, RevealRequest};
 use hcp_app::views::RecordView;
 use hcp_app::{App, AppError};
@@ -221,7 +222,7 @@ pub async fn hotline_evaluation(State(app): State<App>, c: Console, Path(id): Pa
         channel: "hotline".into(),
     };
     match app.record_hotline_evaluation(&c.who, id, form.get("ticket_number"), &input).await {
-        Ok(e) => {
+        Ok(HotlineOutcome::Recorded { evaluation: e }) => {
             let body = format!(
                 r#"<h2>已记录来电评价</h2><p class="notice" role="status">评价“{}”已记录,渠道:12345热线,工单编号:{},记录人:{}。</p><p><a href="/console/records/{id}">返回办件</a></p>"#,
                 esc(e.level_name),
@@ -229,6 +230,14 @@ pub async fn hotline_evaluation(State(app): State<App>, c: Console, Path(id): Pa
                 esc(&c.who.display_name)
             );
             console_page(&c, StatusCode::CREATED, "已记录", &body)
+        }
+        Ok(HotlineOutcome::AwaitingConfirmation { ticket_number, expires_at }) => {
+            let body = format!(
+                r#"<h2>已发送确认短信</h2><p class="notice" role="status">来电评价已记录(工单编号:{}),并已向申请人发送确认短信。申请人在 {} 前确认后评价生效;未确认则不计入。</p><p><a href="/console/records/{id}">返回办件</a></p>"#,
+                esc(&ticket_number),
+                esc(&display_cst(expires_at)),
+            );
+            console_page(&c, StatusCode::ACCEPTED, "待确认", &body)
         }
         // A level missing or a bad review without its reason: the record again, with the reason on top.
         Err(e @ AppError::Invalid(_)) => match app.record_page(&c.who, id).await {

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use hcp_app::App;
 use hcp_app::evaluations::EvaluationInput;
-use hcp_app::views::EvaluationView;
+use hcp_app::hotline::HotlineOutcome;
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -25,14 +25,15 @@ pub struct HotlineBody {
     pub comment: Option<String>,
 }
 
-/// `POST /api/v1/service-records/{id}/hotline-evaluation`: 201 with the evaluation; 409 `ticket_used` when the
-/// ticket carried one already, 409 `already_evaluated` when the record has its evaluation.
+/// `POST /api/v1/service-records/{id}/hotline-evaluation`: 201 `{"state": "recorded", "evaluation": …}`, or
+/// with `--hotline-confirm` 202 `{"state": "awaiting_confirmation", "ticket_number", "expires_at"}`; 409
+/// `ticket_used` when the ticket carried one already, 409 `already_evaluated` when the record has its evaluation.
 pub async fn create(
     State(app): State<App>,
     Person(who): Person,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<HotlineBody>,
-) -> Result<(StatusCode, Json<EvaluationView>), ApiError> {
+) -> Result<(StatusCode, Json<HotlineOutcome>), ApiError> {
     let id = path_id(&id, "record_not_found")?;
     let input = EvaluationInput {
         token: String::new(),
@@ -42,6 +43,10 @@ pub async fn create(
         comment: body.comment,
         channel: "hotline".into(),
     };
-    let view = app.record_hotline_evaluation(&who, id, &body.ticket_number, &input).await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let outcome = app.record_hotline_evaluation(&who, id, &body.ticket_number, &input).await?;
+    let status = match outcome {
+        HotlineOutcome::Recorded { .. } => StatusCode::CREATED,
+        HotlineOutcome::AwaitingConfirmation { .. } => StatusCode::ACCEPTED,
+    };
+    Ok((status, Json(outcome)))
 }

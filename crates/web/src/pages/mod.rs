@@ -5,6 +5,7 @@ pub mod assets;
 pub mod device;
 pub mod evaluate;
 pub mod home;
+pub mod hotline;
 pub mod kiosk;
 pub mod layout;
 pub mod public;
