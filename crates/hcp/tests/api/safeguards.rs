@@ -458,7 +458,7 @@ async fn hotline_evaluations_wait_for_the_applicant(app: TestApp) {
                 .expect("a confirmation message");
             assert!(!m.body.contains("/h/"), "the link is sealed: {}", m.body);
             let text = app.app.message_text(m).unwrap();
-            text[text.find("/h/").unwrap()..].split(|c: char| c == ';' || c == '(').next().unwrap().to_string()
+            text[text.find("/h/").unwrap()..].split([';', '(']).next().unwrap().to_string()
         }
     };
     let link = link_of(a).await;
