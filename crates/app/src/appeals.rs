@@ -67,6 +67,8 @@ pub struct AppealDetail {
     pub evidence: Vec<crate::cases::AttachmentView>,
     pub decisions: Vec<DecisionView>,
     pub may_decide: bool,
+    /// The appellant, until the center decides.
+    pub may_withdraw: bool,
 }
 
 /// One entry of the filing register.
@@ -98,8 +100,8 @@ impl DecisionView {
             stage_name: if unit { "单位初步核实" } else { "中心复核" },
             upheld: d.upheld,
             result: match (unit, d.upheld) {
-                (true, true) => "核实属实,报中心复核",
-                (true, false) => "核实不属实,驳回",
+                (true, true) => "支持申诉,报中心复核",
+                (true, false) => "不支持申诉,报中心复核",
                 (false, true) => "申诉成立,评价作废",
                 (false, false) => "申诉不成立,评价维持",
             },
@@ -183,11 +185,9 @@ impl App {
             appellant,
             appealed_before: row.appeal_state.is_some(),
             appeal_days: self.case_rules.appeal_days,
+            case_closed_at: self.case_closed_at(&row).await?,
         };
         let appeal = Appeal::file(&self.calendar(), now, ctx, &reasons).map_err(refusal)?;
-        if CaseState::parse(&row.fields.state).is_some_and(|s| s.is_closed()) {
-            return Err(AppError::conflict("case_closed", "工单已办结,不能再申诉。"));
-        }
         let files = evidence.iter().map(|u| check_upload(u, &who.username, now)).collect::<AppResult<Vec<_>>>()?;
         let due = self.calendar().add_working_days(now, self.case_rules.unit_check_days);
         let new = NewAppeal {
@@ -222,6 +222,43 @@ impl App {
             .insert_appeal(&new, &files, &messages, &audit)
             .await?
             .ok_or_else(|| AppError::conflict("already_appealed", "该评价已申诉过,不能再次申诉。"))?;
+        let a = self.store.appeal_by_id(id).await?.ok_or_else(|| appeal_not_found(id))?;
+        Ok(AppealView::from_row(&a))
+    }
+
+    /// When the case was closed, if it is: the appeal window also runs from then (plan §八).
+    async fn case_closed_at(&self, row: &hcp_store::CaseRow) -> AppResult<Option<DateTime<Utc>>> {
+        if !CaseState::parse(&row.fields.state).is_some_and(|s| s.is_closed()) {
+            return Ok(None);
+        }
+        let steps = self.store.case_steps(row.id).await?;
+        Ok(steps.iter().rev().find(|s| s.kind == "close" || s.kind == "close_as_appealed").map(|s| s.at))
+    }
+
+    /// The appellant withdraws the appeal, having read the unit's finding, before the center decides.
+    pub async fn withdraw_appeal(&self, who: &Principal, id: i64) -> AppResult<AppealView> {
+        let a = self.appeal_for(who, id).await?;
+        if a.filed_by != who.username {
+            return Err(AppError::denied("not_your_appeal", "只有提出申诉的本人可以撤回申诉。"));
+        }
+        let state = AppealState::parse(&a.state).ok_or_else(|| appeal_not_found(id))?;
+        let mut appeal = Appeal { state, filed_at: a.filed_at, decisions: Vec::new() };
+        appeal.withdraw().map_err(refusal)?;
+        let now = self.now();
+        let mut messages = Vec::new();
+        if let Some(org) = self.store.org_by_id(a.org_id).await? {
+            let body = format!("【好差评】工作人员已撤回对办件 {} 差评的申诉。", a.record_number);
+            messages.push(unit_message(&org, a.case_id, "appeal_withdrawn", body, now));
+        }
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            "appeal.withdraw",
+            format!("appeal:{id}"),
+            json!({ "from_state": a.state }),
+        );
+        if !self.store.withdraw_appeal(id, a.version, &messages, &audit).await? {
+            return Err(appeal_changed());
+        }
         let a = self.store.appeal_by_id(id).await?.ok_or_else(|| appeal_not_found(id))?;
         Ok(AppealView::from_row(&a))
     }
@@ -267,9 +304,11 @@ impl App {
             Some(role) => !self.has_stake(who, &a, role).await?,
             None => false,
         };
+        let may_withdraw = a.filed_by == who.username && AppealState::parse(&a.state).is_some_and(AppealState::is_open);
         Ok(AppealDetail {
             evidence: evidence.iter().map(crate::cases::AttachmentView::from_row).collect(),
             may_decide,
+            may_withdraw,
             appeal: AppealView::from_row(&a),
             decisions: decisions.iter().map(DecisionView::from_row).collect(),
         })
@@ -356,10 +395,10 @@ impl App {
             .then(|| self.calendar().add_working_days(now, self.case_rules.center_review_days).at);
         let mut case_write = CaseWrite::default();
         let staff_number = self.staff_number(a.staff_id).await?;
-        let result = match appeal.state {
-            AppealState::WithCenter => "单位初步核实属实,已报中心复核",
-            AppealState::RejectedByUnit => "单位初步核实不属实,申诉未通过",
-            AppealState::Upheld => "中心复核成立,该差评已作废",
+        let result = match (appeal.state, uphold) {
+            (AppealState::WithCenter, true) => "单位初步核实后支持申诉,已报中心复核",
+            (AppealState::WithCenter, false) => "单位初步核实后不支持申诉,已报中心复核;您可在中心复核前撤回申诉",
+            (AppealState::Upheld, _) => "中心复核成立,该差评已作废",
             _ => "中心复核不成立,该差评维持",
         };
         let body = format!("【好差评】您对办件 {} 差评的申诉:{}。意见:{}", a.record_number, result, reasons);

@@ -187,7 +187,7 @@ impl App {
         } else if age < Duration::days(6) {
             AppealPlan::Stop(AppealState::WithCenter)
         } else {
-            let states = [AppealState::Upheld, AppealState::RejectedByUnit, AppealState::RejectedByCenter];
+            let states = [AppealState::Upheld, AppealState::RejectedByCenter];
             AppealPlan::Stop(states[rng.random_range(0..states.len())])
         }
     }
@@ -325,13 +325,14 @@ impl App {
         let decisions: &[(AppealRole, bool, &str)] = match target {
             AppealState::WithUnit => &[],
             AppealState::WithCenter => &[(AppealRole::Unit, true, "经核实,申诉理由属实,报中心复核。")],
-            AppealState::RejectedByUnit => &[(AppealRole::Unit, false, "经核实,工作人员确未一次性告知,申诉不成立。")],
+            // Not planned: units give an opinion, the center decides.
+            AppealState::RejectedByUnit | AppealState::Withdrawn => &[],
             AppealState::Upheld => &[
                 (AppealRole::Unit, true, "经核实,申诉理由属实,报中心复核。"),
                 (AppealRole::Center, true, "经调阅窗口录像,工作人员已按规定告知,申诉成立。"),
             ],
             AppealState::RejectedByCenter => &[
-                (AppealRole::Unit, true, "经核实,申诉理由属实,报中心复核。"),
+                (AppealRole::Unit, false, "经核实,工作人员确未一次性告知,不支持申诉,报中心复核。"),
                 (AppealRole::Center, false, "评价人所反映问题确实存在,申诉不成立。"),
             ],
         };

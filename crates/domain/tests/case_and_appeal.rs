@@ -98,6 +98,7 @@ fn bad_review_at(t: DateTime<Utc>) -> AppealContext {
         appellant: 9,
         appealed_before: false,
         appeal_days: 5,
+        case_closed_at: None,
     }
 }
 
@@ -114,10 +115,13 @@ fn appeals_in_two_stages() {
     assert!(a.invalidates());
     assert_eq!(a.decisions.len(), 2, "both decisions go to the filing register");
 
+    // A unit that does not support the appeal does not end it: the center decides (plan §八).
     let mut b = Appeal::file(&cal, t, bad_review_at(t), "理由").unwrap();
-    b.decide(t, AppealRole::Unit, false, "核实不属实").unwrap();
+    b.decide(t, AppealRole::Unit, false, "核实不属实,不支持").unwrap();
+    assert_eq!(b.state, AppealState::WithCenter);
     assert!(!b.invalidates());
-    assert_eq!(b.decide(t, AppealRole::Center, true, "x").unwrap_err().code, "step_not_allowed");
+    b.decide(t, AppealRole::Center, false, "复核不成立").unwrap();
+    assert_eq!(b.state, AppealState::RejectedByCenter);
 }
 
 #[test]

@@ -186,6 +186,33 @@ impl Store {
     }
 
     /// Records a stage's decision; `false` (nothing written) when the appeal or its case changed meanwhile.
+    /// The appellant's withdrawal: the appeal ends, if it is still open and unchanged since it was read.
+    pub async fn withdraw_appeal(
+        &self,
+        id: i64,
+        version: i64,
+        messages: &[crate::NewMessage],
+        audit: &crate::NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE appeal SET state = 'withdrawn', stage_due_at = NULL, stage_overdue = 0, version = version + 1
+             WHERE id = $1 AND version = $2 AND state IN ('with_unit', 'with_center')",
+        )
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        crate::outbox::insert_messages(&mut tx, messages).await?;
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub async fn decide_appeal(&self, w: &AppealDecisionWrite) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(

@@ -47,6 +47,7 @@ pub fn router(app: App) -> Router {
         .route("/appeals", get(appeals::list))
         .route("/appeals/{id}", get(appeals::get))
         .route("/appeals/{id}/decision", post(appeals::decide))
+        .route("/appeals/{id}/withdraw", post(appeals::withdraw))
         .route(
             "/appeals/{id}/evidence",
             post(appeals::add_evidence).layer(DefaultBodyLimit::max(hcp_app::attachments::MAX_BYTES + 1024)),

@@ -348,20 +348,43 @@ async fn appeals_in_two_stages_with_the_filing_register(app: TestApp) {
     let c = app.app.store.case_by_id(case).await.unwrap().unwrap();
     assert_eq!(c.fields.state, "closed_as_appealed");
 
-    // A second appeal, rejected by the unit: the evaluation stands.
+    // A second appeal the unit does not support: it still reaches the center, which decides (plan §八).
     let (record2, case2) = bad_review(&app, "APPEAL-2").await;
     let (_, v) = api.post("staff", &format!("/api/v1/cases/{case2}/appeal"), json!({ "reasons": "有异议" })).await;
     let appeal2 = v["id"].as_i64().unwrap();
-    let (_, v) = api
-        .post(
-            "unit",
-            &format!("/api/v1/appeals/{appeal2}/decision"),
-            json!({ "uphold": false, "reasons": "理由不成立" }),
-        )
-        .await;
-    assert_eq!(v["state"], "rejected_by_unit");
+    let decision2 = format!("/api/v1/appeals/{appeal2}/decision");
+    let (status, v) = api.post("unit", &decision2, json!({ "reasons": "理由不成立" })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("decision_required")), "{v}");
+    let (_, v) = api.post("unit", &decision2, json!({ "supports": false, "reasons": "理由不成立" })).await;
+    assert_eq!(v["state"], "with_center", "{v}");
+    let (status, v) = api.post("center", &decision2, json!({ "uphold": false, "reasons": "复核不成立" })).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("rejected_by_center")), "{v}");
     let e2 = app.app.store.first_evaluation(record2).await.unwrap().unwrap();
     assert!(!app.app.store.is_invalidated(e2.id).await.unwrap());
+
+    // A third, withdrawn by the appellant after reading the unit's finding; a withdrawal after that is refused.
+    let (record3, case3) = bad_review(&app, "APPEAL-3").await;
+    let (_, v) = api.post("staff", &format!("/api/v1/cases/{case3}/appeal"), json!({ "reasons": "有异议" })).await;
+    let appeal3 = v["id"].as_i64().unwrap();
+    let (_, v) = api
+        .post("unit", &format!("/api/v1/appeals/{appeal3}/decision"), json!({ "supports": false, "reasons": "不支持" }))
+        .await;
+    assert_eq!(v["state"], "with_center");
+    let withdraw = format!("/api/v1/appeals/{appeal3}/withdraw");
+    let (status, v) = api.post("unit", &withdraw, json!({})).await;
+    assert_eq!((status, v["code"].as_str()), (403, Some("not_your_appeal")), "{v}");
+    let (status, v) = api.post("staff", &withdraw, json!({})).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("withdrawn")), "{v}");
+    let (status, v) = api.post("staff", &withdraw, json!({})).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("appeal_decided")), "{v}");
+    let (status, _) = api
+        .post("center", &format!("/api/v1/appeals/{appeal3}/decision"), json!({ "uphold": true, "reasons": "x" }))
+        .await;
+    assert_eq!(status, 409, "nothing left to decide");
+    let e3 = app.app.store.first_evaluation(record3).await.unwrap().unwrap();
+    assert!(!app.app.store.is_invalidated(e3.id).await.unwrap());
+    let (status, v) = api.post("staff", &format!("/api/v1/cases/{case3}/appeal"), json!({ "reasons": "再申诉" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("already_appealed")), "{v}");
 
     // The filing register: every decision, for the management body only, as JSON and CSV.
     let today = hcp_domain::calendar::business_date(app.app.now()).to_string();
@@ -370,7 +393,7 @@ async fn appeals_in_two_stages_with_the_filing_register(app: TestApp) {
     assert_eq!(api.get("unit", &reg).await.0, 403);
     let (status, v) = api.get("office", &reg).await;
     assert_eq!(status, 200);
-    assert_eq!(v["decisions"].as_array().unwrap().len(), 3, "{v}");
+    assert_eq!(v["decisions"].as_array().unwrap().len(), 5, "{v}");
     let (status, v) = api.get("office", &format!("/api/v1/filing-register?from={today}&to=2000-01-01")).await;
     assert_eq!((status, v["code"].as_str()), (422, Some("bad_range")));
     let (status, v) = api.get("office", "/api/v1/filing-register?from=yesterday&to=2026-01-01").await;
@@ -380,7 +403,7 @@ async fn appeals_in_two_stages_with_the_filing_register(app: TestApp) {
     assert_eq!(csv.status(), 200);
     let text = csv.text().await.unwrap();
     assert!(text.starts_with("\u{feff}申诉编号"));
-    assert!(text.contains("APPEAL-1") && text.contains("申诉成立,评价作废") && text.contains("核实不属实,驳回"));
+    assert!(text.contains("APPEAL-1") && text.contains("申诉成立,评价作废") && text.contains("不支持申诉,报中心复核"));
 }
 
 /// A gateway that answers 503 until told to accept, recording what it got.
@@ -469,14 +492,23 @@ async fn attachments_are_checked_and_downloaded(app: TestApp) {
     let id = v["id"].as_i64().unwrap();
     let (status, v) = send("x.png", "unit", b"<html><script>".to_vec()).await;
     assert_eq!((status, v["code"].as_str()), (422, Some("file_type")));
-    // Too large: refused before it is read, so the server closes that connection (a client of its own).
-    let res = reqwest::Client::new()
-        .post(url("big.pdf"))
-        .bearer_auth(&api.tokens["unit"])
-        .body([b"%PDF-".as_slice(), &vec![0u8; 6 * 1024 * 1024]].concat())
-        .send()
-        .await
-        .unwrap();
+    // Too large: refused before it is all read, so the server closes that connection (a client of its own).
+    // The client may still be writing when the answer comes and the connection closes (a reset); it sees the
+    // answer within a few tries.
+    let mut answer = None;
+    for _ in 0..5 {
+        let sent = reqwest::Client::new()
+            .post(url("big.pdf"))
+            .bearer_auth(&api.tokens["unit"])
+            .body([b"%PDF-".as_slice(), &vec![0u8; 6 * 1024 * 1024]].concat())
+            .send()
+            .await;
+        if let Ok(res) = sent {
+            answer = Some(res);
+            break;
+        }
+    }
+    let res = answer.expect("the refusal is answered");
     assert_eq!(res.status(), 413);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "file_too_large");
     assert_eq!(send("p.png", "otherunit", png.clone()).await.0, 404);

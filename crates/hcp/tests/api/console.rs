@@ -312,6 +312,13 @@ async fn every_role_against_every_console_route(app: TestApp) {
             [403, 404, 403, 403, 403, 403, 404],
             [403, 404, 403, 403, 403, 403, 404],
         ),
+        // Only the appellant withdraws.
+        (
+            "POST",
+            "/console/appeals/{id}/withdraw",
+            [303, 404, 403, 403, 403, 403, 404],
+            [303, 404, 403, 403, 403, 403, 404],
+        ),
         (
             "GET",
             "/console/appeals/{id}/evidence/{evidence}",
@@ -652,7 +659,7 @@ async fn a_case_worked_through_the_console_pages(app: TestApp) {
     let appeal: i64 = html.split("/console/appeals/").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
     let (status, html) = unit.get(&format!("/console/appeals/{appeal}")).await;
     assert_eq!(status, 200);
-    assert!(html.contains("核实属实,报中心复核"));
+    assert!(html.contains("支持申诉(报中心复核)") && html.contains("不支持申诉(仍报中心复核"));
     assert!(html.contains("p.png"), "the evidence sent with the appeal is listed");
     let evidence = html.split("/evidence/").nth(1).unwrap().split('"').next().unwrap();
     let (status, body) = unit.get(&format!("/console/appeals/{appeal}/evidence/{evidence}")).await;
@@ -666,7 +673,7 @@ async fn a_case_worked_through_the_console_pages(app: TestApp) {
     let office = login(&app, "office").await;
     let (status, html) = office.get("/console/filing-register").await;
     assert_eq!(status, 200);
-    assert!(html.contains("PAGE-1") && html.contains("核实属实,报中心复核"));
+    assert!(html.contains("PAGE-1") && html.contains("支持申诉,报中心复核"));
     let (status, csv) = office.get("/console/filing-register?format=csv").await;
     assert_eq!(status, 200);
     assert!(csv.contains("PAGE-1"));

@@ -125,7 +125,8 @@ async fn render(app: &App, c: &Console, id: i64, status: StatusCode, alert: &str
     }
     if d.may_decide {
         let (yes, no) = if a.state == "with_unit" {
-            ("核实属实,报中心复核", "核实不属实,驳回申诉")
+            // The unit verifies and gives its opinion; the center decides either way (plan §八).
+            ("支持申诉(报中心复核)", "不支持申诉(仍报中心复核,由中心决定)")
         } else {
             ("申诉成立,该差评作废", "申诉不成立,维持评价")
         };
@@ -142,7 +143,33 @@ async fn render(app: &App, c: &Console, id: i64, status: StatusCode, alert: &str
             version = a.version,
         ));
     }
+    if d.may_withdraw {
+        s.push_str(&format!(
+            r#"<form method="post" action="/console/appeals/{id}/withdraw">{csrf}
+<p class="hint">中心复核前,您可以撤回申诉;撤回后不能再次申诉。</p>
+<button type="submit">撤回申诉</button></form>"#,
+            id = a.id,
+            csrf = csrf_field(c),
+        ));
+    }
     console_page(c, status, &format!("申诉 {id}"), &s)
+}
+
+/// `POST /console/appeals/{id}/withdraw`
+pub async fn withdraw(State(app): State<App>, c: Console, Path(raw): Path<String>, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form) {
+        return r;
+    }
+    let id = match appeal_id(&raw) {
+        Ok(id) => id,
+        Err(e) => return error_page(&e),
+    };
+    match app.withdraw_appeal(&c.who, id).await {
+        Ok(_) => Redirect::to(&format!("/console/appeals/{id}")).into_response(),
+        Err(e @ AppError::Conflict { .. }) => render(&app, &c, id, crate::error::status_of(&e), &alert(&e)).await,
+        Err(e) => error_page(&e),
+    }
 }
 
 /// `POST /console/appeals/{id}/decision`

@@ -77,6 +77,7 @@ pub fn routes() -> Vec<ConsoleRoute> {
         ConsoleRoute { method: "GET", path: "/console/appeals", router: get(appeals::queue) },
         ConsoleRoute { method: "GET", path: "/console/appeals/{id}", router: get(appeals::show) },
         ConsoleRoute { method: "POST", path: "/console/appeals/{id}/decision", router: post(appeals::decide) },
+        ConsoleRoute { method: "POST", path: "/console/appeals/{id}/withdraw", router: post(appeals::withdraw) },
         ConsoleRoute {
             method: "GET",
             path: "/console/appeals/{id}/evidence/{evidence}",

@@ -45,8 +45,11 @@ pub async fn get(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
-    /// Stage 1: pass to the center (true) or reject; stage 2: uphold (true) or reject.
-    pub uphold: bool,
+    /// Stage 1, the unit's verification: whether it supports the appeal (it goes to the center either way).
+    pub supports: Option<bool>,
+    /// Stage 2, the center's review: upheld (the evaluation is void) or not. Also read at stage 1 for clients
+    /// written before `supports`.
+    pub uphold: Option<bool>,
     pub reasons: String,
     pub version: Option<i64>,
 }
@@ -59,7 +62,24 @@ pub async fn decide(
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Json<AppealView>, ApiError> {
     let id = path_id(&id, "appeal_not_found")?;
-    Ok(Json(app.decide_appeal(&who, id, body.uphold, &body.reasons, body.version).await?))
+    let Some(yes) = body.supports.or(body.uphold) else {
+        return Err(ApiError::field(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "supports",
+            "decision_required",
+            "请给出结论:单位初步核实用 supports(是否支持申诉),中心复核用 uphold(申诉是否成立)。",
+        ));
+    };
+    Ok(Json(app.decide_appeal(&who, id, yes, &body.reasons, body.version).await?))
+}
+
+/// `POST /api/v1/appeals/{id}/withdraw`: the appellant withdraws the appeal before the center decides.
+pub async fn withdraw(
+    State(app): State<App>,
+    Person(who): Person,
+    Path(id): Path<String>,
+) -> Result<Json<AppealView>, ApiError> {
+    Ok(Json(app.withdraw_appeal(&who, path_id(&id, "appeal_not_found")?).await?))
 }
 
 #[derive(Deserialize)]

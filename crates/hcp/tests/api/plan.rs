@@ -1,0 +1,41 @@
+//! Issue 15: faithful to the plan, clause by clause — here §八's appeals: the center has the last word, and a
+//! case closed the same day does not end the right to appeal.
+
+use serde_json::json;
+
+use crate::both_backends;
+use crate::cases::{Api, bad_review};
+use crate::helpers::TestApp;
+
+async fn an_appeal_after_a_same_day_close(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (record, case) = bad_review(&app, "PLAN-8").await;
+    for (who, step) in [
+        ("center", json!({ "step": "assign", "unit_code": "510899D01" })),
+        ("unit", json!({ "step": "solve_on_spot", "text": "当场补齐材料,办结" })),
+        ("center", json!({ "step": "follow_up", "solved": true, "text": "评价人表示已解决" })),
+        ("center", json!({ "step": "close" })),
+    ] {
+        let (status, v) = api.step(who, case, step).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    let c = app.app.store.case_by_id(case).await.unwrap().unwrap();
+    assert_eq!(c.fields.state, "closed");
+    // Closed within the hour: the staff member may still appeal, for N working days from the close.
+    let (status, v) =
+        api.post("staff", &format!("/api/v1/cases/{case}/appeal"), json!({ "reasons": "评价对象错误" })).await;
+    assert_eq!(status, 201, "{v}");
+    let decision = format!("/api/v1/appeals/{}/decision", v["id"].as_i64().unwrap());
+    // The unit does not support it; the center still decides, and upholds.
+    let (_, v) = api.post("unit", &decision, json!({ "supports": false, "reasons": "不支持" })).await;
+    assert_eq!(v["state"], "with_center", "{v}");
+    let (status, v) =
+        api.post("center", &decision, json!({ "uphold": true, "reasons": "经调阅录像,评价对象错误" })).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("upheld")), "{v}");
+    let e = app.app.store.first_evaluation(record).await.unwrap().unwrap();
+    assert!(app.app.store.is_invalidated(e.id).await.unwrap(), "upheld after the close: the bad review is void");
+    let c = app.app.store.case_by_id(case).await.unwrap().unwrap();
+    assert_eq!(c.fields.state, "closed", "the closed case stays as it was");
+}
+
+both_backends!(an_appeal_after_a_same_day_close);
