@@ -44,6 +44,9 @@ impl App {
         if !matches!(by, By::Unit | By::Staff) {
             return Err(AppError::invalid("by", "invalid_dimension", "考核对象只能是单位(unit)或工作人员(staff)。"));
         }
+        if !who.may(Action::ViewAssessment, None) {
+            return Err(AppError::Forbidden);
+        }
         let code = org_code.trim();
         let not_found = || AppError::not_found("org_not_found", format!("机构“{code}”不存在。"));
         let org = self.store.org_by_code(code).await?.ok_or_else(not_found)?;

@@ -104,7 +104,7 @@ const VILLAGE_STEMS: [&str; 24] = [
 /// County departments; the first one runs the comprehensive windows, the second the hotline.
 const DEPARTMENTS: [&str; 26] = [
     "县政务服务和公共资源交易中心",
-    "县12345政务服务热线中心",
+    "县“12345”政务服务中心",
     "县发展和改革局",
     "县教育局",
     "县公安局",

@@ -263,20 +263,20 @@ impl App {
         ReportView::from_row(&row)
     }
 
-    /// Reports this person may see (drafts only for the county office), newest first; `None`: the public's.
+    /// Reports this person may see, newest first: every published one — whatever their role, a signed-in
+    /// person sees at least what the public does (issue 15 §5) — and, for the county office, the drafts of its
+    /// scope. `None`: the public's.
     pub async fn reports(&self, who: Option<&Principal>) -> AppResult<Vec<ReportView>> {
         let mut out: Vec<ReportView> = Vec::new();
-        let scopes: Vec<(String, bool)> = match who {
-            None => vec![("/".into(), false)],
-            Some(w) => w
-                .bindings
-                .iter()
-                .map(|b| {
-                    let t = Some(Target { org_path: &b.org_path, staff_id: None });
-                    (b.org_path.clone(), w.may(Action::ManageResults, t))
-                })
-                .collect(),
-        };
+        let mut scopes: Vec<(String, bool)> = vec![("/".into(), false)];
+        if let Some(w) = who {
+            for b in &w.bindings {
+                let t = Some(Target { org_path: &b.org_path, staff_id: None });
+                if w.may(Action::ManageResults, t) {
+                    scopes.push((b.org_path.clone(), true));
+                }
+            }
+        }
         for (path, drafts) in scopes {
             for r in self.store.list_reports(&path, drafts, 200).await? {
                 if !out.iter().any(|v| v.id == r.id) {
@@ -371,7 +371,7 @@ impl App {
                     .await?
                     .ok_or_else(|| AppError::not_found("report_not_found", "通报不存在。"))?;
                 if row.state == "draft" {
-                    self.publish(&row, "县政务服务管理办公室(演示)", &office).await?;
+                    self.publish(&row, "县政府办公室(演示)", &office).await?;
                     published += 1;
                 }
             }

@@ -203,6 +203,11 @@ pub fn parse_period(code: Option<&str>, from: Option<&str>, to: Option<&str>) ->
 impl App {
     /// The organization of a statistics request, if this person may see its statistics.
     pub(crate) async fn stats_scope(&self, who: &Principal, org_code: &str) -> AppResult<OrgRow> {
+        // A role without statistics is told so, whatever it asks for (issue 15 §5); within such a role the
+        // answer for an organization outside one's scope stays "not found".
+        if !who.may(Action::ViewStats, None) {
+            return Err(AppError::Forbidden);
+        }
         let code = org_code.trim();
         let not_found = || AppError::not_found("org_not_found", format!("机构“{code}”不存在。"));
         let org = self.store.org_by_code(code).await?.ok_or_else(not_found)?;

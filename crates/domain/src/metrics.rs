@@ -79,6 +79,23 @@ impl Default for Weights {
     }
 }
 
+impl Weights {
+    /// Parses five points, from 非常满意 to 非常不满意, separated by commas (`100,80,60,40,0`): each 0–100 and
+    /// none above the level better than it, so a better rating never scores less.
+    pub fn parse(s: &str) -> Result<Weights, String> {
+        let bad = || {
+            format!("“{s}”不是有效的等级分值,应为从非常满意到非常不满意的 5 个 0–100 的整数,逐级不增,如 100,80,60,40,0")
+        };
+        let points: Vec<u32> =
+            s.split(',').map(|p| p.trim().parse::<u32>()).collect::<Result<_, _>>().map_err(|_| bad())?;
+        let points: [u32; 5] = points.try_into().map_err(|_| bad())?;
+        if points.iter().any(|p| *p > 100) || points.windows(2).any(|w| w[1] > w[0]) {
+            return Err(bad());
+        }
+        Ok(Weights(points))
+    }
+}
+
 fn ratio(num: u64, den: u64) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
@@ -330,5 +347,14 @@ mod tests {
         let f = t.figures(&Weights::default());
         assert_eq!(percent(f.rectification_rate), "33.3%");
         assert_eq!(score(Tally::default().satisfaction(&Weights::default())), "—");
+    }
+
+    #[test]
+    fn weights_are_parsed_and_checked() {
+        assert_eq!(Weights::parse("100, 80,60,40,0"), Ok(Weights::default()));
+        assert_eq!(Weights::parse("100,90,70,30,10"), Ok(Weights([100, 90, 70, 30, 10])));
+        for bad in ["100,80,60,40", "100,80,60,40,0,0", "100,80,90,40,0", "101,80,60,40,0", "a,b,c,d,e", ""] {
+            assert!(Weights::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -54,6 +54,9 @@ pub struct CaseArgs {
     /// Fewer valid evaluations in a period than this: a unit or person is listed, not ranked.
     #[arg(long, global = true, env = "HCP_RANKING_MIN_EVALUATIONS", default_value_t = 20)]
     pub ranking_min_evaluations: u64,
+    /// Points of each level for the satisfaction score, from 非常满意 to 非常不满意.
+    #[arg(long, global = true, env = "HCP_LEVEL_WEIGHTS", default_value = "100,80,60,40,0", value_parser = hcp_domain::metrics::Weights::parse)]
+    pub level_weights: hcp_domain::metrics::Weights,
     /// The bottom group of a monthly ranking: `last:3` (the last three) or `percent:10` (the bottom 10 %).
     #[arg(long, global = true, env = "HCP_BOTTOM_GROUP", default_value = "last:3", value_parser = parse_bottom)]
     pub bottom_group: hcp_domain::ranking::BottomRule,
@@ -105,7 +108,7 @@ impl CaseArgs {
             }
         };
         Ok(hcp_app::ResultRules {
-            weights: hcp_domain::metrics::Weights::default(),
+            weights: self.level_weights,
             min_evaluations: self.ranking_min_evaluations,
             scheme,
             bottom: self.bottom_group,

@@ -252,3 +252,25 @@ async fn exchange_keygen_and_bad_upstream_configuration() {
     let err = serve(&[&full[..], &["--upstream-public-key", &public]].concat());
     assert!(err.contains("本县 SM2 密钥文件"), "{err}");
 }
+
+/// Issue 15 §5: the numbers the plan leaves open are the county's to set, and a wrong one is refused with the
+/// reason (here the level weights, which no other check covers end to end).
+#[test]
+fn the_countys_numbers_are_options() {
+    let o = hcp(&["serve", "--help"]);
+    for option in [
+        "--level-weights",
+        "--ranking-min-evaluations",
+        "--bottom-group",
+        "--low-months",
+        "--rectification-days",
+        "--appeal-days",
+        "--assessment-scheme",
+        "--reveal-quota",
+    ] {
+        assert!(stdout(&o).contains(option), "{option}");
+    }
+    let o = hcp(&["--level-weights", "100,80,90,40,0", "migrate", "--database-url", "sqlite:///nonexistent/x.db"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("逐级不增"), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -130,7 +130,9 @@ async fn reports_rankings_assessment_and_orders(app: TestApp) {
         assert_eq!((status, v["code"].as_str()), (422, Some(code)), "{path}: {v}");
     }
     assert_eq!(api.get("otherunit", &format!("/api/v1/rankings?{q}")).await.0, 404, "the county is not its scope");
-    assert_eq!(api.get("staff", &format!("/api/v1/stats?org=510899D01&period={}", this_month.code())).await.0, 404);
+    // A role without statistics is told so (issue 15 §5).
+    let (status, v) = api.get("staff", &format!("/api/v1/stats?org=510899D01&period={}", this_month.code())).await;
+    assert_eq!((status, v["code"].as_str()), (403, Some("forbidden")), "{v}");
 
     // Downloads: CSV with a BOM, a workbook that is a zip.
     for (format, media) in [("csv", "text/csv; charset=utf-8"), ("xlsx", hcp_web::controllers::download::XLSX)] {
@@ -178,6 +180,12 @@ async fn reports_rankings_assessment_and_orders(app: TestApp) {
     assert_eq!((status, p["state"].as_str()), (200, Some("published")), "{p}");
     let (status, v) = api.post("office", &format!("/api/v1/reports/{a_id}/publish"), json!({})).await;
     assert_eq!((status, v["code"].as_str()), (409, Some("report_published")));
+    // Published: listed for every signed-in role, as for the public (issue 15 §5).
+    for who in ["staff", "unit", "otherunit", "hotline", "center"] {
+        let (status, v) = api.get(who, "/api/v1/reports").await;
+        assert_eq!(status, 200);
+        assert!(v["reports"].as_array().unwrap().iter().any(|r| r["id"] == a_id), "{who}: {v}");
+    }
     let (_, orders) = api.get("office", "/api/v1/rectification-orders").await;
     assert_eq!(orders["orders"].as_array().unwrap().len(), 0, "one month in the bottom group is not yet 'repeatedly'");
 
@@ -271,7 +279,7 @@ async fn reports_rankings_assessment_and_orders(app: TestApp) {
     let (status, _) =
         api.get("office", &format!("/api/v1/assessment?org=510899&period={year}&by=staff&format=xlsx")).await;
     assert_eq!(status, 200);
-    assert_eq!(api.get("hotline", &format!("/api/v1/assessment?org=510899&period={year}")).await.0, 404);
+    assert_eq!(api.get("hotline", &format!("/api/v1/assessment?org=510899&period={year}")).await.0, 403);
 
     // The monthly job drafts last month's report on the first working day, once.
     let before = hcp_domain::calendar::start_of_day(chrono::NaiveDate::from_ymd_opt(2026, 10, 2).unwrap());

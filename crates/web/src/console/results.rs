@@ -409,7 +409,7 @@ pub async fn orders(State(app): State<App>, c: Console) -> Response {
         )
     };
     let body = format!(
-        r#"<h2>整改通知</h2><p class="muted">月度通报发布时,连续 {k} 个月满意度排名{rule}的工作人员和单位收到整改通知;逾期未办结的报县政务服务管理办公室督办。</p>{table}"#,
+        r#"<h2>整改通知</h2><p class="muted">月度通报发布时,连续 {k} 个月满意度排名{rule}的工作人员和单位收到整改通知;逾期未办结的报县政府办公室督办。</p>{table}"#,
         k = app.result_rules.consecutive_months,
         rule = esc(&app.result_rules.bottom.describe_zh()),
     );
@@ -471,9 +471,7 @@ pub async fn order(State(app): State<App>, c: Console, Path(raw): Path<String>) 
         ),
         escalated = field(
             "督办",
-            &o.escalated_at
-                .map(|t| format!("逾期未办结,{} 已报县政务服务管理办公室", display_cst(t)))
-                .unwrap_or_default()
+            &o.escalated_at.map(|t| format!("逾期未办结,{} 已报县政府办公室", display_cst(t))).unwrap_or_default()
         ),
     );
     console_page(&c, StatusCode::OK, "整改通知", &body)
