@@ -67,6 +67,8 @@ pub struct CaseView {
     pub handling_due_at: Option<DateTime<Utc>>,
     pub deadlines_provisional: bool,
     pub long_term: bool,
+    /// The center approved the long-term finding: handling is due at the 15-day reply.
+    pub plan_approved: bool,
     pub overdue: bool,
     pub overdue_at: Option<DateTime<Utc>>,
     pub contact_missed: bool,
@@ -99,9 +101,10 @@ impl CaseView {
             contact_due_at: f.contact_due_at,
             rectify_due_at: f.rectify_due_at,
             reply_due_at: f.reply_due_at,
-            handling_due_at: if f.long_term { f.reply_due_at } else { f.rectify_due_at },
+            handling_due_at: if f.long_term && f.plan_approved { f.reply_due_at } else { f.rectify_due_at },
             deadlines_provisional: f.deadlines_provisional,
             long_term: f.long_term,
+            plan_approved: f.plan_approved,
             overdue: f.overdue_at.is_some(),
             overdue_at: f.overdue_at,
             contact_missed: f.contact_missed,
@@ -160,9 +163,11 @@ pub(crate) fn step_text(raw: &str, what: &str, required: bool) -> AppResult<Stri
 fn role_for(step: &CaseStep, state: CaseState) -> CaseRole {
     match step {
         CaseStep::Assign { .. } | CaseStep::Close if state == CaseState::Escalated => CaseRole::CountyOffice,
-        CaseStep::Assign { .. } | CaseStep::Close | CaseStep::FollowUp { .. } | CaseStep::Escalate { .. } => {
-            CaseRole::HotlineCenter
-        }
+        CaseStep::Assign { .. }
+        | CaseStep::Close
+        | CaseStep::FollowUp { .. }
+        | CaseStep::Escalate { .. }
+        | CaseStep::ApprovePlan => CaseRole::HotlineCenter,
         CaseStep::CloseAsAppealed => CaseRole::System,
         _ => CaseRole::Unit,
     }
@@ -243,6 +248,7 @@ pub(crate) fn domain_case(r: &CaseRow) -> Case {
         f.round.max(0) as u32,
         deadlines,
         f.long_term,
+        f.plan_approved,
     )
 }
 
@@ -270,6 +276,7 @@ pub(crate) fn fields_after(case: &Case, before: &CaseFields, marks: ClockMarks) 
         reply_due_at: d.map(|d| d.reply.at),
         deadlines_provisional: d.is_some_and(|d| d.contact.provisional || d.rectify.provisional || d.reply.provisional),
         long_term: case.long_term,
+        plan_approved: case.plan_approved,
         next_check_at: case.clock(marks).first().map(|(t, _)| *t),
         contact_reminded: marks.contact_reminded,
         handling_reminded: marks.handling_reminded,
@@ -481,6 +488,7 @@ impl App {
             ("finding", CaseStep::Finding { real_problem: true, long_term: false, text: "x".into() }),
             ("rectified", CaseStep::Rectified { text: "x".into() }),
             ("plan_replied", CaseStep::PlanReplied { text: "x".into() }),
+            ("approve_plan", CaseStep::ApprovePlan),
             ("follow_up", CaseStep::FollowUp { solved: true, text: "x".into() }),
             ("escalate", CaseStep::Escalate { reason: "x".into() }),
             ("close", CaseStep::Close),
@@ -571,6 +579,7 @@ impl App {
             }
             "rectified" => CaseStep::Rectified { text: text("整改反馈", true)? },
             "plan_replied" => CaseStep::PlanReplied { text: text("解决办法和回复", true)? },
+            "approve_plan" => CaseStep::ApprovePlan,
             "follow_up" => {
                 let solved = input.solved.ok_or_else(|| {
                     AppError::invalid("solved", "answer_required", "请选择回访结果:评价人认为问题已解决或未解决。")

@@ -247,6 +247,10 @@ impl App {
             if !s.step(t, unit, CaseStep::Finding { real_problem: real, long_term, text }, "unit") {
                 return s.finish();
             }
+            // The center agrees the problem cannot be fixed quickly before the unit may reply with a plan.
+            if long_term && !s.step(t + hours(rng, 1, 6), center, CaseStep::ApprovePlan, "center") {
+                return s.finish();
+            }
             if real {
                 t += if long_term { hours(rng, 48, 200) } else { hours(rng, 10, 100) };
                 let step = if long_term {

@@ -51,8 +51,12 @@ pub enum CaseStep {
     Finding { real_problem: bool, long_term: bool, text: String },
     /// Rectification done, with feedback to the evaluator.
     Rectified { text: String },
-    /// Cannot be fixed quickly: the plan, replied to the evaluator.
+    /// Cannot be fixed quickly: the plan, replied to the evaluator — only after the unit found the problem
+    /// long-term and the 12345 center approved that finding (plan §九).
     PlanReplied { text: String },
+    /// The 12345 center approves the unit's finding that the problem cannot be fixed quickly: handling is then
+    /// due at the 15-day reply instead of the 5-day rectification.
+    ApprovePlan,
     /// 回访: was it solved, in the evaluator's words? Not solved sends it back for another round.
     FollowUp { solved: bool, text: String },
     /// Not solved after follow-up: up to the county office instead of another round.
@@ -73,6 +77,7 @@ impl CaseStep {
             CaseStep::Finding { .. } => "finding",
             CaseStep::Rectified { .. } => "rectified",
             CaseStep::PlanReplied { .. } => "plan_replied",
+            CaseStep::ApprovePlan => "approve_plan",
             CaseStep::FollowUp { .. } => "follow_up",
             CaseStep::Escalate { .. } => "escalate",
             CaseStep::Close => "close",
@@ -91,7 +96,7 @@ impl CaseStep {
             | CaseStep::PlanReplied { text }
             | CaseStep::FollowUp { text, .. } => text,
             CaseStep::Escalate { reason } => reason,
-            CaseStep::Close | CaseStep::CloseAsAppealed => "",
+            CaseStep::Close | CaseStep::CloseAsAppealed | CaseStep::ApprovePlan => "",
         }
     }
 }
@@ -105,6 +110,7 @@ pub fn step_name_zh(kind: &str) -> &'static str {
         "finding" => "核实情况",
         "rectified" => "整改反馈",
         "plan_replied" => "回复解决方案",
+        "approve_plan" => "审批长期问题",
         "follow_up" => "回访",
         "escalate" => "督办",
         "close" => "办结",
@@ -214,8 +220,10 @@ pub struct Case {
     pub unit_id: Option<i64>,
     pub round: u32,
     pub deadlines: Option<RoundDeadlines>,
-    /// This round's finding said the problem cannot be fixed quickly: handling is due at the 15-day reply.
+    /// This round's finding said the problem cannot be fixed quickly …
     pub long_term: bool,
+    /// … and the center approved that: handling is due at the 15-day reply, and the plan may be replied.
+    pub plan_approved: bool,
     pub steps: Vec<(DateTime<Utc>, CaseRole, CaseStep)>,
 }
 
@@ -272,6 +280,7 @@ impl Case {
             round: 0,
             deadlines: None,
             long_term: false,
+            plan_approved: false,
             steps: Vec::new(),
         }
     }
@@ -283,14 +292,15 @@ impl Case {
         round: u32,
         deadlines: Option<RoundDeadlines>,
         long_term: bool,
+        plan_approved: bool,
     ) -> Case {
-        Case { state, unit_id, round, deadlines, long_term, steps: Vec::new() }
+        Case { state, unit_id, round, deadlines, long_term, plan_approved, steps: Vec::new() }
     }
 
-    /// When this round's handling is due: the 15-day reply for a problem that cannot be fixed quickly, the
-    /// 5-day rectification otherwise.
+    /// When this round's handling is due: the 15-day reply for a problem the center agreed cannot be fixed
+    /// quickly, the 5-day rectification otherwise — a unit's own say-so does not buy it ten more days.
     pub fn handling_due(&self) -> Option<Deadline> {
-        self.deadlines.map(|d| if self.long_term { d.reply } else { d.rectify })
+        self.deadlines.map(|d| if self.long_term && self.plan_approved { d.reply } else { d.rectify })
     }
 
     /// The deadline a step meets (for on-time statistics), if it is one of the unit's timed steps.
@@ -370,8 +380,36 @@ impl Case {
                 S::Handled
             }
             (CaseStep::PlanReplied { text }, S::Rectifying, R::Unit) => {
+                if !self.long_term {
+                    return Err(refuse(
+                        "plan_needs_long_term_finding",
+                        "只有核实为短期内无法解决的问题才能回复解决方案;其他问题须在 5 个工作日内整改并反馈。",
+                    ));
+                }
+                if !self.plan_approved {
+                    return Err(refuse(
+                        "plan_not_approved",
+                        "请先由“12345”政务服务中心审批该问题属于短期内无法解决,再回复解决方案。",
+                    ));
+                }
                 required(text, "解决办法和回复")?;
                 S::Handled
+            }
+            (CaseStep::ApprovePlan, S::Rectifying, R::HotlineCenter) => {
+                if !self.long_term || self.plan_approved {
+                    return Err(refuse(
+                        "no_plan_to_approve",
+                        if self.plan_approved {
+                            "该工单的长期问题已审批过。"
+                        } else {
+                            "承办单位的核实结论不是“短期内无法解决”,没有需要审批的长期问题。"
+                        },
+                    ));
+                }
+                S::Rectifying
+            }
+            (CaseStep::ApprovePlan, _, R::HotlineCenter) => {
+                return Err(refuse("no_plan_to_approve", "工单当前没有待审批的长期问题。"));
             }
             (CaseStep::FollowUp { solved, text }, S::Handled, R::HotlineCenter) => {
                 required(text, "回访情况")?;
@@ -405,13 +443,16 @@ impl Case {
                 self.round += 1;
                 self.deadlines = Some(RoundDeadlines::from(calendar, at));
                 self.long_term = false;
+                self.plan_approved = false;
             }
             CaseStep::FollowUp { solved: false, .. } => {
                 self.round += 1;
                 self.deadlines = Some(RoundDeadlines::from(calendar, at));
                 self.long_term = false;
+                self.plan_approved = false;
             }
             CaseStep::Finding { real_problem, long_term, .. } => self.long_term = *real_problem && *long_term,
+            CaseStep::ApprovePlan => self.plan_approved = true,
             _ => {}
         }
         self.state = next;
@@ -446,6 +487,16 @@ impl Case {
         }
         if self.unit_id.is_some() && self.deadlines.is_none() {
             return Some("assigned without deadlines");
+        }
+        // A plan replied only after the center approved the long-term finding of the same round.
+        let mut approved = false;
+        for (_, _, s) in &self.steps {
+            match s {
+                CaseStep::Assign { .. } | CaseStep::FollowUp { solved: false, .. } => approved = false,
+                CaseStep::ApprovePlan => approved = true,
+                CaseStep::PlanReplied { .. } if !approved => return Some("a plan replied without approval"),
+                _ => {}
+            }
         }
         None
     }

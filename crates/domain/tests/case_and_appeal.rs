@@ -152,16 +152,17 @@ fn any_step() -> impl Strategy<Value = (CaseRole, CaseStep)> {
         Just(CaseRole::System)
     ];
     let words = prop_oneof![Just(String::new()), Just(text("说明"))];
-    let step = (0u8..10, any::<bool>(), words, 1i64..4).prop_map(|(k, flag, t, unit)| match k {
+    let step = (0u8..11, any::<bool>(), words, 1i64..4).prop_map(|(k, flag, t, unit)| match k {
         0 => CaseStep::Assign { unit_id: unit, reason: flag.then(|| t.clone()) },
         1 => CaseStep::SolveOnSpot { text: t },
         2 => CaseStep::Contact { text: t },
-        3 => CaseStep::Finding { real_problem: flag, long_term: !flag, text: t },
+        3 => CaseStep::Finding { real_problem: unit != 1, long_term: flag, text: t },
         4 => CaseStep::Rectified { text: t },
         5 => CaseStep::PlanReplied { text: t },
         6 => CaseStep::FollowUp { solved: flag, text: t },
         7 => CaseStep::Escalate { reason: t },
         8 => CaseStep::Close,
+        9 => CaseStep::ApprovePlan,
         _ => CaseStep::CloseAsAppealed,
     });
     (role, step)
@@ -225,7 +226,8 @@ fn missed_deadlines_by_state_and_long_term_finding() {
     c.apply(&cal, at(2026, 11, 4, 9), CaseRole::Unit, CaseStep::Contact { text: text("已联系") }).unwrap();
     assert!(c.missed(at(2026, 11, 9, 12)).is_empty());
     assert_eq!(c.missed(at(2026, 11, 10, 1)), vec![DeadlineKind::Handling], "5 working days");
-    // A problem that cannot be fixed quickly has until the 15-day reply.
+    // A problem that cannot be fixed quickly has until the 15-day reply — once the center agrees it cannot
+    // (plan §九); on the unit's word alone the 5-day limit stands, and no plan may be replied.
     c.apply(
         &cal,
         at(2026, 11, 5, 9),
@@ -233,11 +235,37 @@ fn missed_deadlines_by_state_and_long_term_finding() {
         CaseStep::Finding { real_problem: true, long_term: true, text: text("需改造系统") },
     )
     .unwrap();
+    assert_eq!(c.handling_due(), Some(d.rectify));
+    let e = c.apply(&cal, at(2026, 11, 5, 10), CaseRole::Unit, CaseStep::PlanReplied { text: text("x") }).unwrap_err();
+    assert_eq!(e.code, "plan_not_approved");
+    assert_eq!(
+        c.apply(&cal, at(2026, 11, 5, 10), CaseRole::Unit, CaseStep::ApprovePlan).unwrap_err().code,
+        "step_not_allowed"
+    );
+    c.apply(&cal, at(2026, 11, 5, 11), CaseRole::HotlineCenter, CaseStep::ApprovePlan).unwrap();
+    let e = c.apply(&cal, at(2026, 11, 5, 12), CaseRole::HotlineCenter, CaseStep::ApprovePlan).unwrap_err();
+    assert_eq!(e.code, "no_plan_to_approve");
     assert_eq!(c.handling_due(), Some(d.reply));
     assert!(c.missed(at(2026, 11, 20, 9)).is_empty());
     assert_eq!(c.missed(at(2026, 11, 24, 9)), vec![DeadlineKind::Handling]);
     c.apply(&cal, at(2026, 11, 20, 9), CaseRole::Unit, CaseStep::PlanReplied { text: text("12月上线") }).unwrap();
     assert!(c.missed(at(2027, 1, 1, 9)).is_empty(), "handled: waiting for follow-up runs no clock");
+}
+
+#[test]
+fn a_plan_needs_a_long_term_finding() {
+    let cal = Calendar::bundled();
+    let mut c = Case::open();
+    c.apply(&cal, at(2026, 11, 2, 9), CaseRole::HotlineCenter, CaseStep::Assign { unit_id: 3, reason: None }).unwrap();
+    c.apply(&cal, at(2026, 11, 2, 10), CaseRole::Unit, CaseStep::Contact { text: text("已联系") }).unwrap();
+    let finding = CaseStep::Finding { real_problem: true, long_term: false, text: text("材料清单漏列") };
+    c.apply(&cal, at(2026, 11, 2, 11), CaseRole::Unit, finding).unwrap();
+    let e = c.apply(&cal, at(2026, 11, 9, 9), CaseRole::Unit, CaseStep::PlanReplied { text: text("x") }).unwrap_err();
+    assert_eq!(e.code, "plan_needs_long_term_finding");
+    let before = c.clone();
+    let e = c.apply(&cal, at(2026, 11, 9, 9), CaseRole::HotlineCenter, CaseStep::ApprovePlan).unwrap_err();
+    assert_eq!(e.code, "no_plan_to_approve");
+    assert_eq!(c, before, "nothing changed");
 }
 
 #[test]

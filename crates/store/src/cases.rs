@@ -22,6 +22,8 @@ pub struct CaseFields {
     pub reply_due_at: Option<DateTime<Utc>>,
     pub deadlines_provisional: bool,
     pub long_term: bool,
+    /// The center approved the long-term finding (issue 15 §3).
+    pub plan_approved: bool,
     /// When the clock job must next look at the case; `None` when no clock runs.
     pub next_check_at: Option<DateTime<Utc>>,
     pub contact_reminded: bool,
@@ -71,7 +73,7 @@ macro_rules! case_select {
     u.name AS unit_name, u.path AS unit_path, r.record_number, i.name AS item_name, r.staff_id,
     s.name AS staff_name, e.level, e.comment, e.indicator_ids, e.created_at AS evaluated_at,
     a.state AS appeal_state, c.state, c.unit_id, c.round, c.round_assigned_at, c.contact_due_at,
-    c.rectify_due_at, c.reply_due_at, c.deadlines_provisional, c.long_term, c.next_check_at,
+    c.rectify_due_at, c.reply_due_at, c.deadlines_provisional, c.long_term, c.plan_approved, c.next_check_at,
     c.contact_reminded, c.handling_reminded, c.contact_missed, c.handling_missed, c.overdue_at, c.version,
     c.created_at, c.updated_at
   FROM bad_review_case c
@@ -122,6 +124,7 @@ fn case_row(r: &AnyRow) -> Result<CaseRow, StoreError> {
             reply_due_at: opt_ms(r, "reply_due_at")?,
             deadlines_provisional: flag(r, "deadlines_provisional")?,
             long_term: flag(r, "long_term")?,
+            plan_approved: flag(r, "plan_approved")?,
             next_check_at: opt_ms(r, "next_check_at")?,
             contact_reminded: flag(r, "contact_reminded")?,
             handling_reminded: flag(r, "handling_reminded")?,
@@ -223,7 +226,7 @@ pub(crate) async fn write_case_in(
                 contact_due_at = $5, rectify_due_at = $6, reply_due_at = $7, deadlines_provisional = $8,
                 long_term = $9, next_check_at = $10, contact_reminded = $11, handling_reminded = $12,
                 contact_missed = $13, handling_missed = $14, overdue_at = $15, version = version + 1,
-                updated_at = $16
+                updated_at = $16, plan_approved = $19
              WHERE id = $17 AND version = $18",
         )
         .bind(f.state.clone())
@@ -244,6 +247,7 @@ pub(crate) async fn write_case_in(
         .bind(to_ms(now))
         .bind(*case_id)
         .bind(*version)
+        .bind(f.plan_approved as i64)
         .execute(&mut *conn)
         .await?;
         if done.rows_affected() != 1 {

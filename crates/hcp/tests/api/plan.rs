@@ -39,3 +39,51 @@ async fn an_appeal_after_a_same_day_close(app: TestApp) {
 }
 
 both_backends!(an_appeal_after_a_same_day_close);
+
+/// Plan §九: a plan instead of a rectification only for a problem the center agrees cannot be fixed quickly.
+async fn a_plan_needs_the_centers_approval(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (_, case) = bad_review(&app, "PLAN-9").await;
+    api.step("center", case, json!({ "step": "assign", "unit_code": "510899D01" })).await;
+    api.step("unit", case, json!({ "step": "contact", "text": "已电话联系" })).await;
+    // Nothing to approve yet: refused, nothing changed.
+    let (_, before) = api.get("center", &format!("/api/v1/cases/{case}")).await;
+    let (status, v) = api.step("center", case, json!({ "step": "approve_plan" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("no_plan_to_approve")), "{v}");
+    let (status, v) = api
+        .step(
+            "unit",
+            case,
+            json!({ "step": "finding", "real_problem": true, "long_term": true, "text": "需改造叫号系统" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    // On the unit's word alone: still the 5-day limit, and no plan.
+    assert_eq!(v["handling_due_at"], v["rectify_due_at"], "{v}");
+    let (status, v) = api.step("unit", case, json!({ "step": "plan_replied", "text": "下月上线新系统" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("plan_not_approved")), "{v}");
+    let (status, v) = api.step("unit", case, json!({ "step": "approve_plan" })).await;
+    assert_eq!(status, 403, "the unit does not approve its own finding: {v}");
+    let (_, d) = api.get("center", &format!("/api/v1/cases/{case}")).await;
+    assert!(d["actions"].as_array().unwrap().contains(&json!("approve_plan")), "{d}");
+    let (status, v) = api.step("center", case, json!({ "step": "approve_plan" })).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!((v["plan_approved"].as_bool(), &v["handling_due_at"]), (Some(true), &v["reply_due_at"]), "{v}");
+    let (status, v) = api.step("center", case, json!({ "step": "approve_plan" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("no_plan_to_approve")), "{v}");
+    let (status, v) = api.step("unit", case, json!({ "step": "plan_replied", "text": "下月上线新系统" })).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("handled")), "{v}");
+    assert_ne!(before["case"]["version"], v["version"]);
+
+    // A problem not found long-term cannot be answered with a plan at all.
+    let (_, case) = bad_review(&app, "PLAN-9B").await;
+    api.step("center", case, json!({ "step": "assign", "unit_code": "510899D01" })).await;
+    api.step("unit", case, json!({ "step": "contact", "text": "已电话联系" })).await;
+    api.step("unit", case, json!({ "step": "finding", "real_problem": true, "text": "材料清单漏列" })).await;
+    let (status, v) = api.step("unit", case, json!({ "step": "plan_replied", "text": "以后改" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("plan_needs_long_term_finding")), "{v}");
+    let (status, v) = api.step("center", case, json!({ "step": "approve_plan" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("no_plan_to_approve")), "{v}");
+}
+
+both_backends!(a_plan_needs_the_centers_approval);

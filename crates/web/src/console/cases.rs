@@ -329,6 +329,12 @@ fn forms(c: &Console, d: &CaseDetail) -> String {
             "plan_replied" => {
                 form("plan_replied", "回复解决方案(15 个工作日内)", &text("解决办法和回复", true), "提交")
             }
+            "approve_plan" => form(
+                "approve_plan",
+                "审批:同意该问题属于短期内无法解决(承办单位可在 15 个工作日内回复解决方案)",
+                "",
+                "同意",
+            ),
             "follow_up" => {
                 let fields = format!(
                     r#"<label class="choice"><input type="radio" name="solved" value="true" required> <span>评价人认为已解决</span></label>
