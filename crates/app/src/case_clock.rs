@@ -22,6 +22,8 @@ pub struct ClockReport {
     pub auto_assigned: u64,
     /// Appeal stages past their limit, reported.
     pub appeals_overdue: u64,
+    /// Bad reviews left unassigned past the 12345 center's own dispatch limit, marked.
+    pub dispatch_missed: u64,
 }
 
 impl App {
@@ -57,10 +59,57 @@ impl App {
             }
         }
         report.appeals_overdue = self.report_late_appeals(now).await?;
-        if report.reminders + report.missed + report.auto_assigned + report.appeals_overdue > 0 {
+        report.dispatch_missed = self.mark_late_dispatch(now).await?;
+        if report.reminders + report.missed + report.auto_assigned + report.appeals_overdue + report.dispatch_missed > 0
+        {
             tracing::info!(?report, "case clock");
         }
         Ok(report)
+    }
+
+    /// Bad reviews the 12345 center has left unassigned past its own limit (issue 15 §3): marked overdue, with a
+    /// step in the case's history, once each. Oldest first, so the first one still in time ends the pass.
+    async fn mark_late_dispatch(&self, now: DateTime<Utc>) -> AppResult<u64> {
+        let mut n = 0;
+        loop {
+            let rows = self.store.undispatched_cases(BATCH).await?;
+            let mut marked = 0;
+            for row in &rows {
+                let Some(due) = self.dispatch_due(row) else { return Ok(n) };
+                if now <= due.at {
+                    return Ok(n + marked);
+                }
+                let mut fields = row.fields.clone();
+                fields.dispatch_missed = true;
+                let mut w = CaseWrite { update: Some((row.id, row.version, fields)), ..CaseWrite::default() };
+                w.steps.push((
+                    row.id,
+                    NewCaseStep {
+                        round: row.fields.round,
+                        kind: "overdue",
+                        role: CaseRole::System.as_str(),
+                        actor: "system".into(),
+                        text: "“12345”政务服务中心逾期未交办。".into(),
+                        detail: json!({ "deadline": "dispatch" }).to_string(),
+                        due_at: Some(due.at),
+                        at: now,
+                    },
+                ));
+                w.audit.push(self.audit(
+                    &Actor::system(),
+                    "case.dispatch_overdue",
+                    format!("case:{}", row.id),
+                    json!({ "due_at": due.at }),
+                ));
+                if self.store.write_case(&w, now).await? {
+                    marked += 1;
+                }
+            }
+            n += marked;
+            if rows.len() < BATCH as usize || marked == 0 {
+                return Ok(n);
+            }
+        }
     }
 
     /// Appeal stages past their working-day limit: the unit (stage 1) or the center (stage 2) is told once,

@@ -69,6 +69,9 @@ pub struct CaseView {
     pub long_term: bool,
     /// The center approved the long-term finding: handling is due at the 15-day reply.
     pub plan_approved: bool,
+    /// While unassigned: when the 12345 center must have assigned it (its own limit).
+    pub dispatch_due_at: Option<DateTime<Utc>>,
+    /// A limit was missed: the unit's, or (unassigned) the center's dispatch.
     pub overdue: bool,
     pub overdue_at: Option<DateTime<Utc>>,
     pub contact_missed: bool,
@@ -105,7 +108,8 @@ impl CaseView {
             deadlines_provisional: f.deadlines_provisional,
             long_term: f.long_term,
             plan_approved: f.plan_approved,
-            overdue: f.overdue_at.is_some(),
+            dispatch_due_at: None,
+            overdue: f.overdue_at.is_some() || (state == CaseState::Unassigned && f.dispatch_missed),
             overdue_at: f.overdue_at,
             contact_missed: f.contact_missed,
             handling_missed: f.handling_missed,
@@ -277,6 +281,7 @@ pub(crate) fn fields_after(case: &Case, before: &CaseFields, marks: ClockMarks) 
         deadlines_provisional: d.is_some_and(|d| d.contact.provisional || d.rectify.provisional || d.reply.provisional),
         long_term: case.long_term,
         plan_approved: case.plan_approved,
+        dispatch_missed: before.dispatch_missed,
         next_check_at: case.clock(marks).first().map(|(t, _)| *t),
         contact_reminded: marks.contact_reminded,
         handling_reminded: marks.handling_reminded,
@@ -474,7 +479,7 @@ impl App {
             limit: 50,
             offset: page.max(0) * 50,
         };
-        Ok(self.store.list_cases(&filter).await?.iter().map(CaseView::from_row).collect())
+        Ok(self.store.list_cases(&filter).await?.iter().map(|r| self.case_view(r)).collect())
     }
 
     pub async fn case_detail(&self, who: &Principal, id: i64) -> AppResult<CaseDetail> {
@@ -505,7 +510,7 @@ impl App {
         let org = self.store.org_by_id(row.org_id).await?;
         let second = self.store.second_evaluation(row.service_record_id).await?;
         Ok(CaseDetail {
-            case: CaseView::from_row(&row),
+            case: self.case_view(&row),
             steps: steps
                 .iter()
                 .map(|s| StepView {
@@ -612,10 +617,21 @@ impl App {
         }
         let now = self.now();
         let due = case.due_of(&step);
+        // The center's first assignment meets its own dispatch limit (counted in its on-time figure).
+        let dispatch_due = (case.state == CaseState::Unassigned && role == CaseRole::HotlineCenter)
+            .then(|| self.dispatch_due(&row))
+            .flatten();
         case.apply(&self.calendar(), now, role, step.clone()).map_err(refusal)?;
         let fields = fields_after(&case, &row.fields, marks_of(&row.fields));
         let mut w = CaseWrite { update: Some((row.id, row.version, fields.clone())), ..CaseWrite::default() };
-        w.steps.push((row.id, step_row(&case, &step, role, &who.username, due, now)));
+        let mut step_row = step_row(&case, &step, role, &who.username, due, now);
+        if let Some(d) = dispatch_due {
+            step_row.due_at = Some(d.at);
+            let mut detail: serde_json::Value = serde_json::from_str(&step_row.detail).unwrap_or_default();
+            detail["deadline"] = json!("dispatch");
+            step_row.detail = detail.to_string();
+        }
+        w.steps.push((row.id, step_row));
         let detail = step_detail(&step);
         self.step_messages(&row, &case, &step, now, &mut w).await?;
         w.audit.push(self.audit(
@@ -628,7 +644,21 @@ impl App {
             return Err(stale());
         }
         let row = self.store.case_by_id(id).await?.ok_or_else(|| case_not_found(id))?;
-        Ok(CaseView::from_row(&row))
+        Ok(self.case_view(&row))
+    }
+
+    /// A case as people see it, with the center's dispatch limit while it waits unassigned.
+    pub fn case_view(&self, row: &CaseRow) -> CaseView {
+        let mut v = CaseView::from_row(row);
+        if v.state == CaseState::Unassigned.as_str() {
+            v.dispatch_due_at = self.dispatch_due(row).map(|d| d.at);
+        }
+        v
+    }
+
+    /// The 12345 center's limit to assign this case, if the county sets one.
+    pub(crate) fn dispatch_due(&self, row: &CaseRow) -> Option<Deadline> {
+        hcp_domain::case::dispatch_deadline(&self.calendar(), row.evaluated_at, self.case_rules.dispatch_days)
     }
 
     /// The notifications a step sends (issue 5 §7): the unit on assignment and on a round sent back, the

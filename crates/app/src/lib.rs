@@ -136,6 +136,8 @@ pub struct CaseRules {
     /// Working days of the unit's check (stage 1) and of the center's review (stage 2).
     pub unit_check_days: u32,
     pub center_review_days: u32,
+    /// Working days the 12345 center has to assign a bad review (0: no limit; issue 15 §3).
+    pub dispatch_days: u32,
 }
 
 impl Default for CaseRules {
@@ -145,6 +147,7 @@ impl Default for CaseRules {
             appeal_days: hcp_domain::appeal::DEFAULT_APPEAL_DAYS,
             unit_check_days: hcp_domain::appeal::DEFAULT_UNIT_CHECK_DAYS,
             center_review_days: hcp_domain::appeal::DEFAULT_CENTER_REVIEW_DAYS,
+            dispatch_days: hcp_domain::case::DEFAULT_DISPATCH_DAYS,
         }
     }
 }

@@ -12,6 +12,16 @@ pub const CONTACT_DAYS: u32 = 1;
 pub const RECTIFY_DAYS: u32 = 5;
 pub const REPLY_DAYS: u32 = 15;
 
+/// Working days the 12345 center has to dispatch a bad review, unless the county sets another number
+/// (`--dispatch-days`; 0: no limit).
+pub const DEFAULT_DISPATCH_DAYS: u32 = 1;
+
+/// The 12345 center's own limit to assign a bad review (issue 15 §3): N working days from the review, so a bad
+/// review cannot wait unassigned for ever unseen. `None` when the county sets no limit.
+pub fn dispatch_deadline(calendar: &Calendar, reviewed_at: DateTime<Utc>, days: u32) -> Option<Deadline> {
+    (days > 0).then(|| calendar.add_working_days(reviewed_at, days))
+}
+
 /// Who acts on a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseRole {

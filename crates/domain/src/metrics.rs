@@ -27,6 +27,9 @@ pub struct Tally {
     /// Appeals filed against the period's evaluations, and those upheld.
     pub appeals_filed: u64,
     pub appeals_upheld: u64,
+    /// The 12345 center's dispatch of those bad reviews, by its own limit and after it.
+    pub dispatched_on_time: u64,
+    pub dispatched_late: u64,
 }
 
 pub use crate::period::day_number;
@@ -46,6 +49,9 @@ pub mod measure {
     pub const FOLLOW_UP_UNSOLVED: &str = "follow_up_unsolved";
     pub const APPEAL_FILED: &str = "appeal_filed";
     pub const APPEAL_UPHELD: &str = "appeal_upheld";
+    /// The 12345 center's assignment of a bad review, by its dispatch limit or after it (issue 15 §3).
+    pub const DISPATCH_ON_TIME: &str = "dispatch_on_time";
+    pub const DISPATCH_LATE: &str = "dispatch_late";
 }
 
 /// The limits of R9.3 in order: contact within 1 working day, rectify within 5, reply with a plan within 15.
@@ -60,6 +66,9 @@ pub fn step_measure(kind: &str, deadline: Option<&str>, solved: Option<bool>, on
             return Some(if solved == Some(true) { measure::FOLLOW_UP_SOLVED } else { measure::FOLLOW_UP_UNSOLVED });
         }
         ("close", _) => return Some(measure::CASE_CLOSED),
+        ("assign", Some("dispatch")) => {
+            return Some(if on_time { measure::DISPATCH_ON_TIME } else { measure::DISPATCH_LATE });
+        }
         (_, Some("contact")) => 0,
         ("plan_replied", Some("handling")) => 2,
         (_, Some("handling")) => 1,
@@ -129,6 +138,8 @@ impl Tally {
             measure::FOLLOW_UP_UNSOLVED => &mut self.follow_ups_unsolved,
             measure::APPEAL_FILED => &mut self.appeals_filed,
             measure::APPEAL_UPHELD => &mut self.appeals_upheld,
+            measure::DISPATCH_ON_TIME => &mut self.dispatched_on_time,
+            measure::DISPATCH_LATE => &mut self.dispatched_late,
             m => {
                 if let Some(i) = measure::ON_TIME.iter().position(|x| *x == m) {
                     &mut self.on_time[i]
@@ -158,6 +169,8 @@ impl Tally {
         self.follow_ups_solved += other.follow_ups_solved;
         self.follow_ups_unsolved += other.follow_ups_unsolved;
         self.appeals_filed += other.appeals_filed;
+        self.dispatched_on_time += other.dispatched_on_time;
+        self.dispatched_late += other.dispatched_late;
         self.appeals_upheld += other.appeals_upheld;
     }
 
@@ -239,6 +252,7 @@ impl Tally {
             cases_closed: self.cases_closed,
             rectification_rate: self.rectification_rate(),
             on_time_rate: [self.on_time_rate(0), self.on_time_rate(1), self.on_time_rate(2)],
+            dispatch_on_time_rate: ratio(self.dispatched_on_time, self.dispatched_on_time + self.dispatched_late),
             late_steps: self.late.iter().sum(),
             follow_up_satisfaction: self.follow_up_satisfaction(),
             appeals_filed: self.appeals_filed,
@@ -267,6 +281,9 @@ pub struct Figures {
     pub rectification_rate: Option<f64>,
     /// On-time rates of contact (1), rectification (5) and plan (15).
     pub on_time_rate: [Option<f64>; 3],
+    /// The 12345 center's own on-time rate of dispatching bad reviews (absent from reports made before it).
+    #[serde(default)]
+    pub dispatch_on_time_rate: Option<f64>,
     pub late_steps: u64,
     pub follow_up_satisfaction: Option<f64>,
     pub appeals_filed: u64,
@@ -329,6 +346,9 @@ mod tests {
             ("close", None, None, true),
             ("overdue", Some("contact"), None, false),
             ("assign", None, None, true),
+            ("assign", Some("dispatch"), None, true),
+            ("assign", Some("dispatch"), None, false),
+            ("assign", Some("dispatch"), None, true),
         ] {
             if let Some(m) = step_measure(kind, deadline, solved, on_time) {
                 t.add_measure(m, false, false, 1);
@@ -346,6 +366,8 @@ mod tests {
         assert_eq!((t.appeals_filed, t.appeals_upheld), (2, 1));
         let f = t.figures(&Weights::default());
         assert_eq!(percent(f.rectification_rate), "33.3%");
+        assert_eq!((t.dispatched_on_time, t.dispatched_late), (2, 1));
+        assert_eq!(percent(f.dispatch_on_time_rate), "66.7%");
         assert_eq!(score(Tally::default().satisfaction(&Weights::default())), "—");
     }
 

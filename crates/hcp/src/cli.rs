@@ -42,6 +42,9 @@ pub struct CaseArgs {
     /// within this many hours (off by default).
     #[arg(long, global = true, env = "HCP_AUTO_ASSIGN_AFTER_HOURS")]
     pub auto_assign_after_hours: Option<u32>,
+    /// Working days the 12345 center has to assign a bad review to a unit (0: no limit).
+    #[arg(long, global = true, env = "HCP_DISPATCH_DAYS", default_value_t = hcp_domain::case::DEFAULT_DISPATCH_DAYS)]
+    pub dispatch_days: u32,
     /// Working days a staff member has to appeal a bad review.
     #[arg(long, global = true, env = "HCP_APPEAL_DAYS", default_value_t = hcp_domain::appeal::DEFAULT_APPEAL_DAYS)]
     pub appeal_days: u32,
@@ -91,6 +94,7 @@ impl CaseArgs {
             appeal_days: self.appeal_days,
             unit_check_days: self.appeal_unit_days,
             center_review_days: self.appeal_center_days,
+            dispatch_days: self.dispatch_days,
         }
     }
 

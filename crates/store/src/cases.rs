@@ -24,6 +24,8 @@ pub struct CaseFields {
     pub long_term: bool,
     /// The center approved the long-term finding (issue 15 §3).
     pub plan_approved: bool,
+    /// The case waited unassigned past the center's dispatch limit.
+    pub dispatch_missed: bool,
     /// When the clock job must next look at the case; `None` when no clock runs.
     pub next_check_at: Option<DateTime<Utc>>,
     pub contact_reminded: bool,
@@ -73,7 +75,7 @@ macro_rules! case_select {
     u.name AS unit_name, u.path AS unit_path, r.record_number, i.name AS item_name, r.staff_id,
     s.name AS staff_name, e.level, e.comment, e.indicator_ids, e.created_at AS evaluated_at,
     a.state AS appeal_state, c.state, c.unit_id, c.round, c.round_assigned_at, c.contact_due_at,
-    c.rectify_due_at, c.reply_due_at, c.deadlines_provisional, c.long_term, c.plan_approved, c.next_check_at,
+    c.rectify_due_at, c.reply_due_at, c.deadlines_provisional, c.long_term, c.plan_approved, c.dispatch_missed, c.next_check_at,
     c.contact_reminded, c.handling_reminded, c.contact_missed, c.handling_missed, c.overdue_at, c.version,
     c.created_at, c.updated_at
   FROM bad_review_case c
@@ -125,6 +127,7 @@ fn case_row(r: &AnyRow) -> Result<CaseRow, StoreError> {
             deadlines_provisional: flag(r, "deadlines_provisional")?,
             long_term: flag(r, "long_term")?,
             plan_approved: flag(r, "plan_approved")?,
+            dispatch_missed: flag(r, "dispatch_missed")?,
             next_check_at: opt_ms(r, "next_check_at")?,
             contact_reminded: flag(r, "contact_reminded")?,
             handling_reminded: flag(r, "handling_reminded")?,
@@ -226,7 +229,7 @@ pub(crate) async fn write_case_in(
                 contact_due_at = $5, rectify_due_at = $6, reply_due_at = $7, deadlines_provisional = $8,
                 long_term = $9, next_check_at = $10, contact_reminded = $11, handling_reminded = $12,
                 contact_missed = $13, handling_missed = $14, overdue_at = $15, version = version + 1,
-                updated_at = $16, plan_approved = $19
+                updated_at = $16, plan_approved = $19, dispatch_missed = $20
              WHERE id = $17 AND version = $18",
         )
         .bind(f.state.clone())
@@ -248,6 +251,7 @@ pub(crate) async fn write_case_in(
         .bind(*case_id)
         .bind(*version)
         .bind(f.plan_approved as i64)
+        .bind(f.dispatch_missed as i64)
         .execute(&mut *conn)
         .await?;
         if done.rows_affected() != 1 {
@@ -411,7 +415,8 @@ impl Store {
             conds.push(format!("c.state IN ({})", ps.join(",")));
         }
         if f.overdue_only {
-            conds.push("c.overdue_at IS NOT NULL".into());
+            // A unit's missed limit, or the center's own dispatch limit while the case waits unassigned.
+            conds.push("(c.overdue_at IS NOT NULL OR (c.state = 'unassigned' AND c.dispatch_missed = 1))".into());
         }
         if !conds.is_empty() {
             sql.push_str(" WHERE ");
@@ -504,6 +509,19 @@ impl Store {
             "WHERE c.state = 'unassigned' AND c.created_at <= $1 ORDER BY c.created_at LIMIT $2"
         ))
         .bind(to_ms(before))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(case_row).collect()
+    }
+
+    /// Unassigned cases not yet marked as past the center's dispatch limit, oldest first (the center's own
+    /// clock; a short list where the center dispatches every day).
+    pub async fn undispatched_cases(&self, limit: i64) -> Result<Vec<CaseRow>, StoreError> {
+        let rows = sqlx::query(concat!(
+            case_select!(),
+            "WHERE c.state = 'unassigned' AND c.dispatch_missed = 0 ORDER BY c.created_at LIMIT $1"
+        ))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;

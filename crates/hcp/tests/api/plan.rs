@@ -87,3 +87,46 @@ async fn a_plan_needs_the_centers_approval(app: TestApp) {
 }
 
 both_backends!(a_plan_needs_the_centers_approval);
+
+/// Plan §九, the center's own part: a bad review may not wait unassigned for ever. Past the dispatch limit
+/// (1 working day by default) it is marked overdue; the assignment counts on time or late in the center's figure.
+async fn the_center_has_its_own_dispatch_limit(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (_, early) = bad_review(&app, "PLAN-D1").await;
+    let (_, late) = bad_review(&app, "PLAN-D2").await;
+    let (status, v) = api.get("center", &format!("/api/v1/cases/{late}")).await;
+    assert_eq!(status, 200);
+    let due: chrono::DateTime<chrono::Utc> =
+        v["case"]["dispatch_due_at"].as_str().expect("a dispatch limit").parse().unwrap();
+    assert_eq!(v["case"]["overdue"], false);
+    // Assigned in time: on time in the center's figure.
+    assert_eq!(api.step("center", early, json!({ "step": "assign", "unit_code": "510899D01" })).await.0, 200);
+    // The other waits past its limit: the clock marks it, once.
+    let after = due + chrono::Duration::hours(1);
+    assert_eq!(app.app.run_case_clock(after).await.unwrap().dispatch_missed, 1);
+    assert_eq!(app.app.run_case_clock(after).await.unwrap().dispatch_missed, 0);
+    let (_, v) = api.get("center", &format!("/api/v1/cases/{late}")).await;
+    assert_eq!(v["case"]["overdue"], true, "{v}");
+    assert!(v["steps"].as_array().unwrap().iter().any(|s| s["kind"] == "overdue"), "{v}");
+    let (_, list) = api.get("center", "/api/v1/cases?inbox=overdue").await;
+    assert!(list["cases"].as_array().unwrap().iter().any(|c| c["id"] == late), "{list}");
+    // Assigned now (still before the limit by the real clock): the step carries the limit it met.
+    let (status, v) = api.step("center", late, json!({ "step": "assign", "unit_code": "510899D01" })).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!((v["overdue"].as_bool(), v["dispatch_due_at"].is_null()), (Some(false), true), "assigned: {v}");
+    let (_, d) = api.get("center", &format!("/api/v1/cases/{late}")).await;
+    let assign = d["steps"].as_array().unwrap().iter().find(|s| s["kind"] == "assign").unwrap().clone();
+    assert_eq!(
+        (
+            assign["due_at"].as_str().map(|s| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap()),
+            assign["on_time"].as_bool()
+        ),
+        (Some(due), Some(true))
+    );
+    // The center's own on-time figure (a late assignment counts as late: `metrics::tests`).
+    let today = hcp_domain::calendar::business_date(app.app.now()).to_string();
+    let (_, st) = api.get("center", &format!("/api/v1/stats?org=510899&period={today}")).await;
+    assert_eq!(st["total"]["dispatch_on_time_rate"], 1.0, "{st}");
+}
+
+both_backends!(the_center_has_its_own_dispatch_limit);
