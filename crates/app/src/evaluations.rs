@@ -124,7 +124,6 @@ impl App {
 
 fn refusal(r: WindowRefusal) -> AppError {
     match r {
-        WindowRefusal::NotCompleted => AppError::conflict("record_not_completed", "该事项尚未办结,办结后即可评价。"),
         WindowRefusal::Closed { closed_at } => AppError::Gone {
             code: "evaluation_window_closed",
             message: format!(

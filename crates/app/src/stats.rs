@@ -380,7 +380,7 @@ impl App {
 }
 
 /// The headers of [`figure_cells`], after a table's own leading columns.
-pub const FIGURE_HEADERS: [&str; 23] = [
+pub const FIGURE_HEADERS: [&str; 25] = [
     "评价数",
     "主动评价数",
     "默认评价数",
@@ -404,6 +404,8 @@ pub const FIGURE_HEADERS: [&str; 23] = [
     "申诉数",
     "申诉成立数",
     "作废评价数",
+    "办理中评价数",
+    "中心按时交办率(%)",
 ];
 
 /// The figures as cells, rates in percent (a rate without a denominator stays empty).
@@ -428,6 +430,8 @@ pub fn figure_cells(f: &Figures) -> Vec<crate::export::Cell> {
         f.appeals_filed.into(),
         f.appeals_upheld.into(),
         f.invalidated.into(),
+        f.in_progress_evaluations.into(),
+        pct(f.dispatch_on_time_rate),
     ]);
     cells
 }

@@ -147,14 +147,14 @@ fn check_criteria(
 /// Why a record cannot take its evaluation now (apart from already having one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowRefusal {
-    /// Registered but not completed: a service is rated once it has been delivered.
-    NotCompleted,
-    /// The 7 natural days are over (R7.3); `closed_at` is 24:00 (UTC+8) of the last day.
+    /// The 7 natural days after completion are over (R7.3); `closed_at` is 24:00 (UTC+8) of the last day.
     Closed { closed_at: DateTime<Utc> },
 }
 
-/// Whether a record completed at `completed_at`, whose window closes at `closes_at`, may be evaluated at `now`.
-/// The one place that decides it, for the page, the API and the group-commit writer alike.
+/// Whether a record completed at `completed_at` (if it is), whose window closes at `closes_at`, may be evaluated
+/// at `now`. Plan §五 "接受一次政务服务即可作出一次评价": from the moment the service is received — a matter still in
+/// progress, stalled or past its limit can be rated (办理中评价) — until 7 natural days after completion. The one
+/// place that decides it, for the page, the API and the group-commit writer alike.
 pub fn check_window(
     completed_at: Option<DateTime<Utc>>,
     closes_at: Option<DateTime<Utc>>,
@@ -162,9 +162,14 @@ pub fn check_window(
 ) -> Result<(), WindowRefusal> {
     match (completed_at, closes_at) {
         (Some(_), Some(closes)) if now >= closes => Err(WindowRefusal::Closed { closed_at: closes }),
-        (Some(_), Some(_)) => Ok(()),
-        _ => Err(WindowRefusal::NotCompleted),
+        _ => Ok(()),
     }
+}
+
+/// Whether an evaluation given at `evaluated_at` was of a matter still in progress (办理中评价): the record not
+/// completed then.
+pub fn in_progress(completed_at: Option<DateTime<Utc>>, evaluated_at: DateTime<Utc>) -> bool {
+    completed_at.is_none_or(|c| c > evaluated_at)
 }
 
 /// Joins criteria ids for storage (`S111,S112`); the inverse of [`split_ids`].
@@ -242,7 +247,8 @@ mod tests {
         let closes = crate::calendar::add_natural_days(done, DEFAULT_EVALUATION_DAYS);
         assert_eq!(check_window(Some(done), Some(closes), closes - chrono::Duration::milliseconds(1)), Ok(()));
         assert_eq!(check_window(Some(done), Some(closes), closes), Err(WindowRefusal::Closed { closed_at: closes }));
-        assert_eq!(check_window(None, None, done), Err(WindowRefusal::NotCompleted));
+        assert_eq!(check_window(None, None, done), Ok(()), "a matter in progress can be rated");
+        assert!(in_progress(None, done) && in_progress(Some(closes), done) && !in_progress(Some(done), closes));
     }
 
     #[test]

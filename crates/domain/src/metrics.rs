@@ -30,6 +30,8 @@ pub struct Tally {
     /// The 12345 center's dispatch of those bad reviews, by its own limit and after it.
     pub dispatched_on_time: u64,
     pub dispatched_late: u64,
+    /// Valid evaluations given while the matter was still in progress (办理中评价; also in `by_level`).
+    pub in_progress: u64,
 }
 
 pub use crate::period::day_number;
@@ -52,6 +54,8 @@ pub mod measure {
     /// The 12345 center's assignment of a bad review, by its dispatch limit or after it (issue 15 §3).
     pub const DISPATCH_ON_TIME: &str = "dispatch_on_time";
     pub const DISPATCH_LATE: &str = "dispatch_late";
+    /// A valid first evaluation given before the record was completed (issue 15 §1).
+    pub const IN_PROGRESS: &str = "in_progress";
 }
 
 /// The limits of R9.3 in order: contact within 1 working day, rectify within 5, reply with a plan within 15.
@@ -140,6 +144,7 @@ impl Tally {
             measure::APPEAL_UPHELD => &mut self.appeals_upheld,
             measure::DISPATCH_ON_TIME => &mut self.dispatched_on_time,
             measure::DISPATCH_LATE => &mut self.dispatched_late,
+            measure::IN_PROGRESS => &mut self.in_progress,
             m => {
                 if let Some(i) = measure::ON_TIME.iter().position(|x| *x == m) {
                     &mut self.on_time[i]
@@ -171,6 +176,7 @@ impl Tally {
         self.appeals_filed += other.appeals_filed;
         self.dispatched_on_time += other.dispatched_on_time;
         self.dispatched_late += other.dispatched_late;
+        self.in_progress += other.in_progress;
         self.appeals_upheld += other.appeals_upheld;
     }
 
@@ -239,6 +245,7 @@ impl Tally {
     pub fn figures(&self, w: &Weights) -> Figures {
         Figures {
             evaluations: self.evaluations(),
+            in_progress_evaluations: self.in_progress,
             active_evaluations: self.active(),
             default_evaluations: self.defaults,
             levels: self.by_level,
@@ -266,6 +273,9 @@ impl Tally {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Figures {
     pub evaluations: u64,
+    /// Of them, given while the matter was still in progress (办理中评价; absent from reports made before it).
+    #[serde(default)]
+    pub in_progress_evaluations: u64,
     pub active_evaluations: u64,
     pub default_evaluations: u64,
     /// Per level, very satisfied first.

@@ -284,6 +284,7 @@ impl Store {
             return Ok(false);
         }
         crate::rollups::count_completions(&mut tx, self.backend, &[id]).await?;
+        crate::rollups::recount_in_progress_at_completion(&mut tx, self.backend, id).await?;
         crate::upstream::queue_records(&mut tx, self.backend, &[id]).await?;
         crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;

@@ -65,6 +65,9 @@ pub(crate) async fn count_evaluations(
         }
         q.execute(&mut *conn).await?;
     }
+    for chunk in evaluation_ids.chunks(1000) {
+        facts.extend(in_progress_facts(conn, backend, chunk, 1).await?);
+    }
     // One fold for the whole batch: a bulk load's thousands of evaluations share most of their cut rows.
     add_to_cuts(conn, backend, &facts).await
 }
@@ -107,6 +110,8 @@ pub(crate) async fn count_invalidation(
         facts.push(Fact { measure: level, invalidated: true, ..f.clone() });
         facts.push(Fact { measure: measure::APPEAL_UPHELD.into(), is_default: false, ..f });
     }
+    // An invalidated evaluation is no longer a valid one given in progress.
+    facts.extend(in_progress_facts(conn, backend, &[evaluation_id], -1).await?);
     add_to_cuts(conn, backend, &facts).await
 }
 
@@ -216,6 +221,64 @@ async fn evaluation_facts(
         q = q.bind(*id);
     }
     q.fetch_all(&mut *conn).await?.iter().map(fact_of).collect()
+}
+
+/// The condition of an evaluation of a matter still in progress (办理中评价): the record not completed when it was
+/// given. One definition, for the live count, the invalidation and the recomputation.
+macro_rules! in_progress_where {
+    () => {
+        "e.round = 1 AND (r.completed_at IS NULL OR r.completed_at > e.created_at)"
+    };
+}
+
+/// `in_progress` facts (counting `n` each) for those of these evaluations given while their matter was in
+/// progress.
+async fn in_progress_facts(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    evaluation_ids: &[i64],
+    n: i64,
+) -> Result<Vec<Fact>, StoreError> {
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        fact_cols!(),
+        " FROM evaluation e JOIN service_record r ON r.id = e.service_record_id WHERE ",
+        in_progress_where!(),
+        " AND e.id IN "
+    ));
+    crate::sql::push_tuple(&mut sql, backend, 1, evaluation_ids.len());
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in evaluation_ids {
+        q = q.bind(*id);
+    }
+    q.fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| fact_of(r).map(|(f, _)| Fact { measure: measure::IN_PROGRESS.into(), is_default: false, n, ..f }))
+        .collect()
+}
+
+/// A record completed after its evaluation was counted as given in progress, but with a completion time at or
+/// before that evaluation (a completion entered late and dated back): by the definition it was not in progress
+/// after all, so it is taken back out of the count — the live counts stay equal to the recomputation.
+pub(crate) async fn recount_in_progress_at_completion(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    record_id: i64,
+) -> Result<(), StoreError> {
+    let sql = concat!(
+        "SELECT ",
+        fact_cols!(),
+        " FROM evaluation e JOIN service_record r ON r.id = e.service_record_id
+         LEFT JOIN evaluation_invalidation i ON i.evaluation_id = e.id
+         WHERE e.service_record_id = $1 AND e.round = 1 AND i.evaluation_id IS NULL AND r.completed_at <= e.created_at"
+    );
+    let mut facts = Vec::new();
+    for r in sqlx::query(sql).bind(record_id).fetch_all(&mut *conn).await? {
+        let (f, _) = fact_of(&r)?;
+        facts.push(Fact { measure: measure::IN_PROGRESS.into(), is_default: false, n: -1, ..f });
+    }
+    add_to_cuts(conn, backend, &facts).await
 }
 
 /// A key of `cut_rollup`.
@@ -456,6 +519,18 @@ async fn recomputed_cuts(conn: &mut AnyConnection) -> Result<BTreeMap<CutKey, i6
         }
     }
     drop(rows);
+    let in_progress = concat!(
+        "SELECT ",
+        fact_cols!(),
+        " FROM evaluation e JOIN service_record r ON r.id = e.service_record_id
+         LEFT JOIN evaluation_invalidation i ON i.evaluation_id = e.id
+         WHERE i.evaluation_id IS NULL AND ",
+        in_progress_where!()
+    );
+    for r in sqlx::query(in_progress).fetch_all(&mut *conn).await? {
+        let (f, _) = fact_of(&r)?;
+        facts.push(Fact { measure: measure::IN_PROGRESS.into(), is_default: false, ..f });
+    }
     for (sql, m) in [(APPEAL_FACTS, measure::APPEAL_FILED), (UPHELD_FACTS, measure::APPEAL_UPHELD)] {
         for r in sqlx::query(sql).fetch_all(&mut *conn).await? {
             let (f, _) = fact_of(&r)?;

@@ -156,10 +156,17 @@ async fn records_registered_before_completion(app: TestApp) {
     let mut body = record_body("R-5");
     body.as_object_mut().unwrap().remove("completed_at");
     let (id, token) = app.register(&body).await;
-
-    let (status, v) = app.evaluate(&token, "satisfied", &[], None).await;
-    assert_eq!(status, 409);
-    assert_eq!(v["code"], "record_not_completed");
+    // Plan §五: received is enough to rate it (办理中评价); the page says the matter is in progress.
+    let page = app.http.get(app.url(&format!("/e/{token}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("办理中"), "{page}");
+    let (other, other_token) = {
+        let mut b = record_body("R-5B");
+        b.as_object_mut().unwrap().remove("completed_at");
+        app.register(&b).await
+    };
+    let (status, v) = app.evaluate(&other_token, "dissatisfied", &["S411"], None).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(in_progress_today(&app.app).await, (1, 1));
 
     let done = chrono::Utc::now().to_rfc3339();
     let path = format!("/api/v1/service-records/{id}/complete");
@@ -175,4 +182,32 @@ async fn records_registered_before_completion(app: TestApp) {
 
     let (status, _) = app.evaluate(&token, "satisfied", &[], None).await;
     assert_eq!(status, 201);
+    assert_eq!(in_progress_today(&app.app).await, (2, 1), "rated after completion: not in progress");
+    // The other is completed, dated back before its evaluation (a completion entered late): not in progress
+    // after all, and the counts still equal a full recomputation.
+    let back = (chrono::Utc::now() - chrono::Duration::seconds(20)).to_rfc3339();
+    let path = format!("/api/v1/service-records/{other}/complete");
+    let (status, rec) = app.post_json(&path, &json!({ "completed_at": back }), Some(&app.api_key)).await;
+    assert_eq!(status, 200, "{rec}");
+    assert_eq!(in_progress_today(&app.app).await, (2, 0));
+    assert!(app.app.store.rollup_mismatches().await.unwrap().is_empty());
+}
+
+/// Today's evaluations in the county and, of them, those given while the matter was in progress.
+async fn in_progress_today(app: &hcp_app::App) -> (u64, u64) {
+    let center = hcp_app::policy::Principal {
+        user_id: 0,
+        username: "t".into(),
+        display_name: "t".into(),
+        staff_id: None,
+        bindings: vec![hcp_app::policy::Binding {
+            role: hcp_app::policy::Role::CenterAdmin,
+            org_path: "/".into(),
+            org_name: "青山县".into(),
+        }],
+    };
+    let today = hcp_domain::calendar::business_date(app.now()).to_string();
+    let period = hcp_domain::period::Period::parse(&today).unwrap();
+    let cut = app.cut(&center, "510899", period, None).await.unwrap();
+    (cut.total.evaluations, cut.total.in_progress_evaluations)
 }

@@ -100,7 +100,7 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
 <label>统计期 <input name="period" value="{period_code}" required></label>
 <button type="submit">查看</button></form>
 <h3>{org} · {label}</h3>
-<dl class="facts"><dt>评价数</dt><dd>{n}(主动 {active},默认 {default})</dd><dt>满意度</dt><dd>{satisfaction}</dd>
+<dl class="facts"><dt>评价数</dt><dd>{n}(主动 {active},默认 {default},其中办理中评价 {in_progress})</dd><dt>满意度</dt><dd>{satisfaction}</dd>
 <dt>好评率</dt><dd>{good}</dd><dt>差评</dt><dd>{bad} 条(差评率 {bad_rate})</dd><dt>主动评价率</dt><dd>{active_rate}</dd>
 <dt>差评整改率</dt><dd>{rect}</dd></dl>
 <div class="charts">{c1}{c2}{c3}{c4}</div>
@@ -112,6 +112,7 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
         n = f.evaluations,
         active = f.active_evaluations,
         default = f.default_evaluations,
+        in_progress = f.in_progress_evaluations,
         satisfaction = score(f.satisfaction),
         good = percent(f.good_rate),
         bad = f.bad_reviews,

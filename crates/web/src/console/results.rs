@@ -67,7 +67,7 @@ fn default_period(app: &App) -> String {
 }
 
 /// The header cells and the cells of the figures people read most.
-const FIGURE_TH: &str = "<th>评价数</th><th>主动评价</th><th>默认评价</th><th>好评率</th><th>差评数</th><th>差评率</th><th>满意度</th><th>主动评价率</th><th>差评整改率</th><th>按时率 1/5/15</th><th>回访满意率</th><th>申诉/成立</th><th>作废</th>";
+const FIGURE_TH: &str = "<th>评价数</th><th>主动评价</th><th>默认评价</th><th>好评率</th><th>差评数</th><th>差评率</th><th>满意度</th><th>主动评价率</th><th>差评整改率</th><th>按时率 1/5/15</th><th>回访满意率</th><th>申诉/成立</th><th>作废</th><th>办理中评价</th><th>中心按时交办率</th>";
 
 fn figure_tds(f: &Figures) -> String {
     let bad_rate = match f.bad_rate {
@@ -75,7 +75,7 @@ fn figure_tds(f: &Figures) -> String {
         r => percent(r),
     };
     format!(
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{bad_rate}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{}</td><td>{} / {}</td><td>{}</td>",
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{bad_rate}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td>",
         f.evaluations,
         f.active_evaluations,
         f.default_evaluations,
@@ -91,6 +91,8 @@ fn figure_tds(f: &Figures) -> String {
         f.appeals_filed,
         f.appeals_upheld,
         f.invalidated,
+        f.in_progress_evaluations,
+        percent(f.dispatch_on_time_rate),
     )
 }
 

@@ -176,8 +176,10 @@ fn facts(rec: &RecordRow) -> String {
     if let (Some(name), Some(number)) = (&rec.staff_name, &rec.staff_number) {
         row("工作人员", &format!("{name}(工号 {number})"));
     }
-    if let Some(done) = rec.completed_at {
-        row("办结时间", &display_cst(done));
+    match rec.completed_at {
+        Some(done) => row("办结时间", &display_cst(done)),
+        // Plan §五: a service received can be rated at once, also while it is still being handled.
+        None => row("办理状态", "办理中(现在即可评价,办结后 7 天内仍可评价)"),
     }
     if let Some(due) = rec.default_due_at {
         row("评价截止", &format!("{} 24:00", display_date(closing_date(due))));
