@@ -154,6 +154,7 @@ impl App {
         let mut rows = Vec::new();
         loop {
             let filter = hcp_store::CaseFilter {
+                plans_to_approve: false,
                 scopes: vec!["/".into()],
                 states: ["assigned", "contacted", "rectifying"].map(String::from).to_vec(),
                 limit: 500,

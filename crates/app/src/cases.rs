@@ -470,7 +470,9 @@ impl App {
                 states.extend(["unassigned", "assigned", "contacted", "rectifying", "handled", "solved", "escalated"]);
             }
         }
+        let center = who.has_role(Role::HotlineAgent) || who.has_role(Role::CenterAdmin);
         let filter = CaseFilter {
+            plans_to_approve: inbox == Inbox::Mine && center,
             scopes,
             staff_id: if staff_only { who.staff_id } else { None },
             states: states.into_iter().map(String::from).collect(),

@@ -361,6 +361,8 @@ pub struct CaseFilter {
     /// Only cases about this staff member's service.
     pub staff_id: Option<i64>,
     pub states: Vec<String>,
+    /// Also the cases whose long-term finding waits for the center's approval (in the center's inbox).
+    pub plans_to_approve: bool,
     pub overdue_only: bool,
     /// Newest first (by id, through the primary key) instead of most urgent first (which sorts every match:
     /// right for the small lists of open cases, slow for "all" over years of cases).
@@ -412,7 +414,12 @@ impl Store {
         }
         if !f.states.is_empty() {
             let ps: Vec<String> = f.states.iter().map(|_| next()).collect();
-            conds.push(format!("c.state IN ({})", ps.join(",")));
+            let approve = if f.plans_to_approve {
+                " OR (c.state = 'rectifying' AND c.long_term = 1 AND c.plan_approved = 0)"
+            } else {
+                ""
+            };
+            conds.push(format!("(c.state IN ({}){approve})", ps.join(",")));
         }
         if f.overdue_only {
             // A unit's missed limit, or the center's own dispatch limit while the case waits unassigned.

@@ -161,6 +161,7 @@ async fn the_demo_has_cases_in_every_state() {
         }
         let all = store
             .list_cases(&hcp_store::CaseFilter {
+                plans_to_approve: false,
                 scopes: vec!["/".into()],
                 overdue_only: true,
                 limit: 500,

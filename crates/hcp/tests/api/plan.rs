@@ -66,8 +66,11 @@ async fn a_plan_needs_the_centers_approval(app: TestApp) {
     assert_eq!(status, 403, "the unit does not approve its own finding: {v}");
     let (_, d) = api.get("center", &format!("/api/v1/cases/{case}")).await;
     assert!(d["actions"].as_array().unwrap().contains(&json!("approve_plan")), "{d}");
+    let mine = |v: &serde_json::Value| v["cases"].as_array().unwrap().iter().any(|c| c["id"] == case);
+    assert!(mine(&api.get("center", "/api/v1/cases?inbox=mine").await.1), "waiting for the center's approval");
     let (status, v) = api.step("center", case, json!({ "step": "approve_plan" })).await;
     assert_eq!(status, 200, "{v}");
+    assert!(!mine(&api.get("center", "/api/v1/cases?inbox=mine").await.1), "approved: the unit's again");
     assert_eq!((v["plan_approved"].as_bool(), &v["handling_due_at"]), (Some(true), &v["reply_due_at"]), "{v}");
     let (status, v) = api.step("center", case, json!({ "step": "approve_plan" })).await;
     assert_eq!((status, v["code"].as_str()), (409, Some("no_plan_to_approve")), "{v}");
