@@ -766,6 +766,7 @@ impl OwnedRecord {
             org_id: self.org_id,
             window_id: self.window_id,
             staff_id: self.staff_id,
+            platform_id: None,
             applicant_kind: self.kind.as_str(),
             applicant: self.applicant.as_store(),
             received_at: self.received_at,

@@ -29,6 +29,7 @@ pub mod jobs;
 pub mod keys;
 pub mod limits;
 pub mod outbox;
+pub mod platforms;
 pub mod policy;
 pub mod public;
 pub mod records;

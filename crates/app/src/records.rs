@@ -31,6 +31,8 @@ pub struct RecordInput {
     pub applicant_mobile: String,
     pub received_at: String,
     pub completed_at: Option<String>,
+    /// The platform the service was delivered through (政务服务网, 移动端应用 …), by its catalog code.
+    pub platform_code: Option<String>,
 }
 
 /// The outcome of a registration: new, or the same record sent again (a retry gets a fresh link).
@@ -165,6 +167,20 @@ impl App {
                 }
             }
         }
+        let platform_id = match input.platform_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(code) => {
+                let id = self.store.platform_id_by_code(code).await?;
+                if id.is_none() {
+                    v.push(Violation::new(
+                        "platform_code",
+                        "unknown_platform",
+                        format!("平台编码“{code}”不存在,请先由中心管理员在目录中登记该平台。"),
+                    ));
+                }
+                id
+            }
+        };
         let window_id = window.map(|(_, (id, _))| id);
         let staff_id = staff.map(|(_, (id, _, _))| id);
         v.finish().map_err(AppError::Invalid)?;
@@ -187,6 +203,7 @@ impl App {
             org_id: org.id,
             window_id,
             staff_id,
+            platform_id,
             applicant_kind: a.kind.as_str(),
             applicant: sealed.as_store(),
             received_at: valid.received_at,

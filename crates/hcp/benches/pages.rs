@@ -142,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
                 applicant_mobile: "13812345678".into(),
                 received_at: (now - chrono::Duration::minutes(30)).to_rfc3339(),
                 completed_at: Some(now.to_rfc3339()),
+                platform_code: None,
             };
             let poll = {
                 let app = app.clone();

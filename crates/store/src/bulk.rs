@@ -32,9 +32,9 @@ impl Store {
                 "INSERT INTO service_record (source_system, record_number, item_id, org_id, window_id, staff_id,
                     applicant_kind, applicant_key_id, applicant_name_enc, applicant_id_number_enc,
                     applicant_mobile_enc, applicant_id_number_idx, applicant_mobile_idx, received_at, completed_at,
-                    default_due_at, created_at) VALUES ",
+                    default_due_at, created_at, platform_id) VALUES ",
             );
-            crate::sql::push_rows(&mut sql, self.backend, chunk.len(), 17);
+            crate::sql::push_rows(&mut sql, self.backend, chunk.len(), 18);
             sql.push_str(" RETURNING id, record_number");
             let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
             for r in chunk {
@@ -55,7 +55,8 @@ impl Store {
                     .bind(to_ms(r.received_at))
                     .bind(r.completed_at.map(to_ms))
                     .bind(r.default_due_at.map(to_ms))
-                    .bind(to_ms(r.created_at));
+                    .bind(to_ms(r.created_at))
+                    .bind(r.platform_id);
             }
             let returned = q.fetch_all(&mut *tx).await?;
             // RETURNING order is not promised by PostgreSQL: map back by record number.

@@ -179,6 +179,57 @@ impl Store {
         self.insert_catalog_entry(&CatalogEntry::Window(w.clone()), Utc::now()).await
     }
 
+    /// Platforms, by code, each with the organization that runs it.
+    pub async fn list_platforms(&self) -> Result<Vec<PlatformRow>, StoreError> {
+        let rows: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT p.id, p.code, p.name, o.code, o.name, o.path FROM platform p JOIN org o ON o.id = p.org_id
+             ORDER BY p.code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, code, name, org_code, org_name, org_path)| PlatformRow {
+                id,
+                code,
+                name,
+                org_code,
+                org_name,
+                org_path,
+            })
+            .collect())
+    }
+
+    pub async fn platform_id_by_code(&self, code: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM platform WHERE code = $1").bind(code).fetch_optional(&self.pool).await?)
+    }
+
+    /// Adds a platform with its audit entry; `None` when the code is taken.
+    pub async fn add_platform(
+        &self,
+        code: &str,
+        name: &str,
+        org_id: i64,
+        audit: &crate::NewAudit,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO platform (code, name, org_id) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING RETURNING id",
+        )
+        .bind(code)
+        .bind(name)
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if id.is_none() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     pub async fn insert_platform(&self, code: &str, name: &str, org_id: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("INSERT INTO platform (code, name, org_id) VALUES ($1, $2, $3) RETURNING id")
             .bind(code)
@@ -344,4 +395,15 @@ impl Store {
     pub async fn org_code_by_path(&self, path: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar("SELECT code FROM org WHERE path = $1").bind(path).fetch_optional(&self.pool).await?)
     }
+}
+
+/// A platform through which services are delivered (政务服务网, 移动端应用 …), with the organization running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub org_code: String,
+    pub org_name: String,
+    pub org_path: String,
 }

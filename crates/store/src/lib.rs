@@ -41,7 +41,9 @@ pub use audit::{AuditRow, ChainCheck, NewAudit};
 pub use bulk::{BulkEvaluation, BulkRecord};
 pub use calendar::CalendarDayRow;
 pub use cases::{AttachmentRow, CaseFields, CaseFilter, CaseRow, CaseStepRow, CaseWrite, NewAttachment, NewCaseStep};
-pub use catalog::{ItemRow, MemberName, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, SealedField, WindowRow};
+pub use catalog::{
+    ItemRow, MemberName, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, PlatformRow, SealedField, WindowRow,
+};
 pub use catalog_admin::{AccountRow, CatalogChange, CatalogEntry, CatalogTable, HallRow, StaffRow};
 pub use catalog_import::{
     CatalogImport, CatalogSnapshot, HallEntry, ImportOp, ItemEntry, OrgEntry, StaffEntry, WindowEntry,

@@ -17,6 +17,8 @@ pub struct NewServiceRecord<'a> {
     pub org_id: i64,
     pub window_id: Option<i64>,
     pub staff_id: Option<i64>,
+    /// The platform the service was delivered through, if the record names one.
+    pub platform_id: Option<i64>,
     pub applicant_kind: &'a str,
     pub applicant: EncryptedApplicant<'a>,
     pub received_at: DateTime<Utc>,
@@ -179,8 +181,8 @@ impl Store {
             "INSERT INTO service_record (source_system, record_number, item_id, org_id, window_id, staff_id,
                 applicant_kind, applicant_key_id, applicant_name_enc, applicant_id_number_enc, applicant_mobile_enc,
                 applicant_id_number_idx, applicant_mobile_idx, received_at, completed_at, default_due_at, evaluated,
-                created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17)
+                created_at, platform_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $18)
              ON CONFLICT (source_system, record_number) DO NOTHING RETURNING id",
         )
         .bind(rec.source_system)
@@ -200,6 +202,7 @@ impl Store {
         .bind(rec.completed_at.map(to_ms))
         .bind(rec.default_due_at.map(to_ms))
         .bind(to_ms(rec.created_at))
+        .bind(rec.platform_id)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {

@@ -114,6 +114,32 @@ impl FromRequestParts<App> for Client {
     }
 }
 
+/// Either a person with a session token or an integrating system with an API key — for reading the parts of
+/// the catalog both need (the platform codes).
+pub enum Caller {
+    Person(hcp_app::policy::Principal),
+    System(ApiClient),
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim);
+        if let Some(token) = token
+            && let Some(s) = app.session(token).await?
+        {
+            return Ok(Caller::Person(s.principal));
+        }
+        Ok(Caller::System(Client::from_request_parts(parts, app).await?.0))
+    }
+}
+
 /// A numeric id from the path; anything else is simply not found.
 pub fn path_id(raw: &str, what: &'static str) -> Result<i64, ApiError> {
     raw.parse::<i64>()

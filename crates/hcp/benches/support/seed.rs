@@ -44,6 +44,7 @@ pub async fn seed(url: &str, keys: &std::path::Path, n: usize) -> anyhow::Result
                 org_id: org,
                 window_id: None,
                 staff_id: None,
+                platform_id: None,
                 applicant_kind: "person",
                 applicant: sealed[*i].as_store(),
                 received_at: done - chrono::Duration::hours(1),

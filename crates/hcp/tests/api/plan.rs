@@ -133,3 +133,46 @@ async fn the_center_has_its_own_dispatch_limit(app: TestApp) {
 }
 
 both_backends!(the_center_has_its_own_dispatch_limit);
+
+/// Plan §三: platforms are evaluated objects — the catalog holds them, records name them.
+async fn records_name_their_platform(app: TestApp) {
+    let api = Api::new(&app).await;
+    let new = json!({ "code": "P-QSZWFW", "name": "青山县政务服务网", "org_code": "510899D01" });
+    let (status, v) = api.post("center", "/api/v1/platforms", new.clone()).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(api.post("center", "/api/v1/platforms", new.clone()).await.1["code"], "platform_code_taken");
+    assert_eq!(api.post("unit", "/api/v1/platforms", new.clone()).await.0, 403);
+    let (status, v) =
+        api.post("center", "/api/v1/platforms", json!({ "code": "P X", "name": " ", "org_code": "nope" })).await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = v["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["code", "name", "org_code"], "every reason at once: {v}");
+    // Integrating systems read the codes with their API key, people with their session.
+    let (status, list) = app.get_json("/api/v1/platforms", Some(&app.api_key)).await;
+    assert_eq!(status, 200);
+    assert!(list["items"].as_array().unwrap().iter().any(|p| p["code"] == "P-QSZWFW"), "{list}");
+    assert_eq!(api.get("staff", "/api/v1/platforms").await.0, 200);
+    assert_eq!(app.get_json("/api/v1/platforms", None).await.0, 401);
+
+    let mut body = crate::helpers::record_body("PLAT-1");
+    body["platform_code"] = json!("P-NOPE");
+    let (status, v) = app.post_json("/api/v1/service-records", &body, Some(&app.api_key)).await;
+    assert_eq!(
+        (status, v["code"].as_str(), v["field"].as_str()),
+        (422, Some("unknown_platform"), Some("platform_code"))
+    );
+    body["platform_code"] = json!("P-QSZWFW");
+    let (status, v) = app.post_json("/api/v1/service-records", &body, Some(&app.api_key)).await;
+    assert_eq!(status, 201, "{v}");
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
+    let named: Option<String> = sqlx::query_scalar(
+        "SELECT p.code FROM service_record r JOIN platform p ON p.id = r.platform_id WHERE r.record_number = 'PLAT-1'",
+    )
+    .fetch_optional(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(named.as_deref(), Some("P-QSZWFW"));
+}
+
+both_backends!(records_name_their_platform);

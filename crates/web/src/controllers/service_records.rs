@@ -29,6 +29,8 @@ pub struct CreateBody {
     pub applicant: ApplicantBody,
     pub received_at: String,
     pub completed_at: Option<String>,
+    /// The platform the service was delivered through (`GET /api/v1/platforms`).
+    pub platform_code: Option<String>,
 }
 
 /// `POST /api/v1/service-records`: registers a record and answers with its evaluation link. 201 when new;
@@ -50,6 +52,7 @@ pub async fn create(
         applicant_mobile: body.applicant.mobile,
         received_at: body.received_at,
         completed_at: body.completed_at,
+        platform_code: body.platform_code,
     };
     Ok(match app.register_record(&client, &input).await? {
         Registration::Created(r) => (StatusCode::CREATED, Json(r)),
