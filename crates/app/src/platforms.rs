@@ -41,14 +41,24 @@ impl App {
         if !who.may(Action::ManageCatalog, None) {
             return Err(AppError::Forbidden);
         }
+        let in_scope = |path: &str| who.may(Action::ManageCatalog, Some(Target { org_path: path, staff_id: None }));
+        self.add_platform_by(&Actor::user(&who.username), &in_scope, code, name, org_code).await
+    }
+
+    /// [`App::add_platform`] for `actor`, an organization counting only if `in_scope` of its path (the operator
+    /// on the command line: everywhere).
+    pub async fn add_platform_by(
+        &self,
+        actor: &Actor,
+        in_scope: &(dyn Fn(&str) -> bool + Sync),
+        code: &str,
+        name: &str,
+        org_code: &str,
+    ) -> AppResult<PlatformView> {
         let mut v = Vec::new();
         let code = parse_code("code", code, "平台编码").map_err(|e| v.push(e)).ok();
         let name = hcp_domain::identity::parse_text("name", name, 50, "平台名称").map_err(|e| v.push(e)).ok();
-        let org = self
-            .store
-            .org_by_code(org_code.trim())
-            .await?
-            .filter(|o| who.may(Action::ManageCatalog, Some(Target { org_path: &o.path, staff_id: None })));
+        let org = self.store.org_by_code(org_code.trim()).await?.filter(|o| in_scope(&o.path));
         if org.is_none() {
             v.push(hcp_domain::Violation::new(
                 "org_code",
@@ -60,7 +70,7 @@ impl App {
             return Err(AppError::Invalid(v));
         };
         let audit = self.audit(
-            &Actor::user(&who.username),
+            actor,
             "catalog.platform",
             format!("platform:{code}"),
             json!({ "code": code, "name": name, "org": org.code }),

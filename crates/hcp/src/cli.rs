@@ -174,6 +174,9 @@ pub enum Command {
     /// Hall devices (评价器) bound to windows.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Platforms through which services are delivered (政务服务网, 移动端应用 …).
+    #[command(subcommand)]
+    Platform(PlatformCommand),
     /// The exchange with the upper-level (provincial) 好差评 system.
     #[command(subcommand)]
     Exchange(ExchangeCommand),
@@ -249,6 +252,24 @@ pub enum DeviceCommand {
         #[arg(long)]
         code: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlatformCommand {
+    /// Add a platform, run by an organization.
+    Add {
+        /// The platform's code, e.g. P-QSZWFW; records name it as `platform_code`.
+        #[arg(long)]
+        code: String,
+        /// Its name, e.g. 青山县政务服务网.
+        #[arg(long)]
+        name: String,
+        /// The code of the organization that runs it.
+        #[arg(long)]
+        org: String,
+    },
+    /// List the platforms.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
     ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, CatalogCommand, Cli, CloseOfDay, Command, DeviceCommand,
-    ExchangeCommand, JobsCommand, KeysCommand, StatsCommand, UserCommand,
+    ExchangeCommand, JobsCommand, KeysCommand, PlatformCommand, StatsCommand, UserCommand,
 };
 use crate::server::{Application, ServeConfig};
 
@@ -318,6 +318,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Device(cmd) => {
             let app = open_app(&url, &keys, close, &cases).await?;
             device(&app, cmd).await
+        }
+        Command::Platform(PlatformCommand::Add { code, name, org }) => {
+            let app = open_app(&url, &keys, close, &cases).await?;
+            let p = app
+                .add_platform_by(&hcp_app::audit::Actor::operator(), &|_| true, &code, &name, &org)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!("已登记平台 {}({},{})。", p.code, p.name, p.org_name);
+            Ok(())
+        }
+        Command::Platform(PlatformCommand::List) => {
+            let app = open_app(&url, &keys, close, &cases).await?;
+            for p in app.list_platforms().await.map_err(|e| anyhow::anyhow!(e.message()))? {
+                println!("{}\t{}\t{}\t{}", p.code, p.name, p.org_code, p.org_name);
+            }
+            Ok(())
         }
         Command::Apikey(ApikeyCommand::Create { name, org }) => {
             let app = open_app(&url, &keys, close, &cases).await?;

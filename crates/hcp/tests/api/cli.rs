@@ -275,3 +275,30 @@ fn the_countys_numbers_are_options() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("逐级不增"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// Issue 15 §4: the operator adds and lists platforms from the command line; a bad one is refused with reasons.
+#[tokio::test]
+async fn platforms_from_the_command_line() {
+    let (url, _dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    assert!(hcp(&["demo", "--records", "0", "--database-url", &url]).status.success());
+    let o = hcp(&[
+        "platform",
+        "add",
+        "--code",
+        "P-QS",
+        "--name",
+        "青山县政务服务网",
+        "--org",
+        "510899",
+        "--database-url",
+        &url,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = hcp(&["platform", "add", "--code", "P-QS", "--name", "重复", "--org", "510899", "--database-url", &url]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("已被使用"));
+    let o = hcp(&["platform", "add", "--code", "P X", "--name", "x", "--org", "nope", "--database-url", &url]);
+    assert!(!o.status.success());
+    let list = stdout(&hcp(&["platform", "list", "--database-url", &url]));
+    assert!(list.contains("P-QS\t青山县政务服务网") && list.contains("P-SCZWFW"), "{list}");
+}
