@@ -24,6 +24,8 @@ pub struct CatalogOverview {
     pub items: Vec<ItemRow>,
     pub devices: Vec<DeviceRow>,
     pub accounts: Vec<AccountRow>,
+    /// Platforms run by organizations in scope (issue 15 §4).
+    pub platforms: Vec<hcp_store::PlatformRow>,
 }
 
 /// A form of the catalog page, as typed. Which fields count depends on what is added.
@@ -230,6 +232,13 @@ impl App {
             items,
             devices: self.store.list_devices(&scope).await?,
             accounts: self.store.list_accounts(&scope, self.now()).await?,
+            platforms: self
+                .store
+                .list_platforms()
+                .await?
+                .into_iter()
+                .filter(|p| p.org_path.starts_with(&scope))
+                .collect(),
             orgs,
         })
     }

@@ -365,6 +365,12 @@ async fn every_role_against_every_console_route(app: TestApp) {
         ("POST", "/console/catalog/devices", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         (
             "POST",
+            "/console/catalog/platforms",
+            [403, 403, 403, 200, 403, 403, 200],
+            [403, 403, 403, 200, 403, 403, 200],
+        ),
+        (
+            "POST",
             "/console/catalog/devices/revoke",
             [403, 403, 403, 404, 403, 403, 404],
             [403, 403, 403, 404, 403, 403, 404],
@@ -429,6 +435,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
                 let fields: Vec<(&str, &str)> = match path.as_str() {
                     "/console/catalog" => vec![("what", "staff"), ("code", &code), ("name", "测试"), ("org", scope)],
                     "/console/catalog/devices" => vec![("code", &code), ("name", "测试评价器"), ("window", &window)],
+                    "/console/catalog/platforms" => vec![("code", &code), ("name", "测试平台"), ("org", scope)],
                     "/console/catalog/changes" => vec![("what", "window"), ("code", &window), ("name", "改名窗口")],
                     "/console/catalog/devices/revoke" => vec![("code", "NOPE")],
                     "/console/catalog/accounts" => vec![
@@ -776,6 +783,19 @@ async fn the_center_manages_its_catalog(app: TestApp) {
     let (status, html) = center.get("/console/catalog").await;
     assert_eq!(status, 200);
     assert!(html.contains("W-510899-C01") && html.contains("/w/W-510899-C01/poster"), "windows with their posters");
+    assert!(html.contains("办理平台") && html.contains("P-SCZWFW"), "the demo's platforms are listed");
+    // A platform added from the page; a used code and an unknown organization come back with the reasons.
+    let platform = [("code", "P-QSAPP"), ("name", "青山县移动端"), ("org", "510899")];
+    let (status, html) = center.post("/console/catalog/platforms", &platform).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("已登记平台") && html.contains("P-QSAPP"));
+    let (status, html) = center.post("/console/catalog/platforms", &platform).await;
+    assert_eq!(status, 409);
+    assert!(html.contains("已被使用"));
+    let (status, html) =
+        center.post("/console/catalog/platforms", &[("code", "P-X"), ("name", "外县"), ("org", "999999")]).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("不在您的管理范围内"));
 
     let adds: [&[(&str, &str)]; 5] = [
         &[("what", "org"), ("code", "510899199"), ("name", "新区管委会"), ("kind", "township"), ("org", "510899")],

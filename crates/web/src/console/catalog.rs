@@ -283,6 +283,13 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
             })
             .collect(),
     );
+    let platforms = table(
+        &["编码", "名称", "运行机构"],
+        o.platforms
+            .iter()
+            .map(|p| vec![esc(&p.code), esc(&p.name), format!("{}({})", esc(&p.org_name), esc(&p.org_code))])
+            .collect(),
+    );
     let roles: String =
         Role::ALL.iter().map(|r| format!(r#"<option value="{}">{}</option>"#, r.as_str(), r.name_zh())).collect();
     format!(
@@ -291,9 +298,10 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
 <form method="post" action="/console/catalog/changes" class="filters">{csrf}<strong>修改(留空的项目不变)</strong> <label>类别 <select name="what"><option value="org">机构</option><option value="hall">大厅</option><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option></select></label> {ccode}{cname}<label>大厅/窗口类型 <select name="kind"><option value="">不变</option>{any_kind}</select></label> <label>事项类别 <select name="category"><option value="">不变</option>{categories}</select></label> {corg}{cwindow}{clegal}{cpromised}{ccredit}{carea}{cimpl}{chandle}{cmobile}{cid}<button type="submit">保存修改</button></form>
 <form method="post" action="/console/catalog/import" enctype="multipart/form-data" class="filters">{csrf}<strong>从文件导入(CSV 或 Excel)</strong> <label>文件 <input type="file" name="file" accept=".csv,.xlsx"></label> <button type="submit">导入</button> <details><summary>文件格式</summary><p>CSV 文件每个一类(由第一列确定类别),Excel 工作簿每类一张工作表;第一行为表头。全部行无误才导入;重复导入同一文件不会改动;修改过的行更新相应条目(留空的可选项保持不变)。</p><ul>{import_columns}</ul></details></form>
 <form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
+<form method="post" action="/console/catalog/platforms" class="filters">{csrf}<strong>登记办理平台</strong>(如政务服务网、移动端应用;办件以平台编码注明经由的平台) {pcode}{pname}{porg}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/accounts" class="filters">{csrf}<strong>新建账号</strong> {uname}{udisplay}<label>初始密码 <input name="password" type="password" autocomplete="new-password"></label> <label>角色 <select name="role">{roles}</select></label> {uorg}{ustaff}<button type="submit">创建</button></form>
 <form method="post" action="/console/catalog/passwords" class="filters">{csrf}<strong>重置密码(并解除锁定)</strong> {rname}<label>新密码 <input name="password" type="password" autocomplete="new-password"></label> <button type="submit">重置</button></form>
-{s1}{s2}{s3}{s4}{s5}{s6}{s7}"#,
+{s1}{s2}{s3}{s4}{s5}{s6}{s8}{s7}"#,
         add_forms = add_forms(c, f),
         import_columns = hcp_app::catalog_import::template_headers()
             .iter()
@@ -303,6 +311,9 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
         dcode = field("code", "设备编号", ""),
         dname = field("name", "名称", ""),
         dwindow = field("window", "窗口编码", ""),
+        pcode = field("code", "平台编码", ""),
+        pname = field("name", "平台名称", ""),
+        porg = field("org", "运行机构代码", ""),
         uname = field("username", "用户名", ""),
         rname = field("username", "用户名", ""),
         ccode = field("code", "编码或工号", ""),
@@ -338,6 +349,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
         s4 = section("工作人员", o.staff.len(), false, &staff),
         s5 = section("事项", o.items.len(), false, &items),
         s6 = section("评价器", o.devices.len(), true, &devices),
+        s8 = section("办理平台", o.platforms.len(), false, &platforms),
         s7 = section("账号", o.accounts.len(), false, &accounts),
     )
 }
@@ -485,6 +497,19 @@ pub async fn add_device(State(app): State<App>, c: Console, body: Bytes) -> Resp
                 esc(&url)
             )
         });
+    outcome(&app, &c, &form, result).await
+}
+
+/// `POST /console/catalog/platforms`: registers a platform run by an organization in scope.
+pub async fn add_platform(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let result = app
+        .add_platform(&c.who, form.get("code"), form.get("name"), form.get("org"))
+        .await
+        .map(|p| format!("已登记平台“{}”({})。", esc(&p.name), esc(&p.code)));
     outcome(&app, &c, &form, result).await
 }
 

@@ -104,6 +104,7 @@ pub fn routes() -> Vec<ConsoleRoute> {
         ConsoleRoute { method: "POST", path: "/console/catalog/changes", router: post(catalog::change) },
         ConsoleRoute { method: "POST", path: "/console/catalog/import", router: post(catalog::import) },
         ConsoleRoute { method: "POST", path: "/console/catalog/devices", router: post(catalog::add_device) },
+        ConsoleRoute { method: "POST", path: "/console/catalog/platforms", router: post(catalog::add_platform) },
         ConsoleRoute { method: "POST", path: "/console/catalog/devices/revoke", router: post(catalog::revoke_device) },
         ConsoleRoute { method: "POST", path: "/console/catalog/accounts", router: post(catalog::add_account) },
         ConsoleRoute {
