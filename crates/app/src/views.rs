@@ -124,6 +124,8 @@ pub struct RecordView {
     pub item: ItemRef,
     pub org: CodeName,
     pub window: Option<CodeName>,
+    /// The platform the service was delivered through, if the record names one.
+    pub platform: Option<CodeName>,
     pub staff: Option<StaffRef>,
     pub applicant: ApplicantView,
     pub received_at: DateTime<Utc>,
@@ -202,6 +204,10 @@ impl RecordView {
                 .window_code
                 .as_ref()
                 .map(|c| CodeName { code: c.clone(), name: r.window_name.clone().unwrap_or_default() }),
+            platform: r
+                .platform_code
+                .as_ref()
+                .map(|c| CodeName { code: c.clone(), name: r.platform_name.clone().unwrap_or_default() }),
             staff: r
                 .staff_number
                 .as_ref()

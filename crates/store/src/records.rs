@@ -55,6 +55,9 @@ pub struct RecordRow {
     pub window_id: Option<i64>,
     pub window_code: Option<String>,
     pub window_name: Option<String>,
+    /// The platform the service was delivered through, if named (issue 15 §4).
+    pub platform_code: Option<String>,
+    pub platform_name: Option<String>,
     pub staff_id: Option<i64>,
     pub staff_number: Option<String>,
     pub staff_name: Option<String>,
@@ -90,6 +93,7 @@ macro_rules! record_select {
         "SELECT r.id, r.source_system, r.record_number, r.item_id, i.code AS item_code,
     i.name AS item_name, i.category, r.org_id, o.code AS org_code, o.name AS org_name, o.path AS org_path,
     r.window_id, w.code AS window_code, w.name AS window_name, r.staff_id, s.staff_number, s.name AS staff_name,
+    p.code AS platform_code, p.name AS platform_name,
     r.applicant_kind, r.applicant_key_id, r.applicant_name_enc, r.applicant_id_number_enc, r.applicant_mobile_enc,
     r.applicant_id_number_idx, r.applicant_mobile_idx, r.received_at, r.completed_at,
     r.default_due_at,
@@ -101,6 +105,7 @@ macro_rules! record_select {
   JOIN org o ON o.id = r.org_id
   LEFT JOIN service_window w ON w.id = r.window_id
   LEFT JOIN staff s ON s.id = r.staff_id
+  LEFT JOIN platform p ON p.id = r.platform_id
   LEFT JOIN evaluation e ON e.service_record_id = r.id AND e.round = 1 "
     };
 }
@@ -121,6 +126,8 @@ fn record_row(r: &AnyRow) -> Result<RecordRow, StoreError> {
         window_id: r.try_get("window_id")?,
         window_code: r.try_get("window_code")?,
         window_name: r.try_get("window_name")?,
+        platform_code: r.try_get("platform_code")?,
+        platform_name: r.try_get("platform_name")?,
         staff_id: r.try_get("staff_id")?,
         staff_number: r.try_get("staff_number")?,
         staff_name: r.try_get("staff_name")?,

@@ -164,6 +164,14 @@ async fn records_name_their_platform(app: TestApp) {
     body["platform_code"] = json!("P-QSZWFW");
     let (status, v) = app.post_json("/api/v1/service-records", &body, Some(&app.api_key)).await;
     assert_eq!(status, 201, "{v}");
+    let (_, rec) = app.get_json(&format!("/api/v1/service-records/{}", v["id"]), Some(&app.api_key)).await;
+    assert_eq!(
+        (rec["platform"]["code"].as_str(), rec["platform"]["name"].as_str()),
+        (Some("P-QSZWFW"), Some("青山县政务服务网")),
+        "{rec}"
+    );
+    let page = app.http.get(v["evaluation_url"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("办理平台") && page.contains("青山县政务服务网"), "the evaluation page names it");
     sqlx::any::install_default_drivers();
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
     let named: Option<String> = sqlx::query_scalar(

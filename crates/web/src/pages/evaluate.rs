@@ -173,6 +173,9 @@ fn facts(rec: &RecordRow) -> String {
     if let Some(w) = &rec.window_name {
         row("服务窗口", w);
     }
+    if let Some(p) = &rec.platform_name {
+        row("办理平台", p);
+    }
     if let (Some(name), Some(number)) = (&rec.staff_name, &rec.staff_number) {
         row("工作人员", &format!("{name}(工号 {number})"));
     }
