@@ -171,6 +171,19 @@ impl Idle {
         self.deadline.as_mut().reset(Instant::now() + self.limit);
     }
 
+    /// A write's outcome: bytes written count as activity; a write that waits waits for the limit too.
+    fn wrote(&mut self, cx: &mut Context<'_>, written: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        match written {
+            Poll::Ready(r) => {
+                if matches!(r, Ok(n) if n > 0) {
+                    self.touch();
+                }
+                Poll::Ready(r)
+            }
+            Poll::Pending => self.pending(cx),
+        }
+    }
+
     /// What to answer when the inner stream has nothing: pending, or the end of patience.
     fn pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
         match self.deadline.as_mut().poll(cx) {
@@ -199,15 +212,8 @@ impl AsyncRead for Idle {
 impl AsyncWrite for Idle {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write(cx, data) {
-            Poll::Ready(r) => {
-                if matches!(r, Ok(n) if n > 0) {
-                    this.touch();
-                }
-                Poll::Ready(r)
-            }
-            Poll::Pending => this.pending(cx),
-        }
+        let written = Pin::new(&mut this.inner).poll_write(cx, data);
+        this.wrote(cx, written)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -224,15 +230,8 @@ impl AsyncWrite for Idle {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(r) => {
-                if matches!(r, Ok(n) if n > 0) {
-                    this.touch();
-                }
-                Poll::Ready(r)
-            }
-            Poll::Pending => this.pending(cx),
-        }
+        let written = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.wrote(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {

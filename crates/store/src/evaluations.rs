@@ -125,6 +125,25 @@ pub(crate) async fn insert_evaluations(
 }
 
 /// The ids of the inserted evaluations that are bad reviews (R7.2): each opens a case.
+/// Writes one first evaluation on an open transaction, with its audit entry (the evaluation's id added to its
+/// details) and, for a bad review, its case. `None` when the record has its evaluation already (the caller
+/// rolls back).
+pub(crate) async fn write_one_evaluation(
+    conn: &mut AnyConnection,
+    chain: &crate::audit::Chain<'_>,
+    e: &NewEvaluation,
+    audit: &crate::NewAudit,
+) -> Result<Option<i64>, StoreError> {
+    let inserted = insert_evaluations(conn, chain.backend, std::slice::from_ref(e)).await?;
+    let Some(id) = inserted.get(&e.service_record_id).copied() else { return Ok(None) };
+    let details = format!(r#"{{"evaluation_id":{id},{}"#, audit.details.trim_start_matches('{'));
+    let mut entries = vec![crate::NewAudit { details, ..audit.clone() }];
+    let bad = bad_review_ids(std::slice::from_ref(e), &inserted);
+    entries.extend(crate::cases::open_cases(conn, chain.backend, &bad).await?);
+    crate::audit::append(conn, chain, &entries).await?;
+    Ok(Some(id))
+}
+
 pub(crate) fn bad_review_ids(rows: &[NewEvaluation], inserted: &HashMap<i64, i64>) -> Vec<i64> {
     rows.iter()
         .filter(|e| hcp_domain::Level::parse(e.level).is_some_and(hcp_domain::Level::is_bad_review))
@@ -178,18 +197,10 @@ impl Store {
         audit: &crate::NewAudit,
     ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let inserted = insert_evaluations(&mut tx, self.backend, std::slice::from_ref(e)).await?;
-        let Some(id) = inserted.get(&e.service_record_id).copied() else {
+        let Some(id) = write_one_evaluation(&mut tx, &self.chain(), e, audit).await? else {
             tx.rollback().await?;
             return Ok(None);
         };
-        let details = format!(r#"{{"evaluation_id":{id},{}"#, audit.details.trim_start_matches('{'));
-        let mut entries = vec![crate::NewAudit { details, ..audit.clone() }];
-        entries.extend(
-            crate::cases::open_cases(&mut tx, self.backend, &bad_review_ids(std::slice::from_ref(e), &inserted))
-                .await?,
-        );
-        crate::audit::append(&mut tx, &self.chain(), &entries).await?;
         tx.commit().await?;
         Ok(Some(id))
     }

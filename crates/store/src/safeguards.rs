@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::evaluations::{NewEvaluation, bad_review_ids, insert_evaluations};
+use crate::evaluations::{NewEvaluation, write_one_evaluation};
 use crate::time::to_ms;
 use crate::{NewAudit, Store, StoreError};
 
@@ -132,18 +132,10 @@ impl Store {
             tx.rollback().await?;
             return Ok(HotlineInsert::TicketUsed);
         }
-        let inserted = insert_evaluations(&mut tx, self.backend, std::slice::from_ref(e)).await?;
-        let Some(id) = inserted.get(&e.service_record_id).copied() else {
+        let Some(id) = write_one_evaluation(&mut tx, &self.chain(), e, audit).await? else {
             tx.rollback().await?;
             return Ok(HotlineInsert::AlreadyEvaluated);
         };
-        let details = format!(r#"{{"evaluation_id":{id},{}"#, audit.details.trim_start_matches('{'));
-        let mut entries = vec![NewAudit { details, ..audit.clone() }];
-        entries.extend(
-            crate::cases::open_cases(&mut tx, self.backend, &bad_review_ids(std::slice::from_ref(e), &inserted))
-                .await?,
-        );
-        crate::audit::append(&mut tx, &self.chain(), &entries).await?;
         tx.commit().await?;
         Ok(HotlineInsert::Written(id))
     }
@@ -257,29 +249,19 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         }
-        let mut entries = Vec::new();
-        let mut written = None;
-        if let Some(e) = confirmed {
-            let inserted = insert_evaluations(&mut tx, self.chain().backend, std::slice::from_ref(e)).await?;
-            let Some(eid) = inserted.get(&e.service_record_id).copied() else {
-                tx.rollback().await?;
-                return Ok(Some(None));
-            };
-            written = Some(eid);
-            let details = format!(r#"{{"evaluation_id":{eid},{}"#, audit.details.trim_start_matches('{'));
-            entries.push(NewAudit { details, ..audit.clone() });
-            entries.extend(
-                crate::cases::open_cases(
-                    &mut tx,
-                    self.chain().backend,
-                    &bad_review_ids(std::slice::from_ref(e), &inserted),
-                )
-                .await?,
-            );
-        } else {
-            entries.push(audit.clone());
-        }
-        crate::audit::append(&mut tx, &self.chain(), &entries).await?;
+        let written = match confirmed {
+            Some(e) => {
+                let Some(id) = write_one_evaluation(&mut tx, &self.chain(), e, audit).await? else {
+                    tx.rollback().await?;
+                    return Ok(Some(None));
+                };
+                Some(id)
+            }
+            None => {
+                crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
+                None
+            }
+        };
         tx.commit().await?;
         Ok(Some(written))
     }

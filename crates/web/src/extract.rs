@@ -101,12 +101,7 @@ impl FromRequestParts<App> for Client {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let key = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()));
+        let key = bearer(parts).or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()));
         let Some(key) = key else {
             return Err(hcp_app::AppError::Unauthorized.into());
         };
@@ -125,19 +120,19 @@ impl FromRequestParts<App> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim);
-        if let Some(token) = token
+        if let Some(token) = bearer(parts).map(str::trim)
             && let Some(s) = app.session(token).await?
         {
             return Ok(Caller::Person(s.principal));
         }
         Ok(Caller::System(Client::from_request_parts(parts, app).await?.0))
     }
+}
+
+/// The token of an `Authorization: Bearer …` header, if there is one.
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
 }
 
 /// A numeric id from the path; anything else is simply not found.
@@ -183,12 +178,7 @@ impl FromRequestParts<App> for Person {
                 "请先登录:以 POST /api/v1/sessions 取得会话令牌,并在 Authorization 头中以 Bearer 方式提供。",
             )
         };
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .ok_or_else(unauthorized)?;
+        let token = bearer(parts).ok_or_else(unauthorized)?;
         match app.session(token.trim()).await? {
             Some(s) => Ok(Person(s.principal)),
             None => Err(unauthorized()),
