@@ -117,6 +117,8 @@ pub enum CatalogKind {
     Window,
     Staff,
     Item,
+    /// A platform through which services are delivered (plan §三).
+    Platform,
 }
 
 impl CatalogKind {
@@ -127,6 +129,7 @@ impl CatalogKind {
             "window" => CatalogKind::Window,
             "staff" => CatalogKind::Staff,
             "item" => CatalogKind::Item,
+            "platform" => CatalogKind::Platform,
             _ => return None,
         })
     }
@@ -138,6 +141,7 @@ impl CatalogKind {
             CatalogKind::Window => "窗口",
             CatalogKind::Staff => "工作人员",
             CatalogKind::Item => "事项",
+            CatalogKind::Platform => "平台",
         }
     }
 }
@@ -194,7 +198,7 @@ fn typed_kind(kind: CatalogKind, f: &CatalogForm) -> Option<Result<&'static str,
         CatalogKind::Hall => Some(HallKind::parse(raw).map(|k| k.as_str()).ok_or_else(|| bad("kind", "大厅类型"))),
         CatalogKind::Window => Some(WindowKind::parse(raw).map(|k| k.as_str()).ok_or_else(|| bad("kind", "窗口类型"))),
         CatalogKind::Item => Some(Category::parse(raw).map(|k| k.as_str()).ok_or_else(|| bad("category", "事项类别"))),
-        CatalogKind::Staff => None,
+        CatalogKind::Staff | CatalogKind::Platform => None,
     }
 }
 
@@ -272,7 +276,7 @@ impl App {
         let code = checks.take(parse_code("code", &f.code, code_what));
         let name = checks.take(parse_text("name", &f.name, 50, "名称"));
         let kind_code = match (typed_kind(kind, f), kind) {
-            (_, CatalogKind::Staff) => Some(""),
+            (_, CatalogKind::Staff | CatalogKind::Platform) => Some(""),
             (Some(typed), _) => checks.take(typed),
             (None, CatalogKind::Item) => {
                 checks.take(Err(Violation::new("category", "invalid_kind", "请选择事项类别。")))
@@ -302,6 +306,8 @@ impl App {
             _ => None,
         };
         let entry = match kind {
+            // Platforms have their own table and audit action (`App::add_platform`).
+            CatalogKind::Platform => return Ok(self.add_platform(who, &code, &name, &org.code).await?.code),
             CatalogKind::Org => CatalogEntry::Org(NewOrg {
                 code: &code,
                 name: &name,
@@ -365,6 +371,7 @@ impl App {
             CatalogKind::Window => CatalogTable::Window,
             CatalogKind::Staff => CatalogTable::Staff,
             CatalogKind::Item => CatalogTable::Item,
+            CatalogKind::Platform => CatalogTable::Platform,
         };
         let code = f.code.trim().to_string();
         let what = if kind == CatalogKind::Staff { "工号" } else { "编码" };

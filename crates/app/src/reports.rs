@@ -33,6 +33,17 @@ pub struct ReportLine {
     pub bottom: bool,
 }
 
+/// One platform in a report (plan §三: platforms are evaluated objects), not ranked: a county has a few,
+/// run by different levels of government.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportPlatform {
+    pub key: String,
+    pub name: String,
+    /// The organization running it.
+    pub context: String,
+    pub figures: Figures,
+}
+
 /// The frozen content of a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportBody {
@@ -48,6 +59,9 @@ pub struct ReportBody {
     pub bottom_rule: String,
     pub total: Figures,
     pub lines: Vec<ReportLine>,
+    /// The services delivered through each platform (absent from reports frozen before platforms were cut).
+    #[serde(default)]
+    pub platforms: Vec<ReportPlatform>,
     pub generated_at: DateTime<Utc>,
 }
 
@@ -129,6 +143,11 @@ impl ReportView {
         let mut total = vec![Cell::Empty, Cell::from("合计"), Cell::Empty];
         total.extend(figure_cells(&self.body.total));
         rows.push(total);
+        for p in &self.body.platforms {
+            let mut row = vec![Cell::from("按平台"), Cell::from(p.name.clone()), Cell::from(p.context.clone())];
+            row.extend(figure_cells(&p.figures));
+            rows.push(row);
+        }
         let mut notes = vec![
             format!("统计期:{} 至 {}(北京时间)", self.body.from, self.body.to),
             format!("排名规则:{}", self.body.rule),
@@ -157,6 +176,13 @@ impl App {
             &self.result_rules.weights,
         );
         let bottom: HashSet<usize> = bottom_group(&ranked, self.result_rules.bottom).into_iter().collect();
+        let platforms = self
+            .cut_of(org, period, Some(By::Platform))
+            .await?
+            .lines
+            .into_iter()
+            .map(|l| ReportPlatform { key: l.key, name: l.name, context: l.context, figures: l.figures })
+            .collect();
         let lines = ranked
             .into_iter()
             .enumerate()
@@ -183,6 +209,7 @@ impl App {
             bottom_rule: self.result_rules.bottom.describe_zh(),
             total,
             lines,
+            platforms,
             generated_at: self.now(),
         })
     }

@@ -28,10 +28,13 @@ pub enum By {
     Item,
     Category,
     Channel,
+    /// The platform the service was delivered through (plan §三: platforms are evaluated objects).
+    Platform,
 }
 
 impl By {
-    pub const ALL: [By; 7] = [By::Unit, By::Org, By::Window, By::Staff, By::Item, By::Category, By::Channel];
+    pub const ALL: [By; 8] =
+        [By::Unit, By::Org, By::Window, By::Staff, By::Item, By::Category, By::Channel, By::Platform];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,6 +45,7 @@ impl By {
             By::Item => "item",
             By::Category => "category",
             By::Channel => "channel",
+            By::Platform => "platform",
         }
     }
 
@@ -58,6 +62,7 @@ impl By {
             By::Item => "服务事项",
             By::Category => "事项类别",
             By::Channel => "评价渠道",
+            By::Platform => "服务平台",
         }
     }
 
@@ -69,6 +74,7 @@ impl By {
             By::Staff => "staff",
             By::Item | By::Category => "item",
             By::Channel => "channel",
+            By::Platform => "platform",
         }
     }
 }
@@ -76,7 +82,7 @@ impl By {
 /// One line of a breakdown.
 #[derive(Debug, Clone, Serialize)]
 pub struct CutLine {
-    /// Stable key: an org code, a window/staff/item id, a category or channel code.
+    /// Stable key: an org code, a window/staff/item/platform id, a category or channel code.
     pub key: String,
     pub name: String,
     /// What it belongs to (an organization, a category), for reading.
@@ -269,7 +275,7 @@ impl App {
                         names.insert(org.code.clone(), (format!("{}(本级)", org.name), String::new()));
                     }
                 }
-                By::Window | By::Staff | By::Item | By::Category => {
+                By::Window | By::Staff | By::Item | By::Category | By::Platform => {
                     let members = self.store.member_names(by.dim(), &org.path).await?;
                     let member: HashMap<&str, &hcp_store::MemberName> =
                         members.iter().map(|m| (m.member.as_str(), m)).collect();

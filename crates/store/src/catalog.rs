@@ -371,6 +371,10 @@ impl Store {
                  JOIN org o ON o.id = s.org_id WHERE o.path LIKE $1"
             }
             "item" => "SELECT CAST(id AS TEXT), name, category FROM service_item WHERE $1 = $1",
+            // Every platform: one run by the city or province delivers services of the county's units too.
+            "platform" => {
+                "SELECT CAST(p.id AS TEXT), p.name, o.name FROM platform p JOIN org o ON o.id = p.org_id WHERE $1 = $1"
+            }
             _ => return Ok(Vec::new()),
         };
         let rows = sqlx::query(sql).bind(format!("{org_path}%")).fetch_all(&self.pool).await?;

@@ -49,6 +49,7 @@ pub enum CatalogTable {
     Window,
     Staff,
     Item,
+    Platform,
 }
 
 /// A staff member with their organization and window, for the console.
@@ -202,6 +203,7 @@ impl Store {
             }
             CatalogTable::Staff => "SELECT o.path FROM staff x JOIN org o ON o.id = x.org_id WHERE x.staff_number = $1",
             CatalogTable::Item => "SELECT o.path FROM service_item x JOIN org o ON o.id = x.org_id WHERE x.code = $1",
+            CatalogTable::Platform => "SELECT o.path FROM platform x JOIN org o ON o.id = x.org_id WHERE x.code = $1",
         };
         Ok(sqlx::query_scalar(sql).bind(code).fetch_optional(&self.pool).await?)
     }
@@ -295,6 +297,14 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?,
                 "service_item",
+            ),
+            CatalogTable::Platform => (
+                sqlx::query_scalar("UPDATE platform SET name = COALESCE($1, name) WHERE code = $2 RETURNING id")
+                    .bind(c.name)
+                    .bind(code)
+                    .fetch_optional(&mut *tx)
+                    .await?,
+                "platform",
             ),
         };
         let Some(id) = id else {

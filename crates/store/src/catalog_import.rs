@@ -61,6 +61,14 @@ pub struct ItemEntry {
     pub handle_item_code: Option<String>,
 }
 
+/// A platform (政务服务网, 移动端应用 …) and the organization running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformEntry {
+    pub code: String,
+    pub name: String,
+    pub org_code: String,
+}
+
 /// The whole catalog by code, as a file is compared with it.
 #[derive(Debug, Clone, Default)]
 pub struct CatalogSnapshot {
@@ -69,6 +77,7 @@ pub struct CatalogSnapshot {
     pub windows: HashMap<String, WindowEntry>,
     pub staff: HashMap<String, StaffEntry>,
     pub items: HashMap<String, ItemEntry>,
+    pub platforms: HashMap<String, PlatformEntry>,
 }
 
 /// Add it, or change the stored entry of that code to it.
@@ -86,11 +95,17 @@ pub struct CatalogImport {
     pub windows: Vec<(ImportOp, WindowEntry, String)>,
     pub staff: Vec<(ImportOp, StaffEntry, String)>,
     pub items: Vec<(ImportOp, ItemEntry, String)>,
+    pub platforms: Vec<(ImportOp, PlatformEntry, String)>,
 }
 
 impl CatalogImport {
     pub fn len(&self) -> usize {
-        self.orgs.len() + self.halls.len() + self.windows.len() + self.staff.len() + self.items.len()
+        self.orgs.len()
+            + self.halls.len()
+            + self.windows.len()
+            + self.staff.len()
+            + self.items.len()
+            + self.platforms.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -200,6 +215,15 @@ impl Store {
                 handle_item_code: r.try_get("handle_item_code")?,
             };
             s.items.insert(e.code.clone(), e);
+        }
+        let rows =
+            sqlx::query("SELECT p.code, p.name, o.code AS org_code FROM platform p JOIN org o ON o.id = p.org_id")
+                .fetch_all(&self.pool)
+                .await?;
+        for r in rows {
+            let e =
+                PlatformEntry { code: r.try_get("code")?, name: r.try_get("name")?, org_code: r.try_get("org_code")? };
+            s.platforms.insert(e.code.clone(), e);
         }
         Ok(s)
     }
@@ -379,6 +403,28 @@ impl Store {
                 .await?,
             };
             record("service_item", id, details);
+            tick(&mut done);
+        }
+        for (op, p, details) in &import.platforms {
+            let org_id = *orgs.get(&p.org_code).ok_or_else(|| StoreError::Corrupt("platform's org vanished".into()))?;
+            let id: i64 = match op {
+                ImportOp::Add => {
+                    sqlx::query_scalar("INSERT INTO platform (code, name, org_id) VALUES ($1, $2, $3) RETURNING id")
+                        .bind(p.code.clone())
+                        .bind(p.name.clone())
+                        .bind(org_id)
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+                ImportOp::Change => {
+                    sqlx::query_scalar("UPDATE platform SET name = $1 WHERE code = $2 RETURNING id")
+                        .bind(p.name.clone())
+                        .bind(p.code.clone())
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+            };
+            record("platform", id, details);
             tick(&mut done);
         }
         crate::audit::append(&mut tx, &self.chain(), &entries).await?;

@@ -114,6 +114,20 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATOR.run(&self.pool).await?,
             Backend::Postgres => POSTGRES_MIGRATOR.run(&self.pool).await?,
         }
+        self.rebuild_if_requested().await
+    }
+
+    /// Recomputes the rollups when a migration asked for it (a new dimension the stored counts lack).
+    async fn rebuild_if_requested(&self) -> Result<(), StoreError> {
+        let pending: Vec<String> =
+            sqlx::query_scalar("SELECT reason FROM rollup_rebuild_request").fetch_all(&self.pool).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(reasons = ?pending, "a migration asked for the rollups to be recomputed");
+        if let Some(report) = self.rebuild(true).await? {
+            tracing::info!(?report, "rollups recomputed");
+        }
         Ok(())
     }
 }

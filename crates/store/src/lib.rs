@@ -46,7 +46,7 @@ pub use catalog::{
 };
 pub use catalog_admin::{AccountRow, CatalogChange, CatalogEntry, CatalogTable, HallRow, StaffRow};
 pub use catalog_import::{
-    CatalogImport, CatalogSnapshot, HallEntry, ImportOp, ItemEntry, OrgEntry, StaffEntry, WindowEntry,
+    CatalogImport, CatalogSnapshot, HallEntry, ImportOp, ItemEntry, OrgEntry, PlatformEntry, StaffEntry, WindowEntry,
 };
 pub use channels::{DeviceRow, NewWindowLogin, WindowLoginRow};
 pub use connect::{Backend, redact as redact_url};

@@ -168,6 +168,8 @@ struct Fact {
     window_id: i64,
     staff_id: i64,
     item_id: i64,
+    /// The platform the service was delivered through; 0 for none.
+    platform_id: i64,
     /// Empty for completed records (a record has no evaluation channel).
     channel: String,
     measure: String,
@@ -181,7 +183,7 @@ macro_rules! fact_cols {
     () => {
         concat!(
             "((e.created_at + 28800000) / 86400000) AS day, r.org_id, COALESCE(r.window_id, 0),
-             COALESCE(r.staff_id, 0), r.item_id, e.channel, e.level, e.is_default"
+             COALESCE(r.staff_id, 0), r.item_id, e.channel, e.level, e.is_default, COALESCE(r.platform_id, 0)"
         )
     };
 }
@@ -194,6 +196,7 @@ fn fact_of(r: &AnyRow) -> Result<(Fact, String), StoreError> {
             window_id: r.try_get(2)?,
             staff_id: r.try_get(3)?,
             item_id: r.try_get(4)?,
+            platform_id: r.try_get(8)?,
             channel: r.try_get(5)?,
             measure: String::new(),
             is_default: r.try_get::<i64, _>(7)? != 0,
@@ -281,6 +284,11 @@ pub(crate) async fn recount_in_progress_at_completion(
     add_to_cuts(conn, backend, &facts).await
 }
 
+/// The dimensions whose evaluations and completions `cut_rollup` keeps by day as well: the org dimension (the
+/// loose days of a range of unit figures, read without grouping the day rollups) and the platform, which the
+/// day rollups do not carry — a county has a handful of platforms, so these rows stay few.
+const DAY_DIMS: [&str; 2] = ["org", "platform"];
+
 /// A key of `cut_rollup`.
 type CutKey = (&'static str, &'static str, i64, i64, String, String, bool, bool);
 
@@ -290,8 +298,8 @@ fn fold_cuts(facts: impl IntoIterator<Item = Fact>, into: &mut BTreeMap<CutKey, 
     for f in facts {
         let month = *month_of_day.entry(f.day).or_insert_with(|| month_number(date_of_day(f.day)));
         // Evaluations and completions by day are in evaluation_rollup and record_rollup already; here they are
-        // kept by day only for the org dimension (the loose days of a range of unit figures), the case and
-        // appeal measures by day in every dimension.
+        // kept by day only for the dimensions those do not carry (see `DAY_DIMS`), the case and appeal measures
+        // by day in every dimension.
         let case_measure = f.measure != measure::COMPLETED && hcp_domain::Level::parse(&f.measure).is_none();
         for (grain, period) in [(Grain::Month, month), (Grain::Day, f.day)] {
             let members = [
@@ -300,10 +308,11 @@ fn fold_cuts(facts: impl IntoIterator<Item = Fact>, into: &mut BTreeMap<CutKey, 
                 ("staff", (f.staff_id != 0).then(|| f.staff_id.to_string())),
                 ("item", Some(f.item_id.to_string())),
                 ("channel", (!f.channel.is_empty()).then(|| f.channel.clone())),
+                ("platform", (f.platform_id != 0).then(|| f.platform_id.to_string())),
             ];
             for (dim, member) in members {
                 let Some(member) = member else { continue };
-                if grain == Grain::Day && !case_measure && dim != "org" {
+                if grain == Grain::Day && !case_measure && !DAY_DIMS.contains(&dim) {
                     continue;
                 }
                 let key =
@@ -355,7 +364,7 @@ pub(crate) async fn count_completions(
     let mut facts = Vec::with_capacity(record_ids.len());
     for chunk in record_ids.chunks(1000) {
         let mut sql = format!(
-            "SELECT {day}, org_id, COALESCE(window_id, 0), COALESCE(staff_id, 0), item_id
+            "SELECT {day}, org_id, COALESCE(window_id, 0), COALESCE(staff_id, 0), item_id, COALESCE(platform_id, 0)
              FROM service_record WHERE completed_at IS NOT NULL AND id IN ",
             day = day_of!("completed_at"),
         );
@@ -386,7 +395,7 @@ pub(crate) async fn count_completions(
     add_to_cuts(conn, backend, &facts).await
 }
 
-/// A completed-records fact from (day, org, window, staff, item).
+/// A completed-records fact from (day, org, window, staff, item, platform).
 fn completion_fact(r: &AnyRow, n: i64) -> Result<Fact, StoreError> {
     Ok(Fact {
         day: r.try_get(0)?,
@@ -394,6 +403,7 @@ fn completion_fact(r: &AnyRow, n: i64) -> Result<Fact, StoreError> {
         window_id: r.try_get(2)?,
         staff_id: r.try_get(3)?,
         item_id: r.try_get(4)?,
+        platform_id: r.try_get(5)?,
         channel: String::new(),
         measure: measure::COMPLETED.into(),
         is_default: false,
@@ -420,6 +430,25 @@ const RECOMPUTE_RECORDS: &str = concat!(
     day_of!("completed_at"),
     " AS day, org_id, COALESCE(window_id, 0) AS window_id, COALESCE(staff_id, 0) AS staff_id, item_id, COUNT(*) AS n
      FROM service_record WHERE completed_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+);
+
+/// The facts of `cut_rollup` from the rows: evaluations with their platform (`fact_cols!` order), then whether
+/// invalidated and how many; completed records with their platform, then how many.
+const EVALUATION_FACTS: &str = concat!(
+    "SELECT ",
+    fact_cols!(),
+    ", CASE WHEN i.evaluation_id IS NULL THEN 0 ELSE 1 END, COUNT(*)
+     FROM evaluation e
+     JOIN service_record r ON r.id = e.service_record_id
+     LEFT JOIN evaluation_invalidation i ON i.evaluation_id = e.id
+     WHERE e.round = 1
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+);
+const COMPLETION_FACTS: &str = concat!(
+    "SELECT ",
+    day_of!("completed_at"),
+    ", org_id, COALESCE(window_id, 0), COALESCE(staff_id, 0), item_id, COALESCE(platform_id, 0), COUNT(*)
+     FROM service_record WHERE completed_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6"
 );
 
 /// What `hcp stats rebuild` did.
@@ -488,26 +517,26 @@ const UPHELD_FACTS: &str = concat!(
 /// What `cut_rollup` must hold, recomputed from the rows (evaluations, completions, steps, appeals).
 async fn recomputed_cuts(conn: &mut AnyConnection) -> Result<BTreeMap<CutKey, i64>, StoreError> {
     let mut cuts = BTreeMap::new();
-    let mut rows = sqlx::query(RECOMPUTE_EVALUATIONS).fetch(&mut *conn);
+    let mut rows = sqlx::query(EVALUATION_FACTS).fetch(&mut *conn);
     let mut facts = Vec::new();
     while let Some(r) = rows.try_next().await? {
         let (f, level) = fact_of(&r)?;
-        facts.push(Fact { measure: level, invalidated: r.try_get::<i64, _>(8)? != 0, n: r.try_get(9)?, ..f });
+        facts.push(Fact { measure: level, invalidated: r.try_get::<i64, _>(9)? != 0, n: r.try_get(10)?, ..f });
         if facts.len() == 10_000 {
             fold_cuts(facts.drain(..), &mut cuts);
         }
     }
     drop(rows);
-    let records = sqlx::query(RECOMPUTE_RECORDS).fetch_all(&mut *conn).await?;
+    let records = sqlx::query(COMPLETION_FACTS).fetch_all(&mut *conn).await?;
     for r in &records {
-        facts.push(completion_fact(r, r.try_get(5)?)?);
+        facts.push(completion_fact(r, r.try_get(6)?)?);
     }
     let mut rows = sqlx::query(STEP_FACTS).fetch(&mut *conn);
     while let Some(r) = rows.try_next().await? {
         let (f, _) = fact_of(&r)?;
-        let kind: String = r.try_get(8)?;
-        let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>(9)?).unwrap_or_default();
-        let (due_at, at): (Option<i64>, i64) = (r.try_get(10)?, r.try_get(11)?);
+        let kind: String = r.try_get(9)?;
+        let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>(10)?).unwrap_or_default();
+        let (due_at, at): (Option<i64>, i64) = (r.try_get(11)?, r.try_get(12)?);
         let m = step_measure(
             &kind,
             detail.get("deadline").and_then(|d| d.as_str()),
@@ -551,6 +580,7 @@ fn static_code(s: &str) -> &'static str {
         "staff" => "staff",
         "item" => "item",
         "channel" => "channel",
+        "platform" => "platform",
         _ => "?",
     }
 }
@@ -588,6 +618,8 @@ impl Store {
             "staff" => Some(("CAST(x.staff_id AS TEXT)", "x.staff_id <> 0")),
             "item" => Some(("CAST(x.item_id AS TEXT)", "1 = 1")),
             "channel" => Some(("x.channel", "1 = 1")),
+            // Read from cut_rollup alone, by day too (`DAY_DIMS`): no day-rollup column to name.
+            "platform" => Some(("", "")),
             _ => None,
         };
         let Some((member, filter)) = member else { return Ok(Vec::new()) };
@@ -601,7 +633,7 @@ impl Store {
                  WHERE x.grain = $1 AND x.dim = $2 AND x.period >= $3 AND x.period <= $4 AND o.path LIKE $5
                  GROUP BY {org_group}x.member, x.measure, x.is_default, x.invalidated",
             )];
-            if span.grain == Grain::Day && dim != "org" {
+            if span.grain == Grain::Day && !DAY_DIMS.contains(&dim) {
                 // Loose days: evaluations and completions from the day rollups, by the dimension's column.
                 queries.push(format!(
                     "SELECT CAST(0 AS BIGINT), {member}, x.level, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
@@ -664,7 +696,18 @@ impl Store {
     /// Recomputes both rollups from the rows, in one transaction (readers see the old or the new, never a
     /// half). For `hcp stats rebuild`, after a restore or to repair.
     pub async fn rebuild_rollups(&self) -> Result<RebuildReport, StoreError> {
+        Ok(self.rebuild(false).await?.unwrap_or_default())
+    }
+
+    /// The rebuild; with `only_if_requested`, only when a migration asked for one (`rollup_rebuild_request`),
+    /// which any rebuild fulfils. The request is taken first, in the rebuild's transaction: a second instance
+    /// starting at the same time waits on it, then finds nothing left to do.
+    pub(crate) async fn rebuild(&self, only_if_requested: bool) -> Result<Option<RebuildReport>, StoreError> {
         let mut tx = self.begin_write().await?;
+        let requested = sqlx::query("DELETE FROM rollup_rebuild_request").execute(&mut *tx).await?.rows_affected();
+        if only_if_requested && requested == 0 {
+            return Ok(None);
+        }
         sqlx::query("DELETE FROM evaluation_rollup").execute(&mut *tx).await?;
         sqlx::query("DELETE FROM record_rollup").execute(&mut *tx).await?;
         let e = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -682,7 +725,7 @@ impl Store {
         let cut_rows = cuts.len() as u64;
         write_cuts(&mut tx, self.backend, cuts).await?;
         tx.commit().await?;
-        Ok(RebuildReport { evaluation_rows: e.rows_affected(), record_rows: r.rows_affected(), cut_rows })
+        Ok(Some(RebuildReport { evaluation_rows: e.rows_affected(), record_rows: r.rows_affected(), cut_rows }))
     }
 
     /// Keys where the rollups differ from a full recomputation (empty when they agree), for `hcp stats check`

@@ -8,7 +8,9 @@ use hcp_domain::catalog::{HallKind, OrgKind, WindowKind};
 use hcp_domain::identity::{CreditCode, parse_text};
 use hcp_domain::upstream::{AreaCode, HandleItemCode, ImplementationCode};
 use hcp_domain::{Category, Violation};
-use hcp_store::{CatalogImport, CatalogSnapshot, HallEntry, ImportOp, ItemEntry, OrgEntry, StaffEntry, WindowEntry};
+use hcp_store::{
+    CatalogImport, CatalogSnapshot, HallEntry, ImportOp, ItemEntry, OrgEntry, PlatformEntry, StaffEntry, WindowEntry,
+};
 
 use super::LineError;
 use super::read::Sheet;
@@ -65,6 +67,9 @@ const ITEM: &[Col] = &[
     col("业务办理项编码", "handle_item_code", false),
 ];
 
+const PLATFORM: &[Col] =
+    &[col("平台编码", "platform_code", true), col("名称", "name", true), col("运行机构代码", "org_code", true)];
+
 /// The columns of each kind, in the order of the documented templates (docs/catalog-import.md).
 pub fn columns(kind: CatalogKind) -> Vec<&'static str> {
     cols(kind).iter().map(|c| c.zh).collect()
@@ -77,6 +82,7 @@ fn cols(kind: CatalogKind) -> &'static [Col] {
         CatalogKind::Window => WINDOW,
         CatalogKind::Staff => STAFF,
         CatalogKind::Item => ITEM,
+        CatalogKind::Platform => PLATFORM,
     }
 }
 
@@ -95,9 +101,16 @@ fn names(c: &Col, h: &str) -> bool {
 /// The kind of a sheet, from its first column.
 fn kind_of(sheet: &Sheet) -> Option<CatalogKind> {
     let first = sheet.header.first()?;
-    [CatalogKind::Org, CatalogKind::Hall, CatalogKind::Window, CatalogKind::Staff, CatalogKind::Item]
-        .into_iter()
-        .find(|k| names(&cols(*k)[0], first))
+    [
+        CatalogKind::Org,
+        CatalogKind::Hall,
+        CatalogKind::Window,
+        CatalogKind::Staff,
+        CatalogKind::Item,
+        CatalogKind::Platform,
+    ]
+    .into_iter()
+    .find(|k| names(&cols(*k)[0], first))
 }
 
 struct Table<'a> {
@@ -133,7 +146,8 @@ fn tables<'a>(sheets: &'a [Sheet], errors: &mut Vec<LineError>) -> Vec<Table<'a>
                 sheet: sheet.name.clone(),
                 line: 1,
                 column: sheet.header.first().cloned().unwrap_or_default(),
-                message: "第一列应为机构代码、大厅编码、窗口编码、工号或事项编码之一,以确定导入的类别。".into(),
+                message: "第一列应为机构代码、大厅编码、窗口编码、工号、事项编码或平台编码之一,以确定导入的类别。"
+                    .into(),
             });
             continue;
         };
@@ -303,6 +317,9 @@ pub fn plan(
     }
     if let Some(t) = table(CatalogKind::Item) {
         counts.push((CatalogKind::Item, plan_items(&mut p, t, &mut import)));
+    }
+    if let Some(t) = table(CatalogKind::Platform) {
+        counts.push((CatalogKind::Platform, plan_platforms(&mut p, t, &mut import)));
     }
     if tables.is_empty() && p.errors.is_empty() {
         p.errors.push(LineError {
@@ -724,6 +741,39 @@ fn plan_items(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport) ->
             }
         };
         count(&mut counts, op);
+    }
+    counts
+}
+
+fn plan_platforms(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport) -> Counts {
+    let mut counts = Counts::default();
+    let mut seen = HashMap::new();
+    for (line, row) in &t.sheet.rows {
+        let line = *line;
+        let e = &mut p.errors;
+        let code = take(e, t, line, 0, parse_code("code", t.get(row, 0), "平台编码"));
+        let name = take(e, t, line, 1, parse_text("name", t.get(row, 1), 50, "名称"));
+        let org = t.get(row, 2).to_string();
+        let org_ok = org_ref(p, t, line, 2, &org);
+        let (Some(code), Some(name), true) = (code, name, org_ok) else { continue };
+        if let Some(err) = seen_twice(&mut seen, t, &code, line) {
+            p.errors.push(err);
+            continue;
+        }
+        let entry = PlatformEntry { code: code.clone(), name, org_code: org };
+        let op = match p.snap.platforms.get(&code) {
+            Some(stored) if stored.org_code != entry.org_code => {
+                p.errors.push(t.error(line, 2, "导入不能更改已有平台的运行机构。"));
+                continue;
+            }
+            Some(stored) => (entry != *stored).then_some(ImportOp::Change),
+            None => Some(ImportOp::Add),
+        };
+        count(&mut counts, op);
+        if let Some(op) = op {
+            let details = p.details(line, &code, op);
+            import.platforms.push((op, entry, details));
+        }
     }
     counts
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::both_backends;
 use crate::helpers::TestApp;
 
-both_backends!(files_import_all_or_nothing, a_workbook_with_a_sheet_per_kind);
+both_backends!(files_import_all_or_nothing, a_workbook_with_a_sheet_per_kind, platforms_come_in_by_file);
 
 async fn import(app: &TestApp, name: &str, text: &str) -> Result<String, Vec<String>> {
     let actor = hcp_app::audit::Actor::operator();
@@ -152,6 +152,33 @@ a b,己村,村,510899300,,
     {
         assert!(errors.iter().any(|e| e.contains(expected)), "{expected}\n{errors:#?}");
     }
+}
+
+/// Issue 15 §4: platforms per organization come in by file like the rest of the catalog.
+async fn platforms_come_in_by_file(app: TestApp) {
+    let file = "平台编码,名称,运行机构代码\nP-QSWEB,青山县政务服务网,510899D01\nP-QSAPP,青山通办(移动端),510899D01\n";
+    assert_eq!(import(&app, "platforms.csv", file).await.unwrap(), "平台:新增 2,修改 0,未变 0");
+    assert_eq!(import(&app, "platforms.csv", file).await.unwrap(), "平台:新增 0,修改 0,未变 2");
+    let renamed = file.replace("青山通办(移动端)", "青山通办");
+    assert_eq!(import(&app, "platforms.csv", &renamed).await.unwrap(), "平台:新增 0,修改 1,未变 1");
+    let platforms = app.app.store.list_platforms().await.unwrap();
+    assert!(platforms.iter().any(|p| p.code == "P-QSAPP" && p.name == "青山通办"), "{platforms:?}");
+    // A record names an imported platform at once.
+    let mut body = crate::helpers::record_body("PF-1");
+    body["platform_code"] = serde_json::json!("P-QSWEB");
+    app.register(&body).await;
+
+    let bad = "平台编码,名称,运行机构代码\nP X,,510899D01\nP-QSWEB,青山县政务服务网,510899\nP-NEW,新平台,999999\n";
+    let errors = import(&app, "platforms.csv", bad).await.unwrap_err();
+    for expected in [
+        "第 2 行“平台编码”",
+        "第 2 行“名称”",
+        "第 3 行“运行机构代码”:导入不能更改已有平台的运行机构",
+        "第 4 行“运行机构代码”:机构“999999”不存在",
+    ] {
+        assert!(errors.iter().any(|e| e.contains(expected)), "{expected}\n{errors:#?}");
+    }
+    assert!(app.app.store.platform_id_by_code("P-NEW").await.unwrap().is_none(), "nothing of a bad file");
 }
 
 fn workbook(sheets: &[(&str, &[&[&str]])]) -> Vec<u8> {

@@ -796,6 +796,13 @@ async fn the_center_manages_its_catalog(app: TestApp) {
         center.post("/console/catalog/platforms", &[("code", "P-X"), ("name", "外县"), ("org", "999999")]).await;
     assert_eq!(status, 422);
     assert!(html.contains("不在您的管理范围内"));
+    // Renamed through the change form like any entry.
+    let (status, html) = center
+        .post("/console/catalog/changes", &[("what", "platform"), ("code", "P-QSAPP"), ("name", "青山通办")])
+        .await;
+    assert_eq!(status, 200, "{html}");
+    let (_, html) = center.get("/console/catalog").await;
+    assert!(html.contains("青山通办") && !html.contains("青山县移动端"), "renamed");
 
     let adds: [&[(&str, &str)]; 5] = [
         &[("what", "org"), ("code", "510899199"), ("name", "新区管委会"), ("kind", "township"), ("org", "510899")],
@@ -1089,7 +1096,11 @@ async fn the_center_manages_its_catalog(app: TestApp) {
     // Every addition is in the audit log, by the administrator.
     let entries = app.app.store.audit_entries("catalog.add", 0, 100).await.unwrap();
     assert_eq!(entries.len(), 5);
-    assert_eq!(app.app.store.audit_entries("catalog.change", 0, 100).await.unwrap().len(), 5);
+    assert_eq!(
+        app.app.store.audit_entries("catalog.change", 0, 100).await.unwrap().len(),
+        6,
+        "five changes and the platform renamed"
+    );
     assert!(entries.iter().all(|e| e.actor == "user:center"));
 }
 

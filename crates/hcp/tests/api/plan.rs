@@ -184,3 +184,85 @@ async fn records_name_their_platform(app: TestApp) {
 }
 
 both_backends!(records_name_their_platform);
+
+/// Plan §三: platforms are evaluated objects — statistics, rankings and reports cut by platform; a database
+/// whose rollups predate the cut gets it at start.
+async fn platforms_are_counted_ranked_and_reported(app: TestApp) {
+    let api = Api::new(&app).await;
+    for (code, name) in [("P-WEB", "青山县政务服务网"), ("P-APP", "天府通办移动端")] {
+        let new = json!({ "code": code, "name": name, "org_code": "510899D01" });
+        assert_eq!(api.post("center", "/api/v1/platforms", new).await.0, 201);
+    }
+    let mut rated = 0;
+    for (i, (platform, level)) in [
+        (Some("P-WEB"), "very_satisfied"),
+        (Some("P-WEB"), "satisfied"),
+        (Some("P-APP"), "dissatisfied"),
+        (None, "satisfied"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut body = crate::helpers::record_body(&format!("PLAT-C{i}"));
+        body["platform_code"] = json!(platform);
+        let (_, token) = app.register(&body).await;
+        let comment = (level == "dissatisfied").then_some("网上材料清单与窗口要求不一致");
+        let criteria: &[&str] = match level {
+            "very_satisfied" => &["S111"],
+            "satisfied" => &["S211"],
+            _ => &["S411"],
+        };
+        let (status, v) = app.evaluate(&token, level, criteria, comment).await;
+        assert_eq!(status, 201, "{v}");
+        rated += 1;
+    }
+    let today = hcp_domain::calendar::business_date(app.app.now());
+    let range = format!("from={}&to={}", today - chrono::Duration::days(1), today);
+    let (status, cut) = api.get("center", &format!("/api/v1/stats?org=510899&{range}&by=platform")).await;
+    assert_eq!(status, 200, "{cut}");
+    let line = |name: &str| {
+        cut["lines"].as_array().unwrap().iter().find(|l| l["name"] == name).cloned().unwrap_or_else(|| panic!("{cut}"))
+    };
+    assert_eq!(line("青山县政务服务网")["figures"]["evaluations"], 2);
+    assert_eq!(line("青山县政务服务网")["figures"]["completed_records"], 2);
+    assert_eq!(line("天府通办移动端")["figures"]["bad_reviews"], 1);
+    assert!(line("天府通办移动端")["context"].as_str().is_some_and(|c| !c.is_empty()), "the running unit");
+    assert_eq!(cut["lines"].as_array().unwrap().len(), 2, "a record without a platform is in no line");
+    assert_eq!(cut["total"]["evaluations"], rated);
+    // By month too (the month rows of cut_rollup, not the loose days).
+    let month = today.format("%Y-%m").to_string();
+    let (_, by_month) = api.get("center", &format!("/api/v1/stats?org=510899&period={month}&by=platform")).await;
+    let web = by_month["lines"].as_array().unwrap().iter().find(|l| l["name"] == "青山县政务服务网").cloned();
+    assert_eq!(web.map(|l| l["figures"]["evaluations"].clone()), Some(json!(2)), "{by_month}");
+
+    let (status, ranking) =
+        api.get("center", &format!("/api/v1/rankings?org=510899&{range}&by=platform&metric=satisfaction&min=1")).await;
+    assert_eq!(status, 200, "{ranking}");
+    let first = &ranking["lines"][0];
+    assert_eq!((first["rank"].as_i64(), first["name"].as_str()), (Some(1), Some("青山县政务服务网")), "{ranking}");
+    let (status, v) = api.get("center", &format!("/api/v1/stats?org=510899&{range}&by=platforms")).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("invalid_dimension")));
+
+    let (status, report) = api.post("office", "/api/v1/reports", json!({ "org": "510899", "period": month })).await;
+    assert_eq!(status, 201, "{report}");
+    let platforms = report["body"]["platforms"].as_array().unwrap();
+    assert!(platforms.iter().any(|p| p["name"] == "青山县政务服务网" && p["figures"]["evaluations"] == 2), "{report}");
+    let id = report["id"].as_i64().unwrap();
+    assert_eq!(api.post("office", &format!("/api/v1/reports/{id}/publish"), json!({})).await.0, 200);
+    let page = app.http.get(app.url(&format!("/public/reports/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("按服务平台") && page.contains("天府通办移动端"), "the public report lists platforms");
+
+    // A database from before the cut: its platform rows missing, the migration's request recomputes them.
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
+    sqlx::query("DELETE FROM cut_rollup WHERE dim = 'platform'").execute(&mut conn).await.unwrap();
+    assert!(!app.app.store.rollup_mismatches().await.unwrap().is_empty());
+    sqlx::query("INSERT INTO rollup_rebuild_request (reason) VALUES ('test')").execute(&mut conn).await.unwrap();
+    app.app.store.migrate().await.unwrap();
+    assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
+    let left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM rollup_rebuild_request").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(left, 0, "the request is fulfilled once");
+}
+
+both_backends!(platforms_are_counted_ranked_and_reported);

@@ -16,9 +16,15 @@ async fn rollups_equal_a_full_recomputation(app: TestApp) {
     let mut rng = StdRng::seed_from_u64(7);
     let levels = ["very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied"];
     let criteria = ["S111", "S211", "S311", "S411", "S511"];
+    let unit = app.app.store.org_by_code("510899D01").await.unwrap().unwrap();
+    app.app.store.insert_platform("P-ROLL", "青山县政务服务网", unit.id).await.unwrap();
     let mut open_records = Vec::new();
     for i in 0..60 {
         let mut body = record_body(&format!("ROLL-{i}"));
+        // A third delivered through a platform (a cut of its own, kept by day too).
+        if i % 3 == 0 {
+            body["platform_code"] = json!("P-ROLL");
+        }
         // Some not completed yet (completed later), some by other windows, without staff.
         if rng.random::<f64>() < 0.2 {
             body["completed_at"] = serde_json::Value::Null;
@@ -108,6 +114,30 @@ async fn rollups_equal_a_full_recomputation(app: TestApp) {
             v["lines"].as_array().unwrap().iter().map(|l| l["figures"]["evaluations"].as_i64().unwrap()).sum();
         assert_eq!(sum, valid, "by {by}");
     }
+    // Through a platform: its evaluations and completions are those of the records that name it.
+    let (status, v) = api.get("center", &format!("/api/v1/stats?org=510899&{range}&by=platform")).await;
+    assert_eq!(status, 200, "{v}");
+    let lines = v["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{v}");
+    let through: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM evaluation e JOIN service_record r ON r.id = e.service_record_id
+         WHERE e.round = 1 AND r.platform_id IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM evaluation_invalidation i WHERE i.evaluation_id = e.id)",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let done: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM service_record WHERE platform_id IS NOT NULL AND completed_at IS NOT NULL",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        (lines[0]["name"].as_str(), lines[0]["figures"]["evaluations"].as_i64()),
+        (Some("青山县政务服务网"), Some(through))
+    );
+    assert_eq!(lines[0]["figures"]["completed_records"].as_i64(), Some(done));
     assert_eq!(cut["total"]["appeals_filed"], 3);
     assert_eq!(cut["total"]["appeals_upheld"], 2);
     let bad = st["bad_reviews"].as_f64().unwrap();

@@ -33,6 +33,27 @@ pub fn report_content(r: &ReportView) -> String {
             percent(f.on_time_rate[0]),
         ));
     }
+    let platforms = if b.platforms.is_empty() {
+        String::new()
+    } else {
+        let mut rows = String::new();
+        for p in &b.platforms {
+            let f = &p.figures;
+            rows.push_str(&format!(
+                r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+                esc(&p.name),
+                esc(&p.context),
+                f.evaluations,
+                score(f.satisfaction),
+                percent(f.good_rate),
+                f.bad_reviews,
+                percent(f.bad_rate),
+            ));
+        }
+        format!(
+            r#"<h2>按服务平台</h2><div class="scroll"><table><thead><tr><th>平台</th><th>运行单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+        )
+    };
     let t = &b.total;
     let correction = if r.note.is_empty() {
         String::new()
@@ -42,7 +63,7 @@ pub fn report_content(r: &ReportView) -> String {
     format!(
         r#"{correction}<p>统计期:{from} 至 {to}(北京时间)。全{org}共收到评价 {n} 条,满意度 {sat},好评率 {good},差评 {bad} 条,差评整改率 {rect}。</p>
 <p class="notice" role="note"><strong>排名规则:</strong>{rule}</p>
-<div class="scroll"><table><thead><tr><th>名次</th><th>单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th><th>主动评价率</th><th>差评整改率</th><th>1个工作日联系按时率</th></tr></thead><tbody>{rows}</tbody></table></div>"#,
+<div class="scroll"><table><thead><tr><th>名次</th><th>单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th><th>主动评价率</th><th>差评整改率</th><th>1个工作日联系按时率</th></tr></thead><tbody>{rows}</tbody></table></div>{platforms}"#,
         from = b.from,
         to = b.to,
         org = esc(&b.org_name),
