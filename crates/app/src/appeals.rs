@@ -4,7 +4,7 @@
 //! (备案), which the management body lists and exports.
 
 use chrono::{DateTime, Utc};
-use hcp_domain::appeal::{Appeal, AppealContext, AppealRole, AppealState};
+use hcp_domain::appeal::{Appeal, AppealContext, AppealRole, AppealState, stage_deadline};
 use hcp_domain::calendar::display_cst;
 use hcp_domain::case::{CaseRole, CaseState, CaseStep};
 use hcp_store::{
@@ -189,7 +189,7 @@ impl App {
         };
         let appeal = Appeal::file(&self.calendar(), now, ctx, &reasons).map_err(refusal)?;
         let files = evidence.iter().map(|u| check_upload(u, &who.username, now)).collect::<AppResult<Vec<_>>>()?;
-        let due = self.calendar().add_working_days(now, self.case_rules.unit_check_days);
+        let due = stage_deadline(&self.calendar(), appeal.state, now, self.case_rules.appeal_limits()).map(|d| d.at);
         let new = NewAppeal {
             evaluation_id: row.evaluation_id,
             case_id: Some(row.id),
@@ -199,7 +199,7 @@ impl App {
             reasons: reasons.clone(),
             state: appeal.state.as_str(),
             filed_at: now,
-            stage_due_at: Some(due.at),
+            stage_due_at: due,
         };
         let mut messages = Vec::new();
         if let Some(org) = self.store.org_by_id(row.org_id).await? {
@@ -207,7 +207,7 @@ impl App {
                 "【好差评】工作人员{}对办件 {} 的差评提出申诉,请于 {} 前完成初步核实。",
                 row.staff_name.as_deref().unwrap_or(""),
                 row.record_number,
-                display_cst(due.at)
+                due.map(display_cst).unwrap_or_default()
             );
             messages.push(unit_message(&org, Some(row.id), "appeal_filed", body, now));
         }
@@ -391,8 +391,8 @@ impl App {
         let mut appeal = Appeal { state, filed_at: a.filed_at, decisions: Vec::new() };
         appeal.decide(now, role, uphold, &reasons).map_err(refusal)?;
         let stage = if role == AppealRole::Unit { "unit" } else { "center" };
-        let stage_due_at = (appeal.state == AppealState::WithCenter)
-            .then(|| self.calendar().add_working_days(now, self.case_rules.center_review_days).at);
+        let stage_due_at =
+            stage_deadline(&self.calendar(), appeal.state, now, self.case_rules.appeal_limits()).map(|d| d.at);
         let mut case_write = CaseWrite::default();
         let staff_number = self.staff_number(a.staff_id).await?;
         let result = match (appeal.state, uphold) {

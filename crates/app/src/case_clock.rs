@@ -208,6 +208,30 @@ impl App {
         if changed > 0 {
             tracing::info!(cases = changed, "case deadlines recomputed after a calendar change");
         }
+        Ok(changed + self.recompute_appeal_deadlines(&cal).await?)
+    }
+
+    /// Open appeals' stage limits recomputed from their stage's start, as the case deadlines are.
+    async fn recompute_appeal_deadlines(&self, cal: &hcp_domain::calendar::Calendar) -> AppResult<u64> {
+        let limits = self.case_rules.appeal_limits();
+        let mut changed = 0;
+        for stage in self.store.open_appeal_stages().await? {
+            let Some(state) = hcp_domain::appeal::AppealState::parse(&stage.state) else { continue };
+            let Some(due) = hcp_domain::appeal::stage_deadline(cal, state, stage.started_at, limits) else { continue };
+            if stage.due_at == Some(due.at) {
+                continue;
+            }
+            let audit = self.audit(
+                &Actor::system(),
+                "appeal.deadline",
+                format!("appeal:{}", stage.appeal_id),
+                json!({ "stage": stage.state, "from": stage.due_at, "to": due.at }),
+            );
+            changed += self.store.reschedule_appeal(&stage, due.at, &audit).await? as u64;
+        }
+        if changed > 0 {
+            tracing::info!(appeals = changed, "appeal stage limits recomputed after a calendar change");
+        }
         Ok(changed)
     }
 

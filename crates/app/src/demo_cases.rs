@@ -3,7 +3,7 @@
 //! overdue, a few escalated, and appeals at each stage. Deterministic for a given seed.
 
 use chrono::{DateTime, Duration, Utc};
-use hcp_domain::appeal::{Appeal, AppealRole, AppealState};
+use hcp_domain::appeal::{Appeal, AppealRole, AppealState, stage_deadline};
 use hcp_domain::case::{Case, CaseRole, CaseState, CaseStep, ClockMarks, DeadlineKind};
 use hcp_store::{AppealDecisionWrite, CaseRow, CaseWrite, NewAppeal, NewDecision};
 use rand::Rng;
@@ -314,7 +314,8 @@ impl App {
             reasons: "评价人反映的材料要求系上级文件规定,办理时已一次性告知并当场解释。".into(),
             state: AppealState::WithUnit.as_str(),
             filed_at,
-            stage_due_at: Some(cal.add_working_days(filed_at, self.case_rules.unit_check_days).at),
+            stage_due_at: stage_deadline(&cal, AppealState::WithUnit, filed_at, self.case_rules.appeal_limits())
+                .map(|d| d.at),
         };
         let audit = self.audit(
             &crate::audit::Actor::system(),
@@ -346,8 +347,7 @@ impl App {
             if appeal.decide(at, *role, *uphold, reasons).is_err() {
                 break;
             }
-            let stage_due_at = (appeal.state == AppealState::WithCenter)
-                .then(|| cal.add_working_days(at, self.case_rules.center_review_days).at);
+            let stage_due_at = stage_deadline(&cal, appeal.state, at, self.case_rules.appeal_limits()).map(|d| d.at);
             let mut case = CaseWrite::default();
             if appeal.invalidates() {
                 self.close_as_appealed(case_id, id, at, &mut case).await?;

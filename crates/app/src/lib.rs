@@ -141,6 +141,15 @@ pub struct CaseRules {
     pub dispatch_days: u32,
 }
 
+impl CaseRules {
+    pub fn appeal_limits(&self) -> hcp_domain::appeal::StageLimits {
+        hcp_domain::appeal::StageLimits {
+            unit_check_days: self.unit_check_days,
+            center_review_days: self.center_review_days,
+        }
+    }
+}
+
 impl Default for CaseRules {
     fn default() -> Self {
         CaseRules {

@@ -114,6 +114,32 @@ pub fn appeal_deadline(calendar: &Calendar, ctx: &AppealContext) -> crate::calen
     }
 }
 
+/// The working-day limits of an appeal's two stages (the county's to set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageLimits {
+    /// The unit's verification (初步核实).
+    pub unit_check_days: u32,
+    /// The center's review (复核).
+    pub center_review_days: u32,
+}
+
+/// When the stage an appeal is in must be decided: its limit in working days from the stage's start (the
+/// filing, or the unit's verification); none once decided or withdrawn. One definition for the filing, the
+/// unit's step and the recomputation after a calendar change.
+pub fn stage_deadline(
+    calendar: &Calendar,
+    state: AppealState,
+    stage_started_at: DateTime<Utc>,
+    limits: StageLimits,
+) -> Option<crate::calendar::Deadline> {
+    let days = match state {
+        AppealState::WithUnit => limits.unit_check_days,
+        AppealState::WithCenter => limits.center_review_days,
+        _ => return None,
+    };
+    Some(calendar.add_working_days(stage_started_at, days))
+}
+
 fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
     Refusal { code, message: message.into() }
 }
@@ -186,6 +212,20 @@ impl Appeal {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn each_stage_has_its_own_limit_and_a_decided_appeal_none() {
+        let cal = Calendar::bundled();
+        let limits = StageLimits { unit_check_days: 3, center_review_days: 5 };
+        let unit = stage_deadline(&cal, AppealState::WithUnit, at(27, 10), limits).unwrap();
+        let center = stage_deadline(&cal, AppealState::WithCenter, at(27, 10), limits).unwrap();
+        assert_eq!(unit, cal.add_working_days(at(27, 10), 3));
+        assert_eq!(center, cal.add_working_days(at(27, 10), 5));
+        assert!(center.at > unit.at);
+        for s in [AppealState::Upheld, AppealState::RejectedByCenter, AppealState::Withdrawn] {
+            assert_eq!(stage_deadline(&cal, s, at(27, 10), limits), None);
+        }
+    }
 
     fn at(d: u32, h: u32) -> DateTime<Utc> {
         // November 2026, China time.

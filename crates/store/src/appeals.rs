@@ -107,6 +107,16 @@ async fn insert_evidence_in(
     .await?)
 }
 
+/// An open appeal's stage, as its limit is recomputed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenStage {
+    pub appeal_id: i64,
+    pub version: i64,
+    pub state: String,
+    pub started_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
 macro_rules! appeal_select {
     () => {
         "SELECT a.id, a.evaluation_id, a.case_id, a.staff_id, s.name AS staff_name, a.org_id, o.name AS org_name,
@@ -370,6 +380,59 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Every open appeal with the start of the stage it is in (the filing, or the unit's verification), for
+    /// recomputing stage limits after the calendar changed.
+    pub async fn open_appeal_stages(&self) -> Result<Vec<OpenStage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.version, a.state, a.stage_due_at,
+                 COALESCE((SELECT MAX(d.at) FROM appeal_decision d WHERE d.appeal_id = a.id AND d.stage = 'unit'),
+                          a.filed_at) AS started_at
+             FROM appeal a WHERE a.state IN ('with_unit', 'with_center') ORDER BY a.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OpenStage {
+                    appeal_id: r.try_get("id")?,
+                    version: r.try_get("version")?,
+                    state: r.try_get("state")?,
+                    started_at: from_ms(r.try_get("started_at")?),
+                    due_at: r.try_get::<Option<i64>, _>("stage_due_at")?.map(from_ms),
+                })
+            })
+            .collect()
+    }
+
+    /// Moves an open appeal's stage limit, with its audit entry; a limit moved past `now` is no longer
+    /// overdue. `false` when the appeal changed meanwhile (decided or withdrawn: nothing to move).
+    pub async fn reschedule_appeal(
+        &self,
+        stage: &OpenStage,
+        due_at: DateTime<Utc>,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE appeal SET stage_due_at = $1, stage_overdue = CASE WHEN $1 > $2 THEN 0 ELSE stage_overdue END,
+                 version = version + 1
+             WHERE id = $3 AND version = $4 AND state IN ('with_unit', 'with_center')",
+        )
+        .bind(to_ms(due_at))
+        .bind(to_ms(audit.at))
+        .bind(stage.appeal_id)
+        .bind(stage.version)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Open appeals whose stage passed its limit at `now` and was not reported yet.

@@ -36,7 +36,7 @@ mod users;
 mod writer;
 
 pub use api_keys::ApiKeyRow;
-pub use appeals::{AppealDecisionWrite, AppealRow, DecisionRow, NewAppeal, NewDecision};
+pub use appeals::{AppealDecisionWrite, AppealRow, DecisionRow, NewAppeal, NewDecision, OpenStage};
 pub use audit::{AuditRow, ChainCheck, NewAudit};
 pub use bulk::{BulkEvaluation, BulkRecord};
 pub use calendar::CalendarDayRow;

@@ -533,6 +533,19 @@ async fn a_county_closure_moves_open_deadlines(app: TestApp) {
     let (_, case) = bad_review(&app, "CLOSURE-1").await;
     api.step("center", case, json!({ "step": "assign" })).await;
     let before = app.app.store.case_by_id(case).await.unwrap().unwrap();
+    // An appeal at the unit and one at the center: their stage limits move too (issue 15 §3).
+    let mut appeals = Vec::new();
+    for (n, to_center) in [("CLOSURE-A1", false), ("CLOSURE-A2", true)] {
+        let (_, c) = bad_review(&app, n).await;
+        let (status, v) = api.post("staff", &format!("/api/v1/cases/{c}/appeal"), json!({ "reasons": "有异议" })).await;
+        assert_eq!(status, 201, "{v}");
+        let id = v["id"].as_i64().unwrap();
+        if to_center {
+            let decision = json!({ "uphold": true, "reasons": "属实" });
+            assert_eq!(api.post("unit", &format!("/api/v1/appeals/{id}/decision"), decision).await.0, 200);
+        }
+        appeals.push((id, app.app.store.appeal_by_id(id).await.unwrap().unwrap().stage_due_at.unwrap()));
+    }
     // The county closes for the next ten days (a typhoon): every open deadline moves past them.
     let today = hcp_domain::calendar::business_date(app.app.now());
     let days: String =
@@ -546,6 +559,15 @@ async fn a_county_closure_moves_open_deadlines(app: TestApp) {
     assert_eq!(after.fields.round_assigned_at, before.fields.round_assigned_at);
     let steps = app.app.store.case_steps(case).await.unwrap();
     assert_eq!(steps.last().unwrap().kind, "recalculated");
+    let eleventh = hcp_domain::calendar::start_of_day(today + chrono::Duration::days(11));
+    for (id, was) in appeals {
+        let now_due = app.app.store.appeal_by_id(id).await.unwrap().unwrap().stage_due_at.unwrap();
+        assert!(now_due > was && now_due > eleventh, "appeal {id}: {was} → {now_due}");
+    }
+    assert_eq!(app.app.store.audit_entries("appeal.deadline", 0, 10).await.unwrap().len(), 2);
+    // The same calendar again moves nothing.
+    app.app.import_calendar(&days, hcp_app::calendar::CalendarSource::Local).await.unwrap();
+    assert_eq!(app.app.store.audit_entries("appeal.deadline", 0, 10).await.unwrap().len(), 2);
 }
 
 /// The public portal lists closed bad reviews — the problem in the annex's words, the unit, the handling and
