@@ -266,3 +266,39 @@ async fn platforms_are_counted_ranked_and_reported(app: TestApp) {
 }
 
 both_backends!(platforms_are_counted_ranked_and_reported);
+
+/// What the plan's steps allow once holds under parallel requests and two instances: a platform code is
+/// registered once, an appeal withdrawn once, a late dispatch marked once.
+async fn plan_steps_take_effect_once_under_parallel_requests(app: TestApp) {
+    let api = Api::new(&app).await;
+    let new = json!({ "code": "P-RACE", "name": "并发平台", "org_code": "510899D01" });
+    let answers =
+        futures_util::future::join_all((0..6).map(|_| api.post("center", "/api/v1/platforms", new.clone()))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409], "{answers:?}");
+    assert!(answers.iter().filter(|(s, _)| *s == 409).all(|(_, v)| v["code"] == "platform_code_taken"));
+
+    let (_, case) = bad_review(&app, "RACE-W1").await;
+    let (status, v) = api.post("staff", &format!("/api/v1/cases/{case}/appeal"), json!({ "reasons": "有异议" })).await;
+    assert_eq!(status, 201, "{v}");
+    let withdraw = format!("/api/v1/appeals/{}/withdraw", v["id"]);
+    let answers = futures_util::future::join_all((0..5).map(|_| api.post("staff", &withdraw, json!({})))).await;
+    assert_eq!(answers.iter().filter(|(s, _)| *s == 200).count(), 1, "{answers:?}");
+    assert!(answers.iter().all(|(s, _)| *s == 200 || *s == 409), "{answers:?}");
+    assert_eq!(app.app.store.audit_entries("appeal.withdraw", 0, 10).await.unwrap().len(), 1);
+
+    // Two instances run the clock at once: each late dispatch is marked by one of them.
+    for n in 0..4 {
+        bad_review(&app, &format!("RACE-D{n}")).await;
+    }
+    let other_store = hcp_store::Store::connect(&app.db_url, 4).await.unwrap();
+    let other = hcp_app::App::new(other_store, "http://other", hcp_app::keys::Keys::generate());
+    let after = app.app.now() + chrono::Duration::days(10);
+    let (a, b) = tokio::join!(app.app.run_case_clock(after), other.run_case_clock(after));
+    let marked = a.unwrap().dispatch_missed + b.unwrap().dispatch_missed;
+    assert_eq!(marked, 5, "four new bad reviews and the appealed one, each once");
+    assert_eq!(app.app.store.audit_entries("case.dispatch_overdue", 0, 20).await.unwrap().len(), 5);
+}
+
+both_backends!(plan_steps_take_effect_once_under_parallel_requests);

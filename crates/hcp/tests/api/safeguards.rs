@@ -487,6 +487,29 @@ async fn hotline_evaluations_wait_for_the_applicant(app: TestApp) {
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["evaluation.hotline_pending", "evaluation.hotline_pending", "evaluation.hotline_declined"]);
     assert_eq!(app.http.get(app.url("/h/not-a-token")).send().await.unwrap().status(), 404);
+
+    // Answered from two phones at once (confirm and decline): one answer wins, the others are told it came
+    // late, and the evaluation counts at most once.
+    let (c, _) = app.register(&record_body("HC-3")).await;
+    let (status, _) =
+        api.post("hotline", &path(c), json!({ "level": "satisfied", "ticket_number": "GD-HC-0003" })).await;
+    assert_eq!(status, 202);
+    let url = app.url(&link_of(c).await);
+    let answers = futures_util::future::join_all(["decline", "confirm", "confirm", "decline"].map(|answer| {
+        let (http, url) = (app.http.clone(), url.clone());
+        async move { http.post(&url).form(&[("answer", answer)]).send().await.unwrap().status().as_u16() }
+    }))
+    .await;
+    let mut statuses = answers.clone();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409, 409, 409], "{answers:?}");
+    let counted = app.app.store.count_evaluations().await.unwrap();
+    let c_counts = app.app.store.first_evaluation(c).await.unwrap().is_some();
+    assert_eq!(counted, 1 + i64::from(c_counts), "a counts; c at most once");
+    let answers_logged = app.app.store.audit_entries("evaluation.hotline", 0, 20).await.unwrap().len();
+    // Before: two pending, one declined; now one pending and, if declined, the refusal (a confirmation is
+    // logged as the evaluation itself).
+    assert_eq!(answers_logged, if c_counts { 4 } else { 5 }, "one answer logged, whichever won");
 }
 
 mod hotline_confirm {
