@@ -9,7 +9,7 @@ use hcp_store::{CaseRow, CaseWrite, NewCaseStep};
 use serde_json::json;
 
 use crate::audit::Actor;
-use crate::cases::{domain_case, fields_after, marks_of, overdue_step, unit_message};
+use crate::cases::{Missed, domain_case, fields_after, marks_of, overdue_step, unit_message};
 use crate::{App, AppResult};
 
 /// Cases looked at per query; the job loops until none is due.
@@ -82,19 +82,7 @@ impl App {
                 let mut fields = row.fields.clone();
                 fields.dispatch_missed = true;
                 let mut w = CaseWrite { update: Some((row.id, row.version, fields)), ..CaseWrite::default() };
-                w.steps.push((
-                    row.id,
-                    NewCaseStep {
-                        round: row.fields.round,
-                        kind: "overdue",
-                        role: CaseRole::System.as_str(),
-                        actor: "system".into(),
-                        text: "“12345”政务服务中心逾期未交办。".into(),
-                        detail: json!({ "deadline": "dispatch" }).to_string(),
-                        due_at: Some(due.at),
-                        at: now,
-                    },
-                ));
+                w.steps.push((row.id, overdue_step(row.fields.round, Missed::Dispatch, Some(due.at), now)));
                 w.audit.push(self.audit(
                     &Actor::system(),
                     "case.dispatch_overdue",
@@ -323,7 +311,7 @@ impl App {
                         DeadlineKind::Handling => marks.handling_missed = true,
                     }
                     misses += 1;
-                    w.steps.push((row.id, overdue_step(row.fields.round, kind, due_at(kind), now)));
+                    w.steps.push((row.id, overdue_step(row.fields.round, Missed::Unit(kind), due_at(kind), now)));
                     let body = format!(
                         "【好差评】督办:差评工单 {}(办件 {},{})的“{}”已于 {} 逾期,请{}立即办理。",
                         row.id,

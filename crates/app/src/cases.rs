@@ -195,12 +195,12 @@ pub(crate) fn step_row(
     step: &CaseStep,
     role: CaseRole,
     actor: &str,
-    due: Option<(DeadlineKind, Deadline)>,
+    due: Option<(&'static str, Deadline)>,
     at: DateTime<Utc>,
 ) -> NewCaseStep {
     let mut detail = step_detail(step);
-    if let Some((kind, _)) = due {
-        detail["deadline"] = json!(kind.as_str());
+    if let Some((deadline, _)) = due {
+        detail["deadline"] = json!(deadline);
     }
     NewCaseStep {
         round: case.round as i64,
@@ -214,23 +214,38 @@ pub(crate) fn step_row(
     }
 }
 
-/// The system's note that a limit of the round was missed (逾期), dated when it was noticed.
+/// The system's note that a limit was missed (逾期), dated when it was noticed: one of the unit's
+/// (`DeadlineKind`), or the center's own dispatch limit.
 pub(crate) fn overdue_step(
     round: i64,
-    kind: DeadlineKind,
+    missed: Missed,
     due_at: Option<DateTime<Utc>>,
     at: DateTime<Utc>,
 ) -> NewCaseStep {
+    let (deadline, text) = match missed {
+        Missed::Unit(kind) => (kind.as_str(), format!("“{}”逾期未办理,已督办。", kind.name_zh())),
+        Missed::Dispatch => (DISPATCH, "“12345”政务服务中心逾期未交办。".to_string()),
+    };
     NewCaseStep {
         round,
         kind: "overdue",
         role: CaseRole::System.as_str(),
         actor: "system".into(),
-        text: format!("“{}”逾期未办理,已督办。", kind.name_zh()),
-        detail: json!({ "deadline": kind.as_str() }).to_string(),
+        text,
+        detail: json!({ "deadline": deadline }).to_string(),
         due_at,
         at,
     }
+}
+
+/// The `deadline` of the center's dispatch limit in a step's detail (what statistics count it by).
+pub(crate) const DISPATCH: &str = "dispatch";
+
+/// A limit missed: the unit's, or the center's dispatch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Missed {
+    Unit(DeadlineKind),
+    Dispatch,
 }
 
 /// The domain case behind a stored row.
@@ -618,22 +633,16 @@ impl App {
             return Err(AppError::Forbidden);
         }
         let now = self.now();
-        let due = case.due_of(&step);
-        // The center's first assignment meets its own dispatch limit (counted in its on-time figure).
+        // The unit's limit this step meets, or, for the center's first assignment, its own dispatch limit
+        // (counted in its on-time figure).
         let dispatch_due = (case.state == CaseState::Unassigned && role == CaseRole::HotlineCenter)
             .then(|| self.dispatch_due(&row))
             .flatten();
+        let due = case.due_of(&step).map(|(k, d)| (k.as_str(), d)).or(dispatch_due.map(|d| (DISPATCH, d)));
         case.apply(&self.calendar(), now, role, step.clone()).map_err(refusal)?;
         let fields = fields_after(&case, &row.fields, marks_of(&row.fields));
         let mut w = CaseWrite { update: Some((row.id, row.version, fields.clone())), ..CaseWrite::default() };
-        let mut step_row = step_row(&case, &step, role, &who.username, due, now);
-        if let Some(d) = dispatch_due {
-            step_row.due_at = Some(d.at);
-            let mut detail: serde_json::Value = serde_json::from_str(&step_row.detail).unwrap_or_default();
-            detail["deadline"] = json!("dispatch");
-            step_row.detail = detail.to_string();
-        }
-        w.steps.push((row.id, step_row));
+        w.steps.push((row.id, step_row(&case, &step, role, &who.username, due, now)));
         let detail = step_detail(&step);
         self.step_messages(&row, &case, &step, now, &mut w).await?;
         w.audit.push(self.audit(

@@ -10,7 +10,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use serde_json::json;
 
-use crate::cases::{domain_case, fields_after, marks_of, overdue_step, step_row};
+use crate::cases::{Missed, domain_case, fields_after, marks_of, overdue_step, step_row};
 use crate::{App, AppResult};
 
 /// Cases written per transaction.
@@ -72,7 +72,7 @@ impl Script<'_> {
                 *missed = true;
                 self.overdue_at.get_or_insert(d.at);
                 let round = self.case.round as i64;
-                self.w.steps.push((self.row.id, overdue_step(round, kind, Some(d.at), d.at)));
+                self.w.steps.push((self.row.id, overdue_step(round, Missed::Unit(kind), Some(d.at), d.at)));
             }
         }
         let before_round = self.case.round;
@@ -82,7 +82,9 @@ impl Script<'_> {
         if self.case.round != before_round {
             self.marks = ClockMarks::default();
         }
-        self.w.steps.push((self.row.id, step_row(&self.case, &step, role, actor, due, at)));
+        self.w
+            .steps
+            .push((self.row.id, step_row(&self.case, &step, role, actor, due.map(|(k, d)| (k.as_str(), d)), at)));
         true
     }
 
