@@ -669,7 +669,7 @@ impl App {
 
     /// The 12345 center's limit to assign this case, if the county sets one.
     pub(crate) fn dispatch_due(&self, row: &CaseRow) -> Option<Deadline> {
-        hcp_domain::case::dispatch_deadline(&self.calendar(), row.evaluated_at, self.case_rules.dispatch_days)
+        hcp_domain::case::dispatch_deadline(&self.calendar(), row.clock_started_at, self.case_rules.dispatch_days)
     }
 
     /// The notifications a step sends (issue 5 §7): the unit on assignment and on a round sent back, the

@@ -822,5 +822,6 @@ fn demo_evaluation(rng: &mut StdRng, rec: &OwnedRecord, now: DateTime<Utc>) -> O
         is_default: false,
         created_at: at,
         recorded_by: None,
+        evidence: None,
     })
 }

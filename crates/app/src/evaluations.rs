@@ -118,6 +118,7 @@ impl App {
             is_default: false,
             created_at: self.now(),
             recorded_by,
+            evidence: None,
         }
     }
 }

@@ -210,6 +210,7 @@ impl App {
             is_default: false,
             created_at: now,
             recorded_by: Some(p.row.recorded_by.clone()),
+            evidence: None,
         };
         let audit = self.audit(
             &actor,

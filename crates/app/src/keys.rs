@@ -215,7 +215,54 @@ pub fn id_number_index(ring: &Keyring, id_number: &str) -> String {
     ring.blind_index(ID_NUMBER_INDEX, id_number)
 }
 
+/// The network an address belongs to for the integrity checks: /24 for IPv4, /48 for IPv6 (a hall's Wi-Fi,
+/// a household's line).
+fn network_of(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
+/// An address as people may see it: the host part hidden (10.1.2.*, 240e:1:2::*).
+pub fn mask_address(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.*")
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::*", s[0], s[1], s[2])
+        }
+    }
+}
+
 impl Keys {
+    /// What an evaluation came with, from the client's address (blind-indexed and masked, never kept in
+    /// clear), the device it came through and the browser it was sent from.
+    pub fn evidence(
+        &self,
+        address: Option<std::net::IpAddr>,
+        device_code: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> hcp_store::EvaluationEvidence {
+        let ring = self.current();
+        hcp_store::EvaluationEvidence {
+            client_address_idx: address.map(|ip| ring.blind_index("client_address", &ip.to_string())),
+            client_network_idx: address.map(|ip| ring.blind_index("client_network", &network_of(ip))),
+            client_address_masked: address.map(mask_address),
+            device_code: device_code.map(str::to_string),
+            user_agent_family: user_agent.map(hcp_domain::integrity::user_agent_family).map(str::to_string),
+        }
+    }
+
     /// Seals a staff member's validated mobile or ID number under the active key, bound to the staff number.
     pub fn seal_staff(&self, staff_number: &str, field: StaffField, value: &str) -> hcp_store::SealedField {
         let ring = self.current();

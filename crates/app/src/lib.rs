@@ -24,6 +24,7 @@ pub mod evaluations;
 pub mod exchange;
 pub mod exchange_pull;
 pub mod export;
+pub mod history;
 pub mod hotline;
 pub mod jobs;
 pub mod keys;

@@ -41,14 +41,14 @@ pub enum Registration {
     Repeated(RegisteredRecord),
 }
 
-struct ValidRecord {
-    record_number: String,
-    applicant: Applicant,
-    received_at: DateTime<Utc>,
-    completed_at: Option<DateTime<Utc>>,
+pub(crate) struct ValidRecord {
+    pub(crate) record_number: String,
+    pub(crate) applicant: Applicant,
+    pub(crate) received_at: DateTime<Utc>,
+    pub(crate) completed_at: Option<DateTime<Utc>>,
 }
 
-fn validate(input: &RecordInput, now: DateTime<Utc>) -> Result<ValidRecord, Vec<Violation>> {
+pub(crate) fn validate(input: &RecordInput, now: DateTime<Utc>) -> Result<ValidRecord, Vec<Violation>> {
     let mut v = Violations::default();
     let record_number = v.take(parse_text("record_number", &input.record_number, 64, "办件编号"));
     let kind = ApplicantKind::parse(&input.applicant_kind);

@@ -71,6 +71,7 @@ impl App {
             is_default: false,
             created_at: self.now(),
             recorded_by: None,
+            evidence: None,
         };
         let audit = self.audit(
             &Actor::system(),

@@ -24,6 +24,17 @@ pub struct Submission {
     pub channel: Channel,
 }
 
+/// Who hands the evaluation in, which decides the channels it may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The evaluator through a link or device.
+    Link,
+    /// A hotline agent for a caller.
+    Agent,
+    /// An earlier system's history.
+    History,
+}
+
 /// What the client sent, before validation.
 #[derive(Debug, Clone, Default)]
 pub struct RawSubmission<'a> {
@@ -37,15 +48,21 @@ pub struct RawSubmission<'a> {
 impl Submission {
     /// An evaluation the evaluator makes through a link or device: only self-service channels.
     pub fn parse(raw: RawSubmission<'_>) -> Result<Submission, Vec<Violation>> {
-        Submission::parse_inner(raw, false)
+        Submission::parse_inner(raw, Source::Link)
     }
 
     /// An evaluation a hotline agent records for a caller (R5.1): the channel is `hotline`, whatever was sent.
     pub fn parse_by_agent(raw: RawSubmission<'_>) -> Result<Submission, Vec<Violation>> {
-        Submission::parse_inner(RawSubmission { channel: Channel::Hotline.as_str(), ..raw }, true)
+        Submission::parse_inner(RawSubmission { channel: Channel::Hotline.as_str(), ..raw }, Source::Agent)
     }
 
-    fn parse_inner(raw: RawSubmission<'_>, by_agent: bool) -> Result<Submission, Vec<Violation>> {
+    /// An evaluation from an earlier system's history (`hcp import history`): any channel it came through but
+    /// `system`, which marks the defaults this system makes itself.
+    pub fn parse_history(raw: RawSubmission<'_>) -> Result<Submission, Vec<Violation>> {
+        Submission::parse_inner(raw, Source::History)
+    }
+
+    fn parse_inner(raw: RawSubmission<'_>, source: Source) -> Result<Submission, Vec<Violation>> {
         let mut v = Violations::default();
         let level = Level::parse(raw.level);
         if level.is_none() {
@@ -65,7 +82,13 @@ impl Submission {
                 "invalid_channel",
                 format!("评价渠道“{}”无法识别,可选:{}。", raw.channel, Channel::codes()),
             )),
-            Some(Channel::Hotline) if by_agent => {}
+            Some(Channel::Hotline) if source == Source::Agent => {}
+            Some(Channel::System) if source == Source::History => v.push(Violation::new(
+                "channel",
+                "channel_not_allowed",
+                "默认评价由本系统在评价期满后生成,历史数据中请不要导入“系统默认”渠道的评价。",
+            )),
+            Some(_) if source == Source::History => {}
             Some(c) if !c.is_self_service() => v.push(Violation::new(
                 "channel",
                 "channel_not_allowed",

@@ -1,4 +1,5 @@
-//! `hcp catalog import`: the catalog from a CSV file or an .xlsx workbook.
+//! `hcp catalog import`: the catalog from a CSV file or an .xlsx workbook; `hcp import history`: an earlier
+//! system's records and evaluations.
 
 use hcp_app::App;
 
@@ -7,23 +8,56 @@ use hcp_app::App;
 pub async fn import(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取 {}:{e}", file.display()))?;
     let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let bar = indicatif::ProgressBar::hidden();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 条 {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let progress = |done: usize, total: usize| {
-        if total >= 1000 && bar.is_hidden() {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        }
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    };
+    let bar = progress_bar();
+    let progress = |done: usize, total: usize| advance(&bar, done, total);
     let actor = hcp_app::audit::Actor::operator();
     match app.import_catalog(&actor, None, &name, &bytes, &progress).await {
         Ok(report) => {
             bar.finish_and_clear();
             println!("已导入 {name}:{}。", report.summary());
+            Ok(())
+        }
+        Err(hcp_app::AppError::Invalid(violations)) => {
+            bar.finish_and_clear();
+            for v in &violations {
+                eprintln!("{}", v.message);
+            }
+            anyhow::bail!("{name} 有 {} 处错误,未导入任何内容;请修正后重新导入。", violations.len())
+        }
+        Err(e) => anyhow::bail!("{}", e.message()),
+    }
+}
+
+/// A bar on stderr, shown once a file is large enough to wait for.
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::hidden();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} 条 {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn advance(bar: &indicatif::ProgressBar, done: usize, total: usize) {
+    if total >= 1000 && bar.is_hidden() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    }
+    bar.set_length(total as u64);
+    bar.set_position(done as u64);
+}
+
+/// `hcp import history FILE.jsonl`: every bad line printed, nothing written unless there are none.
+pub async fn import_history(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("无法读取 {}(须为 UTF-8 文本):{e}", file.display()))?;
+    let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let bar = progress_bar();
+    let progress = |done: usize, total: usize| advance(&bar, done, total);
+    let actor = hcp_app::audit::Actor::operator();
+    match app.import_history(&actor, &name, &text, &progress).await {
+        Ok(report) => {
+            bar.finish_and_clear();
+            println!("已导入 {name}:{}", report.summary());
             Ok(())
         }
         Err(hcp_app::AppError::Invalid(violations)) => {

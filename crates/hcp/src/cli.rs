@@ -183,6 +183,19 @@ pub enum Command {
     /// The catalog (organizations, halls, windows, staff, service items).
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Data from an earlier system.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Service records with their evaluations and original times, one JSON object per line (docs/history-import.md):
+    /// all or nothing, every bad line printed as `第 N 行 <field>: <reason>`.
+    History {
+        /// The .jsonl file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
     ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, CatalogCommand, Cli, CloseOfDay, Command, DeviceCommand,
-    ExchangeCommand, JobsCommand, KeysCommand, PlatformCommand, StatsCommand, UserCommand,
+    ExchangeCommand, ImportCommand, JobsCommand, KeysCommand, PlatformCommand, StatsCommand, UserCommand,
 };
 use crate::server::{Application, ServeConfig};
 
@@ -309,6 +309,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog(CatalogCommand::Import { file }) => {
             let app = open_app(&url, &keys, close, &cases).await?;
             crate::catalog::import(&app, &file).await
+        }
+        Command::Import(ImportCommand::History { file }) => {
+            let app = open_app(&url, &keys, close, &cases).await?;
+            crate::catalog::import_history(&app, &file).await
         }
         Command::Exchange(ExchangeCommand::Keygen { force }) => crate::exchange::keygen(&county_key_path(&keys), force),
         Command::Exchange(cmd) => {

@@ -26,50 +26,7 @@ impl Store {
         audit: &crate::NewAudit,
     ) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut ids = Vec::with_capacity(records.len());
-        for chunk in records.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = String::from(
-                "INSERT INTO service_record (source_system, record_number, item_id, org_id, window_id, staff_id,
-                    applicant_kind, applicant_key_id, applicant_name_enc, applicant_id_number_enc,
-                    applicant_mobile_enc, applicant_id_number_idx, applicant_mobile_idx, received_at, completed_at,
-                    default_due_at, created_at, platform_id) VALUES ",
-            );
-            crate::sql::push_rows(&mut sql, self.backend, chunk.len(), 18);
-            sql.push_str(" RETURNING id, record_number");
-            let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                q = q
-                    .bind(r.source_system)
-                    .bind(r.record_number)
-                    .bind(r.item_id)
-                    .bind(r.org_id)
-                    .bind(r.window_id)
-                    .bind(r.staff_id)
-                    .bind(r.applicant_kind)
-                    .bind(r.applicant.key_id)
-                    .bind(r.applicant.name_enc)
-                    .bind(r.applicant.id_number_enc)
-                    .bind(r.applicant.mobile_enc)
-                    .bind(r.applicant.id_number_idx)
-                    .bind(r.applicant.mobile_idx)
-                    .bind(to_ms(r.received_at))
-                    .bind(r.completed_at.map(to_ms))
-                    .bind(r.default_due_at.map(to_ms))
-                    .bind(to_ms(r.created_at))
-                    .bind(r.platform_id);
-            }
-            let returned = q.fetch_all(&mut *tx).await?;
-            // RETURNING order is not promised by PostgreSQL: map back by record number.
-            let by_number: std::collections::HashMap<&str, i64> =
-                returned.iter().map(|(id, n)| (n.as_str(), *id)).collect();
-            for r in chunk {
-                ids.push(
-                    *by_number
-                        .get(r.record_number)
-                        .ok_or_else(|| StoreError::Corrupt(format!("bulk insert lost record {}", r.record_number)))?,
-                );
-            }
-        }
+        let ids = insert_records(&mut tx, self.backend, records).await?;
         for (idx, hash) in invites {
             sqlx::query(
                 "INSERT INTO evaluation_invite (service_record_id, token_hash, created_at) VALUES ($1, $2, $3)",
@@ -97,4 +54,57 @@ impl Store {
         tx.commit().await?;
         Ok(ids)
     }
+}
+
+/// Inserts records, many per statement; returns their ids in input order.
+pub(crate) async fn insert_records(
+    conn: &mut sqlx::AnyConnection,
+    backend: crate::Backend,
+    records: &[BulkRecord<'_>],
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::with_capacity(records.len());
+    for chunk in records.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
+            "INSERT INTO service_record (source_system, record_number, item_id, org_id, window_id, staff_id,
+                    applicant_kind, applicant_key_id, applicant_name_enc, applicant_id_number_enc,
+                    applicant_mobile_enc, applicant_id_number_idx, applicant_mobile_idx, received_at, completed_at,
+                    default_due_at, created_at, platform_id) VALUES ",
+        );
+        crate::sql::push_rows(&mut sql, backend, chunk.len(), 18);
+        sql.push_str(" RETURNING id, record_number");
+        let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(r.source_system)
+                .bind(r.record_number)
+                .bind(r.item_id)
+                .bind(r.org_id)
+                .bind(r.window_id)
+                .bind(r.staff_id)
+                .bind(r.applicant_kind)
+                .bind(r.applicant.key_id)
+                .bind(r.applicant.name_enc)
+                .bind(r.applicant.id_number_enc)
+                .bind(r.applicant.mobile_enc)
+                .bind(r.applicant.id_number_idx)
+                .bind(r.applicant.mobile_idx)
+                .bind(to_ms(r.received_at))
+                .bind(r.completed_at.map(to_ms))
+                .bind(r.default_due_at.map(to_ms))
+                .bind(to_ms(r.created_at))
+                .bind(r.platform_id);
+        }
+        let returned = q.fetch_all(&mut *conn).await?;
+        // RETURNING order is not promised by PostgreSQL: map back by record number.
+        let by_number: std::collections::HashMap<&str, i64> =
+            returned.iter().map(|(id, n)| (n.as_str(), *id)).collect();
+        for r in chunk {
+            ids.push(
+                *by_number
+                    .get(r.record_number)
+                    .ok_or_else(|| StoreError::Corrupt(format!("bulk insert lost record {}", r.record_number)))?,
+            );
+        }
+    }
+    Ok(ids)
 }

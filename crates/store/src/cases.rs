@@ -55,6 +55,8 @@ pub struct CaseRow {
     pub comment: Option<String>,
     pub indicator_ids: String,
     pub evaluated_at: DateTime<Utc>,
+    /// When the center's dispatch clock started: the bad review, or the import that brought it in.
+    pub clock_started_at: DateTime<Utc>,
     pub appeal_state: Option<String>,
     pub fields: CaseFields,
     pub version: i64,
@@ -74,6 +76,7 @@ macro_rules! case_select {
         "SELECT c.id, c.evaluation_id, c.service_record_id, c.org_id, o.name AS org_name, o.path AS org_path,
     u.name AS unit_name, u.path AS unit_path, r.record_number, i.name AS item_name, r.staff_id,
     s.name AS staff_name, e.level, e.comment, e.indicator_ids, e.created_at AS evaluated_at,
+    COALESCE(c.clock_from, e.created_at) AS clock_started_at,
     a.state AS appeal_state, c.state, c.unit_id, c.round, c.round_assigned_at, c.contact_due_at,
     c.rectify_due_at, c.reply_due_at, c.deadlines_provisional, c.long_term, c.plan_approved, c.dispatch_missed, c.next_check_at,
     c.contact_reminded, c.handling_reminded, c.contact_missed, c.handling_missed, c.overdue_at, c.version,
@@ -115,6 +118,7 @@ fn case_row(r: &AnyRow) -> Result<CaseRow, StoreError> {
         comment: r.try_get("comment")?,
         indicator_ids: r.try_get("indicator_ids")?,
         evaluated_at: from_ms(r.try_get("evaluated_at")?),
+        clock_started_at: from_ms(r.try_get("clock_started_at")?),
         appeal_state: r.try_get("appeal_state")?,
         fields: CaseFields {
             state: r.try_get("state")?,
@@ -318,15 +322,36 @@ pub(crate) async fn open_cases(
     backend: Backend,
     evaluation_ids: &[i64],
 ) -> Result<Vec<NewAudit>, StoreError> {
+    open_cases_from(conn, backend, evaluation_ids, None).await
+}
+
+/// [`open_cases`] for bad reviews of an imported history: nobody is notified of what happened long ago, and
+/// the center's dispatch clock starts at `imported_at` (`clock_from`), not at the bad review.
+pub(crate) async fn open_imported_cases(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    evaluation_ids: &[i64],
+    imported_at: DateTime<Utc>,
+) -> Result<Vec<NewAudit>, StoreError> {
+    open_cases_from(conn, backend, evaluation_ids, Some(imported_at)).await
+}
+
+async fn open_cases_from(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    evaluation_ids: &[i64],
+    imported_at: Option<DateTime<Utc>>,
+) -> Result<Vec<NewAudit>, StoreError> {
     if evaluation_ids.is_empty() {
         return Ok(Vec::new());
     }
     let mut sql = String::from(
-        "INSERT INTO bad_review_case (evaluation_id, service_record_id, org_id, state, round, created_at)
-         SELECT e.id, e.service_record_id, r.org_id, 'unassigned', 0, e.created_at
-         FROM evaluation e JOIN service_record r ON r.id = e.service_record_id
-         WHERE e.id IN ",
+        "INSERT INTO bad_review_case (evaluation_id, service_record_id, org_id, state, round, created_at, clock_from)
+         SELECT e.id, e.service_record_id, r.org_id, 'unassigned', 0, e.created_at, ",
     );
+    // An integer of our own, written into the text: SQLite numbers a `?` after a `$1` unlike PostgreSQL.
+    sql.push_str(&imported_at.map_or("NULL".to_string(), |at| to_ms(at).to_string()));
+    sql.push_str(" FROM evaluation e JOIN service_record r ON r.id = e.service_record_id WHERE e.id IN ");
     crate::sql::push_tuple(&mut sql, backend, 1, evaluation_ids.len());
     sql.push_str(" ON CONFLICT (evaluation_id) DO NOTHING RETURNING id, evaluation_id, service_record_id, created_at");
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -338,7 +363,8 @@ pub(crate) async fn open_cases(
     let mut case_ids = Vec::with_capacity(rows.len());
     for r in &rows {
         let (case_id, evaluation_id, record_id): (i64, i64, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-        let at = from_ms(r.try_get(3)?);
+        // An imported case is opened now, whenever its bad review was given.
+        let at = imported_at.unwrap_or(from_ms(r.try_get(3)?));
         audit.push(NewAudit {
             at,
             actor: "system".into(),
@@ -348,7 +374,9 @@ pub(crate) async fn open_cases(
         });
         case_ids.push(case_id);
     }
-    crate::outbox::notify_staff_of_cases(conn, backend, &case_ids).await?;
+    if imported_at.is_none() {
+        crate::outbox::notify_staff_of_cases(conn, backend, &case_ids).await?;
+    }
     Ok(audit)
 }
 
@@ -527,7 +555,8 @@ impl Store {
     pub async fn undispatched_cases(&self, limit: i64) -> Result<Vec<CaseRow>, StoreError> {
         let rows = sqlx::query(concat!(
             case_select!(),
-            "WHERE c.state = 'unassigned' AND c.dispatch_missed = 0 ORDER BY c.created_at LIMIT $1"
+            "WHERE c.state = 'unassigned' AND c.dispatch_missed = 0 ORDER BY COALESCE(c.clock_from, c.created_at)
+             LIMIT $1"
         ))
         .bind(limit)
         .fetch_all(&self.pool)

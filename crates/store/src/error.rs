@@ -13,3 +13,10 @@ pub enum StoreError {
     #[error("stored data is not what the program wrote: {0}")]
     Corrupt(String),
 }
+
+impl StoreError {
+    /// A UNIQUE rule refused a row (a code or number someone else took meanwhile).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())
+    }
+}

@@ -24,6 +24,53 @@ pub struct NewEvaluation {
     pub created_at: DateTime<Utc>,
     /// The agent who recorded it for the evaluator (hotline), if not the evaluator.
     pub recorded_by: Option<String>,
+    /// What it came with (address, device, browser), for the integrity checks; `None` for defaults and
+    /// evaluations without any.
+    pub evidence: Option<EvaluationEvidence>,
+}
+
+/// What an evaluation came with (issue 16 §1): the client's address as blind indexes and masked, the hall
+/// device or kiosk, the browser family. Never the address in clear.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvaluationEvidence {
+    pub client_address_idx: Option<String>,
+    pub client_network_idx: Option<String>,
+    pub client_address_masked: Option<String>,
+    pub device_code: Option<String>,
+    pub user_agent_family: Option<String>,
+}
+
+/// Writes the context rows of the evaluations just inserted (record id → evaluation id).
+async fn insert_contexts(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    rows: &[NewEvaluation],
+    inserted: &HashMap<i64, i64>,
+) -> Result<(), StoreError> {
+    let with: Vec<(i64, &EvaluationEvidence)> = rows
+        .iter()
+        .filter_map(|e| Some((*inserted.get(&e.service_record_id)?, e.evidence.as_ref()?)))
+        .filter(|(_, c)| **c != EvaluationEvidence::default())
+        .collect();
+    for chunk in with.chunks(1000) {
+        let mut sql = String::from(
+            "INSERT INTO evaluation_context (evaluation_id, client_address_idx, client_network_idx,
+                client_address_masked, device_code, user_agent_family) VALUES ",
+        );
+        crate::sql::push_rows(&mut sql, backend, chunk.len(), 6);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, c) in chunk {
+            q = q
+                .bind(*id)
+                .bind(c.client_address_idx.clone())
+                .bind(c.client_network_idx.clone())
+                .bind(c.client_address_masked.clone())
+                .bind(c.device_code.clone())
+                .bind(c.user_agent_family.clone());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +163,7 @@ pub(crate) async fn insert_evaluations(
         .map(|e| e.service_record_id)
         .collect();
     mark_evaluated(conn, &firsts).await?;
+    insert_contexts(conn, backend, rows, &inserted).await?;
     let ids: Vec<i64> =
         rows.iter().filter(|e| e.round == 1).filter_map(|e| inserted.get(&e.service_record_id).copied()).collect();
     crate::rollups::count_evaluations(conn, backend, &ids).await?;

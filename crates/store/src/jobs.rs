@@ -45,6 +45,7 @@ impl Store {
                     is_default: true,
                     created_at: from_ms(*due_at),
                     recorded_by: None,
+                    evidence: None,
                 })
                 .collect();
             let inserted = insert_evaluations(&mut tx, self.backend, &rows).await?;

@@ -135,6 +135,7 @@ impl Store {
                 is_default: false,
                 created_at: e.created_at,
                 recorded_by: None,
+                evidence: None,
             };
             let inserted = insert_evaluations(&mut tx, self.backend, std::slice::from_ref(&new)).await?;
             let cases =

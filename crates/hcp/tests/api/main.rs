@@ -19,6 +19,7 @@ mod durability;
 mod evaluations;
 mod exchange;
 mod floods;
+mod history;
 mod plan;
 mod privacy;
 mod records;
