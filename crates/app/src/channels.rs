@@ -48,11 +48,17 @@ impl App {
     }
 
     /// A fresh evaluation link for a record found by a channel (the token is shown once, only its hash kept).
-    async fn invite(&self, record: RecordRow, actor: &Actor, channel: &str) -> AppResult<Waiting> {
+    async fn invite(
+        &self,
+        record: RecordRow,
+        actor: &Actor,
+        channel: &str,
+        device_code: Option<&str>,
+    ) -> AppResult<Waiting> {
         let token = secrets::new_token();
         let audit =
             self.audit(actor, "record.invite", format!("service_record:{}", record.id), json!({ "channel": channel }));
-        self.store.insert_invite(record.id, &secrets::hash(&token), self.now(), &audit).await?;
+        self.store.insert_invite(record.id, &secrets::hash(&token), self.now(), device_code, &audit).await?;
         Ok(Waiting { record, token })
     }
 
@@ -159,7 +165,7 @@ impl App {
         let actor = Actor::channel(format!("window:{}", window.code));
         let mut out = Vec::new();
         for r in self.store.waiting_at_window_for_mobile(&login.mobile_idx, window.id, now).await? {
-            out.push(self.invite(r, &actor, "qr_code").await?);
+            out.push(self.invite(r, &actor, "qr_code", None).await?);
         }
         Ok(out)
     }
@@ -192,7 +198,7 @@ impl App {
         if let Some(refusal) = self.evaluation_refusal(&record) {
             return Err(refusal);
         }
-        self.invite(record, &Actor::channel("kiosk"), "kiosk").await
+        self.invite(record, &Actor::channel("kiosk"), "kiosk", None).await
     }
 
     /// Registers a hall device bound to a window; returns the device and its secret (shown once: the address
@@ -254,7 +260,7 @@ impl App {
             let since = self.now() - chrono::Duration::minutes(DEVICE_LOOKBACK_MINUTES);
             if let Some(r) = self.store.newest_waiting_at_window(device.window_id, since, after).await? {
                 let actor = Actor::channel(format!("device:{}", device.code));
-                return self.invite(r, &actor, "hall_device").await.map(Some);
+                return self.invite(r, &actor, "hall_device", Some(&device.code)).await.map(Some);
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {

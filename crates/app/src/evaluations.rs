@@ -61,15 +61,22 @@ impl App {
         check_window(rec.completed_at, rec.default_due_at, self.now()).err().map(refusal)
     }
 
-    /// Submits an evaluation from a client address, counting unknown tokens against the address's allowance.
-    pub async fn submit_evaluation_from(&self, ip: std::net::IpAddr, input: &EvaluationInput) -> AppResult<Submitted> {
+    /// Submits an evaluation from a client address, counting unknown tokens against the address's allowance;
+    /// the address and the browser's family are kept with it for the integrity checks (issue 16 §1).
+    pub async fn submit_evaluation_from(
+        &self,
+        ip: std::net::IpAddr,
+        user_agent: Option<&str>,
+        input: &EvaluationInput,
+    ) -> AppResult<Submitted> {
         if self.token_guesses.blocked(ip) {
             return Err(AppError::TooMany {
                 code: "too_many_unknown_tokens",
                 message: "来自您网络的无效评价链接过多,请 10 分钟后再试。".into(),
             });
         }
-        let result = self.submit_evaluation(input).await;
+        let evidence = self.keys.evidence(Some(ip), None, user_agent);
+        let result = self.submit_evaluation_with(input, Some(evidence)).await;
         if matches!(&result, Err(AppError::NotFound { code: "unknown_token", .. })) {
             self.token_guesses.failed(ip);
         }
@@ -79,12 +86,20 @@ impl App {
     /// Records the evaluation of the record behind `input.token`. The same submission sent again answers
     /// with the first result; a different one is refused (409) saying when and how the record was rated.
     pub async fn submit_evaluation(&self, input: &EvaluationInput) -> AppResult<Submitted> {
+        self.submit_evaluation_with(input, None).await
+    }
+
+    async fn submit_evaluation_with(
+        &self,
+        input: &EvaluationInput,
+        evidence: Option<hcp_store::EvaluationEvidence>,
+    ) -> AppResult<Submitted> {
         let sub = Submission::parse(input.raw()).map_err(AppError::Invalid)?;
         if !secrets::looks_like_token(&input.token) {
             return Err(unknown_token());
         }
         // The record is found by the writer from the token.
-        let new = self.new_evaluation(0, &sub, None);
+        let new = NewEvaluation { evidence, ..self.new_evaluation(0, &sub, None) };
         let submission = TokenSubmission { token_hash: secrets::hash(&input.token), evaluation: new.clone() };
         match self.writer.submit(submission).await? {
             WriteOutcome::Inserted { id, service_record_id } => {

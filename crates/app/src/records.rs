@@ -241,7 +241,7 @@ impl App {
                     ));
                 }
                 let audit = self.audit(&actor, "record.invite", format!("service_record:{}", existing.id), details);
-                self.store.insert_invite(existing.id, &secrets::hash(&token), now, &audit).await?;
+                self.store.insert_invite(existing.id, &secrets::hash(&token), now, None, &audit).await?;
                 Ok(Registration::Repeated(self.registered(existing.id, &new, token)))
             }
         }

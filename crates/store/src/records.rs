@@ -220,7 +220,7 @@ impl Store {
                 .ok_or_else(|| StoreError::Corrupt("record vanished after a conflict".into()))?;
             return Ok(RecordInsert::Existing(Box::new(existing)));
         };
-        insert_invite(&mut tx, id, token_hash, rec.created_at).await?;
+        insert_invite(&mut tx, id, token_hash, rec.created_at, None).await?;
         if rec.completed_at.is_some() {
             crate::rollups::count_completions(&mut tx, self.backend, &[id]).await?;
             crate::upstream::queue_records(&mut tx, self.backend, &[id]).await?;
@@ -232,15 +232,17 @@ impl Store {
     }
 
     /// A further invitation for a record (a retry of a registration gets a fresh, usable link).
+    /// A fresh link for a record, naming the hall device that fetched it, if one did.
     pub async fn insert_invite(
         &self,
         record_id: i64,
         token_hash: &str,
         now: DateTime<Utc>,
+        device_code: Option<&str>,
         audit: &NewAudit,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        insert_invite(&mut tx, record_id, token_hash, now).await?;
+        insert_invite(&mut tx, record_id, token_hash, now, device_code).await?;
         crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(())
@@ -383,12 +385,16 @@ async fn insert_invite(
     record_id: i64,
     token_hash: &str,
     now: DateTime<Utc>,
+    device_code: Option<&str>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO evaluation_invite (service_record_id, token_hash, created_at) VALUES ($1, $2, $3)")
-        .bind(record_id)
-        .bind(token_hash)
-        .bind(to_ms(now))
-        .execute(conn)
+    sqlx::query(
+        "INSERT INTO evaluation_invite (service_record_id, token_hash, created_at, device_code) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(record_id)
+    .bind(token_hash)
+    .bind(to_ms(now))
+    .bind(device_code)
+    .execute(conn)
         .await?;
     Ok(())
 }

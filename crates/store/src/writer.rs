@@ -107,6 +107,8 @@ struct Found {
     completed_at: Option<DateTime<Utc>>,
     closes_at: Option<DateTime<Utc>>,
     evaluation: Option<EvaluationRow>,
+    /// The hall device that fetched the link, if one did.
+    device_code: Option<String>,
 }
 
 async fn lookup(
@@ -115,7 +117,7 @@ async fn lookup(
     hashes: &[&str],
 ) -> Result<HashMap<String, Found>, StoreError> {
     let mut sql = String::from(
-        "SELECT v.token_hash, r.id AS record_id, r.completed_at, r.default_due_at,
+        "SELECT v.token_hash, v.device_code, r.id AS record_id, r.completed_at, r.default_due_at,
             e.id AS e_id, e.service_record_id AS e_service_record_id, e.level AS e_level, e.channel AS e_channel,
             e.indicator_ids AS e_indicator_ids, e.staff_indicator_ids AS e_staff_indicator_ids,
             e.comment AS e_comment, e.is_default AS e_is_default, e.created_at AS e_created_at
@@ -138,6 +140,7 @@ async fn lookup(
                 completed_at: r.try_get::<Option<i64>, _>("completed_at")?.map(from_ms),
                 closes_at: r.try_get::<Option<i64>, _>("default_due_at")?.map(from_ms),
                 evaluation: evaluation_from_prefixed(&r)?,
+                device_code: r.try_get("device_code")?,
             },
         );
     }
@@ -170,7 +173,11 @@ async fn handle(store: &Store, subs: &[TokenSubmission]) -> Result<Vec<WriteOutc
                 (None, Ok(())) => match rows.iter().position(|r| r.service_record_id == f.record_id) {
                     Some(first) => Plan::SameRecordAs(first),
                     None => {
-                        rows.push(NewEvaluation { service_record_id: f.record_id, ..s.evaluation.clone() });
+                        let mut row = NewEvaluation { service_record_id: f.record_id, ..s.evaluation.clone() };
+                        if let Some(device) = &f.device_code {
+                            row.evidence.get_or_insert_with(Default::default).device_code = Some(device.clone());
+                        }
+                        rows.push(row);
                         Plan::Insert(rows.len() - 1)
                     }
                 },

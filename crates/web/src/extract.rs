@@ -220,3 +220,8 @@ pub fn body_or_too_large(
         }
     })
 }
+
+/// The User-Agent line, if the client sent a readable one (only its family is kept: issue 16 §1).
+pub fn user_agent(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok())
+}

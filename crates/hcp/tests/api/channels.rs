@@ -210,6 +210,28 @@ async fn a_hall_device_gets_what_its_window_completes(app: TestApp) {
     assert_eq!(v["record_id"], id);
     let url = v["url"].as_str().unwrap();
     assert!(url.contains("c=hall_device"), "{url}");
+    // Rated on the device: the evaluation says which device it came through, from the link the device
+    // fetched (issue 16 §1), with the pad's address masked and its browser's family.
+    let token = url.trim_start_matches("/e/").split('?').next().unwrap();
+    let res = client()
+        .post(app.url(&format!("/e/{token}")))
+        .header("user-agent", "Mozilla/5.0 (Linux; Android 10; HarmonyOS; rating pad)")
+        .form(&[("level", "very_satisfied"), ("channel", "hall_device"), ("indicator_ids", "S111")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    sqlx::any::install_default_drivers();
+    let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
+    let evidence: (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT x.device_code, x.client_address_masked, x.user_agent_family FROM evaluation_context x
+         JOIN evaluation e ON e.id = x.evaluation_id WHERE e.service_record_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(evidence, (Some("T-D1".to_string()), Some("127.0.0.*".to_string()), Some("harmony".to_string())));
     // After it, nothing new: the next poll (short in this test) finds nothing.
     let next = app.app.device_next(&secret, id, Duration::from_millis(100)).await.unwrap();
     assert!(next.is_none());

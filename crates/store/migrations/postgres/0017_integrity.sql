@@ -15,3 +15,7 @@ CREATE INDEX evaluation_context_device ON evaluation_context (device_code);
 -- Issue 16 §2: a case opened by a history import runs the center's dispatch clock from the import, not from
 -- the bad review of months ago (NULL: from the bad review, as live).
 ALTER TABLE bad_review_case ADD COLUMN clock_from BIGINT;
+
+-- A link a hall device fetched names the device, so the evaluation made with it says which device it came
+-- through (the page itself cannot be trusted to say).
+ALTER TABLE evaluation_invite ADD COLUMN device_code TEXT;

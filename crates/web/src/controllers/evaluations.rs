@@ -31,6 +31,7 @@ pub static REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed")
 pub async fn create(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, [(HeaderName, HeaderValue); 1], Json<EvaluationView>), ApiError> {
     let input = EvaluationInput {
@@ -41,7 +42,7 @@ pub async fn create(
         comment: body.comment,
         channel: body.channel.unwrap_or_else(|| "web".into()),
     };
-    let out = app.submit_evaluation_from(ip, &input).await?;
+    let out = app.submit_evaluation_from(ip, crate::extract::user_agent(&headers), &input).await?;
     let replayed = HeaderValue::from_static(if out.replayed { "true" } else { "false" });
     Ok((StatusCode::CREATED, [(REPLAYED.clone(), replayed)], Json(out.evaluation)))
 }

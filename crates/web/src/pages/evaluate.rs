@@ -79,6 +79,7 @@ pub async fn submit(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
     Path(token): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     let form = FormState::parse(&body);
@@ -90,7 +91,7 @@ pub async fn submit(
         comment: Some(form.comment.clone()),
         channel: form.channel.as_str().to_string(),
     };
-    match app.submit_evaluation_from(ip, &input).await {
+    match app.submit_evaluation_from(ip, crate::extract::user_agent(&headers), &input).await {
         Ok(done) => {
             let when = display_cst(done.evaluation.created_at);
             let body = format!(
