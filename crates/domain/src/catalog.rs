@@ -32,6 +32,7 @@ macro_rules! coded_enum {
         }
     };
 }
+pub(crate) use coded_enum;
 
 coded_enum! {
     /// Where an evaluation came from (R5.1). `provincial` is an evaluation received from the province.

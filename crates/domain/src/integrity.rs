@@ -1,5 +1,358 @@
 //! Integrity checks (issue 16): the rules that find fake good reviews and malicious bad reviews, as pure
-//! functions over what evaluations came with. Each flag is explained to a person and decided by a person.
+//! functions over what evaluations came with. Each flag is explained to a person and decided by a person;
+//! nothing is set aside by a rule alone.
+//!
+//! What must not be flagged is as much part of each rule as what must: agents (代办) handling many records,
+//! families and hall Wi-Fi sharing an address, staff helping elderly applicants on the pad right after the
+//! service, real waves of complaints after a failure, and a bad review after a lawful refusal.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::Level;
+
+crate::catalog::coded_enum! {
+    /// What a flag suspects.
+    Pattern {
+        SelfRating = "self_rating", "工作人员自评";
+        DeviceTakeover = "device_takeover", "评价设备被代刷";
+        RatingRing = "rating_ring", "刷好评团伙";
+        FabricatedRecords = "fabricated_records", "虚构办件刷评";
+        PeriodEndCampaign = "period_end_campaign", "期末突击刷好评";
+        Revenge = "revenge", "报复性差评";
+        AbusiveText = "abusive_text", "辱骂威胁";
+        CoordinatedBadReviews = "coordinated_bad_reviews", "组织刷差评";
+    }
+}
+
+/// One evaluation as the checks see it: who, what, when, where from — identities only as blind indexes.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    pub evaluation_id: i64,
+    pub at: DateTime<Utc>,
+    pub level: Level,
+    pub comment: Option<String>,
+    pub record_number: String,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub org_id: i64,
+    pub window: Option<String>,
+    /// The staff member the record names: id, staff number, name.
+    pub staff: Option<(i64, String, String)>,
+    /// The applicant's mobile and ID number (blind indexes).
+    pub applicant_mobile: String,
+    pub applicant_id: String,
+    pub device: Option<String>,
+    pub address: Option<String>,
+}
+
+/// A staff member's identity (blind indexes), to recognise them as an evaluator.
+#[derive(Debug, Clone)]
+pub struct StaffIdentity {
+    pub staff_id: i64,
+    pub staff_number: String,
+    pub name: String,
+    pub org_id: i64,
+    pub mobile: Option<String>,
+    pub id_number: Option<String>,
+}
+
+/// A suspicion, with its evidence and its explanation for a county officer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flag {
+    pub pattern: Pattern,
+    /// What the flag is about, stable across scans of the same window (a rescan finds the same flag).
+    pub subject: String,
+    pub evaluation_ids: Vec<i64>,
+    pub staff_numbers: Vec<String>,
+    pub window_codes: Vec<String>,
+    pub device_codes: Vec<String>,
+    /// 0–1: how strongly the evidence points this way.
+    pub score: f64,
+    pub explanation: String,
+}
+
+/// The numbers the rules use (documented in docs/integrity.md; the county may tune them).
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// Device takeover: this many top ratings on one device within `burst_minutes`, each given this long after
+    /// the record was completed (the applicant has gone).
+    pub burst_size: usize,
+    pub burst_minutes: i64,
+    pub gone_after_minutes: i64,
+    /// Revenge: this many bad reviews of one staff member by one evaluator, while the staff member's bad-review
+    /// share among everyone else stays under `revenge_others_bad_share`.
+    pub revenge_min_bad: usize,
+    pub revenge_others_bad_share: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            burst_size: 5,
+            burst_minutes: 15,
+            gone_after_minutes: 60,
+            revenge_min_bad: 3,
+            revenge_others_bad_share: 0.2,
+        }
+    }
+}
+
+/// Runs every rule over the evaluations of a scan (with the history before it that the rules may read);
+/// only flags with at least one evaluation at or after `from` are kept.
+pub fn scan(obs: &[Observation], staff: &[StaffIdentity], from: DateTime<Utc>, t: &Thresholds) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    flags.extend(self_rating(obs, staff));
+    flags.extend(abusive_text(obs));
+    flags.extend(revenge(obs, t));
+    flags.extend(device_takeover(obs, t));
+    let at: HashMap<i64, DateTime<Utc>> = obs.iter().map(|o| (o.evaluation_id, o.at)).collect();
+    flags.retain(|f| f.evaluation_ids.iter().any(|id| at.get(id).is_some_and(|a| *a >= from)));
+    flags.sort_by(|a, b| a.pattern.as_str().cmp(b.pattern.as_str()).then(a.subject.cmp(&b.subject)));
+    flags
+}
+
+fn sorted<T: Ord + Clone>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let set: std::collections::BTreeSet<T> = items.into_iter().collect();
+    set.into_iter().collect()
+}
+
+fn staff_label(s: &(i64, String, String)) -> String {
+    format!("{}({})", s.2, s.1)
+}
+
+/// `self_rating`: a good review given with the mobile or ID number of a staff member of the record's own
+/// organization — the one who served, or a colleague. Hard evidence: the identity is theirs.
+pub fn self_rating(obs: &[Observation], staff: &[StaffIdentity]) -> Vec<Flag> {
+    let mut by_identity: HashMap<&str, Vec<&StaffIdentity>> = HashMap::new();
+    for s in staff {
+        for idx in [&s.mobile, &s.id_number].into_iter().flatten() {
+            by_identity.entry(idx.as_str()).or_default().push(s);
+        }
+    }
+    let mut flags = Vec::new();
+    for o in obs.iter().filter(|o| !o.level.is_bad_review()) {
+        let mut who: Vec<(&StaffIdentity, &str)> = Vec::new();
+        for (idx, how) in [(&o.applicant_id, "身份证号"), (&o.applicant_mobile, "手机号")] {
+            for s in by_identity.get(idx.as_str()).into_iter().flatten() {
+                if s.org_id == o.org_id && !who.iter().any(|(w, _)| w.staff_id == s.staff_id) {
+                    who.push((s, how));
+                }
+            }
+        }
+        let Some((s, how)) = who.first() else { continue };
+        let own = o.staff.as_ref().is_some_and(|(id, _, _)| *id == s.staff_id);
+        let served = o.staff.as_ref().map(staff_label).unwrap_or_else(|| "(未指定工作人员)".into());
+        let explanation = if own {
+            format!(
+                "办件 {} 的评价人{how}与经办工作人员 {}({})本人登记的一致:本人给自己经办的业务评了“{}”。",
+                o.record_number,
+                s.name,
+                s.staff_number,
+                o.level.name_zh()
+            )
+        } else {
+            format!(
+                "办件 {} 的评价人{how}与同单位工作人员 {}({})登记的一致:为同事 {served} 经办的业务评了“{}”。",
+                o.record_number,
+                s.name,
+                s.staff_number,
+                o.level.name_zh()
+            )
+        };
+        let mut numbers = vec![s.staff_number.clone()];
+        numbers.extend(o.staff.as_ref().map(|(_, n, _)| n.clone()));
+        flags.push(Flag {
+            pattern: Pattern::SelfRating,
+            subject: format!("evaluation:{}", o.evaluation_id),
+            evaluation_ids: vec![o.evaluation_id],
+            staff_numbers: sorted(numbers),
+            window_codes: o.window.iter().cloned().collect(),
+            device_codes: o.device.iter().cloned().collect(),
+            score: if own { 0.99 } else { 0.9 },
+            explanation,
+        });
+    }
+    flags
+}
+
+/// Words of insult and threat (辱骂、威胁). Not "垃圾" or "差劲" alone: those describe a service, and a harsh
+/// complaint is still a complaint.
+const ABUSIVE: &[&str] = &[
+    "傻逼",
+    "傻b",
+    "煞笔",
+    "sb工作人员",
+    "操你",
+    "草你",
+    "你妈",
+    "妈的",
+    "他妈",
+    "去死",
+    "死全家",
+    "弄死你",
+    "弄死",
+    "杀了你",
+    "砍死",
+    "捅死",
+    "炸了你们",
+    "放火",
+    "王八蛋",
+    "混蛋",
+    "狗东西",
+    "畜生",
+    "贱人",
+    "废物东西",
+    "滚蛋",
+    "你等着",
+    "走着瞧",
+    "饶不了",
+    "报复你",
+    "不得好死",
+];
+
+/// `abusive_text`: a comment with insults or threats. Shown so the office can judge it; the bad review
+/// itself may still be a real one.
+pub fn abusive_text(obs: &[Observation]) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    for o in obs {
+        let Some(c) = &o.comment else { continue };
+        let lower = c.to_lowercase();
+        let hits: Vec<&str> = ABUSIVE.iter().copied().filter(|w| lower.contains(w)).collect();
+        if hits.is_empty() {
+            continue;
+        }
+        let threat = hits.iter().any(|w| {
+            ["去死", "弄死", "杀了你", "砍死", "捅死", "炸了你们", "放火", "你等着", "走着瞧", "饶不了", "报复你"]
+                .contains(w)
+        });
+        flags.push(Flag {
+            pattern: Pattern::AbusiveText,
+            subject: format!("evaluation:{}", o.evaluation_id),
+            evaluation_ids: vec![o.evaluation_id],
+            staff_numbers: o.staff.iter().map(|(_, n, _)| n.clone()).collect(),
+            window_codes: o.window.iter().cloned().collect(),
+            device_codes: Vec::new(),
+            score: if threat { 0.95 } else { (0.6 + 0.1 * hits.len() as f64).min(0.9) },
+            explanation: format!(
+                "办件 {} 的评价内容含{}用语(“{}”),评价为“{}”。",
+                o.record_number,
+                if threat { "威胁" } else { "辱骂" },
+                hits.join("”“"),
+                o.level.name_zh()
+            ),
+        });
+    }
+    flags
+}
+
+/// `revenge`: one evaluator rates one staff member badly again and again while everyone else finds that staff
+/// member's service fine. A real problem shows in others' ratings too (a wave of complaints is not revenge).
+pub fn revenge(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
+    // Per staff member: each evaluator's bad reviews, and everyone's counts.
+    let mut per: BTreeMap<i64, BTreeMap<&str, Vec<&Observation>>> = BTreeMap::new();
+    let mut totals: HashMap<i64, (usize, usize)> = HashMap::new();
+    for o in obs {
+        let Some((staff_id, _, _)) = &o.staff else { continue };
+        let total = totals.entry(*staff_id).or_default();
+        total.0 += 1;
+        if o.level.is_bad_review() {
+            total.1 += 1;
+            per.entry(*staff_id).or_default().entry(o.applicant_id.as_str()).or_default().push(o);
+        }
+    }
+    let mut flags = Vec::new();
+    for (staff_id, by_evaluator) in per {
+        let (all, all_bad) = totals[&staff_id];
+        for (evaluator, bad) in by_evaluator {
+            if bad.len() < t.revenge_min_bad {
+                continue;
+            }
+            let evaluator_all = obs
+                .iter()
+                .filter(|o| o.applicant_id == evaluator && o.staff.as_ref().is_some_and(|s| s.0 == staff_id))
+                .count();
+            let others = all - evaluator_all;
+            let others_bad = all_bad - bad.len();
+            if others < 5 {
+                continue; // too little from others to say the service is fine
+            }
+            let share = others_bad as f64 / others as f64;
+            if share >= t.revenge_others_bad_share {
+                continue;
+            }
+            let s = bad[0].staff.as_ref().expect("grouped by staff");
+            let mut ids: Vec<i64> = bad.iter().map(|o| o.evaluation_id).collect();
+            ids.sort_unstable();
+            flags.push(Flag {
+                pattern: Pattern::Revenge,
+                subject: format!("staff:{staff_id}:evaluator:{evaluator}"),
+                evaluation_ids: ids,
+                staff_numbers: vec![s.1.clone()],
+                window_codes: sorted(bad.iter().filter_map(|o| o.window.clone())),
+                device_codes: Vec::new(),
+                score: (0.5 + 0.1 * bad.len() as f64 + (t.revenge_others_bad_share - share)).min(0.95),
+                explanation: format!(
+                    "同一评价人 {} 次给工作人员 {} 差评,而其他评价人的 {} 条评价中差评仅占 {:.0}%。",
+                    bad.len(),
+                    staff_label(s),
+                    others,
+                    share * 100.0
+                ),
+            });
+        }
+    }
+    flags
+}
+
+/// `device_takeover`: a hall device or kiosk giving a burst of top ratings for records completed long before
+/// — the applicants have gone, someone else is pressing. Staff helping an elderly applicant rate on the pad
+/// right after the service is not a burst of late ratings.
+pub fn device_takeover(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
+    let mut per_device: BTreeMap<&str, Vec<&Observation>> = BTreeMap::new();
+    for o in obs {
+        let (Some(device), Some(done)) = (&o.device, o.completed_at) else { continue };
+        if o.level == Level::VerySatisfied && o.at - done >= Duration::minutes(t.gone_after_minutes) {
+            per_device.entry(device.as_str()).or_default().push(o);
+        }
+    }
+    let mut flags = Vec::new();
+    for (device, mut late) in per_device {
+        late.sort_by_key(|o| (o.at, o.evaluation_id));
+        let mut start = 0;
+        while start < late.len() {
+            // The longest run starting here within the burst window.
+            let mut end = start;
+            while end + 1 < late.len() && late[end + 1].at - late[start].at <= Duration::minutes(t.burst_minutes) {
+                end += 1;
+            }
+            let burst = &late[start..=end];
+            if burst.len() >= t.burst_size {
+                let minutes = (burst[burst.len() - 1].at - burst[0].at).num_minutes().max(1);
+                let windows = sorted(burst.iter().filter_map(|o| o.window.clone()));
+                flags.push(Flag {
+                    pattern: Pattern::DeviceTakeover,
+                    subject: format!("device:{device}:{}", burst[0].evaluation_id),
+                    evaluation_ids: sorted(burst.iter().map(|o| o.evaluation_id)),
+                    staff_numbers: sorted(burst.iter().filter_map(|o| o.staff.as_ref().map(|s| s.1.clone()))),
+                    window_codes: windows,
+                    device_codes: vec![device.to_string()],
+                    score: (0.6 + 0.05 * burst.len() as f64).min(0.98),
+                    explanation: format!(
+                        "评价设备 {device} 在 {minutes} 分钟内连续给出 {} 条“非常满意”,对应办件均已办结 {} 分钟以上(申请人早已离开)。",
+                        burst.len(),
+                        t.gone_after_minutes
+                    ),
+                });
+                start = end + 1;
+            } else {
+                start += 1;
+            }
+        }
+    }
+    flags
+}
 
 /// The family of a browser or app from its user-agent line: enough to see a hall pad's one browser rating
 /// for hundreds of applicants, or a script, without keeping the whole line.
@@ -31,6 +384,117 @@ pub fn user_agent_family(ua: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap()
+    }
+
+    fn ob(id: i64, minutes: i64, level: Level, staff: i64, evaluator: &str) -> Observation {
+        Observation {
+            evaluation_id: id,
+            at: t0() + Duration::minutes(minutes),
+            level,
+            comment: None,
+            record_number: format!("R-{id}"),
+            completed_at: Some(t0() + Duration::minutes(minutes - 2)),
+            org_id: 1,
+            window: Some("W-1".into()),
+            staff: Some((staff, format!("S{staff}"), format!("员工{staff}"))),
+            applicant_mobile: format!("m-{evaluator}"),
+            applicant_id: format!("i-{evaluator}"),
+            device: None,
+            address: None,
+        }
+    }
+
+    fn staff(id: i64, mobile: &str) -> StaffIdentity {
+        StaffIdentity {
+            staff_id: id,
+            staff_number: format!("S{id}"),
+            name: format!("员工{id}"),
+            org_id: 1,
+            mobile: Some(format!("m-{mobile}")),
+            id_number: None,
+        }
+    }
+
+    #[test]
+    fn staff_rating_their_own_or_a_colleagues_service() {
+        let me = staff(1, "me");
+        let obs = [
+            ob(1, 0, Level::VerySatisfied, 1, "me"),
+            ob(2, 5, Level::VerySatisfied, 2, "me"),
+            ob(3, 9, Level::Dissatisfied, 2, "me"),
+            ob(4, 9, Level::VerySatisfied, 1, "someone"),
+        ];
+        let flags = self_rating(&obs, &[me, staff(2, "colleague")]);
+        assert_eq!(flags.iter().map(|f| f.evaluation_ids[0]).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(flags[0].score, 0.99);
+        assert!(flags[0].explanation.contains("本人给自己经办的业务"), "{}", flags[0].explanation);
+        assert!(flags[1].explanation.contains("为同事 员工2(S2)"), "{}", flags[1].explanation);
+        // A staff member of another organization is just an applicant there.
+        let mut elsewhere = staff(1, "me");
+        elsewhere.org_id = 9;
+        assert!(self_rating(&obs, &[elsewhere]).is_empty());
+    }
+
+    #[test]
+    fn insults_and_threats_but_not_a_harsh_complaint() {
+        let mut a = ob(1, 0, Level::VeryDissatisfied, 1, "a");
+        a.comment = Some("办事效率太低,你等着,我饶不了你".into());
+        let mut b = ob(2, 0, Level::VeryDissatisfied, 1, "b");
+        b.comment = Some("服务太垃圾了,材料清单说不清楚,跑了三趟".into());
+        let flags = abusive_text(&[a, b]);
+        assert_eq!(flags.len(), 1);
+        assert!(flags[0].score >= 0.95 && flags[0].explanation.contains("威胁"), "{flags:?}");
+    }
+
+    #[test]
+    fn one_evaluator_against_one_staff_member_is_revenge_a_wave_is_not() {
+        let mut obs: Vec<Observation> =
+            (0..10).map(|i| ob(100 + i, i, Level::Satisfied, 1, &format!("p{i}"))).collect();
+        obs.extend((0..3).map(|i| ob(i, 100 + i, Level::VeryDissatisfied, 1, "angry")));
+        obs.push(ob(50, 200, Level::Satisfied, 2, "angry")); // rates others normally
+        let flags = revenge(&obs, &Thresholds::default());
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert_eq!(flags[0].evaluation_ids, [0, 1, 2]);
+        assert!(flags[0].explanation.contains("同一评价人 3 次给工作人员 员工1(S1) 差评"), "{}", flags[0].explanation);
+        // After a real failure many people rate badly: no one is singled out.
+        obs.extend((0..6).map(|i| ob(300 + i, 300 + i, Level::Dissatisfied, 1, &format!("q{i}"))));
+        assert!(revenge(&obs, &Thresholds::default()).is_empty());
+    }
+
+    #[test]
+    fn a_burst_of_late_top_ratings_on_a_device_but_not_help_on_the_spot() {
+        let t = Thresholds::default();
+        let device = |mut o: Observation, late_minutes: i64| {
+            o.device = Some("D-1".into());
+            o.completed_at = Some(o.at - Duration::minutes(late_minutes));
+            o
+        };
+        // Staff helping elderly applicants: every rating a minute after the service, all day.
+        let helped: Vec<Observation> =
+            (0..40).map(|i| device(ob(i, i * 3, Level::VerySatisfied, 1, &format!("e{i}")), 1)).collect();
+        assert!(device_takeover(&helped, &t).is_empty());
+        // Someone pressing 8 top ratings in 8 minutes for services of the morning.
+        let pressed: Vec<Observation> =
+            (0..8).map(|i| device(ob(100 + i, 600 + i, Level::VerySatisfied, 1, &format!("g{i}")), 240)).collect();
+        let flags = device_takeover(&[helped, pressed].concat(), &t);
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert_eq!(flags[0].evaluation_ids.len(), 8);
+        assert_eq!(flags[0].device_codes, ["D-1"]);
+    }
+
+    #[test]
+    fn a_scan_keeps_flags_touching_its_window_and_finds_the_same_twice() {
+        let me = staff(1, "me");
+        let obs = [ob(1, 0, Level::VerySatisfied, 1, "me"), ob(2, 60 * 24 * 3, Level::VerySatisfied, 1, "me")];
+        let from = t0() + Duration::days(1);
+        let a = scan(&obs, std::slice::from_ref(&me), from, &Thresholds::default());
+        assert_eq!(a.iter().map(|f| f.evaluation_ids[0]).collect::<Vec<_>>(), [2]);
+        assert_eq!(a, scan(&obs, &[me], from, &Thresholds::default()));
+    }
 
     #[test]
     fn families_of_common_clients() {
