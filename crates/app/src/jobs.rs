@@ -20,6 +20,8 @@ pub struct JobsReport {
     pub reports_drafted: u64,
     /// Rectification orders past their deadline, escalated to the county office.
     pub orders_escalated: u64,
+    /// Yesterday's integrity scan, when this run made it (once a day).
+    pub integrity: Option<crate::integrity::ScanReport>,
 }
 
 impl App {
@@ -42,6 +44,15 @@ impl App {
         let reports_drafted = self.draft_monthly_reports(now).await?;
         let orders_escalated = self.escalate_orders(now).await?;
         let delivery = self.deliver_messages(now).await?;
-        Ok(JobsReport { default_evaluations, sessions_ended, clock, delivery, reports_drafted, orders_escalated })
+        let integrity = self.daily_integrity_scan(now).await?;
+        Ok(JobsReport {
+            default_evaluations,
+            sessions_ended,
+            clock,
+            delivery,
+            reports_drafted,
+            orders_escalated,
+            integrity,
+        })
     }
 }

@@ -104,6 +104,8 @@ pub enum Action {
     ManageCatalog,
     /// See the exchange with the upper level, its rejections and pulled evaluations; resend (issue 13).
     ManageExchange,
+    /// The integrity checks' flags (issue 16): the county office investigates, auditors look on.
+    ViewIntegrity,
 }
 
 /// A role over the org subtree at `org_path` (`/1/5/`).
@@ -174,6 +176,7 @@ impl Principal {
             Action::ViewOutbox => self.covers(&[CenterAdmin, SystemAdmin], target),
             Action::ViewStats => self.covers(&[UnitAdmin, HotlineAgent, CenterAdmin, CountyOffice, Auditor], target),
             Action::ManageResults => self.covers(&[CountyOffice], target),
+            Action::ViewIntegrity => self.covers(&[CountyOffice, Auditor], target),
             Action::ViewAssessment => self.covers(&[UnitAdmin, CountyOffice, Auditor], target),
             Action::ReportRectification => self.covers(&[UnitAdmin], target),
             Action::ManageCatalog => self.covers(&[CenterAdmin, SystemAdmin], target),

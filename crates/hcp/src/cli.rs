@@ -186,6 +186,21 @@ pub enum Command {
     /// Data from an earlier system.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Checks for fake good reviews and malicious bad reviews.
+    #[command(subcommand)]
+    Integrity(IntegrityCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrityCommand {
+    /// Run the checks over the evaluations of business dates FROM–TO (inclusive; earlier history is read as
+    /// context) and save the flags for the county office; a rescan finds the same flags.
+    Scan {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
     ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, CatalogCommand, Cli, CloseOfDay, Command, DeviceCommand,
-    ExchangeCommand, ImportCommand, JobsCommand, KeysCommand, PlatformCommand, StatsCommand, UserCommand,
+    ExchangeCommand, ImportCommand, IntegrityCommand, JobsCommand, KeysCommand, PlatformCommand, StatsCommand,
+    UserCommand,
 };
 use crate::server::{Application, ServeConfig};
 
@@ -309,6 +310,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog(CatalogCommand::Import { file }) => {
             let app = open_app(&url, &keys, close, &cases).await?;
             crate::catalog::import(&app, &file).await
+        }
+        Command::Integrity(IntegrityCommand::Scan { from, to }) => {
+            let app = open_app(&url, &keys, close, &cases).await?;
+            let date = |field: &str, raw: &str| {
+                hcp_domain::calendar::parse_date(field, raw).map_err(|v| anyhow::anyhow!("--{field}: {}", v.message))
+            };
+            let (from, to) = (date("from", &from)?, date("to", &to)?);
+            let r = app
+                .integrity_scan(&hcp_app::audit::Actor::operator(), from, to)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            println!(
+                "已检查 {from} 至 {to} 的 {} 条评价:发现线索 {} 条(新增 {},更新 {})。",
+                r.evaluations, r.flags, r.new, r.updated
+            );
+            Ok(())
         }
         Command::Import(ImportCommand::History { file }) => {
             let app = open_app(&url, &keys, close, &cases).await?;

@@ -18,8 +18,8 @@ use hcp_app::App;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::controllers::{
-    appeals, cases, catalog, evaluations, health, hotline, indicators, platforms, results, service_records, sessions,
-    stats,
+    appeals, cases, catalog, evaluations, health, hotline, indicators, integrity, platforms, results, service_records,
+    sessions, stats,
 };
 use crate::error::ApiError;
 
@@ -31,6 +31,7 @@ pub fn router(app: App) -> Router {
         .route("/service-items", get(catalog::items))
         .route("/windows", get(catalog::windows))
         .route("/platforms", get(platforms::list).post(platforms::create))
+        .route("/integrity/flags", get(integrity::flags))
         .route("/service-records", post(service_records::create))
         .route("/service-records/{id}", get(service_records::get))
         .route("/service-records/{id}/complete", post(service_records::complete))

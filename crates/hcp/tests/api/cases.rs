@@ -13,7 +13,7 @@ pub const PASSWORD: &str = "correct horse 1";
 
 /// One account per role of the case flow. The unit admin and the staff member belong to 510899D01, the
 /// department the test records are of.
-const ACCOUNTS: [(&str, &str, &str, Option<&str>); 7] = [
+const ACCOUNTS: [(&str, &str, &str, Option<&str>); 8] = [
     ("staff", "staff", "510899D01", Some("QS0001")),
     ("staff2", "staff", "510899D01", Some("QS0002")),
     ("unit", "unit_admin", "510899D01", None),
@@ -21,6 +21,7 @@ const ACCOUNTS: [(&str, &str, &str, Option<&str>); 7] = [
     ("hotline", "hotline_agent", "510899", None),
     ("center", "center_admin", "510899", None),
     ("office", "county_office", "510899", None),
+    ("auditor", "auditor", "510899", None),
 ];
 
 pub struct Api<'a> {

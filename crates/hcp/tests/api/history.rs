@@ -208,6 +208,13 @@ async fn the_cli_imports_history_and_prints_every_bad_line() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("导入办件 2000 件,评价 2000 条,其中差评 200 条"), "{out}");
+    // The integrity scan over it, from the command line.
+    let day = hcp_domain::calendar::business_date(done).to_string();
+    let o = hcp(&["integrity", "scan", "--from", &day, "--to", &day, "--database-url", &url]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("条评价:发现线索"), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = hcp(&["integrity", "scan", "--from", &day, "--to", "2020-01-01", "--database-url", &url]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("结束日期不能早于开始日期"));
 
     std::fs::write(&file, line("CLI-1", done, Value::Null) + "\n" + &line("CLI-X", done, json!({ "level": "nope" })))
         .unwrap();

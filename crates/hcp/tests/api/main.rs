@@ -20,6 +20,7 @@ mod evaluations;
 mod exchange;
 mod floods;
 mod history;
+mod integrity;
 mod plan;
 mod privacy;
 mod records;

@@ -19,3 +19,31 @@ ALTER TABLE bad_review_case ADD COLUMN clock_from BIGINT;
 -- A link a hall device fetched names the device, so the evaluation made with it says which device it came
 -- through (the page itself cannot be trusted to say).
 ALTER TABLE evaluation_invite ADD COLUMN device_code TEXT;
+
+-- Issue 16 §3: what the integrity scan found, for the county office to investigate. A flag is one suspicion
+-- about one subject (an evaluation, a device's burst, an evaluator and a staff member): a rescan of the same
+-- window finds the same subject and leaves a flag under investigation as it is. Lists are comma-separated
+-- codes and ids; the score in thousandths (0–1000).
+CREATE TABLE integrity_flag (
+    id INTEGER PRIMARY KEY,
+    pattern TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    evaluation_ids TEXT NOT NULL,
+    staff_numbers TEXT NOT NULL,
+    window_codes TEXT NOT NULL,
+    device_codes TEXT NOT NULL,
+    score_permille BIGINT NOT NULL,
+    explanation TEXT NOT NULL,
+    state TEXT NOT NULL,
+    first_at BIGINT NOT NULL,
+    last_at BIGINT NOT NULL,
+    found_at BIGINT NOT NULL,
+    UNIQUE (pattern, subject)
+);
+CREATE INDEX integrity_flag_last ON integrity_flag (last_at);
+
+-- The daily scan claims its day here (one instance scans it, once); `hcp integrity scan` rescans any window.
+CREATE TABLE integrity_scan_day (
+    day TEXT PRIMARY KEY,
+    at BIGINT NOT NULL
+);

@@ -1,0 +1,151 @@
+//! Integrity scans (issue 16 §3): the domain's rules run over a window of business dates, daily by the jobs
+//! and on demand (`hcp integrity scan`), their flags saved for the county office's queue. A rescan of the same
+//! window finds the same flags; a flag under investigation is left as the office has it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use hcp_domain::calendar::{business_date, start_of_day};
+use hcp_domain::integrity::{Pattern, Thresholds, scan};
+use hcp_store::FlagRow;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::Actor;
+use crate::policy::{Action, Principal};
+use crate::{App, AppError, AppResult};
+
+/// How much history before a scan's window the rules may read (an evaluator's earlier ratings of a staff
+/// member, a device's earlier days).
+pub const LOOKBACK_DAYS: i64 = 30;
+
+/// What a scan found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ScanReport {
+    pub evaluations: usize,
+    pub flags: usize,
+    pub new: usize,
+    pub updated: usize,
+}
+
+/// A flag as the office's queue and the API show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagView {
+    pub id: i64,
+    pub pattern: Pattern,
+    pub pattern_name: &'static str,
+    pub evaluation_ids: Vec<i64>,
+    pub staff_numbers: Vec<String>,
+    pub window_codes: Vec<String>,
+    pub device_codes: Vec<String>,
+    pub score: f64,
+    pub explanation: String,
+    pub state: String,
+    pub first_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+    pub found_at: DateTime<Utc>,
+}
+
+impl From<FlagRow> for FlagView {
+    fn from(f: FlagRow) -> Self {
+        FlagView {
+            id: f.id,
+            pattern: f.pattern,
+            pattern_name: f.pattern.name_zh(),
+            evaluation_ids: f.evaluation_ids,
+            staff_numbers: f.staff_numbers,
+            window_codes: f.window_codes,
+            device_codes: f.device_codes,
+            score: f.score,
+            explanation: f.explanation,
+            state: f.state,
+            first_at: f.first_at,
+            last_at: f.last_at,
+            found_at: f.found_at,
+        }
+    }
+}
+
+/// Parses a scan or list window's pattern (empty: every pattern).
+pub fn parse_pattern(raw: Option<&str>) -> AppResult<Option<Pattern>> {
+    match raw.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(None),
+        Some(p) => Pattern::parse(p).map(Some).ok_or_else(|| {
+            AppError::invalid(
+                "pattern",
+                "invalid_pattern",
+                format!("线索类型“{p}”无法识别,可选:{}。", Pattern::codes()),
+            )
+        }),
+    }
+}
+
+impl App {
+    /// Scans the evaluations of the business dates `from`–`to` (inclusive) and saves the flags.
+    pub async fn integrity_scan(&self, actor: &Actor, from: NaiveDate, to: NaiveDate) -> AppResult<ScanReport> {
+        if to < from {
+            return Err(AppError::invalid("to", "bad_range", "结束日期不能早于开始日期。"));
+        }
+        if (to - from).num_days() > 366 {
+            return Err(AppError::invalid("to", "range_too_long", "一次最多检查一年,请分段检查。"));
+        }
+        let (start, end) = (start_of_day(from), start_of_day(to + Duration::days(1)));
+        let observations = self.store.integrity_observations(start - Duration::days(LOOKBACK_DAYS), end).await?;
+        let staff = self.store.staff_identities().await?;
+        let thresholds = Thresholds::default();
+        // The rules are CPU work over up to a year of a county: off the async threads.
+        let (observations, flags) = tokio::task::spawn_blocking(move || {
+            let flags = scan(&observations, &staff, start, &thresholds);
+            (observations, flags)
+        })
+        .await
+        .map_err(|e| AppError::Internal(hcp_store::StoreError::Corrupt(format!("integrity scan: {e}"))))?;
+        let at: HashMap<i64, DateTime<Utc>> = observations.iter().map(|o| (o.evaluation_id, o.at)).collect();
+        let in_window = observations.iter().filter(|o| o.at >= start).count();
+        let dated: Vec<_> = flags
+            .into_iter()
+            .map(|f| {
+                let times: Vec<DateTime<Utc>> = f.evaluation_ids.iter().filter_map(|id| at.get(id).copied()).collect();
+                let first = times.iter().min().copied().unwrap_or(start);
+                let last = times.iter().max().copied().unwrap_or(start);
+                (f, first, last)
+            })
+            .collect();
+        let audit = self.audit(
+            actor,
+            "integrity.scan",
+            "",
+            json!({ "from": from, "to": to, "evaluations": in_window, "flags": dated.len() }),
+        );
+        let saved = self.store.save_flags(&dated, &audit).await?;
+        tracing::info!(%from, %to, flags = dated.len(), new = saved.new, "integrity scan");
+        Ok(ScanReport { evaluations: in_window, flags: dated.len(), new: saved.new, updated: saved.updated })
+    }
+
+    /// The daily scan: yesterday's evaluations, once (whichever instance claims the day first).
+    pub async fn daily_integrity_scan(&self, now: DateTime<Utc>) -> AppResult<Option<ScanReport>> {
+        let yesterday = business_date(now) - Duration::days(1);
+        if !self.store.claim_scan_day(&yesterday.to_string(), now).await? {
+            return Ok(None);
+        }
+        self.integrity_scan(&Actor::system(), yesterday, yesterday).await.map(Some)
+    }
+
+    /// `GET /api/v1/integrity/flags`: the county office's queue and the auditors' view.
+    pub async fn integrity_flags(
+        &self,
+        who: &Principal,
+        from: NaiveDate,
+        to: NaiveDate,
+        pattern: Option<Pattern>,
+    ) -> AppResult<Vec<FlagView>> {
+        if !who.may(Action::ViewIntegrity, None) {
+            return Err(AppError::Forbidden);
+        }
+        if to < from {
+            return Err(AppError::invalid("to", "bad_range", "结束日期不能早于开始日期。"));
+        }
+        let flags = self.store.list_flags(start_of_day(from), start_of_day(to + Duration::days(1)), pattern).await?;
+        Ok(flags.into_iter().map(FlagView::from).collect())
+    }
+}

@@ -1,0 +1,196 @@
+//! Issue 16 §3–4 (first part): the integrity scan over an imported history finds each pattern injected and
+//! leaves the benign look-alikes alone; the county office and auditors read the flags, nobody else; a rescan
+//! finds the same flags; the daily job scans yesterday once.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::cases::Api;
+use crate::helpers::TestApp;
+
+both_backends!(the_scan_finds_what_was_injected_and_nothing_benign);
+
+/// A valid ID number for evaluator `n` (GB 11643 check character).
+fn id_number(n: u32) -> String {
+    let first17 = format!("110105199001{:02}{:03}", 1 + n / 900 % 28, n % 900 + 100);
+    let check = hcp_domain::identity::IdNumber::check_char(&first17) as char;
+    format!("{first17}{check}")
+}
+
+fn mobile(n: u32) -> String {
+    format!("139{:08}", n)
+}
+
+struct History {
+    lines: Vec<String>,
+    next: u32,
+}
+
+impl History {
+    #[expect(clippy::too_many_arguments, reason = "a test's line builder, every field named at the call")]
+    fn add(
+        &mut self,
+        evaluator: u32,
+        staff: &str,
+        completed: DateTime<Utc>,
+        rated: DateTime<Utc>,
+        level: &str,
+        comment: Option<&str>,
+        device: Option<&str>,
+        criteria: &[&str],
+    ) {
+        self.next += 1;
+        let channel = if device.is_some() { "kiosk" } else { "qr_code" };
+        self.lines.push(
+            json!({
+                "record_number": format!("INT-{}", self.next),
+                "item_code": "QS010001",
+                "org_code": "510899D01",
+                "window_code": "W-510899-C01",
+                "staff_number": staff,
+                "applicant": { "kind": "person", "name": "评价人", "id_number": id_number(evaluator),
+                               "mobile": mobile(evaluator) },
+                "received_at": (completed - Duration::minutes(30)).to_rfc3339(),
+                "completed_at": completed.to_rfc3339(),
+                "evaluation": { "level": level, "indicator_ids": criteria, "comment": comment, "channel": channel,
+                                "created_at": rated.to_rfc3339(), "device_code": device },
+            })
+            .to_string(),
+        );
+    }
+}
+
+async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
+    let api = Api::new(&app).await;
+    // A staff member whose own mobile is on file (the catalog import's staff file takes it).
+    let staff_file =
+        format!("工号,姓名,所属机构代码,窗口编码,手机号\nQS7777,自评者,510899D01,W-510899-C01,{}\n", mobile(7777));
+    app.app
+        .import_catalog(&hcp_app::audit::Actor::operator(), None, "staff.csv", staff_file.as_bytes(), &|_, _| {})
+        .await
+        .unwrap();
+    let day = Utc::now() - Duration::days(3);
+    let mut h = History { lines: Vec::new(), next: 0 };
+    // Benign: 30 applicants rated on the kiosk a minute after their service (staff helping on the pad).
+    for i in 0..30 {
+        let done = day + Duration::minutes(i * 7);
+        h.add(
+            100 + i as u32,
+            "QS0001",
+            done,
+            done + Duration::minutes(1),
+            "very_satisfied",
+            None,
+            Some("K-510899-01"),
+            &["S111"],
+        );
+    }
+    // Benign: a real wave — eight different people dissatisfied with QS0001 on one afternoon.
+    for i in 0..8 {
+        let done = day + Duration::hours(5) + Duration::minutes(i * 5);
+        h.add(
+            200 + i as u32,
+            "QS0001",
+            done,
+            done + Duration::minutes(3),
+            "dissatisfied",
+            Some("系统故障,排队两小时"),
+            None,
+            &["S411"],
+        );
+    }
+    // self_rating: QS7777 rates their own service with their own mobile.
+    let done = day + Duration::hours(2);
+    h.add(7777, "QS7777", done, done + Duration::minutes(2), "very_satisfied", None, None, &["S111"]);
+    // device_takeover: six top ratings on the kiosk within ten minutes, for services of the morning.
+    for i in 0..6 {
+        let done = day + Duration::minutes(10 * i);
+        h.add(
+            300 + i as u32,
+            "QS0001",
+            done,
+            day + Duration::hours(6) + Duration::minutes(i * 2),
+            "very_satisfied",
+            None,
+            Some("K-510899-01"),
+            &["S111"],
+        );
+    }
+    // revenge: one evaluator rates QS7777 badly three times; ten others are content.
+    for i in 0..10 {
+        let done = day + Duration::hours(3) + Duration::minutes(i * 3);
+        h.add(400 + i as u32, "QS7777", done, done + Duration::minutes(2), "satisfied", None, None, &["S211"]);
+    }
+    for i in 0..3 {
+        let done = day + Duration::hours(4) + Duration::minutes(i * 20);
+        h.add(999, "QS7777", done, done + Duration::minutes(2), "very_dissatisfied", Some("态度不好"), None, &["S511"]);
+    }
+    // abusive_text: a threat in a comment.
+    let done = day + Duration::hours(7);
+    h.add(
+        500,
+        "QS0001",
+        done,
+        done + Duration::minutes(2),
+        "very_dissatisfied",
+        Some("办个证这么难,你等着,饶不了你"),
+        None,
+        &["S511"],
+    );
+    let actor = hcp_app::audit::Actor::operator();
+    app.app.import_history(&actor, "integrity.jsonl", &h.lines.join("\n"), &|_, _| {}).await.unwrap();
+
+    let d = hcp_domain::calendar::business_date(day);
+    let (from, to) = (d - Duration::days(1), d + Duration::days(1));
+    let report = app.app.integrity_scan(&actor, from, to).await.unwrap();
+    assert_eq!(report.evaluations, h.lines.len());
+    let url = format!("/api/v1/integrity/flags?from={from}&to={to}");
+    let (status, v) = api.get("office", &url).await;
+    assert_eq!(status, 200, "{v}");
+    let flags = v["flags"].as_array().unwrap();
+    let patterns: Vec<&str> = flags.iter().map(|f| f["pattern"].as_str().unwrap()).collect();
+    let mut sorted = patterns.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["abusive_text", "device_takeover", "revenge", "self_rating"], "{v:#}");
+    let flag = |p: &str| flags.iter().find(|f| f["pattern"] == p).unwrap().clone();
+    assert_eq!(flag("device_takeover")["evaluation_ids"].as_array().unwrap().len(), 6);
+    assert_eq!(flag("device_takeover")["device_codes"], json!(["K-510899-01"]));
+    assert_eq!(flag("revenge")["evaluation_ids"].as_array().unwrap().len(), 3);
+    assert_eq!(flag("self_rating")["staff_numbers"], json!(["QS7777"]));
+    let explanation = flag("self_rating")["explanation"].as_str().unwrap().to_string();
+    assert!(explanation.contains("本人给自己经办的业务") && !explanation.contains(&mobile(7777)), "{explanation}");
+    for f in flags {
+        let score = f["score"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&score) && f["state"] == "open", "{f}");
+    }
+
+    // Who sees them: the county office and auditors; not the center, units, staff or the hotline.
+    assert_eq!(api.get("auditor", &url).await.0, 200);
+    for who in ["center", "unit", "staff", "hotline"] {
+        assert_eq!(api.get(who, &url).await.0, 403, "{who}");
+    }
+    assert_eq!(app.get_json(&url, None).await.0, 401);
+    let (status, one) = api.get("office", &format!("{url}&pattern=revenge")).await;
+    assert_eq!((status, one["flags"].as_array().map(Vec::len)), (200, Some(1)));
+    let (status, bad) = api.get("office", &format!("{url}&pattern=fraud")).await;
+    assert_eq!((status, bad["code"].as_str()), (422, Some("invalid_pattern")));
+    let (status, bad) = api.get("office", "/api/v1/integrity/flags?from=2026-13-01&to=x").await;
+    assert_eq!(status, 422, "{bad}");
+    let fields: Vec<&str> = bad["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["from", "to"]);
+
+    // The same window again: the same flags, nothing new.
+    let again = app.app.integrity_scan(&actor, from, to).await.unwrap();
+    assert_eq!((again.flags, again.new, again.updated), (report.flags, 0, 0));
+    let (_, v2) = api.get("office", &url).await;
+    assert_eq!(v2, v);
+
+    // The daily job scans yesterday, once (the server's own job loop may have been first).
+    app.app.run_jobs(Utc::now()).await.unwrap();
+    assert!(app.app.run_jobs(Utc::now()).await.unwrap().integrity.is_none());
+    let yesterday = (hcp_domain::calendar::business_date(Utc::now()) - Duration::days(1)).to_string();
+    let scans = app.app.store.audit_entries("integrity.scan", 0, 20).await.unwrap();
+    let daily = scans.iter().filter(|e| e.actor == "system" && e.details.contains(&yesterday)).count();
+    assert_eq!(daily, 1, "{scans:#?}");
+}
