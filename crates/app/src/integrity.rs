@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use hcp_domain::calendar::{business_date, start_of_day};
-use hcp_domain::integrity::{Pattern, Thresholds, scan};
+use hcp_domain::integrity::{Conclusion, Pattern, Thresholds, scan};
 use hcp_store::FlagRow;
 use serde::Serialize;
 use serde_json::json;
@@ -44,6 +44,13 @@ pub struct FlagView {
     pub first_at: DateTime<Utc>,
     pub last_at: DateTime<Utc>,
     pub found_at: DateTime<Utc>,
+    pub version: i64,
+    pub investigation_note: Option<String>,
+    pub investigated_by: Option<String>,
+    pub conclusion: Option<String>,
+    pub findings: Option<String>,
+    pub concluded_by: Option<String>,
+    pub concluded_at: Option<DateTime<Utc>>,
 }
 
 impl From<FlagRow> for FlagView {
@@ -62,8 +69,28 @@ impl From<FlagRow> for FlagView {
             first_at: f.first_at,
             last_at: f.last_at,
             found_at: f.found_at,
+            version: f.version,
+            investigation_note: f.investigation_note,
+            investigated_by: f.investigated_by,
+            conclusion: f.conclusion,
+            findings: f.findings,
+            concluded_by: f.concluded_by,
+            concluded_at: f.concluded_at,
         }
     }
+}
+
+fn flag_not_found(id: i64) -> AppError {
+    AppError::not_found("flag_not_found", format!("线索 {id} 不存在。"))
+}
+
+/// A conclusion as the office sends it.
+#[derive(Debug, Clone, Default)]
+pub struct ConclusionInput {
+    pub conclusion: String,
+    pub findings: String,
+    /// The evaluations concerned (of the flag's); all of them when absent.
+    pub evaluation_ids: Option<Vec<i64>>,
 }
 
 /// Parses a scan or list window's pattern (empty: every pattern).
@@ -129,6 +156,88 @@ impl App {
             return Ok(None);
         }
         self.integrity_scan(&Actor::system(), yesterday, yesterday).await.map(Some)
+    }
+
+    /// The county office opens the investigation of an open flag.
+    pub async fn open_investigation(&self, who: &Principal, id: i64, note: &str) -> AppResult<FlagView> {
+        if !who.may(Action::InvestigateIntegrity, None) {
+            return Err(AppError::Forbidden);
+        }
+        let flag = self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?;
+        let note =
+            hcp_domain::identity::parse_text("note", note, 500, "调查说明").map_err(|v| AppError::Invalid(vec![v]))?;
+        if flag.state != "open" {
+            return Err(AppError::conflict("flag_not_open", "该线索已在调查或已办结,不能重复立案。"));
+        }
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            "integrity.investigate",
+            format!("integrity_flag:{id}"),
+            json!({ "pattern": flag.pattern.as_str() }),
+        );
+        if !self.store.open_investigation(id, &note, &who.username, &audit).await? {
+            return Err(AppError::conflict("flag_not_open", "该线索已在调查或已办结,不能重复立案。"));
+        }
+        Ok(self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?.into())
+    }
+
+    /// The county office concludes a flag: a fake or malicious conclusion sets its evaluations (or those named)
+    /// aside — kept, out of every figure from now on, reported upward as invalid; published reports stay frozen.
+    pub async fn conclude_flag(&self, who: &Principal, id: i64, input: &ConclusionInput) -> AppResult<FlagView> {
+        if !who.may(Action::InvestigateIntegrity, None) {
+            return Err(AppError::Forbidden);
+        }
+        let flag = self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?;
+        let mut v = Vec::new();
+        let conclusion = Conclusion::parse(input.conclusion.trim());
+        if conclusion.is_none() {
+            v.push(hcp_domain::Violation::new(
+                "conclusion",
+                "invalid_conclusion",
+                format!("结论“{}”无法识别,可选:{}。", input.conclusion.trim(), Conclusion::codes()),
+            ));
+        }
+        let findings = hcp_domain::identity::parse_text("findings", &input.findings, 2000, "调查结论说明")
+            .map_err(|e| v.push(e))
+            .ok();
+        let ids = match &input.evaluation_ids {
+            None => flag.evaluation_ids.clone(),
+            Some(ids) => {
+                if ids.is_empty() || ids.iter().any(|id| !flag.evaluation_ids.contains(id)) {
+                    v.push(hcp_domain::Violation::new(
+                        "evaluation_ids",
+                        "not_of_flag",
+                        "所列评价须是该线索涉及的评价(留空则为全部)。",
+                    ));
+                }
+                ids.clone()
+            }
+        };
+        let (Some(conclusion), Some(findings)) = (conclusion, findings) else { return Err(AppError::Invalid(v)) };
+        if !v.is_empty() {
+            return Err(AppError::Invalid(v));
+        }
+        if flag.state == "concluded" {
+            return Err(AppError::conflict("flag_concluded", "该线索已办结。"));
+        }
+        let invalidate: &[i64] = if conclusion.invalidates() { &ids } else { &[] };
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            "integrity.conclude",
+            format!("integrity_flag:{id}"),
+            json!({ "conclusion": conclusion.as_str(), "evaluation_ids": invalidate }),
+        );
+        let c = hcp_store::FlagConclusion {
+            conclusion: conclusion.as_str(),
+            findings: &findings,
+            by: &who.username,
+            at: self.now(),
+            invalidate,
+        };
+        if self.store.conclude_flag(id, &c, &audit).await?.is_none() {
+            return Err(AppError::conflict("flag_concluded", "该线索已办结。"));
+        }
+        Ok(self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?.into())
     }
 
     /// `GET /api/v1/integrity/flags`: the county office's queue and the auditors' view.

@@ -106,6 +106,8 @@ pub enum Action {
     ManageExchange,
     /// The integrity checks' flags (issue 16): the county office investigates, auditors look on.
     ViewIntegrity,
+    /// Investigate and conclude a flag, setting fake or malicious evaluations aside (issue 16 §4).
+    InvestigateIntegrity,
 }
 
 /// A role over the org subtree at `org_path` (`/1/5/`).
@@ -177,6 +179,7 @@ impl Principal {
             Action::ViewStats => self.covers(&[UnitAdmin, HotlineAgent, CenterAdmin, CountyOffice, Auditor], target),
             Action::ManageResults => self.covers(&[CountyOffice], target),
             Action::ViewIntegrity => self.covers(&[CountyOffice, Auditor], target),
+            Action::InvestigateIntegrity => self.covers(&[CountyOffice], target),
             Action::ViewAssessment => self.covers(&[UnitAdmin, CountyOffice, Auditor], target),
             Action::ReportRectification => self.covers(&[UnitAdmin], target),
             Action::ManageCatalog => self.covers(&[CenterAdmin, SystemAdmin], target),

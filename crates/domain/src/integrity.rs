@@ -27,6 +27,23 @@ crate::catalog::coded_enum! {
     }
 }
 
+crate::catalog::coded_enum! {
+    /// How the county office concludes an investigation (issue 16 §4).
+    Conclusion {
+        FakeGood = "fake_good", "虚假好评";
+        MaliciousBad = "malicious_bad", "恶意差评";
+        Cleared = "cleared", "排除嫌疑";
+        Referred = "referred", "移送有关部门";
+    }
+}
+
+impl Conclusion {
+    /// Whether the evaluations concerned are set aside (kept, out of every figure).
+    pub fn invalidates(self) -> bool {
+        matches!(self, Conclusion::FakeGood | Conclusion::MaliciousBad)
+    }
+}
+
 /// One evaluation as the checks see it: who, what, when, where from — identities only as blind indexes.
 #[derive(Debug, Clone)]
 pub struct Observation {

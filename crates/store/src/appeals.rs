@@ -260,7 +260,7 @@ impl Store {
                 .bind(to_ms(d.at))
                 .execute(&mut *tx)
                 .await?;
-            crate::rollups::count_invalidation(&mut tx, self.backend, evaluation_id).await?;
+            crate::rollups::count_invalidation(&mut tx, self.backend, evaluation_id, true).await?;
             crate::upstream::queue_invalidation(&mut tx, evaluation_id, d.at).await?;
         }
         if !write_case_in(&mut tx, &self.chain(), &w.case, d.at).await? {

@@ -26,6 +26,23 @@ pub struct FlagRow {
     pub first_at: DateTime<Utc>,
     pub last_at: DateTime<Utc>,
     pub found_at: DateTime<Utc>,
+    pub version: i64,
+    pub investigation_note: Option<String>,
+    pub investigated_by: Option<String>,
+    pub conclusion: Option<String>,
+    pub findings: Option<String>,
+    pub concluded_by: Option<String>,
+    pub concluded_at: Option<DateTime<Utc>>,
+}
+
+/// An office's conclusion on a flag, with the evaluations it sets aside.
+#[derive(Debug, Clone)]
+pub struct FlagConclusion<'a> {
+    pub conclusion: &'a str,
+    pub findings: &'a str,
+    pub by: &'a str,
+    pub at: DateTime<Utc>,
+    pub invalidate: &'a [i64],
 }
 
 /// What a scan saved.
@@ -57,8 +74,19 @@ fn flag_row(r: &AnyRow) -> Result<FlagRow, StoreError> {
         first_at: from_ms(r.try_get("first_at")?),
         last_at: from_ms(r.try_get("last_at")?),
         found_at: from_ms(r.try_get("found_at")?),
+        version: r.try_get("version")?,
+        investigation_note: r.try_get("investigation_note")?,
+        investigated_by: r.try_get("investigated_by")?,
+        conclusion: r.try_get("conclusion")?,
+        findings: r.try_get("findings")?,
+        concluded_by: r.try_get("concluded_by")?,
+        concluded_at: r.try_get::<Option<i64>, _>("concluded_at")?.map(from_ms),
     })
 }
+
+const FLAG_COLS: &str = "id, pattern, evaluation_ids, staff_numbers, window_codes, device_codes, score_permille,
+    explanation, state, first_at, last_at, found_at, version, investigation_note, investigated_by, conclusion,
+    findings, concluded_by, concluded_at";
 
 impl Store {
     /// The evaluations given between two instants (not the defaults, which nobody gave), as the rules see them.
@@ -216,18 +244,100 @@ impl Store {
         to: DateTime<Utc>,
         pattern: Option<Pattern>,
     ) -> Result<Vec<FlagRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, pattern, evaluation_ids, staff_numbers, window_codes, device_codes, score_permille,
-                 explanation, state, first_at, last_at, found_at
-             FROM integrity_flag
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FLAG_COLS} FROM integrity_flag
              WHERE last_at >= $1 AND first_at < $2 AND ($3 = '' OR pattern = $3)
-             ORDER BY score_permille DESC, id",
-        )
+             ORDER BY score_permille DESC, id"
+        )))
         .bind(to_ms(from))
         .bind(to_ms(to))
         .bind(pattern.map_or("", Pattern::as_str))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(flag_row).collect()
+    }
+
+    pub async fn flag_by_id(&self, id: i64) -> Result<Option<FlagRow>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {FLAG_COLS} FROM integrity_flag WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(flag_row).transpose()
+    }
+
+    /// Opens the investigation of an open flag, with its audit entry; `false` when it is no longer open.
+    pub async fn open_investigation(
+        &self,
+        id: i64,
+        note: &str,
+        by: &str,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE integrity_flag SET state = 'investigating', investigation_note = $1, investigated_by = $2,
+                 version = version + 1
+             WHERE id = $3 AND state = 'open'",
+        )
+        .bind(note)
+        .bind(by)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Concludes a flag not concluded yet: its findings, and the evaluations it sets aside (each once, out of
+    /// every figure from now on, reported upward as invalid), with the audit entry. `None` when the flag was
+    /// concluded meanwhile; otherwise how many evaluations were newly set aside.
+    pub async fn conclude_flag(
+        &self,
+        id: i64,
+        c: &FlagConclusion<'_>,
+        audit: &NewAudit,
+    ) -> Result<Option<usize>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE integrity_flag SET state = 'concluded', conclusion = $1, findings = $2, concluded_by = $3,
+                 concluded_at = $4, version = version + 1
+             WHERE id = $5 AND state IN ('open', 'investigating')",
+        )
+        .bind(c.conclusion)
+        .bind(c.findings)
+        .bind(c.by)
+        .bind(to_ms(c.at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let mut set_aside = 0;
+        for evaluation_id in c.invalidate {
+            let inserted = sqlx::query(
+                "INSERT INTO evaluation_invalidation (evaluation_id, flag_id, at) VALUES ($1, $2, $3)
+                 ON CONFLICT (evaluation_id) DO NOTHING",
+            )
+            .bind(*evaluation_id)
+            .bind(id)
+            .bind(to_ms(c.at))
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 1 {
+                crate::rollups::count_invalidation(&mut tx, self.backend, *evaluation_id, false).await?;
+                crate::upstream::queue_invalidation(&mut tx, *evaluation_id, c.at).await?;
+                set_aside += 1;
+            }
+        }
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(Some(set_aside))
     }
 }

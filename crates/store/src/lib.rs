@@ -56,7 +56,7 @@ pub use error::StoreError;
 pub use evaluation_list::{EvaluationFacts, EvaluationFilter, EvaluationListRow};
 pub use evaluations::{EvaluationEvidence, EvaluationRow, NewEvaluation};
 pub use history::{HistoryCatalog, HistoryWritten};
-pub use integrity::{FlagRow, SavedFlags};
+pub use integrity::{FlagConclusion, FlagRow, SavedFlags};
 pub use keys::{ReencryptedApplicant, StoredApplicant};
 pub use outbox::{MessageRow, NewMessage, SealedSecret};
 pub use public_cases::PublicCaseRow;

@@ -72,11 +72,13 @@ pub(crate) async fn count_evaluations(
     add_to_cuts(conn, backend, &facts).await
 }
 
-/// Moves an invalidated evaluation from the valid counts to the invalidated ones.
+/// Moves an invalidated evaluation from the valid counts to the invalidated ones; `by_appeal` counts it as an
+/// appeal upheld too (an integrity conclusion sets evaluations aside without one).
 pub(crate) async fn count_invalidation(
     conn: &mut AnyConnection,
     backend: Backend,
     evaluation_id: i64,
+    by_appeal: bool,
 ) -> Result<(), StoreError> {
     sqlx::query(concat!(
         "UPDATE evaluation_rollup SET n = n - 1
@@ -108,7 +110,9 @@ pub(crate) async fn count_invalidation(
     for (f, level) in evaluation_facts(conn, backend, &[evaluation_id]).await? {
         facts.push(Fact { measure: level.clone(), n: -1, ..f.clone() });
         facts.push(Fact { measure: level, invalidated: true, ..f.clone() });
-        facts.push(Fact { measure: measure::APPEAL_UPHELD.into(), is_default: false, ..f });
+        if by_appeal {
+            facts.push(Fact { measure: measure::APPEAL_UPHELD.into(), is_default: false, ..f });
+        }
     }
     // An invalidated evaluation is no longer a valid one given in progress.
     facts.extend(in_progress_facts(conn, backend, &[evaluation_id], -1).await?);
@@ -511,7 +515,7 @@ const UPHELD_FACTS: &str = concat!(
     "SELECT ",
     fact_cols!(),
     " FROM evaluation_invalidation i JOIN evaluation e ON e.id = i.evaluation_id
-     JOIN service_record r ON r.id = e.service_record_id"
+     JOIN service_record r ON r.id = e.service_record_id WHERE i.appeal_id IS NOT NULL"
 );
 
 /// What `cut_rollup` must hold, recomputed from the rows (evaluations, completions, steps, appeals).

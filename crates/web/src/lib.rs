@@ -32,6 +32,8 @@ pub fn router(app: App) -> Router {
         .route("/windows", get(catalog::windows))
         .route("/platforms", get(platforms::list).post(platforms::create))
         .route("/integrity/flags", get(integrity::flags))
+        .route("/integrity/flags/{id}/investigation", post(integrity::investigate))
+        .route("/integrity/flags/{id}/conclusion", post(integrity::conclude))
         .route("/service-records", post(service_records::create))
         .route("/service-records/{id}", get(service_records::get))
         .route("/service-records/{id}/complete", post(service_records::complete))

@@ -185,6 +185,67 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
     assert_eq!((again.flags, again.new, again.updated), (report.flags, 0, 0));
     let (_, v2) = api.get("office", &url).await;
     assert_eq!(v2, v);
+    let flags = v["flags"].as_array().unwrap();
+    let flag = |p: &str| flags.iter().find(|f| f["pattern"] == p).unwrap().clone();
+
+    // The office investigates and concludes; a fake or malicious conclusion sets the evaluations aside.
+    let (fake, revenge, abusive) =
+        (flag("self_rating")["id"].clone(), flag("revenge")["id"].clone(), flag("abusive_text")["id"].clone());
+    let path = |id: &serde_json::Value, what: &str| format!("/api/v1/integrity/flags/{id}/{what}");
+    let note = json!({ "note": "调取窗口录像并电话核实评价人" });
+    assert_eq!(api.post("auditor", &path(&revenge, "investigation"), note.clone()).await.0, 403, "auditors look on");
+    assert_eq!(api.post("center", &path(&revenge, "investigation"), note.clone()).await.0, 403);
+    let (status, opened) = api.post("office", &path(&revenge, "investigation"), note.clone()).await;
+    assert_eq!((status, opened["state"].as_str()), (200, Some("investigating")), "{opened}");
+    let (status, again) = api.post("office", &path(&revenge, "investigation"), note.clone()).await;
+    assert_eq!((status, again["code"].as_str()), (409, Some("flag_not_open")));
+    assert_eq!(api.post("office", "/api/v1/integrity/flags/999999/investigation", note.clone()).await.0, 404);
+    assert_eq!(api.post("office", "/api/v1/integrity/flags/x/investigation", note).await.0, 404);
+    let (status, bad) =
+        api.post("office", &path(&fake, "conclusion"), json!({ "conclusion": "guilty", "findings": " " })).await;
+    assert_eq!(status, 422, "{bad}");
+    let fields: Vec<&str> = bad["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["conclusion", "findings"], "every reason at once");
+
+    let range = format!("from={from}&to={to}");
+    let (_, before) = api.get("office", &format!("/api/v1/stats?org=510899&{range}")).await;
+    let body = json!({ "conclusion": "fake_good", "findings": "经核实,系工作人员本人用自己的手机评价" });
+    let (status, done) = api.post("office", &path(&fake, "conclusion"), body.clone()).await;
+    assert_eq!(
+        (status, done["state"].as_str(), done["conclusion"].as_str()),
+        (200, Some("concluded"), Some("fake_good"))
+    );
+    assert_eq!(api.post("office", &path(&fake, "conclusion"), body).await.1["code"], "flag_concluded");
+    let (_, after) = api.get("office", &format!("/api/v1/stats?org=510899&{range}")).await;
+    let n = |v: &serde_json::Value, k: &str| v["total"][k].as_i64().unwrap();
+    assert_eq!(n(&after, "evaluations"), n(&before, "evaluations") - 1, "out of every figure");
+    assert_eq!(n(&after, "invalidated"), n(&before, "invalidated") + 1);
+    assert_eq!(n(&after, "appeals_upheld"), n(&before, "appeals_upheld"), "not an appeal");
+    assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
+
+    // Only the flag's own evaluations; a subset is set aside alone; a cleared flag sets nothing aside.
+    let ids = flag("revenge")["evaluation_ids"].as_array().unwrap().clone();
+    let (status, v) = api
+        .post(
+            "office",
+            &path(&revenge, "conclusion"),
+            json!({ "conclusion": "malicious_bad", "findings": "x", "evaluation_ids": [1] }),
+        )
+        .await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("not_of_flag")), "{v}");
+    let subset = json!({ "conclusion": "malicious_bad", "findings": "评价人承认因私怨反复差评", "evaluation_ids": [ids[0], ids[1]] });
+    assert_eq!(api.post("office", &path(&revenge, "conclusion"), subset).await.0, 200);
+    let cleared = json!({ "conclusion": "cleared", "findings": "评价人情绪激动,但所反映问题属实" });
+    assert_eq!(api.post("office", &path(&abusive, "conclusion"), cleared).await.0, 200);
+    let (_, last) = api.get("office", &format!("/api/v1/stats?org=510899&{range}")).await;
+    assert_eq!(n(&last, "invalidated"), n(&before, "invalidated") + 3);
+    assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
+    let log = app.app.store.audit_entries("integrity.", 0, 50).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.action == "integrity.conclude").count(), 3);
+    // A rescan leaves concluded flags as the office left them.
+    app.app.integrity_scan(&actor, from, to).await.unwrap();
+    let (_, v3) = api.get("office", &format!("{url}&pattern=self_rating")).await;
+    assert_eq!(v3["flags"][0]["state"], "concluded");
 
     // The daily job scans yesterday, once (the server's own job loop may have been first).
     app.app.run_jobs(Utc::now()).await.unwrap();

@@ -47,3 +47,19 @@ CREATE TABLE integrity_scan_day (
     day TEXT PRIMARY KEY,
     at BIGINT NOT NULL
 );
+
+-- Issue 16 §4: an evaluation is set aside by an upheld appeal or by the county office's conclusion on a
+-- flag (fake good, malicious bad).
+ALTER TABLE evaluation_invalidation ALTER COLUMN appeal_id DROP NOT NULL;
+ALTER TABLE evaluation_invalidation ADD COLUMN flag_id BIGINT REFERENCES integrity_flag (id);
+ALTER TABLE evaluation_invalidation ADD CONSTRAINT evaluation_invalidation_one_source
+    CHECK ((appeal_id IS NULL) <> (flag_id IS NULL));
+
+-- The office's investigation of a flag: opened with a note, concluded with findings (issue 16 §4).
+ALTER TABLE integrity_flag ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE integrity_flag ADD COLUMN investigation_note TEXT;
+ALTER TABLE integrity_flag ADD COLUMN investigated_by TEXT;
+ALTER TABLE integrity_flag ADD COLUMN conclusion TEXT;
+ALTER TABLE integrity_flag ADD COLUMN findings TEXT;
+ALTER TABLE integrity_flag ADD COLUMN concluded_by TEXT;
+ALTER TABLE integrity_flag ADD COLUMN concluded_at BIGINT;

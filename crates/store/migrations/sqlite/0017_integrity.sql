@@ -47,3 +47,26 @@ CREATE TABLE integrity_scan_day (
     day TEXT PRIMARY KEY,
     at BIGINT NOT NULL
 );
+
+-- Issue 16 §4: an evaluation is set aside by an upheld appeal or by the county office's conclusion on a
+-- flag (fake good, malicious bad). SQLite cannot relax a NOT NULL in place: the table is rebuilt.
+CREATE TABLE evaluation_invalidation_new (
+    evaluation_id BIGINT PRIMARY KEY REFERENCES evaluation (id),
+    appeal_id BIGINT REFERENCES appeal (id),
+    flag_id BIGINT REFERENCES integrity_flag (id),
+    at BIGINT NOT NULL,
+    CHECK ((appeal_id IS NULL) <> (flag_id IS NULL))
+);
+INSERT INTO evaluation_invalidation_new (evaluation_id, appeal_id, at)
+SELECT evaluation_id, appeal_id, at FROM evaluation_invalidation;
+DROP TABLE evaluation_invalidation;
+ALTER TABLE evaluation_invalidation_new RENAME TO evaluation_invalidation;
+
+-- The office's investigation of a flag: opened with a note, concluded with findings (issue 16 §4).
+ALTER TABLE integrity_flag ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE integrity_flag ADD COLUMN investigation_note TEXT;
+ALTER TABLE integrity_flag ADD COLUMN investigated_by TEXT;
+ALTER TABLE integrity_flag ADD COLUMN conclusion TEXT;
+ALTER TABLE integrity_flag ADD COLUMN findings TEXT;
+ALTER TABLE integrity_flag ADD COLUMN concluded_by TEXT;
+ALTER TABLE integrity_flag ADD COLUMN concluded_at BIGINT;
