@@ -13,7 +13,6 @@ const QUOTA: u32 = 3;
 
 async fn reveal_only_for_a_purpose_within_the_daily_quota(app: TestApp) {
     let api = Api::new(&app).await;
-    app.app.create_user("auditor", "审计员", PASSWORD, "auditor", "510899", None).await.unwrap();
     let (record, case) = bad_review(&app, "RV-1").await;
     let reveal = format!("/console/records/{record}/reveal");
     let why = [("reason", "联系评价人核实情况")];
