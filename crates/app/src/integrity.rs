@@ -120,9 +120,10 @@ impl App {
         let observations = self.store.integrity_observations(start - Duration::days(LOOKBACK_DAYS), end).await?;
         let staff = self.store.staff_identities().await?;
         let thresholds = Thresholds::default();
+        let calendar = self.calendar();
         // The rules are CPU work over up to a year of a county: off the async threads.
         let (observations, flags) = tokio::task::spawn_blocking(move || {
-            let flags = scan(&observations, &staff, start, &thresholds);
+            let flags = scan(&observations, &staff, &calendar, start, &thresholds);
             (observations, flags)
         })
         .await

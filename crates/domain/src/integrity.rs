@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Level;
+use crate::calendar::{Calendar, business_date};
 
 crate::catalog::coded_enum! {
     /// What a flag suspects.
@@ -52,6 +53,7 @@ pub struct Observation {
     pub level: Level,
     pub comment: Option<String>,
     pub record_number: String,
+    pub received_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub org_id: i64,
     pub window: Option<String>,
@@ -102,6 +104,21 @@ pub struct Thresholds {
     /// share among everyone else stays under `revenge_others_bad_share`.
     pub revenge_min_bad: usize,
     pub revenge_others_bad_share: f64,
+    /// Fabricated records: this many at one window in a day, each handled within `quick_minutes` and rated
+    /// "非常满意" within `quick_minutes` of completion, from at most `pool` applicants.
+    pub fabricated_min: usize,
+    pub quick_minutes: i64,
+    pub pool: usize,
+    /// Rating ring: this many evaluators, each with this many quick top-rated services at one window.
+    pub ring_members: usize,
+    pub ring_visits: usize,
+    /// Coordinated bad reviews: this many evaluators from one address or device against one staff member
+    /// within a day.
+    pub coordinated_min: usize,
+    /// Period-end campaign: the top-box share of the last three working days of a month above the window's own
+    /// share for the rest of the month by this much more than its peers' jump, on at least this many.
+    pub campaign_jump: f64,
+    pub campaign_min: usize,
 }
 
 impl Default for Thresholds {
@@ -112,18 +129,36 @@ impl Default for Thresholds {
             gone_after_minutes: 60,
             revenge_min_bad: 3,
             revenge_others_bad_share: 0.2,
+            fabricated_min: 6,
+            quick_minutes: 5,
+            pool: 3,
+            ring_members: 3,
+            ring_visits: 4,
+            coordinated_min: 4,
+            campaign_jump: 0.25,
+            campaign_min: 10,
         }
     }
 }
 
 /// Runs every rule over the evaluations of a scan (with the history before it that the rules may read);
 /// only flags with at least one evaluation at or after `from` are kept.
-pub fn scan(obs: &[Observation], staff: &[StaffIdentity], from: DateTime<Utc>, t: &Thresholds) -> Vec<Flag> {
+pub fn scan(
+    obs: &[Observation],
+    staff: &[StaffIdentity],
+    calendar: &Calendar,
+    from: DateTime<Utc>,
+    t: &Thresholds,
+) -> Vec<Flag> {
     let mut flags = Vec::new();
     flags.extend(self_rating(obs, staff));
     flags.extend(abusive_text(obs));
     flags.extend(revenge(obs, t));
     flags.extend(device_takeover(obs, t));
+    flags.extend(fabricated_records(obs, t));
+    flags.extend(rating_ring(obs, t));
+    flags.extend(coordinated_bad_reviews(obs, t));
+    flags.extend(period_end_campaign(obs, calendar, t));
     let at: HashMap<i64, DateTime<Utc>> = obs.iter().map(|o| (o.evaluation_id, o.at)).collect();
     flags.retain(|f| f.evaluation_ids.iter().any(|id| at.get(id).is_some_and(|a| *a >= from)));
     flags.sort_by(|a, b| a.pattern.as_str().cmp(b.pattern.as_str()).then(a.subject.cmp(&b.subject)));
@@ -371,6 +406,232 @@ pub fn device_takeover(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
     flags
 }
 
+/// A quick top rating: handled within `quick` minutes and rated "非常满意" within `quick` minutes of completion.
+fn quick_top(o: &Observation, quick: i64) -> bool {
+    let Some(done) = o.completed_at else { return false };
+    o.level == Level::VerySatisfied
+        && done - o.received_at <= Duration::minutes(quick)
+        && o.at - done <= Duration::minutes(quick)
+}
+
+/// `fabricated_records`: one window's day full of records that look made up to carry ratings — each handled in
+/// minutes and rated top at once, by a handful of "applicants". An agent (代办) with many records of one day is
+/// one applicant with services of normal length, and rates like anyone else.
+pub fn fabricated_records(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
+    let mut per: BTreeMap<(&str, chrono::NaiveDate), Vec<&Observation>> = BTreeMap::new();
+    for o in obs.iter().filter(|o| quick_top(o, t.quick_minutes)) {
+        if let Some(w) = &o.window {
+            per.entry((w.as_str(), business_date(o.at))).or_default().push(o);
+        }
+    }
+    let mut flags = Vec::new();
+    for ((window, day), group) in per {
+        let applicants = sorted(group.iter().map(|o| o.applicant_id.as_str())).len();
+        if group.len() < t.fabricated_min || applicants > t.pool {
+            continue;
+        }
+        flags.push(Flag {
+            pattern: Pattern::FabricatedRecords,
+            subject: format!("window:{window}:{day}"),
+            evaluation_ids: sorted(group.iter().map(|o| o.evaluation_id)),
+            staff_numbers: sorted(group.iter().filter_map(|o| o.staff.as_ref().map(|s| s.1.clone()))),
+            window_codes: vec![window.to_string()],
+            device_codes: sorted(group.iter().filter_map(|o| o.device.clone())),
+            score: (0.6 + 0.03 * group.len() as f64).min(0.95),
+            explanation: format!(
+                "窗口 {window} 在 {day} 有 {} 件办件均在 {} 分钟内办结并随即评为“非常满意”,申请人只有 {applicants} 人。",
+                group.len(),
+                t.quick_minutes
+            ),
+        });
+    }
+    flags
+}
+
+/// `rating_ring`: a small group of evaluators each coming again and again to one window for quick services
+/// they all rate top. One busy agent is one evaluator, not a ring; a family rarely returns four times a month.
+pub fn rating_ring(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
+    let mut per: BTreeMap<&str, BTreeMap<&str, Vec<&Observation>>> = BTreeMap::new();
+    for o in obs.iter().filter(|o| quick_top(o, 3 * t.quick_minutes)) {
+        if let Some(w) = &o.window {
+            per.entry(w.as_str()).or_default().entry(o.applicant_id.as_str()).or_default().push(o);
+        }
+    }
+    let mut flags = Vec::new();
+    for (window, by_evaluator) in per {
+        let members: Vec<&Vec<&Observation>> = by_evaluator.values().filter(|v| v.len() >= t.ring_visits).collect();
+        if members.len() < t.ring_members {
+            continue;
+        }
+        let all: Vec<&Observation> = members.iter().flat_map(|v| v.iter().copied()).collect();
+        flags.push(Flag {
+            pattern: Pattern::RatingRing,
+            subject: format!("window:{window}:ring"),
+            evaluation_ids: sorted(all.iter().map(|o| o.evaluation_id)),
+            staff_numbers: sorted(all.iter().filter_map(|o| o.staff.as_ref().map(|s| s.1.clone()))),
+            window_codes: vec![window.to_string()],
+            device_codes: Vec::new(),
+            score: (0.55 + 0.1 * members.len() as f64).min(0.95),
+            explanation: format!(
+                "{} 名评价人反复在窗口 {window} 办理简短业务并一律评为“非常满意”(共 {} 次,每人至少 {} 次)。",
+                members.len(),
+                all.len(),
+                t.ring_visits
+            ),
+        });
+    }
+    flags
+}
+
+/// `coordinated_bad_reviews`: within a day, several evaluators from one address or one device give one staff
+/// member bad reviews, while everyone else finds the service fine. A real wave after a failure shows in
+/// everyone's ratings; a family or the hall's Wi-Fi is a couple of people, not a campaign.
+pub fn coordinated_bad_reviews(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
+    let mut totals: HashMap<i64, (usize, usize)> = HashMap::new();
+    let mut groups: BTreeMap<(i64, String, chrono::NaiveDate), Vec<&Observation>> = BTreeMap::new();
+    for o in obs {
+        let Some((staff_id, _, _)) = &o.staff else { continue };
+        let total = totals.entry(*staff_id).or_default();
+        total.0 += 1;
+        if !o.level.is_bad_review() {
+            continue;
+        }
+        total.1 += 1;
+        for source in
+            [o.address.as_ref().map(|a| format!("address:{a}")), o.device.as_ref().map(|d| format!("device:{d}"))]
+                .into_iter()
+                .flatten()
+        {
+            groups.entry((*staff_id, source, business_date(o.at))).or_default().push(o);
+        }
+    }
+    let mut flags = Vec::new();
+    let mut taken: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    for ((staff_id, source, day), group) in groups {
+        let evaluators = sorted(group.iter().map(|o| o.applicant_id.as_str())).len();
+        if evaluators < t.coordinated_min || group.iter().all(|o| taken.contains(&o.evaluation_id)) {
+            continue;
+        }
+        let (all, all_bad) = totals[&staff_id];
+        let (others, others_bad) = (all - group.len(), all_bad - group.len());
+        if others < 5 || others_bad as f64 / others as f64 >= t.revenge_others_bad_share {
+            continue;
+        }
+        taken.extend(group.iter().map(|o| o.evaluation_id));
+        let s = group[0].staff.as_ref().expect("grouped by staff");
+        let from = if source.starts_with("device:") { "同一评价设备" } else { "同一网络地址" };
+        flags.push(Flag {
+            pattern: Pattern::CoordinatedBadReviews,
+            subject: format!("staff:{staff_id}:{source}:{day}"),
+            evaluation_ids: sorted(group.iter().map(|o| o.evaluation_id)),
+            staff_numbers: vec![s.1.clone()],
+            window_codes: sorted(group.iter().filter_map(|o| o.window.clone())),
+            device_codes: sorted(group.iter().filter_map(|o| o.device.clone())),
+            score: (0.55 + 0.08 * evaluators as f64).min(0.95),
+            explanation: format!(
+                "{day} 有 {evaluators} 名评价人从{from}集中给工作人员 {} 差评,而其他 {others} 条评价中差评仅占 {:.0}%。",
+                staff_label(s),
+                others_bad as f64 / others as f64 * 100.0
+            ),
+        });
+    }
+    flags
+}
+
+/// The last three working days of each month the evaluations touch.
+fn period_ends(obs: &[Observation], calendar: &Calendar) -> std::collections::HashSet<chrono::NaiveDate> {
+    use chrono::Datelike;
+    let mut months = std::collections::BTreeSet::new();
+    for o in obs {
+        let d = business_date(o.at);
+        months.insert((d.year(), d.month()));
+    }
+    let mut ends = std::collections::HashSet::new();
+    for (y, m) in months {
+        let first_next = if m == 12 {
+            chrono::NaiveDate::from_ymd_opt(y + 1, 1, 1)
+        } else {
+            chrono::NaiveDate::from_ymd_opt(y, m + 1, 1)
+        };
+        let Some(mut d) = first_next else { continue };
+        let mut found = 0;
+        while found < 3 {
+            d -= Duration::days(1);
+            if calendar.is_working_day(d) {
+                ends.insert(d);
+                found += 1;
+            }
+        }
+    }
+    ends
+}
+
+/// `period_end_campaign`: a window whose top ratings jump in the last three working days of a month, against
+/// its own rest of the month and against its peers' jump (a county-wide push at month end is no one window's
+/// campaign). Judged per window; its period-end top ratings are the evidence.
+pub fn period_end_campaign(obs: &[Observation], calendar: &Calendar, t: &Thresholds) -> Vec<Flag> {
+    use chrono::Datelike;
+    let ends = period_ends(obs, calendar);
+    // (window, year, month) → [rest: (top, all), end: (top, all)], and the end's top ratings.
+    type Shares = [(usize, usize); 2];
+    let mut per: BTreeMap<(&str, i32, u32), (Shares, Vec<i64>)> = BTreeMap::new();
+    for o in obs {
+        let Some(w) = &o.window else { continue };
+        let d = business_date(o.at);
+        let at_end = ends.contains(&d);
+        let e = per.entry((w.as_str(), d.year(), d.month())).or_default();
+        let slot = &mut e.0[usize::from(at_end)];
+        slot.1 += 1;
+        if o.level == Level::VerySatisfied {
+            slot.0 += 1;
+            if at_end {
+                e.1.push(o.evaluation_id);
+            }
+        }
+    }
+    let share = |(top, all): (usize, usize)| if all == 0 { None } else { Some(top as f64 / all as f64) };
+    let mut jumps: BTreeMap<(i32, u32), Vec<(&str, f64)>> = BTreeMap::new();
+    for ((w, y, m), (s, _)) in &per {
+        if let (Some(rest), Some(end)) = (share(s[0]), share(s[1])) {
+            jumps.entry((*y, *m)).or_default().push((w, end - rest));
+        }
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    let mut flags = Vec::new();
+    for ((window, y, m), (s, ids)) in per {
+        let (Some(rest), Some(end)) = (share(s[0]), share(s[1])) else { continue };
+        // The other windows' jump that month (none: nothing to compare with but itself, taken as no jump).
+        let others: Vec<f64> = jumps[&(y, m)].iter().filter(|(w, _)| *w != window).map(|(_, j)| *j).collect();
+        let peers = median(&others);
+        let jump = end - rest;
+        if s[1].1 < t.campaign_min || s[0].1 < t.campaign_min || jump - peers < t.campaign_jump {
+            continue;
+        }
+        flags.push(Flag {
+            pattern: Pattern::PeriodEndCampaign,
+            subject: format!("window:{window}:{y}-{m:02}"),
+            evaluation_ids: ids,
+            staff_numbers: Vec::new(),
+            window_codes: vec![window.to_string()],
+            device_codes: Vec::new(),
+            score: (0.5 + (jump - peers)).min(0.9),
+            explanation: format!(
+                "窗口 {window} 在 {y} 年 {m} 月最后三个工作日的“非常满意”占比为 {:.0}%({} 条中 {} 条),当月其余日子为 {:.0}%,同期各窗口一般只变化 {:+.0} 个百分点。",
+                end * 100.0,
+                s[1].1,
+                s[1].0,
+                rest * 100.0,
+                peers * 100.0
+            ),
+        });
+    }
+    flags
+}
+
 /// The family of a browser or app from its user-agent line: enough to see a hall pad's one browser rating
 /// for hundreds of applicants, or a script, without keeping the whole line.
 pub fn user_agent_family(ua: &str) -> &'static str {
@@ -401,7 +662,7 @@ pub fn user_agent_family(ua: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{Datelike, TimeZone};
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap()
@@ -414,6 +675,7 @@ mod tests {
             level,
             comment: None,
             record_number: format!("R-{id}"),
+            received_at: t0() + Duration::minutes(minutes - 20),
             completed_at: Some(t0() + Duration::minutes(minutes - 2)),
             org_id: 1,
             window: Some("W-1".into()),
@@ -503,14 +765,109 @@ mod tests {
         assert_eq!(flags[0].device_codes, ["D-1"]);
     }
 
+    /// A quick top-rated service: handled in two minutes, rated a minute after.
+    fn quick(id: i64, minutes: i64, evaluator: &str) -> Observation {
+        let mut o = ob(id, minutes, Level::VerySatisfied, 1, evaluator);
+        o.completed_at = Some(o.at - Duration::minutes(1));
+        o.received_at = o.at - Duration::minutes(3);
+        o
+    }
+
+    #[test]
+    fn made_up_records_but_not_an_agents_busy_day() {
+        let t = Thresholds::default();
+        let made_up: Vec<Observation> = (0..8).map(|i| quick(i, i * 10, ["a", "b"][i as usize % 2])).collect();
+        let flags = fabricated_records(&made_up, &t);
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert!(flags[0].explanation.contains("申请人只有 2 人"), "{}", flags[0].explanation);
+        // An agent: twelve records of one day, each of normal length, rated as anyone would.
+        let agent: Vec<Observation> = (0..12).map(|i| ob(100 + i, i * 30, Level::VerySatisfied, 1, "agent")).collect();
+        assert!(fabricated_records(&agent, &t).is_empty());
+        // Many different applicants with quick services are a quick window, not a made-up one.
+        let busy: Vec<Observation> = (0..12).map(|i| quick(200 + i, i * 10, &format!("p{i}"))).collect();
+        assert!(fabricated_records(&busy, &t).is_empty());
+    }
+
+    #[test]
+    fn a_ring_returning_to_one_window_but_not_one_agent() {
+        let t = Thresholds::default();
+        let ring: Vec<Observation> =
+            (0..12).map(|i| quick(i, i * 60 * 24, ["r1", "r2", "r3"][i as usize % 3])).collect();
+        assert_eq!(rating_ring(&ring, &t).len(), 1);
+        let agent: Vec<Observation> = (0..12).map(|i| quick(100 + i, i * 60 * 24, "agent")).collect();
+        assert!(rating_ring(&agent, &t).is_empty(), "one evaluator is not a ring");
+    }
+
+    #[test]
+    fn bad_reviews_from_one_address_but_not_a_wave_or_a_family() {
+        let t = Thresholds::default();
+        let mut obs: Vec<Observation> =
+            (0..10).map(|i| ob(100 + i, i, Level::Satisfied, 1, &format!("p{i}"))).collect();
+        let from_one = |id: i64, who: &str, addr: &str| {
+            let mut o = ob(id, 300 + id, Level::VeryDissatisfied, 1, who);
+            o.address = Some(addr.into());
+            o
+        };
+        // A family of two from home: not a campaign.
+        obs.extend([from_one(1, "f1", "home"), from_one(2, "f2", "home")]);
+        assert!(coordinated_bad_reviews(&obs, &t).is_empty());
+        // Five people from one address within the day against one staff member everyone else is content with.
+        obs.extend((0..5).map(|i| from_one(10 + i, &format!("c{i}"), "office-x")));
+        let flags = coordinated_bad_reviews(&obs, &t);
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert_eq!(flags[0].evaluation_ids.len(), 5);
+        // After a real failure everyone is dissatisfied: no one is singled out.
+        obs.extend((0..10).map(|i| ob(500 + i, 400 + i, Level::Dissatisfied, 1, &format!("w{i}"))));
+        assert!(coordinated_bad_reviews(&obs, &t).is_empty());
+    }
+
+    #[test]
+    fn a_window_whose_top_ratings_jump_at_month_end_against_its_peers() {
+        let cal = Calendar::bundled();
+        let t = Thresholds::default();
+        // November 2026: windows W-1 and W-2 rate 40 % top all month; at the last three working days W-1 jumps to
+        // 100 %, W-2 stays.
+        let day = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap();
+        let mut obs = Vec::new();
+        let mut id = 0;
+        for d in 2..=30u32 {
+            let date = chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+            if !cal.is_working_day(date) {
+                continue;
+            }
+            let end = d >= 26;
+            for w in ["W-1", "W-2"] {
+                for k in 0..5 {
+                    id += 1;
+                    let top = if end && w == "W-1" { true } else { k < 2 };
+                    let mut o =
+                        ob(id, 0, if top { Level::VerySatisfied } else { Level::Satisfied }, 1, &format!("e{id}"));
+                    o.at = day(d, 2 + k);
+                    o.window = Some(w.into());
+                    obs.push(o);
+                }
+            }
+        }
+        let flags = period_end_campaign(&obs, &cal, &t);
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert_eq!(flags[0].window_codes, ["W-1"]);
+        assert!(flags[0].explanation.contains("最后三个工作日"), "{}", flags[0].explanation);
+        // If every window jumps (a county-wide push), no one window is singled out.
+        for o in obs.iter_mut().filter(|o| o.window.as_deref() == Some("W-2") && business_date(o.at).day() >= 26) {
+            o.level = Level::VerySatisfied;
+        }
+        assert!(period_end_campaign(&obs, &cal, &t).is_empty());
+    }
+
     #[test]
     fn a_scan_keeps_flags_touching_its_window_and_finds_the_same_twice() {
         let me = staff(1, "me");
         let obs = [ob(1, 0, Level::VerySatisfied, 1, "me"), ob(2, 60 * 24 * 3, Level::VerySatisfied, 1, "me")];
         let from = t0() + Duration::days(1);
-        let a = scan(&obs, std::slice::from_ref(&me), from, &Thresholds::default());
+        let cal = Calendar::bundled();
+        let a = scan(&obs, std::slice::from_ref(&me), &cal, from, &Thresholds::default());
         assert_eq!(a.iter().map(|f| f.evaluation_ids[0]).collect::<Vec<_>>(), [2]);
-        assert_eq!(a, scan(&obs, &[me], from, &Thresholds::default()));
+        assert_eq!(a, scan(&obs, &[me], &cal, from, &Thresholds::default()));
     }
 
     #[test]

@@ -96,7 +96,8 @@ impl Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<Observation>, StoreError> {
         let mut rows = sqlx::query(
-            "SELECT e.id, e.created_at, e.level, e.comment, r.record_number, r.completed_at, r.org_id, w.code AS window,
+            "SELECT e.id, e.created_at, e.level, e.comment, r.record_number, r.received_at, r.completed_at, r.org_id,
+                 w.code AS window,
                  s.id AS staff_id, s.staff_number, s.name AS staff_name, r.applicant_mobile_idx,
                  r.applicant_id_number_idx, x.device_code, x.client_address_idx
              FROM evaluation e
@@ -120,6 +121,7 @@ impl Store {
                 level: Level::parse(&level).ok_or_else(|| StoreError::Corrupt(format!("level {level}")))?,
                 comment: r.try_get("comment")?,
                 record_number: r.try_get("record_number")?,
+                received_at: from_ms(r.try_get("received_at")?),
                 completed_at: r.try_get::<Option<i64>, _>("completed_at")?.map(from_ms),
                 org_id: r.try_get("org_id")?,
                 window: r.try_get("window")?,

@@ -25,6 +25,11 @@ fn mobile(n: u32) -> String {
 struct History {
     lines: Vec<String>,
     next: u32,
+    /// The window and client address of the next lines.
+    window: &'static str,
+    address: Option<&'static str>,
+    /// Minutes from receipt to completion of the next lines.
+    handling: i64,
 }
 
 impl History {
@@ -47,14 +52,15 @@ impl History {
                 "record_number": format!("INT-{}", self.next),
                 "item_code": "QS010001",
                 "org_code": "510899D01",
-                "window_code": "W-510899-C01",
+                "window_code": self.window,
                 "staff_number": staff,
                 "applicant": { "kind": "person", "name": "评价人", "id_number": id_number(evaluator),
                                "mobile": mobile(evaluator) },
-                "received_at": (completed - Duration::minutes(30)).to_rfc3339(),
+                "received_at": (completed - Duration::minutes(self.handling)).to_rfc3339(),
                 "completed_at": completed.to_rfc3339(),
                 "evaluation": { "level": level, "indicator_ids": criteria, "comment": comment, "channel": channel,
-                                "created_at": rated.to_rfc3339(), "device_code": device },
+                                "created_at": rated.to_rfc3339(), "device_code": device,
+                                "client_address": self.address },
             })
             .to_string(),
         );
@@ -71,7 +77,7 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
         .await
         .unwrap();
     let day = Utc::now() - Duration::days(3);
-    let mut h = History { lines: Vec::new(), next: 0 };
+    let mut h = History { lines: Vec::new(), next: 0, window: "W-510899-C01", address: None, handling: 30 };
     // Benign: 30 applicants rated on the kiosk a minute after their service (staff helping on the pad).
     for i in 0..30 {
         let done = day + Duration::minutes(i * 7);
@@ -138,6 +144,32 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
         None,
         &["S511"],
     );
+    // coordinated_bad_reviews: five people from one address against QS0002, whom ten others rate well.
+    for i in 0..10 {
+        let done = day + Duration::hours(8) + Duration::minutes(i * 3);
+        h.add(600 + i as u32, "QS0002", done, done + Duration::minutes(2), "satisfied", None, None, &["S211"]);
+    }
+    h.address = Some("10.9.9.9");
+    for i in 0..5 {
+        let done = day + Duration::hours(9) + Duration::minutes(i * 4);
+        h.add(
+            700 + i as u32,
+            "QS0002",
+            done,
+            done + Duration::minutes(2),
+            "dissatisfied",
+            Some("不满意"),
+            None,
+            &["S411"],
+        );
+    }
+    h.address = None;
+    // fabricated_records: eight two-minute "services" at another window, rated top at once, by two "applicants".
+    (h.window, h.handling) = ("W-510899-C02", 2);
+    for i in 0..8 {
+        let done = day + Duration::hours(10) + Duration::minutes(i * 6);
+        h.add(800 + (i % 2) as u32, "", done, done + Duration::minutes(1), "very_satisfied", None, None, &["S111"]);
+    }
     let actor = hcp_app::audit::Actor::operator();
     app.app.import_history(&actor, "integrity.jsonl", &h.lines.join("\n"), &|_, _| {}).await.unwrap();
 
@@ -152,7 +184,11 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
     let patterns: Vec<&str> = flags.iter().map(|f| f["pattern"].as_str().unwrap()).collect();
     let mut sorted = patterns.clone();
     sorted.sort_unstable();
-    assert_eq!(sorted, ["abusive_text", "device_takeover", "revenge", "self_rating"], "{v:#}");
+    assert_eq!(
+        sorted,
+        ["abusive_text", "coordinated_bad_reviews", "device_takeover", "fabricated_records", "revenge", "self_rating"],
+        "{v:#}"
+    );
     let flag = |p: &str| flags.iter().find(|f| f["pattern"] == p).unwrap().clone();
     assert_eq!(flag("device_takeover")["evaluation_ids"].as_array().unwrap().len(), 6);
     assert_eq!(flag("device_takeover")["device_codes"], json!(["K-510899-01"]));
