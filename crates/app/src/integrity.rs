@@ -159,6 +159,14 @@ impl App {
         self.integrity_scan(&Actor::system(), yesterday, yesterday).await.map(Some)
     }
 
+    /// One flag, for the county office and auditors.
+    pub async fn integrity_flag(&self, who: &Principal, id: i64) -> AppResult<FlagView> {
+        if !who.may(Action::ViewIntegrity, None) {
+            return Err(AppError::Forbidden);
+        }
+        Ok(self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?.into())
+    }
+
     /// The county office opens the investigation of an open flag.
     pub async fn open_investigation(&self, who: &Principal, id: i64, note: &str) -> AppResult<FlagView> {
         if !who.may(Action::InvestigateIntegrity, None) {

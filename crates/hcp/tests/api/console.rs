@@ -361,6 +361,21 @@ async fn every_role_against_every_console_route(app: TestApp) {
         ("POST", "/console/catalog/changes", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/import", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("GET", "/console/exchange", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        // Integrity flags: the county office and auditors (the id here is a record's, no flag: 404).
+        ("GET", "/console/integrity", [403, 403, 403, 403, 200, 200, 403], [403, 403, 403, 403, 200, 200, 403]),
+        ("GET", "/console/integrity/{id}", [403, 403, 403, 403, 404, 404, 403], [403, 403, 403, 403, 404, 404, 403]),
+        (
+            "POST",
+            "/console/integrity/{id}/investigation",
+            [403, 403, 403, 403, 404, 403, 403],
+            [403, 403, 403, 403, 404, 403, 403],
+        ),
+        (
+            "POST",
+            "/console/integrity/{id}/conclusion",
+            [403, 403, 403, 403, 404, 403, 403],
+            [403, 403, 403, 403, 404, 403, 403],
+        ),
         ("POST", "/console/exchange/resend", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/devices", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         (

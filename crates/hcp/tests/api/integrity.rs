@@ -283,6 +283,34 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
     let (_, v3) = api.get("office", &format!("{url}&pattern=self_rating")).await;
     assert_eq!(v3["flags"][0]["state"], "concluded");
 
+    // The same through the console: the queue, a flag's page, an investigation and a conclusion.
+    let office = crate::console::login(&app, "office").await;
+    let (status, html) = office.get(&format!("/console/integrity?from={from}&to={to}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("虚构办件刷评") && html.contains("组织刷差评") && html.contains("已办结"), "{html}");
+    let fabricated = flag("fabricated_records")["id"].as_i64().unwrap();
+    let page = format!("/console/integrity/{fabricated}");
+    let (status, html) = office.get(&page).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("立案核查") && html.contains("核查结论") && html.contains("W-510899-C02"), "{html}");
+    let (status, _) = office.post(&format!("{page}/investigation"), &[("note", "调取窗口办件材料")]).await;
+    assert_eq!(status, 303);
+    let (status, html) = office.post(&format!("{page}/conclusion"), &[("conclusion", "fake_good")]).await;
+    assert_eq!(status, 422, "findings required");
+    assert!(html.contains("调查结论说明"), "{html}");
+    let (status, _) = office
+        .post(&format!("{page}/conclusion"), &[("conclusion", "referred"), ("findings", "已移送纪检监察机关")])
+        .await;
+    assert_eq!(status, 303);
+    let (_, html) = office.get(&page).await;
+    assert!(html.contains("移送有关部门") && !html.contains("立案核查</button>"), "{html}");
+    let auditor = crate::console::login(&app, "auditor").await;
+    let (status, html) = auditor.get(&page).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("<form method=\"post\" action=\"/console/integrity"), "auditors have no forms");
+    let (status, _) = office.get("/console/integrity?from=nope").await;
+    assert_eq!(status, 422);
+
     // The daily job scans yesterday, once (the server's own job loop may have been first).
     app.app.run_jobs(Utc::now()).await.unwrap();
     assert!(app.app.run_jobs(Utc::now()).await.unwrap().integrity.is_none());

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod evaluations;
 pub mod exchange;
 pub mod home;
+pub mod integrity;
 pub mod login;
 pub mod outbox;
 pub mod password;
@@ -114,6 +115,14 @@ pub fn routes() -> Vec<ConsoleRoute> {
         },
         ConsoleRoute { method: "POST", path: "/console/catalog/passwords", router: post(catalog::reset_password) },
         ConsoleRoute { method: "GET", path: "/console/audit", router: get(audit::show) },
+        ConsoleRoute { method: "GET", path: "/console/integrity", router: get(integrity::list) },
+        ConsoleRoute { method: "GET", path: "/console/integrity/{id}", router: get(integrity::show) },
+        ConsoleRoute {
+            method: "POST",
+            path: "/console/integrity/{id}/investigation",
+            router: post(integrity::investigate),
+        },
+        ConsoleRoute { method: "POST", path: "/console/integrity/{id}/conclusion", router: post(integrity::conclude) },
         ConsoleRoute { method: "GET", path: "/console/calendar", router: get(calendar::show) },
         ConsoleRoute { method: "POST", path: "/console/calendar", router: post(calendar::import) },
         ConsoleRoute { method: "GET", path: "/console/password", router: get(password::show) },
@@ -193,7 +202,7 @@ pub fn csrf_field(c: &Console) -> String {
 }
 
 /// The console's main places, each shown to whoever may use it.
-const MENU: [(hcp_app::policy::Action, &str, &str); 8] = {
+const MENU: [(hcp_app::policy::Action, &str, &str); 9] = {
     use hcp_app::policy::Action::*;
     [
         (ViewRecords, "/console/records", "查找办件"),
@@ -203,6 +212,7 @@ const MENU: [(hcp_app::policy::Action, &str, &str); 8] = {
         (ViewStats, "/console/dashboard", "数据看板"),
         (ViewStats, "/console/stats", "统计分析"),
         (ManageCatalog, "/console/catalog", "基础信息"),
+        (ViewIntegrity, "/console/integrity", "真实性线索"),
         (ViewAudit, "/console/audit", "审计日志"),
     ]
 };
