@@ -302,30 +302,29 @@ pub fn abusive_text(obs: &[Observation]) -> Vec<Flag> {
 /// `revenge`: one evaluator rates one staff member badly again and again while everyone else finds that staff
 /// member's service fine. A real problem shows in others' ratings too (a wave of complaints is not revenge).
 pub fn revenge(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
-    // Per staff member: each evaluator's bad reviews, and everyone's counts.
-    let mut per: BTreeMap<i64, BTreeMap<&str, Vec<&Observation>>> = BTreeMap::new();
+    // Per staff member: each evaluator's ratings and bad reviews, and everyone's counts — one pass.
+    let mut per: BTreeMap<i64, BTreeMap<&str, (usize, Vec<&Observation>)>> = BTreeMap::new();
     let mut totals: HashMap<i64, (usize, usize)> = HashMap::new();
     for o in obs {
         let Some((staff_id, _, _)) = &o.staff else { continue };
         let total = totals.entry(*staff_id).or_default();
         total.0 += 1;
+        let mine = per.entry(*staff_id).or_default().entry(o.applicant_id.as_str()).or_default();
+        mine.0 += 1;
         if o.level.is_bad_review() {
             total.1 += 1;
-            per.entry(*staff_id).or_default().entry(o.applicant_id.as_str()).or_default().push(o);
+            mine.1.push(o);
         }
     }
     let mut flags = Vec::new();
     for (staff_id, by_evaluator) in per {
         let (all, all_bad) = totals[&staff_id];
-        for (evaluator, bad) in by_evaluator {
-            if bad.len() < t.revenge_min_bad {
+        for (evaluator, (rated, bad)) in by_evaluator {
+            // Again and again, and mostly bad: three bad among twenty visits is a regular's bad luck.
+            if bad.len() < t.revenge_min_bad || bad.len() * 2 < rated {
                 continue;
             }
-            let evaluator_all = obs
-                .iter()
-                .filter(|o| o.applicant_id == evaluator && o.staff.as_ref().is_some_and(|s| s.0 == staff_id))
-                .count();
-            let others = all - evaluator_all;
+            let others = all - rated;
             let others_bad = all_bad - bad.len();
             if others < 5 {
                 continue; // too little from others to say the service is fine
@@ -346,9 +345,10 @@ pub fn revenge(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
                 device_codes: Vec::new(),
                 score: (0.5 + 0.1 * bad.len() as f64 + (t.revenge_others_bad_share - share)).min(0.95),
                 explanation: format!(
-                    "同一评价人 {} 次给工作人员 {} 差评,而其他评价人的 {} 条评价中差评仅占 {:.0}%。",
+                    "同一评价人 {} 次给工作人员 {} 差评(其 {} 次评价中),而其他评价人的 {} 条评价中差评仅占 {:.0}%。",
                     bad.len(),
                     staff_label(s),
+                    rated,
                     others,
                     share * 100.0
                 ),
@@ -739,6 +739,12 @@ mod tests {
         assert_eq!(flags.len(), 1, "{flags:?}");
         assert_eq!(flags[0].evaluation_ids, [0, 1, 2]);
         assert!(flags[0].explanation.contains("同一评价人 3 次给工作人员 员工1(S1) 差评"), "{}", flags[0].explanation);
+        // A regular who was unlucky three times in twenty visits is not singled out.
+        let mut regular: Vec<Observation> =
+            (0..10).map(|i| ob(600 + i, i, Level::Satisfied, 3, &format!("x{i}"))).collect();
+        regular.extend((0..17).map(|i| ob(700 + i, 50 + i, Level::Satisfied, 3, "regular")));
+        regular.extend((0..3).map(|i| ob(800 + i, 90 + i, Level::Dissatisfied, 3, "regular")));
+        assert!(revenge(&regular, &Thresholds::default()).is_empty());
         // After a real failure many people rate badly: no one is singled out.
         obs.extend((0..6).map(|i| ob(300 + i, 300 + i, Level::Dissatisfied, 1, &format!("q{i}"))));
         assert!(revenge(&obs, &Thresholds::default()).is_empty());
