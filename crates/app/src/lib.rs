@@ -36,6 +36,7 @@ pub mod policy;
 pub mod public;
 pub mod records;
 pub mod rectification;
+pub mod referrals;
 pub mod reports;
 pub mod reveal;
 pub mod second_rating;

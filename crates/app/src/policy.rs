@@ -108,6 +108,10 @@ pub enum Action {
     ViewIntegrity,
     /// Investigate and conclude a flag, setting fake or malicious evaluations aside (issue 16 §4).
     InvestigateIntegrity,
+    /// Refer a clue of suspected misconduct to the body that handles it (issue 16 §6, plan §十二).
+    ReferClue,
+    /// See every referral (the county office, auditors); others see only their own.
+    ViewReferrals,
 }
 
 /// A role over the org subtree at `org_path` (`/1/5/`).
@@ -180,6 +184,8 @@ impl Principal {
             Action::ManageResults => self.covers(&[CountyOffice], target),
             Action::ViewIntegrity => self.covers(&[CountyOffice, Auditor], target),
             Action::InvestigateIntegrity => self.covers(&[CountyOffice], target),
+            Action::ReferClue => self.covers(&[CenterAdmin, CountyOffice], target),
+            Action::ViewReferrals => self.covers(&[CountyOffice, Auditor], target),
             Action::ViewAssessment => self.covers(&[UnitAdmin, CountyOffice, Auditor], target),
             Action::ReportRectification => self.covers(&[UnitAdmin], target),
             Action::ManageCatalog => self.covers(&[CenterAdmin, SystemAdmin], target),

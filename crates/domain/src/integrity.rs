@@ -45,6 +45,46 @@ impl Conclusion {
     }
 }
 
+crate::catalog::coded_enum! {
+    /// What a referred clue is about (issue 16 §6).
+    ReferralSubject {
+        Evaluation = "evaluation", "评价";
+        Case = "case", "差评工单";
+        Flag = "flag", "真实性线索";
+    }
+}
+
+/// Words in a comment that suggest misconduct (索贿、吃拿卡要、故意刁难): such an evaluation is suggested for
+/// referral to the bodies that handle it — never referred by the program itself.
+const MISCONDUCT: &[&str] = &[
+    "索要",
+    "索贿",
+    "好处费",
+    "红包",
+    "回扣",
+    "吃拿卡要",
+    "故意刁难",
+    "刁难",
+    "收礼",
+    "送礼",
+    "请吃饭",
+    "塞钱",
+    "辛苦费",
+    "打点",
+    "走后门",
+    "托关系",
+];
+
+/// The misconduct words a comment contains, in the order of the list.
+pub fn misconduct_terms(comment: &str) -> Vec<&'static str> {
+    let mut found: Vec<&'static str> = MISCONDUCT.iter().copied().filter(|w| comment.contains(w)).collect();
+    // "刁难" inside "故意刁难" is one mention, not two.
+    if found.contains(&"故意刁难") {
+        found.retain(|w| *w != "刁难");
+    }
+    found
+}
+
 /// One evaluation as the checks see it: who, what, when, where from — identities only as blind indexes.
 #[derive(Debug, Clone)]
 pub struct Observation {
@@ -874,6 +914,12 @@ mod tests {
         let a = scan(&obs, std::slice::from_ref(&me), &cal, from, &Thresholds::default());
         assert_eq!(a.iter().map(|f| f.evaluation_ids[0]).collect::<Vec<_>>(), [2]);
         assert_eq!(a, scan(&obs, &[me], &cal, from, &Thresholds::default()));
+    }
+
+    #[test]
+    fn comments_suggesting_misconduct() {
+        assert_eq!(misconduct_terms("窗口人员暗示要交好处费才给办,还故意刁难"), ["好处费", "故意刁难"]);
+        assert_eq!(misconduct_terms("材料清单不清楚,跑了三趟"), Vec::<&str>::new());
     }
 
     #[test]

@@ -18,8 +18,8 @@ use hcp_app::App;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::controllers::{
-    appeals, cases, catalog, evaluations, health, hotline, indicators, integrity, platforms, results, service_records,
-    sessions, stats,
+    appeals, cases, catalog, evaluations, health, hotline, indicators, integrity, platforms, referrals, results,
+    service_records, sessions, stats,
 };
 use crate::error::ApiError;
 
@@ -34,6 +34,9 @@ pub fn router(app: App) -> Router {
         .route("/integrity/flags", get(integrity::flags))
         .route("/integrity/flags/{id}/investigation", post(integrity::investigate))
         .route("/integrity/flags/{id}/conclusion", post(integrity::conclude))
+        .route("/referrals", get(referrals::list).post(referrals::create))
+        .route("/referrals/suggestions", get(referrals::suggestions))
+        .route("/referrals/{id}/outcome", post(referrals::outcome))
         .route("/service-records", post(service_records::create))
         .route("/service-records/{id}", get(service_records::get))
         .route("/service-records/{id}/complete", post(service_records::complete))

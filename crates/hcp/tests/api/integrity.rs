@@ -319,3 +319,70 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
     let daily = scans.iter().filter(|e| e.actor == "system" && e.details.contains(&yesterday)).count();
     assert_eq!(daily, 1, "{scans:#?}");
 }
+
+both_backends!(clues_are_referred_and_seen_only_by_those_who_may);
+
+/// Issue 16 §6: a comment mentioning a bribe is suggested, a person refers it, the outcome comes later; the
+/// staff member concerned, units and the hotline never see referrals.
+async fn clues_are_referred_and_seen_only_by_those_who_may(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (_, token) = app.register(&crate::helpers::record_body("REF-1")).await;
+    let (status, e) = app.evaluate(&token, "very_dissatisfied", &["S511"], Some("窗口人员暗示要交好处费才给办")).await;
+    assert_eq!(status, 201, "{e}");
+    let evaluation = e["id"].as_i64().unwrap();
+    let today = hcp_domain::calendar::business_date(Utc::now());
+    let (status, s) = api.get("center", &format!("/api/v1/referrals/suggestions?from={today}&to={today}")).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["suggestions"][0]["evaluation_id"], evaluation);
+    assert_eq!(s["suggestions"][0]["terms"], json!(["好处费"]));
+    assert_eq!(api.get("unit", &format!("/api/v1/referrals/suggestions?from={today}&to={today}")).await.0, 403);
+    let (_, none) = api.get("center", "/api/v1/referrals").await;
+    assert_eq!(none["referrals"], json!([]), "nothing is referred by the program");
+
+    let referral = json!({ "subject_kind": "evaluation", "subject_id": evaluation, "body": "县纪委监委",
+                           "reference": "青政办移〔2026〕3号", "referred_on": today.to_string() });
+    for who in ["staff", "unit", "hotline", "auditor"] {
+        assert_eq!(api.post(who, "/api/v1/referrals", referral.clone()).await.0, 403, "{who}");
+    }
+    let (status, r) = api.post("center", "/api/v1/referrals", referral).await;
+    assert_eq!(status, 201, "{r}");
+    let id = r["id"].as_i64().unwrap();
+    let (status, bad) = api
+        .post(
+            "office",
+            "/api/v1/referrals",
+            json!({ "subject_kind": "evaluation", "subject_id": 999999, "body": " ", "reference": "x",
+                    "referred_on": (today + Duration::days(2)).to_string() }),
+        )
+        .await;
+    assert_eq!(status, 422, "{bad}");
+    let fields: Vec<&str> = bad["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["body", "referred_on", "subject_id"], "every reason at once");
+
+    // Who sees it: the one who referred, the county office, auditors; never the staff member or units.
+    for who in ["center", "office", "auditor"] {
+        let (status, v) = api.get(who, "/api/v1/referrals").await;
+        assert_eq!((status, v["referrals"].as_array().map(Vec::len)), (200, Some(1)), "{who}");
+    }
+    for who in ["staff", "staff2", "unit", "otherunit", "hotline"] {
+        assert_eq!(api.get(who, "/api/v1/referrals").await.0, 403, "{who}");
+    }
+    app.app
+        .create_user("center2", "另一位中心管理员", crate::cases::PASSWORD, "center_admin", "510899", None)
+        .await
+        .unwrap();
+    let (_, t) = app
+        .post_json("/api/v1/sessions", &json!({ "username": "center2", "password": crate::cases::PASSWORD }), None)
+        .await;
+    let (_, v) = app.get_json("/api/v1/referrals", t["token"].as_str()).await;
+    assert_eq!(v["referrals"], json!([]), "another center admin does not see it");
+
+    let outcome = format!("/api/v1/referrals/{id}/outcome");
+    assert_eq!(api.post("staff", &outcome, json!({ "outcome": "x" })).await.0, 404, "not even that it exists");
+    let (status, done) = api.post("center", &outcome, json!({ "outcome": "已立案调查" })).await;
+    assert_eq!((status, done["outcome"].as_str()), (200, Some("已立案调查")));
+    let (status, again) = api.post("office", &outcome, json!({ "outcome": "again" })).await;
+    assert_eq!((status, again["code"].as_str()), (409, Some("outcome_recorded")));
+    let log = app.app.store.audit_entries("referral.", 0, 10).await.unwrap();
+    assert_eq!(log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["referral.create", "referral.outcome"]);
+}

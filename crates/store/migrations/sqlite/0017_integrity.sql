@@ -70,3 +70,20 @@ ALTER TABLE integrity_flag ADD COLUMN conclusion TEXT;
 ALTER TABLE integrity_flag ADD COLUMN findings TEXT;
 ALTER TABLE integrity_flag ADD COLUMN concluded_by TEXT;
 ALTER TABLE integrity_flag ADD COLUMN concluded_at BIGINT;
+
+-- Issue 16 §6 (plan §十二): clues of suspected misconduct referred to the bodies that handle them. Seen only by
+-- the county office, auditors and whoever referred it — never by the staff member concerned.
+CREATE TABLE referral (
+    id INTEGER PRIMARY KEY,
+    subject_kind TEXT NOT NULL,
+    subject_id BIGINT NOT NULL,
+    receiving_body TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    referred_on TEXT NOT NULL,
+    referred_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    outcome TEXT,
+    outcome_by TEXT,
+    outcome_at BIGINT
+);
+CREATE INDEX referral_subject ON referral (subject_kind, subject_id);

@@ -11,6 +11,7 @@ pub mod hotline;
 pub mod indicators;
 pub mod integrity;
 pub mod platforms;
+pub mod referrals;
 pub mod results;
 pub mod service_records;
 pub mod sessions;
