@@ -149,15 +149,17 @@ pub struct Thresholds {
     pub fabricated_min: usize,
     pub quick_minutes: i64,
     pub pool: usize,
-    /// Rating ring: this many evaluators, each with this many quick top-rated services at one window.
+    /// Rating ring: this many evaluators, each with quick top-rated services at one window on this many days.
     pub ring_members: usize,
     pub ring_visits: usize,
     /// Coordinated bad reviews: this many evaluators from one address or device against one staff member
     /// within a day.
     pub coordinated_min: usize,
     /// Period-end campaign: the top-box share of the last three working days of a month above the window's own
-    /// share for the rest of the month by this much more than its peers' jump, on at least this many.
+    /// share for the rest of the month by this much more than its peers' jump, significant at `campaign_z`
+    /// (a two-proportion z statistic), on at least `campaign_min` evaluations each side.
     pub campaign_jump: f64,
+    pub campaign_z: f64,
     pub campaign_min: usize,
 }
 
@@ -175,7 +177,8 @@ impl Default for Thresholds {
             ring_members: 3,
             ring_visits: 4,
             coordinated_min: 4,
-            campaign_jump: 0.25,
+            campaign_jump: 0.15,
+            campaign_z: 3.0,
             campaign_min: 10,
         }
     }
@@ -499,7 +502,11 @@ pub fn rating_ring(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
     }
     let mut flags = Vec::new();
     for (window, by_evaluator) in per {
-        let members: Vec<&Vec<&Observation>> = by_evaluator.values().filter(|v| v.len() >= t.ring_visits).collect();
+        // Members come back on different days: many quick records of one day are `fabricated_records`.
+        let members: Vec<&Vec<&Observation>> = by_evaluator
+            .values()
+            .filter(|v| sorted(v.iter().map(|o| business_date(o.at))).len() >= t.ring_visits)
+            .collect();
         if members.len() < t.ring_members {
             continue;
         }
@@ -528,15 +535,19 @@ pub fn rating_ring(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
 /// everyone's ratings; a family or the hall's Wi-Fi is a couple of people, not a campaign.
 pub fn coordinated_bad_reviews(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
     let mut totals: HashMap<i64, (usize, usize)> = HashMap::new();
+    let mut daily: HashMap<(i64, chrono::NaiveDate), (usize, usize)> = HashMap::new();
     let mut groups: BTreeMap<(i64, String, chrono::NaiveDate), Vec<&Observation>> = BTreeMap::new();
     for o in obs {
         let Some((staff_id, _, _)) = &o.staff else { continue };
         let total = totals.entry(*staff_id).or_default();
         total.0 += 1;
+        let day = daily.entry((*staff_id, business_date(o.at))).or_default();
+        day.0 += 1;
         if !o.level.is_bad_review() {
             continue;
         }
         total.1 += 1;
+        day.1 += 1;
         for source in
             [o.address.as_ref().map(|a| format!("address:{a}")), o.device.as_ref().map(|d| format!("device:{d}"))]
                 .into_iter()
@@ -555,6 +566,13 @@ pub fn coordinated_bad_reviews(obs: &[Observation], t: &Thresholds) -> Vec<Flag>
         let (all, all_bad) = totals[&staff_id];
         let (others, others_bad) = (all - group.len(), all_bad - group.len());
         if others < 5 || others_bad as f64 / others as f64 >= t.revenge_others_bad_share {
+            continue;
+        }
+        // The same day's other evaluators: after a real failure they are dissatisfied too (the hall's Wi-Fi
+        // puts many of them on one address), in a campaign they are not.
+        let (that_day, that_day_bad) = daily[&(staff_id, day)];
+        let (day_others, day_others_bad) = (that_day - group.len(), that_day_bad - group.len());
+        if day_others >= 3 && day_others_bad as f64 / day_others as f64 >= t.revenge_others_bad_share {
             continue;
         }
         taken.extend(group.iter().map(|o| o.evaluation_id));
@@ -649,6 +667,13 @@ pub fn period_end_campaign(obs: &[Observation], calendar: &Calendar, t: &Thresho
         let peers = median(&others);
         let jump = end - rest;
         if s[1].1 < t.campaign_min || s[0].1 < t.campaign_min || jump - peers < t.campaign_jump {
+            continue;
+        }
+        // Is the excess more than chance on these numbers? (A small window swings by itself.)
+        let (n_end, n_rest) = (s[1].1 as f64, s[0].1 as f64);
+        let pooled = (s[0].0 + s[1].0) as f64 / (n_end + n_rest);
+        let se = (pooled * (1.0 - pooled) * (1.0 / n_end + 1.0 / n_rest)).sqrt();
+        if se > 0.0 && (jump - peers) / se < t.campaign_z {
             continue;
         }
         flags.push(Flag {
