@@ -80,6 +80,22 @@ impl From<FlagRow> for FlagView {
     }
 }
 
+/// A flagged window against the county over the flag's months: context, not an accusation.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutlierContext {
+    pub window_code: String,
+    pub window_name: String,
+    pub period: String,
+    /// Active evaluations of the window, and its share of "非常满意".
+    pub evaluations: u64,
+    pub top_share: f64,
+    /// The county's share, and the funnel limits for a window of this size.
+    pub county_share: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub outside: bool,
+}
+
 fn flag_not_found(id: i64) -> AppError {
     AppError::not_found("flag_not_found", format!("线索 {id} 不存在。"))
 }
@@ -165,6 +181,50 @@ impl App {
             return Err(AppError::Forbidden);
         }
         Ok(self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?.into())
+    }
+
+    /// The flag's windows against the county over the months of its evaluations (funnel-plot limits).
+    pub async fn outlier_context(&self, who: &Principal, flag: &FlagView) -> AppResult<Vec<OutlierContext>> {
+        if !who.may(Action::ViewIntegrity, None) {
+            return Err(AppError::Forbidden);
+        }
+        let (from, to) = (business_date(flag.first_at), business_date(flag.last_at));
+        let period = hcp_domain::period::Period::range(
+            hcp_domain::period::Period::month_of(from).from,
+            hcp_domain::period::Period::month_of(to).to,
+        );
+        let mut out = Vec::new();
+        for code in &flag.window_codes {
+            let Some(window) = self.store.window_by_code(code).await? else { continue };
+            // The county: the top of the window's organization path (`/1/5/` → `/1/`).
+            let root_path = window.org_path.split('/').nth(1).map(|first| format!("/{first}/")).unwrap_or_default();
+            let Some(county_code) = self.store.org_code_by_path(&root_path).await? else { continue };
+            let Some(county) = self.store.org_by_code(&county_code).await? else { continue };
+            let cut = self.cut_of(&county, period, Some(crate::stats::By::Window)).await?;
+            let active = |t: &hcp_domain::metrics::Tally| t.evaluations() - t.defaults;
+            let top = |t: &hcp_domain::metrics::Tally| t.count(hcp_domain::Level::VerySatisfied);
+            let (county_n, county_top) = (active(&cut.total_tally), top(&cut.total_tally));
+            if county_n == 0 {
+                continue;
+            }
+            let p0 = county_top as f64 / county_n as f64;
+            let Some(line) = cut.lines.iter().find(|l| l.key == window.id.to_string()) else { continue };
+            let Some(point) = hcp_domain::integrity::funnel(p0, top(&line.tally), active(&line.tally)) else {
+                continue;
+            };
+            out.push(OutlierContext {
+                window_code: window.code.clone(),
+                window_name: format!("{} {}", window.hall_name, window.name),
+                period: period.label_zh(),
+                evaluations: point.n,
+                top_share: point.share,
+                county_share: p0,
+                lower: point.lower,
+                upper: point.upper,
+                outside: point.outside,
+            });
+        }
+        Ok(out)
     }
 
     /// The county office opens the investigation of an open flag.

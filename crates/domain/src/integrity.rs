@@ -697,6 +697,30 @@ pub fn period_end_campaign(obs: &[Observation], calendar: &Calendar, t: &Thresho
     flags
 }
 
+/// Where a window's or staff member's share of "非常满意" stands against the county's, its sample size taken
+/// into account: the funnel-plot limits p0 ± 3·√(p0(1−p0)/n). Context beside a flag, never a flag itself — a
+/// small window swings widely by chance, a large one should not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FunnelPoint {
+    pub n: u64,
+    pub share: f64,
+    pub lower: f64,
+    pub upper: f64,
+    /// Beyond the limits.
+    pub outside: bool,
+}
+
+/// The funnel point of `hits` out of `n` against the overall share `p0`; `None` without evaluations.
+pub fn funnel(p0: f64, hits: u64, n: u64) -> Option<FunnelPoint> {
+    if n == 0 {
+        return None;
+    }
+    let share = hits as f64 / n as f64;
+    let spread = 3.0 * (p0 * (1.0 - p0) / n as f64).sqrt();
+    let (lower, upper) = ((p0 - spread).max(0.0), (p0 + spread).min(1.0));
+    Some(FunnelPoint { n, share, lower, upper, outside: share < lower || share > upper })
+}
+
 /// The family of a browser or app from its user-agent line: enough to see a hall pad's one browser rating
 /// for hundreds of applicants, or a script, without keeping the whole line.
 pub fn user_agent_family(ua: &str) -> &'static str {
@@ -939,6 +963,16 @@ mod tests {
         let a = scan(&obs, std::slice::from_ref(&me), &cal, from, &Thresholds::default());
         assert_eq!(a.iter().map(|f| f.evaluation_ids[0]).collect::<Vec<_>>(), [2]);
         assert_eq!(a, scan(&obs, &[me], &cal, from, &Thresholds::default()));
+    }
+
+    #[test]
+    fn funnel_limits_narrow_with_the_sample() {
+        // 80 % of 10 is within chance of a county at 70 %; 80 % of 1,000 is not.
+        let small = funnel(0.7, 8, 10).unwrap();
+        let large = funnel(0.7, 800, 1000).unwrap();
+        assert!(!small.outside && large.outside, "{small:?} {large:?}");
+        assert!(large.upper - large.lower < small.upper - small.lower);
+        assert_eq!(funnel(0.7, 0, 0), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub struct Tally {
     pub by_level: [u64; 5],
     /// Valid default evaluations (基本满意 after 7 natural days without a rating).
     pub defaults: u64,
-    /// Evaluations invalidated by an upheld appeal (kept apart; in no rate).
+    /// Evaluations invalidated by an upheld appeal or an integrity conclusion (kept apart; in no rate).
     pub invalidated: u64,
     /// Service records completed in the period (the denominator of the active-evaluation rate).
     pub completed_records: u64,

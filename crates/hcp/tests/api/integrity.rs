@@ -293,6 +293,8 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
     let (status, html) = office.get(&page).await;
     assert_eq!(status, 200);
     assert!(html.contains("立案核查") && html.contains("核查结论") && html.contains("W-510899-C02"), "{html}");
+    // Beside it, the window against the county (funnel limits): context, not a finding.
+    assert!(html.contains("同期对比") && html.contains("正常波动范围") && html.contains("100.0%"), "{html}");
     let (status, _) = office.post(&format!("{page}/investigation"), &[("note", "调取窗口办件材料")]).await;
     assert_eq!(status, 303);
     let (status, html) = office.post(&format!("{page}/conclusion"), &[("conclusion", "fake_good")]).await;

@@ -105,7 +105,11 @@ async fn render(app: &App, c: &Console, raw: &str, status: StatusCode, notice: &
         Ok(f) => f,
         Err(e) => return error_page(&e),
     };
-    let body = format!("{notice}{}", flag_body(c, &flag));
+    let context = match app.outlier_context(&c.who, &flag).await {
+        Ok(c) => c,
+        Err(e) => return error_page(&e),
+    };
+    let body = format!("{notice}{}{}", flag_body(c, &flag), context_table(&context));
     console_page(c, status, &format!("线索 {}", flag.id), &body)
 }
 
@@ -178,6 +182,34 @@ fn flag_body(c: &Console, f: &FlagView) -> String {
         r#"<h2>线索 {} · {}</h2><dl>{dl}</dl>{forms}<p><a href="/console/integrity">返回线索列表</a></p>"#,
         f.id,
         esc(f.pattern_name)
+    )
+}
+
+/// The flag's windows against the county, as context: not evidence, and never a finding by itself.
+fn context_table(lines: &[hcp_app::integrity::OutlierContext]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let rows: String = lines
+        .iter()
+        .map(|l| {
+            format!(
+                "<tr><th scope=\"row\">{} {}</th><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.1}%</td><td>{:.1}% – {:.1}%</td><td>{}</td></tr>",
+                esc(&l.window_code),
+                esc(&l.window_name),
+                esc(&l.period),
+                l.evaluations,
+                l.top_share * 100.0,
+                l.county_share * 100.0,
+                l.lower * 100.0,
+                l.upper * 100.0,
+                if l.outside { "超出" } else { "在范围内" }
+            )
+        })
+        .collect();
+    format!(
+        r#"<h3>同期对比(仅供参考)</h3><p class="muted">窗口“非常满意”占比与全县的比较;按评价数计算的波动范围(漏斗图 ±3 倍标准差)内的差异可能只是偶然。对比不是认定依据。</p>
+<div class="scroll"><table><thead><tr><th>窗口</th><th>期间</th><th>主动评价数</th><th>非常满意占比</th><th>全县</th><th>正常波动范围</th><th>是否超出</th></tr></thead><tbody>{rows}</tbody></table></div>"#
     )
 }
 
