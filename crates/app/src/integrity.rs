@@ -100,6 +100,12 @@ fn flag_not_found(id: i64) -> AppError {
     AppError::not_found("flag_not_found", format!("线索 {id} 不存在。"))
 }
 
+/// Whether the person may `action` on a flag about this organization (a flag of another county does not
+/// exist for them).
+fn in_scope(who: &Principal, action: Action, org_path: &str) -> bool {
+    who.may(action, Some(crate::policy::Target { org_path, staff_id: None }))
+}
+
 /// A conclusion as the office sends it.
 #[derive(Debug, Clone, Default)]
 pub struct ConclusionInput {
@@ -180,7 +186,8 @@ impl App {
         if !who.may(Action::ViewIntegrity, None) {
             return Err(AppError::Forbidden);
         }
-        Ok(self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?.into())
+        let flag = self.store.flag_by_id(id).await?.filter(|f| in_scope(who, Action::ViewIntegrity, &f.org_path));
+        Ok(flag.ok_or_else(|| flag_not_found(id))?.into())
     }
 
     /// The flag's windows against the county over the months of its evaluations (funnel-plot limits).
@@ -232,7 +239,10 @@ impl App {
         if !who.may(Action::InvestigateIntegrity, None) {
             return Err(AppError::Forbidden);
         }
-        let flag = self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?;
+        let flag = self.store.flag_by_id(id).await?;
+        let flag = flag
+            .filter(|f| in_scope(who, Action::InvestigateIntegrity, &f.org_path))
+            .ok_or_else(|| flag_not_found(id))?;
         let note =
             hcp_domain::identity::parse_text("note", note, 500, "调查说明").map_err(|v| AppError::Invalid(vec![v]))?;
         if flag.state != "open" {
@@ -256,7 +266,10 @@ impl App {
         if !who.may(Action::InvestigateIntegrity, None) {
             return Err(AppError::Forbidden);
         }
-        let flag = self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?;
+        let flag = self.store.flag_by_id(id).await?;
+        let flag = flag
+            .filter(|f| in_scope(who, Action::InvestigateIntegrity, &f.org_path))
+            .ok_or_else(|| flag_not_found(id))?;
         let mut v = Vec::new();
         let conclusion = Conclusion::parse(input.conclusion.trim());
         if conclusion.is_none() {
@@ -324,6 +337,10 @@ impl App {
             return Err(AppError::invalid("to", "bad_range", "结束日期不能早于开始日期。"));
         }
         let flags = self.store.list_flags(start_of_day(from), start_of_day(to + Duration::days(1)), pattern).await?;
-        Ok(flags.into_iter().map(FlagView::from).collect())
+        Ok(flags
+            .into_iter()
+            .filter(|f| in_scope(who, Action::ViewIntegrity, &f.org_path))
+            .map(FlagView::from)
+            .collect())
     }
 }

@@ -96,16 +96,24 @@ impl App {
         {
             v.push(hcp_domain::Violation::new("referred_on", "date_in_future", "移送日期不能晚于今天。"));
         }
-        if let Some(k) = kind
-            && !self.store.referral_subject_exists(k.as_str(), input.subject_id).await?
-        {
+        // A subject outside one's subtree is, for this person, no subject at all.
+        let path = match kind {
+            Some(k) => self
+                .store
+                .referral_subject_path(k.as_str(), input.subject_id)
+                .await?
+                .filter(|p| who.may(Action::ReferClue, Some(Target { org_path: p, staff_id: None }))),
+            None => None,
+        };
+        if let (Some(k), None) = (kind, &path) {
             v.push(hcp_domain::Violation::new(
                 "subject_id",
                 "subject_not_found",
                 format!("{} {} 不存在。", k.name_zh(), input.subject_id),
             ));
         }
-        let (Some(kind), Some(body), Some(reference), Some(on), true) = (kind, body, reference, on, v.is_empty())
+        let (Some(kind), Some(body), Some(reference), Some(on), Some(path), true) =
+            (kind, body, reference, on, path, v.is_empty())
         else {
             return Err(AppError::Invalid(v));
         };
@@ -118,6 +126,7 @@ impl App {
             reference: &reference,
             referred_on: &referred_on,
             referred_by: &who.username,
+            org_path: &path,
             at: now,
         };
         let audit = self.audit(
@@ -142,7 +151,14 @@ impl App {
             return Err(AppError::Forbidden);
         }
         let rows = self.store.list_referrals(if all { None } else { Some(&who.username) }).await?;
-        Ok(rows.into_iter().map(ReferralView::from).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|r| {
+                r.referred_by == who.username
+                    || who.may(Action::ViewReferrals, Some(Target { org_path: &r.org_path, staff_id: None }))
+            })
+            .map(ReferralView::from)
+            .collect())
     }
 
     /// `POST /api/v1/referrals/{id}/outcome`: what the receiving body decided, recorded once by whoever
@@ -150,7 +166,8 @@ impl App {
     pub async fn record_outcome(&self, who: &Principal, id: i64, outcome: &str) -> AppResult<ReferralView> {
         let r = self.store.referral_by_id(id).await?.ok_or_else(|| referral_not_found(id))?;
         let own = r.referred_by == who.username && who.may(Action::ReferClue, None);
-        if !own && !who.may(Action::InvestigateIntegrity, None) {
+        let office = who.may(Action::InvestigateIntegrity, Some(Target { org_path: &r.org_path, staff_id: None }));
+        if !own && !office {
             // Nobody else learns that the referral exists.
             return Err(referral_not_found(id));
         }

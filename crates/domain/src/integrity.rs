@@ -96,6 +96,8 @@ pub struct Observation {
     pub received_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub org_id: i64,
+    /// The record's organization's path (`/1/5/`), for who may see a flag.
+    pub org_path: String,
     pub window: Option<String>,
     /// The staff member the record names: id, staff number, name.
     pub staff: Option<(i64, String, String)>,
@@ -130,6 +132,25 @@ pub struct Flag {
     /// 0–1: how strongly the evidence points this way.
     pub score: f64,
     pub explanation: String,
+    /// The deepest organization all its evaluations lie under (`/1/5/`): who may see the flag. Filled in by
+    /// [`scan`].
+    pub org_path: String,
+}
+
+/// The deepest organization path all these paths lie under (`/1/5/` and `/1/6/` → `/1/`).
+pub fn common_path<'a>(paths: impl IntoIterator<Item = &'a str>) -> String {
+    let mut common: Option<Vec<&str>> = None;
+    for p in paths {
+        let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+        common = Some(match common {
+            None => parts,
+            Some(c) => c.iter().zip(&parts).take_while(|(a, b)| a == b).map(|(a, _)| *a).collect(),
+        });
+    }
+    match common {
+        Some(c) if !c.is_empty() => format!("/{}/", c.join("/")),
+        _ => "/".into(),
+    }
 }
 
 /// The numbers the rules use (documented in docs/integrity.md; the county may tune them).
@@ -202,8 +223,11 @@ pub fn scan(
     flags.extend(rating_ring(obs, t));
     flags.extend(coordinated_bad_reviews(obs, t));
     flags.extend(period_end_campaign(obs, calendar, t));
-    let at: HashMap<i64, DateTime<Utc>> = obs.iter().map(|o| (o.evaluation_id, o.at)).collect();
-    flags.retain(|f| f.evaluation_ids.iter().any(|id| at.get(id).is_some_and(|a| *a >= from)));
+    let by_id: HashMap<i64, &Observation> = obs.iter().map(|o| (o.evaluation_id, o)).collect();
+    flags.retain(|f| f.evaluation_ids.iter().any(|id| by_id.get(id).is_some_and(|o| o.at >= from)));
+    for f in &mut flags {
+        f.org_path = common_path(f.evaluation_ids.iter().filter_map(|id| by_id.get(id)).map(|o| o.org_path.as_str()));
+    }
     flags.sort_by(|a, b| a.pattern.as_str().cmp(b.pattern.as_str()).then(a.subject.cmp(&b.subject)));
     flags
 }
@@ -267,6 +291,7 @@ pub fn self_rating(obs: &[Observation], staff: &[StaffIdentity]) -> Vec<Flag> {
             device_codes: o.device.iter().cloned().collect(),
             score: if own { 0.99 } else { 0.9 },
             explanation,
+            org_path: String::new(),
         });
     }
     flags
@@ -337,6 +362,7 @@ pub fn abusive_text(obs: &[Observation]) -> Vec<Flag> {
                 hits.join("”“"),
                 o.level.name_zh()
             ),
+            org_path: String::new(),
         });
     }
     flags
@@ -395,6 +421,7 @@ pub fn revenge(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
                     others,
                     share * 100.0
                 ),
+                org_path: String::new(),
             });
         }
     }
@@ -439,6 +466,7 @@ pub fn device_takeover(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
                         burst.len(),
                         t.gone_after_minutes
                     ),
+                    org_path: String::new(),
                 });
                 start = end + 1;
             } else {
@@ -486,6 +514,7 @@ pub fn fabricated_records(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
                 group.len(),
                 t.quick_minutes
             ),
+            org_path: String::new(),
         });
     }
     flags
@@ -525,6 +554,7 @@ pub fn rating_ring(obs: &[Observation], t: &Thresholds) -> Vec<Flag> {
                 all.len(),
                 t.ring_visits
             ),
+            org_path: String::new(),
         });
     }
     flags
@@ -591,6 +621,7 @@ pub fn coordinated_bad_reviews(obs: &[Observation], t: &Thresholds) -> Vec<Flag>
                 staff_label(s),
                 others_bad as f64 / others as f64 * 100.0
             ),
+            org_path: String::new(),
         });
     }
     flags
@@ -692,6 +723,7 @@ pub fn period_end_campaign(obs: &[Observation], calendar: &Calendar, t: &Thresho
                 rest * 100.0,
                 peers * 100.0
             ),
+            org_path: String::new(),
         });
     }
     flags
@@ -767,6 +799,7 @@ mod tests {
             received_at: t0() + Duration::minutes(minutes - 20),
             completed_at: Some(t0() + Duration::minutes(minutes - 2)),
             org_id: 1,
+            org_path: "/1/".into(),
             window: Some("W-1".into()),
             staff: Some((staff, format!("S{staff}"), format!("员工{staff}"))),
             applicant_mobile: format!("m-{evaluator}"),
@@ -963,6 +996,14 @@ mod tests {
         let a = scan(&obs, std::slice::from_ref(&me), &cal, from, &Thresholds::default());
         assert_eq!(a.iter().map(|f| f.evaluation_ids[0]).collect::<Vec<_>>(), [2]);
         assert_eq!(a, scan(&obs, &[me], &cal, from, &Thresholds::default()));
+    }
+
+    #[test]
+    fn a_flag_belongs_to_the_deepest_organization_of_its_evaluations() {
+        assert_eq!(common_path(["/1/5/", "/1/5/9/"]), "/1/5/");
+        assert_eq!(common_path(["/1/5/", "/1/6/"]), "/1/");
+        assert_eq!(common_path(["/1/", "/2/"]), "/");
+        assert_eq!(common_path(std::iter::empty()), "/");
     }
 
     #[test]

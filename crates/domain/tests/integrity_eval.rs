@@ -76,6 +76,7 @@ impl Stream {
             received_at: v.received,
             completed_at: Some(completed),
             org_id: 1,
+            org_path: "/1/".into(),
             window: Some(format!("W-{:02}", v.window)),
             staff: Some((staff_id, format!("S{staff_id:03}"), format!("员工{staff_id}"))),
             applicant_mobile: format!("m:{}", v.evaluator),

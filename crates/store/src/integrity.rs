@@ -26,6 +26,7 @@ pub struct FlagRow {
     pub first_at: DateTime<Utc>,
     pub last_at: DateTime<Utc>,
     pub found_at: DateTime<Utc>,
+    pub org_path: String,
     pub version: i64,
     pub investigation_note: Option<String>,
     pub investigated_by: Option<String>,
@@ -74,6 +75,7 @@ fn flag_row(r: &AnyRow) -> Result<FlagRow, StoreError> {
         first_at: from_ms(r.try_get("first_at")?),
         last_at: from_ms(r.try_get("last_at")?),
         found_at: from_ms(r.try_get("found_at")?),
+        org_path: r.try_get("org_path")?,
         version: r.try_get("version")?,
         investigation_note: r.try_get("investigation_note")?,
         investigated_by: r.try_get("investigated_by")?,
@@ -85,7 +87,7 @@ fn flag_row(r: &AnyRow) -> Result<FlagRow, StoreError> {
 }
 
 const FLAG_COLS: &str = "id, pattern, evaluation_ids, staff_numbers, window_codes, device_codes, score_permille,
-    explanation, state, first_at, last_at, found_at, version, investigation_note, investigated_by, conclusion,
+    explanation, state, first_at, last_at, found_at, org_path, version, investigation_note, investigated_by, conclusion,
     findings, concluded_by, concluded_at";
 
 impl Store {
@@ -97,11 +99,12 @@ impl Store {
     ) -> Result<Vec<Observation>, StoreError> {
         let mut rows = sqlx::query(
             "SELECT e.id, e.created_at, e.level, e.comment, r.record_number, r.received_at, r.completed_at, r.org_id,
-                 w.code AS window,
+                 o.path AS org_path, w.code AS window,
                  s.id AS staff_id, s.staff_number, s.name AS staff_name, r.applicant_mobile_idx,
                  r.applicant_id_number_idx, x.device_code, x.client_address_idx
              FROM evaluation e
              JOIN service_record r ON r.id = e.service_record_id
+             JOIN org o ON o.id = r.org_id
              LEFT JOIN service_window w ON w.id = r.window_id
              LEFT JOIN staff s ON s.id = r.staff_id
              LEFT JOIN evaluation_context x ON x.evaluation_id = e.id
@@ -124,6 +127,7 @@ impl Store {
                 received_at: from_ms(r.try_get("received_at")?),
                 completed_at: r.try_get::<Option<i64>, _>("completed_at")?.map(from_ms),
                 org_id: r.try_get("org_id")?,
+                org_path: r.try_get("org_path")?,
                 window: r.try_get("window")?,
                 staff: match staff_id {
                     Some(id) => Some((id, r.try_get("staff_number")?, r.try_get("staff_name")?)),
@@ -183,8 +187,8 @@ impl Store {
                 None => {
                     sqlx::query(
                         "INSERT INTO integrity_flag (pattern, subject, evaluation_ids, staff_numbers, window_codes,
-                             device_codes, score_permille, explanation, state, first_at, last_at, found_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11)",
+                             device_codes, score_permille, explanation, state, first_at, last_at, found_at, org_path)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11, $12)",
                     )
                     .bind(f.pattern.as_str())
                     .bind(f.subject.clone())
@@ -197,6 +201,7 @@ impl Store {
                     .bind(to_ms(*first_at))
                     .bind(to_ms(*last_at))
                     .bind(to_ms(audit.at))
+                    .bind(f.org_path.clone())
                     .execute(&mut *tx)
                     .await?;
                     saved.new += 1;

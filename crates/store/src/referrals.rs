@@ -17,6 +17,7 @@ pub struct ReferralRow {
     pub reference: String,
     pub referred_on: String,
     pub referred_by: String,
+    pub org_path: String,
     pub created_at: DateTime<Utc>,
     pub outcome: Option<String>,
     pub outcome_by: Option<String>,
@@ -31,6 +32,8 @@ pub struct NewReferral<'a> {
     pub reference: &'a str,
     pub referred_on: &'a str,
     pub referred_by: &'a str,
+    /// The organization of the subject.
+    pub org_path: &'a str,
     pub at: DateTime<Utc>,
 }
 
@@ -53,6 +56,7 @@ fn referral_row(r: &AnyRow) -> Result<ReferralRow, StoreError> {
         reference: r.try_get("reference")?,
         referred_on: r.try_get("referred_on")?,
         referred_by: r.try_get("referred_by")?,
+        org_path: r.try_get("org_path")?,
         created_at: from_ms(r.try_get("created_at")?),
         outcome: r.try_get("outcome")?,
         outcome_by: r.try_get("outcome_by")?,
@@ -61,27 +65,30 @@ fn referral_row(r: &AnyRow) -> Result<ReferralRow, StoreError> {
 }
 
 const REFERRAL_COLS: &str = "id, subject_kind, subject_id, receiving_body, reference, referred_on, referred_by, \
-    created_at, outcome, outcome_by, outcome_at";
+    org_path, created_at, outcome, outcome_by, outcome_at";
 
 impl Store {
-    /// Whether the subject of a referral exists: an evaluation, a case or a flag.
-    pub async fn referral_subject_exists(&self, kind: &str, id: i64) -> Result<bool, StoreError> {
+    /// The organization path of a referral's subject (an evaluation's record's, a case's, a flag's); `None`
+    /// when there is no such subject.
+    pub async fn referral_subject_path(&self, kind: &str, id: i64) -> Result<Option<String>, StoreError> {
         let sql = match kind {
-            "evaluation" => "SELECT COUNT(*) FROM evaluation WHERE id = $1",
-            "case" => "SELECT COUNT(*) FROM bad_review_case WHERE id = $1",
-            "flag" => "SELECT COUNT(*) FROM integrity_flag WHERE id = $1",
-            _ => return Ok(false),
+            "evaluation" => {
+                "SELECT o.path FROM evaluation e JOIN service_record r ON r.id = e.service_record_id
+                 JOIN org o ON o.id = r.org_id WHERE e.id = $1"
+            }
+            "case" => "SELECT o.path FROM bad_review_case c JOIN org o ON o.id = c.org_id WHERE c.id = $1",
+            "flag" => "SELECT org_path FROM integrity_flag WHERE id = $1",
+            _ => return Ok(None),
         };
-        let n: i64 = sqlx::query_scalar(sql).bind(id).fetch_one(&self.pool).await?;
-        Ok(n > 0)
+        Ok(sqlx::query_scalar(sql).bind(id).fetch_optional(&self.pool).await?)
     }
 
     pub async fn insert_referral(&self, r: &NewReferral<'_>, audit: &NewAudit) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO referral (subject_kind, subject_id, receiving_body, reference, referred_on, referred_by,
-                 created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                 org_path, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(r.subject_kind)
         .bind(r.subject_id)
@@ -89,6 +96,7 @@ impl Store {
         .bind(r.reference)
         .bind(r.referred_on)
         .bind(r.referred_by)
+        .bind(r.org_path)
         .bind(to_ms(r.at))
         .fetch_one(&mut *tx)
         .await?;

@@ -207,6 +207,20 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
         assert_eq!(api.get(who, &url).await.0, 403, "{who}");
     }
     assert_eq!(app.get_json(&url, None).await.0, 401);
+    // An office bound elsewhere (a township) sees none of these, not even that they exist.
+    app.app
+        .create_user("office2", "乡镇督查", crate::cases::PASSWORD, "county_office", "510899101", None)
+        .await
+        .unwrap();
+    let (_, t) = app
+        .post_json("/api/v1/sessions", &json!({ "username": "office2", "password": crate::cases::PASSWORD }), None)
+        .await;
+    let elsewhere = t["token"].as_str().unwrap().to_string();
+    let (status, theirs) = app.get_json(&url, Some(&elsewhere)).await;
+    assert_eq!((status, theirs["flags"].as_array().map(Vec::len)), (200, Some(0)), "{theirs}");
+    let investigate = format!("/api/v1/integrity/flags/{}/investigation", flags[0]["id"]);
+    let (status, _) = app.post_json(&investigate, &json!({ "note": "x" }), Some(&elsewhere)).await;
+    assert_eq!(status, 404);
     let (status, one) = api.get("office", &format!("{url}&pattern=revenge")).await;
     assert_eq!((status, one["flags"].as_array().map(Vec::len)), (200, Some(1)));
     let (status, bad) = api.get("office", &format!("{url}&pattern=fraud")).await;

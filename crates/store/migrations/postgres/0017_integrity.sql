@@ -38,6 +38,8 @@ CREATE TABLE integrity_flag (
     first_at BIGINT NOT NULL,
     last_at BIGINT NOT NULL,
     found_at BIGINT NOT NULL,
+    -- The organization the flag is about (the deepest one all its evaluations lie under): who may see it.
+    org_path TEXT NOT NULL,
     UNIQUE (pattern, subject)
 );
 CREATE INDEX integrity_flag_last ON integrity_flag (last_at);
@@ -74,6 +76,8 @@ CREATE TABLE referral (
     reference TEXT NOT NULL,
     referred_on TEXT NOT NULL,
     referred_by TEXT NOT NULL,
+    -- The organization of the subject: the county office and auditors see referrals within their subtree.
+    org_path TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     outcome TEXT,
     outcome_by TEXT,
