@@ -1,24 +1,45 @@
 //! `hcp catalog import`: the catalog from a CSV file or an .xlsx workbook; `hcp import history`: an earlier
-//! system's records and evaluations.
+//! system's records and evaluations. Both all or nothing, every bad line printed, a progress bar for large
+//! files.
 
-use hcp_app::App;
+use hcp_app::{App, AppError};
 
-/// `hcp catalog import FILE`: every bad line printed, nothing written unless there are none; a progress bar
-/// for large files.
+/// `hcp catalog import FILE`
 pub async fn import(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取 {}:{e}", file.display()))?;
-    let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = file_name(file);
     let bar = progress_bar();
     let progress = |done: usize, total: usize| advance(&bar, done, total);
     let actor = hcp_app::audit::Actor::operator();
-    match app.import_catalog(&actor, None, &name, &bytes, &progress).await {
-        Ok(report) => {
-            bar.finish_and_clear();
-            println!("已导入 {name}:{}。", report.summary());
+    let result = app.import_catalog(&actor, None, &name, &bytes, &progress).await;
+    finish(&name, &bar, result.map(|r| format!("{}。", r.summary())))
+}
+
+/// `hcp import history FILE.jsonl`
+pub async fn import_history(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("无法读取 {}(须为 UTF-8 文本):{e}", file.display()))?;
+    let name = file_name(file);
+    let bar = progress_bar();
+    let progress = |done: usize, total: usize| advance(&bar, done, total);
+    let actor = hcp_app::audit::Actor::operator();
+    let result = app.import_history(&actor, &name, &text, &progress).await;
+    finish(&name, &bar, result.map(|r| r.summary()))
+}
+
+fn file_name(file: &std::path::Path) -> String {
+    file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Prints what an import did, or every bad line and a failing exit.
+fn finish(name: &str, bar: &indicatif::ProgressBar, result: Result<String, AppError>) -> anyhow::Result<()> {
+    bar.finish_and_clear();
+    match result {
+        Ok(summary) => {
+            println!("已导入 {name}:{summary}");
             Ok(())
         }
-        Err(hcp_app::AppError::Invalid(violations)) => {
-            bar.finish_and_clear();
+        Err(AppError::Invalid(violations)) => {
             for v in &violations {
                 eprintln!("{}", v.message);
             }
@@ -44,29 +65,4 @@ fn advance(bar: &indicatif::ProgressBar, done: usize, total: usize) {
     }
     bar.set_length(total as u64);
     bar.set_position(done as u64);
-}
-
-/// `hcp import history FILE.jsonl`: every bad line printed, nothing written unless there are none.
-pub async fn import_history(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| anyhow::anyhow!("无法读取 {}(须为 UTF-8 文本):{e}", file.display()))?;
-    let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let bar = progress_bar();
-    let progress = |done: usize, total: usize| advance(&bar, done, total);
-    let actor = hcp_app::audit::Actor::operator();
-    match app.import_history(&actor, &name, &text, &progress).await {
-        Ok(report) => {
-            bar.finish_and_clear();
-            println!("已导入 {name}:{}", report.summary());
-            Ok(())
-        }
-        Err(hcp_app::AppError::Invalid(violations)) => {
-            bar.finish_and_clear();
-            for v in &violations {
-                eprintln!("{}", v.message);
-            }
-            anyhow::bail!("{name} 有 {} 处错误,未导入任何内容;请修正后重新导入。", violations.len())
-        }
-        Err(e) => anyhow::bail!("{}", e.message()),
-    }
 }

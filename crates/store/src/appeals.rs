@@ -414,8 +414,7 @@ impl Store {
         due_at: DateTime<Utc>,
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE appeal SET stage_due_at = $1, stage_overdue = CASE WHEN $1 > $2 THEN 0 ELSE stage_overdue END,
                  version = version + 1
              WHERE id = $3 AND version = $4 AND state IN ('with_unit', 'with_center')",
@@ -423,16 +422,8 @@ impl Store {
         .bind(to_ms(due_at))
         .bind(to_ms(audit.at))
         .bind(stage.appeal_id)
-        .bind(stage.version)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(stage.version);
+        self.update_one_audited(statement, audit).await
     }
 
     /// Open appeals whose stage passed its limit at `now` and was not reported yet.

@@ -280,24 +280,15 @@ impl Store {
         by: &str,
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE integrity_flag SET state = 'investigating', investigation_note = $1, investigated_by = $2,
                  version = version + 1
              WHERE id = $3 AND state = 'open'",
         )
         .bind(note)
         .bind(by)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(id);
+        self.update_one_audited(statement, audit).await
     }
 
     /// Concludes a flag not concluded yet: its findings, and the evaluations it sets aside (each once, out of

@@ -117,6 +117,24 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// A guarded change of one row with its audit entry: `statement` (bound, an UPDATE whose WHERE says when
+    /// the change is allowed) must change exactly one row; then the entry is appended and all committed.
+    /// `false`, with nothing written, when it changed none (someone else got there first).
+    pub(crate) async fn update_one_audited<'q>(
+        &self,
+        statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if statement.execute(&mut *tx).await?.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 }
 
 impl Store {

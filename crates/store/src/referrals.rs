@@ -133,23 +133,14 @@ impl Store {
         by: &str,
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE referral SET outcome = $1, outcome_by = $2, outcome_at = $3 WHERE id = $4 AND outcome IS NULL",
         )
         .bind(outcome)
         .bind(by)
         .bind(to_ms(audit.at))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(id);
+        self.update_one_audited(statement, audit).await
     }
 
     /// First evaluations with a comment between two instants, for the misconduct suggestions.
