@@ -2,7 +2,7 @@
 //! from an earlier system, one JSON object per line — for counties moving over, and for testing the integrity
 //! checks on real history. Every line is checked with the rules of live registration and evaluation; a file
 //! with any bad line is refused whole, each bad line named; a good file is written in one transaction as if
-//! its evaluations had come live.
+//! its evaluations had come live (but not reported upward again: the earlier system did).
 
 use std::collections::HashMap;
 

@@ -128,6 +128,16 @@ pub(crate) async fn insert_evaluations(
     backend: Backend,
     rows: &[NewEvaluation],
 ) -> Result<HashMap<i64, i64>, StoreError> {
+    insert_evaluations_with(conn, backend, rows, true).await
+}
+
+/// [`insert_evaluations`], queued for the upper level or not (an earlier system's history was reported by it).
+pub(crate) async fn insert_evaluations_with(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    rows: &[NewEvaluation],
+    queue_upward: bool,
+) -> Result<HashMap<i64, i64>, StoreError> {
     if rows.is_empty() {
         return Ok(HashMap::new());
     }
@@ -167,8 +177,10 @@ pub(crate) async fn insert_evaluations(
     let ids: Vec<i64> =
         rows.iter().filter(|e| e.round == 1).filter_map(|e| inserted.get(&e.service_record_id).copied()).collect();
     crate::rollups::count_evaluations(conn, backend, &ids).await?;
-    let all: Vec<i64> = inserted.values().copied().collect();
-    crate::upstream::queue_evaluations(conn, backend, &all).await?;
+    if queue_upward {
+        let all: Vec<i64> = inserted.values().copied().collect();
+        crate::upstream::queue_evaluations(conn, backend, &all).await?;
+    }
     Ok(inserted)
 }
 

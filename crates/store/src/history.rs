@@ -1,13 +1,13 @@
 //! A history import (issue 16 §2): an earlier system's records with their evaluations and original times,
-//! written in one transaction as if they had come live — rollups, cases for bad reviews, the exchange queue and
-//! an audit entry per evaluation — or not at all.
+//! written in one transaction as if they had come live — rollups, cases for bad reviews and an audit entry per
+//! evaluation — or not at all. Not queued for the upper level: the earlier system reported its own history.
 
 use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 
 use crate::bulk::{BulkEvaluation, BulkRecord, insert_records};
-use crate::evaluations::{NewEvaluation, bad_review_ids, insert_evaluations};
+use crate::evaluations::{NewEvaluation, bad_review_ids, insert_evaluations_with};
 use crate::{NewAudit, Store, StoreError};
 
 /// The catalog by code, as a history file refers to it.
@@ -97,15 +97,15 @@ impl Store {
         }
         let completed: Vec<i64> =
             records.iter().zip(&ids).filter(|(r, _)| r.completed_at.is_some()).map(|(_, id)| *id).collect();
+        // Not queued for the upper level: the earlier system reported its own history.
         crate::rollups::count_completions(&mut tx, self.backend, &completed).await?;
-        crate::upstream::queue_records(&mut tx, self.backend, &completed).await?;
         let index_of: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let mut entries = vec![audit.clone()];
         let mut written = HistoryWritten { records: ids.len(), ..HistoryWritten::default() };
         let rows: Vec<NewEvaluation> =
             evaluations.iter().map(|(idx, e)| NewEvaluation { service_record_id: ids[*idx], ..e.clone() }).collect();
         for chunk in rows.chunks(1000) {
-            let inserted = insert_evaluations(&mut tx, self.backend, chunk).await?;
+            let inserted = insert_evaluations_with(&mut tx, self.backend, chunk, false).await?;
             let mut sorted: Vec<(i64, i64)> = inserted.iter().map(|(r, e)| (*r, *e)).collect();
             sorted.sort_unstable();
             for (record_id, evaluation_id) in sorted {

@@ -75,6 +75,9 @@ async fn a_history_comes_in_as_if_live(app: TestApp) {
     assert!(matches!(app.app.store.verify_audit_chain().await.unwrap(), hcp_store::audit::ChainCheck::Intact { .. }));
     assert_eq!(app.app.store.audit_entries("evaluation.import", 0, 10).await.unwrap().len(), 3);
     assert_eq!(app.app.store.audit_entries("history.import", 0, 10).await.unwrap().len(), 1);
+    // Not reported upward again: the earlier system reported its own history.
+    let queued = app.app.store.upstream_counts().await.unwrap();
+    assert!(queued.iter().all(|c| c.kind != "evaluation" || c.count == 0), "{queued:?}");
 
     // What the evaluation came with: the device, the address only masked and blind-indexed.
     sqlx::any::install_default_drivers();
