@@ -6,10 +6,15 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `hcp --version`: the program's version and the database schema it brings (`hcp migrate` upgrades to it).
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("{}(数据库结构版本 {})", env!("CARGO_PKG_VERSION"), hcp_store::Store::schema_version())
+});
+
 /// 政务服务“好差评”系统 (haochaping): records services, collects one evaluation for each, and keeps the
 /// 7-day default.
 #[derive(Debug, Parser)]
-#[command(name = "hcp", version, about, long_about = None)]
+#[command(name = "hcp", version = VERSION.as_str(), about, long_about = None)]
 pub struct Cli {
     /// Database: `sqlite://FILE` (created on first start) or `postgres://USER@HOST/DB`.
     #[arg(long, global = true, env = "HCP_DATABASE_URL", hide_env_values = true, default_value = "sqlite://hcp.db")]
@@ -147,7 +152,11 @@ pub enum Command {
     /// Run the web server and the background jobs.
     Serve(ServeArgs),
     /// Create or upgrade the database schema, then exit.
-    Migrate,
+    Migrate {
+        /// Only list the migrations this database has not had yet; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Load the demo county (青山县, fictional) into an empty database.
     Demo(DemoArgs),
     /// Background jobs (the 7-day default evaluation).

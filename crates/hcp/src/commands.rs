@@ -255,9 +255,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             anyhow::bail!("统计汇总有 {} 处与逐条重算不一致;可运行 `hcp stats rebuild` 重算。", diff.len())
         }
-        Command::Migrate => {
+        Command::Migrate { dry_run: true } => {
+            let shown = hcp_store::redact_url(&url);
+            let store = Store::connect(&url, 2).await.with_context(|| format!("无法连接数据库 {shown}"))?;
+            let pending = store.pending_migrations().await?;
+            if pending.is_empty() {
+                println!("数据库已是最新结构(版本 {}),无需迁移。", Store::schema_version());
+            } else {
+                println!("将执行 {} 项迁移(未作任何更改):", pending.len());
+                for (version, description) in &pending {
+                    println!("{version:04} {description}");
+                }
+            }
+            Ok(())
+        }
+        Command::Migrate { dry_run: false } => {
             let store = open_store(&url, 2).await?;
-            println!("数据库已是最新结构({})。", store.backend().name());
+            println!("数据库已是最新结构(版本 {},{})。", Store::schema_version(), store.backend().name());
             Ok(())
         }
         Command::Demo(args) => {

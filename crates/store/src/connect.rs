@@ -108,6 +108,39 @@ impl Store {
         Ok(Store { pool, backend, audit_key: Default::default() })
     }
 
+    /// The newest schema version this program knows (the number of its last migration; both backends have the
+    /// same).
+    pub fn schema_version() -> i64 {
+        SQLITE_MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// The migrations this database has not had yet, as (version, description), without applying any: what
+    /// `hcp migrate` would do. An empty database lists them all.
+    pub async fn pending_migrations(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        // sqlx keeps its ledger in `_sqlx_migrations`; before the first migration it does not exist.
+        let applied: Vec<i64> = match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(v) => v,
+            Err(sqlx::Error::Database(d))
+                if d.code().as_deref() == Some("42P01") || d.message().contains("no such table") =>
+            {
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+            .map(|m| (m.version, m.description.to_string()))
+            .collect())
+    }
+
     /// Applies the migrations of this backend; safe to run from several instances at once (sqlx takes a lock).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self.backend {

@@ -31,6 +31,35 @@ fn every_command_has_help() {
     }
 }
 
+/// Issue 18 §6: `hcp --version` names the schema it brings; `hcp migrate --dry-run` lists what `migrate` would
+/// do and changes nothing.
+#[tokio::test]
+async fn the_version_names_its_schema_and_a_dry_run_changes_nothing() {
+    let schema = hcp_store::Store::schema_version();
+    assert!(schema >= 17);
+    let o = hcp(&["--version"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains(&format!("{}(数据库结构版本 {schema})", env!("CARGO_PKG_VERSION"))), "{}", stdout(&o));
+
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some((url, _dir)) = fresh_database(backend).await else { continue };
+        let o = hcp(&["migrate", "--dry-run", "--database-url", &url]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = stdout(&o);
+        assert!(
+            out.contains(&format!("将执行 {schema} 项迁移"))
+                && out.contains("0001 core")
+                && out.contains("0017 integrity"),
+            "{out}"
+        );
+        // Nothing was applied: the same list again.
+        assert_eq!(stdout(&hcp(&["migrate", "--dry-run", "--database-url", &url])), out);
+        assert!(hcp(&["migrate", "--database-url", &url]).status.success());
+        let o = hcp(&["migrate", "--dry-run", "--database-url", &url]);
+        assert!(stdout(&o).contains("无需迁移"), "{}", stdout(&o));
+    }
+}
+
 #[tokio::test]
 async fn database_url_goes_before_or_after_and_keys_print_alone_on_the_last_line() {
     let (url, _dir) = fresh_database(Backend::Sqlite).await.unwrap();
