@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::audit::Actor;
-use crate::records::{RecordInput, ValidRecord, evaluation_deadline, validate};
+use crate::records::{RecordInput, ValidRecord, evaluation_deadline, placement_violations, validate};
 use crate::{App, AppError, AppResult};
 
 /// Lines per file at most (a county's year is about a million; split bigger histories by year).
@@ -173,34 +173,28 @@ fn check_line(n: usize, l: Line, cat: &HistoryCatalog, now: DateTime<Utc>, out: 
         out.push(bad(n, "org_code", format!("机构代码“{}”不存在。", l.org_code)));
     }
     let given = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    let window = given(&l.window_code).and_then(|code| {
-        let w = cat.windows.get(&code).copied();
-        match (w, org) {
-            (None, _) => out.push(bad(n, "window_code", format!("窗口编码“{code}”不存在。"))),
-            (Some((_, w_org)), Some((org_id, _))) if w_org != *org_id => {
-                out.push(bad(n, "window_code", format!("窗口“{code}”不属于机构“{}”。", l.org_code)));
-            }
-            _ => {}
+    let window_code = given(&l.window_code);
+    let window = window_code.as_deref().and_then(|code| {
+        let w = cat.windows.get(code).copied();
+        if w.is_none() {
+            out.push(bad(n, "window_code", format!("窗口编码“{code}”不存在。")));
         }
-        w
+        w.map(|w| (code, w))
     });
-    let staff = given(&l.staff_number).and_then(|number| {
-        let s = cat.staff.get(&number).copied();
-        match (s, org) {
-            (None, _) => out.push(bad(n, "staff_number", format!("工号“{number}”不存在。"))),
-            (Some((_, s_org, s_window)), Some((org_id, _)))
-                if s_org != *org_id && !(window.is_some() && s_window == window.map(|w| w.0)) =>
-            {
-                out.push(bad(
-                    n,
-                    "staff_number",
-                    format!("工号“{number}”的工作人员不属于机构“{}”,也不在所填窗口。", l.org_code),
-                ));
-            }
-            _ => {}
+    let staff_number = given(&l.staff_number);
+    let staff = staff_number.as_deref().and_then(|number| {
+        let s = cat.staff.get(number).copied();
+        if s.is_none() {
+            out.push(bad(n, "staff_number", format!("工号“{number}”不存在。")));
         }
-        s
+        s.map(|s| (number, s))
     });
+    // The same rule as live registration: window and staff belong to the record's organization.
+    if let Some((org_id, org_name)) = org {
+        for v in placement_violations(*org_id, org_name, window, staff) {
+            out.push(bad(n, &v.field, v.message));
+        }
+    }
     let platform_id = given(&l.platform_code).and_then(|code| {
         let p = cat.platforms.get(&code).copied();
         if p.is_none() {
@@ -277,8 +271,8 @@ fn check_line(n: usize, l: Line, cat: &HistoryCatalog, now: DateTime<Utc>, out: 
         valid: valid?,
         item_id: item_id?,
         org_id: org?.0,
-        window_id: window.map(|w| w.0),
-        staff_id: staff.map(|s| s.0),
+        window_id: window.map(|(_, w)| w.0),
+        staff_id: staff.map(|(_, s)| s.0),
         platform_id,
         evaluation,
     })

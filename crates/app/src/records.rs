@@ -100,6 +100,42 @@ pub(crate) fn validate(input: &RecordInput, now: DateTime<Utc>) -> Result<ValidR
     })
 }
 
+/// Where the catalog placed a staff member: (id, org id, window id).
+pub(crate) type StaffPlacement = (i64, i64, Option<i64>);
+
+/// A record's window and staff member belong to its organization (issue 14 §2): a key scoped to one unit
+/// cannot put another unit's window or staff member on a record — and get them judged by it. A staff member
+/// of another organization may serve at the record's window. `window` is (code, (id, org id)), `staff` is
+/// (number, (id, org id, window id)), as the catalog placed them.
+pub(crate) fn placement_violations(
+    org_id: i64,
+    org_name: &str,
+    window: Option<(&str, (i64, i64))>,
+    staff: Option<(&str, StaffPlacement)>,
+) -> Vec<Violation> {
+    let mut v = Vec::new();
+    if let Some((code, (_, window_org))) = window
+        && window_org != org_id
+    {
+        v.push(Violation::new(
+            "window_code",
+            "window_not_of_org",
+            format!("窗口“{code}”不属于机构“{org_name}”,请核对窗口编码或机构代码。"),
+        ));
+    }
+    if let Some((number, (_, staff_org, staff_window))) = staff {
+        let at_window = window.is_some_and(|(_, (w, _))| staff_window == Some(w));
+        if staff_org != org_id && !at_window {
+            v.push(Violation::new(
+                "staff_number",
+                "staff_not_of_org",
+                format!("工号“{number}”的工作人员不属于机构“{org_name}”,也不在所填窗口,请核对。"),
+            ));
+        }
+    }
+    v
+}
+
 /// When the evaluation window of a record completed at `completed_at` closes (R7.3).
 pub fn evaluation_deadline(completed_at: DateTime<Utc>) -> DateTime<Utc> {
     add_natural_days(completed_at, DEFAULT_EVALUATION_DAYS)
@@ -144,27 +180,9 @@ impl App {
                 s.map(|s| (number, s))
             }
         };
-        // A record's window and staff member belong to its organization (issue 14 §2): a key scoped to one
-        // unit cannot put another unit's window or staff member on a record — and get them judged by it.
         if let Some(org) = &org {
-            if let Some((code, (_, window_org))) = window
-                && window_org != org.id
-            {
-                v.push(Violation::new(
-                    "window_code",
-                    "window_not_of_org",
-                    format!("窗口“{code}”不属于机构“{}”,请核对窗口编码或机构代码。", org.name),
-                ));
-            }
-            if let Some((number, (_, staff_org, staff_window))) = staff {
-                let at_window = window.is_some_and(|(_, (w, _))| staff_window == Some(w));
-                if staff_org != org.id && !at_window {
-                    v.push(Violation::new(
-                        "staff_number",
-                        "staff_not_of_org",
-                        format!("工号“{number}”的工作人员不属于机构“{}”,也不在所填窗口,请核对。", org.name),
-                    ));
-                }
+            for violation in placement_violations(org.id, &org.name, window, staff) {
+                v.push(violation);
             }
         }
         let platform_id = match input.platform_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {

@@ -14,7 +14,7 @@ use crate::{NewAudit, Store, StoreError};
 #[derive(Debug, Clone, Default)]
 pub struct HistoryCatalog {
     pub items: HashMap<String, i64>,
-    /// Code → (id, path).
+    /// Code → (id, name).
     pub orgs: HashMap<String, (i64, String)>,
     /// Code → (id, org id).
     pub windows: HashMap<String, (i64, i64)>,
@@ -41,7 +41,7 @@ impl Store {
         for r in sqlx::query("SELECT code, id FROM service_item").fetch_all(&self.pool).await? {
             c.items.insert(r.try_get(0)?, r.try_get(1)?);
         }
-        for r in sqlx::query("SELECT code, id, path FROM org").fetch_all(&self.pool).await? {
+        for r in sqlx::query("SELECT code, id, name FROM org").fetch_all(&self.pool).await? {
             c.orgs.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
         }
         for r in sqlx::query("SELECT code, id, org_id FROM service_window").fetch_all(&self.pool).await? {
