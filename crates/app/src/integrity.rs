@@ -200,16 +200,22 @@ impl App {
             hcp_domain::period::Period::month_of(from).from,
             hcp_domain::period::Period::month_of(to).to,
         );
+        let active = |t: &hcp_domain::metrics::Tally| t.evaluations() - t.defaults;
+        let top = |t: &hcp_domain::metrics::Tally| t.count(hcp_domain::Level::VerySatisfied);
+        // One cut per county, however many of its windows the flag names.
+        let mut cuts: HashMap<String, crate::stats::Cut> = HashMap::new();
         let mut out = Vec::new();
         for code in &flag.window_codes {
             let Some(window) = self.store.window_by_code(code).await? else { continue };
             // The county: the top of the window's organization path (`/1/5/` → `/1/`).
             let root_path = window.org_path.split('/').nth(1).map(|first| format!("/{first}/")).unwrap_or_default();
-            let Some(county_code) = self.store.org_code_by_path(&root_path).await? else { continue };
-            let Some(county) = self.store.org_by_code(&county_code).await? else { continue };
-            let cut = self.cut_of(&county, period, Some(crate::stats::By::Window)).await?;
-            let active = |t: &hcp_domain::metrics::Tally| t.evaluations() - t.defaults;
-            let top = |t: &hcp_domain::metrics::Tally| t.count(hcp_domain::Level::VerySatisfied);
+            if !cuts.contains_key(&root_path) {
+                let Some(county_code) = self.store.org_code_by_path(&root_path).await? else { continue };
+                let Some(county) = self.store.org_by_code(&county_code).await? else { continue };
+                let cut = self.cut_of(&county, period, Some(crate::stats::By::Window)).await?;
+                cuts.insert(root_path.clone(), cut);
+            }
+            let cut = &cuts[&root_path];
             let (county_n, county_top) = (active(&cut.total_tally), top(&cut.total_tally));
             if county_n == 0 {
                 continue;
