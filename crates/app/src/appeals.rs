@@ -169,6 +169,11 @@ impl App {
         let (Some(staff_id), Some(appellant)) = (row.staff_id, who.staff_id) else {
             return Err(AppError::Forbidden);
         };
+        // A mystery-shopper visit's finding is the county office's own check, not an applicant's review: it
+        // is answered by working the case, not appealed (issue 16 §5).
+        let Some(evaluation_id) = row.evaluation_id else {
+            return Err(AppError::conflict("inspection_not_appealable", "调查暗访发现的问题不能申诉,请按工单整改。"));
+        };
         let reasons = step_text(reasons, "申诉理由", true)?;
         if evidence.len() > MAX_EVIDENCE {
             return Err(AppError::invalid(
@@ -191,7 +196,7 @@ impl App {
         let files = evidence.iter().map(|u| check_upload(u, &who.username, now)).collect::<AppResult<Vec<_>>>()?;
         let due = stage_deadline(&self.calendar(), appeal.state, now, self.case_rules.appeal_limits()).map(|d| d.at);
         let new = NewAppeal {
-            evaluation_id: row.evaluation_id,
+            evaluation_id,
             case_id: Some(row.id),
             staff_id,
             org_id: row.org_id,

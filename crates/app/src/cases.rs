@@ -49,7 +49,10 @@ pub struct CaseView {
     pub id: i64,
     pub state: &'static str,
     pub state_name: &'static str,
-    pub service_record_id: i64,
+    /// The applicant's record; `None` for a case a mystery-shopper visit opened.
+    pub service_record_id: Option<i64>,
+    /// The visit (调查暗访) whose bad finding opened the case.
+    pub inspection_id: Option<i64>,
     pub record_number: String,
     pub item_name: String,
     pub org_name: String,
@@ -91,6 +94,7 @@ impl CaseView {
             state: state.as_str(),
             state_name: state.name_zh(),
             service_record_id: r.service_record_id,
+            inspection_id: r.inspection_id,
             record_number: r.record_number.clone(),
             item_name: r.item_name.clone(),
             org_name: r.org_name.clone(),
@@ -325,17 +329,18 @@ pub(crate) fn unit_message(
     }
 }
 
-fn evaluator_message(r: &CaseRow, template: &'static str, body: String, at: DateTime<Utc>) -> NewMessage {
-    NewMessage {
+/// A message to the applicant who rated; `None` for a visit's case, whose inspector follows it in the console.
+fn evaluator_message(r: &CaseRow, template: &'static str, body: String, at: DateTime<Utc>) -> Option<NewMessage> {
+    Some(NewMessage {
         recipient_kind: "evaluator",
-        recipient: r.service_record_id.to_string(),
+        recipient: r.service_record_id?.to_string(),
         recipient_key_id: None,
         template,
         body,
         secret: None,
         case_id: Some(r.id),
         at,
-    }
+    })
 }
 
 /// A message as staff may read it: the second-rating link is the evaluator's credential, so it is cut.
@@ -525,7 +530,10 @@ impl App {
         let attachments = self.store.case_attachments(id).await?;
         let messages = self.store.case_messages(id).await?;
         let org = self.store.org_by_id(row.org_id).await?;
-        let second = self.store.second_evaluation(row.service_record_id).await?;
+        let second = match row.service_record_id {
+            Some(record_id) => self.store.second_evaluation(record_id).await?,
+            None => None,
+        };
         Ok(CaseDetail {
             case: self.case_view(&row),
             steps: steps
@@ -719,7 +727,7 @@ impl App {
                     unit_name,
                     due(case.handling_due()),
                 );
-                w.messages.push(evaluator_message(row, "evaluator_contacted", body, now));
+                w.messages.extend(evaluator_message(row, "evaluator_contacted", body, now));
             }
             CaseStep::SolveOnSpot { text }
             | CaseStep::Rectified { text }
@@ -728,16 +736,20 @@ impl App {
                 let mut body =
                     format!("【好差评】您对“{}”反映的问题,{}答复:{}", row.item_name, unit_name, short(text, 60));
                 let mut link = None;
-                if matches!(step, CaseStep::SolveOnSpot { .. } | CaseStep::Rectified { .. }) {
+                // Only an applicant is asked to rate the rectification again (二次评价); an inspector revisits.
+                if row.evaluation_id.is_some()
+                    && matches!(step, CaseStep::SolveOnSpot { .. } | CaseStep::Rectified { .. })
+                {
                     let token = secrets::new_token();
                     w.second_invite = Some((row.id, secrets::hash(&token)));
                     body.push_str(&format!(" 欢迎对整改结果再次评价:{}", crate::outbox::SECRET));
                     link = Some(format!("{}/e2/{}", self.public_url(), token));
                 }
-                let mut message = evaluator_message(row, "evaluator_replied", body, now);
-                // The link is the evaluator's credential: sealed in the outbox, opened only to send it.
-                message.secret = link.map(|l| self.keys.seal_secret(message.template, &message.recipient, &l));
-                w.messages.push(message);
+                if let Some(mut message) = evaluator_message(row, "evaluator_replied", body, now) {
+                    // The link is the evaluator's credential: sealed in the outbox, opened only to send it.
+                    message.secret = link.map(|l| self.keys.seal_secret(message.template, &message.recipient, &l));
+                    w.messages.push(message);
+                }
             }
             CaseStep::Escalate { reason } => {
                 let body = format!(

@@ -304,11 +304,11 @@ impl App {
     async fn demo_appeal(&self, rng: &mut StdRng, case_id: i64, plan: AppealPlan) -> AppResult<bool> {
         let AppealPlan::Stop(target) = plan else { return Ok(false) };
         let Some(row) = self.store.case_by_id(case_id).await? else { return Ok(false) };
-        let Some(staff_id) = row.staff_id else { return Ok(false) };
+        let (Some(staff_id), Some(evaluation_id)) = (row.staff_id, row.evaluation_id) else { return Ok(false) };
         let cal = self.calendar();
         let filed_at = row.evaluated_at + hours(rng, 20, 30);
         let new = NewAppeal {
-            evaluation_id: row.evaluation_id,
+            evaluation_id,
             case_id: Some(case_id),
             staff_id,
             org_id: row.org_id,
@@ -367,7 +367,7 @@ impl App {
                     due_at: due,
                     at,
                 },
-                invalidate: appeal.invalidates().then_some(row.evaluation_id),
+                invalidate: appeal.invalidates().then_some(evaluation_id),
                 case,
             };
             if !self.store.decide_appeal(&w).await? {

@@ -26,6 +26,7 @@ pub mod exchange_pull;
 pub mod export;
 pub mod history;
 pub mod hotline;
+pub mod inspections;
 pub mod integrity;
 pub mod jobs;
 pub mod keys;

@@ -112,6 +112,12 @@ pub enum Action {
     ReferClue,
     /// See every referral (the county office, auditors); others see only their own.
     ViewReferrals,
+    /// Plan mystery-shopper visits (调查暗访, issue 16 §5) of windows in one's subtree.
+    PlanInspection,
+    /// See the visits and their findings (the county office, auditors).
+    ViewInspections,
+    /// Be named a visit's inspector and record its evaluation (only the named account, within its dates).
+    RecordInspection,
 }
 
 /// A role over the org subtree at `org_path` (`/1/5/`).
@@ -186,6 +192,9 @@ impl Principal {
             Action::InvestigateIntegrity => self.covers(&[CountyOffice], target),
             Action::ReferClue => self.covers(&[CenterAdmin, CountyOffice], target),
             Action::ViewReferrals => self.covers(&[CountyOffice, Auditor], target),
+            Action::PlanInspection => self.covers(&[CountyOffice], target),
+            Action::ViewInspections => self.covers(&[CountyOffice, Auditor], target),
+            Action::RecordInspection => self.covers(&[CountyOffice], target),
             Action::ViewAssessment => self.covers(&[UnitAdmin, CountyOffice, Auditor], target),
             Action::ReportRectification => self.covers(&[UnitAdmin], target),
             Action::ManageCatalog => self.covers(&[CenterAdmin, SystemAdmin], target),

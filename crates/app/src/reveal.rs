@@ -134,6 +134,8 @@ impl App {
 /// The duty of this case that needs the evaluator's contact now, if this person holds it: the unit's work from
 /// contact to rectification, the center's follow-up of a handled case.
 pub fn case_reveal_purpose(who: &Principal, case: &CaseRow) -> Option<RevealPurpose> {
+    // A visit's inspector is a county officer, reached in the console: there is no applicant to reveal.
+    case.service_record_id?;
     let state = crate::cases::domain_case(case).state;
     let t = |p| Some(Target { org_path: p, staff_id: case.staff_id });
     let unit_works = case.unit_path.as_deref().is_some_and(|p| who.may(Action::WorkCase, t(p)));

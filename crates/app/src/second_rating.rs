@@ -31,7 +31,8 @@ impl App {
         }
         let case_id = self.store.case_of_second_invite(&secrets::hash(token)).await?.ok_or_else(unknown_link)?;
         let case = self.store.case_by_id(case_id).await?.ok_or_else(unknown_link)?;
-        let record = self.store.record_by_id(case.service_record_id).await?.ok_or_else(unknown_link)?;
+        let record_id = case.service_record_id.ok_or_else(unknown_link)?;
+        let record = self.store.record_by_id(record_id).await?.ok_or_else(unknown_link)?;
         let reply = self
             .store
             .case_steps(case_id)
@@ -81,7 +82,7 @@ impl App {
         );
         let id = self
             .store
-            .insert_second_evaluation(&new, ctx.case.evaluation_id, &audit)
+            .insert_second_evaluation(&new, ctx.case.evaluation_id.ok_or_else(unknown_link)?, &audit)
             .await?
             .ok_or_else(|| AppError::conflict("already_evaluated", "您已对整改结果作出评价,感谢您的参与。"))?;
         Ok(EvaluationView::from(&hcp_store::EvaluationRow::from_new(id, &new)))

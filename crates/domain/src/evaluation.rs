@@ -33,6 +33,8 @@ enum Source {
     Agent,
     /// An earlier system's history.
     History,
+    /// A mystery-shopper visit's inspector (调查暗访): not a channel of applicants' evaluations.
+    Inspection,
 }
 
 /// What the client sent, before validation.
@@ -60,6 +62,12 @@ impl Submission {
     /// `system`, which marks the defaults this system makes itself.
     pub fn parse_history(raw: RawSubmission<'_>) -> Result<Submission, Vec<Violation>> {
         Submission::parse_inner(raw, Source::History)
+    }
+
+    /// A mystery-shopper visit's evaluation (issue 16 §5): the same levels, criteria and comment rules; the
+    /// channel means nothing here (the visit is its own source) and is not checked.
+    pub fn parse_inspection(raw: RawSubmission<'_>) -> Result<Submission, Vec<Violation>> {
+        Submission::parse_inner(RawSubmission { channel: Channel::Web.as_str(), ..raw }, Source::Inspection)
     }
 
     fn parse_inner(raw: RawSubmission<'_>, source: Source) -> Result<Submission, Vec<Violation>> {

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod evaluation;
 pub mod identity;
 pub mod indicators;
+pub mod inspection;
 pub mod integrity;
 pub mod level;
 pub mod metrics;

@@ -39,19 +39,25 @@ pub struct CaseFields {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRow {
     pub id: i64,
-    pub evaluation_id: i64,
-    pub service_record_id: i64,
+    /// The applicant's bad review and its record; `None` for a case a mystery-shopper visit opened.
+    pub evaluation_id: Option<i64>,
+    pub service_record_id: Option<i64>,
+    /// The visit (调查暗访) whose bad finding opened the case, if that is where it came from.
+    pub inspection_id: Option<i64>,
     /// The record's organization (proposed as the handling unit).
     pub org_id: i64,
     pub org_name: String,
     pub org_path: String,
     pub unit_name: Option<String>,
     pub unit_path: Option<String>,
+    /// "暗访记录 N" for a visit's case (it has no service record).
     pub record_number: String,
+    /// The service item, or "调查暗访" for a visit's case.
     pub item_name: String,
     pub staff_id: Option<i64>,
     pub staff_name: Option<String>,
     pub level: String,
+    /// The evaluator's comment, or the inspector's findings.
     pub comment: Option<String>,
     pub indicator_ids: String,
     pub evaluated_at: DateTime<Utc>,
@@ -73,10 +79,13 @@ impl CaseRow {
 
 macro_rules! case_select {
     () => {
-        "SELECT c.id, c.evaluation_id, c.service_record_id, c.org_id, o.name AS org_name, o.path AS org_path,
-    u.name AS unit_name, u.path AS unit_path, r.record_number, i.name AS item_name, r.staff_id,
-    s.name AS staff_name, e.level, e.comment, e.indicator_ids, e.created_at AS evaluated_at,
-    COALESCE(c.clock_from, e.created_at) AS clock_started_at,
+        "SELECT c.id, c.evaluation_id, c.service_record_id, c.inspection_id, c.org_id, o.name AS org_name,
+    o.path AS org_path, u.name AS unit_name, u.path AS unit_path, COALESCE(r.record_number, '暗访记录 ' || c.inspection_id) AS record_number,
+    COALESCE(i.name, '调查暗访') AS item_name, COALESCE(r.staff_id, ie.staff_id) AS staff_id,
+    s.name AS staff_name, COALESCE(e.level, ie.level) AS level, COALESCE(e.comment, ie.findings) AS comment,
+    COALESCE(e.indicator_ids, ie.indicator_ids) AS indicator_ids,
+    COALESCE(e.created_at, ie.created_at) AS evaluated_at,
+    COALESCE(c.clock_from, e.created_at, ie.created_at) AS clock_started_at,
     a.state AS appeal_state, c.state, c.unit_id, c.round, c.round_assigned_at, c.contact_due_at,
     c.rectify_due_at, c.reply_due_at, c.deadlines_provisional, c.long_term, c.plan_approved, c.dispatch_missed, c.next_check_at,
     c.contact_reminded, c.handling_reminded, c.contact_missed, c.handling_missed, c.overdue_at, c.version,
@@ -84,10 +93,11 @@ macro_rules! case_select {
   FROM bad_review_case c
   JOIN org o ON o.id = c.org_id
   LEFT JOIN org u ON u.id = c.unit_id
-  JOIN service_record r ON r.id = c.service_record_id
-  JOIN service_item i ON i.id = r.item_id
-  LEFT JOIN staff s ON s.id = r.staff_id
-  JOIN evaluation e ON e.id = c.evaluation_id
+  LEFT JOIN service_record r ON r.id = c.service_record_id
+  LEFT JOIN service_item i ON i.id = r.item_id
+  LEFT JOIN inspection_evaluation ie ON ie.inspection_id = c.inspection_id
+  LEFT JOIN staff s ON s.id = COALESCE(r.staff_id, ie.staff_id)
+  LEFT JOIN evaluation e ON e.id = c.evaluation_id
   LEFT JOIN appeal a ON a.evaluation_id = c.evaluation_id "
     };
 }
@@ -105,6 +115,7 @@ fn case_row(r: &AnyRow) -> Result<CaseRow, StoreError> {
         id: r.try_get("id")?,
         evaluation_id: r.try_get("evaluation_id")?,
         service_record_id: r.try_get("service_record_id")?,
+        inspection_id: r.try_get("inspection_id")?,
         org_id: r.try_get("org_id")?,
         org_name: r.try_get("org_name")?,
         org_path: r.try_get("org_path")?,

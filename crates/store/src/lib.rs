@@ -21,6 +21,7 @@ mod error;
 mod evaluation_list;
 mod evaluations;
 mod history;
+mod inspections;
 mod integrity;
 mod jobs;
 mod keys;
@@ -57,6 +58,9 @@ pub use error::StoreError;
 pub use evaluation_list::{EvaluationFacts, EvaluationFilter, EvaluationListRow};
 pub use evaluations::{EvaluationEvidence, EvaluationRow, NewEvaluation};
 pub use history::{HistoryCatalog, HistoryWritten};
+pub use inspections::{
+    InspectionEvaluationRow, InspectionRow, InspectionWrite, NewInspection, NewInspectionEvaluation,
+};
 pub use integrity::{FlagConclusion, FlagRow, SavedFlags};
 pub use keys::{ReencryptedApplicant, StoredApplicant};
 pub use outbox::{MessageRow, NewMessage, SealedSecret};

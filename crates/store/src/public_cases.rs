@@ -39,7 +39,7 @@ impl Store {
                 COALESCE(u.name, o.name) AS unit_name,
                 CASE WHEN c.overdue_at IS NULL THEN 0 ELSE 1 END AS overdue,
                 (SELECT MAX(s.at) FROM case_step s WHERE s.case_id = c.id AND s.kind = 'close') AS closed_at
-             FROM (SELECT id FROM bad_review_case WHERE state = 'closed' AND id < $1 AND created_at <= $2
+             FROM (SELECT id FROM bad_review_case WHERE state = 'closed' AND evaluation_id IS NOT NULL AND id < $1 AND created_at <= $2
                    ORDER BY id DESC LIMIT $3) p
              JOIN bad_review_case c ON c.id = p.id
              JOIN evaluation e ON e.id = c.evaluation_id

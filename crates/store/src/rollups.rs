@@ -151,11 +151,13 @@ pub(crate) async fn count_case_step(
     ) else {
         return Ok(());
     };
-    let evaluation_id: Option<i64> = sqlx::query_scalar("SELECT evaluation_id FROM bad_review_case WHERE id = $1")
-        .bind(case_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(evaluation_id) = evaluation_id else { return Ok(()) };
+    // A visit's case (调查暗访) has no evaluation: its steps stay out of the applicants' figures.
+    let evaluation_id: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT evaluation_id FROM bad_review_case WHERE id = $1")
+            .bind(case_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(evaluation_id) = evaluation_id.flatten() else { return Ok(()) };
     let facts: Vec<Fact> = evaluation_facts(conn, backend, &[evaluation_id])
         .await?
         .into_iter()

@@ -18,8 +18,8 @@ use hcp_app::App;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::controllers::{
-    appeals, cases, catalog, evaluations, health, hotline, indicators, integrity, platforms, referrals, results,
-    service_records, sessions, stats,
+    appeals, cases, catalog, evaluations, health, hotline, indicators, inspections, integrity, platforms, referrals,
+    results, service_records, sessions, stats,
 };
 use crate::error::ApiError;
 
@@ -34,6 +34,10 @@ pub fn router(app: App) -> Router {
         .route("/integrity/flags", get(integrity::flags))
         .route("/integrity/flags/{id}/investigation", post(integrity::investigate))
         .route("/integrity/flags/{id}/conclusion", post(integrity::conclude))
+        .route("/inspections", get(inspections::list).post(inspections::create))
+        .route("/inspections/{id}", get(inspections::get))
+        .route("/inspections/{id}/evaluations", post(inspections::evaluate))
+        .route("/inspections/{id}/photos/{photo}", get(inspections::photo))
         .route("/referrals", get(referrals::list).post(referrals::create))
         .route("/referrals/suggestions", get(referrals::suggestions))
         .route("/referrals/{id}/outcome", post(referrals::outcome))

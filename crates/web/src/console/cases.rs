@@ -177,7 +177,7 @@ fn detail_html(
     let k = &d.case;
     let mut s = format!(
         r#"{alert}<h2>差评工单 {id}:{state}{overdue}</h2>
-<dl class="facts"><dt>办件</dt><dd><a href="/console/records/{rid}">{record}</a> {item}</dd>
+<dl class="facts"><dt>办件</dt><dd><a href="{source}">{record}</a> {item}</dd>
 <dt>办件单位</dt><dd>{org}</dd><dt>承办单位</dt><dd>{unit}</dd><dt>工作人员</dt><dd>{staff}</dd>
 <dt>评价</dt><dd>{level}({evaluated})</dd><dt>评价意见</dt><dd>{comment}</dd>
 <dt>办理轮次</dt><dd>第 {round} 轮{provisional}</dd>
@@ -187,7 +187,11 @@ fn detail_html(
         id = k.id,
         state = esc(k.state_name),
         overdue = if k.overdue { r#" <strong class="late">逾期</strong>"# } else { "" },
-        rid = k.service_record_id,
+        source = match (k.service_record_id, k.inspection_id) {
+            (Some(r), _) => format!("/console/records/{r}"),
+            (None, Some(i)) => format!("/console/inspections/{i}"),
+            (None, None) => String::new(),
+        },
         record = esc(&k.record_number),
         item = esc(&k.item_name),
         org = esc(&k.org_name),
@@ -348,13 +352,12 @@ fn forms(c: &Console, d: &CaseDetail) -> String {
             _ => String::new(),
         });
     }
-    if d.may_reveal {
+    if let (true, Some(record_id)) = (d.may_reveal, k.service_record_id) {
         s.push_str(&format!(
-            r#"<p><a href="/console/records/{}">查看评价人联系方式(需填写原因,将被记录)</a></p>"#,
-            k.service_record_id
+            r#"<p><a href="/console/records/{record_id}">查看评价人联系方式(需填写原因,将被记录)</a></p>"#
         ));
     }
-    if k.appeal_state.is_none() && !is_closed(k) && c.who.staff_id.is_some() {
+    if k.appeal_state.is_none() && !is_closed(k) && c.who.staff_id.is_some() && k.inspection_id.is_none() {
         s.push_str(&format!(
             r#"<form method="post" action="/console/cases/{id}/appeal" enctype="multipart/form-data" class="step">{csrf}
 <fieldset><legend>对此差评提出申诉(仅限本人经办业务,收到差评后规定工作日内)</legend>

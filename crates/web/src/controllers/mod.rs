@@ -9,6 +9,7 @@ pub mod evaluations;
 pub mod health;
 pub mod hotline;
 pub mod indicators;
+pub mod inspections;
 pub mod integrity;
 pub mod platforms;
 pub mod referrals;

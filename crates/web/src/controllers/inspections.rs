@@ -1,0 +1,115 @@
+//! `/api/v1/inspections`: mystery-shopper visits (调查暗访, issue 16 §5) — planned by the county office, recorded
+//! by the named inspector, counted apart from applicants' evaluations.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use hcp_app::App;
+use hcp_app::inspections::{InspectionInput, InspectionPlan, InspectionSummary, InspectionView};
+use serde::{Deserialize, Serialize};
+
+use crate::controllers::cases::download;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, Person, path_id};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBody {
+    pub window_code: String,
+    /// YYYY-MM-DD, business dates, inclusive.
+    pub from: String,
+    pub to: String,
+    /// The inspector's account.
+    pub inspector: String,
+}
+
+/// `POST /api/v1/inspections` (county office): 201 with the planned visit.
+pub async fn create(
+    State(app): State<App>,
+    Person(who): Person,
+    ApiJson(b): ApiJson<PlanBody>,
+) -> Result<(StatusCode, Json<InspectionView>), ApiError> {
+    let plan = InspectionPlan { window_code: b.window_code, from: b.from, to: b.to, inspector: b.inspector };
+    Ok((StatusCode::CREATED, Json(app.plan_inspection(&who, &plan).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Serialize)]
+pub struct InspectionList {
+    pub inspections: Vec<InspectionView>,
+    /// "暗访评价": the visits counted apart from applicants' evaluations.
+    pub summary: InspectionSummary,
+}
+
+/// `GET /api/v1/inspections?from=&to=`: visits overlapping the dates, with their summary.
+pub async fn list(
+    State(app): State<App>,
+    Person(who): Person,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<InspectionList>, ApiError> {
+    let (inspections, summary) = app.inspections(&who, &q.from, &q.to).await?;
+    Ok(Json(InspectionList { inspections, summary }))
+}
+
+/// `GET /api/v1/inspections/{id}`.
+pub async fn get(
+    State(app): State<App>,
+    Person(who): Person,
+    Path(id): Path<String>,
+) -> Result<Json<InspectionView>, ApiError> {
+    Ok(Json(app.inspection(&who, path_id(&id, "inspection_not_found")?).await?))
+}
+
+/// An applicant's evaluation body (the token aside) plus the findings and who served.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationBody {
+    pub level: String,
+    #[serde(default)]
+    pub indicator_ids: Vec<String>,
+    #[serde(default)]
+    pub staff_indicator_ids: Vec<String>,
+    pub comment: Option<String>,
+    /// Accepted for the same body as an applicant's; a visit is its own source, whatever is named here.
+    pub channel: Option<String>,
+    pub findings: String,
+    /// The staff member who served the inspector, if known.
+    pub staff_number: Option<String>,
+}
+
+/// `POST /api/v1/inspections/{id}/evaluations` (the visit's inspector, within its dates, once): 201.
+pub async fn evaluate(
+    State(app): State<App>,
+    Person(who): Person,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<EvaluationBody>,
+) -> Result<(StatusCode, Json<InspectionView>), ApiError> {
+    let input = InspectionInput {
+        level: b.level,
+        indicator_ids: b.indicator_ids,
+        staff_indicator_ids: b.staff_indicator_ids,
+        comment: b.comment,
+        findings: b.findings,
+        staff_number: b.staff_number,
+    };
+    let view = app.record_inspection(&who, path_id(&id, "inspection_not_found")?, &input, &[]).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// `GET /api/v1/inspections/{id}/photos/{photo}`: a photo, as a download.
+pub async fn photo(
+    State(app): State<App>,
+    Person(who): Person,
+    Path((id, pid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (name, content_type, data) =
+        app.inspection_photo(&who, path_id(&id, "inspection_not_found")?, path_id(&pid, "photo_not_found")?).await?;
+    Ok(download(&name, &content_type, data))
+}
