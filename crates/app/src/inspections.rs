@@ -326,13 +326,9 @@ impl App {
         })
         .map_err(|e| v.extend(e))
         .ok();
-        let findings = parse_text("findings", &input.findings, FINDINGS_MAX_CHARS, "暗访发现")
-            .map_err(|e| v.push(e))
-            .ok()
-            .filter(|f| !f.trim().is_empty());
-        if findings.is_none() && !v.iter().any(|x| x.field == "findings") {
-            v.push(hcp_domain::Violation::new("findings", "findings_required", "请填写暗访发现的情况。"));
-        }
+        // Blank findings are refused (`required`) like any other required text.
+        let findings =
+            parse_text("findings", &input.findings, FINDINGS_MAX_CHARS, "暗访发现").map_err(|e| v.push(e)).ok();
         let staff_id = match input.staff_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(number) => match self.store.staff_placement(number).await? {

@@ -216,6 +216,29 @@ async fn appeal_of_staff(app: &TestApp, n: &str) -> (i64, i64) {
     (appeal, res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap())
 }
 
+/// A mystery-shopper visit of the township's window planned today for the county office's account; recorded
+/// with a photo when `photo` (then the photo's id is returned too).
+async fn inspection_in(app: &TestApp, township: &str, photo: bool) -> (i64, i64) {
+    let office = api_token(app, "office").await;
+    let today = hcp_domain::calendar::business_date(chrono::Utc::now()).to_string();
+    let plan = json!({ "window_code": format!("W-{township}-01"), "from": today, "to": today, "inspector": "office" });
+    let (status, v) = app.post_json("/api/v1/inspections", &plan, Some(&office)).await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    if !photo {
+        return (id, 0);
+    }
+    let b = login(app, "office").await;
+    let fields = [("level", "satisfied"), ("findings", "着装规范,一次告知")];
+    let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
+    let (status, body) = b
+        .post_file(&format!("/console/inspections/{id}/evaluations"), &fields, "window.jpg", "image/jpeg", &jpeg)
+        .await;
+    assert_eq!(status, 303, "{body}");
+    let (_, v) = app.get_json(&format!("/api/v1/inspections/{id}"), Some(&office)).await;
+    (id, v["photos"][0]["id"].as_i64().expect("the photo is kept"))
+}
+
 /// A draft report of the township (made by the county office).
 async fn report_in(app: &TestApp, township: &str) -> i64 {
     let office = api_token(app, "office").await;
@@ -404,6 +427,23 @@ async fn every_role_against_every_console_route(app: TestApp) {
             [403, 403, 403, 422, 403, 403, 422],
         ),
         ("GET", "/console/audit", [403, 403, 403, 403, 403, 200, 403], [403, 403, 403, 403, 403, 200, 403]),
+        // Mystery-shopper visits: planned by the county office, recorded by the account it names (the office's
+        // here), read by auditors; nobody else learns that a visit exists (404).
+        ("GET", "/console/inspections", [403, 403, 403, 403, 200, 200, 403], [403, 403, 403, 403, 200, 200, 403]),
+        ("POST", "/console/inspections", [403, 403, 403, 403, 303, 403, 403], [403, 403, 403, 403, 303, 403, 403]),
+        ("GET", "/console/inspections/{id}", [404, 404, 404, 404, 200, 200, 404], [404, 404, 404, 404, 200, 200, 404]),
+        (
+            "POST",
+            "/console/inspections/{id}/evaluations",
+            [404, 404, 404, 404, 303, 403, 404],
+            [404, 404, 404, 404, 303, 403, 404],
+        ),
+        (
+            "GET",
+            "/console/inspections/{id}/photos/{photo}",
+            [404, 404, 404, 404, 200, 200, 404],
+            [404, 404, 404, 404, 200, 200, 404],
+        ),
         ("GET", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
         ("POST", "/console/calendar", [403, 403, 403, 200, 403, 403, 403], [403, 403, 403, 200, 403, 403, 403]),
         ("GET", "/console/password", [200; 7], [200; 7]),
@@ -422,6 +462,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
     assert_eq!(matrix.len(), hcp_web::console::routes().len());
 
     let month = hcp_domain::period::Period::month_of(hcp_domain::calendar::business_date(chrono::Utc::now())).code();
+    let today = hcp_domain::calendar::business_date(chrono::Utc::now()).to_string();
     let mut n = 0;
     for (i, (user, ..)) in ACCOUNTS.iter().enumerate() {
         let b = login(&app, user).await;
@@ -431,6 +472,9 @@ async fn every_role_against_every_console_route(app: TestApp) {
                 let path = if path.starts_with("/console/appeals/") {
                     let (appeal, evidence) = appeal_of_staff(&app, &format!("M-{n}")).await;
                     path.replace("{id}", &appeal.to_string()).replace("{evidence}", &evidence.to_string())
+                } else if path.starts_with("/console/inspections/") {
+                    let (id, photo) = inspection_in(&app, scope, path.contains("{photo}")).await;
+                    path.replace("{id}", &id.to_string()).replace("{photo}", &photo.to_string())
                 } else if path.starts_with("/console/reports/") {
                     path.replace("{id}", &report_in(&app, scope).await.to_string())
                 } else if path.starts_with("/console/orders/") {
@@ -470,6 +514,10 @@ async fn every_role_against_every_console_route(app: TestApp) {
                     p if p.ends_with("/decision") => vec![("uphold", "false"), ("reasons", "理由不成立")],
                     "/console/calendar" => vec![("csv", "2027-01-01,holiday,元旦")],
                     "/console/reports" => vec![("org", scope), ("period", month.as_str())],
+                    "/console/inspections" => {
+                        vec![("window_code", &window), ("from", &today), ("to", &today), ("inspector", "office")]
+                    }
+                    p if p.ends_with("/evaluations") => vec![("level", "very_satisfied"), ("findings", "服务规范")],
                     p if p.ends_with("/answer") => vec![("report", "已整改")],
                     "/console/password" => vec![("old_password", "wrong password"), ("new_password", "another one 2")],
                     _ => vec![],
@@ -482,7 +530,8 @@ async fn every_role_against_every_console_route(app: TestApp) {
                 } else if path == "/console/catalog/import" {
                     let csv = format!("工号,姓名,所属机构代码\n{code},测试,{scope}\n");
                     b.post_file(&path, &[], "staff.csv", "text/csv", csv.as_bytes()).await
-                } else if path.ends_with("/attachments") || path.ends_with("/appeal") {
+                } else if path.ends_with("/attachments") || path.ends_with("/appeal") || path.ends_with("/evaluations")
+                {
                     b.post_multipart(&path, &fields).await
                 } else {
                     b.post(&path, &fields).await

@@ -20,6 +20,7 @@ mod evaluations;
 mod exchange;
 mod floods;
 mod history;
+mod inspections;
 mod integrity;
 mod plan;
 mod privacy;

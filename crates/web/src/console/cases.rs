@@ -177,7 +177,7 @@ fn detail_html(
     let k = &d.case;
     let mut s = format!(
         r#"{alert}<h2>差评工单 {id}:{state}{overdue}</h2>
-<dl class="facts"><dt>办件</dt><dd><a href="{source}">{record}</a> {item}</dd>
+<dl class="facts"><dt>办件</dt><dd>{record} {item}</dd>
 <dt>办件单位</dt><dd>{org}</dd><dt>承办单位</dt><dd>{unit}</dd><dt>工作人员</dt><dd>{staff}</dd>
 <dt>评价</dt><dd>{level}({evaluated})</dd><dt>评价意见</dt><dd>{comment}</dd>
 <dt>办理轮次</dt><dd>第 {round} 轮{provisional}</dd>
@@ -187,12 +187,14 @@ fn detail_html(
         id = k.id,
         state = esc(k.state_name),
         overdue = if k.overdue { r#" <strong class="late">逾期</strong>"# } else { "" },
-        source = match (k.service_record_id, k.inspection_id) {
-            (Some(r), _) => format!("/console/records/{r}"),
-            (None, Some(i)) => format!("/console/inspections/{i}"),
-            (None, None) => String::new(),
+        // A visit's page is the county office's (the visit was unannounced); the unit sees the findings here.
+        record = match (k.service_record_id, k.inspection_id) {
+            (Some(r), _) => format!(r#"<a href="/console/records/{r}">{}</a>"#, esc(&k.record_number)),
+            (None, Some(i)) if c.who.may(hcp_app::policy::Action::ViewInspections, None) => {
+                format!(r#"<a href="/console/inspections/{i}">{}</a>"#, esc(&k.record_number))
+            }
+            _ => esc(&k.record_number),
         },
-        record = esc(&k.record_number),
         item = esc(&k.item_name),
         org = esc(&k.org_name),
         unit = esc(k.unit_name.as_deref().unwrap_or("(待交办)")),

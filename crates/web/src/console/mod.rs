@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod evaluations;
 pub mod exchange;
 pub mod home;
+pub mod inspections;
 pub mod integrity;
 pub mod login;
 pub mod outbox;
@@ -123,6 +124,19 @@ pub fn routes() -> Vec<ConsoleRoute> {
             router: post(integrity::investigate),
         },
         ConsoleRoute { method: "POST", path: "/console/integrity/{id}/conclusion", router: post(integrity::conclude) },
+        ConsoleRoute { method: "GET", path: "/console/inspections", router: get(inspections::list) },
+        ConsoleRoute { method: "POST", path: "/console/inspections", router: post(inspections::plan) },
+        ConsoleRoute { method: "GET", path: "/console/inspections/{id}", router: get(inspections::show) },
+        ConsoleRoute {
+            method: "POST",
+            path: "/console/inspections/{id}/evaluations",
+            router: post(inspections::record).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        },
+        ConsoleRoute {
+            method: "GET",
+            path: "/console/inspections/{id}/photos/{photo}",
+            router: get(inspections::photo),
+        },
         ConsoleRoute { method: "GET", path: "/console/calendar", router: get(calendar::show) },
         ConsoleRoute { method: "POST", path: "/console/calendar", router: post(calendar::import) },
         ConsoleRoute { method: "GET", path: "/console/password", router: get(password::show) },
@@ -202,7 +216,7 @@ pub fn csrf_field(c: &Console) -> String {
 }
 
 /// The console's main places, each shown to whoever may use it.
-const MENU: [(hcp_app::policy::Action, &str, &str); 9] = {
+const MENU: [(hcp_app::policy::Action, &str, &str); 10] = {
     use hcp_app::policy::Action::*;
     [
         (ViewRecords, "/console/records", "查找办件"),
@@ -213,6 +227,7 @@ const MENU: [(hcp_app::policy::Action, &str, &str); 9] = {
         (ViewStats, "/console/stats", "统计分析"),
         (ManageCatalog, "/console/catalog", "基础信息"),
         (ViewIntegrity, "/console/integrity", "真实性线索"),
+        (ViewInspections, "/console/inspections", "调查暗访"),
         (ViewAudit, "/console/audit", "审计日志"),
     ]
 };
