@@ -81,7 +81,7 @@ pub struct InspectionView {
 }
 
 /// The visits of a period counted apart from applicants' evaluations (statistics and reports: "暗访评价").
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct InspectionSummary {
     pub planned: u64,
     pub recorded: u64,
@@ -373,6 +373,22 @@ impl App {
                 Err(AppError::conflict("inspection_recorded", "这次暗访已录入评价,不能重复录入。"))
             }
         }
+    }
+
+    /// The "暗访评价" of the windows under `org_path` whose visits overlap the dates (reports and statistics).
+    pub(crate) async fn inspection_summary(
+        &self,
+        org_path: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> AppResult<InspectionSummary> {
+        let rows = self.store.list_inspections(&from.to_string(), &to.to_string(), None).await?;
+        let views: Vec<InspectionView> = rows
+            .into_iter()
+            .filter(|r| r.org_path.starts_with(org_path))
+            .map(|r| self.inspection_view(r, Vec::new()))
+            .collect();
+        Ok(InspectionSummary::of(&views))
     }
 
     /// A visit's photo, for those who may see the visit.

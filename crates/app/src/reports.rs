@@ -62,6 +62,10 @@ pub struct ReportBody {
     /// The services delivered through each platform (absent from reports frozen before platforms were cut).
     #[serde(default)]
     pub platforms: Vec<ReportPlatform>,
+    /// "暗访评价": the mystery-shopper visits of the organization's windows in the period, apart from the
+    /// applicants' figures above (absent from reports frozen before visits existed).
+    #[serde(default)]
+    pub inspections: Option<crate::inspections::InspectionSummary>,
     pub generated_at: DateTime<Utc>,
 }
 
@@ -152,6 +156,12 @@ impl ReportView {
             format!("统计期:{} 至 {}(北京时间)", self.body.from, self.body.to),
             format!("排名规则:{}", self.body.rule),
         ];
+        if let Some(s) = &self.body.inspections {
+            notes.push(format!(
+                "暗访评价(单独统计,不计入上表):安排 {} 次,录入 {} 次,发现问题 {} 次",
+                s.planned, s.recorded, s.bad_findings
+            ));
+        }
         if let Some(at) = self.published_at {
             notes.push(format!("发布时间:{}", hcp_domain::calendar::display_cst(at)));
         } else {
@@ -210,6 +220,7 @@ impl App {
             total,
             lines,
             platforms,
+            inspections: Some(self.inspection_summary(&org.path, period.from, period.to).await?),
             generated_at: self.now(),
         })
     }

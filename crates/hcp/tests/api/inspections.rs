@@ -161,6 +161,20 @@ async fn a_visit_is_planned_recorded_once_and_its_bad_finding_worked_like_a_bad_
     let (_, stats_after) = api.get("center", &format!("/api/v1/stats?org=510899&{range}&by=unit")).await;
     assert_eq!(stats_before, stats_after);
     assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
+    // The month's report carries them apart too, and the console's statistics page shows them to the office.
+    let month = hcp_domain::period::Period::month_of(today).code();
+    let (status, v) = api.post("office", "/api/v1/reports", json!({ "org": "510899", "period": month })).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["body"]["inspections"]["recorded"], 2, "{v}");
+    assert_eq!(v["body"]["inspections"]["bad_findings"], 1);
+    assert_eq!(v["body"]["total"], stats_after["total"]);
+    let b = crate::console::login(&app, "office").await;
+    let (status, page) = b.get(&format!("/console/reports/{}", v["id"])).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("暗访评价") && page.contains("录入暗访评价 2 次"), "{page}");
+    let (status, page) = b.get(&format!("/console/stats?org=510899&period={month}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<h3>暗访评价</h3>"), "{page}");
     let (_, v) = api.get("office", &format!("/api/v1/inspections?from={from}&to=bad")).await;
     assert_eq!(codes(&v), ["invalid_date"]);
 

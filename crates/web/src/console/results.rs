@@ -168,12 +168,26 @@ pub async fn stats(State(app): State<App>, c: Console, Query(q): Query<CutQuery>
     }
     let query =
         format!("org={}&amp;period={}&amp;by={}", esc(&cut.org_code), esc(&cut.period_code), by.map_or("", By::as_str));
+    // "暗访评价" beside, never inside, the applicants' figures — for those who may see the visits.
+    let inspections = if c.who.may(Action::ViewInspections, None) {
+        match app.inspections(&c.who, &cut.period.from.to_string(), &cut.period.to.to_string()).await {
+            Ok((_, s)) => format!(
+                r#"{}<p><a href="/console/inspections?from={}&amp;to={}">查看暗访安排</a></p>"#,
+                crate::console::inspections::summary_html(&s),
+                cut.period.from,
+                cut.period.to
+            ),
+            Err(e) => return error_page(&e),
+        }
+    } else {
+        String::new()
+    };
     let body = format!(
         r#"<h2>统计分析</h2>{form}
 <h3>{org} · {label}({from} 至 {to})</h3>
 <p><a href="/console/stats?{query}&amp;format=xlsx">导出 Excel</a> · <a href="/console/stats?{query}&amp;format=csv">导出 CSV</a> · <a href="/console/rankings?{query}">查看排名</a></p>
 <p class="muted">作废评价(申诉成立)单独列示,不计入任何比率;“—”表示没有可计算的数据。</p>
-<div class="scroll"><table><thead><tr><th>名称</th><th>所属</th>{FIGURE_TH}</tr></thead><tbody>{rows}</tbody></table></div>"#,
+<div class="scroll"><table><thead><tr><th>名称</th><th>所属</th>{FIGURE_TH}</tr></thead><tbody>{rows}</tbody></table></div>{inspections}"#,
         form = cut_form("/console/stats", &cut.org_code, &cut.period_code, by, None),
         org = esc(&cut.org_name),
         label = esc(&cut.period_label),
