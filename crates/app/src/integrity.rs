@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use hcp_domain::calendar::{business_date, start_of_day};
-use hcp_domain::integrity::{Conclusion, Pattern, Thresholds, scan};
+use hcp_domain::integrity::{Conclusion, Pattern, scan};
 use hcp_store::FlagRow;
 use serde::Serialize;
 use serde_json::json;
@@ -141,7 +141,7 @@ impl App {
         let (start, end) = (start_of_day(from), start_of_day(to + Duration::days(1)));
         let observations = self.store.integrity_observations(start - Duration::days(LOOKBACK_DAYS), end).await?;
         let staff = self.store.staff_identities().await?;
-        let thresholds = Thresholds::default();
+        let thresholds = self.result_rules.integrity;
         let calendar = self.calendar();
         // The rules are CPU work over up to a year of a county: off the async threads.
         let (observations, flags) = tokio::task::spawn_blocking(move || {

@@ -100,6 +100,9 @@ pub struct ResultRules {
     pub consecutive_months: u32,
     /// … due in this many working days.
     pub rectification_days: u32,
+    /// The integrity checks' numbers (issue 16 §3): rankings are fair only if fake ratings are set aside, and
+    /// what counts as suspicious is the county's to tune (`--integrity-thresholds`).
+    pub integrity: hcp_domain::integrity::Thresholds,
 }
 
 impl Default for ResultRules {
@@ -111,6 +114,7 @@ impl Default for ResultRules {
             bottom: hcp_domain::ranking::BottomRule::Last(3),
             consecutive_months: 3,
             rectification_days: 10,
+            integrity: hcp_domain::integrity::Thresholds::default(),
         }
     }
 }

@@ -154,7 +154,7 @@ pub fn common_path<'a>(paths: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 /// The numbers the rules use (documented in docs/integrity.md; the county may tune them).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
     /// Device takeover: this many top ratings on one device within `burst_minutes`, each given this long after
     /// the record was completed (the applicant has gone).
@@ -202,6 +202,51 @@ impl Default for Thresholds {
             campaign_z: 3.0,
             campaign_min: 10,
         }
+    }
+}
+
+impl Thresholds {
+    /// The county's own numbers over the defaults: `burst_size=6,quick_minutes=3` (any of the fields above,
+    /// by name). An unknown name or a value that is not a positive number is refused with the reason.
+    pub fn with_overrides(mut self, spec: &str) -> Result<Thresholds, String> {
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, value) =
+                pair.split_once('=').ok_or_else(|| format!("“{pair}”应写成 名称=数值,如 burst_size=6"))?;
+            let (name, value) = (name.trim(), value.trim());
+            let whole = || -> Result<usize, String> {
+                value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("{name} 应为正整数,而不是“{value}”"))
+            };
+            let minutes = || whole().map(|n| n as i64);
+            let share = || -> Result<f64, String> {
+                value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && *x > 0.0)
+                    .ok_or_else(|| format!("{name} 应为正数,而不是“{value}”"))
+            };
+            match name {
+                "burst_size" => self.burst_size = whole()?,
+                "burst_minutes" => self.burst_minutes = minutes()?,
+                "gone_after_minutes" => self.gone_after_minutes = minutes()?,
+                "revenge_min_bad" => self.revenge_min_bad = whole()?,
+                "revenge_others_bad_share" => self.revenge_others_bad_share = share()?.min(1.0),
+                "fabricated_min" => self.fabricated_min = whole()?,
+                "quick_minutes" => self.quick_minutes = minutes()?,
+                "pool" => self.pool = whole()?,
+                "ring_members" => self.ring_members = whole()?,
+                "ring_visits" => self.ring_visits = whole()?,
+                "coordinated_min" => self.coordinated_min = whole()?,
+                "campaign_jump" => self.campaign_jump = share()?.min(1.0),
+                "campaign_z" => self.campaign_z = share()?,
+                "campaign_min" => self.campaign_min = whole()?,
+                _ => return Err(format!("没有名为“{name}”的检查阈值(见 docs/integrity.md)")),
+            }
+        }
+        Ok(self)
     }
 }
 
@@ -783,6 +828,17 @@ pub fn user_agent_family(ua: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_county_may_set_its_own_thresholds() {
+        let t = Thresholds::default().with_overrides(" burst_size=7, campaign_z=2.5 ,quick_minutes=3").unwrap();
+        assert_eq!((t.burst_size, t.quick_minutes, t.campaign_z), (7, 3, 2.5));
+        assert_eq!(t.pool, Thresholds::default().pool);
+        assert!(Thresholds::default().with_overrides("").is_ok());
+        for bad in ["burst_size", "burst_size=0", "burst_size=-1", "nope=3", "campaign_z=abc", "pool=1.5"] {
+            assert!(Thresholds::default().with_overrides(bad).is_err(), "{bad}");
+        }
+    }
     use chrono::{Datelike, TimeZone};
 
     fn t0() -> DateTime<Utc> {

@@ -74,10 +74,18 @@ pub struct CaseArgs {
     /// Working days a rectification order gives.
     #[arg(long, global = true, env = "HCP_RECTIFICATION_DAYS", default_value_t = 10)]
     pub rectification_days: u32,
+    /// The integrity checks' thresholds the county sets itself, over the defaults of docs/integrity.md:
+    /// `burst_size=6,quick_minutes=3`.
+    #[arg(long, global = true, env = "HCP_INTEGRITY_THRESHOLDS", default_value = "", value_parser = parse_thresholds)]
+    pub integrity_thresholds: hcp_domain::integrity::Thresholds,
     /// The assessment scheme, a JSON file with any of the fields of docs/metrics.md § Assessment (the rest
     /// keep their defaults).
     #[arg(long, global = true, env = "HCP_ASSESSMENT_SCHEME")]
     pub assessment_scheme: Option<std::path::PathBuf>,
+}
+
+fn parse_thresholds(s: &str) -> Result<hcp_domain::integrity::Thresholds, String> {
+    hcp_domain::integrity::Thresholds::default().with_overrides(s)
 }
 
 fn parse_bottom(s: &str) -> Result<hcp_domain::ranking::BottomRule, String> {
@@ -123,6 +131,7 @@ impl CaseArgs {
             bottom: self.bottom_group,
             consecutive_months: self.low_months,
             rectification_days: self.rectification_days,
+            integrity: self.integrity_thresholds,
         })
     }
 

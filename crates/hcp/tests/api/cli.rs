@@ -49,7 +49,8 @@ async fn the_version_names_its_schema_and_a_dry_run_changes_nothing() {
         assert!(
             out.contains(&format!("将执行 {schema} 项迁移"))
                 && out.contains("0001 core")
-                && out.contains("0017 integrity"),
+                && out.contains("0017 integrity")
+                && out.contains("0018 inspections"),
             "{out}"
         );
         // Nothing was applied: the same list again.
@@ -57,6 +58,21 @@ async fn the_version_names_its_schema_and_a_dry_run_changes_nothing() {
         assert!(hcp(&["migrate", "--database-url", &url]).status.success());
         let o = hcp(&["migrate", "--dry-run", "--database-url", &url]);
         assert!(stdout(&o).contains("无需迁移"), "{}", stdout(&o));
+    }
+}
+
+/// Issue 16 §3: the integrity thresholds are the county's to set; a wrong one is refused before anything runs.
+#[test]
+fn integrity_thresholds_are_options_and_wrong_ones_are_refused() {
+    let o = hcp(&["serve", "--help"]);
+    assert!(stdout(&o).contains("--integrity-thresholds"), "{}", stdout(&o));
+    for (bad, says) in [("nope=3", "没有名为“nope”的检查阈值"), ("burst_size=0", "burst_size 应为正整数")]
+    {
+        let o =
+            hcp(&["integrity", "scan", "--from", "2026-11-01", "--to", "2026-11-02", "--integrity-thresholds", bad]);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{bad}: {err}");
     }
 }
 
