@@ -159,7 +159,7 @@ fn parse_close_of_day(s: &str) -> Result<CloseOfDay, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server and the background jobs.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or upgrade the database schema, then exit.
     Migrate {
         /// Only list the migrations this database has not had yet; change nothing.
@@ -207,6 +207,35 @@ pub enum Command {
     /// Checks for fake good reviews and malicious bad reviews.
     #[command(subcommand)]
     Integrity(IntegrityCommand),
+    /// Back up the database (a consistent copy while serving) with its data keys into a new empty directory;
+    /// `hcp backup verify DIR` checks one.
+    Backup(BackupArgs),
+    /// Restore a backup made by `hcp backup` (verified first; never over a database with data unless --force).
+    Restore {
+        /// The backup directory.
+        dir: std::path::PathBuf,
+        /// Replace a database that holds data (stop the server first; the old files are kept, renamed).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub command: Option<BackupCommand>,
+    /// A new, empty directory for the backup.
+    pub dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Check a backup: every file's SM3 against the manifest, the keys, the audit chain and the rollups.
+    Verify {
+        /// The backup directory.
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -451,6 +480,12 @@ pub struct ServeArgs {
     /// Open connections at most; past it a new one is answered 503 `server_busy` at once.
     #[arg(long, env = "HCP_MAX_CONNECTIONS", default_value_t = 1000)]
     pub max_connections: usize,
+    /// Take a backup every night at 02:30 (UTC+8) into a new dated directory under this one (SQLite).
+    #[arg(long, env = "HCP_BACKUP_DIR")]
+    pub backup_dir: Option<std::path::PathBuf>,
+    /// How many nightly backups to keep under --backup-dir (older ones are removed).
+    #[arg(long, env = "HCP_BACKUP_KEEP", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..))]
+    pub backup_keep: u32,
     #[command(flatten)]
     pub upstream: UpstreamArgs,
 }

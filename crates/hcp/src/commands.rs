@@ -11,9 +11,9 @@ use hcp_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
-    ApikeyCommand, AuditCommand, CalendarCommand, CaseArgs, CatalogCommand, Cli, CloseOfDay, Command, DeviceCommand,
-    ExchangeCommand, ImportCommand, IntegrityCommand, JobsCommand, KeysCommand, PlatformCommand, StatsCommand,
-    UserCommand,
+    ApikeyCommand, AuditCommand, BackupArgs, BackupCommand, CalendarCommand, CaseArgs, CatalogCommand, Cli, CloseOfDay,
+    Command, DeviceCommand, ExchangeCommand, ImportCommand, IntegrityCommand, JobsCommand, KeysCommand,
+    PlatformCommand, StatsCommand, UserCommand,
 };
 use crate::server::{Application, ServeConfig};
 
@@ -192,6 +192,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Backup(BackupArgs { command: Some(BackupCommand::Verify { dir }), .. }) => {
+            let r = crate::backup::verify(&dir).await?;
+            println!(
+                "备份 {} 完好:{} 个文件的 SM3 摘要与清单一致,审计日志 {} 条完整,统计汇总与逐条重算一致(由 {} 于 {} 制作,数据库结构版本 {})。",
+                dir.display(),
+                r.manifest.files.len(),
+                r.audit_entries,
+                r.manifest.program,
+                hcp_domain::calendar::display_cst(r.manifest.created_at),
+                r.manifest.schema_version
+            );
+            Ok(())
+        }
+        Command::Backup(BackupArgs { dir: Some(dir), .. }) => {
+            let store = crate::audit::open_keyed(&url, &keys).await?;
+            let r = crate::backup::backup(&store, &keys, &dir).await?;
+            for f in &r.files {
+                println!("{}  {} 字节  SM3 {}", f.name, f.bytes, f.sm3);
+            }
+            println!(
+                "已备份到 {}(用时 {:.1} 秒)。请把整个目录复制到另一台机器或介质保存;密钥文件与数据同样重要。",
+                r.dir.display(),
+                r.seconds
+            );
+            if store.backend() == hcp_store::Backend::Postgres {
+                println!("{}", crate::backup::postgres_advice(&store, &url, &dir).await?);
+            }
+            Ok(())
+        }
+        Command::Backup(BackupArgs { .. }) => {
+            anyhow::bail!("请指定一个新的空目录:hcp backup DIR(检查备份:hcp backup verify DIR)")
+        }
+        Command::Restore { dir, force } => {
+            let kept = crate::backup::restore(&url, &keys, &dir, force).await?;
+            for k in &kept {
+                println!("原文件已改名保留:{}", k.display());
+            }
+            println!("已从 {} 恢复。启动服务前可运行 hcp audit verify 与 hcp stats check 再次核对。", dir.display());
+            Ok(())
+        }
         Command::Serve(args) => {
             let mut cfg = ServeConfig::new(&url, args.listen);
             cfg.audit_anchors = Some(anchor_file_path(&keys));
@@ -222,6 +262,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 } else {
                     println!("数据库中已有数据,跳过演示数据加载。");
                 }
+            }
+            if let Some(root) = args.backup_dir.clone() {
+                tokio::spawn(crate::backup::nightly(
+                    app.store.clone(),
+                    cfg.keys.clone(),
+                    root,
+                    args.backup_keep as usize,
+                ));
             }
             let addr = application.local_addr();
             println!("好差评系统已启动:http://{addr}/  (数据库:{})", app.store.backend().name());

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+pub mod backup;
 mod catalog;
 pub mod cli;
 pub mod commands;

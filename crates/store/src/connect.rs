@@ -141,6 +141,40 @@ impl Store {
             .collect())
     }
 
+    /// A consistent copy of a SQLite database written to `path` while others keep reading and writing
+    /// (`VACUUM INTO`: one read transaction, so the copy is as of one instant, compacted). PostgreSQL is
+    /// backed up with its own tools (pg_dump); this says so.
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Corrupt("PostgreSQL 请用 pg_dump 备份".into()));
+        }
+        sqlx::query("VACUUM INTO $1").bind(path.to_string_lossy().into_owned()).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The database server's version (PostgreSQL's `server_version`, SQLite's library version).
+    pub async fn server_version(&self) -> Result<String, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => "SELECT sqlite_version()",
+            Backend::Postgres => "SELECT current_setting('server_version')",
+        };
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
+    }
+
+    /// Whether the database holds anything of a county yet (an organization): a restore will not overwrite
+    /// one that does unless told to.
+    pub async fn holds_data(&self) -> Result<bool, StoreError> {
+        match sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM org").fetch_one(&self.pool).await {
+            Ok(n) => Ok(n > 0),
+            Err(sqlx::Error::Database(d))
+                if d.code().as_deref() == Some("42P01") || d.message().contains("no such table") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Applies the migrations of this backend; safe to run from several instances at once (sqlx takes a lock).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self.backend {

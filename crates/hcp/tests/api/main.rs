@@ -4,6 +4,7 @@
 mod helpers;
 
 mod audit;
+mod backups;
 mod bad_input;
 mod browser;
 mod calendar;
@@ -28,5 +29,6 @@ mod records;
 mod results;
 mod safeguards;
 mod stats;
+mod upgrade;
 mod upper_level;
 mod webdriver;
