@@ -172,6 +172,10 @@ async fn a_visit_is_planned_recorded_once_and_its_bad_finding_worked_like_a_bad_
     let (status, page) = b.get(&format!("/console/reports/{}", v["id"])).await;
     assert_eq!(status, 200);
     assert!(page.contains("暗访评价") && page.contains("录入暗访评价 2 次"), "{page}");
+    // A flag's page links to a visit of its window: the plan form comes filled in.
+    let (status, page) = b.get("/console/inspections?window_code=W-510899-C01").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"name="window_code" required value="W-510899-C01""#), "{page}");
     let (status, page) = b.get(&format!("/console/stats?org=510899&period={month}")).await;
     assert_eq!(status, 200);
     assert!(page.contains("<h3>暗访评价</h3>"), "{page}");

@@ -26,6 +26,8 @@ use crate::pages::layout::{alert, error_page, esc};
 pub struct ListQuery {
     from: Option<String>,
     to: Option<String>,
+    /// Prefills the plan form (a flag's page links here to order a visit of its window).
+    window_code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -40,7 +42,10 @@ fn inspection_id(raw: &str) -> Result<i64, AppError> {
 /// `GET /console/inspections?from=&to=`: the visits of the period (by default the 30 days either side of
 /// today), their summary, and the plan form for the county office.
 pub async fn list(State(app): State<App>, c: Console, Query(q): Query<ListQuery>) -> Response {
-    render_list(&app, &c, q, StatusCode::OK, "", &FormData::parse(b"")).await
+    let prefill: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("window_code", q.window_code.as_deref().unwrap_or(""))
+        .finish();
+    render_list(&app, &c, q, StatusCode::OK, "", &FormData::parse(prefill.as_bytes())).await
 }
 
 async fn render_list(
@@ -143,7 +148,7 @@ pub async fn plan(State(app): State<App>, c: Console, body: Bytes) -> Response {
         Ok(v) => Redirect::to(&format!("/console/inspections/{}", v.id)).into_response(),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
             let notice = alert(&e.message(), None);
-            let q = ListQuery { from: None, to: None };
+            let q = ListQuery { from: None, to: None, window_code: None };
             render_list(&app, &c, q, crate::error::status_of(&e), &notice, &form).await
         }
         Err(e) => error_page(&e),

@@ -178,6 +178,13 @@ fn flag_body(c: &Console, f: &FlagView) -> String {
             ));
         }
     }
+    // The office may check a window on the spot (调查暗访) before it concludes.
+    if c.who.may(Action::PlanInspection, None) && f.state != "concluded" {
+        for w in &f.window_codes {
+            let q: String = form_urlencoded::Serializer::new(String::new()).append_pair("window_code", w).finish();
+            forms.push_str(&format!(r#"<p><a href="/console/inspections?{q}">对窗口 {} 安排暗访</a></p>"#, esc(w)));
+        }
+    }
     format!(
         r#"<h2>线索 {} · {}</h2><dl>{dl}</dl>{forms}<p><a href="/console/integrity">返回线索列表</a></p>"#,
         f.id,
