@@ -43,6 +43,7 @@ pub mod reveal;
 pub mod second_rating;
 pub mod secrets;
 pub mod stats;
+pub mod telemetry;
 pub mod views;
 
 use std::sync::{Arc, RwLock};
@@ -84,6 +85,10 @@ pub struct App {
     pub upstream: Option<Arc<exchange::Upstream>>,
     /// The upper level's channel and indicator codes (built-in unless a codes file is given).
     pub codes: Arc<hcp_domain::upstream::Codes>,
+    /// Counters for `/metrics` (issue 18 §2).
+    pub telemetry: telemetry::Telemetry,
+    /// Addresses allowed to read `/metrics` (`--metrics-allow`; loopback by default).
+    pub metrics_allow: Arc<[std::net::IpAddr]>,
 }
 
 /// The configurable rules of results (issue 7 §1, §3, §5, §6).
@@ -193,7 +198,25 @@ impl App {
             completions: Arc::default(),
             upstream: None,
             codes: Arc::default(),
+            telemetry: telemetry::Telemetry::default(),
+            metrics_allow: Arc::from(vec![
+                std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            ]),
         }
+    }
+
+    /// Who may read `/metrics`, besides nobody else.
+    pub fn with_metrics_allow(mut self, allow: Vec<std::net::IpAddr>) -> App {
+        if !allow.is_empty() {
+            self.metrics_allow = Arc::from(allow);
+        }
+        self
+    }
+
+    /// The evaluation writer's counters since start.
+    pub fn writer_stats(&self) -> hcp_store::WriterStats {
+        self.writer.stats()
     }
 
     pub fn with_result_rules(mut self, rules: ResultRules) -> App {

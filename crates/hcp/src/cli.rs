@@ -480,6 +480,10 @@ pub struct ServeArgs {
     /// Open connections at most; past it a new one is answered 503 `server_busy` at once.
     #[arg(long, env = "HCP_MAX_CONNECTIONS", default_value_t = 1000)]
     pub max_connections: usize,
+    /// Addresses allowed to read `/metrics` (comma-separated; default loopback only). Behind a trusted proxy
+    /// the real client's address counts.
+    #[arg(long, env = "HCP_METRICS_ALLOW", value_delimiter = ',')]
+    pub metrics_allow: Vec<std::net::IpAddr>,
     /// Take a backup every night at 02:30 (UTC+8) into a new dated directory under this one (SQLite).
     #[arg(long, env = "HCP_BACKUP_DIR")]
     pub backup_dir: Option<std::path::PathBuf>,
@@ -658,5 +662,11 @@ pub fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HCP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // `HCP_LOG_FORMAT=json`: one JSON object per line, with the request's id in its span (for a log collector).
+    if std::env::var("HCP_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        fmt.json().with_current_span(true).with_span_list(false).init();
+    } else {
+        fmt.init();
+    }
 }

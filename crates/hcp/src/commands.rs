@@ -240,6 +240,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.public_url = args.public_url;
             cfg.jobs = !args.no_jobs;
             cfg.trusted_proxies = args.trusted_proxy;
+            cfg.metrics_allow = args.metrics_allow;
             cfg.safeguards.reveal_quota = args.reveal_quota;
             cfg.safeguards.hotline_confirm = args.hotline_confirm;
             cfg.http_limits = crate::listener::Limits {

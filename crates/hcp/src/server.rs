@@ -23,6 +23,8 @@ pub struct ServeConfig {
     pub keys: KeySource,
     /// Reverse proxies whose X-Forwarded-For is trusted.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Who may read `/metrics` (empty: loopback).
+    pub metrics_allow: Vec<std::net::IpAddr>,
     /// Rules of cases and appeals.
     pub case_rules: hcp_app::CaseRules,
     /// Limits on what one person may do alone.
@@ -51,6 +53,7 @@ impl ServeConfig {
             close_of_day: None,
             keys: crate::commands::default_key_source(database_url, None),
             trusted_proxies: Vec::new(),
+            metrics_allow: Vec::new(),
             case_rules: hcp_app::CaseRules::default(),
             safeguards: hcp_app::Safeguards::default(),
             http_limits: crate::listener::Limits::default(),
@@ -83,6 +86,7 @@ impl Application {
         let app = App::new(store, &public_url, keys)
             .with_close_of_day(cfg.close_of_day)
             .with_trusted_proxies(cfg.trusted_proxies.clone())
+            .with_metrics_allow(cfg.metrics_allow.clone())
             .with_case_rules(cfg.case_rules)
             .with_safeguards(cfg.safeguards)
             .with_result_rules(cfg.result_rules.clone())
@@ -141,7 +145,9 @@ async fn scheduler(app: App, anchors: Option<std::path::PathBuf>) {
         if let Err(e) = app.reload_calendar().await {
             tracing::error!(error = %e, "reloading the calendar failed; keeping the one in memory");
         }
-        if let Err(e) = app.run_jobs(app.now()).await {
+        let result = app.run_jobs(app.now()).await;
+        app.telemetry.job("jobs", result.is_err());
+        if let Err(e) = result {
             tracing::error!(error = %e, "background jobs failed; retrying in a minute");
         }
     }
@@ -170,7 +176,9 @@ async fn deliverer(app: App) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = app.deliver_messages(app.now()).await {
+        let result = app.deliver_messages(app.now()).await;
+        app.telemetry.job("deliver_messages", result.is_err());
+        if let Err(e) = result {
             tracing::error!(error = %e, "delivering notifications failed; retrying");
         }
     }
@@ -185,7 +193,9 @@ async fn exchanger(app: App) {
     let mut last_pull: Option<tokio::time::Instant> = None;
     loop {
         tick.tick().await;
-        match app.push_upstream(app.now()).await {
+        let pushed = app.push_upstream(app.now()).await;
+        app.telemetry.job("upstream_push", pushed.is_err());
+        match pushed {
             Ok(r) if r != hcp_app::exchange::PushReport::default() => {
                 tracing::info!(
                     accepted = r.accepted,
@@ -200,7 +210,9 @@ async fn exchanger(app: App) {
         }
         if last_pull.is_none_or(|t| t.elapsed() >= up.config.pull_every) {
             last_pull = Some(tokio::time::Instant::now());
-            match app.pull_upstream(app.now()).await {
+            let pulled = app.pull_upstream(app.now()).await;
+            app.telemetry.job("upstream_pull", pulled.is_err());
+            match pulled {
                 Ok(r) if r != hcp_app::exchange_pull::PullReport::default() => {
                     tracing::info!(
                         stored = r.stored,

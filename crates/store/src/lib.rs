@@ -33,6 +33,7 @@ mod reports;
 mod rollups;
 mod safeguards;
 mod sql;
+mod telemetry;
 pub mod time;
 pub mod upstream;
 mod upstream_pull;
@@ -70,10 +71,11 @@ pub use referrals::{CommentRow, NewReferral, ReferralRow};
 pub use reports::{NewOrder, NewReport, OrderChange, OrderRow, ReportRow};
 pub use rollups::{CutRow, RebuildReport};
 pub use safeguards::{HotlineInsert, HotlinePendingRow, NewHotlinePending};
+pub use telemetry::Backlog;
 pub use upstream::{RecordCodes, UpstreamClaim, UpstreamCount, UpstreamEvaluation, UpstreamListRow, UpstreamMark};
 pub use upstream_pull::{PullOutcome, PulledEvaluation, PulledItem, PulledRow};
 pub use users::{BindingRow, LoginReservation, SessionRow, UserInsert, UserRow};
-pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome};
+pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome, WriterStats};
 
 use sqlx::AnyPool;
 

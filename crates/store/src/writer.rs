@@ -6,6 +6,7 @@
 //! the throughput). On SQLite this also makes check-then-insert atomic: there is one writer.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use hcp_domain::evaluation::{WindowRefusal, check_window};
@@ -46,13 +47,42 @@ type Job = (TokenSubmission, oneshot::Sender<Result<WriteOutcome, StoreError>>);
 #[derive(Clone, Debug)]
 pub struct EvaluationWriter {
     tx: mpsc::Sender<Job>,
+    stats: std::sync::Arc<Counters>,
+}
+
+/// What the writer has done since start (for `/metrics`): batches committed, submissions in them, and the time
+/// spent writing and committing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriterStats {
+    pub batches: u64,
+    pub submissions: u64,
+    pub commit_micros: u64,
+    /// Submissions waiting for the writer now.
+    pub queued: usize,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    batches: AtomicU64,
+    submissions: AtomicU64,
+    commit_micros: AtomicU64,
 }
 
 impl EvaluationWriter {
     pub fn spawn(store: Store) -> EvaluationWriter {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(store, rx));
-        EvaluationWriter { tx }
+        let stats = std::sync::Arc::new(Counters::default());
+        tokio::spawn(run(store, rx, stats.clone()));
+        EvaluationWriter { tx, stats }
+    }
+
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            batches: self.stats.batches.load(Ordering::Relaxed),
+            submissions: self.stats.submissions.load(Ordering::Relaxed),
+            commit_micros: self.stats.commit_micros.load(Ordering::Relaxed),
+            queued: self.tx.max_capacity() - self.tx.capacity(),
+        }
     }
 
     /// Handles one submission and returns once its outcome is committed.
@@ -63,7 +93,7 @@ impl EvaluationWriter {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
+async fn run(store: Store, mut rx: mpsc::Receiver<Job>, stats: std::sync::Arc<Counters>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -73,7 +103,12 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
+        let size = batch.len() as u64;
         write_batch(&store, &mut batch).await;
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats.submissions.fetch_add(size, Ordering::Relaxed);
+        stats.commit_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     }
 }
 

@@ -108,6 +108,10 @@ impl IntoResponse for ApiError {
             obj.insert("errors".into(), serde_json::to_value(&self.errors).unwrap_or_default());
         }
         obj.extend(self.details);
+        if let Some(id) = crate::telemetry::request_id() {
+            // The request's id: its log lines carry the same (issue 18 §2).
+            obj.insert("instance".into(), Value::String(format!("urn:hcp:request:{id}")));
+        }
         let mut res = (self.status, body.to_string()).into_response();
         res.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json; charset=utf-8"));

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod pages;
 pub mod qr;
+pub mod telemetry;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -86,6 +87,8 @@ pub fn router(app: App) -> Router {
         .route("/login", get(console::login::show).post(console::login::submit))
         .route("/", get(pages::home::home))
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(telemetry::metrics))
         .route("/e/{token}", get(pages::evaluate::show).post(pages::evaluate::submit))
         .route("/e2/{token}", get(pages::second::show).post(pages::second::submit))
         .route("/h/{token}", get(pages::hotline::show).post(pages::hotline::submit))
@@ -104,6 +107,8 @@ pub fn router(app: App) -> Router {
         .route("/public/bad-reviews", get(pages::public::bad_reviews))
         .nest("/api/v1", api)
         .fallback(page_not_found)
+        // Per route (so the route template is known), the fallback included.
+        .layer(axum::middleware::from_fn_with_state(app.clone(), telemetry::track))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

@@ -23,6 +23,7 @@ mod floods;
 mod history;
 mod inspections;
 mod integrity;
+mod metrics;
 mod plan;
 mod privacy;
 mod records;

@@ -26,3 +26,19 @@ pub async fn healthz(State(app): State<App>) -> (StatusCode, Json<Value>) {
         }
     }
 }
+
+/// `GET /readyz`: whether this instance can serve — the database answers within two seconds. 503 with
+/// `Retry-After` otherwise, so a load balancer sends people to another instance meanwhile.
+pub async fn readyz(State(app): State<App>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), app.store.ping()).await;
+    match ping {
+        Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready" }))).into_response(),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "5")],
+            Json(json!({ "status": "unavailable", "database": "数据库无应答" })),
+        )
+            .into_response(),
+    }
+}
