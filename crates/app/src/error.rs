@@ -65,6 +65,7 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::TooMany { code, .. } | AppError::Denied { code, .. } => code,
             AppError::NotFound { code, .. } | AppError::Conflict { code, .. } | AppError::Gone { code, .. } => code,
+            AppError::Internal(e) if e.is_unavailable() => "database_unavailable",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -79,6 +80,9 @@ impl AppError {
             AppError::NotFound { message, .. }
             | AppError::Conflict { message, .. }
             | AppError::Gone { message, .. } => message.clone(),
+            AppError::Internal(e) if e.is_unavailable() => {
+                "数据库暂时无法访问,请稍后重试;系统恢复后无需任何操作。".into()
+            }
             AppError::Internal(_) => "系统内部错误,请稍后重试;如果问题持续,请联系系统管理员。".into(),
         }
     }

@@ -15,6 +15,24 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database cannot be reached or cannot write just now (PostgreSQL stopped or restarting, the network
+    /// cut, SQLite's disk full or failing): a temporary condition the client should retry, not a bug.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else { return false };
+        match e {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Database(d) => {
+                let code = d.code().unwrap_or_default();
+                // PostgreSQL: connection exceptions (class 08), shutting down, starting up, too many connections.
+                let postgres = code.starts_with("08") || ["57P01", "57P02", "57P03", "53300"].contains(&code.as_ref());
+                // SQLite (extended codes; the primary is the low byte): BUSY, IOERR, FULL, CANTOPEN.
+                let sqlite = code.parse::<u32>().is_ok_and(|n| [5, 10, 13, 14].contains(&(n & 0xff)));
+                postgres || sqlite
+            }
+            _ => false,
+        }
+    }
+
     /// A UNIQUE rule refused a row (a code or number someone else took meanwhile).
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())

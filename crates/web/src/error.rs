@@ -48,6 +48,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::NotFound { .. } => StatusCode::NOT_FOUND,
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::Gone { .. } => StatusCode::GONE,
+        AppError::Internal(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -87,6 +88,7 @@ fn title(status: StatusCode) -> &'static str {
         415 => "内容类型不支持",
         422 => "请求内容有误",
         429 => "请求过于频繁",
+        503 => "服务暂时不可用",
         _ => "系统内部错误",
     }
 }
@@ -115,6 +117,9 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, body.to_string()).into_response();
         res.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json; charset=utf-8"));
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -19,6 +19,7 @@ mod default_evaluation;
 mod durability;
 mod evaluations;
 mod exchange;
+mod faults;
 mod floods;
 mod history;
 mod inspections;

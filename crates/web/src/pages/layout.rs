@@ -106,6 +106,7 @@ pub fn error_page(e: &AppError) -> Response {
         429 => "请稍后再试",
         410 => "评价期已结束",
         422 => "请检查填写内容",
+        503 => "请稍后重试",
         _ => "暂时无法评价",
     };
     let body = format!(
@@ -113,5 +114,9 @@ pub fn error_page(e: &AppError) -> Response {
         esc(heading),
         esc(&e.message())
     );
-    page(status, heading, &body)
+    let mut res = page(status, heading, &body);
+    if status == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+    }
+    res
 }
