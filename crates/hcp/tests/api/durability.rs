@@ -115,3 +115,75 @@ async fn acknowledged_evaluations_survive_kill_9_sqlite() {
 async fn acknowledged_evaluations_survive_kill_9_postgres() {
     acknowledged_evaluations_survive_kill_9(Backend::Postgres).await;
 }
+
+/// Issue 18 §4: SIGTERM stops the server gracefully — it stops accepting, answers what is in flight (the
+/// writer's batch committed), and exits 0 within 10 s; every evaluation it acknowledged is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_what_is_in_flight_and_exits() {
+    let (db_url, dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    let keys_file = dir.as_ref().unwrap().path().join("hcp.db.keys");
+    let keys_file = keys_file.to_str().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["demo", "--records", "0", "--database-url", &db_url])
+        .output()
+        .unwrap();
+    let key = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("hcp_"))
+        .expect("the demo prints its API key")
+        .to_string();
+    let (mut server, base) = start(&db_url, keys_file).await;
+    let http = reqwest::Client::new();
+    let mut tokens = Vec::new();
+    for n in 0..150 {
+        let res = http
+            .post(format!("{base}/api/v1/service-records"))
+            .bearer_auth(&key)
+            .json(&record_body(&format!("T-{n}")))
+            .send()
+            .await
+            .unwrap();
+        let v: Value = res.json().await.unwrap();
+        tokens.push((v["id"].as_i64().unwrap(), v["evaluation_token"].as_str().unwrap().to_string()));
+    }
+    let acked: Arc<Mutex<Vec<(i64, i64)>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for (record_id, token) in tokens {
+        let (http, base, acked) = (http.clone(), base.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({ "token": token, "level": "satisfied", "channel": "qr_code" });
+            if let Ok(res) = http.post(format!("{base}/api/v1/evaluations")).json(&body).send().await
+                && res.status() == 201
+                && let Ok(v) = res.json::<Value>().await
+            {
+                acked.lock().unwrap().push((record_id, v["id"].as_i64().unwrap()));
+            }
+        }));
+    }
+    while acked.lock().unwrap().len() < 30 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let pid = server.id().unwrap().to_string();
+    let sent = std::time::Instant::now();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), server.wait())
+        .await
+        .expect("exits within 10 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "a graceful stop exits 0: {status:?}");
+    eprintln!("stopped {:?} after SIGTERM", sent.elapsed());
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Nothing listens any more.
+    assert!(http.get(format!("{base}/healthz")).send().await.is_err());
+    let acked = acked.lock().unwrap().clone();
+    let (_server, base) = start(&db_url, keys_file).await;
+    for (record_id, evaluation_id) in &acked {
+        let res =
+            http.get(format!("{base}/api/v1/service-records/{record_id}")).bearer_auth(&key).send().await.unwrap();
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["evaluation"]["id"].as_i64(), Some(*evaluation_id), "acknowledged evaluation lost: {v}");
+    }
+}
