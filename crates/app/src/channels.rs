@@ -67,7 +67,7 @@ impl App {
     /// step two), so the page tells nobody whether a number has business here. `window` is from
     /// [`App::window`], which the page has already called to draw itself.
     pub async fn request_window_code(&self, ip: IpAddr, window: &WindowRow, mobile: &str) -> AppResult<String> {
-        if self.token_guesses.blocked(ip) {
+        if self.guesses_blocked(ip).await? {
             return Err(too_many());
         }
         let mobile = Mobile::parse("mobile", mobile)?;
@@ -119,7 +119,7 @@ impl App {
         handle: &str,
         code: &str,
     ) -> AppResult<Vec<Waiting>> {
-        if self.token_guesses.blocked(ip) {
+        if self.guesses_blocked(ip).await? {
             return Err(too_many());
         }
         let now = self.now();
@@ -131,7 +131,7 @@ impl App {
         let login = match self.store.window_login(&secrets::hash(handle)).await? {
             Some(l) if l.window_id == window.id => l,
             _ => {
-                self.token_guesses.failed(ip);
+                self.guess_failed(ip).await?;
                 return Err(expired());
             }
         };
@@ -147,7 +147,7 @@ impl App {
             return Err(expired());
         };
         if !secrets::same(code_hash(handle, code).as_bytes(), login.code_hash.as_bytes()) {
-            self.token_guesses.failed(ip);
+            self.guess_failed(ip).await?;
             let left = CODE_ATTEMPTS - tries;
             return Err(AppError::invalid(
                 "code",
@@ -173,7 +173,7 @@ impl App {
     /// The kiosk: a record found by its number and the applicant's ID number, waiting for a rating. Anything
     /// that does not match reads the same ("not found"), and failures count against the address.
     pub async fn kiosk_lookup(&self, ip: IpAddr, record_number: &str, id_number: &str) -> AppResult<Waiting> {
-        if self.token_guesses.blocked(ip) {
+        if self.guesses_blocked(ip).await? {
             return Err(too_many());
         }
         let number = record_number.trim();
@@ -189,7 +189,7 @@ impl App {
             .into_iter()
             .find(|r| secrets::same(r.applicant_id_number_idx.as_bytes(), idx.as_bytes()));
         let Some(record) = found else {
-            self.token_guesses.failed(ip);
+            self.guess_failed(ip).await?;
             return Err(AppError::not_found(
                 "record_not_found",
                 "没有找到该办件。请核对办件编号和身份证号码(须为办事时登记的证件)。",

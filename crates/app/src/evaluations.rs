@@ -69,7 +69,7 @@ impl App {
         user_agent: Option<&str>,
         input: &EvaluationInput,
     ) -> AppResult<Submitted> {
-        if self.token_guesses.blocked(ip) {
+        if self.guesses_blocked(ip).await? {
             return Err(AppError::TooMany {
                 code: "too_many_unknown_tokens",
                 message: "来自您网络的无效评价链接过多,请 10 分钟后再试。".into(),
@@ -78,7 +78,7 @@ impl App {
         let evidence = self.keys.evidence(Some(ip), None, user_agent);
         let result = self.submit_evaluation_with(input, Some(evidence)).await;
         if matches!(&result, Err(AppError::NotFound { code: "unknown_token", .. })) {
-            self.token_guesses.failed(ip);
+            self.guess_failed(ip).await?;
         }
         result
     }

@@ -40,6 +40,7 @@ impl App {
                 now - chrono::Duration::days(1),
             )
             .await?;
+        self.store.purge_token_guesses(now - crate::limits::WINDOW).await?;
         let clock = self.run_case_clock(now).await?;
         let reports_drafted = self.draft_monthly_reports(now).await?;
         let orders_escalated = self.escalate_orders(now).await?;

@@ -66,8 +66,6 @@ pub struct App {
     close_of_day: Option<NaiveTime>,
     /// Data keys for evaluator data (see `keys.rs`).
     pub keys: Arc<keys::Keys>,
-    /// Unknown evaluation tokens per client address (see `limits.rs`).
-    pub token_guesses: Arc<limits::TokenGuessLimit>,
     /// Reverse proxies whose `X-Forwarded-For` names the real client (for per-address limits).
     trusted_proxies: Arc<[std::net::IpAddr]>,
     /// Where notifications go (see `outbox.rs`).
@@ -184,7 +182,6 @@ impl App {
         let writer = EvaluationWriter::spawn(store.clone());
         App {
             keys: Arc::new(keys),
-            token_guesses: Arc::default(),
             trusted_proxies: Arc::from(Vec::new()),
             store,
             writer,

@@ -1,39 +1,33 @@
 //! Rate limits that protect evaluation links from guessing (issue 4 §6). A link's token is 256 random bits,
 //! so guessing cannot succeed; the limit keeps a guesser from loading the server. Only failures count —
-//! a hall device behind one address may send hundreds of real evaluations a day. In memory, per instance.
+//! a hall device behind one address may send hundreds of real evaluations a day. Counted in the database, so that every instance shares the allowance (issue 18 §5).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+
+use chrono::Duration;
+
+use crate::{App, AppResult};
 
 /// Unknown tokens tolerated from one address within [`WINDOW`].
 pub const UNKNOWN_TOKENS_PER_WINDOW: u32 = 30;
-pub const WINDOW: Duration = Duration::from_secs(600);
+pub const WINDOW: Duration = Duration::minutes(10);
 
-#[derive(Debug, Default)]
-pub struct TokenGuessLimit {
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
-}
-
-impl TokenGuessLimit {
-    /// Whether this address has used up its failures.
-    pub fn blocked(&self, ip: IpAddr) -> bool {
-        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.get(&ip).is_some_and(|(start, n)| start.elapsed() < WINDOW && *n >= UNKNOWN_TOKENS_PER_WINDOW)
+impl App {
+    /// Whether this address has used up its failures (counted by every instance over the database).
+    pub(crate) async fn guesses_blocked(&self, ip: IpAddr) -> AppResult<bool> {
+        let idx = self.address_index(ip);
+        Ok(self.store.token_guesses_blocked(&idx, self.now() - WINDOW, UNKNOWN_TOKENS_PER_WINDOW).await?)
     }
 
-    /// Counts one unknown token from this address.
-    pub fn failed(&self, ip: IpAddr) {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() > 100_000 {
-            seen.retain(|_, (start, _)| start.elapsed() < WINDOW);
-        }
-        let entry = seen.entry(ip).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= WINDOW {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
+    /// Counts one unknown token (or wrong window code) from this address.
+    pub(crate) async fn guess_failed(&self, ip: IpAddr) -> AppResult<()> {
+        let (idx, now) = (self.address_index(ip), self.now());
+        Ok(self.store.token_guess_failed(&idx, now, now - WINDOW).await?)
+    }
+
+    /// The address as a blind index: the table of guesses holds no address in clear.
+    fn address_index(&self, ip: IpAddr) -> String {
+        self.keys.evidence(Some(ip), None, None).client_address_idx.unwrap_or_default()
     }
 }
 
@@ -66,17 +60,5 @@ mod tests {
             "1.2.3.4"
         );
         assert_eq!(store_free("10.0.0.9", Some("10.0.0.8"), &["10.0.0.9", "10.0.0.8"]).to_string(), "10.0.0.9");
-    }
-
-    #[test]
-    fn blocks_after_the_allowance_and_only_that_address() {
-        let l = TokenGuessLimit::default();
-        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        for _ in 0..UNKNOWN_TOKENS_PER_WINDOW {
-            assert!(!l.blocked(a));
-            l.failed(a);
-        }
-        assert!(l.blocked(a));
-        assert!(!l.blocked(b));
     }
 }

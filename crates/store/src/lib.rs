@@ -25,6 +25,7 @@ mod inspections;
 mod integrity;
 mod jobs;
 mod keys;
+mod limits;
 mod outbox;
 mod public_cases;
 mod records;

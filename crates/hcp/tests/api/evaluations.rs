@@ -10,6 +10,7 @@ both_backends!(
     simultaneous_retries_record_one_evaluation,
     the_evaluation_page_end_to_end,
     guessing_tokens_is_slowed_down,
+    guesses_are_counted_by_every_instance_together,
     every_bad_review_opens_a_case,
 );
 
@@ -48,6 +49,34 @@ async fn guessing_tokens_is_slowed_down(app: TestApp) {
     assert_eq!(v["code"], "too_many_unknown_tokens");
     let page = app.http.post(app.url(&format!("/e/{token}"))).form(&[("level", "satisfied")]).send().await.unwrap();
     assert_eq!(page.status(), 429);
+}
+
+/// Issue 18 §5: two servers over one database share the allowance of unknown tokens — a guesser alternating
+/// between them (as behind a load balancer) is stopped after the same number of guesses as on one, even in
+/// parallel.
+async fn guesses_are_counted_by_every_instance_together(app: TestApp) {
+    let mut cfg = hcp::ServeConfig::new(&app.db_url, "127.0.0.1:0".parse().unwrap());
+    cfg.jobs = false;
+    cfg.keys = app.keys.clone();
+    let second = hcp::Application::build(&cfg).await.expect("a second instance");
+    let other = format!("http://{}", second.local_addr());
+    tokio::spawn(second.run_until_stopped());
+    let bases = [app.base.clone(), other];
+    let (_, token) = app.register(&record_body("G2-1")).await;
+    let guesses = futures_util::future::join_all((0..hcp_app::limits::UNKNOWN_TOKENS_PER_WINDOW).map(|i| {
+        let (http, base) = (app.http.clone(), bases[i as usize % 2].clone());
+        async move {
+            let body = json!({ "token": format!("{:B>43}", i), "level": "satisfied", "channel": "qr_code" });
+            http.post(format!("{base}/api/v1/evaluations")).json(&body).send().await.unwrap().status().as_u16()
+        }
+    }))
+    .await;
+    assert!(guesses.iter().all(|s| *s == 404), "{guesses:?}");
+    for base in &bases {
+        let body = json!({ "token": token, "level": "satisfied", "channel": "qr_code" });
+        let res = app.http.post(format!("{base}/api/v1/evaluations")).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 429, "{base} knows of the other's guesses");
+    }
 }
 
 /// R5.2: one evaluation per record; a retry answers with the first result; a different one gets 409.
