@@ -57,3 +57,13 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// Whether this instance may run the job `name` now: it takes (or renews) the job's lease for `period`.
+    /// With several instances over one database, one runs the job and the others skip it until the lease
+    /// lapses (its holder stopped).
+    pub async fn take_job_lease(&self, name: &str, period: chrono::Duration) -> AppResult<bool> {
+        let now = self.now();
+        Ok(self.store.take_job_lease(name, &self.instance_id, now, now + period).await?)
+    }
+}

@@ -85,6 +85,8 @@ pub struct App {
     pub codes: Arc<hcp_domain::upstream::Codes>,
     /// Counters for `/metrics` (issue 18 §2).
     pub telemetry: telemetry::Telemetry,
+    /// This instance among several over one database (the holder of job leases).
+    pub instance_id: Arc<str>,
     /// Addresses allowed to read `/metrics` (`--metrics-allow`; loopback by default).
     pub metrics_allow: Arc<[std::net::IpAddr]>,
 }
@@ -196,6 +198,7 @@ impl App {
             upstream: None,
             codes: Arc::default(),
             telemetry: telemetry::Telemetry::default(),
+            instance_id: secrets::new_token().chars().take(12).collect::<String>().into(),
             metrics_allow: Arc::from(vec![
                 std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
                 std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),

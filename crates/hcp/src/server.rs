@@ -145,10 +145,18 @@ async fn scheduler(app: App, anchors: Option<std::path::PathBuf>) {
         if let Err(e) = app.reload_calendar().await {
             tracing::error!(error = %e, "reloading the calendar failed; keeping the one in memory");
         }
-        let result = app.run_jobs(app.now()).await;
-        app.telemetry.job("jobs", result.is_err());
-        if let Err(e) = result {
-            tracing::error!(error = %e, "background jobs failed; retrying in a minute");
+        // One instance runs the jobs at a time: the holder renews its lease each minute; another takes over
+        // once it lapses (two missed minutes).
+        match app.take_job_lease("jobs", chrono::Duration::seconds(150)).await {
+            Ok(true) => {
+                let result = app.run_jobs(app.now()).await;
+                app.telemetry.job("jobs", result.is_err());
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "background jobs failed; retrying in a minute");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "taking the jobs' lease failed; retrying in a minute"),
         }
     }
 }

@@ -55,3 +55,28 @@ impl Store {
             .rows_affected())
     }
 }
+
+impl Store {
+    /// Takes or renews the lease on a job until `until`: `true` when this `holder` has it (it was free,
+    /// lapsed, or already this holder's). One statement, so two instances asking at once cannot both win.
+    pub async fn take_job_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO job_lease (name, holder, until_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_at = excluded.until_at
+             WHERE job_lease.until_at < $4 OR job_lease.holder = excluded.holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(to_ms(until))
+        .bind(to_ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -23,6 +23,7 @@ mod faults;
 mod floods;
 mod history;
 mod inspections;
+mod instances;
 mod integrity;
 mod metrics;
 mod plan;

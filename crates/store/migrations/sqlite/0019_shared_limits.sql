@@ -7,3 +7,11 @@ CREATE TABLE token_guess (
     failures BIGINT NOT NULL
 );
 CREATE INDEX token_guess_window ON token_guess (window_start);
+
+-- Issue 18 §5: the background jobs run on one instance at a time, whichever holds the lease (taken for a
+-- little less than the jobs' period, renewed by its holder, taken over by another once it lapses).
+CREATE TABLE job_lease (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until_at BIGINT NOT NULL
+);
