@@ -1,14 +1,17 @@
-//! Tables for download (issue 7 §2, §4, §5): CSV for any tool and Excel workbooks (.xlsx) for the county
-//! office. The workbook is written here (a zip of a few XML parts, stored without compression): a closed
-//! network has no converter service, and a spreadsheet library would weigh more than the whole format we use.
+//! Tables for download (issue 7 §2, §4, §5): CSV for any tool and Excel workbooks (.xlsx) that county offices
+//! print and forward (issue 17 §3): a title row, the notes (organization, period, rule, when made), a bold
+//! frozen header, columns wide enough for Chinese text, numbers as numbers and rates as percentages, A4
+//! landscape with the header repeated on every printed page. Written with `rust_xlsxwriter`.
 
-use std::fmt::Write as _;
+use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
 /// One cell: text or a number (a number stays a number in Excel, so it sums and sorts).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Text(String),
     Number(f64),
+    /// A rate as a fraction (0.953): a percentage in Excel ("95.3%"), percent with one decimal in CSV (95.3).
+    Percent(f64),
     Empty,
 }
 
@@ -57,7 +60,8 @@ impl Table {
     /// CSV, UTF-8 with a byte-order mark so that Excel reads the Chinese right. Notes come first, one per line.
     pub fn to_csv(&self) -> String {
         let mut out = String::from("\u{feff}");
-        for n in std::iter::once(&self.title).chain(&self.notes) {
+        let made = made_note();
+        for n in std::iter::once(&self.title).chain(&self.notes).chain(std::iter::once(&made)) {
             out.push_str(&csv_field(n));
             out.push_str("\r\n");
         }
@@ -69,6 +73,7 @@ impl Table {
                 .map(|c| match c {
                     Cell::Text(s) => csv_field(s),
                     Cell::Number(n) => format_number(*n),
+                    Cell::Percent(p) => format_number((p * 1000.0).round() / 10.0),
                     Cell::Empty => csv_field("—"),
                 })
                 .collect();
@@ -78,219 +83,115 @@ impl Table {
         out
     }
 
-    /// An Excel workbook with one sheet: the title, the notes, the header in bold, then the rows.
-    pub fn to_xlsx(&self) -> Vec<u8> {
-        let mut sheet = String::from(concat!(
-            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#,
-            r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#
-        ));
-        let mut r = 0;
-        let mut row = |cells: &[Cell], style: u8, sheet: &mut String| {
-            r += 1;
-            let _ = write!(sheet, r#"<row r="{r}">"#);
-            for (c, cell) in cells.iter().enumerate() {
-                let at = format!("{}{r}", column_name(c));
-                let s = if style > 0 { format!(r#" s="{style}""#) } else { String::new() };
-                match cell {
-                    Cell::Text(t) => {
-                        let _ = write!(sheet, r#"<c r="{at}" t="inlineStr"{s}><is><t>{}</t></is></c>"#, xml_escape(t));
-                    }
-                    Cell::Number(n) => {
-                        let _ = write!(sheet, r#"<c r="{at}"{s}><v>{}</v></c>"#, format_number(*n));
-                    }
-                    Cell::Empty => {}
-                }
-            }
-            sheet.push_str("</row>");
-        };
-        row(&[Cell::Text(self.title.clone())], 1, &mut sheet);
-        for n in &self.notes {
-            row(&[Cell::Text(n.clone())], 0, &mut sheet);
+    /// An Excel workbook with one sheet: the title, the notes, the header (bold, frozen, repeated on every
+    /// printed page), then the rows; A4 landscape, one page wide.
+    pub fn to_xlsx(&self) -> Result<Vec<u8>, XlsxError> {
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        let name: String = self.title.chars().filter(|c| !"[]:*?/\\'".contains(*c)).take(31).collect();
+        sheet.set_name(if name.trim().is_empty() { "Sheet1" } else { name.trim() })?;
+        let columns = self.headers.len().max(1) as u16;
+        let title = Format::new().set_bold().set_font_size(14);
+        let header = Format::new()
+            .set_bold()
+            .set_text_wrap()
+            .set_align(FormatAlign::Center)
+            .set_align(FormatAlign::VerticalCenter)
+            .set_background_color(Color::RGB(0xDDEBF7))
+            .set_border(FormatBorder::Thin);
+        let text = Format::new().set_border(FormatBorder::Thin);
+        let number = Format::new().set_border(FormatBorder::Thin).set_num_format("0.##");
+        let percent = Format::new().set_border(FormatBorder::Thin).set_num_format("0.0%");
+        let empty = Format::new().set_border(FormatBorder::Thin).set_align(FormatAlign::Center);
+
+        sheet.write_string_with_format(0, 0, &self.title, &title)?;
+        if columns > 1 {
+            sheet.merge_range(0, 0, 0, columns - 1, &self.title, &title)?;
         }
-        let headers: Vec<Cell> = self.headers.iter().map(|h| Cell::Text(h.clone())).collect();
-        row(&headers, 1, &mut sheet);
+        let mut row: u32 = 1;
+        for n in self.notes.iter().chain(std::iter::once(&made_note())) {
+            sheet.write_string(row, 0, n)?;
+            row += 1;
+        }
+        let header_row = row;
+        for (c, h) in self.headers.iter().enumerate() {
+            sheet.write_string_with_format(header_row, c as u16, h, &header)?;
+        }
         for cells in &self.rows {
-            row(cells, 0, &mut sheet);
+            row += 1;
+            for (c, cell) in cells.iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Text(t) => sheet.write_string_with_format(row, c, t, &text)?,
+                    Cell::Number(n) => sheet.write_number_with_format(row, c, *n, &number)?,
+                    Cell::Percent(p) => sheet.write_number_with_format(row, c, *p, &percent)?,
+                    Cell::Empty => sheet.write_string_with_format(row, c, "—", &empty)?,
+                };
+            }
         }
-        sheet.push_str("</sheetData></worksheet>");
-        let sheet_name =
-            xml_escape(&self.title.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(31).collect::<String>());
-        let workbook = format!(
-            concat!(
-                r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#,
-                r#"<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" "#,
-                r#"xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">"#,
-                r#"<sheets><sheet name="{}" sheetId="1" r:id="rId1"/></sheets></workbook>"#
-            ),
-            if sheet_name.is_empty() { "Sheet1".to_string() } else { sheet_name }
-        );
-        let parts: [(&str, &[u8]); 6] = [
-            ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
-            ("_rels/.rels", ROOT_RELS.as_bytes()),
-            ("xl/workbook.xml", workbook.as_bytes()),
-            ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS.as_bytes()),
-            ("xl/styles.xml", STYLES.as_bytes()),
-            ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
-        ];
-        zip_stored(&parts)
+        for c in 0..self.headers.len() {
+            sheet.set_column_width(c as u16, self.column_width(c))?;
+        }
+        sheet.set_freeze_panes(header_row + 1, 0)?;
+        sheet.set_paper_size(9); // A4
+        sheet.set_landscape();
+        sheet.set_repeat_rows(header_row, header_row)?;
+        sheet.set_print_fit_to_pages(1, 0);
+        sheet.set_header("&C&A");
+        sheet.set_footer("&C第 &P 页,共 &N 页");
+        book.save_to_buffer()
     }
+
+    /// A column's width in Excel's units (one per Latin character): a Chinese character takes two; the header
+    /// wraps, so it counts at most half; bounded so that one long name does not push the rest off the page.
+    fn column_width(&self, c: usize) -> f64 {
+        let width = |s: &str| s.chars().map(|ch| if ch.is_ascii() { 1.0 } else { 2.0 }).sum::<f64>();
+        let header = self.headers.get(c).map_or(0.0, |h| (width(h) / 2.0).max(6.0));
+        let cells = self
+            .rows
+            .iter()
+            .filter_map(|r| r.get(c))
+            .map(|cell| match cell {
+                Cell::Text(t) => width(t),
+                Cell::Number(n) => format_number(*n).len() as f64,
+                Cell::Percent(_) => 6.0,
+                Cell::Empty => 1.0,
+            })
+            .fold(0.0, f64::max);
+        (header.max(cells) + 2.0).clamp(6.0, 40.0)
+    }
+}
+
+/// When the file was made, for the office that forwards it.
+fn made_note() -> String {
+    format!("制表时间:{}", hcp_domain::calendar::display_cst(chrono::Utc::now()))
 }
 
 fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
 }
 
-/// A, B, … Z, AA, AB …
-fn column_name(mut i: usize) -> String {
-    let mut name = Vec::new();
-    loop {
-        name.push(b'A' + (i % 26) as u8);
-        if i < 26 {
-            break;
-        }
-        i = i / 26 - 1;
-    }
-    name.reverse();
-    String::from_utf8(name).expect("ASCII")
-}
-
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            // Control characters are not allowed in XML 1.0; a stray one must not break the workbook.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-const CONTENT_TYPES: &str = concat!(
-    r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#,
-    r#"<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">"#,
-    r#"<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>"#,
-    r#"<Default Extension="xml" ContentType="application/xml"/>"#,
-    r#"<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>"#,
-    r#"<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#,
-    r#"<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>"#,
-    r#"</Types>"#
-);
-const ROOT_RELS: &str = concat!(
-    r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#,
-    r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
-    r#"<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>"#,
-    r#"</Relationships>"#
-);
-const WORKBOOK_RELS: &str = concat!(
-    r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#,
-    r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
-    r#"<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>"#,
-    r#"<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>"#,
-    r#"</Relationships>"#
-);
-/// Style 0 plain, style 1 bold (title and header).
-const STYLES: &str = concat!(
-    r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#,
-    r#"<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#,
-    r#"<fonts count="2"><font><sz val="11"/><name val="宋体"/></font><font><b/><sz val="11"/><name val="宋体"/></font></fonts>"#,
-    r#"<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>"#,
-    r#"<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>"#,
-    r#"<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>"#,
-    r#"<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>"#,
-    r#"<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>"#,
-    r#"<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>"#,
-    r#"</styleSheet>"#
-);
-
-/// CRC-32 (IEEE 802.3, as zip uses it).
-pub fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
-/// A zip archive of the parts, stored (method 0), with UTF-8 names.
-fn zip_stored(parts: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    // 1980-01-01 00:00 in DOS time: the parts carry no meaningful time.
-    let (time, date) = (0u16, (1 << 5) | 1u16);
-    for (name, data) in parts {
-        let offset = out.len() as u32;
-        let crc = crc32(data);
-        let size = data.len() as u32;
-        let header = |sig: u32, central: bool, buf: &mut Vec<u8>| {
-            buf.extend_from_slice(&sig.to_le_bytes());
-            if central {
-                buf.extend_from_slice(&20u16.to_le_bytes()); // made by
-            }
-            buf.extend_from_slice(&20u16.to_le_bytes()); // needed to extract
-            buf.extend_from_slice(&(1u16 << 11).to_le_bytes()); // flags: UTF-8 names
-            buf.extend_from_slice(&0u16.to_le_bytes()); // stored
-            buf.extend_from_slice(&time.to_le_bytes());
-            buf.extend_from_slice(&date.to_le_bytes());
-            buf.extend_from_slice(&crc.to_le_bytes());
-            buf.extend_from_slice(&size.to_le_bytes());
-            buf.extend_from_slice(&size.to_le_bytes());
-            buf.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            buf.extend_from_slice(&0u16.to_le_bytes()); // extra
-            if central {
-                buf.extend_from_slice(&0u16.to_le_bytes()); // comment
-                buf.extend_from_slice(&0u16.to_le_bytes()); // disk
-                buf.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
-                buf.extend_from_slice(&0u32.to_le_bytes()); // external attributes
-                buf.extend_from_slice(&offset.to_le_bytes());
-            }
-            buf.extend_from_slice(name.as_bytes());
-        };
-        header(0x0403_4b50, false, &mut out);
-        out.extend_from_slice(data);
-        header(0x0201_4b50, true, &mut central);
-    }
-    let central_offset = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0]); // this disk, disk with the directory
-    out.extend_from_slice(&(parts.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(parts.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&central_offset.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+
+    use calamine::{Data, Reader, Xlsx};
+
     use super::*;
-
-    #[test]
-    fn crc_of_the_check_string() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-    }
-
-    #[test]
-    fn columns_are_named_like_excel() {
-        assert_eq!([0, 25, 26, 27, 51, 52, 701, 702].map(column_name), ["A", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"]);
-    }
 
     fn table() -> Table {
         Table {
-            title: "2026年11月 <满意度>".into(),
-            notes: vec!["按满意度排名".into()],
-            headers: vec!["单位".into(), "满意度".into(), "差评率".into()],
+            title: "青山县 2026年11月 <满意度>".into(),
+            notes: vec!["统计期:2026-11-01 至 2026-11-30".into(), "按满意度排名".into()],
+            headers: vec!["单位".into(), "满意度".into(), "差评率(%)".into(), "评价数".into()],
             rows: vec![
-                vec!["=HYPERLINK(\"x\")".into(), Cell::Number(95.5), Cell::Empty],
-                vec!["青山镇 & 河西".into(), Cell::Number(90.0), Cell::Number(0.02)],
+                vec!["=HYPERLINK(\"x\")".into(), Cell::Number(95.5), Cell::Empty, Cell::from(12u64)],
+                vec![
+                    "青山镇人民政府便民服务中心 & 河西".into(),
+                    Cell::Number(90.0),
+                    Cell::Percent(0.0213),
+                    7u64.into(),
+                ],
             ],
         }
     }
@@ -299,36 +200,54 @@ mod tests {
     fn csv_is_excel_safe() {
         let csv = table().to_csv();
         assert!(csv.starts_with('\u{feff}'));
-        assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\",95.5,\"—\""));
-        assert!(csv.contains("\"青山镇 & 河西\",90,0.02"));
+        assert!(csv.contains("\"制表时间:"), "{csv}");
+        assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")\",95.5,\"—\",12"), "{csv}");
+        assert!(csv.contains("\"青山镇人民政府便民服务中心 & 河西\",90,2.1,7"), "{csv}");
     }
 
-    /// Reads the stored zip back by its central directory and checks every part's CRC and offsets.
+    /// Read back with a reader crate: values and types where they belong; then the parts that carry the
+    /// formats (percent, frozen header, A4 landscape, repeated header row).
     #[test]
-    fn the_workbook_is_a_valid_zip_with_escaped_xml() {
-        let z = table().to_xlsx();
-        let eocd = z.len() - 22;
-        assert_eq!(&z[eocd..eocd + 4], &0x0605_4b50u32.to_le_bytes());
-        let u16_at = |i: usize| u16::from_le_bytes([z[i], z[i + 1]]) as usize;
-        let u32_at = |i: usize| u32::from_le_bytes([z[i], z[i + 1], z[i + 2], z[i + 3]]) as usize;
-        let (count, mut at) = (u16_at(eocd + 10), u32_at(eocd + 16));
-        assert_eq!(count, 6);
-        let mut sheet = String::new();
-        for _ in 0..count {
-            assert_eq!(u32_at(at), 0x0201_4b50);
-            let (crc, size, name_len, offset) = (u32_at(at + 16), u32_at(at + 20), u16_at(at + 28), u32_at(at + 42));
-            let name = std::str::from_utf8(&z[at + 46..at + 46 + name_len]).unwrap().to_string();
-            assert_eq!(u32_at(offset), 0x0403_4b50);
-            let data_at = offset + 30 + u16_at(offset + 26);
-            let data = &z[data_at..data_at + size];
-            assert_eq!(crc32(data) as usize, crc, "{name}");
-            if name == "xl/worksheets/sheet1.xml" {
-                sheet = String::from_utf8(data.to_vec()).unwrap();
-            }
-            at += 46 + name_len;
-        }
-        assert!(sheet.contains("2026年11月 &lt;满意度&gt;"));
-        assert!(sheet.contains(r#"<c r="B4"><v>95.5</v></c>"#), "{sheet}");
-        assert!(sheet.contains("青山镇 &amp; 河西"));
+    fn the_workbook_reads_back_with_its_formats() {
+        let bytes = table().to_xlsx().unwrap();
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
+        let name = book.sheet_names()[0].clone();
+        assert_eq!(name, "青山县 2026年11月 <满意度>");
+        let range = book.worksheet_range(&name).unwrap();
+        assert_eq!(range.get_value((0, 0)), Some(&Data::String("青山县 2026年11月 <满意度>".into())));
+        assert_eq!(range.get_value((1, 0)), Some(&Data::String("统计期:2026-11-01 至 2026-11-30".into())));
+        assert!(matches!(range.get_value((3, 0)), Some(Data::String(s)) if s.starts_with("制表时间:")));
+        assert_eq!(range.get_value((4, 2)), Some(&Data::String("差评率(%)".into())));
+        // A formula-looking name stays text; numbers are numbers; a rate is the fraction (shown as 2.1%).
+        assert_eq!(range.get_value((5, 0)), Some(&Data::String("=HYPERLINK(\"x\")".into())));
+        assert_eq!(range.get_value((5, 1)), Some(&Data::Float(95.5)));
+        assert_eq!(range.get_value((5, 2)), Some(&Data::String("—".into())));
+        assert_eq!(range.get_value((6, 2)), Some(&Data::Float(0.0213)));
+        assert_eq!(range.get_value((6, 3)), Some(&Data::Float(7.0)));
+
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut part = |name: &str| {
+            let mut s = String::new();
+            zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+            s
+        };
+        let styles = part("xl/styles.xml");
+        assert!(styles.contains(r#"formatCode="0.0%""#), "{styles}");
+        let sheet = part("xl/worksheets/sheet1.xml");
+        assert!(
+            sheet.contains(r#"<pane ySplit="5" topLeftCell="A6" activePane="bottomLeft" state="frozen"/>"#),
+            "{sheet}"
+        );
+        assert!(sheet.contains(r#"paperSize="9""#) && sheet.contains(r#"orientation="landscape""#), "{sheet}");
+        assert!(sheet.contains(r#"<col min="1" max="1" width="#), "{sheet}");
+        let workbook = part("xl/workbook.xml");
+        assert!(workbook.contains("_xlnm.Print_Titles"), "{workbook}");
+    }
+
+    #[test]
+    fn chinese_columns_are_wider_than_latin_ones() {
+        let t = table();
+        assert!(t.column_width(0) > t.column_width(1), "{} {}", t.column_width(0), t.column_width(1));
+        assert!(t.column_width(0) <= 40.0);
     }
 }

@@ -417,7 +417,7 @@ pub const FIGURE_HEADERS: [&str; 25] = [
 /// The figures as cells, rates in percent (a rate without a denominator stays empty).
 pub fn figure_cells(f: &Figures) -> Vec<crate::export::Cell> {
     use crate::export::Cell;
-    let pct = |v: Option<f64>| Cell::from(v.map(|v| (v * 1000.0).round() / 10.0));
+    let pct = |v: Option<f64>| v.map_or(Cell::Empty, Cell::Percent);
     let mut cells: Vec<Cell> = vec![f.evaluations.into(), f.active_evaluations.into(), f.default_evaluations.into()];
     cells.extend(f.levels.iter().map(|n| Cell::from(*n)));
     cells.extend([
@@ -493,7 +493,7 @@ impl Ranking {
                 let rank = rank_cell(l.rank, l.tied, l.unranked_reason);
                 let value = match self.metric {
                     Metric::Satisfaction => Cell::from(l.value.map(|v| (v * 100.0).round() / 100.0)),
-                    _ => Cell::from(l.value.map(|v| (v * 1000.0).round() / 10.0)),
+                    _ => l.value.map_or(Cell::Empty, Cell::Percent),
                 };
                 let mut r = vec![rank, Cell::from(l.line.name.clone()), Cell::from(l.line.context.clone()), value];
                 r.extend(figure_cells(&l.line.figures));

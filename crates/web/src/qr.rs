@@ -71,7 +71,7 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     let mut crc_input = kind.to_vec();
     crc_input.extend_from_slice(data);
     out.extend_from_slice(&crc_input);
-    out.extend_from_slice(&hcp_app::export::crc32(&crc_input).to_be_bytes());
+    out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
 }
 
 /// A zlib stream of stored (uncompressed) deflate blocks.
@@ -93,6 +93,18 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(&((b << 16) | a).to_be_bytes());
     out
+}
+
+/// CRC-32 (ISO-HDLC, as PNG chunks carry it).
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
 }
 
 #[cfg(test)]
@@ -120,7 +132,7 @@ mod tests {
             let len = u32::from_be_bytes(p[at..at + 4].try_into().unwrap()) as usize;
             let body = &p[at + 4..at + 8 + len];
             let crc = u32::from_be_bytes(p[at + 8 + len..at + 12 + len].try_into().unwrap());
-            assert_eq!(hcp_app::export::crc32(body), crc);
+            assert_eq!(crc32(body), crc);
             at += 12 + len;
         }
         assert_eq!(at, p.len());

@@ -22,7 +22,13 @@ pub fn respond(
     Ok(match format.unwrap_or("json") {
         "json" => json(),
         "csv" => csv_download(&format!("{name}.csv"), table().to_csv()),
-        "xlsx" => xlsx_download(&format!("{name}.xlsx"), table().to_xlsx()),
+        "xlsx" => {
+            let bytes = table().to_xlsx().map_err(|e| {
+                tracing::error!(error = %e, "a workbook could not be written");
+                ApiError::from(AppError::Internal(hcp_store::StoreError::Corrupt("xlsx".into())))
+            })?;
+            xlsx_download(&format!("{name}.xlsx"), bytes)
+        }
         other => {
             return Err(AppError::invalid(
                 "format",
