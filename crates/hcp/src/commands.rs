@@ -253,13 +253,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.result_rules = cases.result_rules()?;
             cfg.gateway = cases.gateway();
             (cfg.upstream, cfg.upstream_codes) = args.upstream.config(&county_key_path(&cfg.keys))?;
-            let application = Application::build(&cfg).await?;
+            let mut application = Application::build(&cfg).await?;
             let app = application.app().clone();
+            let mut demo = None;
             if args.demo {
                 if app.store.count_orgs().await? == 0 {
-                    let report =
-                        seed(&app, &DemoOptions { records: args.demo_records, seed: 2020, accounts: true }).await?;
-                    print_demo(&report);
+                    demo = Some(
+                        seed(&app, &DemoOptions { records: args.demo_records, seed: 2020, accounts: true }).await?,
+                    );
+                    // The demo's notifications go to the log: send them now, so that the summary printed below
+                    // is the last thing on the screen rather than buried under them.
+                    application.run_jobs_now().await?;
                 } else {
                     println!("数据库中已有数据,跳过演示数据加载。");
                 }
@@ -275,6 +279,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let addr = application.local_addr();
             println!("好差评系统已启动:http://{addr}/  (数据库:{})", app.store.backend().name());
             println!("listening on http://{addr}");
+            if let Some(report) = &demo {
+                print_demo(report);
+            }
             std::io::stdout().flush()?;
             application.run_until_stopped().await?;
             Ok(())

@@ -72,6 +72,8 @@ pub struct Application {
     jobs: bool,
     limits: crate::listener::Limits,
     anchors: Option<std::path::PathBuf>,
+    /// The jobs already ran at start (see [`Application::run_jobs_now`]): the scheduler's first round waits.
+    jobs_done_at_start: bool,
 }
 
 impl Application {
@@ -99,7 +101,14 @@ impl Application {
         for w in app.warnings() {
             tracing::warn!(code = w.code, "{}", w.message);
         }
-        Ok(Application { listener, app, jobs: cfg.jobs, limits: cfg.http_limits, anchors: cfg.audit_anchors.clone() })
+        Ok(Application {
+            listener,
+            app,
+            jobs: cfg.jobs,
+            limits: cfg.http_limits,
+            anchors: cfg.audit_anchors.clone(),
+            jobs_done_at_start: false,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -110,10 +119,30 @@ impl Application {
         &self.app
     }
 
+    /// Runs the jobs' first round now (the audit anchor, defaults, the clock, notifications), before serving:
+    /// `serve --demo` does, so that what the round logs comes before the demo's summary, not after it. The
+    /// scheduler then starts with its second round.
+    pub async fn run_jobs_now(&mut self) -> anyhow::Result<()> {
+        if !self.jobs {
+            return Ok(());
+        }
+        write_anchor(&self.app, self.anchors.as_deref()).await?;
+        if self
+            .app
+            .take_job_lease("jobs", chrono::Duration::seconds(150))
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message()))?
+        {
+            self.app.run_jobs(self.app.now()).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+        }
+        self.jobs_done_at_start = true;
+        Ok(())
+    }
+
     /// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         if self.jobs {
-            tokio::spawn(scheduler(self.app.clone(), self.anchors.clone()));
+            tokio::spawn(scheduler(self.app.clone(), self.anchors.clone(), self.jobs_done_at_start));
             tokio::spawn(deliverer(self.app.clone()));
             tokio::spawn(exchanger(self.app.clone()));
         }
@@ -125,10 +154,12 @@ impl Application {
 }
 
 /// Runs the jobs now and then every minute. A failed run is logged and retried at the next tick.
-async fn scheduler(app: App, anchors: Option<std::path::PathBuf>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
+async fn scheduler(app: App, anchors: Option<std::path::PathBuf>, done_at_start: bool) {
+    let every = Duration::from_secs(60);
+    let first = tokio::time::Instant::now() + if done_at_start { every } else { Duration::ZERO };
+    let mut tick = tokio::time::interval_at(first, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut anchored_on = None;
+    let mut anchored_on = done_at_start.then(|| hcp_domain::calendar::business_date(app.now()));
     loop {
         tick.tick().await;
         let today = hcp_domain::calendar::business_date(app.now());

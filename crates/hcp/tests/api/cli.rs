@@ -347,3 +347,50 @@ async fn platforms_from_the_command_line() {
     let list = stdout(&hcp(&["platform", "list", "--database-url", &url]));
     assert!(list.contains("P-QS\t青山县政务服务网") && list.contains("P-SCZWFW"), "{list}");
 }
+
+/// Issue 17 §7: `serve --demo` prints its summary (addresses, logins, the API key) last — the demo's
+/// notifications are sent to the log before it, not after it.
+#[tokio::test]
+async fn serve_demo_prints_its_summary_last() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let (url, _dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["serve", "--demo", "--demo-records", "300", "--listen", "127.0.0.1:0", "--database-url", &url])
+        .env_remove("HCP_DATABASE_URL")
+        .env("HCP_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // stderr is drained all along (a full pipe would stall the server), each line with its own timestamp.
+    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
+    let log = tokio::spawn(async move {
+        let mut lines = Vec::new();
+        while let Ok(Some(l)) = err.next_line().await {
+            lines.push(l);
+        }
+        lines
+    });
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stdout = Vec::new();
+    while let Some(line) = out.next_line().await.unwrap() {
+        let done = line.trim_start().starts_with("hcp_");
+        stdout.push(line);
+        if done {
+            break;
+        }
+    }
+    let printed = chrono::Utc::now();
+    let listening = stdout.iter().position(|l| l.starts_with("listening on")).expect("where it listens");
+    let summary = stdout.iter().position(|l| l.starts_with("演示县“青山县”已加载")).expect("the summary");
+    assert!(listening < summary, "{stdout:?}");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    child.kill().await.unwrap();
+    let lines = log.await.unwrap();
+    let at = |l: &String| l.split_whitespace().next()?.parse::<chrono::DateTime<chrono::Utc>>().ok();
+    assert!(lines.iter().any(|l| l.contains("audit chain anchor")), "the jobs' first round ran: {lines:?}");
+    let after: Vec<&String> = lines.iter().filter(|l| at(l).is_some_and(|t| t >= printed)).collect();
+    assert!(after.is_empty(), "logged after the summary: {after:?}");
+}
