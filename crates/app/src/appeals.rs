@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use hcp_domain::appeal::{Appeal, AppealContext, AppealRole, AppealState, stage_deadline};
-use hcp_domain::calendar::display_cst;
+use hcp_domain::calendar::{display_cst, display_deadline};
 use hcp_domain::case::{CaseRole, CaseState, CaseStep};
 use hcp_store::{
     AppealDecisionWrite, AppealRow, CaseWrite, DecisionRow, NewAppeal, NewCaseStep, NewDecision, NewMessage,
@@ -212,7 +212,7 @@ impl App {
                 "【好差评】工作人员{}对办件 {} 的差评提出申诉,请于 {} 前完成初步核实。",
                 row.staff_name.as_deref().unwrap_or(""),
                 row.record_number,
-                due.map(display_cst).unwrap_or_default()
+                due.map(display_deadline).unwrap_or_default()
             );
             messages.push(unit_message(&org, Some(row.id), "appeal_filed", body, now));
         }
@@ -550,7 +550,7 @@ pub fn register_csv(rows: &[DecisionView]) -> String {
             d.result.to_string(),
             d.reasons.clone(),
             d.decided_by.clone(),
-            d.due_at.map(display_cst).unwrap_or_default(),
+            d.due_at.map(display_deadline).unwrap_or_default(),
             display_cst(d.at),
             match d.on_time {
                 Some(true) => "是".into(),

@@ -3,7 +3,7 @@
 //! office, and the automatic assignment rule hands cases the center left alone to the record's unit.
 
 use chrono::{DateTime, Utc};
-use hcp_domain::calendar::display_cst;
+use hcp_domain::calendar::display_deadline;
 use hcp_domain::case::{CaseRole, CaseStep, ClockEvent, DeadlineKind};
 use hcp_store::{CaseRow, CaseWrite, NewCaseStep};
 use serde_json::json;
@@ -113,7 +113,7 @@ impl App {
                 a.record_number,
                 a.staff_name,
                 if stage_is_unit { "单位初步核实" } else { "中心复核" },
-                a.stage_due_at.map(display_cst).unwrap_or_default()
+                a.stage_due_at.map(display_deadline).unwrap_or_default()
             );
             let mut to = self.supervisors_of(a.org_id).await?;
             if stage_is_unit {
@@ -176,9 +176,9 @@ impl App {
                     actor: "system".into(),
                     text: format!(
                         "节假日安排更新,期限重新计算:联系 {},整改 {},回复 {}。",
-                        display_cst(new.contact.at),
-                        display_cst(new.rectify.at),
-                        display_cst(new.reply.at)
+                        display_deadline(new.contact.at),
+                        display_deadline(new.rectify.at),
+                        display_deadline(new.reply.at)
                     ),
                     detail: json!({ "provisional": new.contact.provisional || new.reply.provisional }).to_string(),
                     due_at: None,
@@ -250,9 +250,9 @@ impl App {
                 row.id,
                 row.record_number,
                 row.item_name,
-                display_cst(d.contact.at),
-                display_cst(d.rectify.at),
-                display_cst(d.reply.at)
+                display_deadline(d.contact.at),
+                display_deadline(d.rectify.at),
+                display_deadline(d.reply.at)
             );
             w.messages.push(unit_message(&org, Some(row.id), "case_assigned", body, now));
         }
@@ -300,7 +300,7 @@ impl App {
                             row.id,
                             row.record_number,
                             kind.name_zh(),
-                            due_at(kind).map(display_cst).unwrap_or_default()
+                            due_at(kind).map(display_deadline).unwrap_or_default()
                         );
                         w.messages.push(unit_message(u, Some(row.id), "case_reminder", body, now));
                     }
@@ -318,7 +318,7 @@ impl App {
                         row.record_number,
                         unit.as_ref().map(|u| u.name.as_str()).unwrap_or(""),
                         kind.name_zh(),
-                        due_at(kind).map(display_cst).unwrap_or_default(),
+                        due_at(kind).map(display_deadline).unwrap_or_default(),
                         if unit.is_some() { "承办单位" } else { "" },
                     );
                     let mut to = unit.iter().cloned().collect::<Vec<_>>();

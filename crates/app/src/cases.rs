@@ -4,7 +4,7 @@
 //! notifications and audit entry. The clock job (`jobs.rs`) sends reminders and marks missed limits.
 
 use chrono::{DateTime, Utc};
-use hcp_domain::calendar::{Deadline, display_cst};
+use hcp_domain::calendar::{Deadline, display_deadline};
 use hcp_domain::case::{Case, CaseRole, CaseState, CaseStep, ClockMarks, DeadlineKind, RoundDeadlines};
 use hcp_domain::identity::parse_text;
 use hcp_store::{CaseFields, CaseFilter, CaseRow, CaseWrite, NewCaseStep, NewMessage, OrgRow};
@@ -690,7 +690,7 @@ impl App {
         now: DateTime<Utc>,
         w: &mut CaseWrite,
     ) -> AppResult<()> {
-        let due = |d: Option<Deadline>| d.map(|d| display_cst(d.at)).unwrap_or_default();
+        let due = |d: Option<Deadline>| d.map(|d| display_deadline(d.at)).unwrap_or_default();
         let deadlines = case.deadlines;
         let unit = match case.unit_id {
             Some(u) => self.store.org_by_id(u).await?,

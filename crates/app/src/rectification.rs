@@ -192,8 +192,11 @@ impl App {
         let mut messages = Vec::new();
         for o in &orders {
             if let Some(unit) = self.store.org_by_id(o.org_id).await? {
-                let body =
-                    format!("【整改通知】{}。整改期限:{}。", o.reason, hcp_domain::calendar::display_cst(o.due_at));
+                let body = format!(
+                    "【整改通知】{}。整改期限:{}。",
+                    o.reason,
+                    hcp_domain::calendar::display_deadline(o.due_at)
+                );
                 messages.push(unit_message(&unit, None, "rectification_order", body, now));
             }
         }
@@ -310,7 +313,7 @@ impl App {
             let body = format!(
                 "【整改退回】{}的整改情况被退回:{note}。请于 {} 前重新报送。",
                 o.subject_name,
-                hcp_domain::calendar::display_cst(o.due_at)
+                hcp_domain::calendar::display_deadline(o.due_at)
             );
             messages.push(unit_message(&unit, None, "rectification_returned", body, now));
         }
@@ -346,7 +349,7 @@ impl App {
             let body = format!(
                 "【整改督办】{}的整改通知已超过期限({})仍未办结。",
                 o.subject_name,
-                hcp_domain::calendar::display_cst(o.due_at)
+                hcp_domain::calendar::display_deadline(o.due_at)
             );
             for org in self.supervisors_of(o.org_id).await? {
                 messages.push(unit_message(&org, None, "rectification_overdue", body.clone(), now));

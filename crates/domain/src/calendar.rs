@@ -372,6 +372,18 @@ pub fn display_cst(t: DateTime<Utc>) -> String {
     t.with_timezone(&cst()).format("%Y年%-m月%-d日 %H:%M").to_string()
 }
 
+/// A deadline as people read it, the same on every page and message (issue 17 §7): a limit that ends at
+/// midnight is "24:00" of its last day — `2026年11月9日 24:00`, never `2026年11月10日 00:00` — and one that ends
+/// at the office's closing time is that time of the day (`2026年11月9日 17:30`).
+pub fn display_deadline(t: DateTime<Utc>) -> String {
+    let local = t.with_timezone(&cst());
+    if local.time() == chrono::NaiveTime::MIN {
+        format!("{} 24:00", display_date(local.date_naive() - chrono::Duration::days(1)))
+    } else {
+        display_cst(t)
+    }
+}
+
 /// A business date as people read it: `2026年3月8日`.
 pub fn display_date(d: NaiveDate) -> String {
     d.format("%Y年%-m月%-d日").to_string()
@@ -392,6 +404,14 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn deadlines_at_midnight_read_as_24_00_of_their_day() {
+        assert_eq!(display_deadline(at("2026-11-10T00:00:00+08:00")), "2026年11月9日 24:00");
+        assert_eq!(display_deadline(at("2026-03-01T00:00:00+08:00")), "2026年2月28日 24:00");
+        assert_eq!(display_deadline(at("2026-11-09T17:30:00+08:00")), "2026年11月9日 17:30");
+        assert_eq!(display_cst(at("2026-11-10T00:00:00+08:00")), "2026年11月10日 00:00");
     }
 
     #[test]

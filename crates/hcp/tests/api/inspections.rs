@@ -110,6 +110,9 @@ async fn a_visit_is_planned_recorded_once_and_its_bad_finding_worked_like_a_bad_
     let (status, v) = api.step("center", case, json!({ "step": "assign", "unit_code": "510899D01" })).await;
     assert_eq!(status, 200, "{v}");
     assert!(v["contact_due_at"].is_string() && v["rectify_due_at"].is_string() && v["reply_due_at"].is_string());
+    // Its deadlines read "… 24:00" of their last day, like every deadline (never "… 00:00" of the next).
+    let page = crate::console::login(&app, "unit").await.get(&format!("/console/cases/{case}")).await.1;
+    assert!(page.contains(" 24:00") && !page.contains(" 00:00"), "{page}");
     // No appeal against the county office's own finding.
     let (status, v) =
         api.post("staff", &format!("/api/v1/cases/{case}/appeal"), json!({ "reasons": "当时去取材料了" })).await;

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use hcp_app::appeals::{AppealView, register_csv};
 use hcp_app::{App, AppError};
-use hcp_domain::calendar::{business_date, display_cst};
+use hcp_domain::calendar::{business_date, display_cst, display_deadline};
 use serde::Deserialize;
 
 use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
@@ -22,7 +22,7 @@ fn row(app: &App, a: &AppealView) -> String {
     let due = a
         .stage_due_at
         .filter(|_| matches!(a.state.as_str(), "with_unit" | "with_center"))
-        .map(|d| format!("{}<br><small>{}</small>", esc(&display_cst(d)), esc(&app.time_left_zh(d))))
+        .map(|d| format!("{}<br><small>{}</small>", esc(&display_deadline(d)), esc(&app.time_left_zh(d))))
         .unwrap_or_default();
     format!(
         r#"<tr><td><a href="/console/appeals/{id}">{id}</a></td><td>{state}</td><td>{record}</td><td>{org}</td><td>{staff}</td><td>{filed}</td><td>{due}</td></tr>"#,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use hcp_app::attachments::Upload;
 use hcp_app::cases::{CaseDetail, CaseView, Inbox, StepInput};
 use hcp_app::{App, AppError};
-use hcp_domain::calendar::display_cst;
+use hcp_domain::calendar::{display_cst, display_deadline};
 use hcp_domain::case::CaseState;
 use serde::Deserialize;
 
@@ -33,7 +33,7 @@ fn due_cell(app: &App, due: Option<chrono::DateTime<chrono::Utc>>, missed: bool)
             format!(
                 r#"<span class="{}">{}<br><small>{}</small></span>"#,
                 if late { "late" } else { "" },
-                esc(&display_cst(d)),
+                esc(&display_deadline(d)),
                 esc(&left)
             )
         }
@@ -148,9 +148,9 @@ pub fn history_table(steps: &[hcp_app::cases::StepView]) -> String {
     );
     for st in steps {
         let due = match (st.due_at, st.on_time) {
-            (Some(due), Some(true)) => format!("{}(按期)", display_cst(due)),
-            (Some(due), Some(false)) => format!(r#"<span class="late">{}(超期)</span>"#, esc(&display_cst(due))),
-            (Some(due), None) => format!(r#"<span class="late">{}</span>"#, esc(&display_cst(due))),
+            (Some(due), Some(true)) => format!("{}(按期)", display_deadline(due)),
+            (Some(due), Some(false)) => format!(r#"<span class="late">{}(超期)</span>"#, esc(&display_deadline(due))),
+            (Some(due), None) => format!(r#"<span class="late">{}</span>"#, esc(&display_deadline(due))),
             _ => String::new(),
         };
         s.push_str(&format!(

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use hcp_app::policy::Action;
 use hcp_app::stats::{By, parse_by, parse_metric, parse_period, rank_label};
 use hcp_app::{App, AppError};
-use hcp_domain::calendar::display_cst;
+use hcp_domain::calendar::{display_cst, display_deadline};
 use hcp_domain::metrics::{Figures, percent, score};
 use hcp_domain::ranking::Metric;
 use serde::Deserialize;
@@ -404,9 +404,9 @@ pub async fn orders(State(app): State<App>, c: Console) -> Response {
     let mut rows = String::new();
     for o in &list {
         let due = if o.overdue {
-            format!(r#"<span class="late">{}({})</span>"#, esc(&display_cst(o.due_at)), esc(&o.time_left))
+            format!(r#"<span class="late">{}({})</span>"#, esc(&display_deadline(o.due_at)), esc(&o.time_left))
         } else {
-            format!("{}({})", esc(&display_cst(o.due_at)), esc(&o.time_left))
+            format!("{}({})", esc(&display_deadline(o.due_at)), esc(&o.time_left))
         };
         rows.push_str(&format!(
             r#"<tr><td><a href="/console/orders/{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{due}</td></tr>"#,
@@ -466,9 +466,9 @@ pub async fn order(State(app): State<App>, c: Console, Path(raw): Path<String>) 
         if v.is_empty() { String::new() } else { format!("<dt>{}</dt><dd>{}</dd>", esc(label), esc(v)) }
     };
     let due = if o.overdue {
-        format!(r#"<span class="late">{}({})</span>"#, esc(&display_cst(o.due_at)), esc(&o.time_left))
+        format!(r#"<span class="late">{}({})</span>"#, esc(&display_deadline(o.due_at)), esc(&o.time_left))
     } else {
-        format!("{}({})", esc(&display_cst(o.due_at)), esc(&o.time_left))
+        format!("{}({})", esc(&display_deadline(o.due_at)), esc(&o.time_left))
     };
     let body = format!(
         r#"<h2>整改通知 · {name}</h2><dl><dt>单位</dt><dd>{org}</dd><dt>原因</dt><dd>{reason}</dd><dt>状态</dt><dd>{state}</dd><dt>整改期限</dt><dd>{due}</dd>{report}{by}{note}{closed}{escalated}</dl>{forms}"#,
