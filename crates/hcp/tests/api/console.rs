@@ -967,8 +967,11 @@ async fn the_center_manages_its_catalog(app: TestApp) {
         let (status, html) = center.post("/console/catalog/changes", fields).await;
         assert_eq!(status, 200, "{fields:?}: {html}");
     }
-    let (_, html) = center.get("/console/catalog").await;
-    assert!(html.contains(implementation) && html.contains(&credit) && html.contains("510899199000"), "{html}");
+    // Found by code (the lists are paged: a new entry may be past the first page).
+    let (_, html) = center.get("/console/catalog?q=QS990001").await;
+    assert!(html.contains(implementation), "{html}");
+    let (_, html) = center.get("/console/catalog?q=510899199").await;
+    assert!(html.contains(&credit) && html.contains("510899199000"), "{html}");
     // A staff member's mobile and ID number: checked, sealed, never shown again (only that they are on file).
     let (status, html) = center
         .post(
@@ -1169,3 +1172,32 @@ async fn the_center_manages_its_catalog(app: TestApp) {
 }
 
 both_backends!(the_center_manages_its_catalog);
+
+/// Issue 17 §7: the catalog's lists are searched by code or name and paged, from the URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_lists_are_searched_and_paged() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    make_accounts(&app).await;
+    let b = login(&app, "center").await;
+    let (status, page) = b.get("/console/catalog?q=%E7%BB%BC%E5%90%88%E7%AA%97%E5%8F%A31%E5%8F%B7").await;
+    assert_eq!(status, 200);
+    // 综合窗口1号: one window of all, its section opened, the other windows not listed.
+    assert!(page.contains(r#"<details id="windows" open>"#), "{page}");
+    assert!(page.contains("W-510899-C01") && !page.contains("W-510899-C02"), "{page}");
+    assert!(page.contains(r#"value="综合窗口1号""#), "the search box keeps what was typed");
+    // Paged: the staff list shows 50 a page, the second page from the URL.
+    let (_, all) = b.get("/console/catalog").await;
+    let staff_total: usize = all
+        .split(r#"<details id="staff">"#)
+        .nth(1)
+        .and_then(|s| s.split("(").nth(1))
+        .and_then(|s| s.split(')').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the staff count");
+    if staff_total > 50 {
+        let (_, p2) = b.get("/console/catalog?staff_page=2").await;
+        assert!(p2.contains(r#"<details id="staff" open>"#) && p2.contains("第 2/"), "{p2}");
+    }
+    let (status, _) = b.get("/console/catalog?staff_page=abc&q=%3Cscript%3E").await;
+    assert_eq!(status, 200, "a bad page number or an odd search is no error");
+}

@@ -2,7 +2,7 @@
 //! staff, service items, hall devices and accounts — and the forms that add them (issue 6 §3).
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use hcp_app::catalog_admin::{CatalogForm, CatalogKind, CatalogOverview};
@@ -10,23 +10,66 @@ use hcp_app::policy::{Action, Role};
 use hcp_app::{App, AppError};
 use hcp_domain::catalog::{HallKind, OrgKind, WindowKind};
 use hcp_domain::{Category, Violation};
+use serde::Deserialize;
 
 use super::results::options;
 use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
 use crate::pages::layout::{error_page, esc};
 
-fn table(head: &[&str], rows: Vec<Vec<String>>) -> String {
-    let th: String = head.iter().map(|h| format!("<th>{}</th>", esc(h))).collect();
-    let body: String = rows
-        .into_iter()
-        .map(|r| format!("<tr>{}</tr>", r.iter().map(|c| format!("<td>{c}</td>")).collect::<String>()))
-        .collect();
-    format!(r#"<div class="scroll"><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>"#)
+/// Rows of a catalog list shown per page.
+const PAGE_ROWS: usize = 50;
+
+/// What the lists show: rows whose code or name holds `q`, and which page of each list (`?q=&staff_page=2`).
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(flatten)]
+    pages: std::collections::HashMap<String, String>,
 }
 
-fn section(title: &str, count: usize, open: bool, inner: &str) -> String {
+impl ListQuery {
+    fn page(&self, key: &str) -> usize {
+        self.pages.get(&format!("{key}_page")).and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1)
+    }
+}
+
+/// One list of the catalog: the rows matching the search (by their first two cells: code and name), one page of
+/// them, and links to the other pages that keep the search.
+fn section(key: &str, title: &str, head: &[&str], rows: Vec<Vec<String>>, view: &ListQuery, open: bool) -> String {
+    let needle = esc(view.q.trim()).to_lowercase();
+    let total = rows.len();
+    let matching: Vec<Vec<String>> = rows
+        .into_iter()
+        .filter(|r| needle.is_empty() || r.iter().take(2).any(|c| c.to_lowercase().contains(&needle)))
+        .collect();
+    let pages = matching.len().div_ceil(PAGE_ROWS).max(1);
+    let page = view.page(key).min(pages);
+    let th: String = head.iter().map(|h| format!("<th>{}</th>", esc(h))).collect();
+    let body: String = matching
+        .iter()
+        .skip((page - 1) * PAGE_ROWS)
+        .take(PAGE_ROWS)
+        .map(|r| format!("<tr>{}</tr>", r.iter().map(|c| format!("<td>{c}</td>")).collect::<String>()))
+        .collect();
+    let link = |p: usize, text: &str| {
+        let q: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", view.q.trim())
+            .append_pair(&format!("{key}_page"), &p.to_string())
+            .finish();
+        format!(r#"<a href="/console/catalog?{}#{key}">{text}</a>"#, esc(&q))
+    };
+    let pager = if pages > 1 {
+        let prev = if page > 1 { link(page - 1, "上一页") } else { String::new() };
+        let next = if page < pages { link(page + 1, "下一页") } else { String::new() };
+        format!(r#"<p class="muted">第 {page}/{pages} 页 {prev} {next}</p>"#)
+    } else {
+        String::new()
+    };
+    let count = if needle.is_empty() { total.to_string() } else { format!("{} / {total}", matching.len()) };
+    let open = open || (!needle.is_empty() && !matching.is_empty()) || view.pages.contains_key(&format!("{key}_page"));
     format!(
-        r#"<details{}><summary><strong>{}</strong>({count})</summary>{inner}</details>"#,
+        r#"<details id="{key}"{}><summary><strong>{}</strong>({count})</summary><div class="scroll"><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>{pager}</details>"#,
         if open { " open" } else { "" },
         esc(title)
     )
@@ -161,8 +204,8 @@ fn add_forms(c: &Console, f: &FormData) -> String {
     out
 }
 
-fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> String {
-    let orgs = table(
+fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str, view: &ListQuery) -> String {
+    let orgs = (
         &["代码", "名称", "类型", "上级", "统一社会信用代码", "行政区划代码"],
         o.orgs
             .iter()
@@ -178,7 +221,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
             })
             .collect(),
     );
-    let halls = table(
+    let halls = (
         &["编码", "名称", "类型", "所属机构"],
         o.halls
             .iter()
@@ -192,7 +235,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
             })
             .collect(),
     );
-    let windows = table(
+    let windows = (
         &["编码", "名称", "大厅", "所属机构", "评价二维码"],
         o.windows
             .iter()
@@ -207,7 +250,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
             })
             .collect(),
     );
-    let staff = table(
+    let staff = (
         &["工号", "姓名", "所属机构", "窗口", "手机号/身份证号"],
         o.staff
             .iter()
@@ -223,7 +266,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
             })
             .collect(),
     );
-    let items = table(
+    let items = (
         &["编码", "名称", "类别", "机构", "法定/承诺时限", "实施编码", "业务办理项编码"],
         o.items
             .iter()
@@ -244,7 +287,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
             })
             .collect(),
     );
-    let devices = table(
+    let devices = (
         &["编号", "名称", "窗口", "状态", ""],
         o.devices
             .iter()
@@ -268,7 +311,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
             })
             .collect(),
     );
-    let accounts = table(
+    let accounts = (
         &["用户名", "姓名", "角色", "机构", ""],
         o.accounts
             .iter()
@@ -283,12 +326,16 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
             })
             .collect(),
     );
-    let platforms = table(
+    let platforms = (
         &["编码", "名称", "运行机构"],
         o.platforms
             .iter()
             .map(|p| vec![esc(&p.code), esc(&p.name), format!("{}({})", esc(&p.org_name), esc(&p.org_code))])
             .collect(),
+    );
+    let search = format!(
+        r#"<form method="get" action="/console/catalog" class="filters" role="search"><label for="q">查找(编码、工号、用户名或名称)</label> <input id="q" name="q" type="search" value="{}"> <button type="submit">查找</button></form>"#,
+        esc(&view.q)
     );
     let roles: String =
         Role::ALL.iter().map(|r| format!(r#"<option value="{}">{}</option>"#, r.as_str(), r.name_zh())).collect();
@@ -301,7 +348,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
 <form method="post" action="/console/catalog/platforms" class="filters">{csrf}<strong>登记办理平台</strong>(如政务服务网、移动端应用;办件以平台编码注明经由的平台) {pcode}{pname}{porg}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/accounts" class="filters">{csrf}<strong>新建账号</strong> {uname}{udisplay}<label>初始密码 <input name="password" type="password" autocomplete="new-password"></label> <label>角色 <select name="role">{roles}</select></label> {uorg}{ustaff}<button type="submit">创建</button></form>
 <form method="post" action="/console/catalog/passwords" class="filters">{csrf}<strong>重置密码(并解除锁定)</strong> {rname}<label>新密码 <input name="password" type="password" autocomplete="new-password"></label> <button type="submit">重置</button></form>
-{s1}{s2}{s3}{s4}{s5}{s6}{s8}{s7}"#,
+{search}{s1}{s2}{s3}{s4}{s5}{s6}{s8}{s7}"#,
         add_forms = add_forms(c, f),
         import_columns = hcp_app::catalog_import::template_headers()
             .iter()
@@ -343,20 +390,31 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str) -> St
         udisplay = field("display_name", "姓名", ""),
         uorg = field("org", "机构代码", ""),
         ustaff = field("staff", "工号(工作人员填写)", ""),
-        s1 = section("机构", o.orgs.len(), false, &orgs),
-        s2 = section("大厅", o.halls.len(), false, &halls),
-        s3 = section("窗口", o.windows.len(), false, &windows),
-        s4 = section("工作人员", o.staff.len(), false, &staff),
-        s5 = section("事项", o.items.len(), false, &items),
-        s6 = section("评价器", o.devices.len(), true, &devices),
-        s8 = section("办理平台", o.platforms.len(), false, &platforms),
-        s7 = section("账号", o.accounts.len(), false, &accounts),
+        s1 = section("orgs", "机构", orgs.0, orgs.1, view, false),
+        s2 = section("halls", "大厅", halls.0, halls.1, view, false),
+        s3 = section("windows", "窗口", windows.0, windows.1, view, false),
+        s4 = section("staff", "工作人员", staff.0, staff.1, view, false),
+        s5 = section("items", "事项", items.0, items.1, view, false),
+        s6 = section("devices", "评价器", devices.0, devices.1, view, true),
+        s8 = section("platforms", "办理平台", platforms.0, platforms.1, view, false),
+        s7 = section("accounts", "账号", accounts.0, accounts.1, view, false),
     )
 }
 
 async fn render(app: &App, c: &Console, status: StatusCode, form: &FormData, notice: &str) -> Response {
+    render_view(app, c, status, form, notice, &ListQuery::default()).await
+}
+
+async fn render_view(
+    app: &App,
+    c: &Console,
+    status: StatusCode,
+    form: &FormData,
+    notice: &str,
+    view: &ListQuery,
+) -> Response {
     match app.catalog_overview(&c.who).await {
-        Ok(o) => console_page(c, status, "基础信息管理", &page_html(c, &o, form, notice)),
+        Ok(o) => console_page(c, status, "基础信息管理", &page_html(c, &o, form, notice, view)),
         Err(e) => error_page(&e),
     }
 }
@@ -394,12 +452,12 @@ async fn outcome(app: &App, c: &Console, form: &FormData, result: Result<String,
     }
 }
 
-/// `GET /console/catalog`
-pub async fn show(State(app): State<App>, c: Console) -> Response {
+/// `GET /console/catalog?q=&staff_page=`: the forms and the lists, searched and paged.
+pub async fn show(State(app): State<App>, c: Console, Query(view): Query<ListQuery>) -> Response {
     if let Some(r) = gate(&c) {
         return r;
     }
-    render(&app, &c, StatusCode::OK, &FormData::parse(b""), "").await
+    render_view(&app, &c, StatusCode::OK, &FormData::parse(b""), "", &view).await
 }
 
 /// `POST /console/catalog`: adds one organization, hall, window, staff member or item.
