@@ -32,6 +32,7 @@ pub mod jobs;
 pub mod keys;
 pub mod limits;
 pub mod outbox;
+pub mod pickers;
 pub mod platforms;
 pub mod policy;
 pub mod public;

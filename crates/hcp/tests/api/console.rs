@@ -1201,3 +1201,44 @@ async fn the_catalog_lists_are_searched_and_paged() {
     let (status, _) = b.get("/console/catalog?staff_page=abc&q=%3Cscript%3E").await;
     assert_eq!(status, 200, "a bad page number or an odd search is no error");
 }
+
+/// Issue 17 §1: the filter forms pick organizations (as a tree), windows, staff and items from lists limited
+/// to the person's scope and narrowed by a chosen organization, and show the chosen entry's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pickers_are_scoped_and_narrowed() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    make_accounts(&app).await;
+    let datalist = |page: &str, id: &str| -> String {
+        let start = page.find(&format!(r#"<datalist id="{id}">"#)).unwrap_or_else(|| panic!("{id} in {page}"));
+        let rest = &page[start..];
+        rest[..rest.find("</datalist>").unwrap()].to_string()
+    };
+    // The county's center: every organization, indented by depth; every window.
+    let center = login(&app, "center").await;
+    let (_, page) = center.get("/console/evaluations").await;
+    let orgs = datalist(&page, "pick-org");
+    assert!(orgs.contains(r#"<option value="510899">青山县"#), "{orgs}");
+    assert!(orgs.contains(r#"<option value="510899101">　"#), "a township is indented under the county: {orgs}");
+    assert!(datalist(&page, "pick-window").contains("W-510899-C01"));
+    // A township's unit admin: its own tree only.
+    let unit = login(&app, "unit").await;
+    let (_, page) = unit.get("/console/evaluations").await;
+    let orgs = datalist(&page, "pick-org");
+    assert!(orgs.contains(r#"value="510899101""#) && !orgs.contains(r#"value="510899D01""#), "{orgs}");
+    assert!(!datalist(&page, "pick-window").contains("W-510899-C01"));
+    // Choosing an organization narrows the windows and staff, and its name shows beside the field.
+    let (_, page) = center.get("/console/evaluations?org=510899101").await;
+    let windows = datalist(&page, "pick-window");
+    assert!(windows.contains("W-510899101-01") && !windows.contains("W-510899-C01"), "{windows}");
+    assert!(page.contains(r#"value="510899101" list="pick-org""#), "the filter stays in the URL's terms");
+    assert!(page.contains(r#"<small class="muted">青山"#), "{page}");
+    // The statistics, rankings, dashboard and assessment pages pick the organization the same way.
+    for path in ["/console/stats", "/console/rankings", "/console/dashboard"] {
+        let (status, page) = center.get(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(page.contains(r#"list="pick-org""#) && datalist(&page, "pick-org").contains("510899101"), "{path}");
+    }
+    let office = login(&app, "office").await;
+    let (_, page) = office.get("/console/assessment").await;
+    assert!(page.contains(r#"list="pick-org""#), "{page}");
+}

@@ -93,10 +93,14 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
             bad: false,
         })
         .collect();
+    let orgs = match app.org_choices(&c.who).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&e),
+    };
     let body = format!(
         r#"<h2>数据看板</h2>
 <form method="get" action="/console/dashboard" class="filters">
-<label>机构代码 <input name="org" value="{org_code}" required></label>
+{org_field}{lists}
 <label>统计期 <input name="period" value="{period_code}" required></label>
 <button type="submit">查看</button></form>
 <h3>{org} · {label}</h3>
@@ -105,7 +109,8 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
 <dt>差评整改率</dt><dd>{rect}</dd></dl>
 <div class="charts">{c1}{c2}{c3}{c4}</div>
 <p class="muted">图表由服务器生成,可直接打印;“—”表示没有可计算的数据。单位差评率显示最高的 {UNITS_SHOWN} 个。</p>"#,
-        org_code = esc(&total.org_code),
+        org_field = super::pickers::field(&orgs, super::pickers::Pick::Org, "org", "机构", &total.org_code, true),
+        lists = super::pickers::datalists(&orgs),
         period_code = esc(&total.period_code),
         org = esc(&total.org_name),
         label = esc(&total.period_label),

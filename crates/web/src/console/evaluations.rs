@@ -5,10 +5,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use hcp_app::browse::{EvaluationDetail, EvaluationQuery, PAGE_SIZE};
+use hcp_app::pickers::Pickers;
 use hcp_app::{App, AppError};
 use hcp_domain::calendar::display_cst;
 use hcp_domain::{Category, Channel, Level};
 
+use super::pickers::{Pick, datalists, field as picker};
 use super::results::options;
 use super::{Console, FormData, console_page};
 use crate::pages::layout::{error_page, esc};
@@ -60,7 +62,7 @@ fn yes_no_select(name: &str, label: &str, chosen: &str) -> String {
     )
 }
 
-fn filter_form(form: &FormData) -> String {
+fn filter_form(form: &FormData, p: &Pickers) -> String {
     let text = |name: &str, label: &str, hint: &str| {
         format!(
             r#"<label>{label} <input name="{name}" value="{}" placeholder="{hint}" size="10"></label>"#,
@@ -72,15 +74,16 @@ fn filter_form(form: &FormData) -> String {
     };
     format!(
         r#"<form method="get" action="/console/evaluations" class="filters">
-{period}{org}{window}{staff}{item}
+{period}{org}{window}{staff}{item}{lists}
 {category}{channel}{level}{default}{invalidated}
 <button type="submit">筛选</button> <a href="/console/evaluations">清除条件</a></form>
 <p class="muted">评价期默认本月,可写作 2026-11、2026-Q4、2026 或 2026-11-05;机构含其下级。</p>"#,
         period = text("period", "评价期", "本月"),
-        org = text("org", "机构代码", ""),
-        window = text("window", "窗口编码", ""),
-        staff = text("staff", "工号", ""),
-        item = text("item", "事项编码", ""),
+        org = picker(p, Pick::Org, "org", "机构", form.get("org"), false),
+        window = picker(p, Pick::Window, "window", "窗口", form.get("window"), false),
+        staff = picker(p, Pick::Staff, "staff", "工作人员", form.get("staff"), false),
+        item = picker(p, Pick::Item, "item", "事项", form.get("item"), false),
+        lists = datalists(p),
         category = select(
             "category",
             "事项类别",
@@ -170,7 +173,11 @@ pub async fn list(State(app): State<App>, c: Console, RawQuery(raw): RawQuery) -
         }
         Err(e) => return error_page(&e),
     };
-    let body = format!("<h2>评价查询</h2>{}{results}", filter_form(&form));
+    let pickers = match app.pickers(&c.who, Some(form.get("org"))).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&e),
+    };
+    let body = format!("<h2>评价查询</h2>{}{results}", filter_form(&form, &pickers));
     console_page(&c, status, "评价查询", &body)
 }
 

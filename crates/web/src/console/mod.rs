@@ -16,6 +16,7 @@ pub mod integrity;
 pub mod login;
 pub mod outbox;
 pub mod password;
+pub mod pickers;
 pub mod records;
 pub mod results;
 

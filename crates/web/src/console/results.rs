@@ -111,7 +111,14 @@ pub fn options<T: Copy + PartialEq>(
 }
 
 /// The query form shared by the statistics and ranking pages.
-fn cut_form(action: &str, org: &str, period: &str, by: Option<By>, metric: Option<Metric>) -> String {
+fn cut_form(
+    action: &str,
+    orgs: &hcp_app::pickers::Pickers,
+    org: &str,
+    period: &str,
+    by: Option<By>,
+    metric: Option<Metric>,
+) -> String {
     let by_options = options(&By::ALL, by, By::as_str, By::name_zh);
     let metric_field = match metric {
         Some(m) => format!(
@@ -123,12 +130,13 @@ fn cut_form(action: &str, org: &str, period: &str, by: Option<By>, metric: Optio
     let none = if by.is_none() { " selected" } else { "" };
     format!(
         r#"<form method="get" action="{action}" class="filters">
-<label>机构代码 <input name="org" value="{org}" required></label>
+{org}{lists}
 <label>统计期 <input name="period" value="{period}" placeholder="2026-11 / 2026-Q4 / 2026" required></label>
 <label>分组 <select name="by"><option value=""{none}>不分组</option>{by_options}</select></label>
 {metric_field}<button type="submit">查询</button></form>
 <p class="muted">统计期可写作月(2026-11)、季度(2026-Q4)、年(2026)、周(2026-W05)或日(2026-11-05),按北京时间计。</p>"#,
-        org = esc(org),
+        org = super::pickers::field(orgs, super::pickers::Pick::Org, "org", "机构", org, true),
+        lists = super::pickers::datalists(orgs),
         period = esc(period),
     )
 }
@@ -148,6 +156,10 @@ pub async fn stats(State(app): State<App>, c: Console, Query(q): Query<CutQuery>
     .await;
     let (cut, by) = match result {
         Ok(x) => x,
+        Err(e) => return error_page(&e),
+    };
+    let orgs = match app.org_choices(&c.who).await {
+        Ok(p) => p,
         Err(e) => return error_page(&e),
     };
     if let Some(format) = q.format.as_deref() {
@@ -188,7 +200,7 @@ pub async fn stats(State(app): State<App>, c: Console, Query(q): Query<CutQuery>
 <p><a href="/console/stats?{query}&amp;format=xlsx">导出 Excel</a> · <a href="/console/stats?{query}&amp;format=csv">导出 CSV</a> · <a href="/console/rankings?{query}">查看排名</a></p>
 <p class="muted">作废评价(申诉成立)单独列示,不计入任何比率;“—”表示没有可计算的数据。</p>
 <div class="scroll"><table><thead><tr><th>名称</th><th>所属</th>{FIGURE_TH}</tr></thead><tbody>{rows}</tbody></table></div>{inspections}"#,
-        form = cut_form("/console/stats", &cut.org_code, &cut.period_code, by, None),
+        form = cut_form("/console/stats", &orgs, &cut.org_code, &cut.period_code, by, None),
         org = esc(&cut.org_name),
         label = esc(&cut.period_label),
         from = cut.period.from,
@@ -219,6 +231,10 @@ pub async fn rankings(State(app): State<App>, c: Console, Query(q): Query<CutQue
     .await;
     let ranking = match result {
         Ok(r) => r,
+        Err(e) => return error_page(&e),
+    };
+    let orgs = match app.org_choices(&c.who).await {
+        Ok(p) => p,
         Err(e) => return error_page(&e),
     };
     if let Some(format) = q.format.as_deref() {
@@ -253,6 +269,7 @@ pub async fn rankings(State(app): State<App>, c: Console, Query(q): Query<CutQue
 <div class="scroll"><table><thead><tr><th>名次</th><th>名称</th><th>所属</th><th>{metric}</th>{FIGURE_TH}</tr></thead><tbody>{rows}</tbody></table></div>"#,
         form = cut_form(
             "/console/rankings",
+            &orgs,
             &ranking.org_code,
             &ranking.period_code,
             Some(ranking.by),
@@ -578,19 +595,24 @@ pub async fn assessment(State(app): State<App>, c: Console, Query(q): Query<CutQ
         ));
     }
     let query = format!("org={}&amp;period={}&amp;by={}", esc(&org), esc(&a.period_code), a.by.as_str());
+    let orgs = match app.org_choices(&c.who).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&e),
+    };
     let notes = a.table().notes.join("");
     let by_unit = if by == By::Unit { " selected" } else { "" };
     let by_staff = if by == By::Staff { " selected" } else { "" };
     let body = format!(
         r#"<h2>绩效考核</h2>
-<form method="get" action="/console/assessment" class="filters"><label>机构代码 <input name="org" value="{org}" required></label>
+<form method="get" action="/console/assessment" class="filters">{org_field}{lists}
 <label>考核期 <input name="period" value="{period}" required></label>
 <label>对象 <select name="by"><option value="unit"{by_unit}>单位</option><option value="staff"{by_staff}>工作人员</option></select></label>
 <button type="submit">查询</button></form>
 <h3>{name} · {label}</h3><p class="notice" role="note">{notes}</p>
 <p><a href="/console/assessment?{query}&amp;format=xlsx">导出 Excel</a> · <a href="/console/assessment?{query}&amp;format=csv">导出 CSV</a></p>
 <div class="scroll"><table><thead><tr><th>名称</th><th>所属</th><th>评价数</th><th>得分(满分 {full})</th><th>计分说明</th></tr></thead><tbody>{rows}</tbody></table></div>"#,
-        org = esc(&org),
+        org_field = super::pickers::field(&orgs, super::pickers::Pick::Org, "org", "机构", &org, true),
+        lists = super::pickers::datalists(&orgs),
         period = esc(&a.period_code),
         name = esc(&a.org_name),
         label = esc(&a.period_label),

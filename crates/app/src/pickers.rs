@@ -1,0 +1,123 @@
+//! Pickers instead of typed codes (issue 17 §1): for the filter forms, the organizations (as a tree), windows,
+//! staff and service items a person may choose from — limited to their scope, and narrowed by an organization
+//! already chosen (its windows and staff only). The pages render them as `<datalist>`s, so a clerk types a
+//! name or a code and picks; the form still sends the code, so links and bookmarks keep working without script.
+
+use serde::Serialize;
+
+use crate::policy::Principal;
+use crate::{App, AppResult};
+
+/// More than this many windows or staff members and the list would weigh down every page: the person is asked
+/// to choose an organization first (which narrows them).
+pub const MAX_CHOICES: usize = 1000;
+
+/// One choice: what the form sends, and what a person reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Choice {
+    pub code: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Pickers {
+    /// In tree order, each label indented by its depth under the person's scope.
+    pub orgs: Vec<Choice>,
+    pub windows: Vec<Choice>,
+    pub staff: Vec<Choice>,
+    pub items: Vec<Choice>,
+    /// Windows or staff were cut at [`MAX_CHOICES`]: choosing an organization narrows them.
+    pub truncated: bool,
+}
+
+impl Pickers {
+    /// The label of a chosen code, to show beside the field ("510899D01" → "县政务服务中心").
+    pub fn label_of<'a>(list: &'a [Choice], code: &str) -> Option<&'a str> {
+        list.iter().find(|c| c.code == code).map(|c| c.label.trim_start_matches('\u{3000}'))
+    }
+}
+
+/// The subtrees a person's roles cover, without one inside another.
+fn top_scopes(who: &Principal) -> Vec<String> {
+    let mut paths: Vec<String> = who.bindings.iter().map(|b| b.org_path.clone()).collect();
+    paths.sort();
+    paths.dedup();
+    let all = paths.clone();
+    paths.retain(|p| !all.iter().any(|q| q != p && p.starts_with(q.as_str())));
+    paths
+}
+
+impl App {
+    /// The organizations of the person's scope only, as a tree (the statistics pages pick no window).
+    pub async fn org_choices(&self, who: &Principal) -> AppResult<Pickers> {
+        let mut p = Pickers::default();
+        for scope in &top_scopes(who) {
+            let orgs = self.store.list_orgs(scope).await?;
+            let base = scope.matches('/').count();
+            p.orgs.extend(orgs.into_iter().map(|o| {
+                let depth = o.path.matches('/').count().saturating_sub(base);
+                Choice { label: format!("{}{}", "\u{3000}".repeat(depth), o.name), code: o.code }
+            }));
+        }
+        Ok(p)
+    }
+
+    /// The choices of the filter forms for this person; `org` (a code) narrows windows and staff when it lies
+    /// in the person's scope.
+    pub async fn pickers(&self, who: &Principal, org: Option<&str>) -> AppResult<Pickers> {
+        let scopes = top_scopes(who);
+        let mut p = self.org_choices(who).await?;
+        let narrowed = match org.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(code) => self
+                .store
+                .org_by_code(code)
+                .await?
+                .map(|o| o.path)
+                .filter(|path| scopes.iter().any(|s| path.starts_with(s.as_str()))),
+            None => None,
+        };
+        let prefixes = narrowed.map_or(scopes.clone(), |p| vec![p]);
+        for prefix in &prefixes {
+            for w in self.store.list_windows(prefix).await? {
+                p.windows.push(Choice { label: format!("{}({})", w.name, w.org_name), code: w.code });
+            }
+            for s in self.store.list_staff(prefix).await? {
+                p.staff.push(Choice { label: format!("{}({})", s.name, s.org_name), code: s.staff_number });
+            }
+        }
+        p.truncated = p.windows.len() > MAX_CHOICES || p.staff.len() > MAX_CHOICES;
+        p.windows.truncate(MAX_CHOICES);
+        p.staff.truncate(MAX_CHOICES);
+        if !scopes.is_empty() {
+            p.items =
+                self.store.list_items().await?.into_iter().map(|i| Choice { code: i.code, label: i.name }).collect();
+        }
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Binding, Role};
+
+    #[test]
+    fn scopes_inside_others_are_dropped() {
+        let b = |path: &str| Binding { role: Role::UnitAdmin, org_path: path.into(), org_name: String::new() };
+        let who = Principal {
+            user_id: 1,
+            username: "u".into(),
+            display_name: "u".into(),
+            staff_id: None,
+            bindings: vec![b("/1/5/"), b("/1/"), b("/2/"), b("/1/5/")],
+        };
+        assert_eq!(top_scopes(&who), ["/1/", "/2/"]);
+    }
+
+    #[test]
+    fn labels_lose_their_indentation() {
+        let list = vec![Choice { code: "510899101".into(), label: "\u{3000}\u{3000}青山镇".into() }];
+        assert_eq!(Pickers::label_of(&list, "510899101"), Some("青山镇"));
+        assert_eq!(Pickers::label_of(&list, "nope"), None);
+    }
+}
