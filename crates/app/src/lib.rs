@@ -30,6 +30,7 @@ pub mod inspections;
 pub mod integrity;
 pub mod jobs;
 pub mod keys;
+pub mod lifecycle;
 pub mod limits;
 pub mod outbox;
 pub mod pickers;

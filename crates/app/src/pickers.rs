@@ -51,8 +51,10 @@ impl App {
     /// The organizations of the person's scope only, as a tree (the statistics pages pick no window).
     pub async fn org_choices(&self, who: &Principal) -> AppResult<Pickers> {
         let mut p = Pickers::default();
+        let retired = self.store.retired_codes(hcp_store::CatalogTable::Org).await?;
         for scope in &top_scopes(who) {
-            let orgs = self.store.list_orgs(scope).await?;
+            let mut orgs = self.store.list_orgs(scope).await?;
+            orgs.retain(|o| !retired.contains(&o.code));
             let base = scope.matches('/').count();
             p.orgs.extend(orgs.into_iter().map(|o| {
                 let depth = o.path.matches('/').count().saturating_sub(base);
@@ -77,20 +79,33 @@ impl App {
             None => None,
         };
         let prefixes = narrowed.map_or(scopes.clone(), |p| vec![p]);
+        // Retired windows, staff and items are gone from the choices (their past evaluations stay findable
+        // by typing the code).
+        let retired = self.retired().await?;
         for prefix in &prefixes {
             for w in self.store.list_windows(prefix).await? {
-                p.windows.push(Choice { label: format!("{}({})", w.name, w.org_name), code: w.code });
+                if !retired.windows.contains(&w.code) {
+                    p.windows.push(Choice { label: format!("{}({})", w.name, w.org_name), code: w.code });
+                }
             }
             for s in self.store.list_staff(prefix).await? {
-                p.staff.push(Choice { label: format!("{}({})", s.name, s.org_name), code: s.staff_number });
+                if !retired.staff.contains(&s.staff_number) {
+                    p.staff.push(Choice { label: format!("{}({})", s.name, s.org_name), code: s.staff_number });
+                }
             }
         }
         p.truncated = p.windows.len() > MAX_CHOICES || p.staff.len() > MAX_CHOICES;
         p.windows.truncate(MAX_CHOICES);
         p.staff.truncate(MAX_CHOICES);
         if !scopes.is_empty() {
-            p.items =
-                self.store.list_items().await?.into_iter().map(|i| Choice { code: i.code, label: i.name }).collect();
+            p.items = self
+                .store
+                .list_items()
+                .await?
+                .into_iter()
+                .filter(|i| !retired.items.contains(&i.code))
+                .map(|i| Choice { code: i.code, label: i.name })
+                .collect();
         }
         Ok(p)
     }

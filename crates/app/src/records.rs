@@ -199,6 +199,19 @@ impl App {
                 id
             }
         };
+        // Retired entries take no new records (issue 17 §2); their past records stay.
+        for (field, table, code, what) in [
+            ("item_code", hcp_store::CatalogTable::Item, Some(input.item_code.trim()), "事项"),
+            ("org_code", hcp_store::CatalogTable::Org, Some(input.org_code.trim()), "机构"),
+            ("window_code", hcp_store::CatalogTable::Window, window.map(|(c, _)| c), "窗口"),
+            ("staff_number", hcp_store::CatalogTable::Staff, staff.map(|(c, _)| c), "工作人员"),
+        ] {
+            if let Some(code) = code
+                && self.store.is_retired(table, code).await? == Some(true)
+            {
+                v.push(Violation::new(field, "retired", format!("{what}“{code}”已停用,不能再登记办件。")));
+            }
+        }
         let window_id = window.map(|(_, (id, _))| id);
         let staff_id = staff.map(|(_, (id, _, _))| id);
         v.finish().map_err(AppError::Invalid)?;

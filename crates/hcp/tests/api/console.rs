@@ -383,6 +383,12 @@ async fn every_role_against_every_console_route(app: TestApp) {
         ("POST", "/console/catalog", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/changes", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/import", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
+        (
+            "POST",
+            "/console/catalog/retirements",
+            [403, 403, 403, 422, 403, 403, 422],
+            [403, 403, 403, 422, 403, 403, 422],
+        ),
         ("GET", "/console/exchange", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         // Integrity flags: the county office and auditors (the id here is a record's, no flag: 404).
         ("GET", "/console/integrity", [403, 403, 403, 403, 200, 200, 403], [403, 403, 403, 403, 200, 200, 403]),
@@ -497,6 +503,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
                     "/console/catalog/platforms" => vec![("code", &code), ("name", "测试平台"), ("org", scope)],
                     "/console/catalog/changes" => vec![("what", "window"), ("code", &window), ("name", "改名窗口")],
                     "/console/catalog/devices/revoke" => vec![("code", "NOPE")],
+                    "/console/catalog/retirements" => vec![("what", "item"), ("code", "NOPE"), ("action", "retire")],
                     "/console/catalog/accounts" => vec![
                         ("username", &code),
                         ("display_name", "测试"),
@@ -1241,4 +1248,62 @@ async fn pickers_are_scoped_and_narrowed() {
     let office = login(&app, "office").await;
     let (_, page) = office.get("/console/assessment").await;
     assert!(page.contains(r#"list="pick-org""#), "{page}");
+}
+
+/// Issue 17 §2: retiring and reactivating catalog entries — gone from registration and the pickers, history
+/// kept, refused while still in use, every change audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_entries_are_retired_and_reactivated() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    make_accounts(&app).await;
+    let center = login(&app, "center").await;
+    let retire = |what: &'static str, code: &'static str, action: &'static str| {
+        let center = &center;
+        async move {
+            center.post("/console/catalog/retirements", &[("what", what), ("code", code), ("action", action)]).await
+        }
+    };
+    // A record at window 2 before: its figures stay.
+    let mut body = crate::helpers::record_body("RET-1");
+    body["window_code"] = json!("W-510899-C02");
+    let (_, token) = app.register(&body).await;
+    assert_eq!(app.evaluate(&token, "satisfied", &[], None).await.0, 201);
+    let (status, page) = retire("window", "W-510899-C02", "retire").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("已停用") && page.contains("综合窗口2号 <small class=\"late\">(已停用)</small>"), "{page}");
+    // No new records at it; the reason is named.
+    body["record_number"] = json!("RET-2");
+    let (status, v) = app.post_json("/api/v1/service-records", &body, Some(&app.api_key)).await;
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["errors"][0]["code"], "retired");
+    assert_eq!(v["errors"][0]["field"], "window_code");
+    // Gone from the pickers; its past evaluation still found by its code.
+    let (_, page) = center.get("/console/evaluations").await;
+    assert!(!page.contains(r#"<option value="W-510899-C02">"#), "retired windows are not offered");
+    let (_, page) = center.get("/console/evaluations?window=W-510899-C02").await;
+    assert!(page.contains(r#"<a href="/console/evaluations/"#), "{page}");
+    // Twice, or something unknown: refused with the reason.
+    let (status, page) = retire("window", "W-510899-C02", "retire").await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("已经停用"));
+    let (status, _) = retire("window", "W-NOPE", "retire").await;
+    assert_eq!(status, 422);
+    // Still in use: a window with a device, a staff member with an open case.
+    let (status, page) = retire("window", "W-510899-C01", "retire").await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("在用的评价器"), "{page}");
+    crate::cases::bad_review(&app, "RET-BAD").await;
+    let (status, page) = retire("staff", "QS0001", "retire").await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("未办结的差评工单"), "{page}");
+    // Reactivated: records are taken again.
+    let (status, _) = retire("window", "W-510899-C02", "reactivate").await;
+    assert_eq!(status, 200);
+    body["record_number"] = json!("RET-3");
+    let (status, v) = app.post_json("/api/v1/service-records", &body, Some(&app.api_key)).await;
+    assert_eq!(status, 201, "{v}");
+    let audit = app.app.store.audit_entries("catalog.", 0, 100).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert!(actions.contains(&"catalog.retire") && actions.contains(&"catalog.reactivate"), "{actions:?}");
+    assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
 }

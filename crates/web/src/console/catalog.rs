@@ -204,7 +204,19 @@ fn add_forms(c: &Console, f: &FormData) -> String {
     out
 }
 
-fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str, view: &ListQuery) -> String {
+/// A name, marked when the entry is retired.
+fn named(name: &str, retired: bool) -> String {
+    if retired { format!(r#"{} <small class="late">(已停用)</small>"#, esc(name)) } else { esc(name) }
+}
+
+fn page_html(
+    c: &Console,
+    o: &CatalogOverview,
+    f: &FormData,
+    notice: &str,
+    view: &ListQuery,
+    retired: &hcp_app::lifecycle::Retired,
+) -> String {
     let orgs = (
         &["代码", "名称", "类型", "上级", "统一社会信用代码", "行政区划代码"],
         o.orgs
@@ -212,7 +224,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str, view:
             .map(|x| {
                 vec![
                     esc(&x.code),
-                    esc(&x.name),
+                    named(&x.name, retired.orgs.contains(&x.code)),
                     esc(OrgKind::parse(&x.kind).map(OrgKind::name_zh).unwrap_or("")),
                     esc(x.parent_code.as_deref().unwrap_or("")),
                     esc(x.credit_code.as_deref().unwrap_or("—")),
@@ -228,7 +240,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str, view:
             .map(|h| {
                 vec![
                     esc(&h.code),
-                    esc(&h.name),
+                    named(&h.name, retired.halls.contains(&h.code)),
                     esc(HallKind::parse(&h.kind).map(HallKind::name_zh).unwrap_or("")),
                     esc(&h.org_name),
                 ]
@@ -242,7 +254,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str, view:
             .map(|w| {
                 vec![
                     esc(&w.code),
-                    esc(&w.name),
+                    named(&w.name, retired.windows.contains(&w.code)),
                     esc(&w.hall_name),
                     esc(&w.org_name),
                     format!(r#"<a href="/w/{}/poster">打印</a>"#, esc(&w.code)),
@@ -258,7 +270,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str, view:
                 let on_file = |b: bool| if b { "已登记" } else { "—" };
                 vec![
                     esc(&s.staff_number),
-                    esc(&s.name),
+                    named(&s.name, retired.staff.contains(&s.staff_number)),
                     esc(&s.org_name),
                     esc(s.window_name.as_deref().unwrap_or("—")),
                     format!("{} / {}", on_file(s.has_mobile), on_file(s.has_id_number)),
@@ -273,7 +285,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str, view:
             .map(|i| {
                 vec![
                     esc(&i.code),
-                    esc(&i.name),
+                    named(&i.name, retired.items.contains(&i.code)),
                     esc(Category::parse(&i.category).map(Category::name_zh).unwrap_or("")),
                     esc(&i.org_code),
                     format!(
@@ -343,6 +355,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str, view:
         r#"<h2>基础信息管理</h2>{notice}
 {add_forms}
 <form method="post" action="/console/catalog/changes" class="filters">{csrf}<strong>修改(留空的项目不变)</strong> <label>类别 <select name="what"><option value="org">机构</option><option value="hall">大厅</option><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option><option value="platform">平台</option></select></label> {ccode}{cname}<label>大厅/窗口类型 <select name="kind"><option value="">不变</option>{any_kind}</select></label> <label>事项类别 <select name="category"><option value="">不变</option>{categories}</select></label> {corg}{cwindow}{clegal}{cpromised}{ccredit}{carea}{cimpl}{chandle}{cmobile}{cid}<button type="submit">保存修改</button></form>
+<form method="post" action="/console/catalog/retirements" class="filters">{csrf}<strong>停用或重新启用</strong>(停用后不能再登记办件、不在选择列表中,历史记录和统计保留) <label>类别 <select name="what"><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option><option value="hall">大厅</option><option value="org">机构</option></select></label> {rcode}<label>操作 <select name="action"><option value="retire">停用</option><option value="reactivate">重新启用</option></select></label> <button type="submit">确定</button></form>
 <form method="post" action="/console/catalog/import" enctype="multipart/form-data" class="filters">{csrf}<strong>从文件导入(CSV 或 Excel)</strong> <label>文件 <input type="file" name="file" accept=".csv,.xlsx"></label> <button type="submit">导入</button> <details><summary>文件格式</summary><p>CSV 文件每个一类(由第一列确定类别),Excel 工作簿每类一张工作表;第一行为表头。全部行无误才导入;重复导入同一文件不会改动;修改过的行更新相应条目(留空的可选项保持不变)。</p><ul>{import_columns}</ul></details></form>
 <form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/platforms" class="filters">{csrf}<strong>登记办理平台</strong>(如政务服务网、移动端应用;办件以平台编码注明经由的平台) {pcode}{pname}{porg}<button type="submit">登记</button></form>
@@ -364,6 +377,7 @@ fn page_html(c: &Console, o: &CatalogOverview, f: &FormData, notice: &str, view:
         uname = field("username", "用户名", ""),
         rname = field("username", "用户名", ""),
         ccode = field("code", "编码或工号", ""),
+        rcode = field("code", "编码或工号", ""),
         cname = field("name", "新名称", ""),
         corg = field("org", "工作人员的新机构代码", ""),
         cwindow = field("window", "工作人员的新窗口编码", ""),
@@ -413,8 +427,9 @@ async fn render_view(
     notice: &str,
     view: &ListQuery,
 ) -> Response {
-    match app.catalog_overview(&c.who).await {
-        Ok(o) => console_page(c, status, "基础信息管理", &page_html(c, &o, form, notice, view)),
+    let overview = async { Ok::<_, AppError>((app.catalog_overview(&c.who).await?, app.retired().await?)) }.await;
+    match overview {
+        Ok((o, retired)) => console_page(c, status, "基础信息管理", &page_html(c, &o, form, notice, view, &retired)),
         Err(e) => error_page(&e),
     }
 }
@@ -495,6 +510,22 @@ fn catalog_form(form: &FormData) -> CatalogForm {
         mobile: form.get("mobile").into(),
         id_number: form.get("id_number").into(),
     }
+}
+
+/// `POST /console/catalog/retirements`: retires or reactivates one entry.
+pub async fn retire(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let result = match (CatalogKind::parse(form.get("what")), form.get("action")) {
+        (None, _) => Err(AppError::invalid("what", "invalid_kind", "请选择要停用或启用的类别。")),
+        (Some(kind), action @ ("retire" | "reactivate")) => {
+            app.set_catalog_retired(&c.who, kind, form.get("code"), action == "retire").await.map(|m| esc(&m))
+        }
+        _ => Err(AppError::invalid("action", "invalid_action", "请选择“停用”或“重新启用”。")),
+    };
+    outcome(&app, &c, &form, result).await
 }
 
 /// `POST /console/catalog/changes`: changes the fields given of one entry.
