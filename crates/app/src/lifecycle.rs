@@ -86,6 +86,49 @@ impl App {
         Ok(format!("{}“{code}”已{}。", kind.name_zh(), if retire { "停用(历史记录和统计保留)" } else { "重新启用" }))
     }
 
+    /// Moves an organization and everything under it under another parent of the person's catalog scope
+    /// (issue 17 §2). Its records, figures and reports move with it; scopes follow the tree.
+    pub async fn move_org(&self, who: &Principal, code: &str, parent_code: &str) -> AppResult<String> {
+        use hcp_store::lifecycle::MoveRefusal;
+        let scope = self.catalog_scope(who)?;
+        let (code, parent_code) = (code.trim(), parent_code.trim());
+        let mut v = Vec::new();
+        for (field, c) in [("code", code), ("org", parent_code)] {
+            match self.store.catalog_entry_path(CatalogTable::Org, c).await? {
+                Some(path) if path.starts_with(&scope) => {}
+                _ => v.push(hcp_domain::Violation::new(
+                    field,
+                    "not_found",
+                    format!("机构代码“{c}”不存在或不在您的管理范围内。"),
+                )),
+            }
+        }
+        if !v.is_empty() {
+            return Err(AppError::Invalid(v));
+        }
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            "catalog.move",
+            format!("org:{code}"),
+            json!({ "code": code, "new_parent": parent_code }),
+        );
+        match self.store.move_org(code, parent_code, &audit).await? {
+            Ok(_) => Ok(format!("机构“{code}”及其下级已调整到“{parent_code}”之下。")),
+            Err(MoveRefusal::IntoOwnSubtree) => Err(AppError::invalid(
+                "org",
+                "into_own_subtree",
+                format!("不能把机构“{code}”调整到它自己或它的下级“{parent_code}”之下。"),
+            )),
+            Err(MoveRefusal::Root) => Err(AppError::invalid("code", "root_org", "县级机构没有上级,不能调整。")),
+            Err(MoveRefusal::Unchanged) => {
+                Err(AppError::conflict("unchanged", format!("机构“{code}”已在“{parent_code}”之下。")))
+            }
+            Err(MoveRefusal::UnknownOrg | MoveRefusal::UnknownParent) => {
+                Err(AppError::invalid("code", "not_found", "机构不存在。"))
+            }
+        }
+    }
+
     /// Every retired entry's code, by kind.
     pub async fn retired(&self) -> AppResult<Retired> {
         Ok(Retired {

@@ -25,7 +25,7 @@ mod inspections;
 mod integrity;
 mod jobs;
 mod keys;
-mod lifecycle;
+pub mod lifecycle;
 mod limits;
 mod outbox;
 mod public_cases;

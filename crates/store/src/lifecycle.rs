@@ -104,3 +104,67 @@ impl Store {
         Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?.into_iter().collect())
     }
 }
+
+/// Why an organization could not be moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveRefusal {
+    UnknownOrg,
+    UnknownParent,
+    /// Under itself or one of its own descendants.
+    IntoOwnSubtree,
+    /// The county itself has no parent to move under.
+    Root,
+    /// Already under that parent.
+    Unchanged,
+}
+
+impl Store {
+    /// Moves an organization (and its subtree) under another parent: its parent and every path of the subtree
+    /// (`/1/5/23/`), and the paths copied onto integrity flags and referrals, in one transaction with its audit
+    /// entry. Figures follow by themselves: rollups are kept per organization and summed by path when read.
+    pub async fn move_org(
+        &self,
+        code: &str,
+        parent_code: &str,
+        audit: &NewAudit,
+    ) -> Result<Result<(String, String), MoveRefusal>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let org: Option<(i64, Option<i64>, String)> =
+            sqlx::query_as("SELECT id, parent_id, path FROM org WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((id, old_parent, old_path)) = org else { return Ok(Err(MoveRefusal::UnknownOrg)) };
+        let parent: Option<(i64, String)> = sqlx::query_as("SELECT id, path FROM org WHERE code = $1")
+            .bind(parent_code)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((parent_id, parent_path)) = parent else { return Ok(Err(MoveRefusal::UnknownParent)) };
+        if old_parent.is_none() {
+            return Ok(Err(MoveRefusal::Root));
+        }
+        if parent_path.starts_with(&old_path) {
+            return Ok(Err(MoveRefusal::IntoOwnSubtree));
+        }
+        if old_parent == Some(parent_id) {
+            return Ok(Err(MoveRefusal::Unchanged));
+        }
+        let new_path = format!("{parent_path}{id}/");
+        sqlx::query("UPDATE org SET parent_id = $1 WHERE id = $2").bind(parent_id).bind(id).execute(&mut *tx).await?;
+        let rest = i64::try_from(old_path.chars().count()).unwrap_or(0) + 1;
+        for (table, column) in [("org", "path"), ("integrity_flag", "org_path"), ("referral", "org_path")] {
+            let sql = format!(
+                "UPDATE {table} SET {column} = $1 || SUBSTR({column}, CAST($2 AS INTEGER)) WHERE {column} LIKE $3"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(new_path.clone())
+                .bind(rest)
+                .bind(format!("{old_path}%"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(Ok((old_path, new_path)))
+    }
+}

@@ -389,6 +389,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
             [403, 403, 403, 422, 403, 403, 422],
             [403, 403, 403, 422, 403, 403, 422],
         ),
+        ("POST", "/console/catalog/moves", [403, 403, 403, 422, 403, 403, 422], [403, 403, 403, 422, 403, 403, 422]),
         ("GET", "/console/exchange", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         // Integrity flags: the county office and auditors (the id here is a record's, no flag: 404).
         ("GET", "/console/integrity", [403, 403, 403, 403, 200, 200, 403], [403, 403, 403, 403, 200, 200, 403]),
@@ -504,6 +505,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
                     "/console/catalog/changes" => vec![("what", "window"), ("code", &window), ("name", "改名窗口")],
                     "/console/catalog/devices/revoke" => vec![("code", "NOPE")],
                     "/console/catalog/retirements" => vec![("what", "item"), ("code", "NOPE"), ("action", "retire")],
+                    "/console/catalog/moves" => vec![("code", scope), ("org", "NOPE")],
                     "/console/catalog/accounts" => vec![
                         ("username", &code),
                         ("display_name", "测试"),
@@ -1306,4 +1308,44 @@ async fn catalog_entries_are_retired_and_reactivated() {
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     assert!(actions.contains(&"catalog.retire") && actions.contains(&"catalog.reactivate"), "{actions:?}");
     assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
+}
+
+both_backends!(an_organization_moves_with_its_records);
+
+/// Issue 17 §2: an organization moved under another parent takes its records and figures with it; scopes
+/// follow the tree; the figures still equal a recomputation; moving under its own descendant is refused.
+async fn an_organization_moves_with_its_records(app: TestApp) {
+    make_accounts(&app).await;
+    let center = login(&app, "center").await;
+    // A record of a village of township 101, rated.
+    let mut body = crate::helpers::record_body("MOVE-1");
+    body["org_code"] = json!("510899101201");
+    body["window_code"] = serde_json::Value::Null;
+    body["staff_number"] = serde_json::Value::Null;
+    let (id, token) = app.register(&body).await;
+    assert_eq!(app.evaluate(&token, "very_satisfied", &[], None).await.0, 201);
+    let unit = login(&app, "unit").await; // the admin of township 101
+    assert_eq!(unit.get(&format!("/console/records/{id}")).await.0, 200);
+
+    let (status, page) = center.post("/console/catalog/moves", &[("code", "510899101"), ("org", "510899101201")]).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("它自己或它的下级"), "{page}");
+    let (status, page) = center.post("/console/catalog/moves", &[("code", "510899101201"), ("org", "510899102")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("已调整"), "{page}");
+    let moved = app.app.store.org_by_code("510899101201").await.unwrap().unwrap();
+    let parent = app.app.store.org_by_code("510899102").await.unwrap().unwrap();
+    assert!(moved.path.starts_with(&parent.path) && moved.parent_code.as_deref() == Some("510899102"));
+    // Township 101's admin no longer sees it; the figures of 102 now hold the evaluation; all still consistent.
+    assert_eq!(unit.get(&format!("/console/records/{id}")).await.0, 404);
+    let token = api_token(&app, "center").await;
+    let today = hcp_domain::calendar::business_date(app.app.now());
+    let stats = |org: &str| format!("/api/v1/stats?org={org}&from={today}&to={today}");
+    let (_, v) = app.get_json(&stats("510899102"), Some(&token)).await;
+    assert_eq!(v["total"]["evaluations"], 1, "{v}");
+    let (_, v) = app.get_json(&stats("510899101"), Some(&token)).await;
+    assert_eq!(v["total"]["evaluations"], 0, "{v}");
+    assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
+    let audit = app.app.store.audit_entries("catalog.move", 0, 10).await.unwrap();
+    assert_eq!(audit.len(), 1);
 }

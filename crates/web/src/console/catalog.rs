@@ -356,6 +356,7 @@ fn page_html(
 {add_forms}
 <form method="post" action="/console/catalog/changes" class="filters">{csrf}<strong>修改(留空的项目不变)</strong> <label>类别 <select name="what"><option value="org">机构</option><option value="hall">大厅</option><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option><option value="platform">平台</option></select></label> {ccode}{cname}<label>大厅/窗口类型 <select name="kind"><option value="">不变</option>{any_kind}</select></label> <label>事项类别 <select name="category"><option value="">不变</option>{categories}</select></label> {corg}{cwindow}{clegal}{cpromised}{ccredit}{carea}{cimpl}{chandle}{cmobile}{cid}<button type="submit">保存修改</button></form>
 <form method="post" action="/console/catalog/retirements" class="filters">{csrf}<strong>停用或重新启用</strong>(停用后不能再登记办件、不在选择列表中,历史记录和统计保留) <label>类别 <select name="what"><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option><option value="hall">大厅</option><option value="org">机构</option></select></label> {rcode}<label>操作 <select name="action"><option value="retire">停用</option><option value="reactivate">重新启用</option></select></label> <button type="submit">确定</button></form>
+<form method="post" action="/console/catalog/moves" class="filters">{csrf}<strong>调整机构隶属</strong>(连同其下级、办件和统计一起调整) {mcode}{morg}<button type="submit">调整</button></form>
 <form method="post" action="/console/catalog/import" enctype="multipart/form-data" class="filters">{csrf}<strong>从文件导入(CSV 或 Excel)</strong> <label>文件 <input type="file" name="file" accept=".csv,.xlsx"></label> <button type="submit">导入</button> <details><summary>文件格式</summary><p>CSV 文件每个一类(由第一列确定类别),Excel 工作簿每类一张工作表;第一行为表头。全部行无误才导入;重复导入同一文件不会改动;修改过的行更新相应条目(留空的可选项保持不变)。</p><ul>{import_columns}</ul></details></form>
 <form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/platforms" class="filters">{csrf}<strong>登记办理平台</strong>(如政务服务网、移动端应用;办件以平台编码注明经由的平台) {pcode}{pname}{porg}<button type="submit">登记</button></form>
@@ -378,6 +379,8 @@ fn page_html(
         rname = field("username", "用户名", ""),
         ccode = field("code", "编码或工号", ""),
         rcode = field("code", "编码或工号", ""),
+        mcode = field("code", "机构代码", ""),
+        morg = field("org", "新的上级机构代码", ""),
         cname = field("name", "新名称", ""),
         corg = field("org", "工作人员的新机构代码", ""),
         cwindow = field("window", "工作人员的新窗口编码", ""),
@@ -525,6 +528,16 @@ pub async fn retire(State(app): State<App>, c: Console, body: Bytes) -> Response
         }
         _ => Err(AppError::invalid("action", "invalid_action", "请选择“停用”或“重新启用”。")),
     };
+    outcome(&app, &c, &form, result).await
+}
+
+/// `POST /console/catalog/moves`: moves an organization (and its subtree) under another parent.
+pub async fn move_org(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let result = app.move_org(&c.who, form.get("code"), form.get("org")).await.map(|m| esc(&m));
     outcome(&app, &c, &form, result).await
 }
 
