@@ -506,6 +506,75 @@ impl App {
         Ok(())
     }
 
+    /// Gives an account another role over an organization of the administrator's scope (`add`), or takes one
+    /// away (never the last). An auditor's account holds no other role: who reads the log must not also act.
+    pub async fn change_account_role(
+        &self,
+        who: &Principal,
+        username: &str,
+        role: &str,
+        org_code: &str,
+        add: bool,
+    ) -> AppResult<String> {
+        let scope = self.catalog_scope(who)?;
+        let username = username.trim().to_lowercase();
+        let user = self.store.user_by_username(&username).await?;
+        let bindings = match &user {
+            Some(u) => self.store.bindings_of(u.id).await?,
+            None => Vec::new(),
+        };
+        let (Some(user), true) = (user, bindings.iter().all(|b| b.org_path.starts_with(&scope))) else {
+            return Err(AppError::invalid(
+                "username",
+                "unknown_user",
+                format!("账号“{username}”不存在或不在您的管理范围内。"),
+            ));
+        };
+        let parsed = Role::parse(role.trim()).ok_or_else(|| {
+            let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            AppError::invalid("role", "invalid_role", format!("角色“{role}”无法识别,可选:{}。", all.join(", ")))
+        })?;
+        if !may_manage_role(who, parsed) {
+            return Err(AppError::invalid(
+                "role",
+                "role_not_allowed",
+                format!("只有系统管理员可以授予或撤销“{}”角色。", parsed.name_zh()),
+            ));
+        }
+        let org = self.managed_org(who, "org", org_code).await?;
+        if add {
+            let auditor = |r: &str| r == Role::Auditor.as_str();
+            if auditor(parsed.as_str()) != bindings.iter().all(|b| auditor(&b.role)) {
+                return Err(AppError::conflict(
+                    "auditor_alone",
+                    "审计员账号不能兼任其他角色,其他账号也不能兼任审计员:查看审计日志的人不能同时办理业务。",
+                ));
+            }
+            if parsed == Role::Staff && user.staff_id.is_none() {
+                return Err(AppError::invalid("role", "staff_needs_link", "“工作人员”角色只能授予关联了工号的账号。"));
+            }
+        }
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            if add { "user.role_add" } else { "user.role_remove" },
+            format!("user:{}", user.id),
+            json!({ "username": username, "role": parsed.as_str(), "org": org.code }),
+        );
+        let done = if add {
+            self.store.add_binding(user.id, parsed.as_str(), org.id, &audit).await?
+        } else {
+            self.store.remove_binding(user.id, parsed.as_str(), org.id, &audit).await?
+        };
+        match (done, add) {
+            (true, true) => Ok(format!("已授予“{username}”{}({})角色。", parsed.name_zh(), org.name)),
+            (true, false) => Ok(format!("已撤销“{username}”的{}({})角色。", parsed.name_zh(), org.name)),
+            (false, true) => Err(AppError::conflict("role_held", "该账号已有这一角色。")),
+            (false, false) => {
+                Err(AppError::conflict("role_not_held", "该账号没有这一角色,或这是它唯一的角色(请改为停用账号)。"))
+            }
+        }
+    }
+
     /// An account created by an administrator, over an organization in their scope. A center administrator
     /// cannot create system administrators.
     #[expect(clippy::too_many_arguments, reason = "the account form's fields")]

@@ -395,3 +395,43 @@ impl Store {
         Ok(ended)
     }
 }
+
+impl Store {
+    /// Adds a role over an organization to an account, with its audit entry; `false` when the account has that
+    /// role over that organization already. One statement, so two parallel requests add it once.
+    pub async fn add_binding(
+        &self,
+        user_id: i64,
+        role: &str,
+        org_id: i64,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let statement = sqlx::query(
+            "INSERT INTO role_binding (user_id, role, org_id) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, role, org_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(role.to_string())
+        .bind(org_id);
+        self.update_one_audited(statement, audit).await
+    }
+
+    /// Takes a role over an organization from an account, never its last one; `false` when there was no such
+    /// binding or it was the last.
+    pub async fn remove_binding(
+        &self,
+        user_id: i64,
+        role: &str,
+        org_id: i64,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let statement = sqlx::query(
+            "DELETE FROM role_binding WHERE user_id = $1 AND role = $2 AND org_id = $3
+             AND (SELECT COUNT(*) FROM role_binding WHERE user_id = $1) > 1",
+        )
+        .bind(user_id)
+        .bind(role.to_string())
+        .bind(org_id);
+        self.update_one_audited(statement, audit).await
+    }
+}

@@ -390,6 +390,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
             [403, 403, 403, 422, 403, 403, 422],
         ),
         ("POST", "/console/catalog/moves", [403, 403, 403, 422, 403, 403, 422], [403, 403, 403, 422, 403, 403, 422]),
+        ("POST", "/console/catalog/roles", [403, 403, 403, 422, 403, 403, 422], [403, 403, 403, 422, 403, 403, 422]),
         ("GET", "/console/exchange", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         // Integrity flags: the county office and auditors (the id here is a record's, no flag: 404).
         ("GET", "/console/integrity", [403, 403, 403, 403, 200, 200, 403], [403, 403, 403, 403, 200, 200, 403]),
@@ -506,6 +507,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
                     "/console/catalog/devices/revoke" => vec![("code", "NOPE")],
                     "/console/catalog/retirements" => vec![("what", "item"), ("code", "NOPE"), ("action", "retire")],
                     "/console/catalog/moves" => vec![("code", scope), ("org", "NOPE")],
+                    "/console/catalog/roles" => vec![("username", "nope"), ("role", "unit_admin"), ("org", scope)],
                     "/console/catalog/accounts" => vec![
                         ("username", &code),
                         ("display_name", "测试"),
@@ -1348,4 +1350,51 @@ async fn an_organization_moves_with_its_records(app: TestApp) {
     assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
     let audit = app.app.store.audit_entries("catalog.move", 0, 10).await.unwrap();
     assert_eq!(audit.len(), 1);
+}
+
+/// Issue 17 §2: an account holds several roles, each over its own subtree; granted and taken away by the
+/// center, audited; an auditor acts in nothing else; an unknown role, a staff role without a staff number, the
+/// last role: refused with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_holds_several_roles() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    make_accounts(&app).await;
+    app.app.create_user("multi", "multi", PASSWORD, "unit_admin", IN, None).await.unwrap();
+    let center = login(&app, "center").await;
+    let role = |user: &'static str, role: &'static str, org: &'static str, action: &'static str| {
+        let center = &center;
+        async move {
+            center
+                .post("/console/catalog/roles", &[("username", user), ("role", role), ("org", org), ("action", action)])
+                .await
+        }
+    };
+    let other = record_in(&app, "MR-2", OUT).await;
+    let own = record_in(&app, "MR-1", IN).await;
+    let multi = login(&app, "multi").await;
+    assert_eq!(multi.get(&format!("/console/records/{other}")).await.0, 404);
+    let (status, page) = role("multi", "unit_admin", OUT, "add").await;
+    assert_eq!(status, 200, "{page}");
+    // Roles are read at every request: the same session now covers both townships.
+    assert_eq!(multi.get(&format!("/console/records/{other}")).await.0, 200);
+    assert_eq!(multi.get(&format!("/console/records/{own}")).await.0, 200);
+    assert_eq!(role("multi", "unit_admin", OUT, "add").await.0, 409, "the same role twice is one");
+    let (status, _) = role("multi", "unit_admin", IN, "remove").await;
+    assert_eq!(status, 200);
+    assert_eq!(multi.get(&format!("/console/records/{own}")).await.0, 404);
+    let (status, page) = role("multi", "unit_admin", OUT, "remove").await;
+    assert_eq!(status, 409, "never the last role: {page}");
+    // The center grants no overseeing role; and an auditor's account takes no other role.
+    let (status, page) = role("multi", "auditor", IN, "add").await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("只有系统管理员"), "{page}");
+    let (status, page) = role("auditor", "unit_admin", IN, "add").await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("审计员账号不能兼任其他角色"), "{page}");
+    assert_eq!(role("multi", "emperor", IN, "add").await.0, 422);
+    let (status, page) = role("multi", "staff", IN, "add").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("关联了工号"), "{page}");
+    let audit = app.app.store.audit_entries("user.role_", 0, 10).await.unwrap();
+    assert_eq!(audit.len(), 2);
 }

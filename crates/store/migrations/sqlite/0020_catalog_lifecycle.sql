@@ -6,3 +6,6 @@ ALTER TABLE hall ADD COLUMN retired_at BIGINT;
 ALTER TABLE service_window ADD COLUMN retired_at BIGINT;
 ALTER TABLE staff ADD COLUMN retired_at BIGINT;
 ALTER TABLE service_item ADD COLUMN retired_at BIGINT;
+
+-- Issue 17 §2: an account may hold several roles, each over its own subtree; the same one twice is one.
+CREATE UNIQUE INDEX role_binding_unique ON role_binding (user_id, role, org_id);

@@ -361,6 +361,7 @@ fn page_html(
 <form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/platforms" class="filters">{csrf}<strong>登记办理平台</strong>(如政务服务网、移动端应用;办件以平台编码注明经由的平台) {pcode}{pname}{porg}<button type="submit">登记</button></form>
 <form method="post" action="/console/catalog/accounts" class="filters">{csrf}<strong>新建账号</strong> {uname}{udisplay}<label>初始密码 <input name="password" type="password" autocomplete="new-password"></label> <label>角色 <select name="role">{roles}</select></label> {uorg}{ustaff}<button type="submit">创建</button></form>
+<form method="post" action="/console/catalog/roles" class="filters">{csrf}<strong>账号的角色</strong>(一个账号可有多个角色,各管一个范围) {gname}<label>角色 <select name="role">{roles}</select></label> {gorg}<label>操作 <select name="action"><option value="add">授予</option><option value="remove">撤销</option></select></label> <button type="submit">确定</button></form>
 <form method="post" action="/console/catalog/passwords" class="filters">{csrf}<strong>重置密码(并解除锁定)</strong> {rname}<label>新密码 <input name="password" type="password" autocomplete="new-password"></label> <button type="submit">重置</button></form>
 {search}{s1}{s2}{s3}{s4}{s5}{s6}{s8}{s7}"#,
         add_forms = add_forms(c, f),
@@ -380,6 +381,8 @@ fn page_html(
         ccode = field("code", "编码或工号", ""),
         rcode = field("code", "编码或工号", ""),
         mcode = field("code", "机构代码", ""),
+        gname = field("username", "用户名", ""),
+        gorg = field("org", "机构代码", ""),
         morg = field("org", "新的上级机构代码", ""),
         cname = field("name", "新名称", ""),
         corg = field("org", "工作人员的新机构代码", ""),
@@ -538,6 +541,20 @@ pub async fn move_org(State(app): State<App>, c: Console, body: Bytes) -> Respon
         return r;
     }
     let result = app.move_org(&c.who, form.get("code"), form.get("org")).await.map(|m| esc(&m));
+    outcome(&app, &c, &form, result).await
+}
+
+/// `POST /console/catalog/roles`: gives an account another role, or takes one away.
+pub async fn account_role(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let add = form.get("action") != "remove";
+    let result = app
+        .change_account_role(&c.who, form.get("username"), form.get("role"), form.get("org"), add)
+        .await
+        .map(|m| esc(&m));
     outcome(&app, &c, &form, result).await
 }
 
