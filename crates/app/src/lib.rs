@@ -46,6 +46,7 @@ pub mod second_rating;
 pub mod secrets;
 pub mod stats;
 pub mod telemetry;
+pub mod themes;
 pub mod views;
 
 use std::sync::{Arc, RwLock};

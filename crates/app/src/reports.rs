@@ -66,6 +66,9 @@ pub struct ReportBody {
     /// applicants' figures above (absent from reports frozen before visits existed).
     #[serde(default)]
     pub inspections: Option<crate::inspections::InspectionSummary>,
+    /// What the month's bad reviews said (issue 17 §6), for the units to fix (absent before themes existed).
+    #[serde(default)]
+    pub themes: Vec<hcp_domain::themes::Theme>,
     pub generated_at: DateTime<Utc>,
 }
 
@@ -156,6 +159,9 @@ impl ReportView {
             format!("统计期:{} 至 {}(北京时间)", self.body.from, self.body.to),
             format!("排名规则:{}", self.body.rule),
         ];
+        for t in &self.body.themes {
+            notes.push(format!("差评反映:{}{}", t.sentence(), if t.recurring { "(连续三个月)" } else { "" }));
+        }
         if let Some(s) = &self.body.inspections {
             notes.push(format!(
                 "暗访评价(单独统计,不计入上表):安排 {} 次,录入 {} 次,发现问题 {} 次",
@@ -221,6 +227,7 @@ impl App {
             lines,
             platforms,
             inspections: Some(self.inspection_summary(&org.path, period.from, period.to).await?),
+            themes: self.themes_of(org, Period::month_of(period.to)).await?,
             generated_at: self.now(),
         })
     }

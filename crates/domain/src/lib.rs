@@ -16,6 +16,7 @@ pub mod level;
 pub mod metrics;
 pub mod period;
 pub mod ranking;
+pub mod themes;
 pub mod upstream;
 pub mod violation;
 

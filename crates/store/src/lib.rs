@@ -36,6 +36,7 @@ mod rollups;
 mod safeguards;
 mod sql;
 mod telemetry;
+mod themes;
 pub mod time;
 pub mod upstream;
 mod upstream_pull;

@@ -1398,3 +1398,31 @@ async fn an_account_holds_several_roles() {
     let audit = app.app.store.audit_entries("user.role_", 0, 10).await.unwrap();
     assert_eq!(audit.len(), 2);
 }
+
+/// Issue 17 §6: what bad reviews say, grouped per item and criterion for the month, on the dashboard (each
+/// linking to the item's evaluations) and in the monthly report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_review_themes_reach_the_dashboard_and_the_report() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    make_accounts(&app).await;
+    for n in 0..3 {
+        let (_, token) = app.register(&crate::helpers::record_body(&format!("TH-{n}"))).await;
+        assert_eq!(app.evaluate(&token, "dissatisfied", &["S411"], None).await.0, 201);
+    }
+    let (_, token) = app.register(&crate::helpers::record_body("TH-OK")).await;
+    assert_eq!(app.evaluate(&token, "very_satisfied", &[], None).await.0, 201);
+    let text = hcp_domain::indicators::Annex::get().text("S411").unwrap();
+    let center = login(&app, "center").await;
+    let (status, page) = center.get("/console/dashboard?org=510899").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("本月差评反映的主要问题"), "{page}");
+    assert!(page.contains(&format!("{text}(3 条,较上月 +3)")), "{page}");
+    assert!(page.contains("/console/evaluations?org=510899&amp;item="), "{page}");
+    let office = api_token(&app, "office").await;
+    let month = hcp_domain::period::Period::month_of(hcp_domain::calendar::business_date(chrono::Utc::now())).code();
+    let (status, v) =
+        app.post_json("/api/v1/reports", &json!({ "org": "510899", "period": month }), Some(&office)).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["body"]["themes"][0]["count"], 3, "{v}");
+    assert_eq!(v["body"]["themes"][0]["text"], text);
+}

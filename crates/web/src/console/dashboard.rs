@@ -93,6 +93,10 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
             bad: false,
         })
         .collect();
+    let themes = match app.bad_review_themes(&c.who, &total.org_code, total.period).await {
+        Ok(t) => t,
+        Err(e) => return error_page(&e),
+    };
     let orgs = match app.org_choices(&c.who).await {
         Ok(p) => p,
         Err(e) => return error_page(&e),
@@ -108,7 +112,8 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
 <dt>好评率</dt><dd>{good}</dd><dt>差评</dt><dd>{bad} 条(差评率 {bad_rate})</dd><dt>主动评价率</dt><dd>{active_rate}</dd>
 <dt>差评整改率</dt><dd>{rect}</dd></dl>
 <div class="charts">{c1}{c2}{c3}{c4}</div>
-<p class="muted">图表由服务器生成,可直接打印;“—”表示没有可计算的数据。单位差评率显示最高的 {UNITS_SHOWN} 个。</p>"#,
+<p class="muted">图表由服务器生成,可直接打印;“—”表示没有可计算的数据。单位差评率显示最高的 {UNITS_SHOWN} 个。</p>{themes}"#,
+        themes = themes_html(&themes, &total.org_code),
         org_field = super::pickers::field(&orgs, super::pickers::Pick::Org, "org", "机构", &total.org_code, true),
         lists = super::pickers::datalists(&orgs),
         period_code = esc(&total.period_code),
@@ -130,4 +135,24 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
         c4 = bars("评价渠道构成", &channel_bars),
     );
     console_page(&c, StatusCode::OK, "数据看板", &body)
+}
+
+/// What the month's bad reviews said, per item, each linking to that item's evaluations of the month (masked as
+/// everywhere); themes back three months running are marked for the unit.
+fn themes_html(themes: &[hcp_domain::themes::Theme], org: &str) -> String {
+    if themes.is_empty() {
+        return String::new();
+    }
+    let items: String = themes
+        .iter()
+        .map(|t| {
+            let q: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("org", org)
+                .append_pair("item", &t.item_code)
+                .finish();
+            let recurring = if t.recurring { r#" <strong class="late">连续三个月</strong>"# } else { "" };
+            format!(r#"<li><a href="/console/evaluations?{}">{}</a>{recurring}</li>"#, esc(&q), esc(&t.sentence()))
+        })
+        .collect();
+    format!(r#"<h3>本月差评反映的主要问题</h3><ul>{items}</ul>"#)
 }

@@ -54,6 +54,19 @@ pub fn report_content(r: &ReportView) -> String {
             r#"<h2>按服务平台</h2><div class="scroll"><table><thead><tr><th>平台</th><th>运行单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         )
     };
+    let themes = if b.themes.is_empty() {
+        String::new()
+    } else {
+        let items: String = b
+            .themes
+            .iter()
+            .map(|t| {
+                let recurring = if t.recurring { r#" <strong class="late">连续三个月</strong>"# } else { "" };
+                format!("<li>{}{recurring}</li>", esc(&t.sentence()))
+            })
+            .collect();
+        format!(r#"<h2>差评反映的主要问题</h2><ul>{items}</ul>"#)
+    };
     let inspections = b.inspections.as_ref().map_or(String::new(), |s| {
         format!(
             r#"<h2>暗访评价</h2><p class="muted">县政府办公室组织的调查暗访,单独统计,不计入上表。</p><p>安排暗访 {} 次,录入暗访评价 {} 次,发现问题 {} 次(已生成整改工单)。</p>"#,
@@ -69,7 +82,7 @@ pub fn report_content(r: &ReportView) -> String {
     format!(
         r#"{correction}<p>统计期:{from} 至 {to}(北京时间)。全{org}共收到评价 {n} 条,满意度 {sat},好评率 {good},差评 {bad} 条,差评整改率 {rect}。</p>
 <p class="notice" role="note"><strong>排名规则:</strong>{rule}</p>
-<div class="scroll"><table><thead><tr><th>名次</th><th>单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th><th>主动评价率</th><th>差评整改率</th><th>1个工作日联系按时率</th></tr></thead><tbody>{rows}</tbody></table></div>{platforms}{inspections}"#,
+<div class="scroll"><table><thead><tr><th>名次</th><th>单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th><th>主动评价率</th><th>差评整改率</th><th>1个工作日联系按时率</th></tr></thead><tbody>{rows}</tbody></table></div>{platforms}{themes}{inspections}"#,
         from = b.from,
         to = b.to,
         org = esc(&b.org_name),
