@@ -295,6 +295,12 @@ impl App {
         if now - s.last_seen_at > Duration::minutes(1) {
             self.store.touch_session(&id_hash, now).await?;
         }
+        Ok(Some(Session { principal: self.principal_of(user).await?, csrf: s.csrf_token }))
+    }
+
+    /// An account as a principal: its roles as they are in the database now (read at every request, so a role
+    /// given or taken away counts at once).
+    pub(crate) async fn principal_of(&self, user: hcp_store::UserRow) -> AppResult<Principal> {
         let bindings = self
             .store
             .bindings_of(user.id)
@@ -302,16 +308,13 @@ impl App {
             .into_iter()
             .filter_map(|b| Some(Binding { role: Role::parse(&b.role)?, org_path: b.org_path, org_name: b.org_name }))
             .collect();
-        Ok(Some(Session {
-            principal: Principal {
-                user_id: user.id,
-                username: user.username,
-                display_name: user.display_name,
-                staff_id: user.staff_id,
-                bindings,
-            },
-            csrf: s.csrf_token,
-        }))
+        Ok(Principal {
+            user_id: user.id,
+            username: user.username,
+            display_name: user.display_name,
+            staff_id: user.staff_id,
+            bindings,
+        })
     }
 
     pub async fn logout(&self, cookie: &str, who: &Principal) -> AppResult<()> {

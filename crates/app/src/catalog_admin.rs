@@ -5,8 +5,8 @@ use hcp_domain::catalog::{HallKind, OrgKind, WindowKind};
 use hcp_domain::identity::parse_text;
 use hcp_domain::{Category, Violation};
 use hcp_store::{
-    AccountRow, CatalogChange, CatalogEntry, CatalogTable, DeviceRow, HallRow, ItemRow, NewHall, NewItem, NewOrg,
-    NewStaff, NewWindow, OrgRow, StaffRow, WindowRow,
+    AccountRow, CatalogChange, CatalogEntry, DeviceRow, HallRow, ItemRow, NewHall, NewItem, NewOrg, NewStaff,
+    NewWindow, OrgRow, StaffRow, WindowRow,
 };
 use serde_json::json;
 
@@ -365,14 +365,7 @@ impl App {
     /// organization and window.
     pub async fn change_catalog(&self, who: &Principal, kind: CatalogKind, f: &CatalogForm) -> AppResult<String> {
         let scope = self.catalog_scope(who)?;
-        let table = match kind {
-            CatalogKind::Org => CatalogTable::Org,
-            CatalogKind::Hall => CatalogTable::Hall,
-            CatalogKind::Window => CatalogTable::Window,
-            CatalogKind::Staff => CatalogTable::Staff,
-            CatalogKind::Item => CatalogTable::Item,
-            CatalogKind::Platform => CatalogTable::Platform,
-        };
+        let table = crate::lifecycle::table_of(kind);
         let code = f.code.trim().to_string();
         let what = if kind == CatalogKind::Staff { "工号" } else { "编码" };
         let missing = || {

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::attachments::{MAX_EVIDENCE, Upload, check_upload};
 use crate::audit::Actor;
 use crate::cases::AttachmentView;
-use crate::policy::{Action, Binding, Principal, Role, Target};
+use crate::policy::{Action, Principal, Target};
 use crate::{App, AppError, AppResult};
 
 /// Findings are the point of a visit: longer than a comment, bounded like a case step's text.
@@ -169,20 +169,7 @@ impl App {
         if user.disabled_at.is_some() {
             return Ok(None);
         }
-        let bindings = self
-            .store
-            .bindings_of(user.id)
-            .await?
-            .into_iter()
-            .filter_map(|b| Some(Binding { role: Role::parse(&b.role)?, org_path: b.org_path, org_name: b.org_name }))
-            .collect();
-        Ok(Some(Principal {
-            user_id: user.id,
-            username: user.username,
-            display_name: user.display_name,
-            staff_id: user.staff_id,
-            bindings,
-        }))
+        Ok(Some(self.principal_of(user).await?))
     }
 
     /// `POST /api/v1/inspections`: the county office plans a visit. Every reason is given at once.
