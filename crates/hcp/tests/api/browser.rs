@@ -299,3 +299,113 @@ both_backends!(
     the_public_portal_shows_no_personal_data,
     the_kiosk_finds_the_record_and_returns_to_its_start
 );
+
+/// Issue 17 §4: axe-core finds no serious or critical violation on any kind of page — the evaluation steps
+/// (and large type), the window code, the kiosk, a hall device, login, each kind of console page, the public
+/// portal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_page_passes_axe() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    let Some(b) = Session::start(&app.base, PHONE.0, PHONE.1).await else { return };
+    for (user, role, org) in [
+        ("center", "center_admin", "510899"),
+        ("office", "county_office", "510899"),
+        ("dunit", "unit_admin", "510899D01"),
+    ] {
+        app.app.create_user(user, user, PASSWORD, role, org, None).await.unwrap();
+    }
+    let (_, token) = app.register(&record_body("AXE-1")).await;
+    let (_, bad) = app.register(&record_body("AXE-2")).await;
+    app.evaluate(&bad, "very_dissatisfied", &[], Some("等了很久")).await;
+    let actor = hcp_app::audit::Actor::operator();
+    let (_, secret) = app.app.register_device(&actor, "AXE-D1", "无障碍测试评价器", "W-510899-C01").await.unwrap();
+    let mut failures = Vec::new();
+    let mut check = async |path: String| {
+        b.goto(&path).await;
+        if let Some(v) = b.axe().await
+            && !v.is_empty()
+        {
+            failures.push(format!("{path}: {v:?}"));
+        }
+    };
+    for path in [
+        "/".to_string(),
+        "/public".into(),
+        "/public/bad-reviews".into(),
+        "/login".into(),
+        "/kiosk".into(),
+        "/w/W-510899-C01".into(),
+        format!("/e/{token}"),
+        format!("/e/{token}?level=dissatisfied&c=qr_code"),
+        format!("/e/{token}?big=1"),
+        format!("/e/{token}?level=satisfied&big=1"),
+        format!("/d/{secret}"),
+    ] {
+        check(path).await;
+    }
+    login(&b, "center").await;
+    for path in [
+        "/console",
+        "/console/records",
+        "/console/evaluations",
+        "/console/cases?inbox=all",
+        "/console/cases/1",
+        "/console/appeals",
+        "/console/stats",
+        "/console/rankings",
+        "/console/dashboard",
+        "/console/reports",
+        "/console/catalog",
+        "/console/calendar",
+        "/console/outbox",
+        "/console/password",
+    ] {
+        check(path.to_string()).await;
+    }
+    logout(&b).await;
+    login(&b, "office").await;
+    for path in ["/console/integrity", "/console/inspections", "/console/assessment", "/console/orders"] {
+        check(path.to_string()).await;
+    }
+    assert!(failures.is_empty(), "serious or critical accessibility violations:\n{}", failures.join("\n"));
+    b.quit().await;
+}
+
+/// Issue 17 §4, 适老化: the evaluation page in large type — text at least 18 px, touch targets at least
+/// 60×60 px — and still usable at 200% zoom on a 320-px phone (a 160-px-wide layout: nothing wider than it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_type_meets_the_elderly_friendly_guidance() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    let (_, token) = app.register(&record_body("OLD-1")).await;
+    for (width, path) in [(320, format!("/e/{token}?big=1")), (160, format!("/e/{token}?big=1"))] {
+        let Some(b) = Session::start(&app.base, width, 640).await else { return };
+        b.goto(&path).await;
+        let inner = b.script("return window.innerWidth", serde_json::json!([])).await.as_f64().unwrap();
+        assert!(inner <= f64::from(width) + 1.0, "the layout is {inner}px wide, not {width}px");
+        let smallest = b
+            .script(
+                "const sizes = [...document.querySelectorAll('main *')]
+                   .filter(e => e.offsetParent !== null && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+                   .map(e => parseFloat(getComputedStyle(e).fontSize));
+                 return Math.min(...sizes);",
+                serde_json::json!([]),
+            )
+            .await
+            .as_f64()
+            .unwrap();
+        assert!(smallest >= 18.0, "{width}px: text as small as {smallest}px");
+        let buttons = b
+            .script(
+                "return [...document.querySelectorAll('.levels button')].map(x => { const r = x.getBoundingClientRect(); return [r.width, r.height]; })",
+                serde_json::json!([]),
+            )
+            .await;
+        for wh in buttons.as_array().unwrap() {
+            let (w, h) = (wh[0].as_f64().unwrap(), wh[1].as_f64().unwrap());
+            assert!(w >= 60.0 && h >= 60.0, "{width}px: a level button of {w}×{h}");
+        }
+        b.assert_fits_width().await;
+        b.screenshot(&format!("large-type-{width}")).await;
+        b.quit().await;
+    }
+}

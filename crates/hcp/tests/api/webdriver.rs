@@ -166,6 +166,35 @@ impl Session {
         self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": js, "args": args }))).await
     }
 
+    /// Runs axe-core (issue 17 §4) on the page: its serious and critical violations, each as
+    /// "rule: help (nodes) targets". `None` when axe-core is not installed (`HCP_AXE_JS`, or `.ci/run`'s copy);
+    /// where browsers are required, it must be.
+    pub async fn axe(&self) -> Option<Vec<String>> {
+        let path = std::env::var_os("HCP_AXE_JS").map(PathBuf::from).or_else(|| {
+            let ci = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.ci/axe/node_modules/axe-core/axe.min.js");
+            ci.exists().then_some(ci)
+        });
+        let Some(source) = path.and_then(|p| std::fs::read_to_string(p).ok()) else {
+            assert!(
+                std::env::var_os("HCP_REQUIRE_BROWSER").is_none(),
+                "HCP_REQUIRE_BROWSER is set but axe-core is not installed (HCP_AXE_JS)"
+            );
+            return None;
+        };
+        self.script(&format!("{source}\n;return true;"), json!([])).await;
+        let run = "const done = arguments[arguments.length - 1];
+            axe.run(document, { resultTypes: ['violations'] })
+              .then(r => done(r.violations
+                .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                .map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ') '
+                  + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+              .catch(e => done(['axe failed: ' + e]));";
+        let v = self.cmd(reqwest::Method::POST, "/execute/async", Some(json!({ "script": run, "args": [] }))).await;
+        Some(
+            v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default(),
+        )
+    }
+
     async fn find(&self, css: &str) -> String {
         let v = self.cmd(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
         v[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}: {v}")).to_string()

@@ -69,7 +69,7 @@ fn section(key: &str, title: &str, head: &[&str], rows: Vec<Vec<String>>, view: 
     let count = if needle.is_empty() { total.to_string() } else { format!("{} / {total}", matching.len()) };
     let open = open || (!needle.is_empty() && !matching.is_empty()) || view.pages.contains_key(&format!("{key}_page"));
     format!(
-        r#"<details id="{key}"{}><summary><strong>{}</strong>({count})</summary><div class="scroll"><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>{pager}</details>"#,
+        r#"<details id="{key}"{}><summary><strong>{}</strong>({count})</summary><div class="scroll" tabindex="0"><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>{pager}</details>"#,
         if open { " open" } else { "" },
         esc(title)
     )

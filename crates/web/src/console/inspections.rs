@@ -86,7 +86,7 @@ async fn render_list(
         r#"<p class="notice" role="status">该期间没有暗访安排。</p>"#.to_string()
     } else {
         format!(
-            r#"<div class="scroll"><table><thead><tr><th>编号</th><th>窗口</th><th>暗访日期</th><th>暗访人员</th><th>状态</th><th>暗访评价</th><th>整改工单</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+            r#"<div class="scroll" tabindex="0"><table><thead><tr><th>编号</th><th>窗口</th><th>暗访日期</th><th>暗访人员</th><th>状态</th><th>暗访评价</th><th>整改工单</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         )
     };
     let plan = if c.who.may(Action::PlanInspection, None) {
@@ -126,7 +126,7 @@ pub fn summary_html(s: &InspectionSummary) -> String {
         Level::ALL.iter().map(|l| format!("<td>{}</td>", s.levels.get(l.as_str()).copied().unwrap_or(0))).collect();
     let heads: String = Level::ALL.iter().map(|l| format!("<th>{}</th>", esc(l.name_zh()))).collect();
     format!(
-        r#"<h3>暗访评价</h3><div class="scroll"><table><thead><tr><th>安排</th><th>已录入</th><th>逾期未录入</th>{heads}<th>发现问题</th></tr></thead>
+        r#"<h3>暗访评价</h3><div class="scroll" tabindex="0"><table><thead><tr><th>安排</th><th>已录入</th><th>逾期未录入</th>{heads}<th>发现问题</th></tr></thead>
 <tbody><tr><td>{}</td><td>{}</td><td>{}</td>{levels}<td>{}</td></tr></tbody></table></div>"#,
         s.planned, s.recorded, s.missed, s.bad_findings
     )

@@ -81,7 +81,7 @@ pub async fn list(State(app): State<App>, c: Console, Query(q): Query<FlagsQuery
         r#"<p class="notice" role="status">该期间没有发现线索。</p>"#.to_string()
     } else {
         format!(
-            r#"<div class="scroll"><table><thead><tr><th>编号</th><th>类型</th><th>说明</th><th>涉及人员</th><th>可疑程度</th><th>状态</th><th>最近评价</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+            r#"<div class="scroll" tabindex="0"><table><thead><tr><th>编号</th><th>类型</th><th>说明</th><th>涉及人员</th><th>可疑程度</th><th>状态</th><th>最近评价</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         )
     };
     let body = format!(
@@ -216,7 +216,7 @@ fn context_table(lines: &[hcp_app::integrity::OutlierContext]) -> String {
         .collect();
     format!(
         r#"<h3>同期对比(仅供参考)</h3><p class="muted">窗口“非常满意”占比与全县的比较;按评价数计算的波动范围(漏斗图 ±3 倍标准差)内的差异可能只是偶然。对比不是认定依据。</p>
-<div class="scroll"><table><thead><tr><th>窗口</th><th>期间</th><th>主动评价数</th><th>非常满意占比</th><th>全县</th><th>正常波动范围</th><th>是否超出</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+<div class="scroll" tabindex="0"><table><thead><tr><th>窗口</th><th>期间</th><th>主动评价数</th><th>非常满意占比</th><th>全县</th><th>正常波动范围</th><th>是否超出</th></tr></thead><tbody>{rows}</tbody></table></div>"#
     )
 }
 

@@ -199,7 +199,7 @@ pub async fn stats(State(app): State<App>, c: Console, Query(q): Query<CutQuery>
 <h3>{org} · {label}({from} 至 {to})</h3>
 <p><a href="/console/stats?{query}&amp;format=xlsx">导出 Excel</a> · <a href="/console/stats?{query}&amp;format=csv">导出 CSV</a> · <a href="/console/rankings?{query}">查看排名</a></p>
 <p class="muted">作废评价(申诉成立)单独列示,不计入任何比率;“—”表示没有可计算的数据。</p>
-<div class="scroll"><table><thead><tr><th>名称</th><th>所属</th>{FIGURE_TH}</tr></thead><tbody>{rows}</tbody></table></div>{inspections}"#,
+<div class="scroll" tabindex="0"><table><thead><tr><th>名称</th><th>所属</th>{FIGURE_TH}</tr></thead><tbody>{rows}</tbody></table></div>{inspections}"#,
         form = cut_form("/console/stats", &orgs, &cut.org_code, &cut.period_code, by, None),
         org = esc(&cut.org_name),
         label = esc(&cut.period_label),
@@ -266,7 +266,7 @@ pub async fn rankings(State(app): State<App>, c: Console, Query(q): Query<CutQue
 <h3>{org} · {label} · {metric}排名({by})</h3>
 <p class="notice" role="note"><strong>排名规则:</strong>{rule}</p>
 <p><a href="/console/rankings?{query}&amp;format=xlsx">导出 Excel</a> · <a href="/console/rankings?{query}&amp;format=csv">导出 CSV</a></p>
-<div class="scroll"><table><thead><tr><th>名次</th><th>名称</th><th>所属</th><th>{metric}</th>{FIGURE_TH}</tr></thead><tbody>{rows}</tbody></table></div>"#,
+<div class="scroll" tabindex="0"><table><thead><tr><th>名次</th><th>名称</th><th>所属</th><th>{metric}</th>{FIGURE_TH}</tr></thead><tbody>{rows}</tbody></table></div>"#,
         form = cut_form(
             "/console/rankings",
             &orgs,
@@ -577,7 +577,7 @@ pub async fn assessment(State(app): State<App>, c: Console, Query(q): Query<CutQ
     let mut rows = String::new();
     for l in &a.lines {
         let how = match &l.assessment.note {
-            Some(n) => esc(n),
+            Some(n) => format!("<li>{}</li>", esc(n)),
             None => l
                 .assessment
                 .lines
@@ -610,7 +610,7 @@ pub async fn assessment(State(app): State<App>, c: Console, Query(q): Query<CutQ
 <button type="submit">查询</button></form>
 <h3>{name} · {label}</h3><p class="notice" role="note">{notes}</p>
 <p><a href="/console/assessment?{query}&amp;format=xlsx">导出 Excel</a> · <a href="/console/assessment?{query}&amp;format=csv">导出 CSV</a></p>
-<div class="scroll"><table><thead><tr><th>名称</th><th>所属</th><th>评价数</th><th>得分(满分 {full})</th><th>计分说明</th></tr></thead><tbody>{rows}</tbody></table></div>"#,
+<div class="scroll" tabindex="0"><table><thead><tr><th>名称</th><th>所属</th><th>评价数</th><th>得分(满分 {full})</th><th>计分说明</th></tr></thead><tbody>{rows}</tbody></table></div>"#,
         org_field = super::pickers::field(&orgs, super::pickers::Pick::Org, "org", "机构", &org, true),
         lists = super::pickers::datalists(&orgs),
         period = esc(&a.period_code),

@@ -51,7 +51,7 @@ pub fn report_content(r: &ReportView) -> String {
             ));
         }
         format!(
-            r#"<h2>按服务平台</h2><div class="scroll"><table><thead><tr><th>平台</th><th>运行单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+            r#"<h2>按服务平台</h2><div class="scroll" tabindex="0"><table><thead><tr><th>平台</th><th>运行单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         )
     };
     let themes = if b.themes.is_empty() {
@@ -82,7 +82,7 @@ pub fn report_content(r: &ReportView) -> String {
     format!(
         r#"{correction}<p>统计期:{from} 至 {to}(北京时间)。全{org}共收到评价 {n} 条,满意度 {sat},好评率 {good},差评 {bad} 条,差评整改率 {rect}。</p>
 <p class="notice" role="note"><strong>排名规则:</strong>{rule}</p>
-<div class="scroll"><table><thead><tr><th>名次</th><th>单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th><th>主动评价率</th><th>差评整改率</th><th>1个工作日联系按时率</th></tr></thead><tbody>{rows}</tbody></table></div>{platforms}{themes}{inspections}"#,
+<div class="scroll" tabindex="0"><table><thead><tr><th>名次</th><th>单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th><th>主动评价率</th><th>差评整改率</th><th>1个工作日联系按时率</th></tr></thead><tbody>{rows}</tbody></table></div>{platforms}{themes}{inspections}"#,
         from = b.from,
         to = b.to,
         org = esc(&b.org_name),
@@ -166,7 +166,7 @@ pub async fn bad_reviews(State(app): State<App>, Query(q): Query<PageQuery>) -> 
         r#"<p class="notice">暂无已办结的差评。</p>"#.to_string()
     } else {
         format!(
-            r#"<div class="scroll"><table><thead><tr><th>评价日期</th><th>办理事项</th><th>评价</th><th>反映的问题</th><th>承办单位</th><th>整改情况</th><th>办结日期</th></tr></thead><tbody>{rows}</tbody></table></div>"#
+            r#"<div class="scroll" tabindex="0"><table><thead><tr><th>评价日期</th><th>办理事项</th><th>评价</th><th>反映的问题</th><th>承办单位</th><th>整改情况</th><th>办结日期</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         )
     };
     let more =
