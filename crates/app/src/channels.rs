@@ -250,7 +250,8 @@ impl App {
 
     /// The long poll of a hall device: waits up to `wait` for a record its window completes (newer than
     /// record `after`, completed in the last [`DEVICE_LOOKBACK_MINUTES`], not yet rated) and returns it with a
-    /// fresh link. Woken at once by completions on this instance; looks every two seconds for the others.
+    /// fresh link. Woken at once by completions of any instance (see [`App::completed`]); looks now and then
+    /// anyway ([`App::device_look_every`]).
     pub async fn device_next(&self, secret: &str, after: i64, wait: Duration) -> AppResult<Option<Waiting>> {
         let device = self.device(secret).await?;
         let deadline = tokio::time::Instant::now() + wait;
@@ -266,7 +267,7 @@ impl App {
             if now >= deadline {
                 return Ok(None);
             }
-            let pause = (deadline - now).min(Duration::from_secs(2));
+            let pause = (deadline - now).min(self.device_look_every);
             let _ = tokio::time::timeout(pause, woken).await;
         }
     }

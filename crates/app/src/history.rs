@@ -427,7 +427,7 @@ impl App {
                 }
             })?;
         if written.records > 0 {
-            self.completions.notify_waiters();
+            self.completed();
         }
         tracing::info!(records = written.records, evaluations = written.evaluations, "history imported");
         Ok(HistoryReport { records: written.records, evaluations: written.evaluations, bad_reviews })

@@ -79,9 +79,12 @@ pub struct App {
     pub safeguards: Safeguards,
     /// How results are scored, ranked, assessed and followed up (issue 7).
     pub result_rules: Arc<ResultRules>,
-    /// Woken whenever this instance records a completion, so hall devices waiting on their window look at
-    /// once (they also look every few seconds, for completions recorded by other instances).
+    /// Woken whenever a completion is recorded — by this instance, or by another one over the same PostgreSQL
+    /// (LISTEN/NOTIFY) — so hall devices waiting on their window look at once (and every few seconds anyway).
     pub completions: Arc<tokio::sync::Notify>,
+    /// How often a waiting device looks even unwoken: often where nothing announces other instances'
+    /// completions, seldom where PostgreSQL does (see [`App::with_completion_announcements`]).
+    pub device_look_every: std::time::Duration,
     /// The upper-level 好差评 system, when configured (see `exchange.rs`); without it the queue only grows.
     pub upstream: Option<Arc<exchange::Upstream>>,
     /// The upper level's channel and indicator codes (built-in unless a codes file is given).
@@ -198,6 +201,7 @@ impl App {
             safeguards: Safeguards::default(),
             result_rules: Arc::new(ResultRules::default()),
             completions: Arc::default(),
+            device_look_every: std::time::Duration::from_secs(2),
             upstream: None,
             codes: Arc::default(),
             telemetry: telemetry::Telemetry::default(),
@@ -214,6 +218,26 @@ impl App {
         if !allow.is_empty() {
             self.metrics_allow = Arc::from(allow);
         }
+        self
+    }
+
+    /// A record was completed: devices waiting on this instance look at once, and the other instances are told
+    /// (PostgreSQL), so their devices look at once too. An announcement that fails only delays those devices
+    /// until their next look.
+    pub(crate) fn completed(&self) {
+        self.completions.notify_waiters();
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.announce_completion().await {
+                tracing::warn!(error = %e, "announcing a completion to the other instances failed");
+            }
+        });
+    }
+
+    /// Other instances' completions are announced (PostgreSQL LISTEN/NOTIFY): devices need look only now and
+    /// then by themselves, as a safety net.
+    pub fn with_completion_announcements(mut self) -> App {
+        self.device_look_every = std::time::Duration::from_secs(10);
         self
     }
 

@@ -248,7 +248,7 @@ impl App {
         match self.store.insert_record_with_invite(&new, &secrets::hash(&token), &audit).await? {
             RecordInsert::Created(id) => {
                 if new.completed_at.is_some() {
-                    self.completions.notify_waiters();
+                    self.completed();
                 }
                 Ok(Registration::Created(self.registered(id, &new, token)))
             }
@@ -334,7 +334,7 @@ impl App {
                     json!({ "completed_at": at }),
                 );
                 let done = self.store.complete_record(id, at, evaluation_deadline(at), &audit).await?;
-                self.completions.notify_waiters();
+                self.completed();
                 if !done {
                     // Completed by a concurrent call meanwhile: answer with what is stored now.
                     return Box::pin(self.complete_record(client, id, completed_at)).await;

@@ -74,6 +74,7 @@ pub struct Application {
     anchors: Option<std::path::PathBuf>,
     /// The jobs already ran at start (see [`Application::run_jobs_now`]): the scheduler's first round waits.
     jobs_done_at_start: bool,
+    database_url: String,
 }
 
 impl Application {
@@ -94,6 +95,8 @@ impl Application {
             .with_result_rules(cfg.result_rules.clone())
             .with_gateway(cfg.gateway.clone())
             .with_upstream(cfg.upstream.clone(), cfg.upstream_codes.clone());
+        let app =
+            if app.store.backend() == hcp_store::Backend::Postgres { app.with_completion_announcements() } else { app };
         if let Some(up) = &cfg.upstream {
             tracing::info!(url = %up.url, app_mark = %up.app_mark, "joined to the upper-level system");
         }
@@ -108,6 +111,7 @@ impl Application {
             limits: cfg.http_limits,
             anchors: cfg.audit_anchors.clone(),
             jobs_done_at_start: false,
+            database_url: cfg.database_url.clone(),
         })
     }
 
@@ -146,6 +150,9 @@ impl Application {
             tokio::spawn(deliverer(self.app.clone()));
             tokio::spawn(exchanger(self.app.clone()));
         }
+        // Devices waiting here wake for completions recorded by any instance (PostgreSQL).
+        let (url, completions) = (self.database_url.clone(), self.app.completions.clone());
+        tokio::spawn(async move { hcp_store::listen_for_completions(&url, || completions.notify_waiters()).await });
         let router = hcp_web::router(self.app.clone());
         crate::listener::serve(self.listener, router, self.limits, shutdown_signal(), Duration::from_secs(10)).await?;
         self.app.store.close().await;

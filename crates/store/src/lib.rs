@@ -41,6 +41,7 @@ pub mod time;
 pub mod upstream;
 mod upstream_pull;
 mod users;
+mod wakeups;
 mod writer;
 
 pub use api_keys::ApiKeyRow;
@@ -78,6 +79,7 @@ pub use telemetry::Backlog;
 pub use upstream::{RecordCodes, UpstreamClaim, UpstreamCount, UpstreamEvaluation, UpstreamListRow, UpstreamMark};
 pub use upstream_pull::{PullOutcome, PulledEvaluation, PulledItem, PulledRow};
 pub use users::{BindingRow, LoginReservation, SessionRow, UserInsert, UserRow};
+pub use wakeups::listen_for_completions;
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome, WriterStats};
 
 use sqlx::AnyPool;

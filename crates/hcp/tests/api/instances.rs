@@ -36,3 +36,37 @@ async fn one_instance_holds_the_jobs_lease_at_a_time(app: TestApp) {
     assert!(instances[next].take_job_lease("jobs", period).await.unwrap());
     assert!(!instances[holder].take_job_lease("jobs", period).await.unwrap());
 }
+
+/// Issue 18 §5: a hall device waiting on one server is woken at once by a completion registered through
+/// another server over the same PostgreSQL (LISTEN/NOTIFY), not only at its next look (10 s there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_wake_for_completions_on_another_instance() {
+    let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await else { return };
+    let mut cfg = hcp::ServeConfig::new(&app.db_url, "127.0.0.1:0".parse().unwrap());
+    cfg.jobs = false;
+    cfg.keys = app.keys.clone();
+    let second = hcp::Application::build(&cfg).await.expect("a second instance");
+    let other = format!("http://{}", second.local_addr());
+    tokio::spawn(second.run_until_stopped());
+    let actor = hcp_app::audit::Actor::operator();
+    let (_, secret) = app.app.register_device(&actor, "WAKE-D1", "跨实例评价器", "W-510899-C01").await.unwrap();
+    // The second instance's listener is up once it answers; give it a moment to LISTEN.
+    assert_eq!(app.http.get(format!("{other}/healthz")).send().await.unwrap().status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let poll = {
+        let (http, url) = (app.http.clone(), format!("{other}/d/{secret}/next?after=0"));
+        tokio::spawn(async move {
+            let res = http.get(url).send().await.unwrap();
+            (res.status().as_u16(), std::time::Instant::now())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let mut body = crate::helpers::record_body("WAKE-1");
+    body["completed_at"] = serde_json::json!(chrono::Utc::now().to_rfc3339());
+    let registered = std::time::Instant::now();
+    app.register(&body).await; // through the first instance
+    let (status, answered) = poll.await.unwrap();
+    assert_eq!(status, 200, "the device on the other instance got the record");
+    let took = answered.duration_since(registered);
+    assert!(took < std::time::Duration::from_millis(1500), "woken after {took:?}, not at once");
+}
