@@ -378,6 +378,39 @@ impl App {
         Ok(InspectionSummary::of(&views))
     }
 
+    /// `POST /api/v1/inspections/{id}/photos`: the inspector adds a photo of the visit (within its dates; at
+    /// most [`MAX_EVIDENCE`]), checked for type and size as case attachments are.
+    pub async fn add_inspection_photo(&self, who: &Principal, id: i64, upload: &Upload) -> AppResult<i64> {
+        let r = self.store.inspection_by_id(id).await?.ok_or_else(|| inspection_not_found(id))?;
+        if !Self::sees_inspection(who, &r) {
+            return Err(inspection_not_found(id));
+        }
+        let now = self.now();
+        let dates = VisitDates {
+            from: parse_date("from", &r.from_day).map_err(|v| AppError::Invalid(vec![v]))?,
+            to: parse_date("to", &r.to_day).map_err(|v| AppError::Invalid(vec![v]))?,
+        };
+        // The same rule as recording, except that photos may follow the recorded evaluation.
+        if let Some((code, message)) = recording_refusal(dates, &r.inspector, &who.username, business_date(now), false)
+        {
+            return Err(if code == "not_the_inspector" {
+                AppError::denied(code, message)
+            } else {
+                AppError::conflict(code, message)
+            });
+        }
+        let photo = check_upload(upload, &who.username, now)?;
+        let audit = self.audit(
+            &Actor::user(&who.username),
+            "inspection.photo",
+            format!("inspection:{id}"),
+            json!({ "file_name": photo.file_name, "size": photo.data.len(), "sm3": photo.sm3 }),
+        );
+        self.store.add_inspection_photo(id, &photo, MAX_EVIDENCE, &audit).await?.ok_or_else(|| {
+            AppError::invalid("file", "too_many_files", format!("每次暗访的照片最多 {MAX_EVIDENCE} 张。"))
+        })
+    }
+
     /// A visit's photo, for those who may see the visit.
     pub async fn inspection_photo(
         &self,

@@ -246,6 +246,49 @@ impl Store {
         Ok(InspectionWrite::Recorded { case_id })
     }
 
+    /// Adds a photo to a visit, with its audit entry, unless it has `max` already (`None` then, nothing written;
+    /// counted inside the transaction, so parallel uploads cannot pass the limit).
+    pub async fn add_inspection_photo(
+        &self,
+        inspection_id: i64,
+        p: &NewAttachment,
+        max: usize,
+        audit: &NewAudit,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        // Taking the visit's row first makes parallel uploads to one visit wait for each other (PostgreSQL).
+        let lock = match self.backend {
+            crate::Backend::Postgres => "SELECT id FROM inspection WHERE id = $1 FOR UPDATE",
+            crate::Backend::Sqlite => "SELECT id FROM inspection WHERE id = $1",
+        };
+        sqlx::query(lock).bind(inspection_id).execute(&mut *tx).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inspection_photo WHERE inspection_id = $1")
+            .bind(inspection_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if n >= max as i64 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO inspection_photo (inspection_id, file_name, content_type, size, sm3, data, uploaded_by, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(inspection_id)
+        .bind(p.file_name.clone())
+        .bind(p.content_type)
+        .bind(p.data.len() as i64)
+        .bind(p.sm3.clone())
+        .bind(p.data.clone())
+        .bind(p.uploaded_by.clone())
+        .bind(to_ms(p.at))
+        .fetch_one(&mut *tx)
+        .await?;
+        crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+
     pub async fn inspection_photos(&self, inspection_id: i64) -> Result<Vec<AttachmentRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, file_name, content_type, size, sm3, uploaded_by, at FROM inspection_photo

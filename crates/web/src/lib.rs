@@ -38,6 +38,10 @@ pub fn router(app: App) -> Router {
         .route("/inspections", get(inspections::list).post(inspections::create))
         .route("/inspections/{id}", get(inspections::get))
         .route("/inspections/{id}/evaluations", post(inspections::evaluate))
+        .route(
+            "/inspections/{id}/photos",
+            post(inspections::add_photo).layer(DefaultBodyLimit::max(hcp_app::attachments::MAX_BYTES + 1024)),
+        )
         .route("/inspections/{id}/photos/{photo}", get(inspections::photo))
         .route("/referrals", get(referrals::list).post(referrals::create))
         .route("/referrals/suggestions", get(referrals::suggestions))

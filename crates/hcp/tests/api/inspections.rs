@@ -99,6 +99,36 @@ async fn a_visit_is_planned_recorded_once_and_its_bad_finding_worked_like_a_bad_
     assert_eq!(status, 409, "{v}");
     assert_eq!(v["code"], "inspection_recorded");
 
+    // Photos through the API: the inspector's, checked like case attachments, five at most.
+    let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
+    let upload = |who: &'static str, name: &'static str| {
+        let (http, url, token) =
+            (app.http.clone(), app.url(&format!("/api/v1/inspections/{id}/photos?name={name}")), api.token(who));
+        async move {
+            let res = http.post(url).bearer_auth(token).body(jpeg.to_vec()).send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or_default())
+        }
+    };
+    let (status, v) = upload("office", "window.jpg").await;
+    assert_eq!(status, 201, "{v}");
+    let photo = v["id"].as_i64().unwrap();
+    assert_eq!(upload("auditor", "x.jpg").await.0, 403);
+    assert_eq!(upload("unit", "x.jpg").await.0, 404);
+    for _ in 0..4 {
+        assert_eq!(upload("office", "more.jpg").await.0, 201);
+    }
+    let (status, v) = upload("office", "sixth.jpg").await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("too_many_files")), "{v}");
+    let res = app
+        .http
+        .get(app.url(&format!("/api/v1/inspections/{id}/photos/{photo}")))
+        .bearer_auth(api.token("auditor"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.bytes().await.unwrap().as_ref(), &jpeg[..]);
+
     // The case: dispatched by the center and worked by the unit to the same limits as a bad review's.
     let (status, v) = api.get("center", &format!("/api/v1/cases/{case}")).await;
     assert_eq!(status, 200, "{v}");

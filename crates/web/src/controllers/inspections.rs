@@ -103,6 +103,21 @@ pub async fn evaluate(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// `POST /api/v1/inspections/{id}/photos?name=photo.jpg` (the visit's inspector): the file is the body (JPG,
+/// PNG or PDF, ≤ 5 MB; five a visit). 201 `{"id"}`.
+pub async fn add_photo(
+    State(app): State<App>,
+    Person(who): Person,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<crate::controllers::cases::AttachQuery>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<crate::controllers::cases::Attached>), ApiError> {
+    let body = crate::extract::body_or_too_large(body, hcp_app::attachments::MAX_BYTES)?;
+    let upload = hcp_app::attachments::Upload { file_name: q.name, bytes: body.to_vec() };
+    let photo = app.add_inspection_photo(&who, path_id(&id, "inspection_not_found")?, &upload).await?;
+    Ok((StatusCode::CREATED, Json(crate::controllers::cases::Attached { id: photo })))
+}
+
 /// `GET /api/v1/inspections/{id}/photos/{photo}`: a photo, as a download.
 pub async fn photo(
     State(app): State<App>,
