@@ -172,6 +172,25 @@ impl App {
         Ok(Some(self.principal_of(user).await?))
     }
 
+    /// The visit `id` if this person is its inspector and may act on it today: within its dates and, when
+    /// `once`, not recorded yet. Anyone who may not see the visit learns nothing of it (404).
+    async fn visit_for_inspector(&self, who: &Principal, id: i64, once: bool) -> AppResult<InspectionRow> {
+        let r = self.store.inspection_by_id(id).await?.ok_or_else(|| inspection_not_found(id))?;
+        if !Self::sees_inspection(who, &r) {
+            return Err(inspection_not_found(id));
+        }
+        let dates = VisitDates {
+            from: parse_date("from", &r.from_day).map_err(|v| AppError::Invalid(vec![v]))?,
+            to: parse_date("to", &r.to_day).map_err(|v| AppError::Invalid(vec![v]))?,
+        };
+        let recorded = once && r.evaluation.is_some();
+        match recording_refusal(dates, &r.inspector, &who.username, business_date(self.now()), recorded) {
+            None => Ok(r),
+            Some((code @ "not_the_inspector", message)) => Err(AppError::denied(code, message)),
+            Some((code, message)) => Err(AppError::conflict(code, message)),
+        }
+    }
+
     /// `POST /api/v1/inspections`: the county office plans a visit. Every reason is given at once.
     pub async fn plan_inspection(&self, who: &Principal, plan: &InspectionPlan) -> AppResult<InspectionView> {
         if !who.may(Action::PlanInspection, None) {
@@ -285,24 +304,8 @@ impl App {
         input: &InspectionInput,
         photos: &[Upload],
     ) -> AppResult<InspectionView> {
-        let r = self.store.inspection_by_id(id).await?.ok_or_else(|| inspection_not_found(id))?;
-        if !Self::sees_inspection(who, &r) {
-            return Err(inspection_not_found(id));
-        }
         let now = self.now();
-        let dates = VisitDates {
-            from: parse_date("from", &r.from_day).map_err(|v| AppError::Invalid(vec![v]))?,
-            to: parse_date("to", &r.to_day).map_err(|v| AppError::Invalid(vec![v]))?,
-        };
-        if let Some((code, message)) =
-            recording_refusal(dates, &r.inspector, &who.username, business_date(now), r.evaluation.is_some())
-        {
-            return Err(if code == "not_the_inspector" {
-                AppError::denied(code, message)
-            } else {
-                AppError::conflict(code, message)
-            });
-        }
+        let r = self.visit_for_inspector(who, id, true).await?;
         let mut v = Vec::new();
         let sub = Submission::parse_inspection(RawSubmission {
             level: &input.level,
@@ -381,24 +384,9 @@ impl App {
     /// `POST /api/v1/inspections/{id}/photos`: the inspector adds a photo of the visit (within its dates; at
     /// most [`MAX_EVIDENCE`]), checked for type and size as case attachments are.
     pub async fn add_inspection_photo(&self, who: &Principal, id: i64, upload: &Upload) -> AppResult<i64> {
-        let r = self.store.inspection_by_id(id).await?.ok_or_else(|| inspection_not_found(id))?;
-        if !Self::sees_inspection(who, &r) {
-            return Err(inspection_not_found(id));
-        }
         let now = self.now();
-        let dates = VisitDates {
-            from: parse_date("from", &r.from_day).map_err(|v| AppError::Invalid(vec![v]))?,
-            to: parse_date("to", &r.to_day).map_err(|v| AppError::Invalid(vec![v]))?,
-        };
         // The same rule as recording, except that photos may follow the recorded evaluation.
-        if let Some((code, message)) = recording_refusal(dates, &r.inspector, &who.username, business_date(now), false)
-        {
-            return Err(if code == "not_the_inspector" {
-                AppError::denied(code, message)
-            } else {
-                AppError::conflict(code, message)
-            });
-        }
+        self.visit_for_inspector(who, id, false).await?;
         let photo = check_upload(upload, &who.username, now)?;
         let audit = self.audit(
             &Actor::user(&who.username),

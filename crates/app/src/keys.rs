@@ -245,6 +245,12 @@ pub fn mask_address(ip: std::net::IpAddr) -> String {
 }
 
 impl Keys {
+    /// A client address as a blind index (never kept in clear): what the evaluation context stores, and what
+    /// the shared limit on guessed links counts by.
+    pub fn address_index(&self, address: std::net::IpAddr) -> String {
+        self.current().blind_index("client_address", &address.to_string())
+    }
+
     /// What an evaluation came with, from the client's address (blind-indexed and masked, never kept in
     /// clear), the device it came through and the browser it was sent from.
     pub fn evidence(
@@ -255,7 +261,7 @@ impl Keys {
     ) -> hcp_store::EvaluationEvidence {
         let ring = self.current();
         hcp_store::EvaluationEvidence {
-            client_address_idx: address.map(|ip| ring.blind_index("client_address", &ip.to_string())),
+            client_address_idx: address.map(|ip| self.address_index(ip)),
             client_network_idx: address.map(|ip| ring.blind_index("client_network", &network_of(ip))),
             client_address_masked: address.map(mask_address),
             device_code: device_code.map(str::to_string),

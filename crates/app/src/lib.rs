@@ -226,6 +226,9 @@ impl App {
     /// until their next look.
     pub(crate) fn completed(&self) {
         self.completions.notify_waiters();
+        if self.store.backend() != hcp_store::Backend::Postgres {
+            return;
+        }
         let store = self.store.clone();
         tokio::spawn(async move {
             if let Err(e) = store.announce_completion().await {

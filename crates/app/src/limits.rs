@@ -15,19 +15,14 @@ pub const WINDOW: Duration = Duration::minutes(10);
 impl App {
     /// Whether this address has used up its failures (counted by every instance over the database).
     pub(crate) async fn guesses_blocked(&self, ip: IpAddr) -> AppResult<bool> {
-        let idx = self.address_index(ip);
+        let idx = self.keys.address_index(ip);
         Ok(self.store.token_guesses_blocked(&idx, self.now() - WINDOW, UNKNOWN_TOKENS_PER_WINDOW).await?)
     }
 
     /// Counts one unknown token (or wrong window code) from this address.
     pub(crate) async fn guess_failed(&self, ip: IpAddr) -> AppResult<()> {
-        let (idx, now) = (self.address_index(ip), self.now());
+        let (idx, now) = (self.keys.address_index(ip), self.now());
         Ok(self.store.token_guess_failed(&idx, now, now - WINDOW).await?)
-    }
-
-    /// The address as a blind index: the table of guesses holds no address in clear.
-    fn address_index(&self, ip: IpAddr) -> String {
-        self.keys.evidence(Some(ip), None, None).client_address_idx.unwrap_or_default()
     }
 }
 

@@ -2,8 +2,8 @@
 //! its photos, and the case a bad finding opens — written together, never as an applicant's `evaluation`.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use crate::cases::{AttachmentRow, NewAttachment, attachment_row};
 use crate::time::{from_ms, to_ms};
@@ -122,6 +122,24 @@ fn inspection_row(r: &AnyRow) -> Result<InspectionRow, StoreError> {
     })
 }
 
+/// One photo of a visit, on an open transaction; its id.
+async fn insert_photo(conn: &mut AnyConnection, inspection_id: i64, p: &NewAttachment) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO inspection_photo (inspection_id, file_name, content_type, size, sm3, data, uploaded_by, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(inspection_id)
+    .bind(p.file_name.clone())
+    .bind(p.content_type)
+    .bind(p.data.len() as i64)
+    .bind(p.sm3.clone())
+    .bind(p.data.clone())
+    .bind(p.uploaded_by.clone())
+    .bind(to_ms(p.at))
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 impl Store {
     pub async fn insert_inspection(&self, n: &NewInspection<'_>, audit: &NewAudit) -> Result<i64, StoreError> {
         let mut tx = self.begin_write().await?;
@@ -205,20 +223,7 @@ impl Store {
             return Ok(InspectionWrite::AlreadyRecorded);
         }
         for p in photos {
-            sqlx::query(
-                "INSERT INTO inspection_photo (inspection_id, file_name, content_type, size, sm3, data, uploaded_by, at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(inspection_id)
-            .bind(p.file_name.clone())
-            .bind(p.content_type)
-            .bind(p.data.len() as i64)
-            .bind(p.sm3.clone())
-            .bind(p.data.clone())
-            .bind(p.uploaded_by.clone())
-            .bind(to_ms(p.at))
-            .execute(&mut *tx)
-            .await?;
+            insert_photo(&mut tx, inspection_id, p).await?;
         }
         let mut entries = audit.to_vec();
         let case_id = if open_case {
@@ -270,20 +275,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO inspection_photo (inspection_id, file_name, content_type, size, sm3, data, uploaded_by, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(inspection_id)
-        .bind(p.file_name.clone())
-        .bind(p.content_type)
-        .bind(p.data.len() as i64)
-        .bind(p.sm3.clone())
-        .bind(p.data.clone())
-        .bind(p.uploaded_by.clone())
-        .bind(to_ms(p.at))
-        .fetch_one(&mut *tx)
-        .await?;
+        let id = insert_photo(&mut tx, inspection_id, p).await?;
         crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(Some(id))

@@ -37,22 +37,27 @@ pub fn keys_init(db_url: &str, keys_file: &str) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// `hcp demo --records 0`: the demo catalog, and the API key it prints.
+fn demo_catalog(db_url: &str, keys_file: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["demo", "--records", "0", "--database-url", db_url, "--data-keys-file", keys_file])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("hcp_"))
+        .expect("the demo prints its API key")
+        .to_string()
+}
+
 async fn acknowledged_evaluations_survive_kill_9(backend: Backend) {
     let Some((db_url, _dir)) = fresh_database(backend).await else { return };
     let keys_dir = tempfile::tempdir().unwrap();
     let keys_file = keys_dir.path().join("hcp.keys");
     let keys_file = keys_file.to_str().unwrap();
     keys_init(&db_url, keys_file);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
-        .args(["demo", "--records", "0", "--database-url", &db_url, "--data-keys-file", keys_file])
-        .output()
-        .unwrap();
-    let key = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("hcp_"))
-        .expect("the demo prints its API key")
-        .to_string();
+    let key = demo_catalog(&db_url, keys_file);
 
     let (mut server, base) = start(&db_url, keys_file).await;
     let http = reqwest::Client::new();
@@ -123,16 +128,7 @@ async fn sigterm_finishes_what_is_in_flight_and_exits() {
     let (db_url, dir) = fresh_database(Backend::Sqlite).await.unwrap();
     let keys_file = dir.as_ref().unwrap().path().join("hcp.db.keys");
     let keys_file = keys_file.to_str().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
-        .args(["demo", "--records", "0", "--database-url", &db_url])
-        .output()
-        .unwrap();
-    let key = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("hcp_"))
-        .expect("the demo prints its API key")
-        .to_string();
+    let key = demo_catalog(&db_url, keys_file);
     let (mut server, base) = start(&db_url, keys_file).await;
     let http = reqwest::Client::new();
     let mut tokens = Vec::new();
