@@ -200,15 +200,16 @@ impl App {
             }
         };
         // Retired entries take no new records (issue 17 §2); their past records stay.
+        let (item_code, org_code) = (input.item_code.trim(), input.org_code.trim());
+        let (window_code, staff_number) = (window.map(|(c, _)| c), staff.map(|(c, _)| c));
+        let retired = self.store.retired_among(item_code, org_code, window_code, staff_number).await?;
         for (field, table, code, what) in [
-            ("item_code", hcp_store::CatalogTable::Item, Some(input.item_code.trim()), "事项"),
-            ("org_code", hcp_store::CatalogTable::Org, Some(input.org_code.trim()), "机构"),
-            ("window_code", hcp_store::CatalogTable::Window, window.map(|(c, _)| c), "窗口"),
-            ("staff_number", hcp_store::CatalogTable::Staff, staff.map(|(c, _)| c), "工作人员"),
+            ("item_code", hcp_store::CatalogTable::Item, Some(item_code), "事项"),
+            ("org_code", hcp_store::CatalogTable::Org, Some(org_code), "机构"),
+            ("window_code", hcp_store::CatalogTable::Window, window_code, "窗口"),
+            ("staff_number", hcp_store::CatalogTable::Staff, staff_number, "工作人员"),
         ] {
-            if let Some(code) = code
-                && self.store.is_retired(table, code).await? == Some(true)
-            {
+            if let (Some(code), true) = (code, retired.contains(&table)) {
                 v.push(Violation::new(field, "retired", format!("{what}“{code}”已停用,不能再登记办件。")));
             }
         }

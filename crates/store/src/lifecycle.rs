@@ -88,13 +88,37 @@ impl Store {
         Ok(out)
     }
 
-    /// Whether the entry with this code is retired (`None` when there is none).
-    pub async fn is_retired(&self, table: CatalogTable, code: &str) -> Result<Option<bool>, StoreError> {
-        let Some((t, key)) = table_key(table) else { return Ok(Some(false)) };
-        let sql = format!("SELECT retired_at FROM {t} WHERE {key} = $1");
-        let at: Option<Option<i64>> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(code.to_string()).fetch_optional(&self.pool).await?;
-        Ok(at.map(|a| a.is_some()))
+    /// Which of a record's entries are retired, in one round trip (registration's hot path): the kinds among
+    /// item, organization, window and staff member whose given code names a retired entry.
+    pub async fn retired_among(
+        &self,
+        item: &str,
+        org: &str,
+        window: Option<&str>,
+        staff: Option<&str>,
+    ) -> Result<Vec<CatalogTable>, StoreError> {
+        let kinds: Vec<String> = sqlx::query_scalar(
+            "SELECT 'item' FROM service_item WHERE code = $1 AND retired_at IS NOT NULL
+             UNION ALL SELECT 'org' FROM org WHERE code = $2 AND retired_at IS NOT NULL
+             UNION ALL SELECT 'window' FROM service_window WHERE code = $3 AND retired_at IS NOT NULL
+             UNION ALL SELECT 'staff' FROM staff WHERE staff_number = $4 AND retired_at IS NOT NULL",
+        )
+        .bind(item.to_string())
+        .bind(org.to_string())
+        .bind(window.unwrap_or("").to_string())
+        .bind(staff.unwrap_or("").to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(kinds
+            .iter()
+            .filter_map(|k| match k.as_str() {
+                "item" => Some(CatalogTable::Item),
+                "org" => Some(CatalogTable::Org),
+                "window" => Some(CatalogTable::Window),
+                "staff" => Some(CatalogTable::Staff),
+                _ => None,
+            })
+            .collect())
     }
 
     /// The codes of retired entries of a kind (to leave them out of pickers and lists of what can be chosen).
