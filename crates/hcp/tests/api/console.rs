@@ -1379,6 +1379,12 @@ async fn an_account_holds_several_roles() {
     assert_eq!(multi.get(&format!("/console/records/{other}")).await.0, 200);
     assert_eq!(multi.get(&format!("/console/records/{own}")).await.0, 200);
     assert_eq!(role("multi", "unit_admin", OUT, "add").await.0, 409, "the same role twice is one");
+    // Five parallel grants of one new role: one written, four told it is held.
+    let grants = futures_util::future::join_all((0..5).map(|_| role("multi", "hotline_agent", OUT, "add"))).await;
+    let mut statuses: Vec<u16> = grants.iter().map(|(s, _)| *s).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 409, 409, 409, 409]);
+    assert_eq!(role("multi", "hotline_agent", OUT, "remove").await.0, 200);
     let (status, _) = role("multi", "unit_admin", IN, "remove").await;
     assert_eq!(status, 200);
     assert_eq!(multi.get(&format!("/console/records/{own}")).await.0, 404);
@@ -1396,7 +1402,7 @@ async fn an_account_holds_several_roles() {
     assert_eq!(status, 422);
     assert!(page.contains("关联了工号"), "{page}");
     let audit = app.app.store.audit_entries("user.role_", 0, 10).await.unwrap();
-    assert_eq!(audit.len(), 2);
+    assert_eq!(audit.len(), 4);
 }
 
 /// Issue 17 §6: what bad reviews say, grouped per item and criterion for the month, on the dashboard (each
