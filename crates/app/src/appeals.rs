@@ -19,7 +19,7 @@ use crate::cases::{domain_case, fields_after, marks_of, refusal, step_text, unit
 use crate::policy::{Action, Principal, Target};
 use crate::{App, AppError, AppResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AppealView {
     pub id: i64,
     pub case_id: Option<i64>,
@@ -61,7 +61,7 @@ impl AppealView {
 }
 
 /// An appeal with its decisions, and what this person may decide.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AppealDetail {
     pub appeal: AppealView,
     pub evidence: Vec<crate::cases::AttachmentView>,
@@ -72,7 +72,7 @@ pub struct AppealDetail {
 }
 
 /// One entry of the filing register.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DecisionView {
     pub appeal_id: i64,
     pub stage: String,

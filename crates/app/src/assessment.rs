@@ -10,7 +10,7 @@ use crate::policy::{Action, Principal, Target};
 use crate::stats::By;
 use crate::{App, AppError, AppResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AssessedLine {
     pub key: String,
     pub name: String,
@@ -20,7 +20,7 @@ pub struct AssessedLine {
     pub assessment: Assessment,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AssessmentReport {
     pub org_name: String,
     pub period_code: String,

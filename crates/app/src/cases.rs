@@ -19,7 +19,7 @@ use crate::{App, AppError, AppResult, secrets};
 pub const MAX_STEP_TEXT: usize = 2000;
 
 /// A step as submitted (form or JSON), before validation.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepInput {
     /// assign, solve_on_spot, contact, finding, rectified, plan_replied, follow_up, escalate, close
@@ -44,7 +44,7 @@ pub struct StepInput {
 }
 
 /// A case as people see it (no personal data: the evaluator is reached through the reveal action).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     pub id: i64,
     pub state: &'static str,
@@ -125,7 +125,7 @@ impl CaseView {
 }
 
 /// Which cases an inbox shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Inbox {
     /// Waiting for this person's roles to act.
@@ -360,7 +360,7 @@ fn short(text: &str, n: usize) -> String {
 }
 
 /// Everything a case page needs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseDetail {
     pub case: CaseView,
     pub steps: Vec<StepView>,
@@ -374,7 +374,7 @@ pub struct CaseDetail {
     pub second_evaluation: Option<crate::views::EvaluationView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StepView {
     pub round: i64,
     pub kind: String,
@@ -387,7 +387,7 @@ pub struct StepView {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AttachmentView {
     pub id: i64,
     pub file_name: String,
@@ -412,7 +412,7 @@ impl AttachmentView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub recipient_kind: String,
     pub template: String,

@@ -22,7 +22,7 @@ use crate::{App, AppError, AppResult, secrets};
 pub const CONFIRM_DAYS: i64 = 7;
 
 /// What became of a hotline agent's evaluation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum HotlineOutcome {
     /// Recorded: it counts now.

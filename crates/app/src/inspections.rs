@@ -46,7 +46,7 @@ pub struct InspectionInput {
     pub staff_number: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InspectionEvaluationView {
     pub staff_number: Option<String>,
     pub staff_name: Option<String>,
@@ -60,7 +60,7 @@ pub struct InspectionEvaluationView {
     pub recorded_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InspectionView {
     pub id: i64,
     pub window_code: String,
@@ -81,7 +81,7 @@ pub struct InspectionView {
 }
 
 /// The visits of a period counted apart from applicants' evaluations (statistics and reports: "暗访评价").
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct InspectionSummary {
     pub planned: u64,
     pub recorded: u64,

@@ -29,7 +29,7 @@ pub struct ScanReport {
 }
 
 /// A flag as the office's queue and the API show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FlagView {
     pub id: i64,
     pub pattern: Pattern,

@@ -65,7 +65,7 @@ pub fn retry_after(attempts: i64) -> Duration {
     Duration::seconds(secs.min(3600))
 }
 
-#[derive(Debug, Default, Clone, Copy, Serialize)]
+#[derive(Debug, Default, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct DeliveryReport {
     pub delivered: u64,
     pub failed: u64,

@@ -10,7 +10,7 @@ use crate::catalog_admin::parse_code;
 use crate::policy::{Action, Principal, Target};
 use crate::{App, AppError, AppResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlatformView {
     pub code: String,
     pub name: String,

@@ -19,7 +19,7 @@ use crate::reports::ReportBody;
 use crate::stats::By;
 use crate::{App, AppError, AppResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub id: i64,
     /// staff | unit

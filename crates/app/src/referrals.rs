@@ -16,7 +16,7 @@ use crate::audit::Actor;
 use crate::policy::{Action, Principal, Target};
 use crate::{App, AppError, AppResult};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReferralView {
     pub id: i64,
     pub subject_kind: String,
@@ -61,7 +61,7 @@ pub struct ReferralInput {
 }
 
 /// An evaluation whose comment suggests misconduct, for someone to decide whether to refer it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Suggestion {
     pub evaluation_id: i64,
     pub record_number: String,

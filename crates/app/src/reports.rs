@@ -20,7 +20,7 @@ use crate::stats::{By, FIGURE_HEADERS, figure_cells, rank_cell};
 use crate::{App, AppError, AppResult};
 
 /// One unit in a report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReportLine {
     pub key: String,
     pub name: String,
@@ -35,7 +35,7 @@ pub struct ReportLine {
 
 /// One platform in a report (plan §三: platforms are evaluated objects), not ranked: a county has a few,
 /// run by different levels of government.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReportPlatform {
     pub key: String,
     pub name: String,
@@ -45,7 +45,7 @@ pub struct ReportPlatform {
 }
 
 /// The frozen content of a report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReportBody {
     pub org_code: String,
     pub org_name: String,
@@ -73,7 +73,7 @@ pub struct ReportBody {
 }
 
 /// A report as pages and the API show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportView {
     pub id: i64,
     pub org_name: String,

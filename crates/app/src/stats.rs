@@ -15,7 +15,7 @@ use crate::policy::{Action, Principal, Target};
 use crate::{App, AppError, AppResult};
 
 /// What a cut is broken down by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum By {
     /// The organizations directly under the scope, each with everything under it (townships and departments of
@@ -80,7 +80,7 @@ impl By {
 }
 
 /// One line of a breakdown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CutLine {
     /// Stable key: an org code, a window/staff/item/platform id, a category or channel code.
     pub key: String,
@@ -93,7 +93,7 @@ pub struct CutLine {
 }
 
 /// The statistics of a scope over a period, with an optional breakdown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Cut {
     pub org_code: String,
     pub org_name: String,
@@ -108,7 +108,7 @@ pub struct Cut {
 }
 
 /// A ranking line: the cut's line with its place.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RankLine {
     pub rank: Option<u32>,
     pub tied: bool,
@@ -118,7 +118,7 @@ pub struct RankLine {
     pub line: CutLine,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ranking {
     pub org_code: String,
     pub org_name: String,

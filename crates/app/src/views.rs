@@ -10,13 +10,13 @@ use hcp_store::{EvaluationRow, RecordRow};
 use crate::keys::PlainApplicant;
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IndicatorsView {
     pub source: &'static str,
     pub levels: Vec<LevelView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LevelView {
     pub level: Level,
     pub name: &'static str,
@@ -25,7 +25,7 @@ pub struct LevelView {
     pub staff_criteria: Vec<StaffCriterionView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServiceCriterionView {
     pub id: String,
     pub dimension: String,
@@ -35,7 +35,7 @@ pub struct ServiceCriterionView {
     pub text: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StaffCriterionView {
     pub id: String,
     pub text: String,
@@ -75,7 +75,7 @@ impl IndicatorsView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RegisteredRecord {
     pub id: i64,
     pub record_number: String,
@@ -87,19 +87,19 @@ pub struct RegisteredRecord {
     pub evaluation_deadline: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CodeName {
     pub code: String,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StaffRef {
     pub staff_number: String,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemRef {
     pub code: String,
     pub name: String,
@@ -108,7 +108,7 @@ pub struct ItemRef {
 }
 
 /// The applicant, masked: 张*, 138****5678, 5108**********1234 (R11.2).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApplicantView {
     pub kind: String,
     pub name: String,
@@ -116,7 +116,7 @@ pub struct ApplicantView {
     pub mobile: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecordView {
     pub id: i64,
     pub source_system: String,
@@ -134,7 +134,7 @@ pub struct RecordView {
     pub evaluation: Option<EvaluationSummary>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EvaluationSummary {
     pub id: i64,
     pub level: String,
@@ -144,7 +144,7 @@ pub struct EvaluationSummary {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, Clone)]
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
 pub struct EvaluationView {
     pub id: i64,
     pub service_record_id: i64,
@@ -233,7 +233,7 @@ impl RecordView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrgView {
     pub code: String,
     pub name: String,
@@ -242,7 +242,7 @@ pub struct OrgView {
     pub parent_code: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
     pub code: String,
     pub name: String,
@@ -253,7 +253,7 @@ pub struct ItemView {
     pub promised_limit_days: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WindowView {
     pub code: String,
     pub name: String,

@@ -7,7 +7,7 @@ use crate::metrics::{Tally, Weights, percent, score};
 
 /// The scheme: what each result is worth. Every field has a default; a county changes only what it must
 /// (a JSON file given to `hcp serve --assessment-scheme`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Scheme {
     /// Points for a satisfaction score of 100 (scaled linearly).
@@ -79,7 +79,7 @@ impl Scheme {
 }
 
 /// One line of the breakdown: what was counted, from which figures, for how many points.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Line {
     pub item: &'static str,
     pub basis: String,
@@ -87,7 +87,7 @@ pub struct Line {
 }
 
 /// A subject's assessment: `points` is `None` when the sample is too small.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Assessment {
     pub points: Option<f64>,
     pub lines: Vec<Line>,

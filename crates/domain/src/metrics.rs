@@ -270,7 +270,7 @@ impl Tally {
 }
 
 /// Every metric of a cut, computed by [`Tally`]; a rate without a denominator is `None` (shown “—”).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Figures {
     pub evaluations: u64,
     /// Of them, given while the matter was still in progress (办理中评价; absent from reports made before it).

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::metrics::{Tally, Weights};
 
 /// What a ranking orders by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     Satisfaction,

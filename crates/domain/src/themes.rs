@@ -15,7 +15,7 @@ pub struct BadReview {
 }
 
 /// A theme of the month.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Theme {
     pub item_code: String,
     pub item_name: String,

@@ -75,6 +75,29 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// The body of every error under `/api` as the OpenAPI document describes it (what `into_response` writes).
+/// `code`'s list of values is filled in from [`crate::problems::PROBLEM_CODES`] when the document is made.
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "only describes the JSON that `ApiError::into_response` writes")]
+pub struct Problem {
+    /// `urn:hcp:problem:{code}`.
+    #[schema(rename = "type", example = "urn:hcp:problem:invalid_level")]
+    kind: String,
+    /// The kind of error, in Chinese (请求内容有误 …).
+    title: String,
+    status: u16,
+    /// What went wrong, for people, in Chinese.
+    detail: String,
+    /// The stable machine code.
+    code: String,
+    /// The first field at fault, when a field is.
+    field: Option<String>,
+    /// Every field at fault.
+    errors: Option<Vec<Violation>>,
+    /// `urn:hcp:request:{id}`: the request's id, also in the log lines.
+    instance: Option<String>,
+}
+
 fn title(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "请求格式错误",
@@ -95,6 +118,11 @@ fn title(status: StatusCode) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        debug_assert!(
+            crate::problems::is_documented(self.code),
+            "problem code `{}` is not in PROBLEM_CODES (crates/web/src/problems.rs): document it",
+            self.code
+        );
         let mut body = json!({
             "type": format!("urn:hcp:problem:{}", self.code),
             "title": title(self.status),

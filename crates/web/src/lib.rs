@@ -1,12 +1,14 @@
 //! HTTP for 好差评: the JSON API under `/api/v1` and the server-rendered pages.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod charts;
 pub mod console;
 pub mod controllers;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod problems;
 pub mod qr;
 pub mod telemetry;
 
@@ -18,71 +20,13 @@ use axum::routing::{get, post};
 use hcp_app::App;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::controllers::{
-    appeals, cases, catalog, evaluations, health, hotline, indicators, inspections, integrity, platforms, referrals,
-    results, service_records, sessions, stats,
-};
+use crate::controllers::health;
 use crate::error::ApiError;
 
 /// Every route of the program.
 pub fn router(app: App) -> Router {
-    let api = Router::new()
-        .route("/indicators", get(indicators::list))
-        .route("/orgs", get(catalog::orgs))
-        .route("/service-items", get(catalog::items))
-        .route("/windows", get(catalog::windows))
-        .route("/platforms", get(platforms::list).post(platforms::create))
-        .route("/integrity/flags", get(integrity::flags))
-        .route("/integrity/flags/{id}/investigation", post(integrity::investigate))
-        .route("/integrity/flags/{id}/conclusion", post(integrity::conclude))
-        .route("/inspections", get(inspections::list).post(inspections::create))
-        .route("/inspections/{id}", get(inspections::get))
-        .route("/inspections/{id}/evaluations", post(inspections::evaluate))
-        .route(
-            "/inspections/{id}/photos",
-            post(inspections::add_photo).layer(DefaultBodyLimit::max(hcp_app::attachments::MAX_BYTES + 1024)),
-        )
-        .route("/inspections/{id}/photos/{photo}", get(inspections::photo))
-        .route("/referrals", get(referrals::list).post(referrals::create))
-        .route("/referrals/suggestions", get(referrals::suggestions))
-        .route("/referrals/{id}/outcome", post(referrals::outcome))
-        .route("/service-records", post(service_records::create))
-        .route("/service-records/{id}", get(service_records::get))
-        .route("/service-records/{id}/complete", post(service_records::complete))
-        .route("/service-records/{id}/hotline-evaluation", post(hotline::create))
-        .route("/evaluations", post(evaluations::create))
-        .route("/sessions", post(sessions::create))
-        .route("/cases", get(cases::list))
-        .route("/cases/{id}", get(cases::get))
-        .route("/cases/{id}/steps", post(cases::step))
-        .route(
-            "/cases/{id}/attachments",
-            post(cases::attach).layer(DefaultBodyLimit::max(hcp_app::attachments::MAX_BYTES + 1024)),
-        )
-        .route("/cases/{id}/attachments/{attachment}", get(cases::attachment))
-        .route("/cases/{id}/appeal", post(cases::appeal))
-        .route("/appeals", get(appeals::list))
-        .route("/appeals/{id}", get(appeals::get))
-        .route("/appeals/{id}/decision", post(appeals::decide))
-        .route("/appeals/{id}/withdraw", post(appeals::withdraw))
-        .route(
-            "/appeals/{id}/evidence",
-            post(appeals::add_evidence).layer(DefaultBodyLimit::max(hcp_app::attachments::MAX_BYTES + 1024)),
-        )
-        .route("/appeals/{id}/evidence/{evidence}", get(appeals::evidence))
-        .route("/filing-register", get(appeals::register))
-        .route("/stats", get(stats::get))
-        .route("/rankings", get(stats::rankings))
-        .route("/reports", get(results::list).post(results::create))
-        .route("/reports/{id}", get(results::get))
-        .route("/reports/{id}/publish", post(results::publish))
-        .route("/rectification-orders", get(results::orders))
-        .route("/rectification-orders/{id}", get(results::order))
-        .route("/rectification-orders/{id}/answer", post(results::answer))
-        .route("/rectification-orders/{id}/review", post(results::review))
-        .route("/assessment", get(results::assessment))
-        .fallback(api_not_found)
-        .method_not_allowed_fallback(api_method_not_allowed);
+    let (api, doc) = api::routes();
+    let api = api.fallback(api_not_found).method_not_allowed_fallback(api_method_not_allowed);
     let mut router = Router::new();
     for r in console::routes() {
         router = router.route(r.path, r.router);
@@ -109,7 +53,8 @@ pub fn router(app: App) -> Router {
         .route("/public", get(pages::public::index))
         .route("/public/reports/{id}", get(pages::public::report))
         .route("/public/bad-reviews", get(pages::public::bad_reviews))
-        .nest("/api/v1", api)
+        .nest(api::PREFIX, api)
+        .merge(api::docs(doc))
         .fallback(page_not_found)
         // Per route (so the route template is known), the fallback included.
         .layer(axum::middleware::from_fn_with_state(app.clone(), telemetry::track))

@@ -409,3 +409,20 @@ async fn large_type_meets_the_elderly_friendly_guidance() {
         b.quit().await;
     }
 }
+
+/// The API reference (issue 18 §1) renders from the Swagger UI embedded in the binary, under the pages' content
+/// security policy, with nothing fetched from another host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_reference_renders_offline() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.expect("sqlite");
+    let Some(b) = Session::start(&app.base, 1280, 1000).await else { return };
+    b.goto("/api/docs/").await;
+    b.wait_for_text("好差评 haochaping API", WAIT).await;
+    let text = b.wait_for_text("提交评价", WAIT).await;
+    for tag in ["办件", "差评整改", "申诉", "统计与排名"] {
+        assert!(text.contains(tag), "{tag} missing from the reference: {text}");
+    }
+    b.assert_same_origin().await;
+    b.screenshot("api-docs").await;
+    b.quit().await;
+}

@@ -26,6 +26,7 @@ mod inspections;
 mod instances;
 mod integrity;
 mod metrics;
+mod openapi;
 mod plan;
 mod privacy;
 mod records;

@@ -8,23 +8,30 @@ use hcp_app::App;
 use hcp_app::appeals::{AppealDetail, AppealView, DecisionView, register_csv};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use crate::controllers::cases::Attached;
+use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Person, path_id};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only those waiting for a decision.
     #[serde(default)]
     pub open: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AppealList {
     pub appeals: Vec<AppealView>,
 }
 
 /// `GET /api/v1/appeals?open=true`
+#[utoipa::path(
+    operation_id = "appeals_list",
+    get, path = "/appeals", tag = "申诉", summary = "申诉列表", params(ListQuery), security(("session" = [])),
+    responses((status = 200, description = "申诉", body = AppealList)),
+)]
 pub async fn list(
     State(app): State<App>,
     Person(who): Person,
@@ -34,6 +41,11 @@ pub async fn list(
 }
 
 /// `GET /api/v1/appeals/{id}`
+#[utoipa::path(
+    operation_id = "appeals_get",
+    get, path = "/appeals/{id}", tag = "申诉", summary = "申诉详情", security(("session" = [])), params(("id" = i64, Path, description = "申诉编号")),
+    responses((status = 200, description = "申诉及其证据与决定", body = AppealDetail)),
+)]
 pub async fn get(
     State(app): State<App>,
     Person(who): Person,
@@ -42,7 +54,7 @@ pub async fn get(
     Ok(Json(app.appeal_detail(&who, path_id(&id, "appeal_not_found")?).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     /// Stage 1, the unit's verification: whether it supports the appeal (it goes to the center either way).
@@ -55,6 +67,14 @@ pub struct DecisionBody {
 }
 
 /// `POST /api/v1/appeals/{id}/decision`
+#[utoipa::path(
+    operation_id = "appeals_decide",
+    post, path = "/appeals/{id}/decision", tag = "申诉", summary = "单位初核或中心复核", request_body = DecisionBody, security(("session" = [])), params(("id" = i64, Path, description = "申诉编号")),
+    responses(
+        (status = 200, description = "申诉", body = AppealView),
+        (status = 409, description = "已决定,或已被他人改动", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn decide(
     State(app): State<App>,
     Person(who): Person,
@@ -74,6 +94,14 @@ pub async fn decide(
 }
 
 /// `POST /api/v1/appeals/{id}/withdraw`: the appellant withdraws the appeal before the center decides.
+#[utoipa::path(
+    operation_id = "appeals_withdraw",
+    post, path = "/appeals/{id}/withdraw", tag = "申诉", summary = "撤回申诉", security(("session" = [])), params(("id" = i64, Path, description = "申诉编号")),
+    responses(
+        (status = 200, description = "申诉", body = AppealView),
+        (status = 409, description = "中心已决定", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn withdraw(
     State(app): State<App>,
     Person(who): Person,
@@ -82,8 +110,9 @@ pub async fn withdraw(
     Ok(Json(app.withdraw_appeal(&who, path_id(&id, "appeal_not_found")?).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RegisterQuery {
     pub from: String,
     pub to: String,
@@ -91,12 +120,17 @@ pub struct RegisterQuery {
     pub format: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Register {
     pub decisions: Vec<DecisionView>,
 }
 
 /// `GET /api/v1/filing-register?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv]`
+#[utoipa::path(
+    operation_id = "appeals_register",
+    get, path = "/filing-register", tag = "申诉", summary = "申诉备案登记", params(RegisterQuery), security(("session" = [])),
+    responses((status = 200, description = "日期内的决定", content((Register = "application/json"), ("text/csv")))),
+)]
 pub async fn register(
     State(app): State<App>,
     Person(who): Person,
@@ -126,8 +160,9 @@ pub fn csv_download(name: &str, text: String) -> Response {
         .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EvidenceQuery {
     #[serde(default)]
     pub name: String,
@@ -135,20 +170,34 @@ pub struct EvidenceQuery {
 
 /// `POST /api/v1/appeals/{id}/evidence?name=scan.pdf`: the appellant adds a file (JPG, PNG, PDF, ≤ 5 MB)
 /// while the unit has not decided.
+#[utoipa::path(
+    operation_id = "appeals_add_evidence",
+    post, path = "/appeals/{id}/evidence", tag = "申诉", summary = "补充证据",
+    params(("id" = i64, Path, description = "申诉编号"), EvidenceQuery),
+    request_body(description = "文件本身(JPG、PNG 或 PDF,不超过 5 MB)", content(("image/jpeg"), ("image/png"), ("application/pdf"))),
+    security(("session" = [])),
+    responses((status = 201, description = "证据编号", body = Attached)),
+)]
 pub async fn add_evidence(
     State(app): State<App>,
     Person(who): Person,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<EvidenceQuery>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<(axum::http::StatusCode, Json<crate::controllers::cases::Attached>), ApiError> {
+) -> Result<(axum::http::StatusCode, Json<Attached>), ApiError> {
     let body = crate::extract::body_or_too_large(body, hcp_app::attachments::MAX_BYTES)?;
     let upload = hcp_app::attachments::Upload { file_name: q.name, bytes: body.to_vec() };
     let id = app.add_evidence(&who, path_id(&id, "appeal_not_found")?, &upload).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(crate::controllers::cases::Attached { id })))
+    Ok((axum::http::StatusCode::CREATED, Json(Attached { id })))
 }
 
 /// `GET /api/v1/appeals/{id}/evidence/{evidence}`: the file, as a download.
+#[utoipa::path(
+    operation_id = "appeals_evidence",
+    get, path = "/appeals/{id}/evidence/{evidence}", tag = "申诉", summary = "下载证据", security(("session" = [])),
+    params(("id" = i64, Path, description = "申诉编号"), ("evidence" = i64, Path, description = "证据编号")),
+    responses((status = 200, description = "文件(作为下载)", content(("image/jpeg"), ("image/png"), ("application/pdf")))),
+)]
 pub async fn evidence(
     State(app): State<App>,
     Person(who): Person,

@@ -6,11 +6,12 @@ use hcp_app::evaluations::EvaluationInput;
 use hcp_app::views::EvaluationView;
 use serde::Deserialize;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ClientIp};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewEvaluation)]
 pub struct CreateBody {
     pub token: String,
     pub level: String,
@@ -28,6 +29,16 @@ pub static REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed")
 
 /// `POST /api/v1/evaluations`: the evaluator's one evaluation of a record, authorised by the link's token.
 /// A retry of the same submission answers 201 with the first result (and `Idempotent-Replayed: true`).
+#[utoipa::path(
+    operation_id = "evaluations_create",
+    post, path = "/evaluations", tag = "评价", summary = "提交评价",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "评价已保存(重试时为首次的结果,`Idempotent-Replayed: true`)", body = EvaluationView),
+        (status = 409, description = "已评价,或评价期已过", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "尝试过于频繁", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn create(
     State(app): State<App>,
     ClientIp(ip): ClientIp,

@@ -10,10 +10,11 @@ use hcp_app::inspections::{InspectionInput, InspectionPlan, InspectionSummary, I
 use serde::{Deserialize, Serialize};
 
 use crate::controllers::cases::download;
-use crate::error::ApiError;
+use crate::controllers::cases::{AttachQuery, Attached};
+use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Person, path_id};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanBody {
     pub window_code: String,
@@ -25,6 +26,11 @@ pub struct PlanBody {
 }
 
 /// `POST /api/v1/inspections` (county office): 201 with the planned visit.
+#[utoipa::path(
+    operation_id = "inspections_create",
+    post, path = "/inspections", tag = "调查暗访", summary = "安排暗访", request_body = PlanBody, security(("session" = [])),
+    responses((status = 201, description = "暗访安排", body = InspectionView)),
+)]
 pub async fn create(
     State(app): State<App>,
     Person(who): Person,
@@ -34,14 +40,15 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(app.plan_inspection(&who, &plan).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub from: String,
     pub to: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct InspectionList {
     pub inspections: Vec<InspectionView>,
     /// "暗访评价": the visits counted apart from applicants' evaluations.
@@ -49,6 +56,11 @@ pub struct InspectionList {
 }
 
 /// `GET /api/v1/inspections?from=&to=`: visits overlapping the dates, with their summary.
+#[utoipa::path(
+    operation_id = "inspections_list",
+    get, path = "/inspections", tag = "调查暗访", summary = "暗访列表与汇总", params(ListQuery), security(("session" = [])),
+    responses((status = 200, description = "日期内的暗访及“暗访评价”汇总", body = InspectionList)),
+)]
 pub async fn list(
     State(app): State<App>,
     Person(who): Person,
@@ -59,6 +71,11 @@ pub async fn list(
 }
 
 /// `GET /api/v1/inspections/{id}`.
+#[utoipa::path(
+    operation_id = "inspections_get",
+    get, path = "/inspections/{id}", tag = "调查暗访", summary = "暗访详情", security(("session" = [])), params(("id" = i64, Path, description = "暗访编号")),
+    responses((status = 200, description = "暗访", body = InspectionView)),
+)]
 pub async fn get(
     State(app): State<App>,
     Person(who): Person,
@@ -68,7 +85,7 @@ pub async fn get(
 }
 
 /// An applicant's evaluation body (the token aside) plus the findings and who served.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationBody {
     pub level: String,
@@ -85,6 +102,14 @@ pub struct EvaluationBody {
 }
 
 /// `POST /api/v1/inspections/{id}/evaluations` (the visit's inspector, within its dates, once): 201.
+#[utoipa::path(
+    operation_id = "inspections_evaluate",
+    post, path = "/inspections/{id}/evaluations", tag = "调查暗访", summary = "记录暗访评价", request_body = EvaluationBody, security(("session" = [])), params(("id" = i64, Path, description = "暗访编号")),
+    responses(
+        (status = 201, description = "暗访(差评即开案件)", body = InspectionView),
+        (status = 409, description = "已记录", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn evaluate(
     State(app): State<App>,
     Person(who): Person,
@@ -105,20 +130,34 @@ pub async fn evaluate(
 
 /// `POST /api/v1/inspections/{id}/photos?name=photo.jpg` (the visit's inspector): the file is the body (JPG,
 /// PNG or PDF, ≤ 5 MB; five a visit). 201 `{"id"}`.
+#[utoipa::path(
+    operation_id = "inspections_add_photo",
+    post, path = "/inspections/{id}/photos", tag = "调查暗访", summary = "上传暗访照片",
+    params(("id" = i64, Path, description = "暗访编号"), AttachQuery),
+    request_body(description = "文件本身(JPG、PNG 或 PDF,不超过 5 MB;每次暗访 5 张)", content(("image/jpeg"), ("image/png"), ("application/pdf"))),
+    security(("session" = [])),
+    responses((status = 201, description = "照片编号", body = Attached)),
+)]
 pub async fn add_photo(
     State(app): State<App>,
     Person(who): Person,
     Path(id): Path<String>,
-    ApiQuery(q): ApiQuery<crate::controllers::cases::AttachQuery>,
+    ApiQuery(q): ApiQuery<AttachQuery>,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<(StatusCode, Json<crate::controllers::cases::Attached>), ApiError> {
+) -> Result<(StatusCode, Json<Attached>), ApiError> {
     let body = crate::extract::body_or_too_large(body, hcp_app::attachments::MAX_BYTES)?;
     let upload = hcp_app::attachments::Upload { file_name: q.name, bytes: body.to_vec() };
     let photo = app.add_inspection_photo(&who, path_id(&id, "inspection_not_found")?, &upload).await?;
-    Ok((StatusCode::CREATED, Json(crate::controllers::cases::Attached { id: photo })))
+    Ok((StatusCode::CREATED, Json(Attached { id: photo })))
 }
 
 /// `GET /api/v1/inspections/{id}/photos/{photo}`: a photo, as a download.
+#[utoipa::path(
+    operation_id = "inspections_photo",
+    get, path = "/inspections/{id}/photos/{photo}", tag = "调查暗访", summary = "下载暗访照片", security(("session" = [])),
+    params(("id" = i64, Path, description = "暗访编号"), ("photo" = i64, Path, description = "照片编号")),
+    responses((status = 200, description = "文件(作为下载)", content(("image/jpeg"), ("image/png"), ("application/pdf")))),
+)]
 pub async fn photo(
     State(app): State<App>,
     Person(who): Person,

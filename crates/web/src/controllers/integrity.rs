@@ -7,11 +7,12 @@ use hcp_app::{App, AppError};
 use hcp_domain::calendar::parse_date;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, Person, path_id};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FlagQuery {
     /// Business dates (UTC+8), inclusive.
     pub from: String,
@@ -20,13 +21,18 @@ pub struct FlagQuery {
     pub pattern: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct FlagList {
     pub flags: Vec<FlagView>,
 }
 
 /// `GET /api/v1/integrity/flags?from=2026-11-01&to=2026-11-30[&pattern=self_rating]`: flags whose evaluations
 /// fall in the dates, strongest first.
+#[utoipa::path(
+    operation_id = "integrity_flags",
+    get, path = "/integrity/flags", tag = "诚信核查", summary = "疑似刷好评、恶意差评的线索", params(FlagQuery), security(("session" = [])),
+    responses((status = 200, description = "线索,最强的在前", body = FlagList)),
+)]
 pub async fn flags(
     State(app): State<App>,
     Person(who): Person,
@@ -40,13 +46,21 @@ pub async fn flags(
     Ok(Json(FlagList { flags: app.integrity_flags(&who, from, to, pattern).await? }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvestigationBody {
     pub note: String,
 }
 
 /// `POST /api/v1/integrity/flags/{id}/investigation {"note"}`: the county office opens it; 409 `flag_not_open`.
+#[utoipa::path(
+    operation_id = "integrity_investigate",
+    post, path = "/integrity/flags/{id}/investigation", tag = "诚信核查", summary = "立案核查", request_body = InvestigationBody, security(("session" = [])), params(("id" = i64, Path, description = "线索编号")),
+    responses(
+        (status = 200, description = "线索", body = FlagView),
+        (status = 409, description = "线索不在待核查状态", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn investigate(
     State(app): State<App>,
     Person(who): Person,
@@ -56,7 +70,7 @@ pub async fn investigate(
     Ok(Json(app.open_investigation(&who, path_id(&id, "flag_not_found")?, &body.note).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConclusionBody {
     pub conclusion: String,
@@ -66,6 +80,14 @@ pub struct ConclusionBody {
 
 /// `POST /api/v1/integrity/flags/{id}/conclusion {"conclusion": "fake_good"|"malicious_bad"|"cleared"|"referred",
 /// "findings", "evaluation_ids"?}`: a fake or malicious conclusion sets the evaluations aside.
+#[utoipa::path(
+    operation_id = "integrity_conclude",
+    post, path = "/integrity/flags/{id}/conclusion", tag = "诚信核查", summary = "核查结论", request_body = ConclusionBody, security(("session" = [])), params(("id" = i64, Path, description = "线索编号")),
+    responses(
+        (status = 200, description = "线索(认定为刷好评或恶意差评时,相关评价不再计入)", body = FlagView),
+        (status = 409, description = "已有结论", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn conclude(
     State(app): State<App>,
     Person(who): Person,

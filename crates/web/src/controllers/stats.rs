@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use hcp_app::stats::{By, parse_by, parse_metric, parse_period};
+use hcp_app::stats::{By, Cut, Ranking, parse_by, parse_metric, parse_period};
 use hcp_app::{App, AppError};
 use serde::Deserialize;
 
@@ -12,8 +12,9 @@ use crate::controllers::download::respond;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, Person};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// The organization (and everything under it), by code.
     pub org: String,
@@ -38,6 +39,11 @@ impl StatsQuery {
 }
 
 /// `GET /api/v1/stats?org=510899&period=2026-11[&by=unit][&format=csv|xlsx]`
+#[utoipa::path(
+    operation_id = "stats_get",
+    get, path = "/stats", tag = "统计与排名", summary = "任一维度的统计", params(StatsQuery), security(("session" = [])),
+    responses((status = 200, description = "统计(JSON、CSV 或 Excel)", content((Cut = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
+)]
 pub async fn get(
     State(app): State<App>,
     Person(who): Person,
@@ -48,6 +54,11 @@ pub async fn get(
 }
 
 /// `GET /api/v1/rankings?org=510899&period=2026-11&by=unit&metric=satisfaction[&min=20][&format=…]`
+#[utoipa::path(
+    operation_id = "stats_rankings",
+    get, path = "/rankings", tag = "统计与排名", summary = "排名", params(StatsQuery), security(("session" = [])),
+    responses((status = 200, description = "排名(JSON、CSV 或 Excel)", content((Ranking = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
+)]
 pub async fn rankings(
     State(app): State<App>,
     Person(who): Person,
