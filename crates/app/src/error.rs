@@ -65,6 +65,7 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::TooMany { code, .. } | AppError::Denied { code, .. } => code,
             AppError::NotFound { code, .. } | AppError::Conflict { code, .. } | AppError::Gone { code, .. } => code,
+            AppError::Internal(StoreError::Busy) => "server_busy",
             AppError::Internal(e) if e.is_unavailable() => "database_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -80,6 +81,9 @@ impl AppError {
             AppError::NotFound { message, .. }
             | AppError::Conflict { message, .. }
             | AppError::Gone { message, .. } => message.clone(),
+            AppError::Internal(StoreError::Busy) => {
+                "系统繁忙,请稍后重试。已提交的评价不会丢失,重新提交不会重复记录。".into()
+            }
             AppError::Internal(e) if e.is_unavailable() => {
                 "数据库暂时无法访问,请稍后重试;系统恢复后无需任何操作。".into()
             }

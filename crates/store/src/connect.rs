@@ -103,6 +103,19 @@ impl Store {
                     Ok(())
                 })
             })
+            .after_release(move |conn, _| {
+                Box::pin(async move {
+                    if backend != Backend::Sqlite {
+                        return Ok(true);
+                    }
+                    // On a full disk or an I/O error SQLite rolls a transaction back by itself; sqlx's ROLLBACK
+                    // then fails and it still counts the connection as inside a transaction, so every later
+                    // `BEGIN IMMEDIATE` on it would fail (InvalidSavePointStatement) long after space returned.
+                    // Such a connection is closed, not pooled. The ping first lets a pending rollback finish.
+                    conn.ping().await?;
+                    Ok(!sqlx::Connection::is_in_transaction(conn))
+                })
+            })
             .connect(url)
             .await?;
         Ok(Store { pool, backend, audit_key: Default::default() })

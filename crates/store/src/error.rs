@@ -10,6 +10,10 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("the evaluation writer has stopped")]
     WriterStopped,
+    /// The evaluation writer's queue is full: the database is slower than the submissions coming in. Refused
+    /// at once (503) rather than left to pile up behind it.
+    #[error("the evaluation writer's queue is full")]
+    Busy,
     #[error("stored data is not what the program wrote: {0}")]
     Corrupt(String),
 }
@@ -18,6 +22,9 @@ impl StoreError {
     /// The database cannot be reached or cannot write just now (PostgreSQL stopped or restarting, the network
     /// cut, SQLite's disk full or failing): a temporary condition the client should retry, not a bug.
     pub fn is_unavailable(&self) -> bool {
+        if matches!(self, StoreError::Busy) {
+            return true;
+        }
         let StoreError::Database(e) = self else { return false };
         match e {
             sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,

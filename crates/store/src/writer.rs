@@ -20,6 +20,9 @@ use crate::{Backend, Store, StoreError};
 
 /// The most submissions handled in one transaction (9 parameters each stays under both databases' limits).
 const MAX_BATCH: usize = 1000;
+/// Submissions waiting for the writer at most: four full batches. Past it a submission is refused with 503
+/// (`server_busy`) instead of waiting behind a database that cannot keep up.
+const QUEUE: usize = 4 * MAX_BATCH;
 
 /// An evaluator's submission by invitation token; `evaluation.service_record_id` is filled in here.
 #[derive(Debug, Clone)]
@@ -70,7 +73,12 @@ struct Counters {
 
 impl EvaluationWriter {
     pub fn spawn(store: Store) -> EvaluationWriter {
-        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        Self::spawn_with_queue(store, QUEUE)
+    }
+
+    /// [`Self::spawn`] with a queue of `capacity` submissions.
+    pub fn spawn_with_queue(store: Store, capacity: usize) -> EvaluationWriter {
+        let (tx, rx) = mpsc::channel(capacity);
         let stats = std::sync::Arc::new(Counters::default());
         tokio::spawn(run(store, rx, stats.clone()));
         EvaluationWriter { tx, stats }
@@ -85,10 +93,14 @@ impl EvaluationWriter {
         }
     }
 
-    /// Handles one submission and returns once its outcome is committed.
+    /// Handles one submission and returns once its outcome is committed; [`StoreError::Busy`] at once when the
+    /// queue is full (a slow or stalled database), so submissions do not pile up without bound.
     pub async fn submit(&self, s: TokenSubmission) -> Result<WriteOutcome, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send((s, reply)).await.map_err(|_| StoreError::WriterStopped)?;
+        self.tx.try_send((s, reply)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => StoreError::Busy,
+            mpsc::error::TrySendError::Closed(_) => StoreError::WriterStopped,
+        })?;
         answer.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
@@ -268,5 +280,62 @@ pub(crate) fn evaluation_audit(e: &NewEvaluation, id: i64, actor: &str, action: 
             r#"{{"evaluation_id":{id},"round":{},"level":"{}","channel":"{}"}}"#,
             e.round, e.level, e.channel
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn submission(n: usize) -> TokenSubmission {
+        TokenSubmission {
+            token_hash: format!("no-such-token-{n}"),
+            evaluation: NewEvaluation {
+                service_record_id: 0,
+                round: 1,
+                level: "satisfied",
+                channel: "web",
+                indicator_ids: String::new(),
+                staff_indicator_ids: String::new(),
+                comment: None,
+                is_default: false,
+                created_at: Utc::now(),
+                recorded_by: None,
+                evidence: None,
+            },
+        }
+    }
+
+    /// A stalled database (another connection holds SQLite's write lock): the queue fills, and the next
+    /// submission is refused at once with `Busy` instead of waiting; those queued are answered once it moves.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_at_once_and_the_queued_are_answered_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("writer.db").display());
+        let store = Store::connect(&url, 4).await.unwrap();
+        store.migrate().await.unwrap();
+        let mut blocker = store.pool.acquire().await.unwrap();
+        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *blocker).await.unwrap();
+
+        let writer = EvaluationWriter::spawn_with_queue(store.clone(), 2);
+        // The first is taken into a batch (and waits for the lock); two more fill the queue.
+        let mut waiting = Vec::new();
+        for n in 0..3 {
+            let w = writer.clone();
+            waiting.push(tokio::spawn(async move { w.submit(submission(n)).await }));
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(writer.stats().queued, 2);
+        let started = std::time::Instant::now();
+        let refused = writer.submit(submission(9)).await;
+        assert!(matches!(refused, Err(StoreError::Busy)), "{refused:?}");
+        assert!(refused.unwrap_err().is_unavailable());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "refused at once");
+
+        sqlx::raw_sql("COMMIT").execute(&mut *blocker).await.unwrap();
+        drop(blocker);
+        for w in waiting {
+            assert_eq!(w.await.unwrap().unwrap(), WriteOutcome::UnknownToken);
+        }
     }
 }
