@@ -213,6 +213,12 @@ impl App {
         }
     }
 
+    /// Whether requests are counted and `/metrics` served (`serve --no-metrics` turns both off).
+    pub fn with_metrics(mut self, enabled: bool) -> App {
+        self.telemetry.enabled = enabled;
+        self
+    }
+
     /// Who may read `/metrics`, besides nobody else.
     pub fn with_metrics_allow(mut self, allow: Vec<std::net::IpAddr>) -> App {
         if !allow.is_empty() {

@@ -54,6 +54,8 @@ pub struct Telemetry {
     durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
     job_runs: Family<JobLabels, Counter>,
     job_failures: Family<JobLabels, Counter>,
+    /// `false` with `serve --no-metrics`: nothing is counted and `/metrics` is not served.
+    pub enabled: bool,
 }
 
 impl Default for Telemetry {
@@ -63,6 +65,7 @@ impl Default for Telemetry {
             durations: Family::new_with_constructor(latency),
             job_runs: Family::default(),
             job_failures: Family::default(),
+            enabled: true,
         }
     }
 }
@@ -70,6 +73,9 @@ impl Default for Telemetry {
 impl Telemetry {
     /// One answered request.
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        if !self.enabled {
+            return;
+        }
         let (method, route) = (method.to_string(), route.to_string());
         self.requests.get_or_create(&RequestLabels { method: method.clone(), route: route.clone(), status }).inc();
         self.durations.get_or_create(&RouteLabels { method, route }).observe(seconds);

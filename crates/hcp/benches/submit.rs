@@ -48,6 +48,9 @@ struct SubmitArgs {
     /// Records to seed (each takes one evaluation; must cover seconds × rate).
     #[arg(long, default_value_t = 300_000)]
     records: usize,
+    /// Serve with `--no-metrics`, to measure what counting requests costs (docs/performance.md).
+    #[arg(long)]
+    no_metrics: bool,
 }
 
 #[derive(Subcommand)]
@@ -63,13 +66,13 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Cmd::ParseServer) => parse_server().await,
         None => {
-            let SubmitArgs { database_url, concurrency, seconds, records } = cli.submit;
+            let SubmitArgs { database_url, concurrency, seconds, records, no_metrics } = cli.submit;
             let dir = std::env::temp_dir().join(format!("hcp-bench-{}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
             let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
             let keys = dir.join("bench.keys");
             std::fs::write(&keys, hcp_crypto::Keyring::generate_text())?;
-            let result = submit(&url, &keys, concurrency, Duration::from_secs(seconds), records).await;
+            let result = submit(&url, &keys, concurrency, Duration::from_secs(seconds), records, no_metrics).await;
             let _ = std::fs::remove_dir_all(&dir);
             result
         }
@@ -197,6 +200,7 @@ async fn submit(
     concurrency: usize,
     duration: Duration,
     records: usize,
+    no_metrics: bool,
 ) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let hcp = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hcp"));
@@ -210,7 +214,11 @@ async fn submit(
     drop(parse_child);
 
     let keys = keys.to_str().context("key path")?;
-    let args = ["serve", "--listen", "127.0.0.1:0", "--no-jobs", "--database-url", url, "--data-keys-file", keys];
+    let mut args =
+        vec!["serve", "--listen", "127.0.0.1:0", "--no-jobs", "--database-url", url, "--data-keys-file", keys];
+    if no_metrics {
+        args.push("--no-metrics");
+    }
     let (server, base) = spawn(&hcp, &args).await?;
     let durable = load(&base, tokens.clone(), concurrency, duration).await?;
     drop(server);

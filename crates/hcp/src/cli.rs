@@ -484,6 +484,10 @@ pub struct ServeArgs {
     /// the real client's address counts.
     #[arg(long, env = "HCP_METRICS_ALLOW", value_delimiter = ',')]
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// Neither count requests nor serve `/metrics` (the counting costs no measurable throughput — see
+    /// docs/performance.md — but an operator without a collector may leave it off).
+    #[arg(long, env = "HCP_NO_METRICS")]
+    pub no_metrics: bool,
     /// Take a backup every night at 02:30 (UTC+8) into a new dated directory under this one (SQLite).
     #[arg(long, env = "HCP_BACKUP_DIR")]
     pub backup_dir: Option<std::path::PathBuf>,

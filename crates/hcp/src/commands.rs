@@ -241,6 +241,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             cfg.jobs = !args.no_jobs;
             cfg.trusted_proxies = args.trusted_proxy;
             cfg.metrics_allow = args.metrics_allow;
+            cfg.metrics = !args.no_metrics;
             cfg.safeguards.reveal_quota = args.reveal_quota;
             cfg.safeguards.hotline_confirm = args.hotline_confirm;
             cfg.http_limits = crate::listener::Limits {

@@ -25,6 +25,8 @@ pub struct ServeConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Who may read `/metrics` (empty: loopback).
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// Count requests and serve `/metrics` (`--no-metrics` turns it off).
+    pub metrics: bool,
     /// Rules of cases and appeals.
     pub case_rules: hcp_app::CaseRules,
     /// Limits on what one person may do alone.
@@ -54,6 +56,7 @@ impl ServeConfig {
             keys: crate::commands::default_key_source(database_url, None),
             trusted_proxies: Vec::new(),
             metrics_allow: Vec::new(),
+            metrics: true,
             case_rules: hcp_app::CaseRules::default(),
             safeguards: hcp_app::Safeguards::default(),
             http_limits: crate::listener::Limits::default(),
@@ -90,6 +93,7 @@ impl Application {
             .with_close_of_day(cfg.close_of_day)
             .with_trusted_proxies(cfg.trusted_proxies.clone())
             .with_metrics_allow(cfg.metrics_allow.clone())
+            .with_metrics(cfg.metrics)
             .with_case_rules(cfg.case_rules)
             .with_safeguards(cfg.safeguards)
             .with_result_rules(cfg.result_rules.clone())

@@ -15,6 +15,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "appeal_conflict_of_interest",
     "appeal_decided",
     "appeal_not_found",
+    "appeal_too_late",
     "attachment_not_found",
     "auditor_alone",
     "bad_credentials",
@@ -23,6 +24,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "body_too_large",
     "calendar_next_year_missing",
     "case_changed",
+    "case_closed",
     "case_not_found",
     "catalog_changed",
     "channel_not_allowed",
@@ -52,6 +54,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "flag_concluded",
     "flag_not_found",
     "flag_not_open",
+    "follow_up_first",
     "forbidden",
     "hall_not_found",
     "inspection_not_appealable",
@@ -103,10 +106,13 @@ pub const PROBLEM_CODES: &[&str] = &[
     "method_not_allowed",
     "missing_field",
     "no_file",
+    "no_plan_to_approve",
+    "not_a_bad_review",
     "not_found",
     "not_multipart",
     "not_of_flag",
     "not_retirable",
+    "not_the_inspector",
     "not_your_appeal",
     "not_your_review",
     "nothing_to_change",
@@ -117,10 +123,13 @@ pub const PROBLEM_CODES: &[&str] = &[
     "org_not_found",
     "org_out_of_scope",
     "outcome_recorded",
+    "outside_visit_dates",
     "own_account",
     "period_in_future",
     "period_required",
     "photo_not_found",
+    "plan_needs_long_term_finding",
+    "plan_not_approved",
     "platform_code_taken",
     "range_too_long",
     "reason_too_short",
@@ -143,6 +152,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "staff_needs_link",
     "staff_not_found",
     "staff_not_of_org",
+    "step_not_allowed",
     "still_in_use",
     "subject_not_found",
     "text_required",
@@ -198,7 +208,7 @@ mod tests {
     #[test]
     fn every_code_in_the_sources_is_documented() {
         let pattern = regex::Regex::new(
-            r#"(?:code:\s*|not_found\(\s*|denied\(\s*|conflict\(\s*|invalid\(\s*[^,()]+(?:\([^()]*\))?,\s*|Violation::new\(\s*[^,()]+(?:\([^()]*\))?,\s*|ApiError::new\(\s*[^,]+,\s*|ApiError::field\(\s*[^,]+,\s*[^,]+,\s*|unavailable\(\s*[^,]+,\s*)"([a-z][a-z0-9_]+)""#,
+            r#"(?:code:\s*|code @ |refuse\(\s*|Some\(\(\s*|Err\(\(\s*|not_found\(\s*|denied\(\s*|conflict\(\s*|invalid\(\s*[^,()]+(?:\([^()]*\))?,\s*|Violation::new\(\s*[^,()]+(?:\([^()]*\))?,\s*|ApiError::new\(\s*[^,]+,\s*|ApiError::field\(\s*[^,]+,\s*[^,]+,\s*|unavailable\(\s*[^,]+,\s*)"([a-z][a-z0-9_]+)""#,
         )
         .unwrap();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

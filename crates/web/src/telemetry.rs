@@ -47,6 +47,9 @@ pub async fn metrics(State(app): State<App>, ClientIp(ip): ClientIp) -> Response
         std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
         v4 => v4,
     };
+    if !app.telemetry.enabled {
+        return (StatusCode::NOT_FOUND, "运行指标已关闭(serve --no-metrics)。\n").into_response();
+    }
     if !app.metrics_allow.contains(&ip) {
         return (StatusCode::FORBIDDEN, "该地址无权读取运行指标(--metrics-allow)。\n").into_response();
     }

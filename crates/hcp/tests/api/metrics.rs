@@ -73,3 +73,16 @@ async fn metrics_are_refused_to_addresses_not_allowed() {
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("--metrics-allow"));
 }
+
+/// `serve --no-metrics`: nothing counted, `/metrics` not served (404 with the reason), the rest unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_be_turned_off() {
+    let app = spawn_app_with(Backend::Sqlite, |cfg| cfg.metrics = false).await.unwrap();
+    assert_eq!(app.get_json("/healthz", None).await.0, 200);
+    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.text().await.unwrap().contains("--no-metrics"));
+    assert!(!app.app.telemetry.enabled);
+    let (_, token) = app.register(&record_body("NOMET-1")).await;
+    assert_eq!(app.evaluate(&token, "satisfied", &[], None).await.0, 201);
+}
