@@ -5,13 +5,14 @@ use hcp_domain::catalog::{HallKind, OrgKind, WindowKind};
 use hcp_domain::identity::parse_text;
 use hcp_domain::{Category, Violation};
 use hcp_store::{
-    AccountRow, CatalogChange, CatalogEntry, DeviceRow, HallRow, ItemRow, NewHall, NewItem, NewOrg, NewStaff,
-    NewWindow, OrgRow, StaffRow, WindowRow,
+    AccountRow, CatalogChange, CatalogEntry, CatalogTable, DeviceRow, HallRow, ItemRow, NewHall, NewItem, NewOrg,
+    NewStaff, NewWindow, OrgRow, StaffRow, WindowRow,
 };
 use serde_json::json;
 
 use crate::audit::Actor;
 use crate::policy::{Action, Principal, Role, Target};
+use crate::secrets;
 use crate::{App, AppError, AppResult};
 
 /// Everything in an administrator's scope, for the catalog page.
@@ -454,6 +455,29 @@ impl App {
             return Err(AppError::not_found("device_not_found", format!("设备“{code}”不存在或已停用。")));
         }
         self.revoke_device(&Actor::user(&who.username), code).await
+    }
+
+    /// Puts a stopped device of a window this person administers back in use, under a new address (shown
+    /// once). Refused while its window is retired: the window is to be reactivated first.
+    pub async fn restart_device(&self, who: &Principal, code: &str) -> AppResult<(DeviceRow, String)> {
+        let scope = self.catalog_scope(who)?;
+        let stopped =
+            self.store.list_devices(&scope).await?.into_iter().find(|d| d.code == code && d.revoked_at.is_some());
+        let Some(device) = stopped else {
+            return Err(AppError::not_found("device_not_found", format!("没有已停用的评价器“{code}”。")));
+        };
+        if self.store.retired_codes(CatalogTable::Window).await?.contains(&device.window_code) {
+            return Err(AppError::conflict(
+                "retired",
+                format!("评价器“{code}”所在的窗口“{}”已撤销,请先恢复窗口再启用评价器。", device.window_name),
+            ));
+        }
+        let secret = secrets::new_token();
+        let audit = self.audit(&Actor::user(&who.username), "device.reactivate", "", json!({ "code": code }));
+        if !self.store.reactivate_device(code, &secrets::hash(&secret), &audit).await? {
+            return Err(AppError::not_found("device_not_found", format!("没有已停用的评价器“{code}”。")));
+        }
+        Ok((device, format!("{}/d/{secret}", self.public_url())))
     }
 
     /// An administrator sets a new password for an account whose every role lies in their scope (a forgotten

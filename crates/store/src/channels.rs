@@ -121,6 +121,27 @@ impl Store {
         rows.iter().map(device_row).collect()
     }
 
+    /// Puts a stopped device back in use under a new secret (the old address stays dead: a device stopped
+    /// because it was lost must not come back with it). False when it is unknown or in use.
+    pub async fn reactivate_device(&self, code: &str, token_hash: &str, audit: &NewAudit) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE hall_device SET revoked_at = NULL, token_hash = $1
+             WHERE code = $2 AND revoked_at IS NOT NULL RETURNING id",
+        )
+        .bind(token_hash)
+        .bind(code)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            return Ok(false);
+        };
+        let entry = NewAudit { target: format!("hall_device:{id}"), ..audit.clone() };
+        crate::audit::append(&mut tx, &self.chain(), &[entry]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Revokes a device; false when it was unknown or already revoked.
     pub async fn revoke_device(&self, code: &str, at: DateTime<Utc>, audit: &NewAudit) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;

@@ -421,6 +421,12 @@ async fn every_role_against_every_console_route(app: TestApp) {
             [403, 403, 403, 404, 403, 403, 404],
             [403, 403, 403, 404, 403, 403, 404],
         ),
+        (
+            "POST",
+            "/console/catalog/devices/reactivate",
+            [403, 403, 403, 404, 403, 403, 404],
+            [403, 403, 403, 404, 403, 403, 404],
+        ),
         ("POST", "/console/catalog/accounts", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         (
             "POST",
@@ -504,7 +510,9 @@ async fn every_role_against_every_console_route(app: TestApp) {
                     "/console/catalog/devices" => vec![("code", &code), ("name", "测试评价器"), ("window", &window)],
                     "/console/catalog/platforms" => vec![("code", &code), ("name", "测试平台"), ("org", scope)],
                     "/console/catalog/changes" => vec![("what", "window"), ("code", &window), ("name", "改名窗口")],
-                    "/console/catalog/devices/revoke" => vec![("code", "NOPE")],
+                    "/console/catalog/devices/revoke" | "/console/catalog/devices/reactivate" => {
+                        vec![("code", "NOPE")]
+                    }
                     "/console/catalog/retirements" => vec![("what", "item"), ("code", "NOPE"), ("action", "retire")],
                     "/console/catalog/moves" => vec![("code", scope), ("org", "NOPE")],
                     "/console/catalog/roles" => vec![("username", "nope"), ("role", "unit_admin"), ("org", scope)],
@@ -1018,6 +1026,30 @@ async fn the_center_manages_its_catalog(app: TestApp) {
     let (status, _) = center.post("/console/catalog/devices/revoke", &[("code", "NEW-D1")]).await;
     assert_eq!(status, 200);
     assert_eq!(reqwest::get(app.url(&path)).await.unwrap().status(), 404);
+    // Reactivated, it gets a new address shown once; the old one stays dead. Twice is refused.
+    let (status, html) = center.post("/console/catalog/devices/reactivate", &[("code", "NEW-D1")]).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("原地址已失效"), "{html}");
+    let at = html.find("/d/").expect("the new device address");
+    let new_path = html[at..].split('<').next().unwrap().to_string();
+    assert_ne!(new_path, path);
+    assert_eq!(reqwest::get(app.url(&new_path)).await.unwrap().status(), 200);
+    assert_eq!(reqwest::get(app.url(&path)).await.unwrap().status(), 404);
+    let (status, _) = center.post("/console/catalog/devices/reactivate", &[("code", "NEW-D1")]).await;
+    assert_eq!(status, 404, "a device in use is not reactivated");
+    let (status, _) = center.post("/console/catalog/devices/revoke", &[("code", "NEW-D1")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(reqwest::get(app.url(&new_path)).await.unwrap().status(), 404);
+    // Not while its window is retired: the window first.
+    let retire = [("what", "window"), ("code", "W-NEW-01"), ("action", "retire")];
+    let (status, html) = center.post("/console/catalog/retirements", &retire).await;
+    assert_eq!(status, 200, "{html}");
+    let (status, html) = center.post("/console/catalog/devices/reactivate", &[("code", "NEW-D1")]).await;
+    assert_eq!(status, 409, "{html}");
+    assert!(html.contains("请先恢复窗口"), "{html}");
+    let reactivate = [("what", "window"), ("code", "W-NEW-01"), ("action", "reactivate")];
+    assert_eq!(center.post("/console/catalog/retirements", &reactivate).await.0, 200);
+    assert_eq!(center.post("/console/catalog/devices/reactivate", &[("code", "NEW-D1")]).await.0, 200);
 
     // An account, which then logs in; a center admin cannot make a system admin; a weak password is refused.
     let (status, html) = center

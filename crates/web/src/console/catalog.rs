@@ -304,15 +304,15 @@ fn page_html(
         o.devices
             .iter()
             .map(|d| {
-                let action = if d.revoked_at.is_none() {
-                    format!(
-                        r#"<form method="post" action="/console/catalog/devices/revoke" class="inline">{}<input type="hidden" name="code" value="{}"><button type="submit">停用</button></form>"#,
-                        csrf_field(c),
-                        esc(&d.code)
-                    )
-                } else {
-                    String::new()
+                let (path, label) = match d.revoked_at {
+                    None => ("revoke", "停用"),
+                    Some(_) => ("reactivate", "重新启用(换新地址)"),
                 };
+                let action = format!(
+                    r#"<form method="post" action="/console/catalog/devices/{path}" class="inline">{}<input type="hidden" name="code" value="{}"><button type="submit">{label}</button></form>"#,
+                    csrf_field(c),
+                    esc(&d.code)
+                );
                 vec![
                     esc(&d.code),
                     esc(&d.name),
@@ -640,6 +640,27 @@ pub async fn revoke_device(State(app): State<App>, c: Console, body: Bytes) -> R
     }
     let code = form.get("code");
     let result = app.stop_device(&c.who, code).await.map(|()| format!("已停用评价器“{}”。", esc(code)));
+    match result {
+        Err(e @ AppError::NotFound { .. }) => error_page(&e),
+        r => outcome(&app, &c, &form, r).await,
+    }
+}
+
+/// `POST /console/catalog/devices/reactivate`: a stopped device back in use under a new address, shown once (the
+/// old one stays dead, in case the device was stopped because it was lost).
+pub async fn reactivate_device(State(app): State<App>, c: Console, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+        return r;
+    }
+    let result = app.restart_device(&c.who, form.get("code")).await.map(|(d, url)| {
+        format!(
+            "已重新启用评价器“{}”({})。原地址已失效;请在评价器的浏览器中打开新地址(只显示这一次,请勿外传):<br><code>{}</code>",
+            esc(&d.code),
+            esc(&d.window_name),
+            esc(&url)
+        )
+    });
     match result {
         Err(e @ AppError::NotFound { .. }) => error_page(&e),
         r => outcome(&app, &c, &form, r).await,

@@ -112,6 +112,11 @@ pub fn routes() -> Vec<ConsoleRoute> {
         ConsoleRoute { method: "POST", path: "/console/catalog/devices", router: post(catalog::add_device) },
         ConsoleRoute { method: "POST", path: "/console/catalog/platforms", router: post(catalog::add_platform) },
         ConsoleRoute { method: "POST", path: "/console/catalog/devices/revoke", router: post(catalog::revoke_device) },
+        ConsoleRoute {
+            method: "POST",
+            path: "/console/catalog/devices/reactivate",
+            router: post(catalog::reactivate_device),
+        },
         ConsoleRoute { method: "POST", path: "/console/catalog/accounts", router: post(catalog::add_account) },
         ConsoleRoute {
             method: "POST",
