@@ -35,6 +35,30 @@ impl Pickers {
     pub fn label_of<'a>(list: &'a [Choice], code: &str) -> Option<&'a str> {
         list.iter().find(|c| c.code == code).map(|c| c.label.trim_start_matches('\u{3000}'))
     }
+
+    /// What a clerk typed, as a code: the code itself; else the one choice named exactly so (the name before
+    /// its "(机构)"); else the one choice whose label contains the text. `None` when nothing or several match,
+    /// so the text is taken as typed (a code of a retired entry still finds its past evaluations). This is what
+    /// makes "type the name and press Enter" work without script, where a `<datalist>` alone would send the name.
+    pub fn resolve<'a>(list: &'a [Choice], typed: &str) -> Option<&'a str> {
+        let typed = typed.trim();
+        if typed.is_empty() {
+            return None;
+        }
+        if let Some(c) = list.iter().find(|c| c.code == typed) {
+            return Some(&c.code);
+        }
+        let name = |c: &Choice| {
+            let label = c.label.trim_start_matches('\u{3000}');
+            label.split('(').next().unwrap_or(label).trim().to_string()
+        };
+        let unique = |found: Vec<&'a Choice>| match found.as_slice() {
+            [one] => Some(one.code.as_str()),
+            _ => None,
+        };
+        unique(list.iter().filter(|c| name(c) == typed).collect())
+            .or_else(|| unique(list.iter().filter(|c| c.label.contains(typed)).collect()))
+    }
 }
 
 /// The subtrees a person's roles cover, without one inside another.
@@ -134,5 +158,23 @@ mod tests {
         let list = vec![Choice { code: "510899101".into(), label: "\u{3000}\u{3000}青山镇".into() }];
         assert_eq!(Pickers::label_of(&list, "510899101"), Some("青山镇"));
         assert_eq!(Pickers::label_of(&list, "nope"), None);
+    }
+
+    #[test]
+    fn a_typed_name_resolves_to_its_one_code() {
+        let c = |code: &str, label: &str| Choice { code: code.into(), label: label.into() };
+        let list = vec![
+            c("W-1", "综合窗口1(县政务服务中心)"),
+            c("W-10", "综合窗口10(县政务服务中心)"),
+            c("W-2", "不动产窗口(青山镇)"),
+            c("510899101", "\u{3000}青山镇"),
+        ];
+        assert_eq!(Pickers::resolve(&list, "W-10"), Some("W-10"), "a code is itself");
+        assert_eq!(Pickers::resolve(&list, " 综合窗口1 "), Some("W-1"), "the exact name wins over a longer one");
+        assert_eq!(Pickers::resolve(&list, "不动产"), Some("W-2"), "one label contains it");
+        assert_eq!(Pickers::resolve(&list, "青山镇"), Some("510899101"), "indentation is not part of the name");
+        assert_eq!(Pickers::resolve(&list, "综合窗口"), None, "several: taken as typed");
+        assert_eq!(Pickers::resolve(&list, "W-9"), None, "nothing: taken as typed");
+        assert_eq!(Pickers::resolve(&list, ""), None);
     }
 }

@@ -426,3 +426,71 @@ async fn the_api_reference_renders_offline() {
     b.screenshot("api-docs").await;
     b.quit().await;
 }
+
+/// Issue 17 §1 in the browser: the center types names, not codes — an organization ("青山镇") and a window
+/// ("综合窗口1号", a name several townships share, made one by the organization) — presses Enter and gets that
+/// window's evaluations, the chosen names beside the fields; a township's administrator is offered only their
+/// own subtree.
+async fn the_pickers_find_by_name_and_keep_to_the_scope(app: TestApp) {
+    let Some(b) = Session::start(&app.base, 1280, 1000).await else { return };
+    app.app.create_user("center", "中心", PASSWORD, "center_admin", "510899", None).await.unwrap();
+    app.app.create_user("qingshan", "青山镇管理员", PASSWORD, "unit_admin", "510899101", None).await.unwrap();
+    for (n, org, window, level) in [
+        ("PICK-1", "510899101", "W-510899101-01", "satisfied"),
+        ("PICK-2", "510899102", "W-510899102-01", "dissatisfied"),
+        ("PICK-3", "510899D01", "W-510899-C01", "very_satisfied"),
+    ] {
+        let mut body = record_body(n);
+        body["org_code"] = serde_json::json!(org);
+        body["window_code"] = serde_json::json!(window);
+        body["staff_number"] = serde_json::Value::Null;
+        let (_, token) = app.register(&body).await;
+        let ids: &[&str] = if level == "dissatisfied" { &["S411"] } else { &[] };
+        assert_eq!(app.evaluate(&token, level, ids, None).await.0, 201);
+    }
+
+    login(&b, "center").await;
+    b.goto("/console/evaluations").await;
+    b.wait_for_text("评价查询", WAIT).await;
+    let rows = "return document.querySelectorAll('table tbody tr').length";
+    assert_eq!(b.script(rows, serde_json::json!([])).await, 3);
+    b.type_into("input[name=org]", "青山镇").await;
+    b.type_into("input[name=window]", "综合窗口1号").await;
+    b.press_enter("input[name=window]").await;
+    b.wait_for_text("综合窗口1号(青山镇)", WAIT).await;
+    assert_eq!(b.script(rows, serde_json::json!([])).await, 1);
+    let fields = b
+        .script(
+            "return ['org', 'window'].map(n => document.querySelector(`input[name=${n}]`).value)",
+            serde_json::json!([]),
+        )
+        .await;
+    assert_eq!(fields, serde_json::json!(["510899101", "W-510899101-01"]), "the names became codes");
+    let table = b.script("return document.querySelector('table tbody').innerText", serde_json::json!([])).await;
+    let table = table.as_str().unwrap();
+    assert!(table.contains("青山镇") && !table.contains("不满意"), "only 青山镇's window: {table}");
+    b.screenshot("pickers-by-name").await;
+    logout(&b).await;
+
+    // A township's administrator: the organization tree is their subtree only.
+    login(&b, "qingshan").await;
+    b.goto("/console/evaluations").await;
+    b.wait_for_text("评价查询", WAIT).await;
+    let orgs = b
+        .script("return [...document.querySelectorAll('#pick-org option')].map(o => o.value)", serde_json::json!([]))
+        .await;
+    let orgs: Vec<&str> = orgs.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(!orgs.is_empty() && orgs.iter().all(|o| o.starts_with("510899101")), "{orgs:?}");
+    let windows = b
+        .script("return [...document.querySelectorAll('#pick-window option')].map(o => o.value)", serde_json::json!([]))
+        .await;
+    assert!(windows.as_array().unwrap().iter().all(|w| w.as_str().unwrap().contains("510899101")), "{windows}");
+    assert_eq!(b.script(rows, serde_json::json!([])).await, 1, "their own evaluations only");
+    b.type_into("input[name=org]", "龙泉镇").await;
+    b.press_enter("input[name=org]").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!b.text().await.contains("W-510899102"), "another township stays out of reach");
+    b.quit().await;
+}
+
+both_backends!(the_pickers_find_by_name_and_keep_to_the_scope);

@@ -1280,6 +1280,10 @@ async fn pickers_are_scoped_and_narrowed() {
         let (status, page) = center.get(path).await;
         assert_eq!(status, 200, "{path}");
         assert!(page.contains(r#"list="pick-org""#) && datalist(&page, "pick-org").contains("510899101"), "{path}");
+        // A name typed instead of the code (Enter without choosing from the list) finds the organization.
+        let (status, page) = center.get(&format!("{path}?org=%E9%9D%92%E5%B1%B1%E9%95%87")).await;
+        assert_eq!(status, 200, "{path}: {page}");
+        assert!(page.contains(r#"value="510899101" list="pick-org""#), "{path} resolves 青山镇: {page}");
     }
     let office = login(&app, "office").await;
     let (_, page) = office.get("/console/assessment").await;

@@ -32,7 +32,7 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
         return r;
     }
     let org = match q.org.clone().filter(|o| !o.trim().is_empty()) {
-        Some(o) => o,
+        Some(o) => super::results::typed_org(&app, &c, &o).await,
         None => default_org_of(&app, &c).await,
     };
     let period_raw = q.period.clone().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| default_period_of(&app));

@@ -106,7 +106,24 @@ fn filter_form(form: &FormData, p: &Pickers) -> String {
 
 /// `GET /console/evaluations`
 pub async fn list(State(app): State<App>, c: Console, RawQuery(raw): RawQuery) -> Response {
-    let form = FormData::parse(raw.unwrap_or_default().as_bytes());
+    let mut form = FormData::parse(raw.unwrap_or_default().as_bytes());
+    // Names typed into the pickers become codes: the organization first, since it narrows the others.
+    let orgs = match app.org_choices(&c.who).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&e),
+    };
+    if let Some(code) = Pickers::resolve(&orgs.orgs, form.get("org")).map(str::to_string) {
+        form.set("org", &code);
+    }
+    let pickers = match app.pickers(&c.who, Some(form.get("org"))).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&e),
+    };
+    for (field, list) in [("window", &pickers.windows), ("staff", &pickers.staff), ("item", &pickers.items)] {
+        if let Some(code) = Pickers::resolve(list, form.get(field)).map(str::to_string) {
+            form.set(field, &code);
+        }
+    }
     let q = query_of(&form);
     let (status, results) = match app.browse_evaluations(&c.who, &q).await {
         Ok(page) => {
@@ -171,10 +188,6 @@ pub async fn list(State(app): State<App>, c: Console, RawQuery(raw): RawQuery) -
         Err(e @ AppError::Invalid(_)) => {
             (StatusCode::UNPROCESSABLE_ENTITY, crate::pages::layout::alert(&e.message(), None))
         }
-        Err(e) => return error_page(&e),
-    };
-    let pickers = match app.pickers(&c.who, Some(form.get("org"))).await {
-        Ok(p) => p,
         Err(e) => return error_page(&e),
     };
     let body = format!("<h2>评价查询</h2>{}{results}", filter_form(&form, &pickers));

@@ -203,6 +203,11 @@ impl FormData {
     pub fn all(&self, k: &str) -> Vec<String> {
         self.0.get(k).cloned().unwrap_or_default()
     }
+
+    /// Replaces a field's value (a typed name resolved to its code).
+    pub fn set(&mut self, k: &str, v: &str) {
+        self.0.insert(k.to_string(), vec![v.to_string()]);
+    }
 }
 
 /// Every console form carries the session's CSRF token; a form without it is refused (403).

@@ -47,10 +47,19 @@ pub struct CutQuery {
 /// The organization and period a page asks for, or the person's own organization and `period`.
 async fn scope_of(app: &App, c: &Console, q: &CutQuery, period: String) -> (String, String) {
     let org = match q.org.clone().filter(|o| !o.trim().is_empty()) {
-        Some(o) => o,
+        Some(o) => typed_org(app, c, &o).await,
         None => default_org(app, c).await,
     };
     (org, q.period.clone().filter(|p| !p.trim().is_empty()).unwrap_or(period))
+}
+
+/// An organization as typed into its picker, as a code: a name of the person's tree becomes its code
+/// ([`hcp_app::pickers::Pickers::resolve`]); anything else is kept as typed, for the use case to judge.
+pub async fn typed_org(app: &App, c: &Console, typed: &str) -> String {
+    match app.org_choices(&c.who).await {
+        Ok(p) => hcp_app::pickers::Pickers::resolve(&p.orgs, typed).unwrap_or(typed).to_string(),
+        Err(_) => typed.to_string(),
+    }
 }
 
 pub fn default_period_of(app: &App) -> String {
