@@ -34,6 +34,8 @@ pub struct EvaluationQuery {
     pub default: Option<String>,
     /// `yes` (invalidated by an upheld appeal only) or `no`.
     pub invalidated: Option<String>,
+    /// Words the comment contains (a theme's link).
+    pub comment: Option<String>,
     /// Paging: evaluations older than this one (`{epoch ms}-{id}` of the previous page's last row).
     pub before: Option<String>,
 }
@@ -138,6 +140,12 @@ impl App {
             let cat = Category::parse(c)
                 .ok_or_else(|| AppError::invalid("category", "invalid_category", format!("事项类别“{c}”无法识别。")))?;
             f.category = Some(cat.as_str().to_string());
+        }
+        if let Some(w) = given(&q.comment) {
+            if w.chars().count() > 20 || w.chars().any(char::is_control) {
+                return Err(AppError::invalid("comment", "too_long", "评论关键词最多 20 个字。"));
+            }
+            f.comment_contains = Some(w.to_string());
         }
         if let Some(c) = given(&q.channel) {
             let ch = Channel::parse(c)

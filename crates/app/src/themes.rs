@@ -4,13 +4,13 @@
 use hcp_domain::calendar::start_of_day;
 use hcp_domain::indicators::Annex;
 use hcp_domain::period::Period;
-use hcp_domain::themes::{Theme, themes};
+use hcp_domain::themes::{Theme, themes, word_themes};
 use hcp_store::OrgRow;
 
 use crate::policy::Principal;
-use crate::{App, AppResult};
+use crate::{App, AppError, AppResult};
 
-/// Themes listed per month (the dashboard and the report show the strongest).
+/// Themes listed per month and kind (criteria, comment words): the dashboard and the report show the strongest.
 pub const TOP_THEMES: usize = 10;
 
 impl App {
@@ -30,6 +30,12 @@ impl App {
         };
         let (now, prev, older) = (read(month).await?, read(last).await?, read(before).await?);
         let annex = Annex::get();
-        Ok(themes(&now, &prev, &older, |id| annex.text(id).map(str::to_string), TOP_THEMES))
+        let mut out = themes(&now, &prev, &older, |id| annex.text(id).map(str::to_string), TOP_THEMES);
+        // Segmenting a month of comments is CPU work: off the async threads.
+        let words = tokio::task::spawn_blocking(move || word_themes(&now, &prev, &older, TOP_THEMES))
+            .await
+            .map_err(|e| AppError::Internal(hcp_store::StoreError::Corrupt(format!("word themes: {e}"))))?;
+        out.extend(words);
+        Ok(out)
     }
 }

@@ -24,6 +24,8 @@ pub struct EvaluationFilter {
     pub level: Option<String>,
     pub is_default: Option<bool>,
     pub invalidated: Option<bool>,
+    /// Only evaluations whose comment contains this text (a theme's word, issue 17 §6).
+    pub comment_contains: Option<String>,
     /// Keyset paging: only evaluations before this (time, id) — the last row of the previous page.
     pub before: Option<(DateTime<Utc>, i64)>,
     pub limit: i64,
@@ -142,6 +144,17 @@ impl Store {
         }
         if let Some(l) = &f.level {
             conds.push(format!("e.level = {}", push(Bind::Text(l.clone()))));
+        }
+        if let Some(word) = &f.comment_contains {
+            // Free text cannot be a literal here (see `sql::text_literal`); as hex digits it can, and the
+            // database turns them back into the text.
+            let hex: String = word.bytes().map(|b| format!("{b:02x}")).collect();
+            conds.push(match self.backend {
+                crate::Backend::Sqlite => format!("instr(e.comment, CAST(X'{hex}' AS TEXT)) > 0"),
+                crate::Backend::Postgres => {
+                    format!("strpos(e.comment, convert_from(decode('{hex}', 'hex'), 'UTF8')) > 0")
+                }
+            });
         }
         if let Some(d) = f.is_default {
             conds.push(format!("e.is_default = {}", push(Bind::Int(i64::from(d)))));

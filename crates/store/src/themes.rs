@@ -1,5 +1,5 @@
-//! The bad reviews of a period under an organization, as far as their themes go (issue 17 §6): the item and
-//! the criteria chosen. Valid first evaluations only (a set-aside one says nothing to fix).
+//! The bad reviews of a period under an organization, as far as their themes go (issue 17 §6): the item, the
+//! criteria chosen and the comment. Valid first evaluations only (a set-aside one says nothing to fix).
 
 use chrono::{DateTime, Utc};
 use hcp_domain::themes::BadReview;
@@ -16,7 +16,7 @@ impl Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<BadReview>, StoreError> {
         let rows = sqlx::query(
-            "SELECT i.code, i.name, e.indicator_ids, e.staff_indicator_ids
+            "SELECT i.code, i.name, e.indicator_ids, e.staff_indicator_ids, e.comment
              FROM evaluation e
              JOIN service_record r ON r.id = e.service_record_id
              JOIN org o ON o.id = r.org_id
@@ -43,6 +43,7 @@ impl Store {
                         .filter(|s| !s.is_empty())
                         .map(str::to_string)
                         .collect(),
+                    comment: r.try_get(4)?,
                 })
             })
             .collect()

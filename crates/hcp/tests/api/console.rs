@@ -1447,9 +1447,10 @@ async fn an_account_holds_several_roles() {
 async fn bad_review_themes_reach_the_dashboard_and_the_report() {
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
     make_accounts(&app).await;
-    for n in 0..3 {
+    let comments = ["排队等了两个小时,叫号系统故障", "又是排队,唐兴华不理人", "材料清单写得不清楚"];
+    for (n, comment) in comments.iter().enumerate() {
         let (_, token) = app.register(&crate::helpers::record_body(&format!("TH-{n}"))).await;
-        assert_eq!(app.evaluate(&token, "dissatisfied", &["S411"], None).await.0, 201);
+        assert_eq!(app.evaluate(&token, "dissatisfied", &["S411"], Some(comment)).await.0, 201);
     }
     let (_, token) = app.register(&crate::helpers::record_body("TH-OK")).await;
     assert_eq!(app.evaluate(&token, "very_satisfied", &[], None).await.0, 201);
@@ -1467,4 +1468,24 @@ async fn bad_review_themes_reach_the_dashboard_and_the_report() {
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["body"]["themes"][0]["count"], 3, "{v}");
     assert_eq!(v["body"]["themes"][0]["text"], text);
+    assert_eq!(v["body"]["themes"][0]["kind"], "criterion");
+
+    // The comments' words (jieba): 排队 in two of the three; a word of one comment only (唐兴华) is no theme.
+    assert!(page.contains("差评评论中的高频词"), "{page}");
+    assert!(page.contains("评论提到“排队”(2 条,较上月 +2)"), "{page}");
+    assert!(!page.contains("唐兴华"), "{page}");
+    let words = v["body"]["themes"].as_array().unwrap().iter().filter(|t| t["kind"] == "word").count();
+    assert!(words >= 1, "{v}");
+    // Its link lists exactly the evaluations whose comment says it.
+    let at = page.find("comment=").expect("a word's link");
+    let href = &page[page[..at].rfind("href=\"").unwrap() + 6..at + page[at..].find('"').unwrap()];
+    let (status, list) = center.get(&href.replace("&amp;", "&")).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list.matches("<td><a href=\"/console/evaluations/").count(), 2, "{list}");
+    // The public report shows the annex's criteria, never the comments' words.
+    let id = v["id"].as_i64().unwrap();
+    let (status, _) = app.post_json(&format!("/api/v1/reports/{id}/publish"), &json!({}), Some(&office)).await;
+    assert_eq!(status, 200);
+    let public = reqwest::get(app.url(&format!("/public/reports/{id}"))).await.unwrap().text().await.unwrap();
+    assert!(public.contains(text) && !public.contains("评论提到"), "{public}");
 }

@@ -137,22 +137,39 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
     console_page(&c, StatusCode::OK, "数据看板", &body)
 }
 
-/// What the month's bad reviews said, per item, each linking to that item's evaluations of the month (masked as
-/// everywhere); themes back three months running are marked for the unit.
+/// What the month's bad reviews said, per item — the annex criteria chosen, then the words the comments keep
+/// using — each linking to those evaluations of the month (masked as everywhere); themes back three months
+/// running are marked for the unit.
 fn themes_html(themes: &[hcp_domain::themes::Theme], org: &str) -> String {
-    if themes.is_empty() {
-        return String::new();
+    use hcp_domain::themes::ThemeKind;
+    let list = |kind: ThemeKind| -> String {
+        themes
+            .iter()
+            .filter(|t| t.kind == kind)
+            .map(|t| {
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                q.append_pair("org", org).append_pair("item", &t.item_code);
+                if kind == ThemeKind::Word {
+                    q.append_pair("comment", &t.text);
+                }
+                let recurring = if t.recurring { r#" <strong class="late">连续三个月</strong>"# } else { "" };
+                format!(
+                    r#"<li><a href="/console/evaluations?{}">{}</a>{recurring}</li>"#,
+                    esc(&q.finish()),
+                    esc(&t.sentence())
+                )
+            })
+            .collect()
+    };
+    let (criteria, words) = (list(ThemeKind::Criterion), list(ThemeKind::Word));
+    let mut out = String::new();
+    if !criteria.is_empty() {
+        out.push_str(&format!(r#"<h3>本月差评反映的主要问题</h3><ul>{criteria}</ul>"#));
     }
-    let items: String = themes
-        .iter()
-        .map(|t| {
-            let q: String = form_urlencoded::Serializer::new(String::new())
-                .append_pair("org", org)
-                .append_pair("item", &t.item_code)
-                .finish();
-            let recurring = if t.recurring { r#" <strong class="late">连续三个月</strong>"# } else { "" };
-            format!(r#"<li><a href="/console/evaluations?{}">{}</a>{recurring}</li>"#, esc(&q), esc(&t.sentence()))
-        })
-        .collect();
-    format!(r#"<h3>本月差评反映的主要问题</h3><ul>{items}</ul>"#)
+    if !words.is_empty() {
+        out.push_str(&format!(
+            r#"<h3>差评评论中的高频词</h3><p class="muted">同一事项两条以上差评评论都提到的词(中文分词)。</p><ul>{words}</ul>"#
+        ));
+    }
+    out
 }

@@ -16,7 +16,7 @@ use super::{Console, FormData, console_page};
 use crate::pages::layout::{error_page, esc};
 
 /// The filter fields, in the order of the form and of the paging link.
-const FIELDS: [&str; 12] = [
+const FIELDS: [&str; 13] = [
     "period",
     "from",
     "to",
@@ -29,6 +29,7 @@ const FIELDS: [&str; 12] = [
     "level",
     "default",
     "invalidated",
+    "comment",
 ];
 
 fn query_of(form: &FormData) -> EvaluationQuery {
@@ -46,6 +47,7 @@ fn query_of(form: &FormData) -> EvaluationQuery {
         level: get("level"),
         default: get("default"),
         invalidated: get("invalidated"),
+        comment: get("comment"),
         before: get("before"),
     }
 }
@@ -75,7 +77,7 @@ fn filter_form(form: &FormData, p: &Pickers) -> String {
     format!(
         r#"<form method="get" action="/console/evaluations" class="filters">
 {period}{org}{window}{staff}{item}{lists}
-{category}{channel}{level}{default}{invalidated}
+{category}{channel}{level}{default}{invalidated}{comment}
 <button type="submit">筛选</button> <a href="/console/evaluations">清除条件</a></form>
 <p class="muted">评价期默认本月,可写作 2026-11、2026-Q4、2026 或 2026-11-05;机构含其下级。</p>"#,
         period = text("period", "评价期", "本月"),
@@ -101,6 +103,7 @@ fn filter_form(form: &FormData, p: &Pickers) -> String {
         ),
         default = yes_no_select("default", "默认评价", form.get("default")),
         invalidated = yes_no_select("invalidated", "已作废", form.get("invalidated")),
+        comment = text("comment", "评论含", "关键词"),
     )
 }
 

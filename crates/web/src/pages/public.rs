@@ -54,11 +54,12 @@ pub fn report_content(r: &ReportView) -> String {
             r#"<h2>按服务平台</h2><div class="scroll" tabindex="0"><table><thead><tr><th>平台</th><th>运行单位</th><th>评价数</th><th>满意度</th><th>好评率</th><th>差评数</th><th>差评率</th></tr></thead><tbody>{rows}</tbody></table></div>"#
         )
     };
-    let themes = if b.themes.is_empty() {
+    // Only the annex's criteria go public: words of comments could carry a name.
+    let criteria: Vec<_> = b.themes.iter().filter(|t| t.kind == hcp_domain::themes::ThemeKind::Criterion).collect();
+    let themes = if criteria.is_empty() {
         String::new()
     } else {
-        let items: String = b
-            .themes
+        let items: String = criteria
             .iter()
             .map(|t| {
                 let recurring = if t.recurring { r#" <strong class="late">连续三个月</strong>"# } else { "" };
