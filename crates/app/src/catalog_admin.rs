@@ -473,8 +473,9 @@ impl App {
             ));
         }
         let secret = secrets::new_token();
-        let audit = self.audit(&Actor::user(&who.username), "device.reactivate", "", json!({ "code": code }));
-        if !self.store.reactivate_device(code, &secrets::hash(&secret), &audit).await? {
+        let target = format!("hall_device:{}", device.id);
+        let audit = self.audit(&Actor::user(&who.username), "device.reactivate", &target, json!({ "code": code }));
+        if !self.store.reactivate_device(device.id, &secrets::hash(&secret), &audit).await? {
             return Err(AppError::not_found("device_not_found", format!("没有已停用的评价器“{code}”。")));
         }
         Ok((device, format!("{}/d/{secret}", self.public_url())))

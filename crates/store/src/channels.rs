@@ -123,23 +123,13 @@ impl Store {
 
     /// Puts a stopped device back in use under a new secret (the old address stays dead: a device stopped
     /// because it was lost must not come back with it). False when it is unknown or in use.
-    pub async fn reactivate_device(&self, code: &str, token_hash: &str, audit: &NewAudit) -> Result<bool, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let id: Option<i64> = sqlx::query_scalar(
-            "UPDATE hall_device SET revoked_at = NULL, token_hash = $1
-             WHERE code = $2 AND revoked_at IS NOT NULL RETURNING id",
+    pub async fn reactivate_device(&self, id: i64, token_hash: &str, audit: &NewAudit) -> Result<bool, StoreError> {
+        let statement = sqlx::query(
+            "UPDATE hall_device SET revoked_at = NULL, token_hash = $1 WHERE id = $2 AND revoked_at IS NOT NULL",
         )
-        .bind(token_hash)
-        .bind(code)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(id) = id else {
-            return Ok(false);
-        };
-        let entry = NewAudit { target: format!("hall_device:{id}"), ..audit.clone() };
-        crate::audit::append(&mut tx, &self.chain(), &[entry]).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(token_hash.to_string())
+        .bind(id);
+        self.update_one_audited(statement, audit).await
     }
 
     /// Revokes a device; false when it was unknown or already revoked.

@@ -96,6 +96,23 @@ impl Proxy {
     }
 }
 
+/// A registration while the database cannot write: 503 `database_unavailable` with `Retry-After`; its body.
+async fn registration_is_refused(app: &crate::helpers::TestApp, number: &str) -> Value {
+    let res = app
+        .http
+        .post(app.url("/api/v1/service-records"))
+        .bearer_auth(&app.api_key)
+        .json(&record_body(number))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "5");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "database_unavailable", "{body}");
+    body
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_goes_away_under_load_and_comes_back() {
     if std::env::var("HCP_TEST_DATABASE_URL").is_err() {
@@ -160,18 +177,7 @@ async fn the_database_goes_away_under_load_and_comes_back() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(saw, "readyz says the database is away");
-    let res = app
-        .http
-        .post(app.url("/api/v1/service-records"))
-        .bearer_auth(&app.api_key)
-        .json(&record_body("AWAY-1"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 503);
-    assert_eq!(res.headers()["retry-after"], "5");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "database_unavailable");
+    let body = registration_is_refused(&app, "AWAY-1").await;
     assert!(body["detail"].as_str().unwrap().contains("稍后重试"), "{body}");
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
 
@@ -317,18 +323,7 @@ async fn sqlite_on_a_full_disk_refuses_writes_and_resumes_when_space_returns() {
         }
     }
     assert!(refused > 0, "the full disk refused writes");
-    let res = app
-        .http
-        .post(app.url("/api/v1/service-records"))
-        .bearer_auth(&app.api_key)
-        .json(&record_body("FULL-NEW"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 503);
-    assert_eq!(res.headers()["retry-after"], "5");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "database_unavailable", "{body}");
+    registration_is_refused(&app, "FULL-NEW").await;
     let (status, _) = app.get_json(&format!("/api/v1/service-records/{}", tokens[0].0), Some(&app.api_key)).await;
     assert_eq!(status, 200, "reading goes on while the disk is full");
 
