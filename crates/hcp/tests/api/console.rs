@@ -573,6 +573,33 @@ async fn every_role_against_every_console_route(app: TestApp) {
         assert_eq!(res.headers()["location"], "/login");
     }
 
+    // Every console form without the CSRF token is refused before its handler runs (issue 17 §8: forms
+    // take their fields through `CsrfForm`; multipart forms check the token they carry), whoever sends it.
+    let center = login(&app, "center").await;
+    for r in hcp_web::console::routes().iter().filter(|r| r.method == "POST") {
+        let url = app.url(&r.path.replace("{id}", "1"));
+        let cookie = format!("hcp_session={}", center.cookie);
+        let urlencoded = center.http.post(&url).header("cookie", &cookie).form(&[("code", "X")]).send().await.unwrap();
+        let multipart = center
+            .http
+            .post(&url)
+            .header("cookie", &cookie)
+            .header("content-type", "multipart/form-data; boundary=b0")
+            .body("--b0\r\nContent-Disposition: form-data; name=\"code\"\r\n\r\nX\r\n--b0--\r\n")
+            .send()
+            .await
+            .unwrap();
+        let refused = |res: reqwest::Response| async move { (res.status().as_u16(), res.text().await.unwrap()) };
+        let (a, b) = (refused(urlencoded).await, refused(multipart).await);
+        assert!(
+            [&a, &b].iter().any(|(status, body)| *status == 403 && body.contains("CSRF")),
+            "POST {} without the token: {} / {}",
+            r.path,
+            a.0,
+            b.0
+        );
+    }
+
     // A form without the CSRF token is refused.
     let b = login(&app, "unit").await;
     let id = record_in(&app, "CSRF-1", IN).await;

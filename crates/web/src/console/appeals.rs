@@ -1,6 +1,6 @@
 //! Appeal queues, an appeal with its decisions, and the filing register (备案) with its CSV export.
 
-use axum::body::Bytes;
+use super::CsrfForm;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -9,7 +9,7 @@ use hcp_app::{App, AppError};
 use hcp_domain::calendar::{business_date, display_cst, display_deadline};
 use serde::Deserialize;
 
-use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
+use super::{Console, console_page, csrf_field};
 use crate::pages::layout::{error_page, esc};
 
 #[derive(Deserialize)]
@@ -156,11 +156,11 @@ async fn render(app: &App, c: &Console, id: i64, status: StatusCode, alert: &str
 }
 
 /// `POST /console/appeals/{id}/withdraw`
-pub async fn withdraw(State(app): State<App>, c: Console, Path(raw): Path<String>, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn withdraw(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    CsrfForm { console: c, form: _ }: CsrfForm,
+) -> Response {
     let id = match appeal_id(&raw) {
         Ok(id) => id,
         Err(e) => return error_page(&e),
@@ -173,11 +173,11 @@ pub async fn withdraw(State(app): State<App>, c: Console, Path(raw): Path<String
 }
 
 /// `POST /console/appeals/{id}/decision`
-pub async fn decide(State(app): State<App>, c: Console, Path(raw): Path<String>, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn decide(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    CsrfForm { console: c, form }: CsrfForm,
+) -> Response {
     let id = match appeal_id(&raw) {
         Ok(id) => id,
         Err(e) => return error_page(&e),

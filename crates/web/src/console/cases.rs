@@ -1,7 +1,7 @@
 //! Case inboxes and the case page (issue 5 §8): each role sees what waits for it, due dates with the working
 //! time left (overdue in red), the history, notifications, and a form for each step it may take now.
 
-use axum::body::Bytes;
+use super::CsrfForm;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
@@ -374,11 +374,11 @@ fn forms(c: &Console, d: &CaseDetail) -> String {
 }
 
 /// `POST /console/cases/{id}/steps`
-pub async fn step(State(app): State<App>, c: Console, Path(raw): Path<String>, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn step(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    CsrfForm { console: c, form }: CsrfForm,
+) -> Response {
     let id = match case_id(&raw) {
         Ok(id) => id,
         Err(e) => return error_page(&e),

@@ -1,7 +1,7 @@
 //! `/console/catalog`: what the center administers — organizations, halls, windows (with their QR posters),
 //! staff, service items, hall devices and accounts — and the forms that add them (issue 6 §3).
 
-use axum::body::Bytes;
+use super::CsrfForm;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -482,9 +482,8 @@ pub async fn show(State(app): State<App>, c: Console, Query(view): Query<ListQue
 }
 
 /// `POST /console/catalog`: adds one organization, hall, window, staff member or item.
-pub async fn add(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn add(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let result = match CatalogKind::parse(form.get("what")) {
@@ -519,9 +518,8 @@ fn catalog_form(form: &FormData) -> CatalogForm {
 }
 
 /// `POST /console/catalog/retirements`: retires or reactivates one entry.
-pub async fn retire(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn retire(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let result = match (CatalogKind::parse(form.get("what")), form.get("action")) {
@@ -535,9 +533,8 @@ pub async fn retire(State(app): State<App>, c: Console, body: Bytes) -> Response
 }
 
 /// `POST /console/catalog/moves`: moves an organization (and its subtree) under another parent.
-pub async fn move_org(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn move_org(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let result = app.move_org(&c.who, form.get("code"), form.get("org")).await.map(|m| esc(&m));
@@ -545,9 +542,8 @@ pub async fn move_org(State(app): State<App>, c: Console, body: Bytes) -> Respon
 }
 
 /// `POST /console/catalog/roles`: gives an account another role, or takes one away.
-pub async fn account_role(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn account_role(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let add = form.get("action") != "remove";
@@ -559,9 +555,8 @@ pub async fn account_role(State(app): State<App>, c: Console, body: Bytes) -> Re
 }
 
 /// `POST /console/catalog/changes`: changes the fields given of one entry.
-pub async fn change(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn change(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let result = match CatalogKind::parse(form.get("what")) {
@@ -602,9 +597,8 @@ pub async fn import(
 }
 
 /// `POST /console/catalog/devices`: registers a hall device; its address is shown once.
-pub async fn add_device(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn add_device(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let result =
@@ -620,9 +614,8 @@ pub async fn add_device(State(app): State<App>, c: Console, body: Bytes) -> Resp
 }
 
 /// `POST /console/catalog/platforms`: registers a platform run by an organization in scope.
-pub async fn add_platform(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn add_platform(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let result = app
@@ -633,9 +626,8 @@ pub async fn add_platform(State(app): State<App>, c: Console, body: Bytes) -> Re
 }
 
 /// `POST /console/catalog/devices/revoke`
-pub async fn revoke_device(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn revoke_device(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let code = form.get("code");
@@ -648,9 +640,8 @@ pub async fn revoke_device(State(app): State<App>, c: Console, body: Bytes) -> R
 
 /// `POST /console/catalog/devices/reactivate`: a stopped device back in use under a new address, shown once (the
 /// old one stays dead, in case the device was stopped because it was lost).
-pub async fn reactivate_device(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn reactivate_device(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let result = app.restart_device(&c.who, form.get("code")).await.map(|(d, url)| {
@@ -668,9 +659,8 @@ pub async fn reactivate_device(State(app): State<App>, c: Console, body: Bytes) 
 }
 
 /// `POST /console/catalog/accounts`
-pub async fn add_account(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn add_account(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let staff = Some(form.get("staff").trim()).filter(|s| !s.is_empty());
@@ -692,9 +682,8 @@ pub async fn add_account(State(app): State<App>, c: Console, body: Bytes) -> Res
 }
 
 /// `POST /console/catalog/passwords`: a new password for an account in scope, which also lifts a lock.
-pub async fn reset_password(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn reset_password(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let username = form.get("username").trim().to_string();
@@ -705,9 +694,8 @@ pub async fn reset_password(State(app): State<App>, c: Console, body: Bytes) -> 
 }
 
 /// `POST /console/catalog/accounts/state`: disables an account (sessions end at once) or enables it again.
-pub async fn account_state_change(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form).or_else(|| gate(&c)) {
+pub async fn account_state_change(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+    if let Some(r) = gate(&c) {
         return r;
     }
     let username = form.get("username").trim().to_string();

@@ -2,14 +2,14 @@
 //! province refused and why — with a button to send the refused items again once the data is corrected —
 //! and the evaluations pulled from the province that could not be stored as they came.
 
-use axum::body::Bytes;
+use super::CsrfForm;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use hcp_app::App;
 use hcp_domain::calendar::display_cst;
 
-use super::{Console, FormData, console_page};
+use super::{Console, console_page};
 use crate::pages::layout::{error_page, esc};
 
 fn kind_zh(kind: &str) -> &'static str {
@@ -113,11 +113,7 @@ pub async fn show(State(app): State<App>, c: Console) -> Response {
 }
 
 /// `POST /console/exchange/resend`
-pub async fn resend(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = super::csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn resend(State(app): State<App>, CsrfForm { console: c, form: _ }: CsrfForm) -> Response {
     match app.exchange_resend_by(&c.who).await {
         Ok(n) => {
             page(&app, &c, &format!(r#"<p class="notice" role="status">已将 {n} 条被拒收的项目重新排队上报。</p>"#))

@@ -2,7 +2,7 @@
 //! the inspector's page — sized for a phone, like the evaluation page: the five levels as large buttons, then
 //! the annex criteria of the chosen level, findings, who served, photos.
 
-use axum::body::Bytes;
+use super::CsrfForm;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
@@ -133,11 +133,7 @@ pub fn summary_html(s: &InspectionSummary) -> String {
 }
 
 /// `POST /console/inspections`: plan a visit.
-pub async fn plan(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn plan(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
     let plan = InspectionPlan {
         window_code: form.get("window_code").to_string(),
         from: form.get("from").to_string(),

@@ -1,7 +1,7 @@
 //! The county office's queue of integrity flags (issue 16 §4): what the checks found, explained; opening an
 //! investigation; concluding it. Auditors see the same pages without the forms.
 
-use axum::body::Bytes;
+use super::CsrfForm;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,7 +13,7 @@ use hcp_domain::calendar::{business_date, display_cst, parse_date};
 use hcp_domain::integrity::{Conclusion, Pattern};
 use serde::Deserialize;
 
-use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
+use super::{Console, console_page, csrf_field};
 use crate::pages::layout::{error_page, esc};
 
 #[derive(Deserialize)]
@@ -221,21 +221,21 @@ fn context_table(lines: &[hcp_app::integrity::OutlierContext]) -> String {
 }
 
 /// `POST /console/integrity/{id}/investigation`
-pub async fn investigate(State(app): State<App>, c: Console, Path(raw): Path<String>, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn investigate(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    CsrfForm { console: c, form }: CsrfForm,
+) -> Response {
     let result = async { app.open_investigation(&c.who, flag_id(&raw)?, form.get("note")).await }.await;
     after(&app, &c, &raw, result).await
 }
 
 /// `POST /console/integrity/{id}/conclusion`
-pub async fn conclude(State(app): State<App>, c: Console, Path(raw): Path<String>, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn conclude(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    CsrfForm { console: c, form }: CsrfForm,
+) -> Response {
     let ids: Vec<i64> = form.all("evaluation_ids").iter().filter_map(|s| s.parse().ok()).collect();
     let input = ConclusionInput {
         conclusion: form.get("conclusion").to_string(),

@@ -1,13 +1,14 @@
 //! Login and logout. The login form carries a CSRF token that matches a cookie set with the form (there is
 //! no session yet to bind it to).
 
+use super::CsrfForm;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hcp_app::{App, AppError};
 
-use super::{Console, FormData, SESSION_COOKIE, cookie, csrf_refusal};
+use super::{FormData, SESSION_COOKIE, cookie};
 use crate::extract::ClientIp;
 use crate::pages::layout::{error_page, esc, page};
 
@@ -66,11 +67,7 @@ pub async fn submit(State(app): State<App>, ClientIp(ip): ClientIp, headers: Hea
 }
 
 /// `POST /logout`
-pub async fn logout(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn logout(State(app): State<App>, CsrfForm { console: c, form: _ }: CsrfForm) -> Response {
     if let Err(e) = app.logout(&c.cookie, &c.who).await {
         return error_page(&e);
     }

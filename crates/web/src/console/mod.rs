@@ -22,7 +22,7 @@ pub mod results;
 
 use std::collections::HashMap;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -222,6 +222,30 @@ pub fn csrf_refusal(c: &Console, form: &FormData) -> Option<Response> {
         "请求无效",
         r#"<h2>请求无效</h2><p class="notice">页面已过期或来源不明(CSRF 校验未通过)。请返回重新打开页面后再提交。</p>"#,
     ))
+}
+
+/// A submitted console form whose CSRF token has been checked: a handler that takes its form this way cannot
+/// forget the check (a form without the token is answered 403 before the handler runs). Multipart forms
+/// (files) check the token they carry after reading it, with [`csrf_refusal`].
+pub struct CsrfForm {
+    pub console: Console,
+    pub form: FormData,
+}
+
+impl FromRequest<App> for CsrfForm {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, app: &App) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let console = Console::from_request_parts(&mut parts, app).await?;
+        let req = axum::extract::Request::from_parts(parts, body);
+        let body = axum::body::Bytes::from_request(req, app).await.map_err(IntoResponse::into_response)?;
+        let form = FormData::parse(&body);
+        match csrf_refusal(&console, &form) {
+            Some(refusal) => Err(refusal),
+            None => Ok(CsrfForm { console, form }),
+        }
+    }
 }
 
 /// The hidden field every form carries.

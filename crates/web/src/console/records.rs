@@ -1,5 +1,6 @@
 //! Finding and reading records, revealing a contact for a duty, recording a caller's evaluation.
 
+use super::CsrfForm;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -39,11 +40,7 @@ pub async fn search_form(State(app): State<App>, c: Console) -> Response {
 }
 
 /// `POST /console/records`: a search. By POST, so a mobile number never appears in a URL or a log.
-pub async fn search(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn search(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
     search_page(&app, &c, form.get("mobile"), form.get("record_number")).await
 }
 

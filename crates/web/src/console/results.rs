@@ -1,7 +1,7 @@
 //! Results in the console (issue 7): statistics by any cut, rankings, reports (通报) with publishing,
 //! rectification orders, and assessment — each page with its CSV and Excel download.
 
-use axum::body::Bytes;
+use super::CsrfForm;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,7 +13,7 @@ use hcp_domain::metrics::{Figures, percent, score};
 use hcp_domain::ranking::Metric;
 use serde::Deserialize;
 
-use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
+use super::{Console, FormData, console_page, csrf_field};
 use crate::controllers::download::page_download;
 use crate::pages::layout::{error_page, esc};
 
@@ -341,11 +341,7 @@ pub async fn reports(State(app): State<App>, c: Console) -> Response {
 }
 
 /// `POST /console/reports`: drafts a report (county office).
-pub async fn generate(State(app): State<App>, c: Console, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn generate(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
     if let Some(r) = gate(&c, &[Action::ManageResults]) {
         return r;
     }
@@ -399,11 +395,11 @@ pub async fn report(
 }
 
 /// `POST /console/reports/{id}/publish`
-pub async fn publish(State(app): State<App>, c: Console, Path(raw): Path<String>, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn publish(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    CsrfForm { console: c, form: _ }: CsrfForm,
+) -> Response {
     if let Some(r) = gate(&c, &[Action::ManageResults]) {
         return r;
     }
@@ -524,11 +520,11 @@ fn form_version(form: &FormData) -> Option<i64> {
 }
 
 /// `POST /console/orders/{id}/answer`
-pub async fn answer(State(app): State<App>, c: Console, Path(raw): Path<String>, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn answer(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    CsrfForm { console: c, form }: CsrfForm,
+) -> Response {
     if let Some(r) = gate(&c, &[Action::ReportRectification]) {
         return r;
     }
@@ -542,11 +538,11 @@ pub async fn answer(State(app): State<App>, c: Console, Path(raw): Path<String>,
 }
 
 /// `POST /console/orders/{id}/review`
-pub async fn review(State(app): State<App>, c: Console, Path(raw): Path<String>, body: Bytes) -> Response {
-    let form = FormData::parse(&body);
-    if let Some(r) = csrf_refusal(&c, &form) {
-        return r;
-    }
+pub async fn review(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    CsrfForm { console: c, form }: CsrfForm,
+) -> Response {
     if let Some(r) = gate(&c, &[Action::ManageResults]) {
         return r;
     }
