@@ -88,15 +88,15 @@ impl App {
         Ok(p)
     }
 
-    /// The choices of the filter forms for this person; `org` (a code) narrows windows and staff when it lies
-    /// in the person's scope.
+    /// The choices of the filter forms for this person; `org` (a code, or a name [`Pickers::resolve`] finds)
+    /// narrows windows and staff when it lies in the person's scope.
     pub async fn pickers(&self, who: &Principal, org: Option<&str>) -> AppResult<Pickers> {
         let scopes = top_scopes(who);
         let mut p = self.org_choices(who).await?;
         let narrowed = match org.map(str::trim).filter(|c| !c.is_empty()) {
-            Some(code) => self
+            Some(typed) => self
                 .store
-                .org_by_code(code)
+                .org_by_code(Pickers::resolve(&p.orgs, typed).unwrap_or(typed))
                 .await?
                 .map(|o| o.path)
                 .filter(|path| scopes.iter().any(|s| path.starts_with(s.as_str()))),

@@ -12,7 +12,7 @@ use hcp_domain::Level;
 use hcp_domain::metrics::{percent, score};
 use hcp_domain::period::Period;
 
-use super::results::{CutQuery, default_org_of, default_period_of, gate};
+use super::results::{CutQuery, Scope, default_period_of, gate, scope_of};
 use super::{Console, console_page};
 use crate::charts::{Bar, Point, bars, trend};
 use crate::pages::layout::{error_page, esc};
@@ -31,11 +31,10 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
     if let Some(r) = gate(&c, &[Action::ViewStats]) {
         return r;
     }
-    let org = match q.org.clone().filter(|o| !o.trim().is_empty()) {
-        Some(o) => super::results::typed_org(&app, &c, &o).await,
-        None => default_org_of(&app, &c).await,
+    let Scope { org, period: period_raw, orgs } = match scope_of(&app, &c, &q, default_period_of(&app)).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&e),
     };
-    let period_raw = q.period.clone().filter(|p| !p.trim().is_empty()).unwrap_or_else(|| default_period_of(&app));
     let result = async {
         let period = parse_period(Some(&period_raw), None, None)?;
         let total = app.cut(&c.who, &org, period, None).await?;
@@ -95,10 +94,6 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
         .collect();
     let themes = match app.bad_review_themes(&c.who, &total.org_code, total.period).await {
         Ok(t) => t,
-        Err(e) => return error_page(&e),
-    };
-    let orgs = match app.org_choices(&c.who).await {
-        Ok(p) => p,
         Err(e) => return error_page(&e),
     };
     let body = format!(

@@ -110,19 +110,14 @@ fn filter_form(form: &FormData, p: &Pickers) -> String {
 /// `GET /console/evaluations`
 pub async fn list(State(app): State<App>, c: Console, RawQuery(raw): RawQuery) -> Response {
     let mut form = FormData::parse(raw.unwrap_or_default().as_bytes());
-    // Names typed into the pickers become codes: the organization first, since it narrows the others.
-    let orgs = match app.org_choices(&c.who).await {
-        Ok(p) => p,
-        Err(e) => return error_page(&e),
-    };
-    if let Some(code) = Pickers::resolve(&orgs.orgs, form.get("org")).map(str::to_string) {
-        form.set("org", &code);
-    }
+    // Names typed into the pickers become codes (the organization's narrows the others' lists).
     let pickers = match app.pickers(&c.who, Some(form.get("org"))).await {
         Ok(p) => p,
         Err(e) => return error_page(&e),
     };
-    for (field, list) in [("window", &pickers.windows), ("staff", &pickers.staff), ("item", &pickers.items)] {
+    let lists =
+        [("org", &pickers.orgs), ("window", &pickers.windows), ("staff", &pickers.staff), ("item", &pickers.items)];
+    for (field, list) in lists {
         if let Some(code) = Pickers::resolve(list, form.get(field)).map(str::to_string) {
             form.set(field, &code);
         }

@@ -44,22 +44,25 @@ pub struct CutQuery {
     pub format: Option<String>,
 }
 
-/// The organization and period a page asks for, or the person's own organization and `period`.
-async fn scope_of(app: &App, c: &Console, q: &CutQuery, period: String) -> (String, String) {
-    let org = match q.org.clone().filter(|o| !o.trim().is_empty()) {
-        Some(o) => typed_org(app, c, &o).await,
-        None => default_org(app, c).await,
-    };
-    (org, q.period.clone().filter(|p| !p.trim().is_empty()).unwrap_or(period))
+/// What a results page shows, and the person's organizations for its picker (read once).
+pub struct Scope {
+    /// The organization asked for — a name typed into the picker becomes its code
+    /// ([`hcp_app::pickers::Pickers::resolve`]), anything else is kept as typed for the use case to judge —
+    /// or the person's own.
+    pub org: String,
+    /// The period asked for, or the page's default.
+    pub period: String,
+    pub orgs: hcp_app::pickers::Pickers,
 }
 
-/// An organization as typed into its picker, as a code: a name of the person's tree becomes its code
-/// ([`hcp_app::pickers::Pickers::resolve`]); anything else is kept as typed, for the use case to judge.
-pub async fn typed_org(app: &App, c: &Console, typed: &str) -> String {
-    match app.org_choices(&c.who).await {
-        Ok(p) => hcp_app::pickers::Pickers::resolve(&p.orgs, typed).unwrap_or(typed).to_string(),
-        Err(_) => typed.to_string(),
-    }
+/// The organization and period a page asks for, or the person's own organization and `period`.
+pub async fn scope_of(app: &App, c: &Console, q: &CutQuery, period: String) -> Result<Scope, AppError> {
+    let orgs = app.org_choices(&c.who).await?;
+    let org = match q.org.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
+        Some(o) => hcp_app::pickers::Pickers::resolve(&orgs.orgs, o).unwrap_or(o).to_string(),
+        None => default_org(app, c).await,
+    };
+    Ok(Scope { org, period: q.period.clone().filter(|p| !p.trim().is_empty()).unwrap_or(period), orgs })
 }
 
 pub fn default_period_of(app: &App) -> String {
@@ -155,7 +158,10 @@ pub async fn stats(State(app): State<App>, c: Console, Query(q): Query<CutQuery>
     if let Some(r) = gate(&c, &[Action::ViewStats]) {
         return r;
     }
-    let (org, period_raw) = scope_of(&app, &c, &q, default_period(&app)).await;
+    let Scope { org, period: period_raw, orgs } = match scope_of(&app, &c, &q, default_period(&app)).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&e),
+    };
     let result = async {
         let period = parse_period(Some(&period_raw), q.from.as_deref(), q.to.as_deref())?;
         let by = parse_by(q.by.as_deref())?;
@@ -165,10 +171,6 @@ pub async fn stats(State(app): State<App>, c: Console, Query(q): Query<CutQuery>
     .await;
     let (cut, by) = match result {
         Ok(x) => x,
-        Err(e) => return error_page(&e),
-    };
-    let orgs = match app.org_choices(&c.who).await {
-        Ok(p) => p,
         Err(e) => return error_page(&e),
     };
     if let Some(format) = q.format.as_deref() {
@@ -223,7 +225,10 @@ pub async fn rankings(State(app): State<App>, c: Console, Query(q): Query<CutQue
     if let Some(r) = gate(&c, &[Action::ViewStats]) {
         return r;
     }
-    let (org, period_raw) = scope_of(&app, &c, &q, default_period(&app)).await;
+    let Scope { org, period: period_raw, orgs } = match scope_of(&app, &c, &q, default_period(&app)).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&e),
+    };
     let result = async {
         let period = parse_period(Some(&period_raw), q.from.as_deref(), q.to.as_deref())?;
         let by = parse_by(q.by.as_deref())?.unwrap_or(By::Unit);
@@ -240,10 +245,6 @@ pub async fn rankings(State(app): State<App>, c: Console, Query(q): Query<CutQue
     .await;
     let ranking = match result {
         Ok(r) => r,
-        Err(e) => return error_page(&e),
-    };
-    let orgs = match app.org_choices(&c.who).await {
-        Ok(p) => p,
         Err(e) => return error_page(&e),
     };
     if let Some(format) = q.format.as_deref() {
@@ -562,7 +563,10 @@ pub async fn assessment(State(app): State<App>, c: Console, Query(q): Query<CutQ
         return r;
     }
     let year = hcp_domain::calendar::business_date(app.now()).format("%Y").to_string();
-    let (org, period_raw) = scope_of(&app, &c, &q, year).await;
+    let Scope { org, period: period_raw, orgs } = match scope_of(&app, &c, &q, year).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&e),
+    };
     let by = match q.by.as_deref() {
         Some("staff") => By::Staff,
         _ => By::Unit,
@@ -600,10 +604,6 @@ pub async fn assessment(State(app): State<App>, c: Console, Query(q): Query<CutQ
         ));
     }
     let query = format!("org={}&amp;period={}&amp;by={}", esc(&org), esc(&a.period_code), a.by.as_str());
-    let orgs = match app.org_choices(&c.who).await {
-        Ok(p) => p,
-        Err(e) => return error_page(&e),
-    };
     let notes = a.table().notes.join("");
     let by_unit = if by == By::Unit { " selected" } else { "" };
     let by_staff = if by == By::Staff { " selected" } else { "" };
