@@ -128,23 +128,13 @@ fn complete(doc: &mut utoipa::openapi::OpenApi) {
     doc.paths.paths =
         std::mem::take(&mut doc.paths.paths).into_iter().map(|(p, i)| (format!("{PREFIX}{p}"), i)).collect();
     let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "api_key",
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .description(Some("业务系统的接口密钥(hcp_…),由系统管理员在控制台签发"))
-                .build(),
-        ),
-    );
+    let bearer = |what: &str| {
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(what)).build())
+    };
+    components.add_security_scheme("api_key", bearer("业务系统的接口密钥(hcp_…),由系统管理员在控制台签发"));
     components.add_security_scheme(
         "session",
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .description(Some("工作人员的会话令牌(POST /api/v1/sessions),闲置 30 分钟或 12 小时后失效"))
-                .build(),
-        ),
+        bearer("工作人员的会话令牌(POST /api/v1/sessions),闲置 30 分钟或 12 小时后失效"),
     );
     if let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(problem))) = components.schemas.get_mut("Problem") {
         let codes = ObjectBuilder::new()

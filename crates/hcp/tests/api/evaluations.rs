@@ -55,12 +55,7 @@ async fn guessing_tokens_is_slowed_down(app: TestApp) {
 /// between them (as behind a load balancer) is stopped after the same number of guesses as on one, even in
 /// parallel.
 async fn guesses_are_counted_by_every_instance_together(app: TestApp) {
-    let mut cfg = hcp::ServeConfig::new(&app.db_url, "127.0.0.1:0".parse().unwrap());
-    cfg.jobs = false;
-    cfg.keys = app.keys.clone();
-    let second = hcp::Application::build(&cfg).await.expect("a second instance");
-    let other = format!("http://{}", second.local_addr());
-    tokio::spawn(second.run_until_stopped());
+    let other = app.second_instance().await;
     let bases = [app.base.clone(), other];
     let (_, token) = app.register(&record_body("G2-1")).await;
     let guesses = futures_util::future::join_all((0..hcp_app::limits::UNKNOWN_TOKENS_PER_WINDOW).map(|i| {

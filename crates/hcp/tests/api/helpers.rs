@@ -125,6 +125,17 @@ pub fn record_body(number: &str) -> Value {
 }
 
 impl TestApp {
+    /// Starts a second server over the same database and keys (as behind a load balancer); its base URL.
+    pub async fn second_instance(&self) -> String {
+        let mut cfg = ServeConfig::new(&self.db_url, "127.0.0.1:0".parse().unwrap());
+        cfg.jobs = false;
+        cfg.keys = self.keys.clone();
+        let second = Application::build(&cfg).await.expect("a second instance");
+        let base = format!("http://{}", second.local_addr());
+        tokio::spawn(second.run_until_stopped());
+        base
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

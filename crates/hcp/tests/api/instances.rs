@@ -42,12 +42,7 @@ async fn one_instance_holds_the_jobs_lease_at_a_time(app: TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_wake_for_completions_on_another_instance() {
     let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await else { return };
-    let mut cfg = hcp::ServeConfig::new(&app.db_url, "127.0.0.1:0".parse().unwrap());
-    cfg.jobs = false;
-    cfg.keys = app.keys.clone();
-    let second = hcp::Application::build(&cfg).await.expect("a second instance");
-    let other = format!("http://{}", second.local_addr());
-    tokio::spawn(second.run_until_stopped());
+    let other = app.second_instance().await;
     let actor = hcp_app::audit::Actor::operator();
     let (_, secret) = app.app.register_device(&actor, "WAKE-D1", "跨实例评价器", "W-510899-C01").await.unwrap();
     // The second instance's listener is up once it answers; give it a moment to LISTEN.
