@@ -7,6 +7,7 @@ pub mod console;
 pub mod controllers;
 pub mod error;
 pub mod extract;
+pub mod html;
 pub mod pages;
 pub mod problems;
 pub mod qr;
@@ -79,8 +80,8 @@ pub fn unavailable(path: &str, code: &'static str, message: &str) -> Response {
     let mut res = if path.starts_with("/api/") {
         ApiError::new(status, code, message).into_response()
     } else {
-        let body = format!(r#"<h2>请稍后重试</h2><p class="notice">{}</p>"#, pages::layout::esc(message));
-        pages::layout::page(status, "请稍后重试", &body)
+        let body = maud::html! { h2 { "请稍后重试" } p.notice { (message) } };
+        html::page(status, "请稍后重试", body)
     };
     res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     res
@@ -98,9 +99,9 @@ async fn page_not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {
         return ApiError::not_found().into_response();
     }
-    pages::layout::page(
-        axum::http::StatusCode::NOT_FOUND,
-        "页面不存在",
-        r#"<h2>页面不存在</h2><p class="notice">您访问的页面不存在。请核对地址,或回到<a href="/">首页</a>。</p>"#,
-    )
+    let body = maud::html! {
+        h2 { "页面不存在" }
+        p.notice { "您访问的页面不存在。请核对地址,或回到" a href="/" { "首页" } "。" }
+    };
+    html::page(axum::http::StatusCode::NOT_FOUND, "页面不存在", body)
 }

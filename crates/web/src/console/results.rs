@@ -390,7 +390,7 @@ pub async fn report(
         } else {
             String::new()
         },
-        content = crate::pages::public::report_content(&r),
+        content = crate::pages::public::report_content(&r).into_string(),
     );
     console_page(&c, StatusCode::OK, &r.title(), &body)
 }

@@ -11,32 +11,27 @@ use axum::response::{IntoResponse, Response};
 use hcp_app::App;
 use serde::Deserialize;
 
-use super::layout::{Frame, error_page, esc, page_in};
+use maud::html;
+
 use crate::error::ApiError;
+use crate::html::{Frame, PageResult, page_in};
 
 /// How long one poll waits before answering "nothing yet" (below common proxy timeouts).
 const LONG_POLL: Duration = Duration::from_secs(25);
 
 /// `GET /d/{secret}`: the idle screen.
-pub async fn show(State(app): State<App>, Path(secret): Path<String>) -> Response {
-    let device = match app.device(&secret).await {
-        Ok(d) => d,
-        Err(e) => return error_page(&e),
+pub async fn show(State(app): State<App>, Path(secret): Path<String>) -> PageResult {
+    let device = app.device(&secret).await?;
+    let body = html! {
+        div #device .idle data-next={ "/d/" (secret) "/next" } {
+            p.big-text { "欢迎办理业务" }
+            p { (device.window_name) " · " (device.hall_name) }
+            p.notice role="status" aria-live="polite" #device-status { "办结后,请在本评价器上为我们的服务评价。" }
+            noscript { p.alert { "本评价器需要启用 JavaScript。" } }
+            p.muted { "设备 " (device.code) }
+        }
     };
-    let body = format!(
-        r#"<div id="device" class="idle" data-next="/d/{secret}/next">
-<p class="big-text">欢迎办理业务</p>
-<p>{window} · {hall}</p>
-<p class="notice" role="status" aria-live="polite" id="device-status">办结后,请在本评价器上为我们的服务评价。</p>
-<noscript><p class="alert">本评价器需要启用 JavaScript。</p></noscript>
-<p class="muted">设备 {code}</p>
-</div>"#,
-        secret = esc(&secret),
-        window = esc(&device.window_name),
-        hall = esc(&device.hall_name),
-        code = esc(&device.code),
-    );
-    page_in(StatusCode::OK, "评价器", &body, Frame { big: true, kiosk: true, idle_seconds: None, wide: false })
+    Ok(page_in(StatusCode::OK, "评价器", body, Frame { big: true, kiosk: true, idle_seconds: None, wide: false }))
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,6 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use hcp_app::evaluations::EvaluationInput;
 use hcp_app::{App, AppError};
 use hcp_domain::calendar::{closing_date, display_cst, display_date};
@@ -14,8 +13,10 @@ use hcp_domain::{Channel, Level, Violation};
 use hcp_store::RecordRow;
 use serde::Deserialize;
 
-use super::layout::{Frame, error_page, esc, page_in};
+use maud::{Markup, html};
+
 use crate::extract::ClientIp;
+use crate::html::{Frame, PageResult, page_in};
 
 #[derive(Deserialize)]
 pub struct PageQuery {
@@ -35,18 +36,19 @@ fn frame(channel: Channel, big: bool, done: bool) -> Frame {
 
 /// The query string that keeps the channel and the type size across the pages.
 fn carry(channel: Channel, big: bool) -> String {
-    format!("c={}{}", channel.as_str(), if big { "&amp;big=1" } else { "" })
+    format!("c={}{}", channel.as_str(), if big { "&big=1" } else { "" })
 }
 
 /// The link that switches between large and standard type.
-fn mode_switch(token: &str, channel: Channel, big: bool, level: Option<Level>) -> String {
-    let level = level.map(|l| format!("&amp;level={}", l.as_str())).unwrap_or_default();
-    format!(
-        r#"<p class="modebar"><a href="/e/{token}?{q}{level}">{text}</a></p>"#,
-        token = esc(token),
-        q = carry(channel, !big),
-        text = if big { "标准字号" } else { "大字模式(适老)" },
-    )
+fn mode_switch(token: &str, channel: Channel, big: bool, level: Option<Level>) -> Markup {
+    let level = level.map(|l| format!("&level={}", l.as_str())).unwrap_or_default();
+    html! {
+        p.modebar {
+            a href={ "/e/" (token) "?" (carry(channel, !big)) (level) } {
+                @if big { "标准字号" } @else { "大字模式(适老)" }
+            }
+        }
+    }
 }
 
 fn channel_of(raw: Option<&str>) -> Channel {
@@ -54,24 +56,19 @@ fn channel_of(raw: Option<&str>) -> Channel {
 }
 
 /// `GET /e/{token}`: the page an evaluator opens.
-pub async fn show(State(app): State<App>, Path(token): Path<String>, Query(q): Query<PageQuery>) -> Response {
-    let rec = match app.record_for_token(&token).await {
-        Ok(r) => r,
-        Err(e) => return error_page(&e),
-    };
+pub async fn show(State(app): State<App>, Path(token): Path<String>, Query(q): Query<PageQuery>) -> PageResult {
+    let rec = app.record_for_token(&token).await?;
     if let Some(refusal) = app.evaluation_refusal(&rec) {
-        return error_page(&refusal);
+        return Err(refusal.into());
     }
     let channel = channel_of(q.c.as_deref());
     let big = q.big.as_deref() == Some("1");
     let frame = frame(channel, big, false);
-    match q.level.as_deref().and_then(Level::parse) {
-        None => page_in(StatusCode::OK, "请您评价", &choose_level(&rec, &token, channel, big), frame),
-        Some(level) => {
-            let form = FormState { level, channel, big, ..FormState::default() };
-            page_in(StatusCode::OK, "请您评价", &criteria_form(&rec, &token, &form, &[]), frame)
-        }
-    }
+    let body = match q.level.as_deref().and_then(Level::parse) {
+        None => choose_level(&rec, &token, channel, big),
+        Some(level) => criteria_form(&rec, &token, &FormState { level, channel, big, ..FormState::default() }, &[]),
+    };
+    Ok(page_in(StatusCode::OK, "请您评价", body, frame))
 }
 
 /// `POST /e/{token}`: the submitted form.
@@ -81,7 +78,7 @@ pub async fn submit(
     Path(token): Path<String>,
     headers: axum::http::HeaderMap,
     body: Bytes,
-) -> Response {
+) -> PageResult {
     let form = FormState::parse(&body);
     let input = EvaluationInput {
         token: token.clone(),
@@ -93,31 +90,27 @@ pub async fn submit(
     };
     match app.submit_evaluation_from(ip, crate::extract::user_agent(&headers), &input).await {
         Ok(done) => {
-            let when = display_cst(done.evaluation.created_at);
-            let body = format!(
-                r#"<h2>评价成功,感谢您!</h2>
-<p class="notice" role="status">您对本次服务的评价“{}”已于 {} 记录。{}</p>
-<p class="muted">每次服务只能评价一次。您的个人信息将被严格保密。</p>"#,
-                esc(done.evaluation.level_name),
-                esc(&when),
-                if Level::parse(&done.evaluation.level).is_some_and(Level::is_bad_review) {
-                    "我们会转交承办单位,1 个工作日内与您联系。"
-                } else {
-                    ""
+            let bad = Level::parse(&done.evaluation.level).is_some_and(Level::is_bad_review);
+            let body = html! {
+                h2 { "评价成功,感谢您!" }
+                p.notice role="status" {
+                    "您对本次服务的评价“" (done.evaluation.level_name) "”已于 " (display_cst(done.evaluation.created_at)) " 记录。"
+                    @if bad { "我们会转交承办单位,1 个工作日内与您联系。" }
                 }
-            );
-            page_in(StatusCode::OK, "评价成功", &body, frame(form.channel, form.big, true))
+                p.muted { "每次服务只能评价一次。您的个人信息将被严格保密。" }
+            };
+            Ok(page_in(StatusCode::OK, "评价成功", body, frame(form.channel, form.big, true)))
         }
-        Err(AppError::Invalid(violations)) => match app.record_for_token(&token).await {
-            Ok(rec) => page_in(
+        Err(AppError::Invalid(violations)) => {
+            let rec = app.record_for_token(&token).await?;
+            Ok(page_in(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "请检查填写内容",
-                &criteria_form(&rec, &token, &form, &violations),
+                criteria_form(&rec, &token, &form, &violations),
                 frame(form.channel, form.big, false),
-            ),
-            Err(e) => error_page(&e),
-        },
-        Err(e) => error_page(&e),
+            ))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -166,141 +159,126 @@ impl FormState {
     }
 }
 
-fn facts(rec: &RecordRow) -> String {
-    let mut s = String::from(r#"<dl class="facts">"#);
-    let mut row = |k: &str, v: &str| s.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(k), esc(v)));
-    row("办理事项", &rec.item_name);
-    row("办理机构", &rec.org_name);
+fn facts(rec: &RecordRow) -> Markup {
+    let mut rows: Vec<(&str, String)> = vec![("办理事项", rec.item_name.clone()), ("办理机构", rec.org_name.clone())];
     if let Some(w) = &rec.window_name {
-        row("服务窗口", w);
+        rows.push(("服务窗口", w.clone()));
     }
     if let Some(p) = &rec.platform_name {
-        row("办理平台", p);
+        rows.push(("办理平台", p.clone()));
     }
     if let (Some(name), Some(number)) = (&rec.staff_name, &rec.staff_number) {
-        row("工作人员", &format!("{name}(工号 {number})"));
+        rows.push(("工作人员", format!("{name}(工号 {number})")));
     }
     match rec.completed_at {
-        Some(done) => row("办结时间", &display_cst(done)),
+        Some(done) => rows.push(("办结时间", display_cst(done))),
         // Plan §五: a service received can be rated at once, also while it is still being handled.
-        None => row("办理状态", "办理中(现在即可评价,办结后 7 天内仍可评价)"),
+        None => rows.push(("办理状态", "办理中(现在即可评价,办结后 7 天内仍可评价)".to_string())),
     }
     if let Some(due) = rec.default_due_at {
-        row("评价截止", &format!("{} 24:00", display_date(closing_date(due))));
+        rows.push(("评价截止", format!("{} 24:00", display_date(closing_date(due)))));
     }
-    s.push_str("</dl>");
-    s
+    html! { dl.facts { @for (k, v) in &rows { dt { (k) } dd { (v) } } } }
 }
 
-fn choose_level(rec: &RecordRow, token: &str, channel: Channel, big: bool) -> String {
-    let mut buttons = String::new();
-    for l in Level::ALL {
-        buttons.push_str(&format!(
-            r#"<button type="submit" name="level" value="{}"{}>{}</button>"#,
-            l.as_str(),
-            if l.is_bad_review() { r#" class="bad""# } else { "" },
-            esc(l.name_zh())
-        ));
+/// The hidden fields that keep the channel and the type size.
+fn carried_fields(channel: Channel, big: bool) -> Markup {
+    html! {
+        input type="hidden" name="c" value=(channel.as_str());
+        @if big { input type="hidden" name="big" value="1"; }
     }
-    format!(
-        r#"{switch}{facts}
-<form method="get" action="/e/{token}">
-<input type="hidden" name="c" value="{channel}">{big}
-<fieldset><legend>您对本次服务满意吗?请选择一项</legend>
-<div class="levels">{buttons}</div>
-</fieldset>
-</form>
-<p class="muted">未在评价截止前评价的,按“基本满意”计。</p>"#,
-        switch = mode_switch(token, channel, big, None),
-        facts = facts(rec),
-        token = esc(token),
-        channel = channel.as_str(),
-        big = if big { r#"<input type="hidden" name="big" value="1">"# } else { "" },
-    )
 }
 
-fn criteria_form(rec: &RecordRow, token: &str, form: &FormState, errors: &[Violation]) -> String {
-    let lc = Annex::get().for_level(form.level);
-    let mut alert = String::new();
-    if !errors.is_empty() {
-        alert.push_str(r#"<div class="alert" role="alert" id="errors"><p>提交未成功:</p><ul>"#);
-        for e in errors {
-            alert.push_str(&format!("<li>{}</li>", esc(&e.message)));
-        }
-        alert.push_str("</ul></div>");
-    }
-    let mut service = String::new();
-    let mut current_dim = "";
-    for c in &lc.service_criteria {
-        if c.dimension_name != current_dim {
-            if !current_dim.is_empty() {
-                service.push_str("</fieldset>");
+fn choose_level(rec: &RecordRow, token: &str, channel: Channel, big: bool) -> Markup {
+    html! {
+        (mode_switch(token, channel, big, None))
+        (facts(rec))
+        form method="get" action={ "/e/" (token) } {
+            (carried_fields(channel, big))
+            fieldset {
+                legend { "您对本次服务满意吗?请选择一项" }
+                div.levels {
+                    @for l in Level::ALL {
+                        button type="submit" name="level" value=(l.as_str()) class=[l.is_bad_review().then_some("bad")] {
+                            (l.name_zh())
+                        }
+                    }
+                }
             }
-            current_dim = &c.dimension_name;
-            service.push_str(&format!("<fieldset><legend>{}</legend>", esc(current_dim)));
         }
-        service.push_str(&checkbox(
-            "indicator_ids",
-            &c.id,
-            &format!("{}:{}", c.sub_dimension_name, c.text),
-            &form.indicator_ids,
-        ));
+        p.muted { "未在评价截止前评价的,按“基本满意”计。" }
     }
-    if !current_dim.is_empty() {
-        service.push_str("</fieldset>");
+}
+
+fn criteria_form(rec: &RecordRow, token: &str, form: &FormState, errors: &[Violation]) -> Markup {
+    let lc = Annex::get().for_level(form.level);
+    // The service criteria in the annex's order, one fieldset per dimension.
+    let mut dimensions: Vec<(&str, Vec<&hcp_domain::indicators::ServiceCriterion>)> = Vec::new();
+    for c in &lc.service_criteria {
+        match dimensions.last_mut() {
+            Some((dim, list)) if *dim == c.dimension_name => list.push(c),
+            _ => dimensions.push((&c.dimension_name, vec![c])),
+        }
     }
-    let staff: String = lc
-        .staff_criteria
-        .iter()
-        .map(|c| checkbox("staff_indicator_ids", &c.id, &c.text, &form.staff_indicator_ids))
-        .collect();
     let hint = if form.level.is_bad_review() {
         "请至少勾选一项具体问题,或在下方写明情况,以便承办单位整改。"
     } else {
         "以下为可选项,可直接提交。"
     };
-    format!(
-        r#"{alert}{switch}{facts}
-<p>您选择的评价等级:<strong>{level}</strong> <a href="/e/{token}?{carry}">重新选择</a></p>
-<form method="post" action="/e/{token}">
-<input type="hidden" name="level" value="{level_code}">
-<input type="hidden" name="channel" value="{channel}">{big}
-<p class="muted">{hint}</p>
-<h2>对办理事项的评价</h2>
-{service}
-<h2>对工作人员的评价</h2>
-<fieldset><legend>工作人员</legend>{staff}</fieldset>
-<label for="comment"><strong>意见或建议</strong>(选填,最多 500 字)</label>
-<textarea id="comment" name="comment" maxlength="500">{comment}</textarea>
-<button type="submit" class="primary">提交评价</button>
-</form>"#,
-        switch = mode_switch(token, form.channel, form.big, Some(form.level)),
-        carry = carry(form.channel, form.big),
-        big = if form.big { r#"<input type="hidden" name="big" value="1">"# } else { "" },
-        facts = facts(rec),
-        level = esc(form.level.name_zh()),
-        level_code = form.level.as_str(),
-        token = esc(token),
-        channel = form.channel.as_str(),
-        comment = esc(&form.comment),
-    )
+    html! {
+        @if !errors.is_empty() {
+            div.alert role="alert" #errors {
+                p { "提交未成功:" }
+                ul { @for e in errors { li { (e.message) } } }
+            }
+        }
+        (mode_switch(token, form.channel, form.big, Some(form.level)))
+        (facts(rec))
+        p {
+            "您选择的评价等级:" strong { (form.level.name_zh()) } " "
+            a href={ "/e/" (token) "?" (carry(form.channel, form.big)) } { "重新选择" }
+        }
+        form method="post" action={ "/e/" (token) } {
+            input type="hidden" name="level" value=(form.level.as_str());
+            input type="hidden" name="channel" value=(form.channel.as_str());
+            @if form.big { input type="hidden" name="big" value="1"; }
+            p.muted { (hint) }
+            h2 { "对办理事项的评价" }
+            @for (dim, criteria) in &dimensions {
+                fieldset {
+                    legend { (dim) }
+                    @for c in criteria {
+                        (checkbox("indicator_ids", &c.id, &format!("{}:{}", c.sub_dimension_name, c.text), &form.indicator_ids))
+                    }
+                }
+            }
+            h2 { "对工作人员的评价" }
+            fieldset {
+                legend { "工作人员" }
+                @for c in &lc.staff_criteria {
+                    (checkbox("staff_indicator_ids", &c.id, &c.text, &form.staff_indicator_ids))
+                }
+            }
+            label for="comment" { strong { "意见或建议" } "(选填,最多 500 字)" }
+            textarea #comment name="comment" maxlength="500" { (form.comment) }
+            button.primary type="submit" { "提交评价" }
+        }
+    }
 }
 
-fn checkbox(name: &str, id: &str, text: &str, checked: &[String]) -> String {
-    format!(
-        r#"<label class="choice"><input type="checkbox" name="{name}" value="{id}"{}> <span>{}</span></label>"#,
-        if checked.iter().any(|c| c == id) { " checked" } else { "" },
-        esc(text),
-        id = esc(id),
-    )
+fn checkbox(name: &str, id: &str, text: &str, checked: &[String]) -> Markup {
+    html! {
+        label.choice {
+            input type="checkbox" name=(name) value=(id) checked[checked.iter().any(|c| c == id)];
+            " " span { (text) }
+        }
+    }
 }
 
 /// `GET /e/{token}/qr.svg` and `/e/{token}/qr.png`: the record's QR code for its receipt, leading to this
 /// page marked as a QR-code evaluation. Only for a link that exists.
-pub async fn qr_image(State(app): State<App>, Path((token, file)): Path<(String, String)>) -> Response {
-    if let Err(e) = app.record_for_token(&token).await {
-        return error_page(&e);
-    }
+pub async fn qr_image(State(app): State<App>, Path((token, file)): Path<(String, String)>) -> PageResult {
+    app.record_for_token(&token).await?;
     let url = format!("{}?c=qr_code", app.evaluation_url(&token));
-    super::window::image(&url, &file, "评价二维码")
+    Ok(super::window::image(&url, &file, "评价二维码"))
 }
