@@ -5,7 +5,7 @@
 //! which counting bytes or chars alone would get wrong for mixed text). Every bar carries its value as text,
 //! and the colours are dark enough to print in grey.
 
-use crate::pages::layout::esc;
+use maud::{Markup, html};
 
 const FONT: f64 = 14.0;
 const BAR: &str = "#0b4f9c";
@@ -25,13 +25,25 @@ pub fn text_width(s: &str, size: f64) -> f64 {
         * size
 }
 
-fn frame(width: f64, height: f64, title: &str, inner: &str) -> String {
-    format!(
-        r##"<figure class="chart"><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="{t}" font-family="system-ui, 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif" font-size="{FONT}"><title>{t}</title><rect width="{w}" height="{h}" fill="#fff"/>{inner}</svg><figcaption>{t}</figcaption></figure>"##,
-        w = width.ceil(),
-        h = height.ceil(),
-        t = esc(title),
-    )
+/// A coordinate with one decimal.
+fn n(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn frame(width: f64, height: f64, title: &str, inner: Markup) -> Markup {
+    let (w, h) = (width.ceil(), height.ceil());
+    html! {
+        figure.chart {
+            svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {w} {h}")) width="100%" role="img"
+                aria-label=(title) font-family="system-ui, 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif"
+                font-size=(FONT) {
+                title { (title) }
+                rect width=(w) height=(h) fill="#fff" {}
+                (inner)
+            }
+            figcaption { (title) }
+        }
+    }
 }
 
 /// One bar: its label, its value (sets the length), the text shown at its end, and whether it is bad news.
@@ -44,9 +56,9 @@ pub struct Bar {
 }
 
 /// Horizontal bars, one per row, labels on the left measured to fit (units, channels, levels).
-pub fn bars(title: &str, rows: &[Bar]) -> String {
+pub fn bars(title: &str, rows: &[Bar]) -> Markup {
     if rows.is_empty() {
-        return frame(480.0, 60.0, title, r##"<text x="16" y="36" fill="#444">暂无数据</text>"##);
+        return frame(480.0, 60.0, title, html! { text x="16" y="36" fill="#444" { "暂无数据" } });
     }
     let label_w = rows.iter().map(|r| text_width(&r.label, FONT)).fold(0.0, f64::max) + 12.0;
     let value_w = rows.iter().map(|r| text_width(&r.text, FONT)).fold(0.0, f64::max) + 12.0;
@@ -55,23 +67,16 @@ pub fn bars(title: &str, rows: &[Bar]) -> String {
     let width = label_w + bar_w + value_w + 8.0;
     let height = rows.len() as f64 * row_h + 12.0;
     let max = rows.iter().map(|r| r.value).fold(0.0, f64::max);
-    let mut s = String::new();
-    for (i, r) in rows.iter().enumerate() {
-        let y = 6.0 + i as f64 * row_h;
-        let len = if max > 0.0 { (r.value / max * bar_w).max(if r.value > 0.0 { 1.0 } else { 0.0 }) } else { 0.0 };
-        s.push_str(&format!(
-            r##"<text x="{lx:.1}" y="{ty:.1}" text-anchor="end" fill="#111">{label}</text><rect x="{bx:.1}" y="{y:.1}" width="{len:.1}" height="{bh:.1}" fill="{color}"/><text x="{vx:.1}" y="{ty:.1}" fill="#111">{text}</text>"##,
-            lx = label_w - 6.0,
-            ty = y + 16.0,
-            label = esc(&r.label),
-            bx = label_w,
-            bh = row_h - 6.0,
-            color = if r.bad { BAD } else { BAR },
-            vx = label_w + len + 6.0,
-            text = esc(&r.text),
-        ));
-    }
-    frame(width, height, title, &s)
+    let inner = html! {
+        @for (i, r) in rows.iter().enumerate() {
+            @let y = 6.0 + i as f64 * row_h;
+            @let len = if max > 0.0 { (r.value / max * bar_w).max(if r.value > 0.0 { 1.0 } else { 0.0 }) } else { 0.0 };
+            text x=(n(label_w - 6.0)) y=(n(y + 16.0)) text-anchor="end" fill="#111" { (r.label) }
+            rect x=(n(label_w)) y=(n(y)) width=(n(len)) height=(n(row_h - 6.0)) fill=(if r.bad { BAD } else { BAR }) {}
+            text x=(n(label_w + len + 6.0)) y=(n(y + 16.0)) fill="#111" { (r.text) }
+        }
+    };
+    frame(width, height, title, inner)
 }
 
 /// One point of a trend: its label on the axis, and the value (a rate 0..=1) or none.
@@ -82,7 +87,7 @@ pub struct Point {
 }
 
 /// A line over time (rates, 0–100%), with each point's value written above it; gaps where there is none.
-pub fn trend(title: &str, points: &[Point], bad: bool) -> String {
+pub fn trend(title: &str, points: &[Point], bad: bool) -> Markup {
     let (left, top, plot_h) = (48.0, 24.0, 180.0);
     let step = points.iter().map(|p| text_width(&p.label, 12.0)).fold(48.0, f64::max) + 8.0;
     let width = left + step * points.len().max(1) as f64 + 16.0;
@@ -97,44 +102,37 @@ pub fn trend(title: &str, points: &[Point], bad: bool) -> String {
         ((lo - pad).max(0.0), (hi + pad).min(1.0))
     };
     let y_of = |v: f64| top + plot_h - (v - lo) / (hi - lo).max(1e-9) * plot_h;
-    let mut s = format!(
-        r##"<line x1="{left}" y1="{top}" x2="{left}" y2="{b}" stroke="#888"/><line x1="{left}" y1="{b}" x2="{r}" y2="{b}" stroke="#888"/><text x="{tx}" y="{ty1:.1}" text-anchor="end" font-size="11" fill="#444">{hi_t}</text><text x="{tx}" y="{ty2:.1}" text-anchor="end" font-size="11" fill="#444">{lo_t}</text>"##,
-        b = top + plot_h,
-        r = width - 8.0,
-        tx = left - 4.0,
-        ty1 = top + 4.0,
-        ty2 = top + plot_h,
-        hi_t = format_args!("{:.0}%", hi * 100.0),
-        lo_t = format_args!("{:.0}%", lo * 100.0),
-    );
     let color = if bad { BAD } else { BAR };
+    let x_of = |i: usize| left + step * (i as f64 + 0.5);
     let mut path = String::new();
     let mut pen_down = false;
     for (i, p) in points.iter().enumerate() {
-        let x = left + step * (i as f64 + 0.5);
-        s.push_str(&format!(
-            r##"<text x="{x:.1}" y="{y:.1}" text-anchor="middle" font-size="12" fill="#111">{}</text>"##,
-            esc(&p.label),
-            y = top + plot_h + 18.0,
-        ));
         match p.value {
             Some(v) => {
-                let y = y_of(v);
-                path.push_str(&format!("{}{x:.1} {y:.1}", if pen_down { " L" } else { " M" }));
+                path.push_str(&format!("{}{:.1} {:.1}", if pen_down { " L" } else { " M" }, x_of(i), y_of(v)));
                 pen_down = true;
-                s.push_str(&format!(
-                    r##"<circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{color}"/><text x="{x:.1}" y="{ty:.1}" text-anchor="middle" font-size="11" fill="#111">{:.1}%</text>"##,
-                    v * 100.0,
-                    ty = y - 8.0,
-                ));
             }
             None => pen_down = false,
         }
     }
-    if !path.is_empty() {
-        s.push_str(&format!(r##"<path d="{}" fill="none" stroke="{color}" stroke-width="2"/>"##, path.trim()));
-    }
-    frame(width, height, title, &s)
+    let bottom = top + plot_h;
+    let inner = html! {
+        line x1=(left) y1=(top) x2=(left) y2=(bottom) stroke="#888" {}
+        line x1=(left) y1=(bottom) x2=(width - 8.0) y2=(bottom) stroke="#888" {}
+        text x=(left - 4.0) y=(n(top + 4.0)) text-anchor="end" font-size="11" fill="#444" { (format!("{:.0}%", hi * 100.0)) }
+        text x=(left - 4.0) y=(n(bottom)) text-anchor="end" font-size="11" fill="#444" { (format!("{:.0}%", lo * 100.0)) }
+        @for (i, p) in points.iter().enumerate() {
+            text x=(n(x_of(i))) y=(n(bottom + 18.0)) text-anchor="middle" font-size="12" fill="#111" { (p.label) }
+            @if let Some(v) = p.value {
+                circle cx=(n(x_of(i))) cy=(n(y_of(v))) r="3.5" fill=(color) {}
+                text x=(n(x_of(i))) y=(n(y_of(v) - 8.0)) text-anchor="middle" font-size="11" fill="#111" {
+                    (format!("{:.1}%", v * 100.0))
+                }
+            }
+        }
+        @if !path.is_empty() { path d=(path.trim()) fill="none" stroke=(color) stroke-width="2" {} }
+    };
+    frame(width, height, title, inner)
 }
 
 #[cfg(test)]
@@ -154,11 +152,11 @@ mod tests {
             Bar { label: "县市场监督管理局".into(), value: 2.0, text: "2.0%".into(), bad: true },
             Bar { label: "青山镇".into(), value: 1.0, text: "1.0%".into(), bad: false },
         ];
-        let svg = bars("差评率", &rows);
+        let svg = bars("差评率", &rows).into_string();
         // Bars start right of the longest label: 8 CJK chars × 14 px + 12.
         assert!(svg.contains(r#"<rect x="124.0""#), "{svg}");
         assert!(svg.contains("县市场监督管理局") && svg.contains("2.0%") && svg.contains("<title>差评率</title>"));
-        assert!(bars("空", &[]).contains("暂无数据"));
+        assert!(bars("空", &[]).into_string().contains("暂无数据"));
     }
 
     #[test]
@@ -168,7 +166,7 @@ mod tests {
             Point { label: "2月".into(), value: None },
             Point { label: "3月".into(), value: Some(0.95) },
         ];
-        let svg = trend("满意度", &pts, false);
+        let svg = trend("满意度", &pts, false).into_string();
         assert_eq!(svg.matches("<circle").count(), 2);
         assert!(svg.contains(r#"d="M76.0 178.3 M188.0 49.7""#), "the line restarts after the gap: {svg}");
         assert!(svg.contains("90.0%") && svg.contains("95.0%"));

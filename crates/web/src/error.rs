@@ -1,6 +1,6 @@
 //! How errors leave over HTTP. Under `/api` every error is `application/problem+json` (RFC 9457) with a
 //! stable `code`, the `field` it concerns and a Chinese `detail`; pages show a friendly page instead
-//! (see `pages::layout::error_page`). Internal errors are logged with their cause and never shown.
+//! (see `html::error_page`). Internal errors are logged with their cause and never shown.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -2,6 +2,7 @@
 //! systems. The encoder is the `qrcode` crate without its image features; the PNG is written here (stored
 //! deflate blocks: a QR code is a few hundred bytes of pixels, compression would not pay for a dependency).
 
+use maud::{Markup, html};
 use qrcode::{Color, EcLevel, QrCode};
 
 /// The dark modules of the code for `text`, row by row, with its width. Level M survives a smudged print.
@@ -16,8 +17,9 @@ fn modules(text: &str) -> (usize, Vec<bool>) {
 /// Quiet zone around the code, in modules (the standard asks for four).
 const QUIET: usize = 4;
 
-/// An SVG of the code, scaled by its viewer; `label` is read by screen readers.
-pub fn svg(text: &str, label: &str) -> String {
+/// An SVG of the code, scaled by its viewer; `label` is read by screen readers. Every element is closed, so
+/// the same markup is a well-formed `image/svg+xml` file.
+pub fn svg(text: &str, label: &str) -> Markup {
     let (w, dark) = modules(text);
     let size = w + 2 * QUIET;
     let mut path = String::new();
@@ -35,10 +37,13 @@ pub fn svg(text: &str, label: &str) -> String {
             }
         }
     }
-    format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges" role="img" aria-label="{label}"><rect width="{size}" height="{size}" fill="#fff"/><path d="{path}" fill="#000"/></svg>"##,
-        label = crate::pages::layout::esc(label),
-    )
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {size} {size}")) shape-rendering="crispEdges" role="img"
+            aria-label=(label) {
+            rect width=(size) height=(size) fill="#fff" {}
+            path d=(path) fill="#000" {}
+        }
+    }
 }
 
 /// A grey-scale PNG of the code, `scale` pixels per module.
@@ -113,8 +118,9 @@ mod tests {
 
     #[test]
     fn svg_draws_the_finder_patterns() {
-        let s = svg("http://127.0.0.1:8080/w/W-510899-C01", "二维码");
+        let s = svg("http://127.0.0.1:8080/w/W-510899-C01", "二维码").into_string();
         assert!(s.starts_with("<svg") && s.contains(r#"aria-label="二维码""#));
+        assert!(s.ends_with("</path></svg>"), "every element closed: a well-formed XML file");
         // The top-left finder pattern's first row: seven dark modules from the quiet zone's edge.
         assert!(s.contains("M4 4h7v1h-7z"), "{s}");
     }

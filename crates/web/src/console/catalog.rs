@@ -4,17 +4,17 @@
 use super::CsrfForm;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use hcp_app::catalog_admin::{CatalogForm, CatalogKind, CatalogOverview};
 use hcp_app::policy::{Action, Role};
 use hcp_app::{App, AppError};
+use hcp_domain::Category;
 use hcp_domain::catalog::{HallKind, OrgKind, WindowKind};
-use hcp_domain::{Category, Violation};
+use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::results::options;
-use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
-use crate::pages::layout::{error_page, esc};
+use super::upload::CsrfMultipart;
+use super::{Console, FormData, console_page, csrf_field};
+use crate::html::{PageResult, hidden, options, pair_options, query, table, text_field};
 
 /// Rows of a catalog list shown per page.
 const PAGE_ROWS: usize = 50;
@@ -34,65 +34,72 @@ impl ListQuery {
     }
 }
 
-/// One list of the catalog: the rows matching the search (by their first two cells: code and name), one page of
-/// them, and links to the other pages that keep the search.
-fn section(key: &str, title: &str, head: &[&str], rows: Vec<Vec<String>>, view: &ListQuery, open: bool) -> String {
-    let needle = esc(view.q.trim()).to_lowercase();
+/// A row of a catalog list: the text the search looks in (code and name), and its cells.
+struct Row {
+    search: String,
+    cells: Vec<Markup>,
+}
+
+impl Row {
+    fn new(code: &str, name: &str, cells: Vec<Markup>) -> Row {
+        Row { search: format!("{code}\n{name}").to_lowercase(), cells }
+    }
+}
+
+/// A cell of plain text.
+fn cell(text: &str) -> Markup {
+    html! { (text) }
+}
+
+/// One list of the catalog: the rows matching the search (by code and name), one page of them, and links to
+/// the other pages that keep the search.
+fn section(key: &str, title: &str, head: &[&str], rows: Vec<Row>, view: &ListQuery, open: bool) -> Markup {
+    let needle = view.q.trim().to_lowercase();
     let total = rows.len();
-    let matching: Vec<Vec<String>> = rows
-        .into_iter()
-        .filter(|r| needle.is_empty() || r.iter().take(2).any(|c| c.to_lowercase().contains(&needle)))
-        .collect();
+    let matching: Vec<Row> = rows.into_iter().filter(|r| needle.is_empty() || r.search.contains(&needle)).collect();
     let pages = matching.len().div_ceil(PAGE_ROWS).max(1);
     let page = view.page(key).min(pages);
-    let th: String = head.iter().map(|h| format!("<th>{}</th>", esc(h))).collect();
-    let body: String = matching
-        .iter()
-        .skip((page - 1) * PAGE_ROWS)
-        .take(PAGE_ROWS)
-        .map(|r| format!("<tr>{}</tr>", r.iter().map(|c| format!("<td>{c}</td>")).collect::<String>()))
-        .collect();
-    let link = |p: usize, text: &str| {
-        let q: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("q", view.q.trim())
-            .append_pair(&format!("{key}_page"), &p.to_string())
-            .finish();
-        format!(r#"<a href="/console/catalog?{}#{key}">{text}</a>"#, esc(&q))
-    };
-    let pager = if pages > 1 {
-        let prev = if page > 1 { link(page - 1, "上一页") } else { String::new() };
-        let next = if page < pages { link(page + 1, "下一页") } else { String::new() };
-        format!(r#"<p class="muted">第 {page}/{pages} 页 {prev} {next}</p>"#)
-    } else {
-        String::new()
+    let link = |p: usize| {
+        let page_key = format!("{key}_page");
+        format!("/console/catalog?{}#{key}", query(&[("q", view.q.trim()), (&page_key, &p.to_string())]))
     };
     let count = if needle.is_empty() { total.to_string() } else { format!("{} / {total}", matching.len()) };
     let open = open || (!needle.is_empty() && !matching.is_empty()) || view.pages.contains_key(&format!("{key}_page"));
-    format!(
-        r#"<details id="{key}"{}><summary><strong>{}</strong>({count})</summary><div class="scroll" tabindex="0"><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>{pager}</details>"#,
-        if open { " open" } else { "" },
-        esc(title)
-    )
-}
-
-fn field(name: &str, label: &str, value: &str) -> String {
-    format!(r#"<label>{label} <input name="{name}" value="{}"></label> "#, esc(value))
+    html! {
+        details id=(key) open[open] {
+            summary { strong { (title) } "(" (count) ")" }
+            div.scroll tabindex="0" {
+                (table(head, html! {
+                    @for r in matching.iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS) {
+                        tr { @for c in &r.cells { td { (c) } } }
+                    }
+                }))
+            }
+            @if pages > 1 {
+                p.muted {
+                    "第 " (page) "/" (pages) " 页 "
+                    @if page > 1 { a href=(link(page - 1)) { "上一页" } }
+                    " "
+                    @if page < pages { a href=(link(page + 1)) { "下一页" } }
+                }
+            }
+        }
+    }
 }
 
 /// An account's state and the button that changes it.
-fn account_state(c: &Console, a: &hcp_store::AccountRow) -> String {
-    let (state, action, button) = if a.disabled {
-        (r#"<span class="late">已停用</span>"#, "enable", "启用")
-    } else if a.locked {
-        (r#"<span class="late">已锁定</span>"#, "disable", "停用")
-    } else {
-        ("在用", "disable", "停用")
-    };
-    format!(
-        r#"{state} <form method="post" action="/console/catalog/accounts/state" class="inline">{}<input type="hidden" name="username" value="{}"><input type="hidden" name="action" value="{action}"><button type="submit">{button}</button></form>"#,
-        csrf_field(c),
-        esc(&a.username)
-    )
+fn account_state(c: &Console, a: &hcp_store::AccountRow) -> Markup {
+    let (action, button) = if a.disabled { ("enable", "启用") } else { ("disable", "停用") };
+    html! {
+        @if a.disabled { span.late { "已停用" } } @else if a.locked { span.late { "已锁定" } } @else { "在用" }
+        " "
+        form.inline method="post" action="/console/catalog/accounts/state" {
+            (csrf_field(c))
+            (hidden("username", &a.username))
+            (hidden("action", action))
+            button type="submit" { (button) }
+        }
+    }
 }
 
 /// A field of an "add" form: a text box, or a choice of codes with their Chinese names.
@@ -110,7 +117,7 @@ fn choices<T: Copy>(
 }
 
 /// The five "add" forms; the one just submitted keeps what was typed (to fix and send again).
-fn add_forms(c: &Console, f: &FormData) -> String {
+fn add_forms(c: &Console, f: &FormData) -> Markup {
     use Input::{Choice, Text};
     let forms: [(&str, &str, Vec<Input>); 5] = [
         (
@@ -173,255 +180,295 @@ fn add_forms(c: &Console, f: &FormData) -> String {
             ],
         ),
     ];
-    let mut out = String::new();
-    for (what, title, inputs) in forms {
-        let typed = |name: &str| if f.get("what") == what { f.get(name).to_string() } else { String::new() };
-        let fields: String = inputs
-            .iter()
-            .map(|input| match input {
-                // Personal data is never echoed back into a page.
-                Text(name @ ("mobile" | "id_number"), label) => field(name, label, ""),
-                Text(name, label) => field(name, label, &typed(name)),
-                Choice(name, label, options) => {
-                    let chosen = typed(name);
-                    let opts: String = options
-                        .iter()
-                        .map(|(code, text)| {
-                            let sel = if *code == chosen { " selected" } else { "" };
-                            format!(r#"<option value="{code}"{sel}>{text}</option>"#)
-                        })
-                        .collect();
-                    format!(r#"<label>{label} <select name="{name}">{opts}</select></label> "#)
+    html! {
+        @for (what, title, inputs) in &forms {
+            @let typed = |name: &str| if f.get("what") == *what { f.get(name).to_string() } else { String::new() };
+            form.filters method="post" action="/console/catalog" {
+                (csrf_field(c))
+                (hidden("what", what))
+                strong { "新增" (title) } " "
+                @for input in inputs {
+                    @match input {
+                        // Personal data is never echoed back into a page.
+                        Text(name @ ("mobile" | "id_number"), label) => { (text_field(name, label, "")) }
+                        Text(name, label) => { (text_field(name, label, &typed(name))) }
+                        Choice(name, label, options) => {
+                            label { (label) " " select name=(name) { (pair_options(options, &typed(name))) } } " "
+                        }
+                    }
                 }
-            })
-            .collect();
-        out.push_str(&format!(
-            r#"<form method="post" action="/console/catalog" class="filters">{csrf}<input type="hidden" name="what" value="{what}"><strong>新增{title}</strong> {fields}<button type="submit">添加</button></form>
-"#,
-            csrf = csrf_field(c),
-        ));
+                button type="submit" { "添加" }
+            }
+        }
     }
-    out
 }
 
 /// A name, marked when the entry is retired.
-fn named(name: &str, retired: bool) -> String {
-    if retired { format!(r#"{} <small class="late">(已停用)</small>"#, esc(name)) } else { esc(name) }
+fn named(name: &str, retired: bool) -> Markup {
+    html! { (name) @if retired { " " small.late { "(已停用)" } } }
+}
+
+/// A one-line form of the catalog page: a bold title, an optional explanation, the fields, the button.
+fn line_form(c: &Console, action: &str, title: &str, note: Option<&str>, fields: Markup, button: &str) -> Markup {
+    html! {
+        form.filters method="post" action=(action) {
+            (csrf_field(c))
+            strong { (title) } @if let Some(n) = note { "(" (n) ")" } " "
+            (fields)
+            button type="submit" { (button) }
+        }
+    }
+}
+
+/// A labelled `<select>`.
+fn select(label: &str, name: &str, options: Markup) -> Markup {
+    html! { label { (label) " " select name=(name) { (options) } } " " }
 }
 
 fn page_html(
     c: &Console,
     o: &CatalogOverview,
     f: &FormData,
-    notice: &str,
+    notice: Markup,
     view: &ListQuery,
     retired: &hcp_app::lifecycle::Retired,
-) -> String {
-    let orgs = (
-        &["代码", "名称", "类型", "上级", "统一社会信用代码", "行政区划代码"],
-        o.orgs
-            .iter()
-            .map(|x| {
+) -> Markup {
+    let orgs: Vec<Row> = o
+        .orgs
+        .iter()
+        .map(|x| {
+            Row::new(
+                &x.code,
+                &x.name,
                 vec![
-                    esc(&x.code),
+                    cell(&x.code),
                     named(&x.name, retired.orgs.contains(&x.code)),
-                    esc(OrgKind::parse(&x.kind).map(OrgKind::name_zh).unwrap_or("")),
-                    esc(x.parent_code.as_deref().unwrap_or("")),
-                    esc(x.credit_code.as_deref().unwrap_or("—")),
-                    esc(x.area_code.as_deref().unwrap_or("—")),
-                ]
-            })
-            .collect(),
-    );
-    let halls = (
-        &["编码", "名称", "类型", "所属机构"],
-        o.halls
-            .iter()
-            .map(|h| {
+                    cell(OrgKind::parse(&x.kind).map(OrgKind::name_zh).unwrap_or("")),
+                    cell(x.parent_code.as_deref().unwrap_or("")),
+                    cell(x.credit_code.as_deref().unwrap_or("—")),
+                    cell(x.area_code.as_deref().unwrap_or("—")),
+                ],
+            )
+        })
+        .collect();
+    let halls: Vec<Row> = o
+        .halls
+        .iter()
+        .map(|h| {
+            Row::new(
+                &h.code,
+                &h.name,
                 vec![
-                    esc(&h.code),
+                    cell(&h.code),
                     named(&h.name, retired.halls.contains(&h.code)),
-                    esc(HallKind::parse(&h.kind).map(HallKind::name_zh).unwrap_or("")),
-                    esc(&h.org_name),
-                ]
-            })
-            .collect(),
-    );
-    let windows = (
-        &["编码", "名称", "大厅", "所属机构", "评价二维码"],
-        o.windows
-            .iter()
-            .map(|w| {
+                    cell(HallKind::parse(&h.kind).map(HallKind::name_zh).unwrap_or("")),
+                    cell(&h.org_name),
+                ],
+            )
+        })
+        .collect();
+    let windows: Vec<Row> = o
+        .windows
+        .iter()
+        .map(|w| {
+            Row::new(
+                &w.code,
+                &w.name,
                 vec![
-                    esc(&w.code),
+                    cell(&w.code),
                     named(&w.name, retired.windows.contains(&w.code)),
-                    esc(&w.hall_name),
-                    esc(&w.org_name),
-                    format!(r#"<a href="/w/{}/poster">打印</a>"#, esc(&w.code)),
-                ]
-            })
-            .collect(),
-    );
-    let staff = (
-        &["工号", "姓名", "所属机构", "窗口", "手机号/身份证号"],
-        o.staff
-            .iter()
-            .map(|s| {
-                let on_file = |b: bool| if b { "已登记" } else { "—" };
+                    cell(&w.hall_name),
+                    cell(&w.org_name),
+                    html! { a href={ "/w/" (w.code) "/poster" } { "打印" } },
+                ],
+            )
+        })
+        .collect();
+    let on_file = |b: bool| if b { "已登记" } else { "—" };
+    let staff: Vec<Row> = o
+        .staff
+        .iter()
+        .map(|s| {
+            Row::new(
+                &s.staff_number,
+                &s.name,
                 vec![
-                    esc(&s.staff_number),
+                    cell(&s.staff_number),
                     named(&s.name, retired.staff.contains(&s.staff_number)),
-                    esc(&s.org_name),
-                    esc(s.window_name.as_deref().unwrap_or("—")),
-                    format!("{} / {}", on_file(s.has_mobile), on_file(s.has_id_number)),
-                ]
-            })
-            .collect(),
-    );
-    let items = (
-        &["编码", "名称", "类别", "机构", "法定/承诺时限", "实施编码", "业务办理项编码"],
-        o.items
-            .iter()
-            .map(|i| {
+                    cell(&s.org_name),
+                    cell(s.window_name.as_deref().unwrap_or("—")),
+                    cell(&format!("{} / {}", on_file(s.has_mobile), on_file(s.has_id_number))),
+                ],
+            )
+        })
+        .collect();
+    let days = |d: Option<i64>| d.map_or("—".to_string(), |d| d.to_string());
+    let items: Vec<Row> = o
+        .items
+        .iter()
+        .map(|i| {
+            Row::new(
+                &i.code,
+                &i.name,
                 vec![
-                    esc(&i.code),
+                    cell(&i.code),
                     named(&i.name, retired.items.contains(&i.code)),
-                    esc(Category::parse(&i.category).map(Category::name_zh).unwrap_or("")),
-                    esc(&i.org_code),
-                    format!(
-                        "{} / {}",
-                        i.legal_limit_days.map(|d| d.to_string()).unwrap_or("—".into()),
-                        i.promised_limit_days.map(|d| d.to_string()).unwrap_or("—".into())
-                    ),
-                    esc(i.implementation_code.as_deref().unwrap_or("—")),
-                    esc(i.handle_item_code.as_deref().unwrap_or("—")),
-                ]
-            })
-            .collect(),
-    );
-    let devices = (
-        &["编号", "名称", "窗口", "状态", ""],
-        o.devices
-            .iter()
-            .map(|d| {
-                let (path, label) = match d.revoked_at {
-                    None => ("revoke", "停用"),
-                    Some(_) => ("reactivate", "重新启用(换新地址)"),
-                };
-                let action = format!(
-                    r#"<form method="post" action="/console/catalog/devices/{path}" class="inline">{}<input type="hidden" name="code" value="{}"><button type="submit">{label}</button></form>"#,
-                    csrf_field(c),
-                    esc(&d.code)
-                );
+                    cell(Category::parse(&i.category).map(Category::name_zh).unwrap_or("")),
+                    cell(&i.org_code),
+                    cell(&format!("{} / {}", days(i.legal_limit_days), days(i.promised_limit_days))),
+                    cell(i.implementation_code.as_deref().unwrap_or("—")),
+                    cell(i.handle_item_code.as_deref().unwrap_or("—")),
+                ],
+            )
+        })
+        .collect();
+    let devices: Vec<Row> = o
+        .devices
+        .iter()
+        .map(|d| {
+            let (path, label) = match d.revoked_at {
+                None => ("revoke", "停用"),
+                Some(_) => ("reactivate", "重新启用(换新地址)"),
+            };
+            Row::new(
+                &d.code,
+                &d.name,
                 vec![
-                    esc(&d.code),
-                    esc(&d.name),
-                    format!("{}({})", esc(&d.window_name), esc(&d.window_code)),
-                    if d.revoked_at.is_some() { "已停用".into() } else { "在用".into() },
-                    action,
-                ]
-            })
-            .collect(),
-    );
-    let accounts = (
-        &["用户名", "姓名", "角色", "机构", ""],
-        o.accounts
-            .iter()
-            .map(|a| {
+                    cell(&d.code),
+                    cell(&d.name),
+                    cell(&format!("{}({})", d.window_name, d.window_code)),
+                    cell(if d.revoked_at.is_some() { "已停用" } else { "在用" }),
+                    html! {
+                        form.inline method="post" action={ "/console/catalog/devices/" (path) } {
+                            (csrf_field(c)) (hidden("code", &d.code)) button type="submit" { (label) }
+                        }
+                    },
+                ],
+            )
+        })
+        .collect();
+    let accounts: Vec<Row> = o
+        .accounts
+        .iter()
+        .map(|a| {
+            Row::new(
+                &a.username,
+                &a.display_name,
                 vec![
-                    esc(&a.username),
-                    esc(&a.display_name),
-                    esc(Role::parse(&a.role).map(Role::name_zh).unwrap_or("")),
-                    esc(&a.org_name),
+                    cell(&a.username),
+                    cell(&a.display_name),
+                    cell(Role::parse(&a.role).map(Role::name_zh).unwrap_or("")),
+                    cell(&a.org_name),
                     account_state(c, a),
-                ]
-            })
-            .collect(),
-    );
-    let platforms = (
-        &["编码", "名称", "运行机构"],
-        o.platforms
-            .iter()
-            .map(|p| vec![esc(&p.code), esc(&p.name), format!("{}({})", esc(&p.org_name), esc(&p.org_code))])
-            .collect(),
-    );
-    let search = format!(
-        r#"<form method="get" action="/console/catalog" class="filters" role="search"><label for="q">查找(编码、工号、用户名或名称)</label> <input id="q" name="q" type="search" value="{}"> <button type="submit">查找</button></form>"#,
-        esc(&view.q)
-    );
-    let roles: String =
-        Role::ALL.iter().map(|r| format!(r#"<option value="{}">{}</option>"#, r.as_str(), r.name_zh())).collect();
-    format!(
-        r#"<h2>基础信息管理</h2>{notice}
-{add_forms}
-<form method="post" action="/console/catalog/changes" class="filters">{csrf}<strong>修改(留空的项目不变)</strong> <label>类别 <select name="what"><option value="org">机构</option><option value="hall">大厅</option><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option><option value="platform">平台</option></select></label> {ccode}{cname}<label>大厅/窗口类型 <select name="kind"><option value="">不变</option>{any_kind}</select></label> <label>事项类别 <select name="category"><option value="">不变</option>{categories}</select></label> {corg}{cwindow}{clegal}{cpromised}{ccredit}{carea}{cimpl}{chandle}{cmobile}{cid}<button type="submit">保存修改</button></form>
-<form method="post" action="/console/catalog/retirements" class="filters">{csrf}<strong>停用或重新启用</strong>(停用后不能再登记办件、不在选择列表中,历史记录和统计保留) <label>类别 <select name="what"><option value="window">窗口</option><option value="staff">工作人员</option><option value="item">事项</option><option value="hall">大厅</option><option value="org">机构</option></select></label> {rcode}<label>操作 <select name="action"><option value="retire">停用</option><option value="reactivate">重新启用</option></select></label> <button type="submit">确定</button></form>
-<form method="post" action="/console/catalog/moves" class="filters">{csrf}<strong>调整机构隶属</strong>(连同其下级、办件和统计一起调整) {mcode}{morg}<button type="submit">调整</button></form>
-<form method="post" action="/console/catalog/import" enctype="multipart/form-data" class="filters">{csrf}<strong>从文件导入(CSV 或 Excel)</strong> <label>文件 <input type="file" name="file" accept=".csv,.xlsx"></label> <button type="submit">导入</button> <details><summary>文件格式</summary><p>CSV 文件每个一类(由第一列确定类别),Excel 工作簿每类一张工作表;第一行为表头。全部行无误才导入;重复导入同一文件不会改动;修改过的行更新相应条目(留空的可选项保持不变)。</p><ul>{import_columns}</ul></details></form>
-<form method="post" action="/console/catalog/devices" class="filters">{csrf}<strong>登记评价器</strong> {dcode}{dname}{dwindow}<button type="submit">登记</button></form>
-<form method="post" action="/console/catalog/platforms" class="filters">{csrf}<strong>登记办理平台</strong>(如政务服务网、移动端应用;办件以平台编码注明经由的平台) {pcode}{pname}{porg}<button type="submit">登记</button></form>
-<form method="post" action="/console/catalog/accounts" class="filters">{csrf}<strong>新建账号</strong> {uname}{udisplay}<label>初始密码 <input name="password" type="password" autocomplete="new-password"></label> <label>角色 <select name="role">{roles}</select></label> {uorg}{ustaff}<button type="submit">创建</button></form>
-<form method="post" action="/console/catalog/roles" class="filters">{csrf}<strong>账号的角色</strong>(一个账号可有多个角色,各管一个范围) {gname}<label>角色 <select name="role">{roles}</select></label> {gorg}<label>操作 <select name="action"><option value="add">授予</option><option value="remove">撤销</option></select></label> <button type="submit">确定</button></form>
-<form method="post" action="/console/catalog/passwords" class="filters">{csrf}<strong>重置密码(并解除锁定)</strong> {rname}<label>新密码 <input name="password" type="password" autocomplete="new-password"></label> <button type="submit">重置</button></form>
-{search}{s1}{s2}{s3}{s4}{s5}{s6}{s8}{s7}"#,
-        add_forms = add_forms(c, f),
-        import_columns = hcp_app::catalog_import::template_headers()
-            .iter()
-            .map(|(kind, cols)| format!("<li>{}:{}</li>", esc(kind), esc(&cols.join(","))))
-            .collect::<String>(),
-        csrf = csrf_field(c),
-        dcode = field("code", "设备编号", ""),
-        dname = field("name", "名称", ""),
-        dwindow = field("window", "窗口编码", ""),
-        pcode = field("code", "平台编码", ""),
-        pname = field("name", "平台名称", ""),
-        porg = field("org", "运行机构代码", ""),
-        uname = field("username", "用户名", ""),
-        rname = field("username", "用户名", ""),
-        ccode = field("code", "编码或工号", ""),
-        rcode = field("code", "编码或工号", ""),
-        mcode = field("code", "机构代码", ""),
-        gname = field("username", "用户名", ""),
-        gorg = field("org", "机构代码", ""),
-        morg = field("org", "新的上级机构代码", ""),
-        cname = field("name", "新名称", ""),
-        corg = field("org", "工作人员的新机构代码", ""),
-        cwindow = field("window", "工作人员的新窗口编码", ""),
-        clegal = field("legal_days", "法定时限", ""),
-        cpromised = field("promised_days", "承诺时限", ""),
-        ccredit = field("credit_code", "机构的统一社会信用代码", ""),
-        carea = field("area_code", "机构的行政区划代码", ""),
-        cimpl = field("implementation_code", "事项的实施编码", ""),
-        chandle = field("handle_item_code", "事项的业务办理项编码", ""),
-        cmobile = field("mobile", "工作人员的手机号", ""),
-        cid = field("id_number", "工作人员的身份证号", ""),
-        any_kind = {
-            let halls: String = HallKind::ALL
-                .iter()
-                .map(|k| format!(r#"<option value="{}">{}</option>"#, k.as_str(), k.name_zh()))
-                .collect();
-            let windows: String = WindowKind::ALL
-                .iter()
-                .map(|k| format!(r#"<option value="{}">{}</option>"#, k.as_str(), k.name_zh()))
-                .collect();
-            format!(r#"<optgroup label="大厅">{halls}</optgroup><optgroup label="窗口">{windows}</optgroup>"#)
-        },
-        categories = options(Category::ALL, None, Category::as_str, Category::name_zh),
-        udisplay = field("display_name", "姓名", ""),
-        uorg = field("org", "机构代码", ""),
-        ustaff = field("staff", "工号(工作人员填写)", ""),
-        s1 = section("orgs", "机构", orgs.0, orgs.1, view, false),
-        s2 = section("halls", "大厅", halls.0, halls.1, view, false),
-        s3 = section("windows", "窗口", windows.0, windows.1, view, false),
-        s4 = section("staff", "工作人员", staff.0, staff.1, view, false),
-        s5 = section("items", "事项", items.0, items.1, view, false),
-        s6 = section("devices", "评价器", devices.0, devices.1, view, true),
-        s8 = section("platforms", "办理平台", platforms.0, platforms.1, view, false),
-        s7 = section("accounts", "账号", accounts.0, accounts.1, view, false),
-    )
+                ],
+            )
+        })
+        .collect();
+    let platforms: Vec<Row> = o
+        .platforms
+        .iter()
+        .map(|p| {
+            Row::new(
+                &p.code,
+                &p.name,
+                vec![cell(&p.code), cell(&p.name), cell(&format!("{}({})", p.org_name, p.org_code))],
+            )
+        })
+        .collect();
+    let roles = options(&Role::ALL, None, Role::as_str, Role::name_zh);
+    let no_change = html! { option value="" { "不变" } };
+    let change_fields = html! {
+        (select("类别", "what", pair_options(
+            &[("org", "机构"), ("hall", "大厅"), ("window", "窗口"), ("staff", "工作人员"), ("item", "事项"), ("platform", "平台")],
+            "",
+        )))
+        (text_field("code", "编码或工号", ""))
+        (text_field("name", "新名称", ""))
+        (select("大厅/窗口类型", "kind", html! {
+            (no_change)
+            optgroup label="大厅" { (options(HallKind::ALL, None, HallKind::as_str, HallKind::name_zh)) }
+            optgroup label="窗口" { (options(WindowKind::ALL, None, WindowKind::as_str, WindowKind::name_zh)) }
+        }))
+        (select("事项类别", "category", html! { (no_change) (options(Category::ALL, None, Category::as_str, Category::name_zh)) }))
+        (text_field("org", "工作人员的新机构代码", ""))
+        (text_field("window", "工作人员的新窗口编码", ""))
+        (text_field("legal_days", "法定时限", ""))
+        (text_field("promised_days", "承诺时限", ""))
+        (text_field("credit_code", "机构的统一社会信用代码", ""))
+        (text_field("area_code", "机构的行政区划代码", ""))
+        (text_field("implementation_code", "事项的实施编码", ""))
+        (text_field("handle_item_code", "事项的业务办理项编码", ""))
+        (text_field("mobile", "工作人员的手机号", ""))
+        (text_field("id_number", "工作人员的身份证号", ""))
+    };
+    let password = |label: &str| html! { label { (label) " " input name="password" type="password" autocomplete="new-password"; } " " };
+    html! {
+        h2 { "基础信息管理" }
+        (notice)
+        (add_forms(c, f))
+        (line_form(c, "/console/catalog/changes", "修改(留空的项目不变)", None, change_fields, "保存修改"))
+        (line_form(c, "/console/catalog/retirements", "停用或重新启用",
+            Some("停用后不能再登记办件、不在选择列表中,历史记录和统计保留"),
+            html! {
+                (select("类别", "what", pair_options(
+                    &[("window", "窗口"), ("staff", "工作人员"), ("item", "事项"), ("hall", "大厅"), ("org", "机构")], "")))
+                (text_field("code", "编码或工号", ""))
+                (select("操作", "action", pair_options(&[("retire", "停用"), ("reactivate", "重新启用")], "")))
+            },
+            "确定"))
+        (line_form(c, "/console/catalog/moves", "调整机构隶属", Some("连同其下级、办件和统计一起调整"),
+            html! { (text_field("code", "机构代码", "")) (text_field("org", "新的上级机构代码", "")) }, "调整"))
+        form.filters method="post" action="/console/catalog/import" enctype="multipart/form-data" {
+            (csrf_field(c))
+            strong { "从文件导入(CSV 或 Excel)" } " "
+            label { "文件 " input type="file" name="file" accept=".csv,.xlsx"; } " "
+            button type="submit" { "导入" } " "
+            details {
+                summary { "文件格式" }
+                p {
+                    "CSV 文件每个一类(由第一列确定类别),Excel 工作簿每类一张工作表;第一行为表头。全部行无误才导入;重复导入同一文件不会改动;修改过的行更新相应条目(留空的可选项保持不变)。"
+                }
+                ul { @for (kind, cols) in hcp_app::catalog_import::template_headers() { li { (kind) ":" (cols.join(",")) } } }
+            }
+        }
+        (line_form(c, "/console/catalog/devices", "登记评价器", None,
+            html! { (text_field("code", "设备编号", "")) (text_field("name", "名称", "")) (text_field("window", "窗口编码", "")) },
+            "登记"))
+        (line_form(c, "/console/catalog/platforms", "登记办理平台", Some("如政务服务网、移动端应用;办件以平台编码注明经由的平台"),
+            html! { (text_field("code", "平台编码", "")) (text_field("name", "平台名称", "")) (text_field("org", "运行机构代码", "")) },
+            "登记"))
+        (line_form(c, "/console/catalog/accounts", "新建账号", None,
+            html! {
+                (text_field("username", "用户名", "")) (text_field("display_name", "姓名", ""))
+                (password("初始密码")) (select("角色", "role", roles.clone()))
+                (text_field("org", "机构代码", "")) (text_field("staff", "工号(工作人员填写)", ""))
+            },
+            "创建"))
+        (line_form(c, "/console/catalog/roles", "账号的角色", Some("一个账号可有多个角色,各管一个范围"),
+            html! {
+                (text_field("username", "用户名", "")) (select("角色", "role", roles)) (text_field("org", "机构代码", ""))
+                (select("操作", "action", pair_options(&[("add", "授予"), ("remove", "撤销")], "")))
+            },
+            "确定"))
+        (line_form(c, "/console/catalog/passwords", "重置密码(并解除锁定)", None,
+            html! { (text_field("username", "用户名", "")) (password("新密码")) }, "重置"))
+        form.filters method="get" action="/console/catalog" role="search" {
+            label for="q" { "查找(编码、工号、用户名或名称)" } " "
+            input #q name="q" type="search" value=(view.q);
+            " " button type="submit" { "查找" }
+        }
+        (section("orgs", "机构", &["代码", "名称", "类型", "上级", "统一社会信用代码", "行政区划代码"], orgs, view, false))
+        (section("halls", "大厅", &["编码", "名称", "类型", "所属机构"], halls, view, false))
+        (section("windows", "窗口", &["编码", "名称", "大厅", "所属机构", "评价二维码"], windows, view, false))
+        (section("staff", "工作人员", &["工号", "姓名", "所属机构", "窗口", "手机号/身份证号"], staff, view, false))
+        (section("items", "事项", &["编码", "名称", "类别", "机构", "法定/承诺时限", "实施编码", "业务办理项编码"], items, view, false))
+        (section("devices", "评价器", &["编号", "名称", "窗口", "状态", ""], devices, view, true))
+        (section("platforms", "办理平台", &["编码", "名称", "运行机构"], platforms, view, false))
+        (section("accounts", "账号", &["用户名", "姓名", "角色", "机构", ""], accounts, view, false))
+    }
 }
 
-async fn render(app: &App, c: &Console, status: StatusCode, form: &FormData, notice: &str) -> Response {
+async fn render(app: &App, c: &Console, status: StatusCode, form: &FormData, notice: Markup) -> PageResult {
     render_view(app, c, status, form, notice, &ListQuery::default()).await
 }
 
@@ -430,67 +477,71 @@ async fn render_view(
     c: &Console,
     status: StatusCode,
     form: &FormData,
-    notice: &str,
+    notice: Markup,
     view: &ListQuery,
-) -> Response {
-    let overview = async { Ok::<_, AppError>((app.catalog_overview(&c.who).await?, app.retired().await?)) }.await;
-    match overview {
-        Ok((o, retired)) => console_page(c, status, "基础信息管理", &page_html(c, &o, form, notice, view, &retired)),
-        Err(e) => error_page(&e),
+) -> PageResult {
+    let o = app.catalog_overview(&c.who).await?;
+    let retired = app.retired().await?;
+    Ok(console_page(c, status, "基础信息管理", page_html(c, &o, form, notice, view, &retired)))
+}
+
+/// Forbidden for anyone who administers no part of the catalog.
+fn gate(c: &Console) -> Result<(), AppError> {
+    if c.who.may(Action::ManageCatalog, None) { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
+fn refusal(e: &AppError) -> Markup {
+    html! {
+        div.alert role="alert" {
+            p { "未能保存:" }
+            ul {
+                @match e {
+                    AppError::Invalid(vs) => { @for v in vs { li { (v.message) } } }
+                    other => { li { (other.message()) } }
+                }
+            }
+        }
     }
-}
-
-/// 403 for anyone who administers no part of the catalog.
-fn gate(c: &Console) -> Option<Response> {
-    (!c.who.may(Action::ManageCatalog, None)).then(|| error_page(&AppError::Forbidden))
-}
-
-fn alert(e: &AppError) -> String {
-    let items: String = match e {
-        AppError::Invalid(vs) => vs.iter().map(|v: &Violation| format!("<li>{}</li>", esc(&v.message))).collect(),
-        other => format!("<li>{}</li>", esc(&other.message())),
-    };
-    format!(r#"<div class="alert" role="alert"><p>未能保存:</p><ul>{items}</ul></div>"#)
 }
 
 /// What an outcome shows: a notice on success, the form again with the reasons otherwise.
-async fn outcome(app: &App, c: &Console, form: &FormData, result: Result<String, AppError>) -> Response {
+async fn outcome(app: &App, c: &Console, form: &FormData, result: Result<Markup, AppError>) -> PageResult {
     match result {
-        Ok(notice) => {
-            render(
-                app,
-                c,
-                StatusCode::OK,
-                &FormData::parse(b""),
-                &format!(r#"<p class="notice" role="status">{notice}</p>"#),
-            )
-            .await
+        Ok(done) => {
+            let notice = html! { p.notice role="status" { (done) } };
+            render(app, c, StatusCode::OK, &FormData::parse(b""), notice).await
         }
         Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
-            render(app, c, crate::error::status_of(&e), form, &alert(&e)).await
+            render(app, c, crate::error::status_of(&e), form, refusal(&e)).await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// A plain-text outcome.
+fn said(text: String) -> Markup {
+    html! { (text) }
+}
+
+/// A device's address, shown once after registering or reactivating it.
+fn device_address(text: &str, url: &str) -> Markup {
+    html! { (text) br; code { (url) } }
 }
 
 /// `GET /console/catalog?q=&staff_page=`: the forms and the lists, searched and paged.
-pub async fn show(State(app): State<App>, c: Console, Query(view): Query<ListQuery>) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
-    render_view(&app, &c, StatusCode::OK, &FormData::parse(b""), "", &view).await
+pub async fn show(State(app): State<App>, c: Console, Query(view): Query<ListQuery>) -> PageResult {
+    gate(&c)?;
+    render_view(&app, &c, StatusCode::OK, &FormData::parse(b""), html! {}, &view).await
 }
 
 /// `POST /console/catalog`: adds one organization, hall, window, staff member or item.
-pub async fn add(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
+pub async fn add(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
     let result = match CatalogKind::parse(form.get("what")) {
         None => Err(AppError::invalid("what", "invalid_kind", "请选择要新增的类别。")),
         Some(kind) => {
             let f = catalog_form(&form);
-            app.add_to_catalog(&c.who, kind, &f).await.map(|code| format!("已新增{}“{}”。", kind.name_zh(), esc(&code)))
+            app.add_to_catalog(&c.who, kind, &f).await.map(|code| said(format!("已新增{}“{}”。", kind.name_zh(), code)))
         }
     };
     outcome(&app, &c, &form, result).await
@@ -518,14 +569,12 @@ fn catalog_form(form: &FormData) -> CatalogForm {
 }
 
 /// `POST /console/catalog/retirements`: retires or reactivates one entry.
-pub async fn retire(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
+pub async fn retire(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
     let result = match (CatalogKind::parse(form.get("what")), form.get("action")) {
         (None, _) => Err(AppError::invalid("what", "invalid_kind", "请选择要停用或启用的类别。")),
         (Some(kind), action @ ("retire" | "reactivate")) => {
-            app.set_catalog_retired(&c.who, kind, form.get("code"), action == "retire").await.map(|m| esc(&m))
+            app.set_catalog_retired(&c.who, kind, form.get("code"), action == "retire").await.map(said)
         }
         _ => Err(AppError::invalid("action", "invalid_action", "请选择“停用”或“重新启用”。")),
     };
@@ -533,136 +582,105 @@ pub async fn retire(State(app): State<App>, CsrfForm { console: c, form }: CsrfF
 }
 
 /// `POST /console/catalog/moves`: moves an organization (and its subtree) under another parent.
-pub async fn move_org(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
-    let result = app.move_org(&c.who, form.get("code"), form.get("org")).await.map(|m| esc(&m));
+pub async fn move_org(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
+    let result = app.move_org(&c.who, form.get("code"), form.get("org")).await.map(said);
     outcome(&app, &c, &form, result).await
 }
 
 /// `POST /console/catalog/roles`: gives an account another role, or takes one away.
-pub async fn account_role(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
+pub async fn account_role(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
     let add = form.get("action") != "remove";
-    let result = app
-        .change_account_role(&c.who, form.get("username"), form.get("role"), form.get("org"), add)
-        .await
-        .map(|m| esc(&m));
+    let result =
+        app.change_account_role(&c.who, form.get("username"), form.get("role"), form.get("org"), add).await.map(said);
     outcome(&app, &c, &form, result).await
 }
 
 /// `POST /console/catalog/changes`: changes the fields given of one entry.
-pub async fn change(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
+pub async fn change(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
     let result = match CatalogKind::parse(form.get("what")) {
         None => Err(AppError::invalid("what", "invalid_kind", "请选择要修改的类别。")),
         Some(kind) => app
             .change_catalog(&c.who, kind, &catalog_form(&form))
             .await
-            .map(|code| format!("已修改{}“{}”。", kind.name_zh(), esc(&code))),
+            .map(|code| said(format!("已修改{}“{}”。", kind.name_zh(), code))),
     };
     outcome(&app, &c, &form, result).await
 }
 
 /// `POST /console/catalog/import` (multipart): a CSV file or an .xlsx workbook, all or nothing, every bad line
 /// listed.
-pub async fn import(
-    State(app): State<App>,
-    c: Console,
-    m: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
-    let posted = match super::cases::read_multipart(m).await {
-        Ok(p) => p,
-        Err(e) => return outcome(&app, &c, &FormData::parse(b""), Err(e)).await,
-    };
-    if let Some(r) = csrf_refusal(&c, &posted.form) {
-        return r;
-    }
-    let result = match posted.files.iter().find(|(name, _)| name == "file") {
-        None => Err(AppError::invalid("file", "no_file", "请选择要导入的 CSV 或 Excel(.xlsx)文件。")),
-        Some((_, f)) => app
-            .import_catalog_by(&c.who, &f.file_name, &f.bytes)
-            .await
-            .map(|r| format!("已导入“{}”:{}。", esc(&f.file_name), esc(&r.summary()))),
+pub async fn import(State(app): State<App>, CsrfMultipart { console: c, posted }: CsrfMultipart) -> PageResult {
+    gate(&c)?;
+    let result = match posted {
+        Err(e) => Err(e),
+        Ok(posted) => match posted.files.iter().find(|(name, _)| name == "file") {
+            None => Err(AppError::invalid("file", "no_file", "请选择要导入的 CSV 或 Excel(.xlsx)文件。")),
+            Some((_, f)) => app
+                .import_catalog_by(&c.who, &f.file_name, &f.bytes)
+                .await
+                .map(|r| said(format!("已导入“{}”:{}。", f.file_name, r.summary()))),
+        },
     };
     outcome(&app, &c, &FormData::parse(b""), result).await
 }
 
 /// `POST /console/catalog/devices`: registers a hall device; its address is shown once.
-pub async fn add_device(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
+pub async fn add_device(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
     let result =
         app.add_device(&c.who, form.get("code"), form.get("name"), form.get("window")).await.map(|(d, url)| {
-            format!(
-                "已登记评价器“{}”({})。请在评价器的浏览器中打开下面的地址(只显示这一次,请勿外传):<br><code>{}</code>",
-                esc(&d.code),
-                esc(&d.window_name),
-                esc(&url)
-            )
+            let text = format!(
+                "已登记评价器“{}”({})。请在评价器的浏览器中打开下面的地址(只显示这一次,请勿外传):",
+                d.code, d.window_name
+            );
+            device_address(&text, &url)
         });
     outcome(&app, &c, &form, result).await
 }
 
 /// `POST /console/catalog/platforms`: registers a platform run by an organization in scope.
-pub async fn add_platform(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
+pub async fn add_platform(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
     let result = app
         .add_platform(&c.who, form.get("code"), form.get("name"), form.get("org"))
         .await
-        .map(|p| format!("已登记平台“{}”({})。", esc(&p.name), esc(&p.code)));
+        .map(|p| said(format!("已登记平台“{}”({})。", p.name, p.code)));
     outcome(&app, &c, &form, result).await
 }
 
 /// `POST /console/catalog/devices/revoke`
-pub async fn revoke_device(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
+pub async fn revoke_device(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
     let code = form.get("code");
-    let result = app.stop_device(&c.who, code).await.map(|()| format!("已停用评价器“{}”。", esc(code)));
-    match result {
-        Err(e @ AppError::NotFound { .. }) => error_page(&e),
+    match app.stop_device(&c.who, code).await.map(|()| said(format!("已停用评价器“{code}”。"))) {
+        Err(e @ AppError::NotFound { .. }) => Err(e.into()),
         r => outcome(&app, &c, &form, r).await,
     }
 }
 
 /// `POST /console/catalog/devices/reactivate`: a stopped device back in use under a new address, shown once (the
 /// old one stays dead, in case the device was stopped because it was lost).
-pub async fn reactivate_device(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
+pub async fn reactivate_device(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
     let result = app.restart_device(&c.who, form.get("code")).await.map(|(d, url)| {
-        format!(
-            "已重新启用评价器“{}”({})。原地址已失效;请在评价器的浏览器中打开新地址(只显示这一次,请勿外传):<br><code>{}</code>",
-            esc(&d.code),
-            esc(&d.window_name),
-            esc(&url)
-        )
+        let text = format!(
+            "已重新启用评价器“{}”({})。原地址已失效;请在评价器的浏览器中打开新地址(只显示这一次,请勿外传):",
+            d.code, d.window_name
+        );
+        device_address(&text, &url)
     });
     match result {
-        Err(e @ AppError::NotFound { .. }) => error_page(&e),
+        Err(e @ AppError::NotFound { .. }) => Err(e.into()),
         r => outcome(&app, &c, &form, r).await,
     }
 }
 
 /// `POST /console/catalog/accounts`
-pub async fn add_account(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
+pub async fn add_account(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
     let staff = Some(form.get("staff").trim()).filter(|s| !s.is_empty());
     let result = app
         .add_account(
@@ -676,38 +694,34 @@ pub async fn add_account(State(app): State<App>, CsrfForm { console: c, form }: 
         )
         .await
         .map(|_| {
-            format!("已创建账号“{}”。请把初始密码当面告知本人,首次登录后修改。", esc(form.get("username").trim()))
+            said(format!("已创建账号“{}”。请把初始密码当面告知本人,首次登录后修改。", form.get("username").trim()))
         });
     outcome(&app, &c, &form, result).await
 }
 
 /// `POST /console/catalog/passwords`: a new password for an account in scope, which also lifts a lock.
-pub async fn reset_password(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
+pub async fn reset_password(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
     let username = form.get("username").trim().to_string();
     let result = app.reset_password_by(&c.who, &username, form.get("password")).await.map(|()| {
-        format!("已重置账号“{}”的密码并解除锁定,其已登录的会话均已退出。请把新密码当面告知本人。", esc(&username))
+        said(format!("已重置账号“{username}”的密码并解除锁定,其已登录的会话均已退出。请把新密码当面告知本人。"))
     });
     outcome(&app, &c, &form, result).await
 }
 
 /// `POST /console/catalog/accounts/state`: disables an account (sessions end at once) or enables it again.
-pub async fn account_state_change(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
-    if let Some(r) = gate(&c) {
-        return r;
-    }
+pub async fn account_state_change(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
+    gate(&c)?;
     let username = form.get("username").trim().to_string();
     let result = match form.get("action") {
         "disable" => app
             .set_account_enabled_by(&c.who, &username, false)
             .await
-            .map(|()| format!("已停用账号“{}”,其已登录的会话均已退出。", esc(&username))),
+            .map(|()| said(format!("已停用账号“{username}”,其已登录的会话均已退出。"))),
         "enable" => app
             .set_account_enabled_by(&c.who, &username, true)
             .await
-            .map(|()| format!("已启用账号“{}”。", esc(&username))),
+            .map(|()| said(format!("已启用账号“{username}”。"))),
         _ => Err(AppError::invalid("action", "invalid_action", "请选择停用或启用。")),
     };
     outcome(&app, &c, &form, result).await

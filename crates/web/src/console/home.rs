@@ -7,8 +7,9 @@ use hcp_app::cases::Inbox;
 use hcp_app::policy::Action;
 use hcp_domain::metrics::{percent, score};
 
+use maud::{Markup, html};
+
 use super::{Console, console_page};
-use crate::pages::layout::esc;
 
 /// A count from a list capped at `cap` rows: "50+" when the cap was reached.
 fn count(n: usize, cap: usize) -> String {
@@ -17,7 +18,7 @@ fn count(n: usize, cap: usize) -> String {
 
 /// The numbers that matter to this person's roles, each a link to the list behind it. A number that cannot be
 /// read is left out rather than failing the page.
-async fn numbers(app: &App, c: &Console) -> String {
+async fn numbers(app: &App, c: &Console) -> Markup {
     let mut tiles: Vec<(String, String, &str, bool)> = Vec::new();
     if c.who.may(Action::ViewRecords, None) {
         if let Ok(mine) = app.case_inbox(&c.who, Inbox::Mine, 0).await {
@@ -78,28 +79,28 @@ async fn numbers(app: &App, c: &Console) -> String {
         tiles.push(("待发送的通知".into(), o.waiting.len().to_string(), "/console/outbox", !o.waiting.is_empty()));
     }
     if tiles.is_empty() {
-        return String::new();
+        return html! {};
     }
-    let items: String = tiles
-        .iter()
-        .map(|(label, value, href, alarm)| {
-            format!(
-                r#"<li><a href="{href}"><span class="tile-value{}">{}</span><span class="tile-label">{}</span></a></li>"#,
-                if *alarm { " late" } else { "" },
-                esc(value),
-                esc(label)
-            )
-        })
-        .collect();
-    format!(r#"<ul class="tiles">{items}</ul>"#)
+    html! {
+        ul.tiles {
+            @for (label, value, href, alarm) in &tiles {
+                li {
+                    a href=(href) {
+                        span class={ "tile-value" @if *alarm { " late" } } { (value) }
+                        span.tile-label { (label) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `GET /console`: the numbers for this person, what they can do, and what operators must act on.
 pub async fn show(State(app): State<App>, c: Console) -> Response {
-    let mut links = String::new();
-    let mut link = |action: Action, href: &str, text: &str| {
+    let mut links: Vec<(&str, &str)> = Vec::new();
+    let mut link = |action: Action, href: &'static str, text: &'static str| {
         if c.who.may(action, None) {
-            links.push_str(&format!(r#"<li><a href="{href}">{}</a></li>"#, esc(text)));
+            links.push((href, text));
         }
     };
     link(Action::ViewRecords, "/console/records", "查找办件、记录来电评价(按手机号或办件编号)");
@@ -121,13 +122,15 @@ pub async fn show(State(app): State<App>, c: Console) -> Response {
     link(Action::ImportCalendar, "/console/calendar", "节假日安排");
     if [Action::ManageResults, Action::ReportRectification, Action::ViewAssessment].iter().any(|a| c.who.may(*a, None))
     {
-        links.push_str(r#"<li><a href="/console/orders">整改通知(连续排名靠后)</a></li>"#);
+        links.push(("/console/orders", "整改通知(连续排名靠后)"));
     }
-    let warnings: String = if c.who.may(Action::ImportCalendar, None) {
-        app.warnings().iter().map(|w| format!(r#"<p class="alert" role="alert">{}</p>"#, esc(&w.message))).collect()
-    } else {
-        String::new()
+    let body = html! {
+        h2 { "工作台" }
+        @if c.who.may(Action::ImportCalendar, None) {
+            @for w in app.warnings() { p.alert role="alert" { (w.message) } }
+        }
+        (numbers(&app, &c).await)
+        ul { @for (href, text) in &links { li { a href=(href) { (text) } } } }
     };
-    let body = format!("<h2>工作台</h2>{warnings}{}<ul>{links}</ul>", numbers(&app, &c).await);
-    console_page(&c, StatusCode::OK, "工作台", &body)
+    console_page(&c, StatusCode::OK, "工作台", body)
 }

@@ -3,10 +3,9 @@
 //! the annex criteria of the chosen level, findings, who served, photos.
 
 use super::CsrfForm;
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use chrono::Duration;
 use hcp_app::attachments::Upload;
 use hcp_app::inspections::{InspectionInput, InspectionPlan, InspectionSummary, InspectionView};
@@ -15,12 +14,13 @@ use hcp_app::{App, AppError};
 use hcp_domain::Level;
 use hcp_domain::calendar::{business_date, display_cst};
 use hcp_domain::indicators::Annex;
+use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::cases::read_multipart;
-use super::{Console, FormData, console_page, csrf_field, csrf_refusal};
+use super::upload::CsrfMultipart;
+use super::{Console, FormData, console_page, csrf_field};
 use crate::controllers::cases::download;
-use crate::pages::layout::{alert, error_page, esc};
+use crate::html::{PageResult, error_alert, query, table};
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -41,11 +41,9 @@ fn inspection_id(raw: &str) -> Result<i64, AppError> {
 
 /// `GET /console/inspections?from=&to=`: the visits of the period (by default the 30 days either side of
 /// today), their summary, and the plan form for the county office.
-pub async fn list(State(app): State<App>, c: Console, Query(q): Query<ListQuery>) -> Response {
-    let prefill: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("window_code", q.window_code.as_deref().unwrap_or(""))
-        .finish();
-    render_list(&app, &c, q, StatusCode::OK, "", &FormData::parse(prefill.as_bytes())).await
+pub async fn list(State(app): State<App>, c: Console, Query(q): Query<ListQuery>) -> PageResult {
+    let prefill = query(&[("window_code", q.window_code.as_deref().unwrap_or(""))]);
+    render_list(&app, &c, q, StatusCode::OK, html! {}, &FormData::parse(prefill.as_bytes())).await
 }
 
 async fn render_list(
@@ -53,87 +51,93 @@ async fn render_list(
     c: &Console,
     q: ListQuery,
     status: StatusCode,
-    notice: &str,
+    notice: Markup,
     form: &FormData,
-) -> Response {
+) -> PageResult {
     let today = business_date(app.now());
     let pick = |raw: Option<String>, default: chrono::NaiveDate| {
         raw.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| default.to_string())
     };
     let from = pick(q.from, today - Duration::days(30));
     let to = pick(q.to, today + Duration::days(30));
-    let (visits, summary) = match app.inspections(&c.who, &from, &to).await {
-        Ok(r) => r,
-        Err(e) => return error_page(&e),
+    let (visits, summary) = app.inspections(&c.who, &from, &to).await?;
+    let body = html! {
+        (notice)
+        h2 { "调查暗访" }
+        p.muted {
+            "暗访评价单独统计,不计入办事群众的评价;暗访发现的问题(不满意、非常不满意)生成整改工单,按“1、5、15”时限办理。"
+        }
+        form.filters method="get" action="/console/inspections" {
+            label for="lfrom" { "从" } " " input #lfrom name="from" type="date" value=(from);
+            " " label for="lto" { "到" } " " input #lto name="to" type="date" value=(to);
+            " " button type="submit" { "筛选" }
+        }
+        (summary_html(&summary))
+        @if visits.is_empty() {
+            (crate::html::notice("该期间没有暗访安排。"))
+        } @else {
+            div.scroll tabindex="0" {
+                (table(&["编号", "窗口", "暗访日期", "暗访人员", "状态", "暗访评价", "整改工单"], html! {
+                    @for v in &visits {
+                        tr {
+                            td { a href={ "/console/inspections/" (v.id) } { (v.id) } }
+                            td { (v.window_code) " " (v.window_name) }
+                            td { (v.from) " 至 " (v.to) }
+                            td { (v.inspector) }
+                            td { (v.state_name) }
+                            td { (v.evaluation.as_ref().map_or("—", |e| e.level_name)) }
+                            td {
+                                @match v.case_id {
+                                    Some(k) => { a href={ "/console/cases/" (k) } { "工单 " (k) } }
+                                    None => { "—" }
+                                }
+                            }
+                        }
+                    }
+                }))
+            }
+        }
+        @if c.who.may(Action::PlanInspection, None) {
+            form.step method="post" action="/console/inspections" {
+                (csrf_field(c))
+                h3 { "安排暗访" }
+                label for="window_code" { "窗口编码" } " "
+                input #window_code name="window_code" required value=(form.get("window_code"));
+                " " label for="from" { "开始日期" } " " input #from name="from" type="date" required value=(form.get("from"));
+                " " label for="to" { "结束日期" } " " input #to name="to" type="date" required value=(form.get("to"));
+                " " label for="inspector" { "暗访人员账号" } " "
+                input #inspector name="inspector" required value=(form.get("inspector"));
+                p.muted {
+                    "暗访人员须为县政府办公室账号;只有本人能在安排的日期内录入一次暗访评价。被暗访的单位和窗口看不到暗访安排。"
+                }
+                button type="submit" { "安排暗访" }
+            }
+        }
     };
-    let rows: String = visits
-        .iter()
-        .map(|v| {
-            format!(
-                r#"<tr><td><a href="/console/inspections/{id}">{id}</a></td><td>{window}</td><td>{from} 至 {to}</td><td>{inspector}</td><td>{state}</td><td>{level}</td><td>{case}</td></tr>"#,
-                id = v.id,
-                window = esc(&format!("{} {}", v.window_code, v.window_name)),
-                from = esc(&v.from),
-                to = esc(&v.to),
-                inspector = esc(&v.inspector),
-                state = esc(v.state_name),
-                level = esc(v.evaluation.as_ref().map_or("—", |e| e.level_name)),
-                case = v.case_id.map_or("—".to_string(), |k| format!(r#"<a href="/console/cases/{k}">工单 {k}</a>"#)),
-            )
-        })
-        .collect();
-    let table = if visits.is_empty() {
-        r#"<p class="notice" role="status">该期间没有暗访安排。</p>"#.to_string()
-    } else {
-        format!(
-            r#"<div class="scroll" tabindex="0"><table><thead><tr><th>编号</th><th>窗口</th><th>暗访日期</th><th>暗访人员</th><th>状态</th><th>暗访评价</th><th>整改工单</th></tr></thead><tbody>{rows}</tbody></table></div>"#
-        )
-    };
-    let plan = if c.who.may(Action::PlanInspection, None) {
-        format!(
-            r#"<form method="post" action="/console/inspections" class="step">{csrf}<h3>安排暗访</h3>
-<label for="window_code">窗口编码</label> <input id="window_code" name="window_code" required value="{window}">
-<label for="from">开始日期</label> <input id="from" name="from" type="date" required value="{pfrom}">
-<label for="to">结束日期</label> <input id="to" name="to" type="date" required value="{pto}">
-<label for="inspector">暗访人员账号</label> <input id="inspector" name="inspector" required value="{inspector}">
-<p class="muted">暗访人员须为县政府办公室账号;只有本人能在安排的日期内录入一次暗访评价。被暗访的单位和窗口看不到暗访安排。</p>
-<button type="submit">安排暗访</button></form>"#,
-            csrf = csrf_field(c),
-            window = esc(form.get("window_code")),
-            pfrom = esc(form.get("from")),
-            pto = esc(form.get("to")),
-            inspector = esc(form.get("inspector")),
-        )
-    } else {
-        String::new()
-    };
-    let body = format!(
-        r#"{notice}<h2>调查暗访</h2>
-<p class="muted">暗访评价单独统计,不计入办事群众的评价;暗访发现的问题(不满意、非常不满意)生成整改工单,按“1、5、15”时限办理。</p>
-<form method="get" action="/console/inspections" class="filters"><label for="lfrom">从</label> <input id="lfrom" name="from" type="date" value="{from}">
-<label for="lto">到</label> <input id="lto" name="to" type="date" value="{to}"> <button type="submit">筛选</button></form>
-{summary}{table}{plan}"#,
-        from = esc(&from),
-        to = esc(&to),
-        summary = summary_html(&summary),
-    );
-    console_page(c, status, "调查暗访", &body)
+    Ok(console_page(c, status, "调查暗访", body))
 }
 
 /// The period's "暗访评价", apart from applicants' figures.
-pub fn summary_html(s: &InspectionSummary) -> String {
-    let levels: String =
-        Level::ALL.iter().map(|l| format!("<td>{}</td>", s.levels.get(l.as_str()).copied().unwrap_or(0))).collect();
-    let heads: String = Level::ALL.iter().map(|l| format!("<th>{}</th>", esc(l.name_zh()))).collect();
-    format!(
-        r#"<h3>暗访评价</h3><div class="scroll" tabindex="0"><table><thead><tr><th>安排</th><th>已录入</th><th>逾期未录入</th>{heads}<th>发现问题</th></tr></thead>
-<tbody><tr><td>{}</td><td>{}</td><td>{}</td>{levels}<td>{}</td></tr></tbody></table></div>"#,
-        s.planned, s.recorded, s.missed, s.bad_findings
-    )
+pub fn summary_html(s: &InspectionSummary) -> Markup {
+    let mut head = vec!["安排", "已录入", "逾期未录入"];
+    head.extend(Level::ALL.iter().map(|l| l.name_zh()));
+    head.push("发现问题");
+    html! {
+        h3 { "暗访评价" }
+        div.scroll tabindex="0" {
+            (table(&head, html! {
+                tr {
+                    td { (s.planned) } td { (s.recorded) } td { (s.missed) }
+                    @for l in Level::ALL { td { (s.levels.get(l.as_str()).copied().unwrap_or(0)) } }
+                    td { (s.bad_findings) }
+                }
+            }))
+        }
+    }
 }
 
 /// `POST /console/inspections`: plan a visit.
-pub async fn plan(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> Response {
+pub async fn plan(State(app): State<App>, CsrfForm { console: c, form }: CsrfForm) -> PageResult {
     let plan = InspectionPlan {
         window_code: form.get("window_code").to_string(),
         from: form.get("from").to_string(),
@@ -141,45 +145,53 @@ pub async fn plan(State(app): State<App>, CsrfForm { console: c, form }: CsrfFor
         inspector: form.get("inspector").to_string(),
     };
     match app.plan_inspection(&c.who, &plan).await {
-        Ok(v) => Redirect::to(&format!("/console/inspections/{}", v.id)).into_response(),
+        Ok(v) => Ok(Redirect::to(&format!("/console/inspections/{}", v.id)).into_response()),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
-            let notice = alert(&e.message(), None);
             let q = ListQuery { from: None, to: None, window_code: None };
-            render_list(&app, &c, q, crate::error::status_of(&e), &notice, &form).await
+            render_list(&app, &c, q, crate::error::status_of(&e), error_alert(&e), &form).await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `GET /console/inspections/{id}?level=`: the visit; for its inspector within its dates, the form.
-pub async fn show(State(app): State<App>, c: Console, Path(raw): Path<String>, Query(q): Query<ShowQuery>) -> Response {
+pub async fn show(
+    State(app): State<App>,
+    c: Console,
+    Path(raw): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> PageResult {
     let level = q.level.as_deref().and_then(Level::parse);
-    render(&app, &c, &raw, level, StatusCode::OK, "").await
+    render(&app, &c, &raw, level, StatusCode::OK, html! {}).await
 }
 
-async fn render(app: &App, c: &Console, raw: &str, level: Option<Level>, status: StatusCode, notice: &str) -> Response {
-    let v = match async { app.inspection(&c.who, inspection_id(raw)?).await }.await {
-        Ok(v) => v,
-        Err(e) => return error_page(&e),
-    };
+async fn render(
+    app: &App,
+    c: &Console,
+    raw: &str,
+    level: Option<Level>,
+    status: StatusCode,
+    notice: Markup,
+) -> PageResult {
+    let v = app.inspection(&c.who, inspection_id(raw)?).await?;
     let today = business_date(app.now()).to_string();
     let may_record =
         v.evaluation.is_none() && v.inspector == c.who.username && v.from.as_str() <= today.as_str() && today <= v.to;
-    let form = if may_record { record_form(c, &v, level) } else { String::new() };
-    let body = format!("{notice}{}{form}", facts(&v));
-    console_page(c, status, &format!("暗访 {}", v.id), &body)
+    let body = html! { (notice) (facts(&v)) @if may_record { (record_form(c, &v, level)) } };
+    Ok(console_page(c, status, &format!("暗访 {}", v.id), body))
 }
 
-fn facts(v: &InspectionView) -> String {
+fn facts(v: &InspectionView) -> Markup {
+    let text = |k: &'static str, s: String| (k, html! { (s) });
     let mut dl = vec![
-        ("窗口", esc(&format!("{} {}({})", v.window_code, v.window_name, v.org_name))),
-        ("暗访日期", esc(&format!("{} 至 {}", v.from, v.to))),
-        ("暗访人员", esc(&v.inspector)),
-        ("安排人", format!("{}({})", esc(&v.planned_by), esc(&display_cst(v.created_at)))),
-        ("状态", esc(v.state_name)),
+        text("窗口", format!("{} {}({})", v.window_code, v.window_name, v.org_name)),
+        text("暗访日期", format!("{} 至 {}", v.from, v.to)),
+        text("暗访人员", v.inspector.clone()),
+        text("安排人", format!("{}({})", v.planned_by, display_cst(v.created_at))),
+        text("状态", v.state_name.to_string()),
     ];
     if let Some(e) = &v.evaluation {
-        dl.push(("暗访评价", esc(e.level_name)));
+        dl.push(text("暗访评价", e.level_name.to_string()));
         let annex = Annex::get();
         let criteria: Vec<String> = e
             .indicator_ids
@@ -188,108 +200,97 @@ fn facts(v: &InspectionView) -> String {
             .map(|id| annex.text(id).map_or_else(|| id.clone(), str::to_string))
             .collect();
         if !criteria.is_empty() {
-            dl.push(("评价指标", esc(&criteria.join(";"))));
+            dl.push(text("评价指标", criteria.join(";")));
         }
         if let Some(staff) = &e.staff_number {
-            dl.push(("接待人员", esc(&format!("{staff} {}", e.staff_name.as_deref().unwrap_or("")))));
+            dl.push(text("接待人员", format!("{staff} {}", e.staff_name.as_deref().unwrap_or(""))));
         }
-        dl.push(("暗访发现", esc(&e.findings)));
+        dl.push(text("暗访发现", e.findings.clone()));
         if let Some(comment) = &e.comment {
-            dl.push(("意见建议", esc(comment)));
+            dl.push(text("意见建议", comment.clone()));
         }
-        dl.push(("录入", format!("{}({})", esc(&e.recorded_by), esc(&display_cst(e.recorded_at)))));
+        dl.push(text("录入", format!("{}({})", e.recorded_by, display_cst(e.recorded_at))));
     }
     if let Some(k) = v.case_id {
-        dl.push(("整改工单", format!(r#"<a href="/console/cases/{k}">工单 {k}</a>"#)));
+        dl.push(("整改工单", html! { a href={ "/console/cases/" (k) } { "工单 " (k) } }));
     }
     if !v.photos.is_empty() {
-        let links: String = v
-            .photos
-            .iter()
-            .map(|p| format!(r#"<a href="/console/inspections/{}/photos/{}">{}</a>"#, v.id, p.id, esc(&p.file_name)))
-            .collect::<Vec<_>>()
-            .join("、");
+        let links = html! {
+            @for (i, p) in v.photos.iter().enumerate() {
+                @if i > 0 { "、" }
+                a href={ "/console/inspections/" (v.id) "/photos/" (p.id) } { (p.file_name) }
+            }
+        };
         dl.push(("照片", links));
     }
-    let dl: String = dl.iter().map(|(k, v)| format!("<dt>{k}</dt><dd>{v}</dd>")).collect();
-    format!(
-        r#"<h2>调查暗访 {} · {}</h2><dl class="facts">{dl}</dl><p><a href="/console/inspections">返回暗访列表</a></p>"#,
-        v.id,
-        esc(v.state_name)
-    )
+    html! {
+        h2 { "调查暗访 " (v.id) " · " (v.state_name) }
+        dl.facts { @for (k, d) in &dl { dt { (k) } dd { (d) } } }
+        p { a href="/console/inspections" { "返回暗访列表" } }
+    }
 }
 
 /// The inspector's form: first the five levels (large buttons), then that level's criteria and the rest.
-fn record_form(c: &Console, v: &InspectionView, level: Option<Level>) -> String {
+fn record_form(c: &Console, v: &InspectionView, level: Option<Level>) -> Markup {
     let Some(level) = level else {
-        let buttons: String = Level::ALL
-            .iter()
-            .map(|l| {
-                format!(
-                    r#"<button type="submit" name="level" value="{}"{}>{}</button>"#,
-                    l.as_str(),
-                    if l.is_bad_review() { r#" class="bad""# } else { "" },
-                    esc(l.name_zh())
-                )
-            })
-            .collect();
-        return format!(
-            r#"<form method="get" action="/console/inspections/{id}"><fieldset><legend>暗访评价:请选择一项</legend>
-<div class="levels">{buttons}</div></fieldset></form>"#,
-            id = v.id
-        );
+        return html! {
+            form method="get" action={ "/console/inspections/" (v.id) } {
+                fieldset {
+                    legend { "暗访评价:请选择一项" }
+                    div.levels {
+                        @for l in Level::ALL {
+                            button type="submit" name="level" value=(l.as_str()) class=[l.is_bad_review().then_some("bad")] {
+                                (l.name_zh())
+                            }
+                        }
+                    }
+                }
+            }
+        };
     };
     let lc = Annex::get().for_level(level);
     let check = |name: &str, id: &str, text: &str| {
-        format!(
-            r#"<label class="choice"><input type="checkbox" name="{name}" value="{id}"> <span>{text}</span></label>"#,
-            id = esc(id),
-            text = esc(text)
-        )
+        html! { label.choice { input type="checkbox" name=(name) value=(id); " " span { (text) } } }
     };
-    let service: String = lc
-        .service_criteria
-        .iter()
-        .map(|k| check("indicator_ids", &k.id, &format!("{}:{}", k.sub_dimension_name, k.text)))
-        .collect();
-    let staff: String = lc.staff_criteria.iter().map(|k| check("staff_indicator_ids", &k.id, &k.text)).collect();
-    format!(
-        r#"<form method="post" action="/console/inspections/{id}/evaluations" enctype="multipart/form-data" class="step">{csrf}
-<p>暗访评价:<strong>{name}</strong> <a href="/console/inspections/{id}">重新选择</a></p>
-<input type="hidden" name="level" value="{code}">
-<fieldset><legend>对办理事项的评价</legend>{service}</fieldset>
-<fieldset><legend>对工作人员的评价</legend>{staff}</fieldset>
-<label for="staff_number">接待人员工号(选填)</label> <input id="staff_number" name="staff_number" inputmode="latin">
-<label for="findings"><strong>暗访发现</strong>(必填)</label><textarea id="findings" name="findings" required maxlength="2000"></textarea>
-<label for="comment">意见建议(选填,最多 500 字)</label><textarea id="comment" name="comment" maxlength="500"></textarea>
-<label for="photos">照片(选填,JPG、PNG 或 PDF,每个不超过 5 MB,最多 5 个)</label> <input id="photos" name="photos" type="file" accept="image/jpeg,image/png,application/pdf" capture="environment" multiple>
-<button type="submit" class="primary">提交暗访评价</button>
-</form>"#,
-        id = v.id,
-        csrf = csrf_field(c),
-        name = esc(level.name_zh()),
-        code = level.as_str(),
-    )
+    html! {
+        form.step method="post" action={ "/console/inspections/" (v.id) "/evaluations" } enctype="multipart/form-data" {
+            (csrf_field(c))
+            p { "暗访评价:" strong { (level.name_zh()) } " " a href={ "/console/inspections/" (v.id) } { "重新选择" } }
+            input type="hidden" name="level" value=(level.as_str());
+            fieldset {
+                legend { "对办理事项的评价" }
+                @for k in &lc.service_criteria {
+                    (check("indicator_ids", &k.id, &format!("{}:{}", k.sub_dimension_name, k.text)))
+                }
+            }
+            fieldset {
+                legend { "对工作人员的评价" }
+                @for k in &lc.staff_criteria { (check("staff_indicator_ids", &k.id, &k.text)) }
+            }
+            label for="staff_number" { "接待人员工号(选填)" } " "
+            input #staff_number name="staff_number" inputmode="latin";
+            label for="findings" { strong { "暗访发现" } "(必填)" }
+            textarea #findings name="findings" required maxlength="2000" {}
+            label for="comment" { "意见建议(选填,最多 500 字)" }
+            textarea #comment name="comment" maxlength="500" {}
+            label for="photos" { "照片(选填,JPG、PNG 或 PDF,每个不超过 5 MB,最多 5 个)" } " "
+            input #photos name="photos" type="file" accept="image/jpeg,image/png,application/pdf" capture="environment" multiple;
+            button.primary type="submit" { "提交暗访评价" }
+        }
+    }
 }
 
 /// `POST /console/inspections/{id}/evaluations` (multipart: fields and photos).
 pub async fn record(
     State(app): State<App>,
-    c: Console,
     Path(raw): Path<String>,
-    m: Result<Multipart, MultipartRejection>,
-) -> Response {
-    let id = match inspection_id(&raw) {
-        Ok(id) => id,
-        Err(e) => return error_page(&e),
-    };
-    let posted = match read_multipart(m).await {
+    CsrfMultipart { console: c, posted }: CsrfMultipart,
+) -> PageResult {
+    let id = inspection_id(&raw)?;
+    let posted = match posted {
         Ok(p) => p,
-        Err(e) => return render(&app, &c, &raw, None, crate::error::status_of(&e), &alert(&e.message(), None)).await,
+        Err(e) => return render(&app, &c, &raw, None, crate::error::status_of(&e), error_alert(&e)).await,
     };
-    if let Some(r) = csrf_refusal(&c, &posted.form) {
-        return r;
-    }
     let f = &posted.form;
     let input = InspectionInput {
         level: f.get("level").to_string(),
@@ -299,26 +300,20 @@ pub async fn record(
         findings: f.get("findings").to_string(),
         staff_number: Some(f.get("staff_number").to_string()),
     };
+    let level = Level::parse(f.get("level"));
     let photos: Vec<Upload> = posted.files.into_iter().map(|(_, u)| u).collect();
     match app.record_inspection(&c.who, id, &input, &photos).await {
-        Ok(v) => Redirect::to(&format!("/console/inspections/{}", v.id)).into_response(),
+        Ok(v) => Ok(Redirect::to(&format!("/console/inspections/{}", v.id)).into_response()),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
-            let level = Level::parse(f.get("level"));
-            render(&app, &c, &raw, level, crate::error::status_of(&e), &alert(&e.message(), None)).await
+            render(&app, &c, &raw, level, crate::error::status_of(&e), error_alert(&e)).await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `GET /console/inspections/{id}/photos/{photo}`
-pub async fn photo(State(app): State<App>, c: Console, Path((raw, pid)): Path<(String, String)>) -> Response {
-    let result = async {
-        let photo_id = pid.parse::<i64>().map_err(|_| AppError::not_found("photo_not_found", "照片不存在。"))?;
-        app.inspection_photo(&c.who, inspection_id(&raw)?, photo_id).await
-    }
-    .await;
-    match result {
-        Ok((name, content_type, data)) => download(&name, &content_type, data),
-        Err(e) => error_page(&e),
-    }
+pub async fn photo(State(app): State<App>, c: Console, Path((raw, pid)): Path<(String, String)>) -> PageResult {
+    let photo_id = pid.parse::<i64>().map_err(|_| AppError::not_found("photo_not_found", "照片不存在。"))?;
+    let (name, content_type, data) = app.inspection_photo(&c.who, inspection_id(&raw)?, photo_id).await?;
+    Ok(download(&name, &content_type, data))
 }

@@ -10,7 +10,8 @@ use hcp_app::{App, AppError};
 
 use super::{FormData, SESSION_COOKIE, cookie};
 use crate::extract::ClientIp;
-use crate::pages::layout::{error_page, esc, page};
+use crate::html::{PageResult, alert, csrf_field, page};
+use maud::html;
 
 const LOGIN_CSRF_COOKIE: &str = "hcp_login_csrf";
 
@@ -20,18 +21,21 @@ fn secure(app: &App) -> &'static str {
 
 fn login_form(app: &App, error: Option<&str>) -> Response {
     let token = hcp_app::secrets::new_token();
-    let alert = error.map(|e| format!(r#"<p class="alert" role="alert">{}</p>"#, esc(e))).unwrap_or_default();
-    let body = format!(
-        r#"<h2>工作人员登录</h2>{alert}
-<form method="post" action="/login">
-<input type="hidden" name="csrf" value="{token}">
-<p><label for="username">用户名</label><br><input id="username" name="username" autocomplete="username" required></p>
-<p><label for="password">密码</label><br><input id="password" name="password" type="password" autocomplete="current-password" required></p>
-<button type="submit" class="primary">登录</button>
-</form>"#
-    );
+    let body = html! {
+        h2 { "工作人员登录" }
+        @if let Some(e) = error { (alert(e, None)) }
+        form method="post" action="/login" {
+            (csrf_field(&token))
+            p { label for="username" { "用户名" } br; input #username name="username" autocomplete="username" required; }
+            p {
+                label for="password" { "密码" } br;
+                input #password name="password" type="password" autocomplete="current-password" required;
+            }
+            button.primary type="submit" { "登录" }
+        }
+    };
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let mut res = page(status, "登录", &body);
+    let mut res = page(status, "登录", body);
     let c = format!("{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict{}", secure(app));
     if let Ok(v) = HeaderValue::from_str(&c) {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -45,11 +49,11 @@ pub async fn show(State(app): State<App>) -> Response {
 }
 
 /// `POST /login`
-pub async fn submit(State(app): State<App>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn submit(State(app): State<App>, ClientIp(ip): ClientIp, headers: HeaderMap, body: Bytes) -> PageResult {
     let form = FormData::parse(&body);
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !hcp_app::secrets::same(expected.as_bytes(), form.get("csrf").as_bytes()) {
-        return login_form(&app, Some("页面已过期,请重新登录。"));
+        return Ok(login_form(&app, Some("页面已过期,请重新登录。")));
     }
     match app.login(form.get("username"), form.get("password"), &ip.to_string()).await {
         Ok(session) => {
@@ -58,23 +62,20 @@ pub async fn submit(State(app): State<App>, ClientIp(ip): ClientIp, headers: Hea
             if let Ok(v) = HeaderValue::from_str(&c) {
                 res.headers_mut().append(header::SET_COOKIE, v);
             }
-            res
+            Ok(res)
         }
-        Err(e @ AppError::TooMany { .. }) => error_page(&e),
-        Err(AppError::Invalid(v)) => login_form(&app, v.first().map(|v| v.message.as_str())),
-        Err(e) => error_page(&e),
+        Err(AppError::Invalid(v)) => Ok(login_form(&app, v.first().map(|v| v.message.as_str()))),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `POST /logout`
-pub async fn logout(State(app): State<App>, CsrfForm { console: c, form: _ }: CsrfForm) -> Response {
-    if let Err(e) = app.logout(&c.cookie, &c.who).await {
-        return error_page(&e);
-    }
+pub async fn logout(State(app): State<App>, CsrfForm { console: c, form: _ }: CsrfForm) -> PageResult {
+    app.logout(&c.cookie, &c.who).await?;
     let mut res = Redirect::to("/login").into_response();
     let gone = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", secure(&app));
     if let Ok(v) = HeaderValue::from_str(&gone) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
-    res
+    Ok(res)
 }

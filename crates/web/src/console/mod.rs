@@ -19,6 +19,7 @@ pub mod password;
 pub mod pickers;
 pub mod records;
 pub mod results;
+pub mod upload;
 
 use std::collections::HashMap;
 
@@ -30,7 +31,9 @@ use axum::routing::{MethodRouter, get, post};
 use hcp_app::App;
 use hcp_app::policy::Principal;
 
-use crate::pages::layout::{Frame, esc, page, page_in};
+use maud::{Markup, html};
+
+use crate::html::{Frame, page, page_in};
 
 pub const SESSION_COOKIE: &str = "hcp_session";
 
@@ -179,7 +182,7 @@ impl FromRequestParts<App> for Console {
         match app.session(&cookie).await {
             Ok(Some(s)) => Ok(Console { who: s.principal, csrf: s.csrf, cookie }),
             Ok(None) => Err(to_login()),
-            Err(e) => Err(crate::pages::layout::error_page(&e)),
+            Err(e) => Err(crate::html::error_page(&e)),
         }
     }
 }
@@ -212,21 +215,21 @@ impl FormData {
 
 /// Every console form carries the session's CSRF token; a form without it is refused (403).
 /// `Some(refusal)` when the token is missing or wrong.
-pub fn csrf_refusal(c: &Console, form: &FormData) -> Option<Response> {
+fn csrf_refusal(c: &Console, form: &FormData) -> Option<Response> {
     let sent = form.get("csrf");
     if !sent.is_empty() && hcp_app::secrets::same(sent.as_bytes(), c.csrf.as_bytes()) {
         return None;
     }
-    Some(page(
-        StatusCode::FORBIDDEN,
-        "请求无效",
-        r#"<h2>请求无效</h2><p class="notice">页面已过期或来源不明(CSRF 校验未通过)。请返回重新打开页面后再提交。</p>"#,
-    ))
+    let body = html! {
+        h2 { "请求无效" }
+        p.notice { "页面已过期或来源不明(CSRF 校验未通过)。请返回重新打开页面后再提交。" }
+    };
+    Some(page(StatusCode::FORBIDDEN, "请求无效", body))
 }
 
 /// A submitted console form whose CSRF token has been checked: a handler that takes its form this way cannot
-/// forget the check (a form without the token is answered 403 before the handler runs). Multipart forms
-/// (files) check the token they carry after reading it, with [`csrf_refusal`].
+/// forget the check (a form without the token is answered 403 before the handler runs). Forms with files
+/// have [`upload::CsrfMultipart`].
 pub struct CsrfForm {
     pub console: Console,
     pub form: FormData,
@@ -249,8 +252,8 @@ impl FromRequest<App> for CsrfForm {
 }
 
 /// The hidden field every form carries.
-pub fn csrf_field(c: &Console) -> String {
-    format!(r#"<input type="hidden" name="csrf" value="{}">"#, esc(&c.csrf))
+pub fn csrf_field(c: &Console) -> Markup {
+    crate::html::csrf_field(&c.csrf)
 }
 
 /// The console's main places, each shown to whoever may use it.
@@ -271,20 +274,19 @@ const MENU: [(hcp_app::policy::Action, &str, &str); 10] = {
 };
 
 /// A console page: the person, the menu, a logout button, the body.
-pub fn console_page(c: &Console, status: StatusCode, title: &str, body: &str) -> Response {
+pub fn console_page(c: &Console, status: StatusCode, title: &str, body: Markup) -> Response {
     let roles: Vec<String> = c.who.bindings.iter().map(|b| format!("{}({})", b.role.name_zh(), b.org_name)).collect();
-    let menu: String = MENU
-        .iter()
-        .filter(|(action, ..)| c.who.may(*action, None))
-        .map(|(_, href, text)| format!(r#" · <a href="{href}">{text}</a>"#))
-        .collect();
-    let frame = format!(
-        r#"<nav class="muted" aria-label="工作台">{name} · {roles}<br><a href="/console">首页</a>{menu} · <a href="/console/password">修改密码</a>
-<form method="post" action="/logout" class="inline">{csrf}<button type="submit">退出</button></form></nav>
-{body}"#,
-        name = esc(&c.who.display_name),
-        roles = esc(&roles.join("、")),
-        csrf = csrf_field(c),
-    );
-    page_in(status, title, &frame, Frame { wide: true, ..Frame::default() })
+    let frame = html! {
+        nav.muted aria-label="工作台" {
+            (c.who.display_name) " · " (roles.join("、")) br;
+            a href="/console" { "首页" }
+            @for (action, href, text) in &MENU {
+                @if c.who.may(*action, None) { " · " a href=(href) { (text) } }
+            }
+            " · " a href="/console/password" { "修改密码" }
+            form.inline method="post" action="/logout" { (csrf_field(c)) button type="submit" { "退出" } }
+        }
+        (body)
+    };
+    page_in(status, title, frame, Frame { wide: true, ..Frame::default() })
 }

@@ -4,27 +4,20 @@
 
 use hcp_app::pickers::{Choice, Pickers};
 
-use crate::pages::layout::esc;
+use maud::{Markup, html};
 
 /// The datalists of a page's pickers; each field names one by its id.
-pub fn datalists(p: &Pickers) -> String {
+pub fn datalists(p: &Pickers) -> Markup {
     let list = |id: &str, choices: &[Choice]| {
-        let options: String =
-            choices.iter().map(|c| format!(r#"<option value="{}">{}</option>"#, esc(&c.code), esc(&c.label))).collect();
-        format!(r#"<datalist id="{id}">{options}</datalist>"#)
+        html! { datalist id=(id) { @for c in choices { option value=(c.code) { (c.label) } } } }
     };
-    let hint = if p.truncated {
-        r#"<p class="muted">窗口或人员较多,请先选择机构以缩小范围。</p>"#
-    } else {
-        ""
-    };
-    format!(
-        "{}{}{}{}{hint}",
-        list("pick-org", &p.orgs),
-        list("pick-window", &p.windows),
-        list("pick-staff", &p.staff),
-        list("pick-item", &p.items)
-    )
+    html! {
+        (list("pick-org", &p.orgs))
+        (list("pick-window", &p.windows))
+        (list("pick-staff", &p.staff))
+        (list("pick-item", &p.items))
+        @if p.truncated { p.muted { "窗口或人员较多,请先选择机构以缩小范围。" } }
+    }
 }
 
 /// Which list a field picks from.
@@ -57,15 +50,13 @@ impl Pick {
 }
 
 /// A picker field: the code typed or chosen, and the name of what it names beside it.
-pub fn field(p: &Pickers, pick: Pick, name: &str, label: &str, value: &str, required: bool) -> String {
-    let chosen = Pickers::label_of(pick.choices(p), value.trim())
-        .map(|l| format!(r#" <small class="muted">{}</small>"#, esc(l)))
-        .unwrap_or_default();
-    format!(
-        r#"<label>{label} <input name="{name}" value="{value}" list="{list}" autocomplete="off" placeholder="输入名称或代码" size="14"{req}></label>{chosen}"#,
-        label = esc(label),
-        value = esc(value),
-        list = pick.id(),
-        req = if required { " required" } else { "" },
-    )
+pub fn field(p: &Pickers, pick: Pick, name: &str, label: &str, value: &str, required: bool) -> Markup {
+    html! {
+        label {
+            (label) " "
+            input name=(name) value=(value) list=(pick.id()) autocomplete="off" placeholder="输入名称或代码" size="14"
+                required[required];
+        }
+        @if let Some(l) = Pickers::label_of(pick.choices(p), value.trim()) { " " small.muted { (l) } }
+    }
 }

@@ -1,6 +1,6 @@
-//! The page layer's markup. Pages are written with `maud`'s `html!`, which escapes every value it is given
-//! unless wrapped in `PreEscaped` (kept for the SVG charts, which escape their own labels) — so text from a
-//! record, a comment or a form can never become markup. The pieces every page uses live here: the frame, the
+//! The page layer's markup. Pages, charts and QR codes are written with `maud`'s `html!`, which escapes every
+//! value it is given — so text from a record, a comment or a form can never become markup; nothing in the
+//! program writes HTML by string formatting. The pieces every page uses live here: the frame, the
 //! error page, alerts, form fields, option lists and tables.
 
 mod error;
@@ -116,6 +116,31 @@ mod tests {
         assert_eq!(m.into_string(), r#"<p title="&quot;&gt;&lt;script&gt;">&lt;b&gt;&amp;</p>"#);
         assert_eq!(alert("<x>", Some("e")).into_string(), r#"<div class="alert" role="alert" id="e">&lt;x&gt;</div>"#);
         assert_eq!(alert("ok", None).into_string(), r#"<div class="alert" role="alert">ok</div>"#);
+    }
+
+    /// Markup is written with `html!` only: a page assembled from `format!` strings would escape only where
+    /// someone remembered to. Looks for string literals that open a tag in the crate's sources.
+    #[test]
+    fn no_markup_is_written_by_string_formatting() {
+        let opening = regex::Regex::new(r#"(format!|push_str|write!)\(\s*(r#)?"\s*<[a-zA-Z!/]"#).expect("regex");
+        let mut found = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("src") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    // The whole file at once: the literal may start on the line after `format!(`.
+                    let text = std::fs::read_to_string(&path).expect("source");
+                    for m in opening.find_iter(&text) {
+                        let line = text[..m.start()].lines().count();
+                        found.push(format!("{}:{line}: {}", path.display(), m.as_str().trim()));
+                    }
+                }
+            }
+        }
+        assert!(found.is_empty(), "markup written by string formatting:\n{}", found.join("\n"));
     }
 
     #[test]

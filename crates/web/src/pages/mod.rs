@@ -7,7 +7,6 @@ pub mod evaluate;
 pub mod home;
 pub mod hotline;
 pub mod kiosk;
-pub mod layout;
 pub mod public;
 pub mod second;
 pub mod window;

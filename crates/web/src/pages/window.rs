@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use hcp_app::{App, AppError};
 use hcp_domain::calendar::display_cst;
 use hcp_store::WindowRow;
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 
 use crate::console::FormData;
 use crate::extract::ClientIp;
@@ -148,8 +148,7 @@ pub async fn poster(State(app): State<App>, Path(code): Path<String>) -> PageRes
         div.qr {
             h2 { "请您为本窗口的服务评价" }
             p { strong { (w.org_name) } br; (w.name) "(" (w.hall_name) ")" }
-            // The QR module escapes its own label.
-            (PreEscaped(qr::svg(&url, &format!("{} 评价二维码", w.name))))
+            (qr::svg(&url, &format!("{} 评价二维码", w.name)))
             p { "微信或手机浏览器扫一扫 · 输入办事时登记的手机号" }
             p.muted { (url) }
             p.noprint {
@@ -171,7 +170,7 @@ pub async fn qr_image(State(app): State<App>, Path((code, file)): Path<(String, 
 /// A QR code image by the requested file name (`qr.svg` or `qr.png`); any other name is not found.
 pub fn image(text: &str, file: &str, label: &str) -> Response {
     match file {
-        "qr.svg" => ([(header::CONTENT_TYPE, "image/svg+xml")], qr::svg(text, label)).into_response(),
+        "qr.svg" => ([(header::CONTENT_TYPE, "image/svg+xml")], qr::svg(text, label).into_string()).into_response(),
         "qr.png" => ([(header::CONTENT_TYPE, "image/png")], qr::png(text, 8)).into_response(),
         _ => error_page(&AppError::not_found("not_found", "页面不存在。")),
     }
