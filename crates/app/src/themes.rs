@@ -1,4 +1,4 @@
-//! What bad reviews say, per service item and month (issue 17 §6): the grouping is
+//! What bad reviews say, per unit, service item and month (issue 17 §6): the grouping is
 //! `hcp_domain::themes`; here the month and the two before it are read for an organization's subtree.
 
 use hcp_domain::calendar::start_of_day;

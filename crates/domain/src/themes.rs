@@ -1,4 +1,4 @@
-//! What bad reviews say (issue 17 §6), grouped: per service item, the annex criteria the evaluators chose —
+//! What bad reviews say (issue 17 §6), grouped: per unit and service item, the annex criteria the evaluators chose —
 //! "事项 X:材料清单不清楚(7 条,较上月 +4)" — and the words their comments keep using ("评论提到“排队”"), found
 //! by Chinese word segmentation (jieba, with the annex criteria added to its vocabulary so "材料清单不清楚" stays
 //! one word); counted this month against last month, and marked when the same theme has come back three months
@@ -9,9 +9,12 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-/// One bad review as far as themes go: the item and the criteria chosen.
+/// One bad review as far as themes go: the unit that served, the item, the criteria chosen, the comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadReview {
+    /// The organization the record belongs to: the unit that must fix what the theme says.
+    pub unit_code: String,
+    pub unit_name: String,
     pub item_code: String,
     pub item_name: String,
     pub criteria: Vec<String>,
@@ -32,6 +35,11 @@ pub enum ThemeKind {
 /// A theme of the month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Theme {
+    /// The unit whose bad reviews these are; empty in reports drafted before themes were kept per unit.
+    #[serde(default)]
+    pub unit_code: String,
+    #[serde(default)]
+    pub unit_name: String,
     pub item_code: String,
     pub item_name: String,
     /// Reports drafted before comment words were counted have no kind: criteria.
@@ -49,12 +57,13 @@ impl Theme {
     /// "事项 X:材料清单不清楚(7 条,较上月 +4)".
     pub fn sentence(&self) -> String {
         let delta = self.count as i64 - self.previous as i64;
+        let unit = if self.unit_name.is_empty() { String::new() } else { format!("{} · ", self.unit_name) };
         match self.kind {
             ThemeKind::Criterion => {
-                format!("事项 {}:{}({} 条,较上月 {delta:+})", self.item_name, self.text, self.count)
+                format!("{unit}事项 {}:{}({} 条,较上月 {delta:+})", self.item_name, self.text, self.count)
             }
             ThemeKind::Word => {
-                format!("事项 {}:评论提到“{}”({} 条,较上月 {delta:+})", self.item_name, self.text, self.count)
+                format!("{unit}事项 {}:评论提到“{}”({} 条,较上月 {delta:+})", self.item_name, self.text, self.count)
             }
         }
     }
@@ -185,19 +194,67 @@ pub fn comment_words(comment: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Per item, in how many comments each word appears.
-fn word_counts(reviews: &[BadReview]) -> BTreeMap<(String, String), u64> {
+/// What a theme is counted by: the unit, the item, and the criterion or the word.
+type Key = (String, String, String);
+
+/// The names of the month's units and items, by code.
+struct Names<'a> {
+    units: BTreeMap<&'a str, &'a str>,
+    items: BTreeMap<&'a str, &'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn of(reviews: &'a [BadReview]) -> Names<'a> {
+        Names {
+            units: reviews.iter().map(|r| (r.unit_code.as_str(), r.unit_name.as_str())).collect(),
+            items: reviews.iter().map(|r| (r.item_code.as_str(), r.item_name.as_str())).collect(),
+        }
+    }
+
+    /// A theme of `kind` for `key`, counted `n` times this month, `previous` last month.
+    fn theme(&self, key: &Key, kind: ThemeKind, text: String, n: u64, previous: u64, recurring: bool) -> Theme {
+        let (unit, item, what) = key;
+        Theme {
+            unit_code: unit.clone(),
+            unit_name: self.units.get(unit.as_str()).copied().unwrap_or(unit).to_string(),
+            item_code: item.clone(),
+            item_name: self.items.get(item.as_str()).copied().unwrap_or(item).to_string(),
+            kind,
+            criterion_id: if kind == ThemeKind::Criterion { what.clone() } else { String::new() },
+            text,
+            count: n,
+            previous,
+            recurring,
+        }
+    }
+}
+
+/// The strongest first: more reviews, then recurring, then by unit, item and text (a stable order).
+fn strongest_first(out: &mut Vec<Theme>, top: usize) {
+    out.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(b.recurring.cmp(&a.recurring))
+            .then(a.unit_code.cmp(&b.unit_code))
+            .then(a.item_code.cmp(&b.item_code))
+            .then(a.text.cmp(&b.text))
+    });
+    out.truncate(top);
+}
+
+/// Per unit and item, in how many comments each word appears.
+fn word_counts(reviews: &[BadReview]) -> BTreeMap<Key, u64> {
     let mut out = BTreeMap::new();
     for r in reviews {
         for w in r.comment.as_deref().map(comment_words).unwrap_or_default() {
-            *out.entry((r.item_code.clone(), w)).or_insert(0) += 1;
+            *out.entry((r.unit_code.clone(), r.item_code.clone(), w)).or_insert(0) += 1;
         }
     }
     out
 }
 
-/// The words of the month's comments, per item, in at least two comments, the most frequent first (at most
-/// `top`); a word that is a criterion's whole text is left to the criterion's theme.
+/// The words of the month's comments, per unit and item, in at least two comments, the most frequent first (at
+/// most `top`).
 pub fn word_themes(
     month: &[BadReview],
     last_month: &[BadReview],
@@ -205,47 +262,32 @@ pub fn word_themes(
     top: usize,
 ) -> Vec<Theme> {
     let (now, prev, before) = (word_counts(month), word_counts(last_month), word_counts(month_before));
-    let names: BTreeMap<&str, &str> = month.iter().map(|r| (r.item_code.as_str(), r.item_name.as_str())).collect();
+    let names = Names::of(month);
     let mut out: Vec<Theme> = now
         .iter()
         .filter(|(_, n)| **n >= 2)
-        .map(|((item, word), n)| {
-            let previous = prev.get(&(item.clone(), word.clone())).copied().unwrap_or(0);
-            Theme {
-                item_code: item.clone(),
-                item_name: names.get(item.as_str()).copied().unwrap_or(item).to_string(),
-                kind: ThemeKind::Word,
-                criterion_id: String::new(),
-                text: word.clone(),
-                count: *n,
-                previous,
-                recurring: previous > 0 && before.contains_key(&(item.clone(), word.clone())),
-            }
+        .map(|(key, n)| {
+            let previous = prev.get(key).copied().unwrap_or(0);
+            let recurring = previous > 0 && before.contains_key(key);
+            names.theme(key, ThemeKind::Word, key.2.clone(), *n, previous, recurring)
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then(b.recurring.cmp(&a.recurring))
-            .then(a.item_code.cmp(&b.item_code))
-            .then(a.text.cmp(&b.text))
-    });
-    out.truncate(top);
+    strongest_first(&mut out, top);
     out
 }
 
-fn counts(reviews: &[BadReview]) -> BTreeMap<(String, String), u64> {
+fn counts(reviews: &[BadReview]) -> BTreeMap<Key, u64> {
     let mut out = BTreeMap::new();
     for r in reviews {
         for c in &r.criteria {
-            *out.entry((r.item_code.clone(), c.clone())).or_insert(0) += 1;
+            *out.entry((r.unit_code.clone(), r.item_code.clone(), c.clone())).or_insert(0) += 1;
         }
     }
     out
 }
 
-/// The month's themes, the most frequent first (at most `top`), from its bad reviews and those of the two
-/// months before; `text` names a criterion (the annex's words).
+/// The month's themes per unit and item, the most frequent first (at most `top`), from its bad reviews and those
+/// of the two months before; `text` names a criterion (the annex's words).
 pub fn themes(
     month: &[BadReview],
     last_month: &[BadReview],
@@ -254,25 +296,16 @@ pub fn themes(
     top: usize,
 ) -> Vec<Theme> {
     let (now, prev, before) = (counts(month), counts(last_month), counts(month_before));
-    let names: BTreeMap<&str, &str> = month.iter().map(|r| (r.item_code.as_str(), r.item_name.as_str())).collect();
+    let names = Names::of(month);
     let mut out: Vec<Theme> = now
         .iter()
-        .filter_map(|((item, criterion), n)| {
-            let previous = prev.get(&(item.clone(), criterion.clone())).copied().unwrap_or(0);
-            Some(Theme {
-                item_code: item.clone(),
-                item_name: names.get(item.as_str()).copied().unwrap_or(item).to_string(),
-                kind: ThemeKind::Criterion,
-                criterion_id: criterion.clone(),
-                text: text(criterion)?,
-                count: *n,
-                previous,
-                recurring: previous > 0 && before.contains_key(&(item.clone(), criterion.clone())),
-            })
+        .filter_map(|(key, n)| {
+            let previous = prev.get(key).copied().unwrap_or(0);
+            let recurring = previous > 0 && before.contains_key(key);
+            Some(names.theme(key, ThemeKind::Criterion, text(&key.2)?, *n, previous, recurring))
         })
         .collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count).then(b.recurring.cmp(&a.recurring)).then(a.item_code.cmp(&b.item_code)));
-    out.truncate(top);
+    strongest_first(&mut out, top);
     out
 }
 
@@ -282,6 +315,8 @@ mod tests {
 
     fn r(item: &str, criteria: &[&str]) -> BadReview {
         BadReview {
+            unit_code: "510899".into(),
+            unit_name: String::new(),
             item_code: item.into(),
             item_name: format!("{item}证办理"),
             criteria: criteria.iter().map(|c| c.to_string()).collect(),
@@ -372,5 +407,38 @@ mod tests {
         // An unknown criterion is no theme; the list is cut at `top`.
         assert_eq!(themes(&month, &last, &before, text, 1).len(), 1);
         assert!(themes(&[], &last, &before, text, 10).is_empty());
+    }
+
+    fn at(unit: &str, item: &str, criteria: &[&str]) -> BadReview {
+        BadReview { unit_code: unit.into(), unit_name: format!("{unit}镇"), ..r(item, criteria) }
+    }
+
+    #[test]
+    fn each_unit_has_its_own_themes() {
+        // The same item and criterion in two units: two themes, each with its unit's count and its own history.
+        let month = [vec![at("青山", "A", &["S411"]); 3], vec![at("白石", "A", &["S411"]); 2]].concat();
+        let last = [vec![at("青山", "A", &["S411"])], vec![at("白石", "A", &["S411"]); 5]].concat();
+        let before = vec![at("白石", "A", &["S411"])];
+        let t = themes(&month, &last, &before, text, 10);
+        let lines: Vec<String> = t.iter().map(Theme::sentence).collect();
+        assert_eq!(
+            lines,
+            [
+                "青山镇 · 事项 A证办理:材料清单不清楚(3 条,较上月 +2)",
+                "白石镇 · 事项 A证办理:材料清单不清楚(2 条,较上月 -3)"
+            ]
+        );
+        assert!(!t[0].recurring && t[1].recurring, "three months running for 白石 only");
+        assert_eq!((t[0].unit_code.as_str(), t[1].unit_code.as_str()), ("青山", "白石"));
+        let words = word_themes(
+            &[
+                BadReview { comment: Some("排队太久".into()), ..at("青山", "A", &[]) },
+                BadReview { comment: Some("又要排队".into()), ..at("白石", "A", &[]) },
+            ],
+            &[],
+            &[],
+            10,
+        );
+        assert!(words.is_empty(), "one comment in each unit is no theme of either");
     }
 }

@@ -16,7 +16,7 @@ impl Store {
         to: DateTime<Utc>,
     ) -> Result<Vec<BadReview>, StoreError> {
         let rows = sqlx::query(
-            "SELECT i.code, i.name, e.indicator_ids, e.staff_indicator_ids, e.comment
+            "SELECT i.code, i.name, e.indicator_ids, e.staff_indicator_ids, e.comment, o.code, o.name
              FROM evaluation e
              JOIN service_record r ON r.id = e.service_record_id
              JOIN org o ON o.id = r.org_id
@@ -35,6 +35,8 @@ impl Store {
                 let ids: String = r.try_get(2)?;
                 let staff_ids: String = r.try_get(3)?;
                 Ok(BadReview {
+                    unit_code: r.try_get(5)?,
+                    unit_name: r.try_get(6)?,
                     item_code: r.try_get(0)?,
                     item_name: r.try_get(1)?,
                     criteria: ids

@@ -1468,8 +1468,8 @@ async fn an_account_holds_several_roles() {
     assert_eq!(audit.len(), 4);
 }
 
-/// Issue 17 §6: what bad reviews say, grouped per item and criterion for the month, on the dashboard (each
-/// linking to the item's evaluations) and in the monthly report.
+/// Issue 17 §6: what bad reviews say, grouped per unit, item and criterion for the month, on the dashboard
+/// (each linking to the unit's evaluations of the item) and in the monthly report.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_review_themes_reach_the_dashboard_and_the_report() {
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
@@ -1487,7 +1487,8 @@ async fn bad_review_themes_reach_the_dashboard_and_the_report() {
     assert_eq!(status, 200);
     assert!(page.contains("本月差评反映的主要问题"), "{page}");
     assert!(page.contains(&format!("{text}(3 条,较上月 +3)")), "{page}");
-    assert!(page.contains("/console/evaluations?org=510899&amp;item="), "{page}");
+    // Per unit: the records' own organization names the theme and is what its link lists.
+    assert!(page.contains("/console/evaluations?org=510899D01&amp;item="), "{page}");
     let office = api_token(&app, "office").await;
     let month = hcp_domain::period::Period::month_of(hcp_domain::calendar::business_date(chrono::Utc::now())).code();
     let (status, v) =
@@ -1496,6 +1497,9 @@ async fn bad_review_themes_reach_the_dashboard_and_the_report() {
     assert_eq!(v["body"]["themes"][0]["count"], 3, "{v}");
     assert_eq!(v["body"]["themes"][0]["text"], text);
     assert_eq!(v["body"]["themes"][0]["kind"], "criterion");
+    assert_eq!(v["body"]["themes"][0]["unit_code"], "510899D01");
+    let unit = v["body"]["themes"][0]["unit_name"].as_str().unwrap().to_string();
+    assert!(!unit.is_empty() && page.contains(&format!("{unit} · 事项 ")), "{page}");
 
     // The comments' words (jieba): 排队 in two of the three; a word of one comment only (唐兴华) is no theme.
     assert!(page.contains("差评评论中的高频词"), "{page}");

@@ -122,7 +122,7 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
     Ok(console_page(&c, StatusCode::OK, "数据看板", body))
 }
 
-/// What the month's bad reviews said, per item — the annex criteria chosen, then the words the comments keep
+/// What the month's bad reviews said, per unit and item — the annex criteria chosen, then the words the comments keep
 /// using — each linking to those evaluations of the month (masked as everywhere); themes back three months
 /// running are marked for the unit.
 fn themes_html(themes: &[hcp_domain::themes::Theme], org: &str) -> Markup {
@@ -132,7 +132,9 @@ fn themes_html(themes: &[hcp_domain::themes::Theme], org: &str) -> Markup {
             .iter()
             .filter(|t| t.kind == kind)
             .map(|t| {
-                let mut pairs = vec![("org", org), ("item", t.item_code.as_str())];
+                // The unit's own evaluations (reports drafted before themes were per unit have none: the page's).
+                let unit = if t.unit_code.is_empty() { org } else { t.unit_code.as_str() };
+                let mut pairs = vec![("org", unit), ("item", t.item_code.as_str())];
                 if kind == ThemeKind::Word {
                     pairs.push(("comment", t.text.as_str()));
                 }
