@@ -274,24 +274,31 @@ impl Store {
         Ok(())
     }
 
-    /// Counts per kind and state (for `hcp exchange status` and the console).
+    /// Counts per kind and state (for `hcp exchange status` and the console), from the tally the triggers keep,
+    /// with the age of the oldest item still to send (the first entry of a partial index).
     pub async fn upstream_counts(&self) -> Result<Vec<UpstreamCount>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT kind, state, COUNT(*) AS n, MIN(created_at) AS oldest FROM upstream_item
-             GROUP BY kind, state ORDER BY kind, state",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(UpstreamCount {
-                    kind: r.try_get("kind")?,
-                    state: r.try_get("state")?,
-                    count: r.try_get("n")?,
-                    oldest: r.try_get::<Option<i64>, _>("oldest")?.map(from_ms),
-                })
-            })
-            .collect()
+        let rows = sqlx::query("SELECT kind, state, n FROM upstream_tally WHERE n <> 0 ORDER BY kind, state")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let (kind, state): (String, String) = (r.try_get("kind")?, r.try_get("state")?);
+            let oldest = if matches!(state.as_str(), "waiting" | "sent") {
+                sqlx::query_scalar::<_, Option<i64>>(
+                    "SELECT MIN(created_at) FROM upstream_item
+                     WHERE kind = $1 AND state = $2 AND state IN ('waiting', 'sent')",
+                )
+                .bind(&kind)
+                .bind(&state)
+                .fetch_one(&self.pool)
+                .await?
+                .map(from_ms)
+            } else {
+                None
+            };
+            out.push(UpstreamCount { kind, state, count: r.try_get("n")?, oldest });
+        }
+        Ok(out)
     }
 
     /// Items in `state` ('rejected', or 'waiting' with a reason for the failing ones), oldest first.

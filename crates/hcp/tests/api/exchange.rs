@@ -111,6 +111,22 @@ async fn every_item_once(backend: Backend) {
     mock.restart().await;
     push_until_settled(&app).await;
 
+    // The tally the triggers keep followed every item through waiting, sent, back to waiting, accepted and
+    // rejected: it equals a count of the items themselves.
+    let counts = app.app.store.upstream_counts().await.unwrap();
+    let tallied: Vec<(String, String, i64)> =
+        counts.iter().map(|c| (c.kind.clone(), c.state.clone(), c.count)).collect();
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
+    let counted: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT kind, state, CAST(COUNT(*) AS BIGINT) FROM upstream_item GROUP BY kind, state ORDER BY kind, state",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(tallied, counted);
+    assert!(counts.iter().any(|c| c.state == "accepted") && counts.iter().any(|c| c.state != "accepted"), "{counts:?}");
+
     {
         let b = mock.books.lock().unwrap();
         assert!(b.violations.is_empty(), "{:?}", b.violations);
