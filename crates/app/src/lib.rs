@@ -95,6 +95,8 @@ pub struct App {
     pub instance_id: Arc<str>,
     /// Addresses allowed to read `/metrics` (`--metrics-allow`; loopback by default).
     pub metrics_allow: Arc<[std::net::IpAddr]>,
+    /// The dashboard's bad-review themes, counted lately (see `themes.rs`).
+    theme_cache: Arc<themes::ThemeCache>,
 }
 
 /// The configurable rules of results (issue 7 §1, §3, §5, §6).
@@ -210,6 +212,7 @@ impl App {
                 std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
                 std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
             ]),
+            theme_cache: Arc::default(),
         }
     }
 

@@ -1,6 +1,11 @@
 //! What bad reviews say, per unit, service item and month (issue 17 §6): the grouping is
 //! `hcp_domain::themes`; here the month and the two before it are read for an organization's subtree.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 use hcp_domain::calendar::start_of_day;
 use hcp_domain::indicators::Annex;
 use hcp_domain::period::Period;
@@ -13,11 +18,62 @@ use crate::{App, AppError, AppResult};
 /// Themes listed per month and kind (criteria, comment words): the dashboard and the report show the strongest.
 pub const TOP_THEMES: usize = 10;
 
+/// How long the dashboard shows themes before counting again.
+const FRESH_FOR: Duration = Duration::from_secs(10 * 60);
+/// Organizations × months kept; the oldest go first.
+const CACHE_ENTRIES: usize = 256;
+
+/// Themes counted lately, per organization subtree and month. Segmenting three months of comments takes
+/// seconds in a big county and a dashboard is opened again and again, so the dashboard shows themes up to
+/// [`FRESH_FOR`] old and says when they were counted. Reports count afresh: a report is exact when drafted.
+#[derive(Default)]
+pub struct ThemeCache {
+    entries: Mutex<HashMap<(String, String), Counted>>,
+}
+
+/// Themes and when they were counted.
+#[derive(Clone)]
+pub struct Counted {
+    pub themes: Arc<Vec<Theme>>,
+    pub at: DateTime<Utc>,
+    fresh_until: Instant,
+}
+
+impl ThemeCache {
+    fn get(&self, key: &(String, String)) -> Option<Counted> {
+        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.get(key).filter(|c| c.fresh_until > Instant::now()).cloned()
+    }
+
+    fn put(&self, key: (String, String), counted: Counted) {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.retain(|_, c| c.fresh_until > Instant::now());
+        if entries.len() >= CACHE_ENTRIES
+            && let Some(oldest) = entries.iter().min_by_key(|(_, c)| c.fresh_until).map(|(k, _)| k.clone())
+        {
+            entries.remove(&oldest);
+        }
+        entries.insert(key, counted);
+    }
+}
+
 impl App {
-    /// The themes of the month that holds `period.to`, for an organization the person may see.
-    pub async fn bad_review_themes(&self, who: &Principal, org_code: &str, period: Period) -> AppResult<Vec<Theme>> {
+    /// The themes of the month that holds `period.to`, for an organization the person may see, counted at most
+    /// [`FRESH_FOR`] ago.
+    pub async fn bad_review_themes(&self, who: &Principal, org_code: &str, period: Period) -> AppResult<Counted> {
         let org = self.stats_scope(who, org_code).await?;
-        self.themes_of(&org, Period::month_of(period.to)).await
+        let month = Period::month_of(period.to);
+        let key = (org.path.clone(), month.code());
+        if let Some(c) = self.theme_cache.get(&key) {
+            return Ok(c);
+        }
+        let counted = Counted {
+            themes: Arc::new(self.themes_of(&org, month).await?),
+            at: self.now(),
+            fresh_until: Instant::now() + FRESH_FOR,
+        };
+        self.theme_cache.put(key, counted.clone());
+        Ok(counted)
     }
 
     /// [`App::bad_review_themes`] without the permission check (reports act for the county office).

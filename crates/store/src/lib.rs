@@ -73,7 +73,7 @@ pub use public_cases::PublicCaseRow;
 pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
 pub use referrals::{CommentRow, NewReferral, ReferralRow};
 pub use reports::{NewOrder, NewReport, OrderChange, OrderRow, ReportRow};
-pub use rollups::{CutRow, RebuildReport};
+pub use rollups::{CutRow, MonthTotal, RebuildReport};
 pub use safeguards::{HotlineInsert, HotlinePendingRow, NewHotlinePending};
 pub use telemetry::Backlog;
 pub use upstream::{RecordCodes, UpstreamClaim, UpstreamCount, UpstreamEvaluation, UpstreamListRow, UpstreamMark};

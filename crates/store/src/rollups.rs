@@ -613,7 +613,47 @@ async fn stored_cuts(store: &Store) -> Result<BTreeMap<CutKey, i64>, StoreError>
     Ok(out)
 }
 
+/// One measure of one month of an organization subtree (see [`Store::month_totals`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthTotal {
+    pub month: i64,
+    pub measure: String,
+    pub is_default: bool,
+    pub invalidated: bool,
+    pub n: i64,
+}
+
 impl Store {
+    /// An organization subtree's month rows for months `from..=to` (month numbers, `period::month_number`),
+    /// summed per month in one read: (month, measure, is_default, invalidated, n). The dashboard's trend asks for
+    /// twelve months; twelve cuts read the same rows twelve times over.
+    pub async fn month_totals(&self, org_path: &str, from: i64, to: i64) -> Result<Vec<MonthTotal>, StoreError> {
+        if !org_path.bytes().all(|b| b.is_ascii_digit() || b == b'/') {
+            return Err(StoreError::Corrupt(format!("organization path {org_path:?}")));
+        }
+        // Values in the text, as in `cut_rows` (PostgreSQL's generic plans): numbers and a checked path only.
+        let sql = format!(
+            "SELECT x.period, x.measure, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
+             FROM cut_rollup x JOIN org o ON o.id = x.org_id
+             WHERE x.grain = '{month}' AND x.dim = 'org' AND x.period >= {from} AND x.period <= {to}
+               AND o.path LIKE '{org_path}%'
+             GROUP BY x.period, x.measure, x.is_default, x.invalidated",
+            month = Grain::Month.as_str(),
+        );
+        let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MonthTotal {
+                    month: r.try_get(0)?,
+                    measure: r.try_get(1)?,
+                    is_default: r.try_get::<i64, _>(2)? != 0,
+                    invalidated: r.try_get::<i64, _>(3)? != 0,
+                    n: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
     /// The rows of one dimension of a cut: organizations under `org_path` (`/1/5/`), over the rollup spans
     /// of a period (see `hcp_domain::period::spans`), summed.
     pub async fn cut_rows(&self, org_path: &str, dim: &str, spans: &[Span]) -> Result<Vec<CutRow>, StoreError> {

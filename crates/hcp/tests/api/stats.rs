@@ -138,6 +138,28 @@ async fn rollups_equal_a_full_recomputation(app: TestApp) {
         (Some("青山县政务服务网"), Some(through))
     );
     assert_eq!(lines[0]["figures"]["completed_records"].as_i64(), Some(done));
+
+    // The dashboard's trend, read in one go, equals a cut of each month (last month, this one, the next).
+    let center = hcp_app::policy::Principal {
+        user_id: 0,
+        username: "t".into(),
+        display_name: "t".into(),
+        staff_id: None,
+        bindings: vec![hcp_app::policy::Binding {
+            role: hcp_app::policy::Role::CenterAdmin,
+            org_path: "/".into(),
+            org_name: "青山县".into(),
+        }],
+    };
+    let this = hcp_domain::period::Period::month_of(today);
+    let next = hcp_domain::period::Period::month_of(this.to + chrono::Duration::days(1));
+    let months = [this.previous(), this, next];
+    let trend = app.app.monthly_figures(&center, "510899", &months).await.unwrap();
+    for (m, f) in months.iter().zip(&trend) {
+        let cut = app.app.cut(&center, "510899", *m, None).await.unwrap();
+        assert_eq!(f, &cut.total, "{}", m.code());
+    }
+    assert!(trend.iter().map(|f| f.evaluations).sum::<u64>() > 0);
     assert_eq!(cut["total"]["appeals_filed"], 3);
     assert_eq!(cut["total"]["appeals_upheld"], 2);
     let bad = st["bad_reviews"].as_f64().unwrap();

@@ -8,6 +8,7 @@ use hcp_app::policy::Action;
 use hcp_app::stats::{By, parse_period};
 use hcp_app::{App, AppError};
 use hcp_domain::Level;
+use hcp_domain::calendar::display_cst;
 use hcp_domain::metrics::{percent, score};
 use hcp_domain::period::Period;
 
@@ -43,11 +44,12 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
             months.push(prev);
         }
         months.reverse();
-        let mut points = Vec::new();
-        for m in months {
-            let cut = app.cut(&c.who, &org, m, None).await?;
-            points.push(Point { label: format!("{}月", m.from.format("%-m")), value: cut.total.good_rate });
-        }
+        let figures = app.monthly_figures(&c.who, &org, &months).await?;
+        let points = months
+            .iter()
+            .zip(figures)
+            .map(|(m, f)| Point { label: format!("{}月", m.from.format("%-m")), value: f.good_rate })
+            .collect::<Vec<_>>();
         Ok::<_, AppError>((total, units, channels, points))
     }
     .await?;
@@ -85,7 +87,7 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
             bad: false,
         })
         .collect();
-    let themes = app.bad_review_themes(&c.who, &total.org_code, total.period).await?;
+    let counted = app.bad_review_themes(&c.who, &total.org_code, total.period).await?;
     let facts: [(&str, String); 6] = [
         (
             "评价数",
@@ -117,7 +119,10 @@ pub async fn show(State(app): State<App>, c: Console, Query(q): Query<CutQuery>)
             (bars("评价渠道构成", &channel_bars))
         }
         p.muted { "图表由服务器生成,可直接打印;“—”表示没有可计算的数据。单位差评率显示最高的 " (UNITS_SHOWN) " 个。" }
-        (themes_html(&themes, &total.org_code))
+        (themes_html(&counted.themes, &total.org_code))
+        @if !counted.themes.is_empty() {
+            p.muted { "差评主题统计于 " (display_cst(counted.at)) ",每 10 分钟更新;通报起草时重新统计。" }
+        }
     };
     Ok(console_page(&c, StatusCode::OK, "数据看板", body))
 }
