@@ -295,6 +295,15 @@ pub(crate) async fn recount_in_progress_at_completion(
 /// day rollups do not carry — a county has a handful of platforms, so these rows stay few.
 const DAY_DIMS: [&str; 2] = ["org", "platform"];
 
+/// The dimension kept, by month, for the whole database as well (see `fold_cuts`): rows of organization 0.
+fn whole_dim(dim: &str) -> Option<&'static str> {
+    match dim {
+        "item" => Some("all_item"),
+        "channel" => Some("all_channel"),
+        _ => None,
+    }
+}
+
 /// A key of `cut_rollup`.
 type CutKey = (&'static str, &'static str, i64, i64, String, String, bool, bool);
 
@@ -320,6 +329,23 @@ fn fold_cuts(facts: impl IntoIterator<Item = Fact>, into: &mut BTreeMap<CutKey, 
                 let Some(member) = member else { continue };
                 if grain == Grain::Day && !case_measure && !DAY_DIMS.contains(&dim) {
                     continue;
+                }
+                // Items and channels by month for the whole database too (organization 0): a county-wide item
+                // or channel cut then reads a few thousand rows, not one per organization and member.
+                if grain == Grain::Month
+                    && let Some(whole) = whole_dim(dim)
+                {
+                    let key = (
+                        grain.as_str(),
+                        whole,
+                        period,
+                        0,
+                        member.clone(),
+                        f.measure.clone(),
+                        f.is_default,
+                        f.invalidated,
+                    );
+                    *into.entry(key).or_insert(0) += f.n;
                 }
                 let key =
                     (grain.as_str(), dim, period, f.org_id, member, f.measure.clone(), f.is_default, f.invalidated);
@@ -587,6 +613,8 @@ fn static_code(s: &str) -> &'static str {
         "item" => "item",
         "channel" => "channel",
         "platform" => "platform",
+        "all_item" => "all_item",
+        "all_channel" => "all_channel",
         _ => "?",
     }
 }
@@ -624,6 +652,13 @@ pub struct MonthTotal {
 }
 
 impl Store {
+    /// Whether `org_path` is the whole database: the path of its only root organization.
+    async fn is_whole_tree(&self, org_path: &str) -> Result<bool, StoreError> {
+        let roots: Vec<String> =
+            sqlx::query_scalar("SELECT path FROM org WHERE parent_id IS NULL LIMIT 2").fetch_all(&self.pool).await?;
+        Ok(roots.len() == 1 && roots[0] == org_path)
+    }
+
     /// An organization subtree's month rows for months `from..=to` (month numbers, `period::month_number`),
     /// summed per month in one read: (month, measure, is_default, invalidated, n). The dashboard's trend asks for
     /// twelve months; twelve cuts read the same rows twelve times over.
@@ -669,16 +704,31 @@ impl Store {
             _ => None,
         };
         let Some((member, filter)) = member else { return Ok(Vec::new()) };
+        // A cut of the whole database (the one root's subtree) reads the items' and channels' months from the
+        // rows kept without organization.
+        let whole = match whole_dim(dim) {
+            Some(w) if self.is_whole_tree(org_path).await? => Some(w),
+            _ => None,
+        };
         for span in spans {
             // Only the org dimension needs its rows per organization; the others are summed over the scope here.
             let org_col = if dim == "org" { "x.org_id" } else { "CAST(0 AS BIGINT)" };
             let org_group = if dim == "org" { "x.org_id, " } else { "" };
-            let mut queries = vec![format!(
-                "SELECT {org_col}, x.member, x.measure, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
-                 FROM cut_rollup x JOIN org o ON o.id = x.org_id
-                 WHERE x.grain = $1 AND x.dim = $2 AND x.period >= $3 AND x.period <= $4 AND o.path LIKE $5
-                 GROUP BY {org_group}x.member, x.measure, x.is_default, x.invalidated",
-            )];
+            let mut queries = vec![match whole.filter(|_| span.grain == Grain::Month) {
+                Some(w) => format!(
+                    "SELECT CAST(0 AS BIGINT), x.member, x.measure, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
+                     FROM cut_rollup x
+                     WHERE x.grain = $1 AND x.dim = '{w}' AND x.org_id = 0 AND x.period >= $3 AND x.period <= $4
+                       AND $2 = $2 AND $5 = $5
+                     GROUP BY x.member, x.measure, x.is_default, x.invalidated",
+                ),
+                None => format!(
+                    "SELECT {org_col}, x.member, x.measure, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
+                     FROM cut_rollup x JOIN org o ON o.id = x.org_id
+                     WHERE x.grain = $1 AND x.dim = $2 AND x.period >= $3 AND x.period <= $4 AND o.path LIKE $5
+                     GROUP BY {org_group}x.member, x.measure, x.is_default, x.invalidated",
+                ),
+            }];
             if span.grain == Grain::Day && !DAY_DIMS.contains(&dim) {
                 // Loose days: evaluations and completions from the day rollups, by the dimension's column.
                 queries.push(format!(

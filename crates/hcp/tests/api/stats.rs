@@ -114,6 +114,18 @@ async fn rollups_equal_a_full_recomputation(app: TestApp) {
             v["lines"].as_array().unwrap().iter().map(|l| l["figures"]["evaluations"].as_i64().unwrap()).sum();
         assert_eq!(sum, valid, "by {by}");
     }
+    // A whole month county-wide: items and channels come from the rows kept without organization; they add
+    // up to the month's total as the organization rows count it.
+    let month = hcp_domain::period::Period::month_of(today).code();
+    let (_, whole) = api.get("center", &format!("/api/v1/stats?org=510899&period={month}")).await;
+    for by in ["item", "channel"] {
+        let (status, v) = api.get("center", &format!("/api/v1/stats?org=510899&period={month}&by={by}")).await;
+        assert_eq!(status, 200, "{v}");
+        let sum: i64 =
+            v["lines"].as_array().unwrap().iter().map(|l| l["figures"]["evaluations"].as_i64().unwrap()).sum();
+        assert_eq!(Some(sum), whole["total"]["evaluations"].as_i64(), "by {by} this month");
+        assert!(sum > 0);
+    }
     // Through a platform: its evaluations and completions are those of the records that name it.
     let (status, v) = api.get("center", &format!("/api/v1/stats?org=510899&{range}&by=platform")).await;
     assert_eq!(status, 200, "{v}");
