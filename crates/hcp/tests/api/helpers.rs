@@ -110,6 +110,21 @@ macro_rules! both_backends {
 pub const ID_NUMBER: &str = "11010519491231002X";
 
 /// A record of the demo catalog: 食品经营许可 at comprehensive window 1 of the county hall, staff QS0001.
+/// A center administrator over the whole county, to call the use cases as (no account behind it).
+pub fn county_center_admin() -> hcp_app::policy::Principal {
+    hcp_app::policy::Principal {
+        user_id: 0,
+        username: "t".into(),
+        display_name: "t".into(),
+        staff_id: None,
+        bindings: vec![hcp_app::policy::Binding {
+            role: hcp_app::policy::Role::CenterAdmin,
+            org_path: "/".into(),
+            org_name: "青山县".into(),
+        }],
+    }
+}
+
 pub fn record_body(number: &str) -> Value {
     let now = chrono::Utc::now();
     json!({

@@ -195,17 +195,7 @@ async fn records_registered_before_completion(app: TestApp) {
 
 /// Today's evaluations in the county and, of them, those given while the matter was in progress.
 async fn in_progress_today(app: &hcp_app::App) -> (u64, u64) {
-    let center = hcp_app::policy::Principal {
-        user_id: 0,
-        username: "t".into(),
-        display_name: "t".into(),
-        staff_id: None,
-        bindings: vec![hcp_app::policy::Binding {
-            role: hcp_app::policy::Role::CenterAdmin,
-            org_path: "/".into(),
-            org_name: "青山县".into(),
-        }],
-    };
+    let center = crate::helpers::county_center_admin();
     let today = hcp_domain::calendar::business_date(app.now()).to_string();
     let period = hcp_domain::period::Period::parse(&today).unwrap();
     let cut = app.cut(&center, "510899", period, None).await.unwrap();

@@ -152,17 +152,7 @@ async fn rollups_equal_a_full_recomputation(app: TestApp) {
     assert_eq!(lines[0]["figures"]["completed_records"].as_i64(), Some(done));
 
     // The dashboard's trend, read in one go, equals a cut of each month (last month, this one, the next).
-    let center = hcp_app::policy::Principal {
-        user_id: 0,
-        username: "t".into(),
-        display_name: "t".into(),
-        staff_id: None,
-        bindings: vec![hcp_app::policy::Binding {
-            role: hcp_app::policy::Role::CenterAdmin,
-            org_path: "/".into(),
-            org_name: "青山县".into(),
-        }],
-    };
+    let center = crate::helpers::county_center_admin();
     let this = hcp_domain::period::Period::month_of(today);
     let next = hcp_domain::period::Period::month_of(this.to + chrono::Duration::days(1));
     let months = [this.previous(), this, next];
