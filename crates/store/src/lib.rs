@@ -153,9 +153,11 @@ impl Store {
     /// plans for these statements do not depend on them).
     pub async fn analyze(&self) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres {
-            sqlx::query("ANALYZE service_record, evaluation, evaluation_rollup, record_rollup, cut_rollup")
-                .execute(&self.pool)
-                .await?;
+            sqlx::query(
+                "ANALYZE service_record, evaluation, evaluation_rollup, record_rollup, cut_rollup, upstream_item",
+            )
+            .execute(&self.pool)
+            .await?;
         }
         Ok(())
     }
