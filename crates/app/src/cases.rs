@@ -467,7 +467,8 @@ impl App {
     }
 
     /// A person's cases: those waiting for their roles (`Mine`), the overdue ones, or all in scope.
-    pub async fn case_inbox(&self, who: &Principal, inbox: Inbox, page: i64) -> AppResult<Vec<CaseView>> {
+    /// What an inbox shows this person: the filter of its cases.
+    fn inbox_filter(&self, who: &Principal, inbox: Inbox, page: i64) -> AppResult<CaseFilter> {
         use crate::policy::Role;
         let scopes: Vec<String> = who.record_scopes().into_iter().map(String::from).collect();
         let staff_only = scopes.is_empty();
@@ -501,7 +502,18 @@ impl App {
             limit: 50,
             offset: page.max(0) * 50,
         };
+        Ok(filter)
+    }
+
+    pub async fn case_inbox(&self, who: &Principal, inbox: Inbox, page: i64) -> AppResult<Vec<CaseView>> {
+        let filter = self.inbox_filter(who, inbox, page)?;
         Ok(self.store.list_cases(&filter).await?.iter().map(|r| self.case_view(r)).collect())
+    }
+
+    /// How many cases an inbox holds, counted up to `cap` (the console home's tiles: "50+").
+    pub async fn case_inbox_count(&self, who: &Principal, inbox: Inbox, cap: i64) -> AppResult<i64> {
+        let filter = self.inbox_filter(who, inbox, 0)?;
+        Ok(self.store.count_matching_cases(&filter, cap).await?)
     }
 
     pub async fn case_detail(&self, who: &Principal, id: i64) -> AppResult<CaseDetail> {

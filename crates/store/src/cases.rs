@@ -391,6 +391,23 @@ async fn open_cases_from(
     Ok(audit)
 }
 
+/// Binds [`case_where`]'s parameters to a query (a list or a count), in its order.
+macro_rules! bind_case_filter {
+    ($q:expr, $f:expr) => {{
+        let (mut q, f) = ($q, $f);
+        for s in &f.scopes {
+            q = q.bind(format!("{s}%"));
+        }
+        if let Some(staff) = f.staff_id {
+            q = q.bind(staff);
+        }
+        for s in &f.states {
+            q = q.bind(s.clone());
+        }
+        q
+    }};
+}
+
 /// Which cases a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
@@ -430,62 +447,35 @@ impl Store {
         if f.scopes.is_empty() && f.staff_id.is_none() {
             return Ok(Vec::new());
         }
-        let mut sql = String::from(case_select!());
-        let mut n = 0;
-        let mut next = || {
-            n += 1;
-            format!("${n}")
-        };
-        let mut conds: Vec<String> = Vec::new();
-        if !f.scopes.is_empty() {
-            let ors: Vec<String> = f
-                .scopes
-                .iter()
-                .map(|_| {
-                    let p = next();
-                    format!("(u.path LIKE {p} OR (c.unit_id IS NULL AND o.path LIKE {p}))")
-                })
-                .collect();
-            conds.push(format!("({})", ors.join(" OR ")));
-        }
-        if f.staff_id.is_some() {
-            conds.push(format!("r.staff_id = {}", next()));
-        }
-        if !f.states.is_empty() {
-            let ps: Vec<String> = f.states.iter().map(|_| next()).collect();
-            let approve = if f.plans_to_approve {
-                " OR (c.state = 'rectifying' AND c.long_term = 1 AND c.plan_approved = 0)"
-            } else {
-                ""
-            };
-            conds.push(format!("(c.state IN ({}){approve})", ps.join(",")));
-        }
-        if f.overdue_only {
-            // A unit's missed limit, or the center's own dispatch limit while the case waits unassigned.
-            conds.push("(c.overdue_at IS NOT NULL OR (c.state = 'unassigned' AND c.dispatch_missed = 1))".into());
-        }
-        if !conds.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conds.join(" AND "));
-        }
+        let (conds, n) = case_where(f);
         let order = if f.newest_first {
             "c.id DESC"
         } else {
             "CASE WHEN c.overdue_at IS NULL THEN 1 ELSE 0 END, COALESCE(c.next_check_at, c.created_at), c.id"
         };
-        sql.push_str(&format!(" ORDER BY {order} LIMIT {} OFFSET {}", next(), next()));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for s in &f.scopes {
-            q = q.bind(format!("{s}%"));
-        }
-        if let Some(staff) = f.staff_id {
-            q = q.bind(staff);
-        }
-        for s in &f.states {
-            q = q.bind(s.clone());
-        }
-        q = q.bind(f.limit.clamp(1, 500)).bind(f.offset.max(0));
+        let sql = format!("{} {conds} ORDER BY {order} LIMIT ${} OFFSET ${}", case_select!(), n + 1, n + 2);
+        let q = bind_case_filter!(sqlx::query(sqlx::AssertSqlSafe(sql)), f);
+        let q = q.bind(f.limit.clamp(1, 500)).bind(f.offset.max(0));
         q.fetch_all(&self.pool).await?.iter().map(case_row).collect()
+    }
+
+    /// How many cases the filter matches, counted up to `cap` (the console's "50+"): no sort, so a backlog of
+    /// thousands costs its first `cap` rows, not the list's ordering of all of them.
+    pub async fn count_matching_cases(&self, f: &CaseFilter, cap: i64) -> Result<i64, StoreError> {
+        if f.scopes.is_empty() && f.staff_id.is_none() {
+            return Ok(0);
+        }
+        let (conds, n) = case_where(f);
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM bad_review_case c
+               JOIN org o ON o.id = c.org_id
+               LEFT JOIN org u ON u.id = c.unit_id
+               LEFT JOIN service_record r ON r.id = c.service_record_id
+             {conds} LIMIT ${}) t",
+            n + 1
+        );
+        let q = bind_case_filter!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)), f);
+        Ok(q.bind(cap.max(0)).fetch_one(&self.pool).await?)
     }
 
     pub async fn case_steps(&self, case_id: i64) -> Result<Vec<CaseStepRow>, StoreError> {
@@ -625,4 +615,44 @@ impl Store {
     pub async fn count_cases(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM bad_review_case").fetch_one(&self.pool).await?)
     }
+}
+
+/// The `WHERE` of a case list over `case_select!`'s joins (`c`, `o`, `u`, `r`), and how many parameters it
+/// takes; [`bind_case_filter`] binds them in the same order.
+fn case_where(f: &CaseFilter) -> (String, usize) {
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    let mut conds: Vec<String> = Vec::new();
+    if !f.scopes.is_empty() {
+        let ors: Vec<String> = f
+            .scopes
+            .iter()
+            .map(|_| {
+                let p = next();
+                format!("(u.path LIKE {p} OR (c.unit_id IS NULL AND o.path LIKE {p}))")
+            })
+            .collect();
+        conds.push(format!("({})", ors.join(" OR ")));
+    }
+    if f.staff_id.is_some() {
+        conds.push(format!("r.staff_id = {}", next()));
+    }
+    if !f.states.is_empty() {
+        let ps: Vec<String> = f.states.iter().map(|_| next()).collect();
+        let approve = if f.plans_to_approve {
+            " OR (c.state = 'rectifying' AND c.long_term = 1 AND c.plan_approved = 0)"
+        } else {
+            ""
+        };
+        conds.push(format!("(c.state IN ({}){approve})", ps.join(",")));
+    }
+    if f.overdue_only {
+        // A unit's missed limit, or the center's own dispatch limit while the case waits unassigned.
+        conds.push("(c.overdue_at IS NOT NULL OR (c.state = 'unassigned' AND c.dispatch_missed = 1))".into());
+    }
+    let sql = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    (sql, n)
 }

@@ -644,3 +644,25 @@ async fn cases_go_only_to_units_in_the_dispatchers_scope(app: TestApp) {
 }
 
 both_backends!(cases_go_only_to_units_in_the_dispatchers_scope);
+
+both_backends!(inbox_counts_agree_with_the_lists);
+
+/// The console home counts inboxes without listing them (a backlog costs no sort): the count is the list's
+/// length, capped.
+async fn inbox_counts_agree_with_the_lists(app: TestApp) {
+    use hcp_app::cases::Inbox;
+    for n in ["CNT-1", "CNT-2", "CNT-3"] {
+        bad_review(&app, n).await;
+    }
+    let center = crate::helpers::county_center_admin();
+    for inbox in [Inbox::Mine, Inbox::Overdue, Inbox::All] {
+        let listed = app.app.case_inbox(&center, inbox, 0).await.unwrap().len() as i64;
+        assert_eq!(app.app.case_inbox_count(&center, inbox, 50).await.unwrap(), listed, "{inbox:?}");
+    }
+    assert_eq!(app.app.case_inbox_count(&center, Inbox::Mine, 50).await.unwrap(), 3, "three wait for dispatch");
+    assert_eq!(app.app.case_inbox_count(&center, Inbox::Mine, 2).await.unwrap(), 2, "counted up to the cap");
+    // Someone with no scope has nothing to count.
+    let mut nobody = center.clone();
+    nobody.bindings.clear();
+    assert!(app.app.case_inbox_count(&nobody, Inbox::Mine, 50).await.is_err());
+}
