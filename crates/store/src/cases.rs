@@ -447,12 +447,12 @@ impl Store {
         if f.scopes.is_empty() && f.staff_id.is_none() {
             return Ok(Vec::new());
         }
+        if !f.states.is_empty() && !f.overdue_only && !f.newest_first {
+            let q = bind_case_filter!(sqlx::query(sqlx::AssertSqlSafe(queue_sql(f))), f);
+            return q.fetch_all(&self.pool).await?.iter().map(case_row).collect();
+        }
         let (conds, n) = case_where(f);
-        let order = if f.newest_first {
-            "c.id DESC"
-        } else {
-            "CASE WHEN c.overdue_at IS NULL THEN 1 ELSE 0 END, COALESCE(c.next_check_at, c.created_at), c.id"
-        };
+        let order = if f.newest_first { "c.id DESC" } else { QUEUE_ORDER };
         let sql = format!("{} {conds} ORDER BY {order} LIMIT ${} OFFSET ${}", case_select!(), n + 1, n + 2);
         let q = bind_case_filter!(sqlx::query(sqlx::AssertSqlSafe(sql)), f);
         let q = q.bind(f.limit.clamp(1, 500)).bind(f.offset.max(0));
@@ -617,36 +617,43 @@ impl Store {
     }
 }
 
-/// The `WHERE` of a case list over `case_select!`'s joins (`c`, `o`, `u`, `r`), and how many parameters it
-/// takes; [`bind_case_filter`] binds them in the same order.
-fn case_where(f: &CaseFilter) -> (String, usize) {
+/// Who may see a case (the scopes, or the staff member's own service): conditions over `case_select!`'s joins
+/// (`c`, `o`, `u`, `r`) numbered from `$1`, and how many parameters they take.
+fn access_conds(f: &CaseFilter) -> (Vec<String>, usize) {
     let mut n = 0;
-    let mut next = || {
-        n += 1;
-        format!("${n}")
-    };
     let mut conds: Vec<String> = Vec::new();
     if !f.scopes.is_empty() {
         let ors: Vec<String> = f
             .scopes
             .iter()
             .map(|_| {
-                let p = next();
-                format!("(u.path LIKE {p} OR (c.unit_id IS NULL AND o.path LIKE {p}))")
+                n += 1;
+                format!("(u.path LIKE ${n} OR (c.unit_id IS NULL AND o.path LIKE ${n}))")
             })
             .collect();
         conds.push(format!("({})", ors.join(" OR ")));
     }
     if f.staff_id.is_some() {
-        conds.push(format!("r.staff_id = {}", next()));
+        n += 1;
+        conds.push(format!("r.staff_id = ${n}"));
     }
+    (conds, n)
+}
+
+/// The `WHERE` of a case list, and how many parameters it takes; [`bind_case_filter`] binds them in the same
+/// order (the access conditions', then the states').
+fn case_where(f: &CaseFilter) -> (String, usize) {
+    let (mut conds, mut n) = access_conds(f);
     if !f.states.is_empty() {
-        let ps: Vec<String> = f.states.iter().map(|_| next()).collect();
-        let approve = if f.plans_to_approve {
-            " OR (c.state = 'rectifying' AND c.long_term = 1 AND c.plan_approved = 0)"
-        } else {
-            ""
-        };
+        let ps: Vec<String> = f
+            .states
+            .iter()
+            .map(|_| {
+                n += 1;
+                format!("${n}")
+            })
+            .collect();
+        let approve = if f.plans_to_approve { format!(" OR ({PLANS_TO_APPROVE})") } else { String::new() };
         conds.push(format!("(c.state IN ({}){approve})", ps.join(",")));
     }
     if f.overdue_only {
@@ -655,4 +662,40 @@ fn case_where(f: &CaseFilter) -> (String, usize) {
     }
     let sql = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
     (sql, n)
+}
+
+/// Long-term findings waiting for the center's approval (in the center's inbox).
+const PLANS_TO_APPROVE: &str = "c.state = 'rectifying' AND c.long_term = 1 AND c.plan_approved = 0";
+
+/// An inbox's order: overdue first, then by the next check (or creation), then by id. The index
+/// `bad_review_case_queue` holds exactly these expressions after the state.
+const QUEUE_ORDER: &str =
+    "CASE WHEN c.overdue_at IS NULL THEN 1 ELSE 0 END, COALESCE(c.next_check_at, c.created_at), c.id";
+
+/// An inbox by states, most urgent first, as one branch per state (and one for the plans to approve), each
+/// walking `bad_review_case_queue` in the inbox's order and stopping at the page's end, merged: a backlog of
+/// thousands in one state costs a page of rows, not a sort of all of them.
+fn queue_sql(f: &CaseFilter) -> String {
+    let (access, n) = access_conds(f);
+    let take = f.limit.clamp(1, 500) + f.offset.max(0);
+    let branch = |i: usize, cond: String| {
+        let conds: Vec<String> = access.iter().cloned().chain([cond]).collect();
+        format!(
+            "SELECT * FROM ({} WHERE {} ORDER BY {QUEUE_ORDER} LIMIT {take}) b{i}",
+            case_select!(),
+            conds.join(" AND ")
+        )
+    };
+    let mut branches: Vec<String> =
+        f.states.iter().enumerate().map(|(i, _)| branch(i, format!("c.state = ${}", n + 1 + i))).collect();
+    if f.plans_to_approve && !f.states.iter().any(|s| s == "rectifying") {
+        branches.push(branch(branches.len(), PLANS_TO_APPROVE.to_string()));
+    }
+    format!(
+        "SELECT * FROM ({}) t ORDER BY CASE WHEN t.overdue_at IS NULL THEN 1 ELSE 0 END,
+           COALESCE(t.next_check_at, t.created_at), t.id LIMIT {} OFFSET {}",
+        branches.join(" UNION ALL "),
+        f.limit.clamp(1, 500),
+        f.offset.max(0)
+    )
 }

@@ -666,3 +666,45 @@ async fn inbox_counts_agree_with_the_lists(app: TestApp) {
     nobody.bindings.clear();
     assert!(app.app.case_inbox_count(&nobody, Inbox::Mine, 50).await.is_err());
 }
+
+both_backends!(an_inbox_reads_each_state_in_its_own_order);
+
+/// An inbox merges one branch per state, each read from the queue index up to the page's end: its pages are
+/// those of a full sort of the matching cases (overdue first, next check or creation, id), none twice.
+async fn an_inbox_reads_each_state_in_its_own_order(app: TestApp) {
+    let api = Api::new(&app).await;
+    let mut cases = Vec::new();
+    for n in 0..7 {
+        cases.push(bad_review(&app, &format!("Q-{n}")).await.1);
+    }
+    // Some dispatched (another state, another branch), the rest left waiting.
+    for case in &cases[..3] {
+        let (status, v) = api.step("center", *case, json!({ "step": "assign" })).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    let scopes = vec!["/".to_string()];
+    let filter = |limit: i64, offset: i64| hcp_store::CaseFilter {
+        scopes: scopes.clone(),
+        staff_id: None,
+        states: vec!["unassigned".into(), "assigned".into()],
+        plans_to_approve: true,
+        overdue_only: false,
+        newest_first: false,
+        limit,
+        offset,
+    };
+    // The expected order, sorted here from every case.
+    let all = hcp_store::CaseFilter { newest_first: true, states: Vec::new(), ..filter(500, 0) };
+    let mut expected = app.app.store.list_cases(&all).await.unwrap();
+    expected.retain(|c| matches!(c.fields.state.as_str(), "unassigned" | "assigned"));
+    expected.sort_by_key(|c| (c.fields.overdue_at.is_none(), c.fields.next_check_at.unwrap_or(c.created_at), c.id));
+    let expected: Vec<i64> = expected.iter().map(|c| c.id).collect();
+    assert_eq!(expected.len(), 7);
+    let mut paged = Vec::new();
+    for offset in [0, 3, 6] {
+        paged.extend(app.app.store.list_cases(&filter(3, offset)).await.unwrap().iter().map(|c| c.id));
+    }
+    assert_eq!(paged, expected, "three pages of three");
+    let whole: Vec<i64> = app.app.store.list_cases(&filter(50, 0)).await.unwrap().iter().map(|c| c.id).collect();
+    assert_eq!(whole, expected);
+}
