@@ -692,9 +692,9 @@ fn queue_sql(f: &CaseFilter) -> String {
         branches.push(branch(branches.len(), PLANS_TO_APPROVE.to_string()));
     }
     format!(
-        "SELECT * FROM ({}) t ORDER BY CASE WHEN t.overdue_at IS NULL THEN 1 ELSE 0 END,
-           COALESCE(t.next_check_at, t.created_at), t.id LIMIT {} OFFSET {}",
+        "SELECT * FROM ({}) t ORDER BY {} LIMIT {} OFFSET {}",
         branches.join(" UNION ALL "),
+        QUEUE_ORDER.replace("c.", "t."),
         f.limit.clamp(1, 500),
         f.offset.max(0)
     )

@@ -62,6 +62,16 @@ pub(crate) fn text_literal(s: &str) -> Result<String, crate::StoreError> {
     }
 }
 
+/// An organization subtree's `LIKE` pattern written into a statement's text (`'/1/5/%'`), for the same reason as
+/// [`text_literal`]; only a stored path of digits and slashes qualifies.
+pub(crate) fn subtree_literal(org_path: &str) -> Result<String, crate::StoreError> {
+    if org_path.bytes().all(|b| b.is_ascii_digit() || b == b'/') {
+        Ok(format!("'{org_path}%'"))
+    } else {
+        Err(crate::StoreError::Corrupt(format!("organization path {org_path:?}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@ use hcp_app::policy::Action;
 use hcp_app::{App, AppError};
 use maud::{Markup, html};
 
-use super::{Console, CsrfForm, console_page, csrf_field};
+use super::{Console, CsrfForm, console_page, csrf_field, gate};
 use crate::html::{PageResult, alert, notice};
 
 fn form(app: &App, c: &Console, message: Markup) -> Markup {
@@ -28,9 +28,7 @@ fn form(app: &App, c: &Console, message: Markup) -> Markup {
 
 /// `GET /console/calendar` (center admin)
 pub async fn show(State(app): State<App>, c: Console) -> PageResult {
-    if !c.who.may(Action::ImportCalendar, None) {
-        return Err(AppError::Forbidden.into());
-    }
+    gate(&c, &[Action::ImportCalendar])?;
     Ok(console_page(&c, StatusCode::OK, "节假日安排", form(&app, &c, html! {})))
 }
 

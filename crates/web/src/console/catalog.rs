@@ -487,7 +487,7 @@ async fn render_view(
 
 /// Forbidden for anyone who administers no part of the catalog.
 fn gate(c: &Console) -> Result<(), AppError> {
-    if c.who.may(Action::ManageCatalog, None) { Ok(()) } else { Err(AppError::Forbidden) }
+    super::gate(c, &[Action::ManageCatalog])
 }
 
 fn refusal(e: &AppError) -> Markup {

@@ -12,11 +12,11 @@ use hcp_domain::calendar::display_cst;
 use hcp_domain::metrics::{percent, score};
 use hcp_domain::period::Period;
 
-use super::results::{CutQuery, Scope, default_period_of, gate, scope_of};
+use super::results::{CutQuery, Scope, default_period_of, scope_of};
 use maud::{Markup, html};
 
 use super::pickers::{Pick, datalists, field};
-use super::{Console, console_page};
+use super::{Console, console_page, gate};
 use crate::charts::{Bar, Point, bars, trend};
 use crate::html::{PageResult, query};
 

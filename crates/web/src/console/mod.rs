@@ -187,6 +187,11 @@ impl FromRequestParts<App> for Console {
     }
 }
 
+/// Forbidden unless the person may do one of these actions somewhere: a page's first check, before any read.
+pub fn gate(c: &Console, actions: &[hcp_app::policy::Action]) -> Result<(), hcp_app::AppError> {
+    if actions.iter().any(|a| c.who.may(*a, None)) { Ok(()) } else { Err(hcp_app::AppError::Forbidden) }
+}
+
 /// A submitted form: every value of every field.
 pub struct FormData(HashMap<String, Vec<String>>);
 

@@ -15,14 +15,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::pickers::{Pick, datalists, field};
-use super::{Console, FormData, console_page, csrf_field};
+use super::{Console, FormData, console_page, csrf_field, gate};
 use crate::controllers::download::page_download;
 use crate::html::{PageResult, notice, options, pair_options, query, table};
-
-/// Forbidden unless the person may do one of these actions somewhere.
-pub fn gate(c: &Console, actions: &[Action]) -> Result<(), AppError> {
-    if actions.iter().any(|a| c.who.may(*a, None)) { Ok(()) } else { Err(AppError::Forbidden) }
-}
 
 /// The organization a page shows by default: the person's first binding.
 async fn default_org(app: &App, c: &Console) -> String {
