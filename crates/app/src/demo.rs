@@ -393,8 +393,10 @@ impl App {
             self.store.bulk_insert(&borrowed, &invites, &evals, &audit).await?;
             done += chunk.len() as u64;
             // A load grows the tables faster than autovacuum looks: without fresh statistics PostgreSQL
-            // plans the rollups' id lookups as scans of "tiny" tables, and each batch gets slower.
-            if done.is_multiple_of(250_000) {
+            // plans the rollups' id lookups as scans of "tiny" tables, and each batch gets slower. Statistics
+            // go stale fastest while the tables are young: look each time they have doubled, then every 250,000.
+            let batches = done / chunk_size;
+            if batches.is_power_of_two() || done.is_multiple_of(250_000) {
                 self.store.analyze().await?;
             }
             report.evaluations += evals.len() as u64;

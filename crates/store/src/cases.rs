@@ -447,7 +447,8 @@ impl Store {
         if f.scopes.is_empty() && f.staff_id.is_none() {
             return Ok(Vec::new());
         }
-        if !f.states.is_empty() && !f.overdue_only && !f.newest_first {
+        // An inbox by states, or the overdue list: read in its order from the queue indexes, no sort.
+        if !f.newest_first && (f.states.is_empty() == f.overdue_only) {
             let q = bind_case_filter!(sqlx::query(sqlx::AssertSqlSafe(queue_sql(f))), f);
             return q.fetch_all(&self.pool).await?.iter().map(case_row).collect();
         }
@@ -672,24 +673,36 @@ const PLANS_TO_APPROVE: &str = "c.state = 'rectifying' AND c.long_term = 1 AND c
 const QUEUE_ORDER: &str =
     "CASE WHEN c.overdue_at IS NULL THEN 1 ELSE 0 END, COALESCE(c.next_check_at, c.created_at), c.id";
 
-/// An inbox by states, most urgent first, as one branch per state (and one for the plans to approve), each
-/// walking `bad_review_case_queue` in the inbox's order and stopping at the page's end, merged: a backlog of
-/// thousands in one state costs a page of rows, not a sort of all of them.
+/// The overdue list's cases past a unit's limit, in `QUEUE_ORDER` (where they all come first) as the partial
+/// index `bad_review_case_overdue` holds them.
+const OVERDUE_ORDER: &str = "COALESCE(c.next_check_at, c.created_at), c.id";
+
+/// An inbox by states (or the overdue list), most urgent first, as one branch per state (and one for the plans
+/// to approve; for the overdue list, one for the cases past a unit's limit and one for those past the
+/// center's dispatch limit), each walking an index in the inbox's order and stopping at the page's end,
+/// merged: a backlog of thousands costs a page of rows, not a sort of all of them.
 fn queue_sql(f: &CaseFilter) -> String {
     let (access, n) = access_conds(f);
     let take = f.limit.clamp(1, 500) + f.offset.max(0);
-    let branch = |i: usize, cond: String| {
-        let conds: Vec<String> = access.iter().cloned().chain([cond]).collect();
-        format!(
-            "SELECT * FROM ({} WHERE {} ORDER BY {QUEUE_ORDER} LIMIT {take}) b{i}",
-            case_select!(),
-            conds.join(" AND ")
-        )
+    let branch = |i: usize, cond: &str, order: &str| {
+        let conds: Vec<String> = access.iter().cloned().chain([cond.to_string()]).collect();
+        format!("SELECT * FROM ({} WHERE {} ORDER BY {order} LIMIT {take}) b{i}", case_select!(), conds.join(" AND "))
     };
-    let mut branches: Vec<String> =
-        f.states.iter().enumerate().map(|(i, _)| branch(i, format!("c.state = ${}", n + 1 + i))).collect();
-    if f.plans_to_approve && !f.states.iter().any(|s| s == "rectifying") {
-        branches.push(branch(branches.len(), PLANS_TO_APPROVE.to_string()));
+    let mut branches: Vec<String> = Vec::new();
+    if f.overdue_only {
+        branches.push(branch(0, "c.overdue_at IS NOT NULL", OVERDUE_ORDER));
+        branches.push(branch(
+            1,
+            "c.state = 'unassigned' AND c.overdue_at IS NULL AND c.dispatch_missed = 1",
+            QUEUE_ORDER,
+        ));
+    } else {
+        for i in 0..f.states.len() {
+            branches.push(branch(i, &format!("c.state = ${}", n + 1 + i), QUEUE_ORDER));
+        }
+        if f.plans_to_approve && !f.states.iter().any(|s| s == "rectifying") {
+            branches.push(branch(branches.len(), PLANS_TO_APPROVE, QUEUE_ORDER));
+        }
     }
     format!(
         "SELECT * FROM ({}) t ORDER BY {} LIMIT {} OFFSET {}",

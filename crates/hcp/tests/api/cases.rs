@@ -708,3 +708,49 @@ async fn an_inbox_reads_each_state_in_its_own_order(app: TestApp) {
     let whole: Vec<i64> = app.app.store.list_cases(&filter(50, 0)).await.unwrap().iter().map(|c| c.id).collect();
     assert_eq!(whole, expected);
 }
+
+both_backends!(the_overdue_list_reads_in_its_own_order);
+
+/// The overdue list merges the cases past a unit's limit (read from their partial index) with those waiting
+/// past the center's dispatch limit (from the queue index): its pages are those of a full sort, none twice,
+/// and a case within every limit is not on it.
+async fn the_overdue_list_reads_in_its_own_order(app: TestApp) {
+    let api = Api::new(&app).await;
+    let mut cases = Vec::new();
+    for n in 0..7 {
+        cases.push(bad_review(&app, &format!("OD-{n}")).await.1);
+    }
+    for case in &cases[..3] {
+        let (status, v) = api.step("center", *case, json!({ "step": "assign" })).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    // Ten days on: the three assigned ones missed their contact limit, the four others the dispatch limit.
+    app.app.run_case_clock(chrono::Utc::now() + chrono::Duration::days(10)).await.unwrap();
+    // One more, just filed: within every limit, not overdue.
+    let fresh = bad_review(&app, "OD-fresh").await.1;
+    let filter = |limit: i64, offset: i64| hcp_store::CaseFilter {
+        scopes: vec!["/".to_string()],
+        staff_id: None,
+        states: Vec::new(),
+        plans_to_approve: false,
+        overdue_only: true,
+        newest_first: false,
+        limit,
+        offset,
+    };
+    let all = hcp_store::CaseFilter { newest_first: true, overdue_only: false, ..filter(500, 0) };
+    let mut expected = app.app.store.list_cases(&all).await.unwrap();
+    expected.retain(|c| c.fields.overdue_at.is_some() || (c.fields.state == "unassigned" && c.fields.dispatch_missed));
+    expected.sort_by_key(|c| (c.fields.overdue_at.is_none(), c.fields.next_check_at.unwrap_or(c.created_at), c.id));
+    let expected: Vec<i64> = expected.iter().map(|c| c.id).collect();
+    assert_eq!(expected.len(), 7, "three past the contact limit, four past the dispatch limit");
+    assert!(!expected.contains(&fresh));
+    let overdue = app.app.store.list_cases(&filter(50, 0)).await.unwrap();
+    assert_eq!(overdue.iter().filter(|c| c.fields.overdue_at.is_some()).count(), 3, "the units' missed limits");
+    let mut paged = Vec::new();
+    for offset in [0, 3, 6] {
+        paged.extend(app.app.store.list_cases(&filter(3, offset)).await.unwrap().iter().map(|c| c.id));
+    }
+    assert_eq!(paged, expected, "three pages of three");
+    assert_eq!(overdue.iter().map(|c| c.id).collect::<Vec<_>>(), expected);
+}
