@@ -77,7 +77,8 @@ impl CaseRow {
     }
 }
 
-macro_rules! case_select {
+/// A case's columns over `c` (a case, or a page of cases chosen first) and [`case_joins`]'s tables.
+macro_rules! case_cols {
     () => {
         "SELECT c.id, c.evaluation_id, c.service_record_id, c.inspection_id, c.org_id, o.name AS org_name,
     o.path AS org_path, u.name AS unit_name, u.path AS unit_path, COALESCE(r.record_number, '暗访记录 ' || c.inspection_id) AS record_number,
@@ -89,9 +90,14 @@ macro_rules! case_select {
     a.state AS appeal_state, c.state, c.unit_id, c.round, c.round_assigned_at, c.contact_due_at,
     c.rectify_due_at, c.reply_due_at, c.deadlines_provisional, c.long_term, c.plan_approved, c.dispatch_missed, c.next_check_at,
     c.contact_reminded, c.handling_reminded, c.contact_missed, c.handling_missed, c.overdue_at, c.version,
-    c.created_at, c.updated_at
-  FROM bad_review_case c
-  JOIN org o ON o.id = c.org_id
+    c.created_at, c.updated_at "
+    };
+}
+
+/// What a case's row shows besides the case: its organizations, record, item, staff, evaluation and appeal.
+macro_rules! case_joins {
+    () => {
+        " JOIN org o ON o.id = c.org_id
   LEFT JOIN org u ON u.id = c.unit_id
   LEFT JOIN service_record r ON r.id = c.service_record_id
   LEFT JOIN service_item i ON i.id = r.item_id
@@ -100,6 +106,20 @@ macro_rules! case_select {
   LEFT JOIN evaluation e ON e.id = c.evaluation_id
   LEFT JOIN appeal a ON a.evaluation_id = c.evaluation_id "
     };
+}
+
+/// One case (or a few) with everything its row shows: `case_select!()` followed by a `WHERE` on `c`.
+macro_rules! case_select {
+    () => {
+        concat!(case_cols!(), " FROM bad_review_case c", case_joins!())
+    };
+}
+
+/// A page of cases: `page` picks the cases (from `bad_review_case c` alone, ordered and limited), and only
+/// they are joined to what their rows show — so a list of thousands of matching cases joins fifty, and the
+/// planner's guess of how many match cannot turn the page into a join of every case.
+fn paged_cases(page: &str, order: &str) -> String {
+    format!("{} FROM ({page}) c {} ORDER BY {order}", case_cols!(), case_joins!())
 }
 
 fn opt_ms(r: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -454,7 +474,9 @@ impl Store {
         }
         let (conds, n) = case_where(f);
         let order = if f.newest_first { "c.id DESC" } else { QUEUE_ORDER };
-        let sql = format!("{} {conds} ORDER BY {order} LIMIT ${} OFFSET ${}", case_select!(), n + 1, n + 2);
+        let page =
+            format!("SELECT c.* FROM bad_review_case c {conds} ORDER BY {order} LIMIT ${} OFFSET ${}", n + 1, n + 2);
+        let sql = paged_cases(&page, order);
         let q = bind_case_filter!(sqlx::query(sqlx::AssertSqlSafe(sql)), f);
         let q = q.bind(f.limit.clamp(1, 500)).bind(f.offset.max(0));
         q.fetch_all(&self.pool).await?.iter().map(case_row).collect()
@@ -467,14 +489,7 @@ impl Store {
             return Ok(0);
         }
         let (conds, n) = case_where(f);
-        let sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM bad_review_case c
-               JOIN org o ON o.id = c.org_id
-               LEFT JOIN org u ON u.id = c.unit_id
-               LEFT JOIN service_record r ON r.id = c.service_record_id
-             {conds} LIMIT ${}) t",
-            n + 1
-        );
+        let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM bad_review_case c {conds} LIMIT ${}) t", n + 1);
         let q = bind_case_filter!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)), f);
         Ok(q.bind(cap.max(0)).fetch_one(&self.pool).await?)
     }
@@ -618,8 +633,10 @@ impl Store {
     }
 }
 
-/// Who may see a case (the scopes, or the staff member's own service): conditions over `case_select!`'s joins
-/// (`c`, `o`, `u`, `r`) numbered from `$1`, and how many parameters they take.
+/// Who may see a case (the scopes, or the staff member's own service): conditions over the case `c` alone,
+/// numbered from `$1`, and how many parameters they take. A case is in a scope when its unit (or, before
+/// assignment, its record's org) is: one subquery over the organizations, which the planner sizes from their
+/// paths, where an `OR` across two joined tables left it guessing.
 fn access_conds(f: &CaseFilter) -> (Vec<String>, usize) {
     let mut n = 0;
     let mut conds: Vec<String> = Vec::new();
@@ -629,14 +646,16 @@ fn access_conds(f: &CaseFilter) -> (Vec<String>, usize) {
             .iter()
             .map(|_| {
                 n += 1;
-                format!("(u.path LIKE ${n} OR (c.unit_id IS NULL AND o.path LIKE ${n}))")
+                format!("path LIKE ${n}")
             })
             .collect();
-        conds.push(format!("({})", ors.join(" OR ")));
+        conds.push(format!("COALESCE(c.unit_id, c.org_id) IN (SELECT id FROM org WHERE {})", ors.join(" OR ")));
     }
     if f.staff_id.is_some() {
         n += 1;
-        conds.push(format!("r.staff_id = ${n}"));
+        conds.push(format!(
+            "EXISTS (SELECT 1 FROM service_record sr WHERE sr.id = c.service_record_id AND sr.staff_id = ${n})"
+        ));
     }
     (conds, n)
 }
@@ -686,7 +705,10 @@ fn queue_sql(f: &CaseFilter) -> String {
     let take = f.limit.clamp(1, 500) + f.offset.max(0);
     let branch = |i: usize, cond: &str, order: &str| {
         let conds: Vec<String> = access.iter().cloned().chain([cond.to_string()]).collect();
-        format!("SELECT * FROM ({} WHERE {} ORDER BY {order} LIMIT {take}) b{i}", case_select!(), conds.join(" AND "))
+        format!(
+            "SELECT * FROM (SELECT c.* FROM bad_review_case c WHERE {} ORDER BY {order} LIMIT {take}) b{i}",
+            conds.join(" AND ")
+        )
     };
     let mut branches: Vec<String> = Vec::new();
     if f.overdue_only {
@@ -704,11 +726,12 @@ fn queue_sql(f: &CaseFilter) -> String {
             branches.push(branch(branches.len(), PLANS_TO_APPROVE, QUEUE_ORDER));
         }
     }
-    format!(
+    let page = format!(
         "SELECT * FROM ({}) t ORDER BY {} LIMIT {} OFFSET {}",
         branches.join(" UNION ALL "),
         QUEUE_ORDER.replace("c.", "t."),
         f.limit.clamp(1, 500),
         f.offset.max(0)
-    )
+    );
+    paged_cases(&page, QUEUE_ORDER)
 }
