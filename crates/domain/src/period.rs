@@ -169,6 +169,8 @@ pub fn date_of_day(day: i64) -> NaiveDate {
 pub enum Grain {
     Day,
     Month,
+    /// Calendar years (the key is the year): a year's figures are one row per key, not twelve.
+    Year,
 }
 
 impl Grain {
@@ -176,6 +178,7 @@ impl Grain {
         match self {
             Grain::Day => "d",
             Grain::Month => "m",
+            Grain::Year => "y",
         }
     }
 }
@@ -188,8 +191,9 @@ pub struct Span {
     pub to: i64,
 }
 
-/// Splits a range of dates into the fewest rollup reads: the whole months inside it, and the loose days before
-/// and after them. A year is one read of 12 month rows per key, not 365 day rows.
+/// Splits a range of dates into the fewest rollup reads: the whole years inside it, the whole months around
+/// them, and the loose days before and after. A year is one read of one year row per key, not 12 month rows or
+/// 365 day rows.
 pub fn spans(from: NaiveDate, to: NaiveDate) -> Vec<Span> {
     if to < from {
         return Vec::new();
@@ -205,9 +209,27 @@ pub fn spans(from: NaiveDate, to: NaiveDate) -> Vec<Span> {
     if from < first_full {
         out.push(Span { grain: Grain::Day, from: day_number(from), to: day_number(first_full) - 1 });
     }
-    out.push(Span { grain: Grain::Month, from: month_number(first_full), to: month_number(last_end) });
+    out.extend(month_spans(month_number(first_full), month_number(last_end)));
     if last_end < to {
         out.push(Span { grain: Grain::Day, from: day_number(last_end) + 1, to: day_number(to) });
+    }
+    out
+}
+
+/// Months `from..=to` as the whole years among them and the loose months around those.
+fn month_spans(from: i64, to: i64) -> Vec<Span> {
+    // The first year starting on or after `from`, the last ending on or before `to` (month keys are positive).
+    let (first_year, last_year) = ((from + 11) / 12, (to + 1) / 12 - 1);
+    if first_year > last_year {
+        return vec![Span { grain: Grain::Month, from, to }];
+    }
+    let mut out = Vec::new();
+    if from < first_year * 12 {
+        out.push(Span { grain: Grain::Month, from, to: first_year * 12 - 1 });
+    }
+    out.push(Span { grain: Grain::Year, from: first_year, to: last_year });
+    if (last_year + 1) * 12 <= to {
+        out.push(Span { grain: Grain::Month, from: (last_year + 1) * 12, to });
     }
     out
 }
@@ -241,10 +263,22 @@ mod tests {
 
     #[test]
     fn ranges_split_into_months_and_days() {
-        // A whole year: one read of twelve months.
+        // A whole year: one read of one year row.
+        assert_eq!(spans(d("2026-01-01"), d("2026-12-31")), vec![Span { grain: Grain::Year, from: 2026, to: 2026 }]);
+        // Most of a year: its whole months.
         assert_eq!(
-            spans(d("2026-01-01"), d("2026-12-31")),
-            vec![Span { grain: Grain::Month, from: 2026 * 12, to: 2026 * 12 + 11 }]
+            spans(d("2026-01-01"), d("2026-11-30")),
+            vec![Span { grain: Grain::Month, from: 2026 * 12, to: 2026 * 12 + 10 }]
+        );
+        // Months around whole years, days around those.
+        assert_eq!(
+            spans(d("2024-11-15"), d("2027-02-28")),
+            vec![
+                Span { grain: Grain::Day, from: day_number(d("2024-11-15")), to: day_number(d("2024-11-30")) },
+                Span { grain: Grain::Month, from: 2024 * 12 + 11, to: 2024 * 12 + 11 },
+                Span { grain: Grain::Year, from: 2025, to: 2026 },
+                Span { grain: Grain::Month, from: 2027 * 12, to: 2027 * 12 + 1 },
+            ]
         );
         // Inside one month: days only.
         let s = spans(d("2026-11-03"), d("2026-11-20"));
@@ -264,7 +298,7 @@ mod tests {
     #[test]
     fn every_day_is_covered_once() {
         let start = d("2025-12-20");
-        for len in [0, 1, 10, 11, 12, 40, 70, 400] {
+        for len in [0, 1, 10, 11, 12, 40, 70, 400, 730, 800] {
             for offset in 0..40 {
                 let from = start + Duration::days(offset);
                 let to = from + Duration::days(len);
@@ -276,6 +310,12 @@ mod tests {
                             .map(|m| {
                                 let first = NaiveDate::from_ymd_opt((m / 12) as i32, (m % 12) as u32 + 1, 1).unwrap();
                                 (month_end(first.year(), first.month()) - first).num_days() + 1
+                            })
+                            .sum(),
+                        Grain::Year => (s.from..=s.to)
+                            .map(|y| {
+                                let first = NaiveDate::from_ymd_opt(y as i32, 1, 1).unwrap();
+                                (NaiveDate::from_ymd_opt(y as i32, 12, 31).unwrap() - first).num_days() + 1
                             })
                             .sum(),
                     };

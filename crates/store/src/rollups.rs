@@ -307,7 +307,7 @@ fn whole_dim(dim: &str) -> Option<&'static str> {
 /// A key of `cut_rollup`.
 type CutKey = (&'static str, &'static str, i64, i64, String, String, bool, bool);
 
-/// Folds facts into the cut rows they change: each fact counts at day and month grain, in each dimension.
+/// Folds facts into the cut rows they change: each fact counts at day, month and year grain, in each dimension.
 fn fold_cuts(facts: impl IntoIterator<Item = Fact>, into: &mut BTreeMap<CutKey, i64>) {
     let mut month_of_day: BTreeMap<i64, i64> = BTreeMap::new();
     for f in facts {
@@ -316,7 +316,7 @@ fn fold_cuts(facts: impl IntoIterator<Item = Fact>, into: &mut BTreeMap<CutKey, 
         // kept by day only for the dimensions those do not carry (see `DAY_DIMS`), the case and appeal measures
         // by day in every dimension.
         let case_measure = f.measure != measure::COMPLETED && hcp_domain::Level::parse(&f.measure).is_none();
-        for (grain, period) in [(Grain::Month, month), (Grain::Day, f.day)] {
+        for (grain, period) in [(Grain::Month, month), (Grain::Year, month / 12), (Grain::Day, f.day)] {
             let members = [
                 ("org", Some(String::new())),
                 ("window", (f.window_id != 0).then(|| f.window_id.to_string())),
@@ -330,9 +330,10 @@ fn fold_cuts(facts: impl IntoIterator<Item = Fact>, into: &mut BTreeMap<CutKey, 
                 if grain == Grain::Day && !case_measure && !DAY_DIMS.contains(&dim) {
                     continue;
                 }
-                // Items and channels by month for the whole database too (organization 0): a county-wide item
-                // or channel cut then reads a few thousand rows, not one per organization and member.
-                if grain == Grain::Month
+                // Items and channels by month and year for the whole database too (organization 0): a
+                // county-wide item or channel cut then reads a few thousand rows, not one per organization and
+                // member.
+                if grain != Grain::Day
                     && let Some(whole) = whole_dim(dim)
                 {
                     let key = (
@@ -607,6 +608,7 @@ fn static_code(s: &str) -> &'static str {
     match s {
         "d" => "d",
         "m" => "m",
+        "y" => "y",
         "org" => "org",
         "window" => "window",
         "staff" => "staff",
@@ -717,7 +719,7 @@ impl Store {
             // Only the org dimension needs its rows per organization; the others are summed over the scope here.
             let org_col = if dim == "org" { "x.org_id" } else { "CAST(0 AS BIGINT)" };
             let org_group = if dim == "org" { "x.org_id, " } else { "" };
-            let mut queries = vec![match whole.filter(|_| span.grain == Grain::Month) {
+            let mut queries = vec![match whole.filter(|_| span.grain != Grain::Day) {
                 Some(w) => format!(
                     "SELECT CAST(0 AS BIGINT), x.member, x.measure, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
                      FROM cut_rollup x
