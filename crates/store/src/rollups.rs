@@ -295,11 +295,14 @@ pub(crate) async fn recount_in_progress_at_completion(
 /// day rollups do not carry — a county has a handful of platforms, so these rows stay few.
 const DAY_DIMS: [&str; 2] = ["org", "platform"];
 
-/// The dimension kept, by month, for the whole database as well (see `fold_cuts`): rows of organization 0.
+/// The dimension kept, by month and year, for the whole database as well (see `fold_cuts`): rows of
+/// organization 0. `all_org` is the database's total (the dashboard's trend); a cut by organization still reads
+/// the organizations' own rows.
 fn whole_dim(dim: &str) -> Option<&'static str> {
     match dim {
         "item" => Some("all_item"),
         "channel" => Some("all_channel"),
+        "org" => Some("all_org"),
         _ => None,
     }
 }
@@ -617,6 +620,7 @@ fn static_code(s: &str) -> &'static str {
         "platform" => "platform",
         "all_item" => "all_item",
         "all_channel" => "all_channel",
+        "all_org" => "all_org",
         _ => "?",
     }
 }
@@ -667,11 +671,16 @@ impl Store {
     pub async fn month_totals(&self, org_path: &str, from: i64, to: i64) -> Result<Vec<MonthTotal>, StoreError> {
         // Values in the text, as in `cut_rows` (PostgreSQL's generic plans): numbers and a checked path only.
         let subtree = crate::sql::subtree_literal(org_path)?;
+        // The whole database's months are kept as rows of their own; a subtree sums its organizations'.
+        let (dim, orgs) = if self.is_whole_tree(org_path).await? {
+            ("all_org", "x.org_id = 0".to_string())
+        } else {
+            ("org", format!("x.org_id IN (SELECT id FROM org WHERE path LIKE {subtree})"))
+        };
         let sql = format!(
             "SELECT x.period, x.measure, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
-             FROM cut_rollup x JOIN org o ON o.id = x.org_id
-             WHERE x.grain = '{month}' AND x.dim = 'org' AND x.period >= {from} AND x.period <= {to}
-               AND o.path LIKE {subtree}
+             FROM cut_rollup x
+             WHERE x.grain = '{month}' AND x.dim = '{dim}' AND x.period >= {from} AND x.period <= {to} AND {orgs}
              GROUP BY x.period, x.measure, x.is_default, x.invalidated",
             month = Grain::Month.as_str(),
         );
@@ -707,7 +716,7 @@ impl Store {
         // A cut of the whole database (the one root's subtree) reads the items' and channels' months from the
         // rows kept without organization.
         let whole = match whole_dim(dim) {
-            Some(w) if self.is_whole_tree(org_path).await? => Some(w),
+            Some(w) if dim != "org" && self.is_whole_tree(org_path).await? => Some(w),
             _ => None,
         };
         // The values go into the text, not as parameters: PostgreSQL switches a prepared statement to a generic
@@ -719,6 +728,10 @@ impl Store {
             // Only the org dimension needs its rows per organization; the others are summed over the scope here.
             let org_col = if dim == "org" { "x.org_id" } else { "CAST(0 AS BIGINT)" };
             let org_group = if dim == "org" { "x.org_id, " } else { "" };
+            // `CROSS JOIN` fixes SQLite's join order: the subtree's organizations first, then each one's rows
+            // by the key (grain, dim, org_id, period) — where, left to itself without statistics, it walked
+            // every organization's rows of the dimension and filtered the periods. PostgreSQL plans it as any
+            // join.
             let mut queries = vec![match whole.filter(|_| span.grain != Grain::Day) {
                 Some(w) => format!(
                     "SELECT CAST(0 AS BIGINT), x.member, x.measure, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
@@ -729,8 +742,9 @@ impl Store {
                 ),
                 None => format!(
                     "SELECT {org_col}, x.member, x.measure, x.is_default, x.invalidated, CAST(SUM(x.n) AS BIGINT)
-                     FROM cut_rollup x JOIN org o ON o.id = x.org_id
-                     WHERE x.grain = $1 AND x.dim = $2 AND x.period >= $3 AND x.period <= $4 AND o.path LIKE $5
+                     FROM org o CROSS JOIN cut_rollup x
+                     WHERE x.org_id = o.id AND x.grain = $1 AND x.dim = $2 AND x.period >= $3 AND x.period <= $4
+                       AND o.path LIKE $5
                      GROUP BY {org_group}x.member, x.measure, x.is_default, x.invalidated",
                 ),
             }];

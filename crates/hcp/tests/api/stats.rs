@@ -162,6 +162,12 @@ async fn rollups_equal_a_full_recomputation(app: TestApp) {
         assert_eq!(f, &cut.total, "{}", m.code());
     }
     assert!(trend.iter().map(|f| f.evaluations).sum::<u64>() > 0);
+    // The county's trend reads the database's own total rows; a unit's sums its organizations' rows.
+    let unit_trend = app.app.monthly_figures(&center, "510899D01", &months).await.unwrap();
+    for (m, f) in months.iter().zip(&unit_trend) {
+        let cut = app.app.cut(&center, "510899D01", *m, None).await.unwrap();
+        assert_eq!(f, &cut.total, "510899D01 {}", m.code());
+    }
     assert_eq!(cut["total"]["appeals_filed"], 3);
     assert_eq!(cut["total"]["appeals_upheld"], 2);
     let bad = st["bad_reviews"].as_f64().unwrap();
