@@ -258,6 +258,25 @@ pub(crate) async fn write_case_in(
     w: &CaseWrite,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    if !write_case_uncounted(conn, chain, w, now).await? {
+        return Ok(false);
+    }
+    crate::rollups::count_case_steps(conn, chain.backend, &steps_of(w)).await?;
+    Ok(true)
+}
+
+fn steps_of(w: &CaseWrite) -> Vec<(i64, &NewCaseStep)> {
+    w.steps.iter().map(|(case_id, s)| (*case_id, s)).collect()
+}
+
+/// A case's writes without counting its steps in the statistics: [`write_case_in`] counts them at once, a batch
+/// of cases ([`Store::write_cases`]) all together at its end (a few statements instead of four per step).
+async fn write_case_uncounted(
+    conn: &mut AnyConnection,
+    chain: &crate::audit::Chain<'_>,
+    w: &CaseWrite,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     if let Some((case_id, version, f)) = &w.update {
         let done = sqlx::query(
             "UPDATE bad_review_case SET state = $1, unit_id = $2, round = $3, round_assigned_at = $4,
@@ -309,7 +328,6 @@ pub(crate) async fn write_case_in(
         .bind(to_ms(s.at))
         .execute(&mut *conn)
         .await?;
-        crate::rollups::count_case_step(conn, chain.backend, *case_id, s).await?;
         if s.kind == "close" {
             crate::upstream::queue_rectification(conn, *case_id, s.at).await?;
         }
@@ -488,10 +506,25 @@ impl Store {
         if f.scopes.is_empty() && f.staff_id.is_none() {
             return Ok(0);
         }
-        let (conds, n) = case_where(f);
-        let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM bad_review_case c {conds} LIMIT ${}) t", n + 1);
+        let cap = cap.max(0);
+        let sql = if f.overdue_only && f.states.is_empty() {
+            // The overdue list's two parts counted apart, each from its own index: one `OR` of both would
+            // scan the cases until `cap` matched.
+            let (access, _) = access_conds(f);
+            let part = |cond: &str| {
+                let conds: Vec<String> = access.iter().cloned().chain([cond.to_string()]).collect();
+                format!(
+                    "(SELECT COUNT(*) FROM (SELECT 1 FROM bad_review_case c WHERE {} LIMIT {cap}) t)",
+                    conds.join(" AND ")
+                )
+            };
+            format!("SELECT {} + {}", part(PAST_UNIT_LIMIT), part(PAST_DISPATCH_LIMIT))
+        } else {
+            let (conds, _) = case_where(f);
+            format!("SELECT COUNT(*) FROM (SELECT 1 FROM bad_review_case c {conds} LIMIT {cap}) t")
+        };
         let q = bind_case_filter!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)), f);
-        Ok(q.bind(cap.max(0)).fetch_one(&self.pool).await?)
+        Ok(q.fetch_one(&self.pool).await?.min(cap))
     }
 
     pub async fn case_steps(&self, case_id: i64) -> Result<Vec<CaseStepRow>, StoreError> {
@@ -537,9 +570,14 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         let mut n = 0;
+        let mut written = Vec::new();
         for w in writes {
-            n += write_case_in(&mut tx, &self.chain(), w, now).await? as u64;
+            if write_case_uncounted(&mut tx, &self.chain(), w, now).await? {
+                n += 1;
+                written.extend(steps_of(w));
+            }
         }
+        crate::rollups::count_case_steps(&mut tx, self.backend(), &written).await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -633,6 +671,16 @@ impl Store {
     }
 }
 
+/// `count` pieces of SQL, each with the next placeholder number after `n` (which it advances).
+fn numbered(n: &mut usize, count: usize, piece: impl Fn(usize) -> String) -> Vec<String> {
+    (0..count)
+        .map(|_| {
+            *n += 1;
+            piece(*n)
+        })
+        .collect()
+}
+
 /// Who may see a case (the scopes, or the staff member's own service): conditions over the case `c` alone,
 /// numbered from `$1`, and how many parameters they take. A case is in a scope when its unit (or, before
 /// assignment, its record's org) is: one subquery over the organizations, which the planner sizes from their
@@ -641,14 +689,7 @@ fn access_conds(f: &CaseFilter) -> (Vec<String>, usize) {
     let mut n = 0;
     let mut conds: Vec<String> = Vec::new();
     if !f.scopes.is_empty() {
-        let ors: Vec<String> = f
-            .scopes
-            .iter()
-            .map(|_| {
-                n += 1;
-                format!("path LIKE ${n}")
-            })
-            .collect();
+        let ors = numbered(&mut n, f.scopes.len(), |i| format!("path LIKE ${i}"));
         conds.push(format!("COALESCE(c.unit_id, c.org_id) IN (SELECT id FROM org WHERE {})", ors.join(" OR ")));
     }
     if f.staff_id.is_some() {
@@ -665,20 +706,12 @@ fn access_conds(f: &CaseFilter) -> (Vec<String>, usize) {
 fn case_where(f: &CaseFilter) -> (String, usize) {
     let (mut conds, mut n) = access_conds(f);
     if !f.states.is_empty() {
-        let ps: Vec<String> = f
-            .states
-            .iter()
-            .map(|_| {
-                n += 1;
-                format!("${n}")
-            })
-            .collect();
+        let ps = numbered(&mut n, f.states.len(), |i| format!("${i}"));
         let approve = if f.plans_to_approve { format!(" OR ({PLANS_TO_APPROVE})") } else { String::new() };
         conds.push(format!("(c.state IN ({}){approve})", ps.join(",")));
     }
     if f.overdue_only {
-        // A unit's missed limit, or the center's own dispatch limit while the case waits unassigned.
-        conds.push("(c.overdue_at IS NOT NULL OR (c.state = 'unassigned' AND c.dispatch_missed = 1))".into());
+        conds.push(format!("({PAST_UNIT_LIMIT} OR ({PAST_DISPATCH_LIMIT}))"));
     }
     let sql = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
     (sql, n)
@@ -691,6 +724,15 @@ const PLANS_TO_APPROVE: &str = "c.state = 'rectifying' AND c.long_term = 1 AND c
 /// `bad_review_case_queue` holds exactly these expressions after the state.
 const QUEUE_ORDER: &str =
     "CASE WHEN c.overdue_at IS NULL THEN 1 ELSE 0 END, COALESCE(c.next_check_at, c.created_at), c.id";
+
+/// The overdue list, part one: cases a unit let run past a limit (the partial index `bad_review_case_overdue`).
+const PAST_UNIT_LIMIT: &str = "c.overdue_at IS NOT NULL";
+
+/// The overdue list, part two: cases waiting unassigned past the center's own dispatch limit and not in part
+/// one — written as the index `bad_review_case_dispatch_late` holds it (three equalities, then the inbox's
+/// order), so a backlog of waiting cases not yet marked costs nothing to pass over.
+const PAST_DISPATCH_LIMIT: &str =
+    "c.state = 'unassigned' AND c.dispatch_missed = 1 AND CASE WHEN c.overdue_at IS NULL THEN 1 ELSE 0 END = 1";
 
 /// The overdue list's cases past a unit's limit, in `QUEUE_ORDER` (where they all come first) as the partial
 /// index `bad_review_case_overdue` holds them.
@@ -712,12 +754,8 @@ fn queue_sql(f: &CaseFilter) -> String {
     };
     let mut branches: Vec<String> = Vec::new();
     if f.overdue_only {
-        branches.push(branch(0, "c.overdue_at IS NOT NULL", OVERDUE_ORDER));
-        branches.push(branch(
-            1,
-            "c.state = 'unassigned' AND c.overdue_at IS NULL AND c.dispatch_missed = 1",
-            QUEUE_ORDER,
-        ));
+        branches.push(branch(0, PAST_UNIT_LIMIT, OVERDUE_ORDER));
+        branches.push(branch(1, PAST_DISPATCH_LIMIT, QUEUE_ORDER));
     } else {
         for i in 0..f.states.len() {
             branches.push(branch(i, &format!("c.state = ${}", n + 1 + i), QUEUE_ORDER));

@@ -133,39 +133,6 @@ pub(crate) async fn count_appeal_filed(
     add_to_cuts(conn, backend, &facts).await
 }
 
-/// Counts a case step that statistics count (timed steps on time or late, follow-ups, closure), dated by the
-/// case's bad review.
-pub(crate) async fn count_case_step(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    case_id: i64,
-    step: &crate::NewCaseStep,
-) -> Result<(), StoreError> {
-    let detail: serde_json::Value = serde_json::from_str(&step.detail).unwrap_or_default();
-    let on_time = step.due_at.is_none_or(|due| step.at <= due);
-    let Some(m) = step_measure(
-        step.kind,
-        detail.get("deadline").and_then(|d| d.as_str()),
-        detail.get("solved").and_then(|d| d.as_bool()),
-        on_time,
-    ) else {
-        return Ok(());
-    };
-    // A visit's case (调查暗访) has no evaluation: its steps stay out of the applicants' figures.
-    let evaluation_id: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT evaluation_id FROM bad_review_case WHERE id = $1")
-            .bind(case_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some(evaluation_id) = evaluation_id.flatten() else { return Ok(()) };
-    let facts: Vec<Fact> = evaluation_facts(conn, backend, &[evaluation_id])
-        .await?
-        .into_iter()
-        .map(|(f, _)| Fact { measure: m.into(), is_default: false, ..f })
-        .collect();
-    add_to_cuts(conn, backend, &facts).await
-}
-
 /// One thing counted, at its dimensions: what `cut_rollup` adds up.
 #[derive(Debug, Clone)]
 struct Fact {
@@ -232,6 +199,61 @@ async fn evaluation_facts(
     q.fetch_all(&mut *conn).await?.iter().map(fact_of).collect()
 }
 
+/// Counts the case steps that statistics count (timed steps on time or late, follow-ups, closure), each dated
+/// by its case's bad review: one read of the cases' dimensions for all of them.
+pub(crate) async fn count_case_steps(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    steps: &[(i64, &crate::NewCaseStep)],
+) -> Result<(), StoreError> {
+    let measured: Vec<(i64, &'static str)> = steps
+        .iter()
+        .filter_map(|(case_id, step)| {
+            let detail: serde_json::Value = serde_json::from_str(&step.detail).unwrap_or_default();
+            let on_time = step.due_at.is_none_or(|due| step.at <= due);
+            step_measure(
+                step.kind,
+                detail.get("deadline").and_then(|d| d.as_str()),
+                detail.get("solved").and_then(|d| d.as_bool()),
+                on_time,
+            )
+            .map(|m| (*case_id, m))
+        })
+        .collect();
+    if measured.is_empty() {
+        return Ok(());
+    }
+    let mut case_ids: Vec<i64> = measured.iter().map(|(id, _)| *id).collect();
+    case_ids.sort_unstable();
+    case_ids.dedup();
+    // A visit's case (调查暗访) has no evaluation: the join leaves it out of the applicants' figures.
+    let mut of_case = std::collections::HashMap::with_capacity(case_ids.len());
+    for chunk in case_ids.chunks(1000) {
+        let mut sql = String::from(concat!(
+            "SELECT ",
+            fact_cols!(),
+            ", c.id FROM bad_review_case c JOIN evaluation e ON e.id = c.evaluation_id
+             JOIN service_record r ON r.id = e.service_record_id WHERE c.id IN "
+        ));
+        crate::sql::push_tuple(&mut sql, backend, 1, chunk.len());
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let case_id: i64 = r.try_get(9)?;
+            of_case.insert(case_id, fact_of(&r)?.0);
+        }
+    }
+    let facts: Vec<Fact> = measured
+        .into_iter()
+        .filter_map(|(case_id, m)| {
+            of_case.get(&case_id).map(|f| Fact { measure: m.into(), is_default: false, ..f.clone() })
+        })
+        .collect();
+    add_to_cuts(conn, backend, &facts).await
+}
+
 /// The condition of an evaluation of a matter still in progress (办理中评价): the record not completed when it was
 /// given. One definition, for the live count, the invalidation and the recomputation.
 macro_rules! in_progress_where {
@@ -295,16 +317,25 @@ pub(crate) async fn recount_in_progress_at_completion(
 /// day rollups do not carry — a county has a handful of platforms, so these rows stay few.
 const DAY_DIMS: [&str; 2] = ["org", "platform"];
 
-/// The dimension kept, by month and year, for the whole database as well (see `fold_cuts`): rows of
-/// organization 0. `all_org` is the database's total (the dashboard's trend); a cut by organization still reads
-/// the organizations' own rows.
+/// The database's own total, by month and year: the org dimension's rows summed over every organization, kept
+/// as rows of organization 0 (see `fold_cuts`), so the dashboard's trend of the whole county reads twelve months'
+/// rows instead of every organization's.
+const TOTAL_DIM: &str = "all_org";
+
+/// The breakdowns kept, by month and year, for the whole database as well (rows of organization 0): a
+/// county-wide item or channel cut reads a few thousand rows, not one per organization and member.
 fn whole_dim(dim: &str) -> Option<&'static str> {
     match dim {
         "item" => Some("all_item"),
         "channel" => Some("all_channel"),
-        "org" => Some("all_org"),
         _ => None,
     }
+}
+
+/// The whole-database rows `fold_cuts` keeps beside a dimension's own: its breakdown's, or for the
+/// organizations the total.
+fn whole_rows_of(dim: &str) -> Option<&'static str> {
+    if dim == "org" { Some(TOTAL_DIM) } else { whole_dim(dim) }
 }
 
 /// A key of `cut_rollup`.
@@ -333,11 +364,9 @@ fn fold_cuts(facts: impl IntoIterator<Item = Fact>, into: &mut BTreeMap<CutKey, 
                 if grain == Grain::Day && !case_measure && !DAY_DIMS.contains(&dim) {
                     continue;
                 }
-                // Items and channels by month and year for the whole database too (organization 0): a
-                // county-wide item or channel cut then reads a few thousand rows, not one per organization and
-                // member.
+                // By month and year for the whole database too (organization 0): see `whole_rows_of`.
                 if grain != Grain::Day
-                    && let Some(whole) = whole_dim(dim)
+                    && let Some(whole) = whole_rows_of(dim)
                 {
                     let key = (
                         grain.as_str(),
@@ -620,7 +649,7 @@ fn static_code(s: &str) -> &'static str {
         "platform" => "platform",
         "all_item" => "all_item",
         "all_channel" => "all_channel",
-        "all_org" => "all_org",
+        TOTAL_DIM => TOTAL_DIM,
         _ => "?",
     }
 }
@@ -670,11 +699,11 @@ impl Store {
     /// twelve months; twelve cuts read the same rows twelve times over.
     pub async fn month_totals(&self, org_path: &str, from: i64, to: i64) -> Result<Vec<MonthTotal>, StoreError> {
         // Values in the text, as in `cut_rows` (PostgreSQL's generic plans): numbers and a checked path only.
-        let subtree = crate::sql::subtree_literal(org_path)?;
         // The whole database's months are kept as rows of their own; a subtree sums its organizations'.
         let (dim, orgs) = if self.is_whole_tree(org_path).await? {
-            ("all_org", "x.org_id = 0".to_string())
+            (TOTAL_DIM, "x.org_id = 0".to_string())
         } else {
+            let subtree = crate::sql::subtree_literal(org_path)?;
             ("org", format!("x.org_id IN (SELECT id FROM org WHERE path LIKE {subtree})"))
         };
         let sql = format!(
@@ -716,7 +745,7 @@ impl Store {
         // A cut of the whole database (the one root's subtree) reads the items' and channels' months from the
         // rows kept without organization.
         let whole = match whole_dim(dim) {
-            Some(w) if dim != "org" && self.is_whole_tree(org_path).await? => Some(w),
+            Some(w) if self.is_whole_tree(org_path).await? => Some(w),
             _ => None,
         };
         // The values go into the text, not as parameters: PostgreSQL switches a prepared statement to a generic

@@ -713,7 +713,7 @@ both_backends!(the_overdue_list_reads_in_its_own_order);
 
 /// The overdue list merges the cases past a unit's limit (read from their partial index) with those waiting
 /// past the center's dispatch limit (from the queue index): its pages are those of a full sort, none twice,
-/// and a case within every limit is not on it.
+/// and a case within every limit is not on it. Its count adds the two parts up to the console's cap.
 async fn the_overdue_list_reads_in_its_own_order(app: TestApp) {
     let api = Api::new(&app).await;
     let mut cases = Vec::new();
@@ -753,4 +753,8 @@ async fn the_overdue_list_reads_in_its_own_order(app: TestApp) {
     }
     assert_eq!(paged, expected, "three pages of three");
     assert_eq!(overdue.iter().map(|c| c.id).collect::<Vec<_>>(), expected);
+    // The console home's count reads the two parts apart: their sum, up to the cap.
+    assert_eq!(app.app.store.count_matching_cases(&filter(50, 0), 50).await.unwrap(), 7);
+    assert_eq!(app.app.store.count_matching_cases(&filter(50, 0), 5).await.unwrap(), 5, "capped");
+    assert_eq!(app.app.store.count_matching_cases(&filter(50, 0), 2).await.unwrap(), 2, "each part capped too");
 }
