@@ -404,13 +404,15 @@ impl App {
         }
         report.records = done;
         report.links = open_links;
-        // Windows that closed before now get their default evaluations, exactly as the job does.
         tracing::info!(records = done, "demo records written");
+        let cases = self.seed_demo_cases(&mut rng, now).await?;
         // Notices of past bad reviews went out when they happened.
         self.store.mark_history_delivered(now - Duration::days(1)).await?;
+        // Windows that closed before now get their default evaluations and the clock marks what is overdue
+        // now, exactly as the jobs do — after the histories, so the clock judges each case by its story (run
+        // before, it marked every case of the year past the center's dispatch limit, one write each: an hour
+        // at ten million).
         report.evaluations += self.run_jobs(now).await?.default_evaluations;
-        let cases = self.seed_demo_cases(&mut rng, now).await?;
-        self.store.mark_history_delivered(now - Duration::days(1)).await?;
         report.cases = cases.cases;
         report.appeals = cases.appeals;
         if opts.records > 0 {

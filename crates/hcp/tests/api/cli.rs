@@ -215,6 +215,20 @@ async fn the_demo_has_cases_in_every_state() {
             .await
             .unwrap();
         assert!(!all.is_empty(), "some cases are overdue");
+        // The clock ran after the histories: only a case still waiting can be past the center's dispatch limit.
+        let newest = store
+            .list_cases(&hcp_store::CaseFilter {
+                scopes: vec!["/".into()],
+                newest_first: true,
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(newest.iter().any(|c| c.fields.state == "closed"), "{backend:?}");
+        for c in newest.iter().filter(|c| c.fields.dispatch_missed) {
+            assert_eq!(c.fields.state, "unassigned", "{backend:?}: case {} marked past the dispatch limit", c.id);
+        }
         let open: Vec<_> = store.list_appeals(&["/".into()], None, &["with_unit", "with_center"], 100).await.unwrap();
         assert!(
             open.iter().any(|a| a.state == "with_unit") && open.iter().any(|a| a.state == "with_center"),
