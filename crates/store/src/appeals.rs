@@ -117,16 +117,27 @@ pub struct OpenStage {
     pub due_at: Option<DateTime<Utc>>,
 }
 
-macro_rules! appeal_select {
+/// An appeal row's columns, over `appeal a` joined as `appeal_joins!` does.
+macro_rules! appeal_cols {
     () => {
         "SELECT a.id, a.evaluation_id, a.case_id, a.staff_id, s.name AS staff_name, a.org_id, o.name AS org_name,
     o.path AS org_path, r.id AS record_id, r.record_number, e.level, e.created_at AS evaluated_at, a.filed_by,
-    a.reasons, a.state, a.filed_at, a.stage_due_at, a.version
-  FROM appeal a
-  JOIN staff s ON s.id = a.staff_id
+    a.reasons, a.state, a.filed_at, a.stage_due_at, a.version "
+    };
+}
+
+macro_rules! appeal_joins {
+    () => {
+        " JOIN staff s ON s.id = a.staff_id
   JOIN org o ON o.id = a.org_id
   JOIN evaluation e ON e.id = a.evaluation_id
   JOIN service_record r ON r.id = e.service_record_id "
+    };
+}
+
+macro_rules! appeal_select {
+    () => {
+        concat!(appeal_cols!(), "FROM appeal a", appeal_joins!())
     };
 }
 
@@ -292,13 +303,12 @@ impl Store {
         states: &[&str],
         limit: i64,
     ) -> Result<Vec<AppealRow>, StoreError> {
-        let mut sql = String::from(appeal_select!());
         let mut conds = Vec::new();
         let mut n = 0;
         let mut who = Vec::new();
-        for _ in scopes {
-            n += 1;
-            who.push(format!("o.path LIKE ${n}"));
+        if !scopes.is_empty() {
+            let paths = crate::sql::numbered(&mut n, scopes.len(), |i| format!("path LIKE ${i}"));
+            who.push(format!("a.org_id IN (SELECT id FROM org WHERE {})", paths.join(" OR ")));
         }
         if staff_id.is_some() {
             n += 1;
@@ -309,16 +319,21 @@ impl Store {
         }
         conds.push(format!("({})", who.join(" OR ")));
         if !states.is_empty() {
-            let ps: Vec<String> = states
-                .iter()
-                .map(|_| {
-                    n += 1;
-                    format!("${n}")
-                })
-                .collect();
+            let ps = crate::sql::numbered(&mut n, states.len(), |i| format!("${i}"));
             conds.push(format!("a.state IN ({})", ps.join(",")));
         }
-        sql.push_str(&format!(" WHERE {} ORDER BY a.filed_at DESC, a.id DESC LIMIT ${}", conds.join(" AND "), n + 1));
+        // The page is chosen from the appeals alone, then joined: joining every appeal in scope to its
+        // evaluation and record before the sort took 92 ms at ten million on SQLite.
+        let sql = format!(
+            concat!(
+                appeal_cols!(),
+                "FROM (SELECT * FROM appeal a WHERE {} ORDER BY a.filed_at DESC, a.id DESC LIMIT ${}) a",
+                appeal_joins!(),
+                "ORDER BY a.filed_at DESC, a.id DESC"
+            ),
+            conds.join(" AND "),
+            n + 1
+        );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for s in scopes {
             q = q.bind(format!("{s}%"));

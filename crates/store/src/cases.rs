@@ -671,16 +671,6 @@ impl Store {
     }
 }
 
-/// `count` pieces of SQL, each with the next placeholder number after `n` (which it advances).
-fn numbered(n: &mut usize, count: usize, piece: impl Fn(usize) -> String) -> Vec<String> {
-    (0..count)
-        .map(|_| {
-            *n += 1;
-            piece(*n)
-        })
-        .collect()
-}
-
 /// Who may see a case (the scopes, or the staff member's own service): conditions over the case `c` alone,
 /// numbered from `$1`, and how many parameters they take. A case is in a scope when its unit (or, before
 /// assignment, its record's org) is: one subquery over the organizations, which the planner sizes from their
@@ -689,7 +679,7 @@ fn access_conds(f: &CaseFilter) -> (Vec<String>, usize) {
     let mut n = 0;
     let mut conds: Vec<String> = Vec::new();
     if !f.scopes.is_empty() {
-        let ors = numbered(&mut n, f.scopes.len(), |i| format!("path LIKE ${i}"));
+        let ors = crate::sql::numbered(&mut n, f.scopes.len(), |i| format!("path LIKE ${i}"));
         conds.push(format!("COALESCE(c.unit_id, c.org_id) IN (SELECT id FROM org WHERE {})", ors.join(" OR ")));
     }
     if f.staff_id.is_some() {
@@ -706,7 +696,7 @@ fn access_conds(f: &CaseFilter) -> (Vec<String>, usize) {
 fn case_where(f: &CaseFilter) -> (String, usize) {
     let (mut conds, mut n) = access_conds(f);
     if !f.states.is_empty() {
-        let ps = numbered(&mut n, f.states.len(), |i| format!("${i}"));
+        let ps = crate::sql::numbered(&mut n, f.states.len(), |i| format!("${i}"));
         let approve = if f.plans_to_approve { format!(" OR ({PLANS_TO_APPROVE})") } else { String::new() };
         conds.push(format!("(c.state IN ({}){approve})", ps.join(",")));
     }
@@ -734,8 +724,9 @@ const PAST_UNIT_LIMIT: &str = "c.overdue_at IS NOT NULL";
 const PAST_DISPATCH_LIMIT: &str =
     "c.state = 'unassigned' AND c.dispatch_missed = 1 AND CASE WHEN c.overdue_at IS NULL THEN 1 ELSE 0 END = 1";
 
-/// The overdue list's cases past a unit's limit, in `QUEUE_ORDER` (where they all come first) as the partial
-/// index `bad_review_case_overdue` holds them.
+/// Either part of the overdue list in `QUEUE_ORDER`: its first term is the same for every case of a part, and
+/// left out so the planner reads the part's index in order rather than sorting what it matched (SQLite does not
+/// drop an expression's term that the `WHERE` fixes).
 const OVERDUE_ORDER: &str = "COALESCE(c.next_check_at, c.created_at), c.id";
 
 /// An inbox by states (or the overdue list), most urgent first, as one branch per state (and one for the plans
@@ -755,7 +746,7 @@ fn queue_sql(f: &CaseFilter) -> String {
     let mut branches: Vec<String> = Vec::new();
     if f.overdue_only {
         branches.push(branch(0, PAST_UNIT_LIMIT, OVERDUE_ORDER));
-        branches.push(branch(1, PAST_DISPATCH_LIMIT, QUEUE_ORDER));
+        branches.push(branch(1, PAST_DISPATCH_LIMIT, OVERDUE_ORDER));
     } else {
         for i in 0..f.states.len() {
             branches.push(branch(i, &format!("c.state = ${}", n + 1 + i), QUEUE_ORDER));

@@ -4,6 +4,16 @@
 
 use crate::Backend;
 
+/// `count` pieces of SQL, each with the next placeholder number after `n` (which it advances).
+pub(crate) fn numbered(n: &mut usize, count: usize, piece: impl Fn(usize) -> String) -> Vec<String> {
+    (0..count)
+        .map(|_| {
+            *n += 1;
+            piece(*n)
+        })
+        .collect()
+}
+
 /// Appends `(p, p, …)` with `count` parameters numbered from `first` (1-based), in the backend's style.
 pub(crate) fn push_tuple(sql: &mut String, backend: Backend, first: usize, count: usize) {
     sql.push('(');
