@@ -5,3 +5,11 @@ CREATE INDEX bad_review_case_state_id ON bad_review_case (state, id);
 
 -- Every appeal in scope, newest filed first (the appeals page without a state): read in order from here.
 CREATE INDEX appeal_filed ON appeal (filed_at, id);
+
+-- One appeal's decisions in order (its page, and the check that the center's reviewer did not decide the unit's
+-- stage): they were read through the index by time, past every decision ever made.
+CREATE INDEX appeal_decision_appeal ON appeal_decision (appeal_id, at);
+
+-- The outbox page's waiting messages, oldest first: read from here rather than by walking every message sent
+-- (27 ms at ten million on SQLite, with 217,000 delivered before the 10,000 waiting).
+CREATE INDEX outbox_waiting ON outbox (id) WHERE delivered_at IS NULL;
