@@ -154,7 +154,8 @@ impl Store {
     pub async fn analyze(&self) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres {
             sqlx::query(
-                "ANALYZE service_record, evaluation, evaluation_rollup, record_rollup, cut_rollup, upstream_item",
+                "ANALYZE service_record, evaluation, evaluation_rollup, record_rollup, cut_rollup, upstream_item,
+                     bad_review_case, case_step",
             )
             .execute(&self.pool)
             .await?;
