@@ -200,6 +200,9 @@ async fn scheduler(app: App, anchors: Option<std::path::PathBuf>, done_at_start:
             Ok(false) => {}
             Err(e) => tracing::error!(error = %e, "taking the jobs' lease failed; retrying in a minute"),
         }
+        if let Err(e) = app.warm_county_themes().await {
+            tracing::error!(error = %e, "counting the county's bad-review themes failed; retrying in a minute");
+        }
     }
 }
 

@@ -158,6 +158,14 @@ impl Store {
         Ok(row.as_ref().map(org_row).transpose()?)
     }
 
+    /// The organizations at the top of the tree (a county has one).
+    pub async fn root_orgs(&self) -> Result<Vec<OrgRow>, StoreError> {
+        let rows = sqlx::query(concat!(org_select!(), "WHERE o.parent_id IS NULL ORDER BY o.path"))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(org_row).collect::<Result<_, _>>()?)
+    }
+
     /// The organizations whose path starts with `path_prefix` (`/` for all), in tree order.
     pub async fn list_orgs(&self, path_prefix: &str) -> Result<Vec<OrgRow>, StoreError> {
         let rows = sqlx::query(concat!(org_select!(), "WHERE o.path LIKE $1 ORDER BY o.path"))

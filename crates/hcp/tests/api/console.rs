@@ -1520,3 +1520,29 @@ async fn bad_review_themes_reach_the_dashboard_and_the_report() {
     let public = reqwest::get(app.url(&format!("/public/reports/{id}"))).await.unwrap().text().await.unwrap();
     assert!(public.contains(text) && !public.contains("评论提到"), "{public}");
 }
+
+/// The county's themes of the month are counted in the background (the scheduler's warm-up each minute), so
+/// its dashboard does not wait for them: counted once, not again while fresh, and what the dashboard shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_countys_themes_are_counted_before_anyone_asks() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await.unwrap();
+    make_accounts(&app).await;
+    let bad = |n: &'static str| {
+        let app = &app;
+        async move {
+            let (_, token) = app.register(&crate::helpers::record_body(n)).await;
+            assert_eq!(app.evaluate(&token, "dissatisfied", &["S411"], Some("材料清单写得不清楚")).await.0, 201);
+        }
+    };
+    bad("TW-1").await;
+    let text = hcp_domain::indicators::Annex::get().text("S411").unwrap();
+    let warm = app.app.warm_county_themes().await.unwrap().expect("counted at the first warm-up");
+    assert!(warm.themes.iter().any(|t| t.text == text && t.count == 1), "{:?}", warm.themes);
+    assert!(app.app.warm_county_themes().await.unwrap().is_none(), "fresh: not counted again");
+    // A bad review after the warm-up: the dashboard shows the warmed count, read without counting.
+    bad("TW-2").await;
+    let center = login(&app, "center").await;
+    let (status, page) = center.get("/console/dashboard?org=510899").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("{text}(1 条")), "{page}");
+}
