@@ -68,16 +68,20 @@ impl App {
     pub async fn bad_review_themes(&self, who: &Principal, org_code: &str, period: Period) -> AppResult<Counted> {
         let org = self.stats_scope(who, org_code).await?;
         let month = Period::month_of(period.to);
-        let key = (org.path.clone(), month.code());
-        if let Some(c) = self.theme_cache.get(&key) {
-            return Ok(c);
+        match self.theme_cache.get(&(org.path.clone(), month.code())) {
+            Some(c) => Ok(c),
+            None => self.count_themes(&org, month).await,
         }
+    }
+
+    /// Counts an organization's themes of a month now and keeps them for [`FRESH_FOR`].
+    async fn count_themes(&self, org: &OrgRow, month: Period) -> AppResult<Counted> {
         let counted = Counted {
-            themes: Arc::new(self.themes_of(&org, month).await?),
+            themes: Arc::new(self.themes_of(org, month).await?),
             at: self.now(),
             fresh_until: Instant::now() + FRESH_FOR,
         };
-        self.theme_cache.put(key, counted.clone());
+        self.theme_cache.put((org.path.clone(), month.code()), counted.clone());
         Ok(counted)
     }
 
@@ -90,17 +94,9 @@ impl App {
         let month = Period::month_of(hcp_domain::calendar::business_date(self.now()));
         let mut last = None;
         for root in self.store.root_orgs().await? {
-            let key = (root.path.clone(), month.code());
-            if self.theme_cache.fresh_for(&key, MARGIN).is_some() {
-                continue;
+            if self.theme_cache.fresh_for(&(root.path.clone(), month.code()), MARGIN).is_none() {
+                last = Some(self.count_themes(&root, month).await?);
             }
-            let counted = Counted {
-                themes: Arc::new(self.themes_of(&root, month).await?),
-                at: self.now(),
-                fresh_until: Instant::now() + FRESH_FOR,
-            };
-            self.theme_cache.put(key, counted.clone());
-            last = Some(counted);
         }
         Ok(last)
     }

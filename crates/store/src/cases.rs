@@ -512,10 +512,9 @@ impl Store {
             // scan the cases until `cap` matched.
             let (access, _) = access_conds(f);
             let part = |cond: &str| {
-                let conds: Vec<String> = access.iter().cloned().chain([cond.to_string()]).collect();
                 format!(
                     "(SELECT COUNT(*) FROM (SELECT 1 FROM bad_review_case c WHERE {} LIMIT {cap}) t)",
-                    conds.join(" AND ")
+                    and_access(&access, cond)
                 )
             };
             format!("SELECT {} + {}", part(PAST_UNIT_LIMIT), part(PAST_DISPATCH_LIMIT))
@@ -691,6 +690,11 @@ fn access_conds(f: &CaseFilter) -> (Vec<String>, usize) {
     (conds, n)
 }
 
+/// A condition over the case `c` together with the access conditions (of [`access_conds`]).
+fn and_access(access: &[String], cond: &str) -> String {
+    access.iter().map(String::as_str).chain([cond]).collect::<Vec<_>>().join(" AND ")
+}
+
 /// The `WHERE` of a case list, and how many parameters it takes; [`bind_case_filter`] binds them in the same
 /// order (the access conditions', then the states').
 fn case_where(f: &CaseFilter) -> (String, usize) {
@@ -737,10 +741,9 @@ fn queue_sql(f: &CaseFilter) -> String {
     let (access, n) = access_conds(f);
     let take = f.limit.clamp(1, 500) + f.offset.max(0);
     let branch = |i: usize, cond: &str, order: &str| {
-        let conds: Vec<String> = access.iter().cloned().chain([cond.to_string()]).collect();
         format!(
             "SELECT * FROM (SELECT c.* FROM bad_review_case c WHERE {} ORDER BY {order} LIMIT {take}) b{i}",
-            conds.join(" AND ")
+            and_access(&access, cond)
         )
     };
     let mut branches: Vec<String> = Vec::new();
