@@ -99,6 +99,17 @@ pub(crate) async fn argon2_work<T: Send + 'static>(f: impl FnOnce() -> T + Send 
 /// their memory (19 MiB each) never matters.
 pub const ARGON2_AT_ONCE: usize = 2;
 
+/// A username as stored: trimmed, lower case, 3–32 of `a-z 0-9 . _ -`.
+pub(crate) fn parse_username(field: &str, raw: &str) -> AppResult<String> {
+    let username = raw.trim().to_lowercase();
+    let valid = (3..=32).contains(&username.len())
+        && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if !valid {
+        return Err(AppError::invalid(field, "invalid_username", "用户名为 3–32 位小写字母、数字或 . _ -。"));
+    }
+    Ok(username)
+}
+
 pub(crate) fn check_password(field: &str, password: &str) -> AppResult<()> {
     if password.chars().count() < PASSWORD_MIN_CHARS {
         return Err(AppError::invalid(field, "weak_password", format!("密码至少 {PASSWORD_MIN_CHARS} 个字符。")));
@@ -139,12 +150,7 @@ impl App {
         org_code: &str,
         staff_number: Option<&str>,
     ) -> AppResult<i64> {
-        let username = username.trim().to_lowercase();
-        let valid = (3..=32).contains(&username.len())
-            && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-        if !valid {
-            return Err(AppError::invalid("username", "invalid_username", "用户名为 3–32 位小写字母、数字或 . _ -。"));
-        }
+        let username = parse_username("username", username)?;
         let display_name = hcp_domain::identity::parse_text("display_name", display_name, 50, "姓名")?;
         check_password("password", password)?;
         let role = Role::parse(role).ok_or_else(|| {

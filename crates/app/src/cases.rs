@@ -421,6 +421,20 @@ pub struct MessageView {
     pub attempts: i64,
     pub delivered_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// `sent` (the SMS gateway took it), `logged_only` (no gateway configured: written to the log only),
+    /// `delivered_unrecorded` (delivered before the way was recorded), `failed` (will be retried) or `waiting`.
+    pub delivery: &'static str,
+}
+
+/// The delivery state of a message, as a stable code (issue 28 §5: "已发送" only when it was).
+pub fn delivery_of(m: &hcp_store::MessageRow) -> &'static str {
+    match (m.delivered_at, m.delivered_via, &m.last_error) {
+        (Some(_), Some(hcp_store::DeliveredVia::Webhook), _) => "sent",
+        (Some(_), Some(hcp_store::DeliveredVia::Log), _) => "logged_only",
+        (Some(_), None, _) => "delivered_unrecorded",
+        (None, _, Some(_)) => "failed",
+        (None, _, None) => "waiting",
+    }
 }
 
 impl App {
@@ -573,6 +587,7 @@ impl App {
                     attempts: m.attempts,
                     delivered_at: m.delivered_at,
                     last_error: m.last_error.clone(),
+                    delivery: delivery_of(m),
                 })
                 .collect(),
             actions,

@@ -410,7 +410,7 @@ impl App {
         // the clock's read of the next 200 of 250,000 waiting cases took 4.4 s).
         self.store.analyze().await?;
         // Notices of past bad reviews went out when they happened.
-        self.store.mark_history_delivered(now - Duration::days(1)).await?;
+        self.store.mark_history_delivered(now - Duration::days(1), self.gateway.via()).await?;
         // Windows that closed before now get their default evaluations and the clock marks what is overdue
         // now, exactly as the jobs do — after the histories, so the clock judges each case by its story (run
         // before, it marked every case of the year past the center's dispatch limit, one write each: an hour
@@ -420,7 +420,7 @@ impl App {
         report.appeals = cases.appeals;
         if opts.records > 0 {
             report.reports = self.demo_reports(12).await?;
-            self.store.mark_history_delivered(now - Duration::days(1)).await?;
+            self.store.mark_history_delivered(now - Duration::days(1), self.gateway.via()).await?;
         }
         Ok(report)
     }

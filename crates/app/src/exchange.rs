@@ -161,6 +161,15 @@ impl App {
                 Ok(reply) => reply,
                 Err(f) => Reply::Failed { reason: f.reason, unauthorized: f.unauthorized },
             };
+            let outcome = match &reply {
+                Reply::Failed { reason, .. } => hcp_store::PushOutcome::Failed {
+                    reason: reason.clone(),
+                    next_retry_at: self.now()
+                        + claims.iter().map(|c| retry_after(c.attempts, up.config.retry_max)).min().unwrap_or_default(),
+                },
+                _ => hcp_store::PushOutcome::Answered,
+            };
+            self.store.note_exchange_push(&outcome, self.now()).await?;
             if let Reply::Failed { reason, unauthorized } = &reply {
                 failed = true;
                 if *unauthorized {
@@ -365,6 +374,8 @@ impl App {
 #[derive(Debug, Clone)]
 pub struct ExchangeOverview {
     pub status: ExchangeStatus,
+    /// How the exchange stands: unconfigured, working or failing, with the last error.
+    pub health: crate::exchange_health::ExchangeHealth,
     /// Base URL and appMark of the upper level, when configured.
     pub upper_level: Option<(String, String)>,
     pub rejected: Vec<hcp_store::UpstreamListRow>,
@@ -431,6 +442,7 @@ impl App {
         }
         Ok(ExchangeOverview {
             status: self.exchange_status().await?,
+            health: self.exchange_health().await?,
             upper_level: self.upstream.as_ref().map(|u| (u.config.url.clone(), u.config.app_mark.clone())),
             rejected: self.exchange_rejected(200).await?,
             pulled: self.store.pulled_counts().await?,

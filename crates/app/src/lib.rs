@@ -22,8 +22,11 @@ mod demo_cases;
 pub mod error;
 pub mod evaluations;
 pub mod exchange;
+pub mod exchange_health;
 pub mod exchange_pull;
 pub mod export;
+pub mod first_run;
+pub mod go_live;
 pub mod history;
 pub mod hotline;
 pub mod inspections;
@@ -97,6 +100,8 @@ pub struct App {
     pub metrics_allow: Arc<[std::net::IpAddr]>,
     /// The dashboard's bad-review themes, counted lately (see `themes.rs`).
     theme_cache: Arc<themes::ThemeCache>,
+    /// How this process was deployed, for the go-live checklist on the administrators' home page.
+    pub deployment: Arc<go_live::Deployment>,
 }
 
 /// The configurable rules of results (issue 7 §1, §3, §5, §6).
@@ -213,7 +218,14 @@ impl App {
                 std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
             ]),
             theme_cache: Arc::default(),
+            deployment: Arc::default(),
         }
+    }
+
+    /// How this process was deployed (`--public-url`, `--backup-dir`, the key file), for the checklist.
+    pub fn with_deployment(mut self, deployment: go_live::Deployment) -> App {
+        self.deployment = Arc::new(deployment);
+        self
     }
 
     /// Whether requests are counted and `/metrics` served (`serve --no-metrics` turns both off).

@@ -26,6 +26,14 @@ pub enum Gateway {
 }
 
 impl Gateway {
+    /// How a message this gateway delivers is recorded.
+    pub fn via(&self) -> hcp_store::DeliveredVia {
+        match self {
+            Gateway::Log => hcp_store::DeliveredVia::Log,
+            Gateway::Webhook { .. } => hcp_store::DeliveredVia::Webhook,
+        }
+    }
+
     pub fn webhook(url: &str) -> Gateway {
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
@@ -80,7 +88,7 @@ impl App {
             for m in &batch {
                 match self.send(m).await {
                     Ok(()) => {
-                        self.store.mark_delivered(m.id, self.now()).await?;
+                        self.store.mark_delivered(m.id, self.now(), self.gateway.via()).await?;
                         report.delivered += 1;
                     }
                     Err(reason) => {

@@ -154,6 +154,32 @@ impl App {
         );
         r.register("outbox_oldest_age_seconds", "Age of the oldest item not yet delivered, per gateway", oldest);
 
+        // The exchange's state (issue 28 §5): 1 on the current one of unconfigured, ok, failing.
+        let health = self.exchange_health().await?;
+        let exchange = Family::<StateLabels, Gauge>::default();
+        for state in [
+            crate::exchange_health::ExchangeState::Unconfigured,
+            crate::exchange_health::ExchangeState::Ok,
+            crate::exchange_health::ExchangeState::Failing,
+        ] {
+            exchange
+                .get_or_create(&StateLabels { state: state.as_str().to_string() })
+                .set(i64::from(health.state == state));
+        }
+        r.register("exchange_state", "The exchange with the upper level: 1 on its current state", exchange);
+        gauge(
+            &mut r,
+            "exchange_last_accepted_timestamp_seconds",
+            "When the upper level last answered a push (0: never)",
+            health.last_accepted_at.map_or(0, |t| t.timestamp()),
+        );
+        gauge(
+            &mut r,
+            "exchange_stalled",
+            "1 when items wait over 30 minutes and nothing was accepted meanwhile",
+            i64::from(health.stalled),
+        );
+
         let cases = Family::<StateLabels, Gauge>::default();
         for (state, n) in self.store.case_state_counts().await? {
             cases.get_or_create(&StateLabels { state }).set(n);

@@ -71,6 +71,29 @@ coded_enum! {
     }
 }
 
+impl Category {
+    /// The name people use in their spreadsheets (公共服务 for 公共服务事项): the template's 说明 sheet lists it.
+    pub fn short_zh(self) -> &'static str {
+        match self {
+            Category::OtherPower => "其他权力",
+            Category::PublicService => "公共服务",
+            Category::Hotline => "12345热线",
+            other => other.name_zh(),
+        }
+    }
+
+    /// A category as a clerk types it: its code, its full name or its short name (spaces ignored).
+    pub fn from_text(raw: &str) -> Option<Category> {
+        let t: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        Category::ALL.iter().copied().find(|c| {
+            c.as_str().eq_ignore_ascii_case(&t)
+                || c.name_zh() == t
+                || c.short_zh() == t
+                || (t == "热线" && *c == Category::Hotline)
+        })
+    }
+}
+
 coded_enum! {
     /// Who applied (R2.1).
     ApplicantKind {
@@ -84,10 +107,19 @@ coded_enum! {
     /// Nodes of the organization tree (R3.1) and county departments (R3.3).
     OrgKind {
         County = "county", "县";
+        City = "city", "市";
         Township = "township", "乡镇";
         Village = "village", "村";
         Community = "community", "社区";
         Department = "department", "部门";
+    }
+}
+
+impl OrgKind {
+    /// Whether an organization of this kind may stand at the top of a tree (a county, or a city that runs
+    /// several counties): the only kinds `hcp init` and a first catalog import accept without a parent.
+    pub fn may_be_top_level(self) -> bool {
+        matches!(self, OrgKind::County | OrgKind::City)
     }
 }
 
@@ -111,6 +143,19 @@ coded_enum! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn categories_by_code_full_or_short_name() {
+        for c in Category::ALL {
+            assert_eq!(Category::from_text(c.as_str()), Some(*c));
+            assert_eq!(Category::from_text(c.name_zh()), Some(*c));
+            assert_eq!(Category::from_text(c.short_zh()), Some(*c));
+        }
+        assert_eq!(Category::from_text("公共服务"), Some(Category::PublicService));
+        assert_eq!(Category::from_text(" 公共服务事项 "), Some(Category::PublicService));
+        assert_eq!(Category::from_text("Licensing"), Some(Category::Licensing));
+        assert_eq!(Category::from_text("行政"), None);
+    }
 
     #[test]
     fn eight_categories_of_r4_1() {

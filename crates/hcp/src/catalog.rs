@@ -66,3 +66,15 @@ fn advance(bar: &indicatif::ProgressBar, done: usize, total: usize) {
     bar.set_length(total as u64);
     bar.set_position(done as u64);
 }
+
+/// `hcp catalog template FILE.xlsx`: the import template with its 说明 sheet.
+pub fn template(file: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = hcp_app::catalog_import::template_xlsx().map_err(|e| anyhow::anyhow!("无法生成模板:{e}"))?;
+    std::fs::write(file, bytes).map_err(|e| anyhow::anyhow!("无法写入 {}:{e}", file.display()))?;
+    println!(
+        "已生成导入模板 {}:每类信息一张表,附两行示例;“说明”表列出各列含义和可填的值。填好后运行 hcp catalog import {}。",
+        file.display(),
+        file.display()
+    );
+    Ok(())
+}

@@ -4,220 +4,183 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::county::CountyArgs;
 
 /// `hcp --version`: the program's version and the database schema it brings (`hcp migrate` upgrades to it).
 static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!("{}(数据库结构版本 {})", env!("CARGO_PKG_VERSION"), hcp_store::Store::schema_version())
 });
 
-/// 政务服务“好差评”系统 (haochaping): records services, collects one evaluation for each, and keeps the
-/// 7-day default.
+/// How every help page is laid out: Chinese headings around clap's lists.
+const HELP_TEMPLATE: &str = "{about-with-newline}\n用法:{usage}\n\n{all-args}{after-help}";
+
+/// 政务服务“好差评”系统:登记每一次政务服务,让办事群众和企业评价一次,差评整改、申诉、统计、排名、通报和考核。
 #[derive(Debug, Parser)]
-#[command(name = "hcp", version = VERSION.as_str(), about, long_about = None)]
+#[command(
+    name = "hcp",
+    version = VERSION.as_str(),
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    subcommand_help_heading = "命令",
+    subcommand_value_name = "命令",
+    after_help = "新县上线请按 docs/上线指南.md 的步骤进行:hcp init → hcp catalog template → hcp catalog import → hcp user create → hcp doctor → hcp serve。\n每个命令都可加 --help 查看说明,如 hcp catalog import --help。"
+)]
 pub struct Cli {
-    /// Database: `sqlite://FILE` (created on first start) or `postgres://USER@HOST/DB`.
+    /// 显示帮助
+    #[arg(short = 'h', long = "help", action = ArgAction::Help, global = true)]
+    help: Option<bool>,
+    /// 显示程序版本和它所带的数据库结构版本
+    #[arg(short = 'V', long = "version", action = ArgAction::Version)]
+    version: Option<bool>,
+
+    /// 数据库:sqlite://文件(首次启动自动创建)或 postgres://用户@主机/库
     #[arg(long, global = true, env = "HCP_DATABASE_URL", hide_env_values = true, default_value = "sqlite://hcp.db")]
     pub database_url: String,
 
-    /// Data key file (SM4 keys for evaluator data). Default: beside the SQLite file (`hcp.db.keys`), or
-    /// `hcp-data.keys` for PostgreSQL. `HCP_DATA_KEYS` may hold the keys themselves instead.
+    /// 数据密钥文件(加密评价人信息的 SM4 密钥)。默认在 SQLite 文件旁(hcp.db.keys),PostgreSQL 为 hcp-data.keys;
+    /// 也可用环境变量 HCP_DATA_KEYS 直接给出密钥内容
     #[arg(long, global = true, env = "HCP_DATA_KEYS_FILE")]
     pub data_keys_file: Option<std::path::PathBuf>,
-
-    /// When a working day closes for deadlines: 24:00 (default) or the office closing time, e.g. 17:30.
-    #[arg(long, global = true, env = "HCP_WORKING_DAY_ENDS", default_value = "24:00", value_parser = parse_close_of_day)]
-    pub working_day_ends: CloseOfDay,
-
-    #[command(flatten)]
-    pub cases: CaseArgs,
 
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Rules of bad-review cases and appeals, and where notifications go.
-#[derive(Debug, Clone, Args)]
-pub struct CaseArgs {
-    /// URL of the SMS or messaging gateway: each notification is POSTed there as JSON. Without it,
-    /// notifications are written to the log (and shown in the console).
-    #[arg(long, global = true, env = "HCP_SMS_WEBHOOK")]
-    pub sms_webhook: Option<String>,
-    /// Assign a bad-review case to the record's unit automatically when the 12345 center has not assigned it
-    /// within this many hours (off by default).
-    #[arg(long, global = true, env = "HCP_AUTO_ASSIGN_AFTER_HOURS")]
-    pub auto_assign_after_hours: Option<u32>,
-    /// Working days the 12345 center has to assign a bad review to a unit (0: no limit).
-    #[arg(long, global = true, env = "HCP_DISPATCH_DAYS", default_value_t = hcp_domain::case::DEFAULT_DISPATCH_DAYS)]
-    pub dispatch_days: u32,
-    /// Working days a staff member has to appeal a bad review.
-    #[arg(long, global = true, env = "HCP_APPEAL_DAYS", default_value_t = hcp_domain::appeal::DEFAULT_APPEAL_DAYS)]
-    pub appeal_days: u32,
-    /// Working days of the unit's check of an appeal (stage 1).
-    #[arg(long, global = true, env = "HCP_APPEAL_UNIT_DAYS", default_value_t = hcp_domain::appeal::DEFAULT_UNIT_CHECK_DAYS)]
-    pub appeal_unit_days: u32,
-    /// Working days of the center's review of an appeal (stage 2).
-    #[arg(long, global = true, env = "HCP_APPEAL_CENTER_DAYS", default_value_t = hcp_domain::appeal::DEFAULT_CENTER_REVIEW_DAYS)]
-    pub appeal_center_days: u32,
-    /// Fewer valid evaluations in a period than this: a unit or person is listed, not ranked.
-    #[arg(long, global = true, env = "HCP_RANKING_MIN_EVALUATIONS", default_value_t = 20)]
-    pub ranking_min_evaluations: u64,
-    /// Points of each level for the satisfaction score, from 非常满意 to 非常不满意.
-    #[arg(long, global = true, env = "HCP_LEVEL_WEIGHTS", default_value = "100,80,60,40,0", value_parser = hcp_domain::metrics::Weights::parse)]
-    pub level_weights: hcp_domain::metrics::Weights,
-    /// The bottom group of a monthly ranking: `last:3` (the last three) or `percent:10` (the bottom 10 %).
-    #[arg(long, global = true, env = "HCP_BOTTOM_GROUP", default_value = "last:3", value_parser = parse_bottom)]
-    pub bottom_group: hcp_domain::ranking::BottomRule,
-    /// Consecutive months in the bottom group that bring a rectification order (0: never).
-    #[arg(long, global = true, env = "HCP_LOW_MONTHS", default_value_t = 3)]
-    pub low_months: u32,
-    /// Working days a rectification order gives.
-    #[arg(long, global = true, env = "HCP_RECTIFICATION_DAYS", default_value_t = 10)]
-    pub rectification_days: u32,
-    /// The integrity checks' thresholds the county sets itself, over the defaults of docs/integrity.md:
-    /// `burst_size=6,quick_minutes=3`.
-    #[arg(long, global = true, env = "HCP_INTEGRITY_THRESHOLDS", default_value = "", value_parser = parse_thresholds)]
-    pub integrity_thresholds: hcp_domain::integrity::Thresholds,
-    /// The assessment scheme, a JSON file with any of the fields of docs/metrics.md § Assessment (the rest
-    /// keep their defaults).
-    #[arg(long, global = true, env = "HCP_ASSESSMENT_SCHEME")]
-    pub assessment_scheme: Option<std::path::PathBuf>,
+/// The command line, with every help page in Chinese: the same template, headings and help flag on every
+/// command (clap's own words — "Usage", "Options" — would otherwise show through).
+pub fn command() -> clap::Command {
+    fn chinese(c: clap::Command) -> clap::Command {
+        c.help_template(HELP_TEMPLATE)
+            .subcommand_help_heading("命令")
+            .subcommand_value_name("命令")
+            .disable_help_subcommand(true)
+            .mut_args(|a| if a.get_help_heading().is_none() { a.help_heading("选项") } else { a })
+            .mut_subcommands(chinese)
+    }
+    chinese(Cli::command())
 }
 
-fn parse_thresholds(s: &str) -> Result<hcp_domain::integrity::Thresholds, String> {
-    hcp_domain::integrity::Thresholds::default().with_overrides(s)
-}
-
-fn parse_bottom(s: &str) -> Result<hcp_domain::ranking::BottomRule, String> {
-    use hcp_domain::ranking::BottomRule;
-    let bad = || format!("“{s}”不是有效的末位规则,应为 last:N 或 percent:X(如 last:3、percent:10)");
-    let (kind, n) = s.trim().split_once(':').ok_or_else(bad)?;
-    let n: u32 = n.trim().parse().map_err(|_| bad())?;
-    match kind.trim() {
-        "last" if n > 0 => Ok(BottomRule::Last(n)),
-        "percent" if (1..=100).contains(&n) => Ok(BottomRule::Percent(n)),
-        _ => Err(bad()),
-    }
-}
-
-impl CaseArgs {
-    pub fn rules(&self) -> hcp_app::CaseRules {
-        hcp_app::CaseRules {
-            auto_assign_after: self.auto_assign_after_hours.map(|h| chrono::Duration::hours(h.into())),
-            appeal_days: self.appeal_days,
-            unit_check_days: self.appeal_unit_days,
-            center_review_days: self.appeal_center_days,
-            dispatch_days: self.dispatch_days,
-        }
-    }
-
-    /// The rules of results, with the assessment scheme read from its file (refused whole if wrong).
-    pub fn result_rules(&self) -> anyhow::Result<hcp_app::ResultRules> {
-        let scheme = match &self.assessment_scheme {
-            None => hcp_domain::assessment::Scheme::default(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("无法读取考核方案 {}:{e}", path.display()))?;
-                let scheme: hcp_domain::assessment::Scheme = serde_json::from_str(&text)
-                    .map_err(|e| anyhow::anyhow!("考核方案 {} 格式不正确:{e}", path.display()))?;
-                scheme.check().map_err(|e| anyhow::anyhow!("{e}"))?;
-                scheme
-            }
-        };
-        Ok(hcp_app::ResultRules {
-            weights: self.level_weights,
-            min_evaluations: self.ranking_min_evaluations,
-            scheme,
-            bottom: self.bottom_group,
-            consecutive_months: self.low_months,
-            rectification_days: self.rectification_days,
-            integrity: self.integrity_thresholds,
-        })
-    }
-
-    pub fn gateway(&self) -> hcp_app::outbox::Gateway {
-        match &self.sms_webhook {
-            Some(url) if !url.trim().is_empty() => hcp_app::outbox::Gateway::webhook(url.trim()),
-            _ => hcp_app::outbox::Gateway::Log,
-        }
-    }
-}
-
-/// `None`: working days end at 24:00.
-#[derive(Debug, Clone, Copy)]
-pub struct CloseOfDay(pub Option<chrono::NaiveTime>);
-
-fn parse_close_of_day(s: &str) -> Result<CloseOfDay, String> {
-    if s == "24:00" {
-        return Ok(CloseOfDay(None));
-    }
-    chrono::NaiveTime::parse_from_str(s, "%H:%M")
-        .map(|t| CloseOfDay(Some(t)))
-        .map_err(|_| format!("时间“{s}”格式不正确,应为 HH:MM(如 17:30)或 24:00"))
+/// Parses the process's arguments (exits with clap's message on a mistake).
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the web server and the background jobs.
+    /// 新县第一次运行:在空数据库上建立本县(最上级机构)和第一个系统管理员
+    Init(InitArgs),
+    /// 上线检查:逐项列出 ✓ 或 ✗ 及改正方法;全部 ✓ 时退出码为 0
+    Doctor(Box<DoctorArgs>),
+    /// 启动网页服务和后台任务(默认评价、工单时限、通知、上报省平台)
     Serve(Box<ServeArgs>),
-    /// Create or upgrade the database schema, then exit.
+    /// 创建或升级数据库结构后退出
     Migrate {
-        /// Only list the migrations this database has not had yet; change nothing.
+        /// 只列出将执行的迁移,不作任何更改
         #[arg(long)]
         dry_run: bool,
     },
-    /// Load the demo county (青山县, fictional) into an empty database.
+    /// 向空数据库加载演示县“青山县”(虚构),用于试用和培训
     Demo(DemoArgs),
-    /// Background jobs (the 7-day default evaluation).
+    /// 按给定时间运行一次后台任务
     #[command(subcommand)]
     Jobs(JobsCommand),
-    /// API keys for integrating systems.
+    /// 对接系统(办件系统等)的接口密钥
     #[command(subcommand)]
     Apikey(ApikeyCommand),
-    /// Accounts for people (the console).
+    /// 工作台账号
     #[command(subcommand)]
     User(UserCommand),
-    /// Data keys for evaluator data.
+    /// 数据密钥(加密评价人信息)
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// The tamper-evident audit log.
+    /// 防篡改的审计日志
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// The working-day calendar: holidays and adjusted working days (调休).
+    /// 工作日历:法定节假日和调休上班日
     #[command(subcommand)]
     Calendar(CalendarCommand),
-    /// The statistics rollups.
+    /// 统计汇总的核对与重算
     #[command(subcommand)]
     Stats(StatsCommand),
-    /// Hall devices (评价器) bound to windows.
+    /// 窗口评价器
     #[command(subcommand)]
     Device(DeviceCommand),
-    /// Platforms through which services are delivered (政务服务网, 移动端应用 …).
+    /// 办理平台(政务服务网、移动端应用等)
     #[command(subcommand)]
     Platform(PlatformCommand),
-    /// The exchange with the upper-level (provincial) 好差评 system.
+    /// 与省级“好差评”系统对接
     #[command(subcommand)]
     Exchange(ExchangeCommand),
-    /// The catalog (organizations, halls, windows, staff, service items).
+    /// 基础信息(机构、大厅、窗口、工作人员、事项、平台):导入模板和导入
     #[command(subcommand)]
     Catalog(CatalogCommand),
-    /// Data from an earlier system.
+    /// 导入旧系统的数据
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Checks for fake good reviews and malicious bad reviews.
+    /// 检查虚假好评、恶意差评
     #[command(subcommand)]
     Integrity(IntegrityCommand),
-    /// Back up the database (a consistent copy while serving) with its data keys into a new empty directory;
-    /// `hcp backup verify DIR` checks one.
+    /// 备份数据库和数据密钥到一个新的空目录(服务运行中也可);hcp backup verify 目录 核对备份
     Backup(BackupArgs),
-    /// Restore a backup made by `hcp backup` (verified first; never over a database with data unless --force).
+    /// 从 hcp backup 的备份恢复(先核对;目标库已有数据时须加 --force)
     Restore {
-        /// The backup directory.
+        /// 备份目录
         dir: std::path::PathBuf,
-        /// Replace a database that holds data (stop the server first; the old files are kept, renamed).
+        /// 替换已有数据的数据库(先停止服务;原文件改名保留)
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `hcp init`
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// 本县(或本市)的机构代码,如 510899;1–32 位字母、数字、- 或 _
+    #[arg(long)]
+    pub org_code: String,
+    /// 机构名称,如 青山县
+    #[arg(long)]
+    pub org_name: String,
+    /// 机构类型:county(县)或 city(市)
+    #[arg(long, default_value = "county")]
+    pub org_kind: String,
+    /// 12 位行政区划代码,如 510899000000(对接省平台时需要)
+    #[arg(long)]
+    pub area_code: Option<String>,
+    /// 18 位统一社会信用代码(对接省平台时需要)
+    #[arg(long)]
+    pub credit_code: Option<String>,
+    /// 第一个系统管理员的用户名,如 admin;3–32 位小写字母、数字或 . _ -
+    #[arg(long)]
+    pub admin_username: String,
+    /// 系统管理员的姓名(默认同用户名)
+    #[arg(long)]
+    pub admin_name: Option<String>,
+    /// 在已有县的数据库上再增加一个县(市级多县共用一个数据库时)
+    #[arg(long)]
+    pub another: bool,
+}
+
+/// `hcp doctor`
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// 服务对外的访问地址(同 serve --public-url)
+    #[arg(long, env = "HCP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// 服务的监听地址(同 serve --listen)
+    #[arg(long, env = "HCP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// 自动备份目录(同 serve --backup-dir)
+    #[arg(long, env = "HCP_BACKUP_DIR")]
+    pub backup_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub county: CountyArgs,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
 }
 
 #[derive(Debug, Args)]
@@ -225,82 +188,90 @@ pub enum Command {
 pub struct BackupArgs {
     #[command(subcommand)]
     pub command: Option<BackupCommand>,
-    /// A new, empty directory for the backup.
+    /// 存放备份的新的空目录
     pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {
-    /// Check a backup: every file's SM3 against the manifest, the keys, the audit chain and the rollups.
+    /// 核对备份:各文件的 SM3 摘要、数据密钥、审计链和统计汇总
     Verify {
-        /// The backup directory.
+        /// 备份目录
         dir: std::path::PathBuf,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum IntegrityCommand {
-    /// Run the checks over the evaluations of business dates FROM–TO (inclusive; earlier history is read as
-    /// context) and save the flags for the county office; a rescan finds the same flags.
+    /// 检查办件日期在 FROM–TO(含)之间的评价,把线索交县政府办公室核查;再次检查得到相同线索
     Scan {
+        /// 起始日期,如 2026-11-01
         #[arg(long)]
         from: String,
+        /// 截止日期(含),如 2026-11-30
         #[arg(long)]
         to: String,
+        #[command(flatten)]
+        county: CountyArgs,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
-    /// Service records with their evaluations and original times, one JSON object per line (docs/history-import.md):
-    /// all or nothing, every bad line printed as `第 N 行 <field>: <reason>`.
+    /// 导入旧系统的办件和评价(每行一个 JSON 对象,保留原时间;全部无误才导入,格式见 docs/history-import.md)
     History {
-        /// The .jsonl file.
+        /// .jsonl 文件
         file: std::path::PathBuf,
+        #[command(flatten)]
+        county: CountyArgs,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
-    /// Import a CSV file (one kind, named by its first column) or an .xlsx workbook (one sheet per kind):
-    /// all or nothing, every bad line reported; columns in docs/catalog-import.md.
+    /// 从 CSV 或 Excel 文件导入基础信息(全部无误才导入,每处错误都列出;格式见 docs/catalog-import.md)
     Import {
-        /// The file.
+        /// CSV 文件(一类信息)或 .xlsx 工作簿(每类一张表)
+        file: std::path::PathBuf,
+    },
+    /// 生成导入模板(.xlsx):每类一张表,附示例行和“说明”表(各列含义和可填的值)
+    Template {
+        /// 要生成的文件,如 基础信息模板.xlsx
         file: std::path::PathBuf,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ExchangeCommand {
-    /// Counts per kind (waiting, sent, accepted, rejected) and the oldest waiting item's age.
+    /// 对接状态:未配置、正常或连接失败,最近一次成功上报、最近的错误,各类数据的待报、已接收、被拒数量
     Status,
-    /// One line per item: kind, key, state, reason.
+    /// 逐条列出:被拒收的、与本系统冲突的、暂无对应办件的或代码无法识别的
     List {
-        /// Items the upper level rejected, with its reasons.
+        /// 省平台拒收的项目及原因
         #[arg(long, group = "which")]
         rejected: bool,
-        /// Evaluations pulled from the province for records already rated here (the first rating stands).
+        /// 省平台回流、但本系统已有评价的(以首次评价为准)
         #[arg(long, group = "which")]
         conflicts: bool,
-        /// Evaluations pulled from the province for records this system does not have (yet).
+        /// 省平台回流、本系统(暂时)没有对应办件的
         #[arg(long, group = "which")]
         unmatched: bool,
-        /// Pulled evaluations whose codes could not be read.
+        /// 省平台回流、代码无法识别的
         #[arg(long, group = "which")]
         invalid: bool,
-        /// At most this many lines.
+        /// 最多列出的条数
         #[arg(long, default_value_t = 200)]
         limit: i64,
     },
-    /// Send the rejected items again, built from the data as corrected since.
+    /// 按修正后的数据重新上报被拒收的项目
     Resend {
+        /// 重新上报被拒收的项目
         #[arg(long)]
         rejected: bool,
     },
-    /// Create the county's SM2 key pair (the province encrypts what it sends back with the public key);
-    /// prints the public key alone on the last line.
+    /// 生成本县 SM2 密钥对(省平台用公钥加密回流数据);最后一行单独打印公钥
     Keygen {
-        /// Replace an existing key (what the province encrypted to the old one can no longer be opened).
+        /// 替换已有密钥(省平台用旧公钥加密的数据将无法解开)
         #[arg(long)]
         force: bool,
     },
@@ -308,22 +279,23 @@ pub enum ExchangeCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DeviceCommand {
-    /// Register a device at a window; prints the address to open on the device, once.
+    /// 登记评价器并绑定窗口;打印评价器浏览器应打开的地址(只显示一次)
     Add {
-        /// The device's code, e.g. QS-D-C02.
+        /// 评价器编码,如 QS-D-C02
         #[arg(long)]
         code: String,
-        /// A name people recognise, e.g. 综合窗口2号评价器.
+        /// 便于识别的名称,如 综合窗口2号评价器
         #[arg(long)]
         name: String,
-        /// The window's code, e.g. W-510899-C02.
+        /// 窗口编码,如 W-510899-C02
         #[arg(long)]
         window: String,
     },
-    /// List the devices and their windows.
+    /// 列出评价器及其窗口
     List,
-    /// Stop a device: its address no longer works.
+    /// 停用评价器:其地址立即失效
     Revoke {
+        /// 评价器编码
         #[arg(long)]
         code: String,
     },
@@ -331,47 +303,48 @@ pub enum DeviceCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PlatformCommand {
-    /// Add a platform, run by an organization.
+    /// 登记办理平台及其运行机构
     Add {
-        /// The platform's code, e.g. P-QSZWFW; records name it as `platform_code`.
+        /// 平台编码,如 P-QSZWFW;办件以 platform_code 指明
         #[arg(long)]
         code: String,
-        /// Its name, e.g. 青山县政务服务网.
+        /// 平台名称,如 青山县政务服务网
         #[arg(long)]
         name: String,
-        /// The code of the organization that runs it.
+        /// 运行该平台的机构代码
         #[arg(long)]
         org: String,
     },
-    /// List the platforms.
+    /// 列出办理平台
     List,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StatsCommand {
-    /// Recompute the rollups from the evaluations, invalidations and records (after a restore, or to repair).
+    /// 按逐条评价、作废和办件重算统计汇总(恢复后或修复时)
     Rebuild,
-    /// Compare the rollups with a full recomputation; exit 1 and list the differences if they disagree.
+    /// 把统计汇总与逐条重算比对;不一致时列出差异并以退出码 1 结束
     Check,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create an account with a role over an organization and everything under it. The password is read
-    /// from `HCP_NEW_PASSWORD` or, without it, from standard input.
+    /// 创建账号并授予一个角色,管辖一个机构及其下级。密码取自环境变量 HCP_NEW_PASSWORD,否则从标准输入读取
     Create {
+        /// 用户名:3–32 位小写字母、数字或 . _ -,如 zhang.wei
         #[arg(long)]
         username: String,
-        /// staff, unit_admin, hotline_agent, center_admin, county_office, auditor or system_admin.
+        /// 角色:staff(工作人员)、unit_admin(承办单位管理员)、hotline_agent(12345热线坐席)、
+        /// center_admin(政务服务中心管理员)、county_office(县政府办公室)、auditor(审计员)、system_admin(系统管理员)
         #[arg(long)]
         role: String,
-        /// The organization code the role covers (the county's code for county-wide roles).
+        /// 角色管辖的机构代码(全县范围的角色填本县代码)
         #[arg(long)]
         org: String,
-        /// The person's name as shown in the console (default: the username).
+        /// 姓名,工作台中显示(默认同用户名)
         #[arg(long)]
         name: Option<String>,
-        /// The staff number, if the person serves at a window.
+        /// 工号(在窗口服务的工作人员)
         #[arg(long)]
         staff: Option<String>,
     },
@@ -379,25 +352,23 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the chain (HMAC-SM3 under the key kept with the data keys) from the first entry; name the
-    /// first entry that does not match (exit 1).
+    /// 从第一条起重算审计链(HMAC-SM3,密钥随数据密钥保存),指出第一条不符的记录(退出码 1)
     Verify {
-        /// A file of anchors (`seq <n> <hex>` lines, as `hcp audit anchor` prints and the daily job writes):
-        /// each must still be in the chain, or the whole chain was rewritten.
+        /// 锚点文件(hcp audit anchor 打印、服务每天追加的“seq 序号 校验值”行):每个锚点都须仍在链中
         #[arg(long)]
         anchor: Option<std::path::PathBuf>,
     },
-    /// Print the head of the chain as one line `seq <n> <hex>`, to keep outside the database.
+    /// 打印审计链当前的锚点“seq 序号 校验值”,请另行保存
     Anchor,
-    /// Print entries in order, oldest first.
+    /// 按顺序列出审计记录(从旧到新)
     List {
-        /// Only actions starting with this (e.g. `evaluation.`, `calendar.import`).
+        /// 只列出以此开头的操作,如 evaluation.、calendar.import
         #[arg(long, default_value = "")]
         action: String,
-        /// Only entries after this sequence number.
+        /// 只列出此序号之后的记录
         #[arg(long, default_value_t = 0)]
         after: i64,
-        /// At most this many.
+        /// 最多列出的条数
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
@@ -405,14 +376,11 @@ pub enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Make the data key file for a new database and record its fingerprint there (required on PostgreSQL,
-    /// where no instance makes one by itself); then copy the same file to every instance.
+    /// 为新数据库生成数据密钥文件并登记指纹(PostgreSQL 必需;hcp init 也会生成);多实例复制同一文件
     Init,
-    /// Add a new data key to the key file and re-encrypt every record under it, in batches, while the
-    /// service runs. Other instances pick the new key up within a minute; run it again with `--finish` to
-    /// re-encrypt records they wrote meanwhile. The old key stays in the file until you remove it.
+    /// 新增数据密钥并分批重新加密全部评价人信息,服务不中断;之后再运行一次 --finish 处理其他实例期间写入的
     Rotate {
-        /// Do not add a key: only re-encrypt what is still under an older one.
+        /// 不新增密钥,只重新加密仍在旧密钥下的信息
         #[arg(long)]
         finish: bool,
     },
@@ -420,20 +388,28 @@ pub enum KeysCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum CalendarCommand {
-    /// List the holidays and adjusted working days of a year.
+    /// 列出某年的放假和调休上班日
     Show {
-        /// The year, e.g. 2026.
+        /// 年份,如 2026
         year: i32,
     },
-    /// Print `yes` if DATE (YYYY-MM-DD) is a working day, `no` otherwise.
-    IsWorkingDay { date: String },
-    /// Print the date (YYYY-MM-DD) on which "N working days after DATE" falls (DATE itself does not count).
-    AddWorkingDays { date: String, n: u32 },
-    /// Load a calendar file (the format of cn-holidays.csv: date,kind,name). A bad file changes nothing.
+    /// 某日是工作日则打印 yes,否则 no
+    IsWorkingDay {
+        /// 日期,如 2026-02-14
+        date: String,
+    },
+    /// 打印“DATE 之后第 N 个工作日”的日期(当天不计)
+    AddWorkingDays {
+        /// 起算日期,如 2026-09-30
+        date: String,
+        /// 工作日数
+        n: u32,
+    },
+    /// 导入节假日安排(格式同 cn-holidays.csv:日期,kind,名称);文件有误则整体拒绝
     Import {
-        /// The CSV file.
+        /// CSV 文件
         file: std::path::PathBuf,
-        /// The file holds the county's own closures and openings, not a State Council notice.
+        /// 文件是本县的临时调整(停止办公或加班),不是国务院办公厅通知
         #[arg(long)]
         local: bool,
     },
@@ -441,158 +417,185 @@ pub enum CalendarCommand {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// 监听地址;对内网开放用 0.0.0.0:8080
     #[arg(long, env = "HCP_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Base URL of evaluation links as evaluators reach this server (default: http://LISTEN).
+    /// 评价链接、二维码和评价器地址中使用的访问地址,应为群众手机和评价器能访问的地址,如 http://10.1.2.3:8080
+    /// (默认 http://监听地址)
     #[arg(long, env = "HCP_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Load the demo county first if the database is empty.
+    /// 数据库为空时先加载演示县
     #[arg(long)]
     pub demo: bool,
-    /// Records the demo loads with `--demo`.
+    /// 演示县的办件数(与 --demo 一起用)
     #[arg(long, default_value_t = 50_000)]
     pub demo_records: u64,
-    /// Do not run background jobs in this process (another instance runs them).
+    /// 本实例不运行后台任务(多实例时由其他实例运行)
     #[arg(long)]
     pub no_jobs: bool,
-    /// Address of a reverse proxy in front of this server whose X-Forwarded-For is trusted (repeatable,
-    /// or comma-separated in the environment).
+    /// 前置反向代理的地址,来自它的请求按 X-Forwarded-For 识别真实客户端(可重复,环境变量中用逗号分隔)
     #[arg(long, env = "HCP_TRUSTED_PROXY", value_delimiter = ',')]
     pub trusted_proxy: Vec<std::net::IpAddr>,
-    /// Full contact reveals one person may make per day; past it reveals are refused and the auditor sees it.
+    /// 每人每天查看评价人完整联系方式的次数上限;超出即拒绝,并在审计员首页提示
     #[arg(long, env = "HCP_REVEAL_QUOTA", default_value_t = hcp_app::reveal::DEFAULT_REVEAL_QUOTA)]
     pub reveal_quota: u32,
-    /// A hotline agent's evaluation counts only once the applicant confirms it through a link sent by text
-    /// message (within 7 days).
+    /// 12345 坐席记录的来电评价须经申请人点击短信链接确认(7 天内)后才生效
     #[arg(long, env = "HCP_HOTLINE_CONFIRM")]
     pub hotline_confirm: bool,
-    /// Seconds a client has to send a request's head (also the longest wait for the next request on an open
-    /// connection).
+    /// 请求头须在此秒数内收齐(也是连接上等待下一个请求的最长时间)
     #[arg(long, env = "HCP_HEADER_TIMEOUT", default_value_t = 10)]
     pub header_timeout: u64,
-    /// Seconds within which a request is answered; past it the answer is 503 `request_timeout`.
+    /// 请求须在此秒数内应答,否则返回 503 request_timeout
     #[arg(long, env = "HCP_REQUEST_TIMEOUT", default_value_t = 60)]
     pub request_timeout: u64,
-    /// Seconds a connection may stay without any byte moving before it is closed (more than --request-timeout).
+    /// 连接上无任何数据往来超过此秒数即断开(须大于 --request-timeout)
     #[arg(long, env = "HCP_IDLE_TIMEOUT", default_value_t = 90)]
     pub idle_timeout: u64,
-    /// Open connections at most; past it a new one is answered 503 `server_busy` at once.
+    /// 同时打开的连接上限;超出时新连接立即得到 503 server_busy
     #[arg(long, env = "HCP_MAX_CONNECTIONS", default_value_t = 1000)]
     pub max_connections: usize,
-    /// Addresses allowed to read `/metrics` (comma-separated; default loopback only). Behind a trusted proxy
-    /// the real client's address counts.
+    /// 可读取 /metrics 的地址(逗号分隔;默认仅本机)。经可信反向代理时按真实客户端地址判断
     #[arg(long, env = "HCP_METRICS_ALLOW", value_delimiter = ',')]
     pub metrics_allow: Vec<std::net::IpAddr>,
-    /// Neither count requests nor serve `/metrics` (the counting costs no measurable throughput — see
-    /// docs/performance.md — but an operator without a collector may leave it off).
+    /// 不统计请求、不提供 /metrics
     #[arg(long, env = "HCP_NO_METRICS")]
     pub no_metrics: bool,
-    /// Take a backup every night at 02:30 (UTC+8) into a new dated directory under this one (SQLite).
+    /// 每天 02:30(北京时间)在此目录下按日期新建一份备份(SQLite)
     #[arg(long, env = "HCP_BACKUP_DIR")]
     pub backup_dir: Option<std::path::PathBuf>,
-    /// How many nightly backups to keep under --backup-dir (older ones are removed).
+    /// --backup-dir 下保留最近多少份备份(更早的删除)
     #[arg(long, env = "HCP_BACKUP_KEEP", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..))]
     pub backup_keep: u32,
+    #[command(flatten)]
+    pub county: CountyArgs,
     #[command(flatten)]
     pub upstream: UpstreamArgs,
 }
 
-/// The upper-level (provincial) 好差评 system. Without `--upstream-url` nothing is sent and the queue is
-/// kept; see docs/upstream.md.
+/// 与省级“好差评”系统对接(不设 --upstream-url 则不上报,数据在队列中保留;见 docs/upstream.md)
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "与省平台对接")]
 pub struct UpstreamArgs {
-    /// Base URL of the upper level's interface; items go to `{URL}/service`, `{URL}/evaluation` …
+    /// 省平台接口的基础地址;数据发往 {地址}/service、{地址}/evaluation 等
     #[arg(long, env = "HCP_UPSTREAM_URL")]
     pub upstream_url: Option<String>,
-    /// appMark: this system's id at the upper level.
+    /// appMark:省平台分配给本系统的标识
     #[arg(long, env = "HCP_UPSTREAM_APP_MARK")]
     pub upstream_app_mark: Option<String>,
-    /// appWord: the shared secret issued with the appMark (never logged).
+    /// appWord:与 appMark 一同分配的口令(不写入日志)
     #[arg(long, env = "HCP_UPSTREAM_APP_WORD", hide_env_values = true)]
     pub upstream_app_word: Option<String>,
-    /// The upper level's SM2 public key, hex `04…` (130 characters).
+    /// 省平台的 SM2 公钥,以 04 开头的 130 位十六进制
     #[arg(long, env = "HCP_UPSTREAM_PUBLIC_KEY")]
     pub upstream_public_key: Option<String>,
-    /// dataSource: the code the upper level assigned to this system.
+    /// dataSource:省平台分配给本系统的数据来源代码
     #[arg(long, env = "HCP_UPSTREAM_DATA_SOURCE")]
     pub upstream_data_source: Option<String>,
-    /// areaCode (12 digits) of records whose organization has none.
+    /// 机构未填行政区划代码时使用的 12 位 areaCode
     #[arg(long, env = "HCP_UPSTREAM_AREA_CODE")]
     pub upstream_area_code: Option<String>,
-    /// Seconds to wait for an answer before the batch counts as failed (and is retried).
+    /// 等待省平台答复的秒数,超时即算失败并重试
     #[arg(long, env = "HCP_UPSTREAM_TIMEOUT", default_value_t = 10)]
     pub upstream_timeout: u64,
-    /// The longest pause, in seconds, between retries of a failed batch.
+    /// 失败后重试的最长间隔(秒)
     #[arg(long, env = "HCP_UPSTREAM_RETRY_MAX", default_value_t = 3600)]
     pub upstream_retry_max: u64,
-    /// Seconds between two queries for evaluations made on the province's channels.
+    /// 查询省平台渠道评价(回流)的间隔秒数
     #[arg(long, env = "HCP_UPSTREAM_PULL_EVERY", default_value_t = 300)]
     pub upstream_pull_every: u64,
-    /// JSON file of the upper level's codes: `{"pf": {"web": 1, …}, "indicators": {"S111": "…", …}}`.
+    /// 省平台代码对照 JSON 文件:{"pf": {"web": 1, …}, "indicators": {"S111": "…", …}}
     #[arg(long, env = "HCP_UPSTREAM_CODES")]
     pub upstream_codes: Option<std::path::PathBuf>,
 }
 
+/// The exchange as configured, checked.
+pub type UpstreamSettings = (Option<hcp_app::exchange::UpstreamConfig>, hcp_domain::upstream::Codes);
+
 impl UpstreamArgs {
-    /// The configuration, checked whole: a malformed key, a missing setting or a bad codes file stops `serve`
-    /// with the reason.
-    /// `county_key` is the county's own SM2 key file (from `hcp exchange keygen`); without it nothing is
-    /// pulled, and a malformed one stops `serve`.
-    pub fn config(
-        &self,
-        county_key: &std::path::Path,
-    ) -> anyhow::Result<(Option<hcp_app::exchange::UpstreamConfig>, hcp_domain::upstream::Codes)> {
-        use anyhow::{Context, anyhow, bail};
+    /// The configuration, checked whole: every malformed key, missing setting or bad file is named, not only
+    /// the first. `county_key` is the county's own SM2 key file (from `hcp exchange keygen`); without it
+    /// nothing is pulled, and a malformed one is an error.
+    pub fn settings(&self, county_key: &std::path::Path) -> Result<UpstreamSettings, Vec<String>> {
+        let mut errors = Vec::new();
         let codes = match &self.upstream_codes {
-            None => hcp_domain::upstream::Codes::builtin(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("无法读取上级平台代码对照文件 {}", path.display()))?;
-                hcp_domain::upstream::Codes::parse(&text).map_err(|e| anyhow!("{}:{e}", path.display()))?
-            }
+            None => Some(hcp_domain::upstream::Codes::builtin()),
+            Some(path) => match std::fs::read_to_string(path) {
+                Err(e) => {
+                    errors.push(format!("--upstream-codes:无法读取上级平台代码对照文件 {}:{e}", path.display()));
+                    None
+                }
+                Ok(text) => hcp_domain::upstream::Codes::parse(&text)
+                    .map_err(|e| errors.push(format!("--upstream-codes:{}:{e}", path.display())))
+                    .ok(),
+            },
         };
         let Some(url) = self.upstream_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
-            return Ok((None, codes));
+            return match codes {
+                Some(codes) if errors.is_empty() => Ok((None, codes)),
+                _ => Err(errors),
+            };
         };
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            bail!("上级平台地址 --upstream-url 应以 http:// 或 https:// 开头:{url}");
+            errors.push(format!("--upstream-url:上级平台地址应以 http:// 或 https:// 开头:{url}"));
         }
-        let need = |v: &Option<String>, flag: &str, what: &str| -> anyhow::Result<String> {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .ok_or_else(|| anyhow!("配置了上级平台地址,但缺少{what}({flag})"))
+        let mut need = |v: &Option<String>, flag: &str, what: &str| -> Option<String> {
+            let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+            if v.is_none() {
+                errors.push(format!("{flag}:配置了上级平台地址,但缺少{what}"));
+            }
+            v
         };
-        let app_mark = need(&self.upstream_app_mark, "--upstream-app-mark", "appMark")?;
-        let app_word = need(&self.upstream_app_word, "--upstream-app-word", "appWord")?;
-        let key = need(&self.upstream_public_key, "--upstream-public-key", "上级平台的 SM2 公钥")?;
-        let public_key = hcp_crypto::Sm2PublicKey::from_hex(&key)
-            .map_err(|e| anyhow!("上级平台公钥 --upstream-public-key 有误:{e}"))?;
-        let data_source = need(&self.upstream_data_source, "--upstream-data-source", "dataSource")?;
+        let app_mark = need(&self.upstream_app_mark, "--upstream-app-mark", "appMark");
+        let app_word = need(&self.upstream_app_word, "--upstream-app-word", "appWord");
+        let key = need(&self.upstream_public_key, "--upstream-public-key", "上级平台的 SM2 公钥");
+        let data_source = need(&self.upstream_data_source, "--upstream-data-source", "dataSource");
+        let public_key = key.and_then(|k| {
+            hcp_crypto::Sm2PublicKey::from_hex(&k)
+                .map_err(|e| errors.push(format!("--upstream-public-key:上级平台公钥有误:{e}")))
+                .ok()
+        });
         let area_code = match self.upstream_area_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(a) => Some(
-                hcp_domain::upstream::AreaCode::parse("upstream_area_code", a)
-                    .map_err(|v| anyhow!("--upstream-area-code:{}", v.message))?
-                    .as_str()
-                    .to_string(),
-            ),
+            None => Some(None),
+            Some(a) => hcp_domain::upstream::AreaCode::parse("upstream_area_code", a)
+                .map(|c| Some(c.as_str().to_string()))
+                .map_err(|v| errors.push(format!("--upstream-area-code:{}", v.message)))
+                .ok(),
         };
-        anyhow::ensure!(self.upstream_timeout > 0, "--upstream-timeout 应大于 0 秒");
-        anyhow::ensure!(self.upstream_retry_max >= 5, "--upstream-retry-max 应至少 5 秒");
-        anyhow::ensure!(self.upstream_pull_every > 0, "--upstream-pull-every 应大于 0 秒");
+        if self.upstream_timeout == 0 {
+            errors.push("--upstream-timeout:应大于 0 秒".into());
+        }
+        if self.upstream_retry_max < 5 {
+            errors.push("--upstream-retry-max:应至少 5 秒".into());
+        }
+        if self.upstream_pull_every == 0 {
+            errors.push("--upstream-pull-every:应大于 0 秒".into());
+        }
         let county_key = match std::fs::read_to_string(county_key) {
-            Ok(text) => Some(
-                hcp_crypto::Sm2SecretKey::from_hex(text.trim())
-                    .map_err(|e| anyhow!("本县 SM2 密钥文件 {} 有误:{e}", county_key.display()))?,
-            ),
+            Ok(text) => hcp_crypto::Sm2SecretKey::from_hex(text.trim())
+                .map(Some)
+                .map_err(|e| errors.push(format!("本县 SM2 密钥文件 {} 有误:{e}", county_key.display())))
+                .ok(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 tracing::warn!(file = %county_key.display(), "no county SM2 key: evaluations made on the province's channels are not pulled until `hcp exchange keygen`");
+                Some(None)
+            }
+            Err(e) => {
+                errors.push(format!("无法读取本县 SM2 密钥文件 {}:{e}", county_key.display()));
                 None
             }
-            Err(e) => bail!("无法读取本县 SM2 密钥文件 {}:{e}", county_key.display()),
+        };
+        let (
+            Some(codes),
+            Some(app_mark),
+            Some(app_word),
+            Some(public_key),
+            Some(data_source),
+            Some(area_code),
+            Some(county_key),
+            true,
+        ) = (codes, app_mark, app_word, public_key, data_source, area_code, county_key, errors.is_empty())
+        else {
+            return Err(errors);
         };
         let config = hcp_app::exchange::UpstreamConfig {
             url: url.trim_end_matches('/').to_string(),
@@ -612,32 +615,36 @@ impl UpstreamArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// How many service records (a year's worth, spread over the last 365 days).
+    /// 办件数(近一年,分布在最近 365 天)
     #[arg(long, default_value_t = 50_000)]
     pub records: u64,
-    /// Random seed: the same seed gives the same county.
+    /// 随机种子:相同种子生成相同的县
     #[arg(long, default_value_t = 2020)]
     pub seed: u64,
+    #[command(flatten)]
+    pub county: CountyArgs,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
-    /// Run every job once, as of the given time, and exit.
+    /// 按给定时间运行一次全部后台任务后退出
     Run {
-        /// The time to run as, RFC 3339 (e.g. 2026-03-09T00:00:00+08:00).
+        /// 运行所按的时间,RFC 3339 格式,如 2026-03-09T00:00:00+08:00
         #[arg(long)]
         now: String,
+        #[command(flatten)]
+        county: CountyArgs,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ApikeyCommand {
-    /// Create a key; it is printed once, alone on the last line, and only its hash is kept.
+    /// 创建接口密钥;密钥只在最后一行单独打印一次,系统只保存其摘要
     Create {
-        /// The integrating system's name (records are unique per system and record number).
+        /// 对接系统的名称(办件按系统和办件编号区分)
         #[arg(long)]
         name: String,
-        /// Limit the key to this organization and everything under it (default: the whole county).
+        /// 只允许为此机构及其下级登记办件(默认全县)
         #[arg(long)]
         org: Option<String>,
     },
@@ -645,7 +652,7 @@ pub enum ApikeyCommand {
 
 /// Parses the command line, runs the command, and turns an error into a message and exit code 1.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

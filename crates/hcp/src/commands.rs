@@ -11,10 +11,11 @@ use hcp_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
-    ApikeyCommand, AuditCommand, BackupArgs, BackupCommand, CalendarCommand, CaseArgs, CatalogCommand, Cli, CloseOfDay,
-    Command, DeviceCommand, ExchangeCommand, ImportCommand, IntegrityCommand, JobsCommand, KeysCommand,
-    PlatformCommand, StatsCommand, UserCommand,
+    ApikeyCommand, AuditCommand, BackupArgs, BackupCommand, CalendarCommand, CatalogCommand, Cli, Command,
+    DeviceCommand, ExchangeCommand, ImportCommand, IntegrityCommand, JobsCommand, KeysCommand, PlatformCommand,
+    StatsCommand, UserCommand,
 };
+use crate::county::{CountyArgs, CountyRules};
 use crate::server::{Application, ServeConfig};
 
 /// Opens and migrates the database.
@@ -134,15 +135,17 @@ pub fn anchor_file_path(keys: &KeySource) -> std::path::PathBuf {
     }
 }
 
-/// Opens the database and the use cases, with the calendar as the database holds it.
-async fn open_app(url: &str, keys: &KeySource, close: CloseOfDay, cases: &CaseArgs) -> anyhow::Result<App> {
+/// Opens the database and the use cases, with the calendar as the database holds it; `rules` are the
+/// county's, for the commands that apply them (the others run with the defaults, which they never consult).
+async fn open_app(url: &str, keys: &KeySource, rules: Option<&CountyArgs>) -> anyhow::Result<App> {
+    let rules = rules.map(CountyArgs::checked).transpose()?;
     let store = open_store(url, 4).await?;
     let keys = load_keys(&store, keys).await?;
-    let app = App::new(store, "http://127.0.0.1:8080", keys)
-        .with_close_of_day(close.0)
-        .with_case_rules(cases.rules())
-        .with_result_rules(cases.result_rules()?)
-        .with_gateway(cases.gateway());
+    let mut app = App::new(store, "http://127.0.0.1:8080", keys);
+    if let Some(CountyRules { close_of_day, cases, results, gateway }) = rules {
+        app =
+            app.with_close_of_day(close_of_day).with_case_rules(cases).with_result_rules(results).with_gateway(gateway);
+    }
     app.reload_calendar().await.map_err(|e| anyhow::anyhow!(e.message()))?;
     Ok(app)
 }
@@ -153,11 +156,11 @@ fn parse_date(s: &str) -> anyhow::Result<chrono::NaiveDate> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url;
-    let close = cli.working_day_ends;
     let keys = default_key_source(&url, cli.data_keys_file.as_deref());
-    let cases = cli.cases;
     match cli.command {
-        Command::Calendar(cmd) => calendar(&open_app(&url, &keys, close, &cases).await?, cmd).await,
+        Command::Init(args) => crate::first_run::init(&url, &keys, args).await,
+        Command::Doctor(args) => crate::doctor::run(&url, &keys, &args).await,
+        Command::Calendar(cmd) => calendar(&open_app(&url, &keys, None).await?, cmd).await,
         Command::Audit(AuditCommand::Verify { anchor }) => crate::audit::verify(&url, &keys, anchor.as_deref()).await,
         Command::Audit(AuditCommand::Anchor) => {
             let store = crate::audit::open_keyed(&url, &keys).await?;
@@ -181,7 +184,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys(KeysCommand::Init) => keys_init(&url, &keys).await,
         Command::Keys(KeysCommand::Rotate { finish }) => {
-            let app = open_app(&url, &keys, close, &cases).await?;
+            let app = open_app(&url, &keys, None).await?;
             let report = app.rotate_keys(!finish, |_| {}).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!(
                 "当前数据密钥:{};本次重新加密 {} 条办件、{} 项工作人员信息,仍在旧密钥下 {} 条。",
@@ -233,27 +236,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => {
-            let mut cfg = ServeConfig::new(&url, args.listen);
-            cfg.audit_anchors = Some(anchor_file_path(&keys));
-            cfg.keys = keys;
-            cfg.close_of_day = close.0;
-            cfg.public_url = args.public_url;
-            cfg.jobs = !args.no_jobs;
-            cfg.trusted_proxies = args.trusted_proxy;
-            cfg.metrics_allow = args.metrics_allow;
-            cfg.metrics = !args.no_metrics;
-            cfg.safeguards.reveal_quota = args.reveal_quota;
-            cfg.safeguards.hotline_confirm = args.hotline_confirm;
-            cfg.http_limits = crate::listener::Limits {
-                header_timeout: Duration::from_secs(args.header_timeout),
-                request_timeout: Duration::from_secs(args.request_timeout),
-                idle_timeout: Duration::from_secs(args.idle_timeout),
-                max_connections: args.max_connections,
-            };
-            cfg.case_rules = cases.rules();
-            cfg.result_rules = cases.result_rules()?;
-            cfg.gateway = cases.gateway();
-            (cfg.upstream, cfg.upstream_codes) = args.upstream.config(&county_key_path(&cfg.keys))?;
+            let cfg = serve_config(&url, keys, &args)?;
             let mut application = Application::build(&cfg).await?;
             let app = application.app().clone();
             let mut demo = None;
@@ -332,7 +315,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => {
-            let app = open_app(&url, &keys, close, &cases).await?;
+            let app = open_app(&url, &keys, Some(&args.county)).await?;
             anyhow::ensure!(app.store.count_orgs().await? == 0, "数据库不是空的:演示数据只能加载到新数据库。");
             let started = std::time::Instant::now();
             let report = seed(&app, &DemoOptions { records: args.records, seed: args.seed, accounts: true }).await?;
@@ -340,9 +323,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("用时 {:.1} 秒。", started.elapsed().as_secs_f64());
             Ok(())
         }
-        Command::Jobs(JobsCommand::Run { now }) => {
+        Command::Jobs(JobsCommand::Run { now, county }) => {
             let now = hcp_domain::calendar::parse_instant("now", &now).map_err(|v| anyhow::anyhow!(v.message))?;
-            let app = open_app(&url, &keys, close, &cases).await?;
+            let app = open_app(&url, &keys, Some(&county)).await?;
             let report = app.run_jobs(now).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("默认评价:{} 条", report.default_evaluations);
             println!(
@@ -370,7 +353,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let app = open_app(&url, &keys, close, &cases).await?;
+            let app = open_app(&url, &keys, None).await?;
             let display = name.unwrap_or_else(|| username.clone());
             app.create_user(&username, &display, &password, &role, &org, staff.as_deref())
                 .await
@@ -378,12 +361,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("已创建账号 {username}。");
             Ok(())
         }
+        Command::Catalog(CatalogCommand::Template { file }) => crate::catalog::template(&file),
         Command::Catalog(CatalogCommand::Import { file }) => {
-            let app = open_app(&url, &keys, close, &cases).await?;
+            let app = open_app(&url, &keys, None).await?;
             crate::catalog::import(&app, &file).await
         }
-        Command::Integrity(IntegrityCommand::Scan { from, to }) => {
-            let app = open_app(&url, &keys, close, &cases).await?;
+        Command::Integrity(IntegrityCommand::Scan { from, to, county }) => {
+            let app = open_app(&url, &keys, Some(&county)).await?;
             let date = |field: &str, raw: &str| {
                 hcp_domain::calendar::parse_date(field, raw).map_err(|v| anyhow::anyhow!("--{field}: {}", v.message))
             };
@@ -398,21 +382,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Import(ImportCommand::History { file }) => {
-            let app = open_app(&url, &keys, close, &cases).await?;
+        Command::Import(ImportCommand::History { file, county }) => {
+            let app = open_app(&url, &keys, Some(&county)).await?;
             crate::catalog::import_history(&app, &file).await
         }
         Command::Exchange(ExchangeCommand::Keygen { force }) => crate::exchange::keygen(&county_key_path(&keys), force),
         Command::Exchange(cmd) => {
-            let app = open_app(&url, &keys, close, &cases).await?;
+            let app = open_app(&url, &keys, None).await?;
             crate::exchange::run(&app, cmd).await
         }
         Command::Device(cmd) => {
-            let app = open_app(&url, &keys, close, &cases).await?;
+            let app = open_app(&url, &keys, None).await?;
             device(&app, cmd).await
         }
         Command::Platform(PlatformCommand::Add { code, name, org }) => {
-            let app = open_app(&url, &keys, close, &cases).await?;
+            let app = open_app(&url, &keys, None).await?;
             let p = app
                 .add_platform_by(&hcp_app::audit::Actor::operator(), &|_| true, &code, &name, &org)
                 .await
@@ -421,20 +405,69 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Platform(PlatformCommand::List) => {
-            let app = open_app(&url, &keys, close, &cases).await?;
+            let app = open_app(&url, &keys, None).await?;
             for p in app.list_platforms().await.map_err(|e| anyhow::anyhow!(e.message()))? {
                 println!("{}\t{}\t{}\t{}", p.code, p.name, p.org_code, p.org_name);
             }
             Ok(())
         }
         Command::Apikey(ApikeyCommand::Create { name, org }) => {
-            let app = open_app(&url, &keys, close, &cases).await?;
+            let app = open_app(&url, &keys, None).await?;
             let key = app.create_api_key(&name, org.as_deref()).await.map_err(|e| anyhow::anyhow!(e.message()))?;
             println!("已为“{name}”创建接口密钥。密钥只显示这一次,请妥善保存:");
             println!("{key}");
             Ok(())
         }
     }
+}
+
+/// `serve`'s configuration from its options, every mistake listed at once (issue 28 §4): the county's rules,
+/// the exchange, the HTTP limits and the public address are all checked before anything starts.
+fn serve_config(url: &str, keys: KeySource, args: &crate::cli::ServeArgs) -> anyhow::Result<ServeConfig> {
+    let mut errors = Vec::new();
+    let rules = args.county.rules().map_err(|e| errors.extend(e)).ok();
+    let upstream = args.upstream.settings(&county_key_path(&keys)).map_err(|e| errors.extend(e)).ok();
+    let limits = crate::listener::Limits {
+        header_timeout: Duration::from_secs(args.header_timeout),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: args.max_connections,
+    };
+    if let Err(e) = limits.check() {
+        errors.push(format!("{e}"));
+    }
+    if let Some(public) = args.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty())
+        && !(public.starts_with("http://") || public.starts_with("https://"))
+    {
+        errors.push(format!("--public-url:访问地址应以 http:// 或 https:// 开头:{public}"));
+    }
+    if let Some(dir) = &args.backup_dir
+        && !dir.is_dir()
+    {
+        errors.push(format!("--backup-dir:备份目录 {} 不存在或不是目录,请先创建", dir.display()));
+    }
+    let (Some(rules), Some((upstream, codes)), true) = (rules, upstream, errors.is_empty()) else {
+        anyhow::bail!("{}", crate::county::listed(&errors));
+    };
+    let mut cfg = ServeConfig::new(url, args.listen);
+    cfg.audit_anchors = Some(anchor_file_path(&keys));
+    cfg.keys = keys;
+    cfg.close_of_day = rules.close_of_day;
+    cfg.public_url = args.public_url.clone().filter(|u| !u.trim().is_empty());
+    cfg.jobs = !args.no_jobs;
+    cfg.trusted_proxies = args.trusted_proxy.clone();
+    cfg.metrics_allow = args.metrics_allow.clone();
+    cfg.metrics = !args.no_metrics;
+    cfg.safeguards.reveal_quota = args.reveal_quota;
+    cfg.safeguards.hotline_confirm = args.hotline_confirm;
+    cfg.http_limits = limits;
+    cfg.case_rules = rules.cases;
+    cfg.result_rules = rules.results;
+    cfg.gateway = rules.gateway;
+    cfg.upstream = upstream;
+    cfg.upstream_codes = codes;
+    cfg.backup_dir = args.backup_dir.clone();
+    Ok(cfg)
 }
 
 async fn device(app: &App, cmd: DeviceCommand) -> anyhow::Result<()> {

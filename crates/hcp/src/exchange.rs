@@ -8,17 +8,30 @@ pub async fn run(app: &App, cmd: ExchangeCommand) -> anyhow::Result<()> {
     let fail = |e: hcp_app::AppError| anyhow::anyhow!(e.message());
     match cmd {
         ExchangeCommand::Status => {
+            let health = app.exchange_health().await.map_err(fail)?;
             let status = app.exchange_status().await.map_err(fail)?;
             let now = app.now();
+            let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map(hcp_domain::calendar::display_cst).unwrap_or_else(|| "无".into())
+            };
+            println!("状态:{}", health.state.name_zh());
+            println!("说明:{}", health.summary(now));
+            println!("上级平台地址:{}", health.url.as_deref().unwrap_or("未配置"));
+            println!("最近一次被接收的上报:{}", at(health.last_accepted_at));
+            println!("最近一次失败:{}", at(health.last_failure_at));
+            println!("失败原因:{}", health.last_error.as_deref().unwrap_or("无"));
+            println!("下次重试:{}", at(health.next_retry_at));
+            let oldest = health
+                .oldest_waiting_at
+                .map(|t| format!("{} 分钟", (now - t).num_minutes().max(0)))
+                .unwrap_or_else(|| "无".into());
+            println!("最早待报项目已等待:{oldest}");
+            if health.stalled {
+                println!("警告:有数据等待上报超过 30 分钟,期间没有任何上报被接收。");
+            }
+            println!("类别\t待上报\t发送中\t已接收\t被拒收");
             for k in &status.kinds {
-                let oldest = k
-                    .oldest_waiting
-                    .map(|t| format!(" oldest_waiting={}s", (now - t).num_seconds().max(0)))
-                    .unwrap_or_default();
-                println!(
-                    "{} waiting={} sent={} accepted={} rejected={}{oldest}",
-                    k.kind, k.waiting, k.sent, k.accepted, k.rejected
-                );
+                println!("{}\t{}\t{}\t{}\t{}", k.name, k.waiting, k.sent, k.accepted, k.rejected);
             }
             Ok(())
         }

@@ -6,7 +6,10 @@ pub mod backup;
 mod catalog;
 pub mod cli;
 pub mod commands;
+pub mod county;
+mod doctor;
 mod exchange;
+mod first_run;
 pub mod listener;
 pub mod server;
 

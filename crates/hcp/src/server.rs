@@ -42,6 +42,8 @@ pub struct ServeConfig {
     /// The upper-level 好差评 system, if this county is joined to it, and its codes.
     pub upstream: Option<hcp_app::exchange::UpstreamConfig>,
     pub upstream_codes: hcp_domain::upstream::Codes,
+    /// Where nightly backups go (for the go-live checklist; `commands.rs` starts the nightly job).
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 impl ServeConfig {
@@ -65,6 +67,7 @@ impl ServeConfig {
             result_rules: hcp_app::ResultRules::default(),
             upstream: None,
             upstream_codes: hcp_domain::upstream::Codes::builtin(),
+            backup_dir: None,
         }
     }
 }
@@ -98,11 +101,33 @@ impl Application {
             .with_safeguards(cfg.safeguards)
             .with_result_rules(cfg.result_rules.clone())
             .with_gateway(cfg.gateway.clone())
-            .with_upstream(cfg.upstream.clone(), cfg.upstream_codes.clone());
+            .with_upstream(cfg.upstream.clone(), cfg.upstream_codes.clone())
+            .with_deployment(hcp_app::go_live::Deployment {
+                public_url: cfg.public_url.clone(),
+                backup_dir: cfg.backup_dir.clone(),
+                key_file: match &cfg.keys {
+                    KeySource::File(p) => Some(p.clone()),
+                    KeySource::Text(_) => None,
+                },
+            });
         let app =
             if app.store.backend() == hcp_store::Backend::Postgres { app.with_completion_announcements() } else { app };
-        if let Some(up) = &cfg.upstream {
-            tracing::info!(url = %up.url, app_mark = %up.app_mark, "joined to the upper-level system");
+        // Configured is not connected: the exchange's state is reported once a push was answered (issue 28 §5).
+        app.store
+            .note_exchange_configured(cfg.upstream.as_ref().map(|u| u.url.as_str()), app.now())
+            .await
+            .context("无法记录上级平台配置")?;
+        match &cfg.upstream {
+            Some(up) => tracing::info!(
+                url = %up.url,
+                app_mark = %up.app_mark,
+                "upper-level exchange configured; its state (/console/exchange, hcp exchange status) shows once a push is answered"
+            ),
+            None => tracing::info!("no upper-level exchange configured: items are kept in the queue"),
+        }
+        if let Some(warning) = public_url_warning(cfg.public_url.as_deref(), addr) {
+            tracing::warn!("{warning}");
+            eprintln!("注意:{warning}");
         }
         app.reload_calendar().await.map_err(|e| anyhow::anyhow!("无法读取节假日安排:{}", e.message()))?;
         for w in app.warnings() {
@@ -161,6 +186,27 @@ impl Application {
         crate::listener::serve(self.listener, router, self.limits, shutdown_signal(), Duration::from_secs(10)).await?;
         self.app.store.close().await;
         Ok(())
+    }
+}
+
+/// Why evaluation links, device addresses and QR posters would not reach people: `--public-url` unset, or
+/// naming this machine itself, while the server listens on another interface (issue 28 §5).
+pub fn public_url_warning(public_url: Option<&str>, listen: SocketAddr) -> Option<String> {
+    let loopback_host = |url: &str| {
+        let host = url.split("://").nth(1).unwrap_or(url).split(['/', ':']).next().unwrap_or("");
+        host == "localhost"
+            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            || host.starts_with('[') && url.contains("[::1]")
+    };
+    match public_url {
+        None if !listen.ip().is_loopback() => Some(format!(
+            "未设置 --public-url:评价链接、二维码海报和评价器地址将使用 http://{listen},群众手机可能无法打开;\
+             请设为本服务在政务内网中的访问地址,如 --public-url http://10.1.2.3:8080"
+        )),
+        Some(url) if loopback_host(url) && !listen.ip().is_loopback() => Some(format!(
+            "--public-url {url} 指向本机(回环地址),群众手机和评价器无法打开评价链接;请设为本服务在政务内网中的访问地址"
+        )),
+        _ => None,
     }
 }
 

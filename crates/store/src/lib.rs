@@ -20,6 +20,9 @@ mod connect;
 mod error;
 mod evaluation_list;
 mod evaluations;
+mod exchange_health;
+mod first_run;
+mod go_live;
 mod history;
 mod inspections;
 mod integrity;
@@ -62,13 +65,16 @@ pub use connect::{Backend, redact as redact_url};
 pub use error::StoreError;
 pub use evaluation_list::{EvaluationFacts, EvaluationFilter, EvaluationListRow};
 pub use evaluations::{EvaluationEvidence, EvaluationRow, NewEvaluation};
+pub use exchange_health::{ExchangeHealthRow, PushOutcome};
+pub use first_run::{FirstAdmin, FirstRun};
+pub use go_live::SetupCounts;
 pub use history::{HistoryCatalog, HistoryWritten};
 pub use inspections::{
     InspectionEvaluationRow, InspectionRow, InspectionWrite, NewInspection, NewInspectionEvaluation,
 };
 pub use integrity::{FlagConclusion, FlagRow, SavedFlags};
 pub use keys::{ReencryptedApplicant, StoredApplicant};
-pub use outbox::{MessageRow, NewMessage, SealedSecret};
+pub use outbox::{DeliveredVia, MessageRow, NewMessage, SealedSecret};
 pub use public_cases::PublicCaseRow;
 pub use records::{EncryptedApplicant, EvaluationContext, NewServiceRecord, RecordInsert, RecordRow};
 pub use referrals::{CommentRow, NewReferral, ReferralRow};

@@ -46,7 +46,35 @@ pub struct MessageRow {
     pub attempts: i64,
     pub last_error: Option<String>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// How it left, when delivered (`None` for messages delivered before this was recorded).
+    pub delivered_via: Option<DeliveredVia>,
     pub next_attempt_at: DateTime<Utc>,
+}
+
+/// How a delivered message left: only `Webhook` reached a person (issue 28 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveredVia {
+    /// The SMS or messaging gateway answered 2xx.
+    Webhook,
+    /// No gateway was configured: the message was written to the log only.
+    Log,
+}
+
+impl DeliveredVia {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeliveredVia::Webhook => "webhook",
+            DeliveredVia::Log => "log",
+        }
+    }
+
+    fn parse(s: &str) -> Result<DeliveredVia, StoreError> {
+        match s {
+            "webhook" => Ok(DeliveredVia::Webhook),
+            "log" => Ok(DeliveredVia::Log),
+            other => Err(StoreError::Corrupt(format!("outbox.delivered_via {other:?}"))),
+        }
+    }
 }
 
 pub(crate) async fn insert_messages(conn: &mut AnyConnection, messages: &[NewMessage]) -> Result<(), StoreError> {
@@ -104,7 +132,7 @@ pub(crate) async fn notify_staff_of_cases(
 macro_rules! message_select {
     () => {
         "SELECT id, recipient_kind, recipient, recipient_key_id, template, body, case_id, created_at, attempts,
-            last_error, delivered_at, next_attempt_at, secret_key_id, secret_enc FROM outbox "
+            last_error, delivered_at, delivered_via, next_attempt_at, secret_key_id, secret_enc FROM outbox "
     };
 }
 
@@ -126,6 +154,11 @@ fn message_row(r: &sqlx::any::AnyRow) -> Result<MessageRow, StoreError> {
         attempts: r.try_get("attempts")?,
         last_error: r.try_get("last_error")?,
         delivered_at: r.try_get::<Option<i64>, _>("delivered_at")?.map(from_ms),
+        delivered_via: r
+            .try_get::<Option<String>, _>("delivered_via")?
+            .as_deref()
+            .map(DeliveredVia::parse)
+            .transpose()?,
         next_attempt_at: from_ms(r.try_get("next_attempt_at")?),
     })
 }
@@ -148,7 +181,7 @@ impl Store {
              WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $2
                  AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at, id LIMIT $3{lock})
              RETURNING id, recipient_kind, recipient, recipient_key_id, template, body, case_id, created_at,
-                 attempts, last_error, delivered_at, next_attempt_at, secret_key_id, secret_enc"
+                 attempts, last_error, delivered_at, delivered_via, next_attempt_at, secret_key_id, secret_enc"
         );
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -163,10 +196,13 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn mark_delivered(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET delivered_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2")
-            .bind(to_ms(at))
-            .bind(id)
+    pub async fn mark_delivered(&self, id: i64, at: DateTime<Utc>, via: DeliveredVia) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET delivered_at = $1, delivered_via = $2, claimed_until = NULL, last_error = NULL WHERE id = $3",
+        )
+        .bind(to_ms(at))
+        .bind(via.as_str())
+        .bind(id)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -184,10 +220,12 @@ impl Store {
     }
 
     /// Counts messages written before `before` as delivered then (loading history: the demo's past).
-    pub async fn mark_history_delivered(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done =
-            sqlx::query("UPDATE outbox SET delivered_at = created_at WHERE delivered_at IS NULL AND created_at < $1")
-                .bind(to_ms(before))
+    pub async fn mark_history_delivered(&self, before: DateTime<Utc>, via: DeliveredVia) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET delivered_at = created_at, delivered_via = $1 WHERE delivered_at IS NULL AND created_at < $2",
+        )
+        .bind(via.as_str())
+        .bind(to_ms(before))
                 .execute(&self.pool)
                 .await?;
         Ok(done.rows_affected())

@@ -6,8 +6,10 @@
 
 mod plan;
 pub mod read;
+mod template;
 
 pub use plan::{Counts, columns};
+pub use template::template_xlsx;
 
 use crate::audit::Actor;
 use crate::catalog_admin::CatalogKind;

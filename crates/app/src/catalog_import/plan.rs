@@ -17,65 +17,83 @@ use super::read::Sheet;
 use crate::catalog_admin::{CatalogKind, parse_code, parse_days};
 use crate::keys::StaffField;
 
-struct Col {
-    zh: &'static str,
+pub(super) struct Col {
+    pub(super) zh: &'static str,
     en: &'static str,
-    required: bool,
+    pub(super) required: bool,
+    /// What the column holds and which values it takes, for the template's 说明 sheet.
+    pub(super) note: &'static str,
 }
 
-const fn col(zh: &'static str, en: &'static str, required: bool) -> Col {
-    Col { zh, en, required }
+const fn col(zh: &'static str, en: &'static str, required: bool, note: &'static str) -> Col {
+    Col { zh, en, required, note }
 }
+
+const CODE: &str = "1–32 位字母、数字、- 或 _,全县唯一,导入后不能更改";
+const ORG_REF: &str = "所属机构的机构代码(本文件“机构”表中或系统中已有)";
 
 const ORG: &[Col] = &[
-    col("机构代码", "org_code", true),
-    col("名称", "name", true),
-    col("类型", "kind", true),
-    col("上级机构代码", "parent_code", false),
-    col("统一社会信用代码", "credit_code", false),
-    col("行政区划代码", "area_code", false),
+    col("机构代码", "org_code", true, CODE),
+    col("名称", "name", true, "机构全称,不超过 50 个字"),
+    col(
+        "类型",
+        "kind",
+        true,
+        "县、市、乡镇、村、社区、部门之一(也可写 county、city、township、village、community、department)",
+    ),
+    col(
+        "上级机构代码",
+        "parent_code",
+        false,
+        "新增机构必填;系统中还没有任何机构时,本县(类型为县或市)这一行留空,作为最上级机构",
+    ),
+    col("统一社会信用代码", "credit_code", false, "18 位,含校验位;对接省平台时需要"),
+    col("行政区划代码", "area_code", false, "12 位数字,如 510899000000;对接省平台时需要"),
 ];
 const HALL: &[Col] = &[
-    col("大厅编码", "hall_code", true),
-    col("名称", "name", true),
-    col("类型", "kind", true),
-    col("所属机构代码", "org_code", true),
+    col("大厅编码", "hall_code", true, CODE),
+    col("名称", "name", true, "大厅名称,如 青山县政务服务中心"),
+    col("类型", "kind", true, "政务服务大厅、便民服务中心、便民服务点之一"),
+    col("所属机构代码", "org_code", true, ORG_REF),
 ];
 const WINDOW: &[Col] = &[
-    col("窗口编码", "window_code", true),
-    col("名称", "name", true),
-    col("类型", "kind", true),
-    col("大厅编码", "hall_code", true),
-    col("所属机构代码", "org_code", true),
+    col("窗口编码", "window_code", true, CODE),
+    col("名称", "name", true, "窗口名称,如 综合窗口1号"),
+    col("类型", "kind", true, "综合窗口、部门专窗之一"),
+    col("大厅编码", "hall_code", true, "窗口所在大厅的编码(本文件“大厅”表中或系统中已有)"),
+    col("所属机构代码", "org_code", true, ORG_REF),
 ];
 const STAFF: &[Col] = &[
-    col("工号", "staff_number", true),
-    col("姓名", "name", true),
-    col("所属机构代码", "org_code", true),
-    col("窗口编码", "window_code", false),
-    col("手机号", "mobile", false),
-    col("身份证号", "id_number", false),
+    col("工号", "staff_number", true, CODE),
+    col("姓名", "name", true, "工作人员姓名"),
+    col("所属机构代码", "org_code", true, ORG_REF),
+    col("窗口编码", "window_code", false, "常驻窗口的编码(可空)"),
+    col("手机号", "mobile", false, "11 位手机号(可空;加密保存,导入后不再显示)"),
+    col("身份证号", "id_number", false, "18 位身份证号码(可空;加密保存,导入后不再显示)"),
 ];
 const ITEM: &[Col] = &[
-    col("事项编码", "item_code", true),
-    col("名称", "name", true),
-    col("类别", "category", true),
-    col("主管机构代码", "org_code", true),
-    col("法定时限", "legal_days", false),
-    col("承诺时限", "promised_days", false),
-    col("实施编码", "implementation_code", false),
-    col("业务办理项编码", "handle_item_code", false),
+    col("事项编码", "item_code", true, CODE),
+    col("名称", "name", true, "事项名称,不超过 50 个字"),
+    col("类别", "category", true, "八类之一,写全称、简称或代码均可,见下方“事项类别”"),
+    col("主管机构代码", "org_code", true, ORG_REF),
+    col("法定时限", "legal_days", false, "工作日数 1–365(可空)"),
+    col("承诺时限", "promised_days", false, "工作日数 1–365(可空)"),
+    col("实施编码", "implementation_code", false, "31 位事项实施编码(对接省平台时需要)"),
+    col("业务办理项编码", "handle_item_code", false, "33 位业务办理项编码(对接省平台时需要)"),
 ];
 
-const PLATFORM: &[Col] =
-    &[col("平台编码", "platform_code", true), col("名称", "name", true), col("运行机构代码", "org_code", true)];
+const PLATFORM: &[Col] = &[
+    col("平台编码", "platform_code", true, CODE),
+    col("名称", "name", true, "平台名称,如 青山县政务服务网"),
+    col("运行机构代码", "org_code", true, "运行该平台的机构代码"),
+];
 
 /// The columns of each kind, in the order of the documented templates (docs/catalog-import.md).
 pub fn columns(kind: CatalogKind) -> Vec<&'static str> {
     cols(kind).iter().map(|c| c.zh).collect()
 }
 
-fn cols(kind: CatalogKind) -> &'static [Col] {
+pub(super) fn cols(kind: CatalogKind) -> &'static [Col] {
     match kind {
         CatalogKind::Org => ORG,
         CatalogKind::Hall => HALL,
@@ -232,6 +250,11 @@ struct Planner<'a> {
     file: &'a str,
     errors: Vec<LineError>,
     orgs: HashMap<String, KnownOrg>,
+    /// Rows of this file with an error, by code: (sheet, line) — organizations, halls and windows, which
+    /// other rows refer to.
+    bad_orgs: HashMap<String, (String, usize)>,
+    bad_halls: HashMap<String, (String, usize)>,
+    bad_windows: HashMap<String, (String, usize)>,
 }
 
 impl Planner<'_> {
@@ -293,7 +316,17 @@ pub fn plan(
 ) -> Result<Plan, Vec<LineError>> {
     let mut errors = Vec::new();
     let tables = tables(sheets, &mut errors);
-    let mut p = Planner { snap, keys, scope, file, errors, orgs: HashMap::new() };
+    let mut p = Planner {
+        snap,
+        keys,
+        scope,
+        file,
+        errors,
+        orgs: HashMap::new(),
+        bad_orgs: HashMap::new(),
+        bad_halls: HashMap::new(),
+        bad_windows: HashMap::new(),
+    };
     for (code, o) in &snap.orgs {
         p.orgs.insert(code.clone(), KnownOrg { parent: o.parent_code.clone(), path: Some(o.path.clone()) });
     }
@@ -336,6 +369,25 @@ fn seen_twice(seen: &mut HashMap<String, usize>, t: &Table<'_>, code: &str, line
     seen.insert(code.to_string(), line).map(|first| t.error(line, 0, format!("与第 {first} 行重复。")))
 }
 
+/// Codes of a table's rows that have an error (code → line), so that a row referring to one of them is told
+/// where the trouble is rather than that the code does not exist.
+fn bad_rows(errors: &[LineError], t: &Table<'_>) -> HashMap<String, usize> {
+    let lines: HashSet<usize> = errors.iter().filter(|e| e.sheet == t.sheet.name).map(|e| e.line).collect();
+    t.sheet
+        .rows
+        .iter()
+        .filter(|(line, _)| lines.contains(line))
+        .map(|(line, row)| (t.get(row, 0).to_string(), *line))
+        .filter(|(code, _)| !code.is_empty())
+        .collect()
+}
+
+/// "X 在本文件第 N 行,该行有错误" for a reference to a bad row of the same file (another sheet named).
+fn in_bad_row(t: &Table<'_>, what: &str, code: &str, bad: &(String, usize)) -> String {
+    let sheet = if bad.0 == t.sheet.name { String::new() } else { format!("“{}”表", bad.0) };
+    format!("{what}“{code}”在本文件{sheet}第 {} 行,该行有错误;请先修正该行。", bad.1)
+}
+
 fn plan_orgs(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport) -> Counts {
     let mut counts = Counts::default();
     let mut seen = HashMap::new();
@@ -345,7 +397,7 @@ fn plan_orgs(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport) -> 
         let e = &mut p.errors;
         let code = take(e, t, line, 0, parse_code("code", t.get(row, 0), "机构代码"));
         let name = take(e, t, line, 1, parse_text("name", t.get(row, 1), 50, "名称"));
-        let kind = coded(t.get(row, 2), OrgKind::ALL, OrgKind::as_str, OrgKind::name_zh);
+        let kind = OrgKind::ALL.iter().copied().find(|k| k.as_str() == t.get(row, 2) || k.name_zh() == t.get(row, 2));
         if kind.is_none() {
             e.push(t.error(
                 line,
@@ -366,17 +418,29 @@ fn plan_orgs(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport) -> 
         }
         rows.push((line, code, name, kind, parent, credit, area));
     }
+    // Every row's code and parent as typed, good or bad, to follow a new organization's chain of parents.
+    let typed: HashMap<String, (usize, Option<String>)> = t
+        .sheet
+        .rows
+        .iter()
+        .map(|(line, row)| {
+            (t.get(row, 0).to_string(), (*line, Some(t.get(row, 3)).filter(|s| !s.is_empty()).map(str::to_string)))
+        })
+        .collect();
     // Organizations this file adds join the known tree, so their children (in any order) find them.
     for (_, code, _, _, parent, _, _) in &rows {
         if !p.snap.orgs.contains_key(code) {
             p.orgs.insert(code.clone(), KnownOrg { parent: parent.clone(), path: None });
         }
     }
+    // On an empty database, one county or city without a parent starts the tree (issue 28 §1).
+    let may_add_root = p.snap.orgs.is_empty() && p.scope.is_none();
+    let mut root: Option<usize> = None;
     let mut adds = Vec::new();
     for (line, code, name, kind, parent, credit, area) in rows {
         match p.snap.orgs.get(&code) {
             Some(stored) => {
-                if stored.kind != kind {
+                if stored.kind != kind.as_str() {
                     p.errors.push(t.error(line, 2, "导入不能更改已有机构的类型。"));
                     continue;
                 }
@@ -391,7 +455,7 @@ fn plan_orgs(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport) -> 
                 let entry = OrgEntry {
                     code: code.clone(),
                     name,
-                    kind: kind.to_string(),
+                    kind: kind.as_str().to_string(),
                     parent_code: stored.parent_code.clone(),
                     path: stored.path.clone(),
                     credit_code: credit.or_else(|| stored.credit_code.clone()),
@@ -405,45 +469,66 @@ fn plan_orgs(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport) -> 
                 }
             }
             None => {
-                let Some(parent) = parent else {
-                    p.errors.push(t.error(line, 3, "新增机构须填写上级机构代码。"));
-                    continue;
-                };
-                if !p.orgs.contains_key(&parent) || parent == code {
-                    p.errors.push(t.error(line, 3, format!("上级机构“{parent}”不存在(本文件和系统中都没有)。")));
-                    continue;
-                }
-                if !p.in_scope(&code) {
-                    p.errors.push(t.error(line, 3, "上级机构不在您的管理范围内,或上级关系形成了循环。"));
-                    continue;
-                }
                 let entry = OrgEntry {
                     code: code.clone(),
                     name,
-                    kind: kind.to_string(),
-                    parent_code: Some(parent),
+                    kind: kind.as_str().to_string(),
+                    parent_code: parent.clone(),
                     path: String::new(),
                     credit_code: credit,
                     area_code: area,
                 };
-                adds.push((line, entry));
+                let Some(parent) = parent else {
+                    if !may_add_root {
+                        p.errors.push(t.error(line, 3, "新增机构须填写上级机构代码。"));
+                    } else if !kind.may_be_top_level() {
+                        p.errors.push(t.error(
+                            line,
+                            3,
+                            "系统中还没有机构:最上级机构的类型应为“县”或“市”,其余机构须填写上级机构代码(也可先用 `hcp init` 建立本县)。",
+                        ));
+                    } else if let Some(first) = root {
+                        p.errors.push(t.error(
+                            line,
+                            3,
+                            format!("最上级机构只能有一个(第 {first} 行已是最上级);其余机构须填写上级机构代码。"),
+                        ));
+                    } else {
+                        root = Some(line);
+                        adds.push((line, entry));
+                    }
+                    continue;
+                };
+                if parent == code {
+                    p.errors.push(t.error(line, 3, "上级机构不能是它自己。"));
+                } else if !p.snap.orgs.contains_key(&parent) && !typed.contains_key(&parent) {
+                    p.errors.push(t.error(line, 3, format!("上级机构“{parent}”不存在(本文件和系统中都没有)。")));
+                } else {
+                    adds.push((line, entry));
+                }
             }
         }
     }
     // Parents before children: each pass adds those whose parent is stored or already added.
     let mut placed: HashSet<String> = HashSet::new();
     while !adds.is_empty() {
-        let (ready, waiting): (Vec<_>, Vec<_>) = adds.into_iter().partition(|(_, e)| {
-            let parent = e.parent_code.as_deref().unwrap_or("");
-            p.snap.orgs.contains_key(parent) || placed.contains(parent)
+        let (ready, waiting): (Vec<_>, Vec<_>) = adds.into_iter().partition(|(_, e)| match e.parent_code.as_deref() {
+            None => true,
+            Some(parent) => p.snap.orgs.contains_key(parent) || placed.contains(parent),
         });
         if ready.is_empty() {
-            for (line, _) in waiting {
-                p.errors.push(t.error(line, 3, "上级关系形成了循环。"));
+            let bad = bad_rows(&p.errors, t);
+            for (line, e) in waiting {
+                let message = why_not_placed(t, &e.code, &typed, &bad, p.snap);
+                p.errors.push(t.error(line, 3, message));
             }
             break;
         }
         for (line, e) in ready {
+            if !p.in_scope(&e.code) {
+                p.errors.push(t.error(line, 3, "上级机构不在您的管理范围内。"));
+                continue;
+            }
             placed.insert(e.code.clone());
             count(&mut counts, Some(ImportOp::Add));
             let details = p.details(line, &e.code, ImportOp::Add);
@@ -451,12 +536,45 @@ fn plan_orgs(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport) -> 
         }
         adds = waiting;
     }
+    p.bad_orgs = bad_rows(&p.errors, t).into_iter().map(|(c, l)| (c, (t.sheet.name.clone(), l))).collect();
     counts
+}
+
+/// Why a new organization could not be placed under its parent: the chain of parents in this file reaches
+/// a row with an error (named), or comes back to itself (a real cycle).
+fn why_not_placed(
+    t: &Table<'_>,
+    code: &str,
+    typed: &HashMap<String, (usize, Option<String>)>,
+    bad: &HashMap<String, usize>,
+    snap: &CatalogSnapshot,
+) -> String {
+    let mut seen = HashSet::from([code.to_string()]);
+    let mut at = typed.get(code).and_then(|(_, p)| p.clone());
+    let direct = at.clone().unwrap_or_default();
+    while let Some(parent) = at {
+        if let Some(line) = bad.get(&parent) {
+            return if parent == direct {
+                in_bad_row(t, "上级机构", &parent, &(t.sheet.name.clone(), *line))
+            } else {
+                format!("上级机构“{direct}”未能导入:它的上级“{parent}”(本文件第 {line} 行)有错误;请先修正该行。")
+            };
+        }
+        if snap.orgs.contains_key(&parent) || !seen.insert(parent.clone()) {
+            break;
+        }
+        at = typed.get(&parent).and_then(|(_, p)| p.clone());
+    }
+    "上级关系形成了循环(上级机构最终又指向本行)。".into()
 }
 
 /// An organization reference of a row: known and in the importer's scope.
 fn org_ref(p: &mut Planner<'_>, t: &Table<'_>, line: usize, col: usize, code: &str) -> bool {
-    if !p.orgs.contains_key(code) {
+    if let Some(bad) = p.bad_orgs.get(code) {
+        let message = in_bad_row(t, "机构", code, bad);
+        p.errors.push(t.error(line, col, message));
+        false
+    } else if !p.orgs.contains_key(code) {
         p.errors.push(t.error(line, col, format!("机构“{code}”不存在(本文件和系统中都没有)。")));
         false
     } else if !p.in_scope(code) {
@@ -513,6 +631,7 @@ fn plan_halls(
             import.halls.push((op, entry, details));
         }
     }
+    p.bad_halls = bad_rows(&p.errors, t).into_iter().map(|(c, l)| (c, (t.sheet.name.clone(), l))).collect();
     counts
 }
 
@@ -544,7 +663,11 @@ fn plan_windows(
         let hall = t.get(row, 3).to_string();
         let hall_ok = p.snap.halls.contains_key(&hall) || new_halls.contains_key(&hall);
         if !hall_ok {
-            p.errors.push(t.error(line, 3, format!("大厅“{hall}”不存在(本文件和系统中都没有)。")));
+            let message = match p.bad_halls.get(&hall) {
+                Some(bad) => in_bad_row(t, "大厅", &hall, bad),
+                None => format!("大厅“{hall}”不存在(本文件和系统中都没有)。"),
+            };
+            p.errors.push(t.error(line, 3, message));
         }
         let org = t.get(row, 4).to_string();
         let org_ok = org_ref(p, t, line, 4, &org);
@@ -571,6 +694,7 @@ fn plan_windows(
             import.windows.push((op, entry, details));
         }
     }
+    p.bad_windows = bad_rows(&p.errors, t).into_iter().map(|(c, l)| (c, (t.sheet.name.clone(), l))).collect();
     counts
 }
 
@@ -587,7 +711,11 @@ fn plan_staff(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport, ne
         let window = Some(t.get(row, 3)).filter(|s| !s.is_empty()).map(str::to_string);
         let window_ok = match &window {
             Some(w) if !p.snap.windows.contains_key(w) && !new_windows.contains(w) => {
-                p.errors.push(t.error(line, 3, format!("窗口“{w}”不存在(本文件和系统中都没有)。")));
+                let message = match p.bad_windows.get(w) {
+                    Some(bad) => in_bad_row(t, "窗口", w, bad),
+                    None => format!("窗口“{w}”不存在(本文件和系统中都没有)。"),
+                };
+                p.errors.push(t.error(line, 3, message));
                 false
             }
             _ => true,
@@ -666,13 +794,22 @@ fn plan_items(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport) ->
         let e = &mut p.errors;
         let code = take(e, t, line, 0, parse_code("code", t.get(row, 0), "事项编码"));
         let name = take(e, t, line, 1, parse_text("name", t.get(row, 1), 50, "名称"));
-        let category = coded(t.get(row, 2), Category::ALL, Category::as_str, Category::name_zh);
+        let category = Category::from_text(t.get(row, 2)).map(Category::as_str);
         if category.is_none() {
-            e.push(t.error(
-                line,
-                2,
-                format!("应为以下之一:{}。", Category::ALL.iter().map(|k| k.name_zh()).collect::<Vec<_>>().join("、")),
-            ));
+            e.push(
+                t.error(
+                    line,
+                    2,
+                    format!(
+                        "应为以下之一(写全称、简称或代码均可):{}。",
+                        Category::ALL
+                            .iter()
+                            .map(|k| format!("{}({})", k.name_zh(), k.short_zh()))
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    ),
+                ),
+            );
         }
         let legal = take(e, t, line, 4, parse_days("legal_days", t.get(row, 4), "法定时限"));
         let promised = take(e, t, line, 5, parse_days("promised_days", t.get(row, 5), "承诺时限"));

@@ -384,6 +384,12 @@ async fn every_role_against_every_console_route(app: TestApp) {
         ("POST", "/console/catalog/changes", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/import", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         (
+            "GET",
+            "/console/catalog/template.xlsx",
+            [403, 403, 403, 200, 403, 403, 200],
+            [403, 403, 403, 200, 403, 403, 200],
+        ),
+        (
             "POST",
             "/console/catalog/retirements",
             [403, 403, 403, 422, 403, 403, 422],

@@ -216,10 +216,12 @@ fn detail_html(app: &App, c: &Console, d: &CaseDetail, appeal: Option<&hcp_app::
                     td { (recipient_zh(&m.recipient_kind)) }
                     td { (m.body) }
                     td {
-                        @match (m.delivered_at, &m.last_error) {
-                            (Some(t), _) => { "已发送 " (display_cst(t)) }
-                            (None, Some(err)) => { "发送失败 " (m.attempts) " 次,将重试(" (err) ")" }
-                            (None, None) => { "待发送" }
+                        @match (m.delivery, m.delivered_at, &m.last_error) {
+                            ("sent", Some(t), _) => { "已发送 " (display_cst(t)) }
+                            ("logged_only", _, _) => { span.late { "仅记录日志(未配置短信平台)" } }
+                            (_, Some(t), _) => { "已处理 " (display_cst(t)) "(发送方式未记录)" }
+                            (_, None, Some(err)) => { "发送失败 " (m.attempts) " 次,将重试(" (err) ")" }
+                            (_, None, None) => { "待发送" }
                         }
                     }
                 }

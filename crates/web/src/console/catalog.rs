@@ -423,6 +423,7 @@ fn page_html(
             strong { "从文件导入(CSV 或 Excel)" } " "
             label { "文件 " input type="file" name="file" accept=".csv,.xlsx"; } " "
             button type="submit" { "导入" } " "
+            a href="/console/catalog/template.xlsx" download { "下载导入模板(含填写说明)" } " "
             details {
                 summary { "文件格式" }
                 p {
@@ -625,6 +626,15 @@ pub async fn import(State(app): State<App>, CsrfMultipart { console: c, posted }
         },
     };
     outcome(&app, &c, &FormData::parse(b""), result).await
+}
+
+/// `GET /console/catalog/template.xlsx`: the import template with its 说明 sheet (as `hcp catalog template`).
+pub async fn template(c: Console) -> PageResult {
+    gate(&c)?;
+    let bytes = hcp_app::catalog_import::template_xlsx().map_err(|e| {
+        AppError::Internal(hcp_store::StoreError::Corrupt(format!("the import template could not be written: {e}")))
+    })?;
+    Ok(crate::controllers::download::xlsx_download("基础信息导入模板.xlsx", bytes))
 }
 
 /// `POST /console/catalog/devices`: registers a hall device; its address is shown once.

@@ -24,12 +24,29 @@ async fn page(app: &App, c: &Console, notice: Markup) -> PageResult {
     let body = html! {
         h2 { "与省平台对接" }
         (notice)
-        p {
-            @match &o.upper_level {
-                Some((url, mark)) => { "已对接上级平台 " code { (url) } "(appMark " (mark) ")。" }
-                None => { "未配置上级平台:数据在队列中保留,配置后自动上报(见 docs/upstream.md)。" }
-            }
+        @let h = &o.health;
+        @let summary = h.summary(app.now());
+        @match h.state {
+            hcp_app::exchange_health::ExchangeState::Failing => { (crate::html::alert(&summary, Some("exchange-state"))) }
+            _ => { p #exchange-state { (summary) } }
         }
+        @if h.stalled {
+            (crate::html::alert("有数据等待上报超过 30 分钟,期间没有任何上报被省平台接收,请检查网络和对接参数。", None))
+        }
+        (table(&["项目", "内容"], html! {
+            tr { td { "状态" } td { (h.state.name_zh()) } }
+            tr { td { "上级平台地址" } td {
+                @match &o.upper_level {
+                    Some((url, mark)) => { code { (url) } "(appMark " (mark) ")" }
+                    None => { (h.url.as_deref().unwrap_or("未配置")) }
+                }
+            } }
+            tr { td { "最近一次被接收的上报" } td { (h.last_accepted_at.map(display_cst).unwrap_or_else(|| "无".into())) } }
+            tr { td { "最近一次失败" } td { (h.last_failure_at.map(display_cst).unwrap_or_else(|| "无".into())) } }
+            tr { td { "失败原因" } td { (h.last_error.as_deref().unwrap_or("无")) } }
+            tr { td { "下次重试" } td { (h.next_retry_at.map(display_cst).unwrap_or_else(|| "—".into())) } }
+            tr { td { "最早待报项目" } td { (h.oldest_waiting_at.map(display_cst).unwrap_or_else(|| "—".into())) } }
+        }))
         h3 { "上报" }
         (table(&["类别", "待上报", "发送中", "已接收", "被拒收", "最早待报"], html! {
             @for k in &o.status.kinds {

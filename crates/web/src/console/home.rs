@@ -4,7 +4,7 @@ use axum::response::Response;
 use hcp_app::App;
 use hcp_app::browse::EvaluationQuery;
 use hcp_app::cases::Inbox;
-use hcp_app::policy::Action;
+use hcp_app::policy::{Action, Role};
 use hcp_domain::metrics::{percent, score};
 
 use maud::{Markup, html};
@@ -125,9 +125,42 @@ pub async fn show(State(app): State<App>, c: Console) -> Response {
     {
         links.push(("/console/orders", "整改通知(连续排名靠后)"));
     }
+    // The center's and system administrators see what the operators must act on, and the go-live checklist.
+    let operator = c.who.has_role(Role::CenterAdmin) || c.who.has_role(Role::SystemAdmin);
+    let (warnings, checks) = if operator {
+        let warnings = app.connection_warnings().await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "home: the operators' warnings could not be read");
+            app.warnings()
+        });
+        let checks = app
+            .go_live_checks(&app.deployment)
+            .await
+            .map_err(|e| tracing::error!(error = %e, "home: the go-live checklist could not be read"))
+            .ok();
+        (warnings, checks)
+    } else {
+        (Vec::new(), None)
+    };
     let body = html! {
         h2 { "工作台" }
-        @if c.who.may(Action::ImportCalendar, None) {
+        @if operator {
+            @for w in &warnings { p.alert role="alert" { (w.message) } }
+            @if let Some(checks) = &checks {
+                @let failed = checks.iter().filter(|c| !c.ok).count();
+                details #go-live open[failed > 0] {
+                    summary {
+                        "上线检查:"
+                        @if failed == 0 { "全部通过" } @else { (failed) " 项未通过" }
+                        "(同 hcp doctor)"
+                    }
+                    ul {
+                        @for ch in checks {
+                            li { @if ch.ok { "✓ " } @else { span.late { "✗ " } } strong { (ch.title) } ":" (ch.detail) }
+                        }
+                    }
+                }
+            }
+        } @else if c.who.may(Action::ImportCalendar, None) {
             @for w in app.warnings() { p.alert role="alert" { (w.message) } }
         }
         (numbers(&app, &c).await)

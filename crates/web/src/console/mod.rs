@@ -112,6 +112,7 @@ pub fn routes() -> Vec<ConsoleRoute> {
         ConsoleRoute { method: "POST", path: "/console/catalog/moves", router: post(catalog::move_org) },
         ConsoleRoute { method: "POST", path: "/console/catalog/roles", router: post(catalog::account_role) },
         ConsoleRoute { method: "POST", path: "/console/catalog/import", router: post(catalog::import) },
+        ConsoleRoute { method: "GET", path: "/console/catalog/template.xlsx", router: get(catalog::template) },
         ConsoleRoute { method: "POST", path: "/console/catalog/devices", router: post(catalog::add_device) },
         ConsoleRoute { method: "POST", path: "/console/catalog/platforms", router: post(catalog::add_platform) },
         ConsoleRoute { method: "POST", path: "/console/catalog/devices/revoke", router: post(catalog::revoke_device) },

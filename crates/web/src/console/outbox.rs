@@ -12,12 +12,21 @@ use crate::html::{PageResult, notice, table};
 /// `GET /console/outbox`
 pub async fn show(State(app): State<App>, c: Console) -> PageResult {
     let o = app.outbox_overview(&c.who).await?;
-    let gateway = if o.gateway == "webhook" { "短信/消息平台" } else { "仅写入日志(未配置短信平台)" };
     let body = html! {
         h2 { "通知发送情况" }
-        p {
-            "发送方式:" (gateway) "。共 " (o.total) " 条,已发送 " (o.delivered) " 条,待发送 " (o.total - o.delivered)
-            " 条。网关故障时通知保留并自动重试,不会丢失。"
+        @if o.gateway == "webhook" {
+            p {
+                "发送方式:短信/消息平台。共 " (o.total) " 条,已处理 " (o.delivered) " 条,待发送 " (o.total - o.delivered)
+                " 条。网关故障时通知保留并自动重试,不会丢失。"
+            }
+        } @else {
+            (crate::html::alert(
+                &format!(
+                    "未配置短信平台:通知仅记录日志,没有发给任何人(共 {} 条,已记录日志 {} 条)。请在启动参数中设置 --sms-webhook(见 docs/上线指南.md)。",
+                    o.total, o.delivered
+                ),
+                None,
+            ))
         }
         @if o.waiting.is_empty() {
             (notice("没有待发送的通知。"))
