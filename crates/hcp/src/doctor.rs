@@ -15,8 +15,15 @@ pub async fn run(url: &str, keys: &KeySource, args: &DoctorArgs) -> anyhow::Resu
     let loaded = match load_keys(&store, keys).await {
         Ok(k) => k,
         Err(e) => {
+            // Without keys nothing else can be opened; on an empty database the first run makes them.
+            if store.count_orgs().await? == 0 {
+                lines.push(
+                    "✗ 本县机构:还没有最上级机构:运行 hcp init --org-code 代码 --org-name 名称 --admin-username admin(同时生成数据密钥)"
+                        .into(),
+                );
+            }
+            lines.push(format!("✗ 数据密钥:{e:#}"));
             println!("{}", lines.join("\n"));
-            println!("✗ 数据密钥:{e:#}");
             anyhow::bail!("上线检查未通过:数据密钥无法使用。");
         }
     };

@@ -796,11 +796,10 @@ fn plan_items(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport) ->
         let name = take(e, t, line, 1, parse_text("name", t.get(row, 1), 50, "名称"));
         let category = Category::from_text(t.get(row, 2)).map(Category::as_str);
         if category.is_none() {
-            e.push(
-                t.error(
-                    line,
-                    2,
-                    format!(
+            e.push(t.error(
+                line,
+                2,
+                format!(
                         "应为以下之一(写全称、简称或代码均可):{}。",
                         Category::ALL
                             .iter()
@@ -808,8 +807,7 @@ fn plan_items(p: &mut Planner<'_>, t: &Table<'_>, import: &mut CatalogImport) ->
                             .collect::<Vec<_>>()
                             .join("、")
                     ),
-                ),
-            );
+            ));
         }
         let legal = take(e, t, line, 4, parse_days("legal_days", t.get(row, 4), "法定时限"));
         let promised = take(e, t, line, 5, parse_days("promised_days", t.get(row, 5), "承诺时限"));

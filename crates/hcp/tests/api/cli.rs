@@ -277,7 +277,8 @@ async fn exchange_keygen_and_bad_upstream_configuration() {
     // Status and lists on an empty queue; a list needs to be told which.
     let o = hcp(&["exchange", "status", "--database-url", &url]);
     assert!(o.status.success());
-    assert!(stdout(&o).contains("service waiting=0 sent=0 accepted=0 rejected=0"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("状态:未配置"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("办件\t0\t0\t0\t0"), "{}", stdout(&o));
     assert!(hcp(&["exchange", "list", "--rejected", "--database-url", &url]).status.success());
     assert!(hcp(&["exchange", "list", "--unmatched", "--database-url", &url]).status.success());
     assert!(!hcp(&["exchange", "list", "--database-url", &url]).status.success());
@@ -302,7 +303,8 @@ async fn exchange_keygen_and_bad_upstream_configuration() {
     let err = serve(&[&full[..], &["--upstream-public-key", "04abc"]].concat());
     assert!(err.contains("公钥") && err.contains("130"), "{err}");
     let err = serve(&["--upstream-public-key", &public]);
-    assert!(err.contains("appMark"), "{err}");
+    // Every missing setting named in one run, not one per restart (issue 28 §4).
+    assert!(err.contains("appMark") && err.contains("appWord") && err.contains("dataSource"), "{err}");
     let codes = dir.path().join("codes.json");
     std::fs::write(&codes, r#"{"indicators": {"S111": "501"}}"#).unwrap();
     let codes = codes.display().to_string();
@@ -330,9 +332,23 @@ fn the_countys_numbers_are_options() {
     ] {
         assert!(stdout(&o).contains(option), "{option}");
     }
-    let o = hcp(&["--level-weights", "100,80,90,40,0", "migrate", "--database-url", "sqlite:///nonexistent/x.db"]);
+    // Every mistake at once (issue 28 §4), before anything is opened.
+    let o = hcp(&[
+        "serve",
+        "--level-weights",
+        "100,80,90,40,0",
+        "--bottom-group",
+        "worst:3",
+        "--database-url",
+        "sqlite:///nonexistent/x.db",
+    ]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("逐级不增"), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("配置有 2 处错误") && err.contains("逐级不增") && err.contains("末位规则"), "{err}");
+    // The county's numbers are options of the commands that apply them, not of every command.
+    let o = hcp(&["migrate", "--level-weights", "100,80,60,40,0", "--database-url", "sqlite:///nonexistent/x.db"]);
+    assert!(!o.status.success());
+    assert!(!stdout(&hcp(&["catalog", "import", "--help"])).contains("--level-weights"));
 }
 
 /// Issue 15 §4: the operator adds and lists platforms from the command line; a bad one is refused with reasons.

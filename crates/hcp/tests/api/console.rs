@@ -41,12 +41,24 @@ fn hidden_csrf(html: &str) -> String {
 }
 
 async fn try_login(app: &TestApp, username: &str, password: &str) -> (u16, Option<Browser>) {
+    try_login_at(&app.base, username, password).await
+}
+
+/// Logs in to a server at `base` (one started as a process, say).
+pub async fn login_at(base: &str, username: &str, password: &str) -> Browser {
+    let (status, b) = try_login_at(base, username, password).await;
+    assert_eq!(status, 303, "{username} logs in");
+    b.unwrap()
+}
+
+async fn try_login_at(base: &str, username: &str, password: &str) -> (u16, Option<Browser>) {
+    let url = |path: &str| format!("{base}{path}");
     let http = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-    let form = http.get(app.url("/login")).send().await.unwrap();
+    let form = http.get(url("/login")).send().await.unwrap();
     let login_cookie = set_cookie(&form, "hcp_login_csrf").unwrap();
     let token = hidden_csrf(&form.text().await.unwrap());
     let res = http
-        .post(app.url("/login"))
+        .post(url("/login"))
         .header("cookie", format!("hcp_login_csrf={login_cookie}"))
         .form(&[("csrf", token.as_str()), ("username", username), ("password", password)])
         .send()
@@ -57,9 +69,9 @@ async fn try_login(app: &TestApp, username: &str, password: &str) -> (u16, Optio
         return (status, None);
     };
     let page =
-        http.get(app.url("/console/password")).header("cookie", format!("hcp_session={cookie}")).send().await.unwrap();
+        http.get(url("/console/password")).header("cookie", format!("hcp_session={cookie}")).send().await.unwrap();
     let csrf = hidden_csrf(&page.text().await.unwrap());
-    (status, Some(Browser { http, base: app.base.clone(), cookie, csrf }))
+    (status, Some(Browser { http, base: base.to_string(), cookie, csrf }))
 }
 
 pub async fn login(app: &TestApp, username: &str) -> Browser {

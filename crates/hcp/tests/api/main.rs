@@ -20,6 +20,7 @@ mod durability;
 mod evaluations;
 mod exchange;
 mod faults;
+mod first_day;
 mod floods;
 mod history;
 mod inspections;
