@@ -59,8 +59,10 @@ pub struct DemoReport {
     /// Bad-review cases, worked to every state, and appeals filed.
     pub cases: u64,
     pub appeals: u64,
-    /// Monthly reports published for the past year (with the rectification orders they issued).
+    /// Monthly reports published for the past year.
     pub reports: u64,
+    /// What the database holds of the features the summary names (rectification orders, integrity flags …).
+    pub story: crate::demo_story::StoryCounts,
 }
 
 const TOWNSHIPS: [&str; 30] = [
@@ -237,6 +239,9 @@ enum WindowLevel {
 }
 
 struct Catalog {
+    /// The township whose own center serves worse than the rest: it ranks at the bottom month after month,
+    /// so the demo's reports issue rectification orders as real ones would.
+    weak_org: i64,
     windows: Vec<DemoWindow>,
     items: Vec<(i64, usize, Category)>,
     dept_org: Vec<i64>,
@@ -363,7 +368,7 @@ impl App {
             for (i, off) in chunk.iter().enumerate() {
                 let seq = done + i as u64 + 1;
                 let rec = self.demo_record(&mut rng, &cat, now - Duration::milliseconds(*off), seq);
-                if let Some(e) = demo_evaluation(&mut rng, &rec, now) {
+                if let Some(e) = demo_evaluation(&mut rng, &rec, now, cat.weak_org) {
                     evals.push((i, e));
                 }
                 owned.push(rec);
@@ -420,8 +425,12 @@ impl App {
         report.appeals = cases.appeals;
         if opts.records > 0 {
             report.reports = self.demo_reports(12).await?;
+            if opts.accounts {
+                self.seed_demo_story(&report).await?;
+            }
             self.store.mark_history_delivered(now - Duration::days(1), self.gateway.via()).await?;
         }
+        report.story = self.story_counts().await?;
         Ok(report)
     }
 
@@ -445,6 +454,7 @@ impl App {
             )
             .await?;
         let mut orgs = 1;
+        let mut weak_org = 0;
         let mut staff_count = 0;
         let mut dept_org = Vec::new();
         let mut dept_credit = Vec::new();
@@ -574,6 +584,9 @@ impl App {
                 )
                 .await?;
             orgs += 1;
+            if t + 1 == TOWNSHIPS.len() {
+                weak_org = township;
+            }
             let center = s
                 .insert_hall(&NewHall {
                     code: &format!("H-{tcode}"),
@@ -676,7 +689,7 @@ impl App {
                 .await?;
             items.push((id, *dept, *category));
         }
-        Ok(Catalog { windows, items, dept_org, orgs, staff: staff_count })
+        Ok(Catalog { weak_org, windows, items, dept_org, orgs, staff: staff_count })
     }
 
     fn demo_record(&self, rng: &mut StdRng, cat: &Catalog, received_at: DateTime<Utc>, seq: u64) -> OwnedRecord {
@@ -785,7 +798,7 @@ impl OwnedRecord {
 }
 
 /// Most applicants rate within a day or two; about one in eight never does (a default follows).
-fn demo_evaluation(rng: &mut StdRng, rec: &OwnedRecord, now: DateTime<Utc>) -> Option<NewEvaluation> {
+fn demo_evaluation(rng: &mut StdRng, rec: &OwnedRecord, now: DateTime<Utc>, weak_org: i64) -> Option<NewEvaluation> {
     if rng.random::<f64>() < 0.13 {
         return None;
     }
@@ -798,7 +811,11 @@ fn demo_evaluation(rng: &mut StdRng, rec: &OwnedRecord, now: DateTime<Utc>) -> O
     if at >= now || rec.default_due_at.is_some_and(|d| at >= d) {
         return None;
     }
-    let level = pick_level(rng);
+    let level = match pick_level(rng) {
+        // The weak township's own center: fewer delighted applicants (no more bad reviews, no extra draws).
+        Level::VerySatisfied | Level::Satisfied if rec.org_id == weak_org => Level::BasicallySatisfied,
+        level => level,
+    };
     let lc = Annex::get().for_level(level);
     let mut indicator_ids = Vec::new();
     let mut staff_ids = Vec::new();

@@ -19,6 +19,7 @@ pub mod clients;
 pub mod console;
 pub mod demo;
 mod demo_cases;
+pub mod demo_story;
 pub mod error;
 pub mod evaluations;
 pub mod exchange;

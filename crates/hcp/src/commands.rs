@@ -516,7 +516,16 @@ fn print_demo(r: &DemoReport) {
         r.orgs, r.windows, r.staff, r.items, r.records, r.evaluations
     );
     println!("差评工单 {} 件(近期工单处于各个办理阶段,部分逾期),申诉 {} 件。", r.cases, r.appeals);
-    println!("已发布近 {} 个月的月度通报(公众页面 /public),连续排名靠后的已下发整改通知。", r.reports);
+    let s = &r.story;
+    if r.reports > 0 {
+        println!("已发布月度通报 {} 份(公众页面 /public),下发整改通知 {} 件。", r.reports, s.rectification_orders);
+    }
+    if s.integrity_flags > 0 || s.inspections > 0 || s.referrals > 0 {
+        println!(
+            "评价真实性线索 {} 条(已办结 {} 条),调查暗访 {} 次,移送线索 {} 条;经办理平台办理的办件 {} 件。",
+            s.integrity_flags, s.flags_concluded, s.inspections, s.referrals, s.platform_records
+        );
+    }
     if !r.links.is_empty() {
         println!("可以直接试用的评价链接(尚未评价的近期办件):");
         for l in &r.links {

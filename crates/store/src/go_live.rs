@@ -56,3 +56,37 @@ impl Store {
         })
     }
 }
+
+/// How many of each feature the demo's summary names the database holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeatureCounts {
+    pub rectification_orders: i64,
+    pub integrity_flags: i64,
+    pub flags_concluded: i64,
+    pub inspections: i64,
+    pub referrals: i64,
+    pub platform_records: i64,
+}
+
+impl Store {
+    pub async fn feature_counts(&self) -> Result<FeatureCounts, StoreError> {
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM rectification_order) AS orders,
+                    (SELECT COUNT(*) FROM integrity_flag) AS flags,
+                    (SELECT COUNT(*) FROM integrity_flag WHERE state = 'concluded') AS concluded,
+                    (SELECT COUNT(*) FROM inspection) AS inspections,
+                    (SELECT COUNT(*) FROM referral) AS referrals,
+                    (SELECT COUNT(*) FROM service_record WHERE platform_id IS NOT NULL) AS platform_records",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(FeatureCounts {
+            rectification_orders: r.try_get("orders")?,
+            integrity_flags: r.try_get("flags")?,
+            flags_concluded: r.try_get("concluded")?,
+            inspections: r.try_get("inspections")?,
+            referrals: r.try_get("referrals")?,
+            platform_records: r.try_get("platform_records")?,
+        })
+    }
+}

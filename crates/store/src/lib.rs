@@ -67,7 +67,7 @@ pub use evaluation_list::{EvaluationFacts, EvaluationFilter, EvaluationListRow};
 pub use evaluations::{EvaluationEvidence, EvaluationRow, NewEvaluation};
 pub use exchange_health::{ExchangeHealthRow, PushOutcome};
 pub use first_run::{FirstAdmin, FirstRun};
-pub use go_live::SetupCounts;
+pub use go_live::{FeatureCounts, SetupCounts};
 pub use history::{HistoryCatalog, HistoryWritten};
 pub use inspections::{
     InspectionEvaluationRow, InspectionRow, InspectionWrite, NewInspection, NewInspectionEvaluation,

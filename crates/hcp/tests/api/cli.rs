@@ -195,6 +195,20 @@ async fn the_demo_has_cases_in_every_state() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(stdout(&o).contains("差评工单"), "{}", stdout(&o));
         let store = hcp_store::Store::connect(&url, 2).await.unwrap();
+        // Issue 28 §7: the summary states what the database holds, and the demo shows every feature it names.
+        let f = store.feature_counts().await.unwrap();
+        let summary = stdout(&o);
+        assert!(summary.contains(&format!("下发整改通知 {} 件", f.rectification_orders)), "{f:?}\n{summary}");
+        assert!(
+            summary.contains(&format!(
+                "评价真实性线索 {} 条(已办结 {} 条),调查暗访 {} 次,移送线索 {} 条;经办理平台办理的办件 {} 件",
+                f.integrity_flags, f.flags_concluded, f.inspections, f.referrals, f.platform_records
+            )),
+            "{f:?}\n{summary}"
+        );
+        assert!(f.rectification_orders > 0, "the weak township ranks last month after month: {f:?}");
+        assert!(f.flags_concluded >= 1 && f.integrity_flags > f.flags_concluded, "one concluded, one open: {f:?}");
+        assert!(f.inspections >= 1 && f.referrals >= 1 && f.platform_records >= 1, "{f:?}");
         let counts: std::collections::HashMap<String, i64> =
             store.case_state_counts().await.unwrap().into_iter().collect();
         for state in hcp_domain::case::CaseState::ALL {
