@@ -192,18 +192,12 @@ impl Application {
 /// Why evaluation links, device addresses and QR posters would not reach people: `--public-url` unset, or
 /// naming this machine itself, while the server listens on another interface (issue 28 §5).
 pub fn public_url_warning(public_url: Option<&str>, listen: SocketAddr) -> Option<String> {
-    let loopback_host = |url: &str| {
-        let host = url.split("://").nth(1).unwrap_or(url).split(['/', ':']).next().unwrap_or("");
-        host == "localhost"
-            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-            || host.starts_with('[') && url.contains("[::1]")
-    };
     match public_url {
         None if !listen.ip().is_loopback() => Some(format!(
             "未设置 --public-url:评价链接、二维码海报和评价器地址将使用 http://{listen},群众手机可能无法打开;\
              请设为本服务在政务内网中的访问地址,如 --public-url http://10.1.2.3:8080"
         )),
-        Some(url) if loopback_host(url) && !listen.ip().is_loopback() => Some(format!(
+        Some(url) if hcp_app::go_live::is_loopback_url(url) && !listen.ip().is_loopback() => Some(format!(
             "--public-url {url} 指向本机(回环地址),群众手机和评价器无法打开评价链接;请设为本服务在政务内网中的访问地址"
         )),
         _ => None,
@@ -345,4 +339,21 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("stopping: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_url_warning;
+
+    #[test]
+    fn a_public_address_phones_cannot_reach_is_warned_about() {
+        let open: std::net::SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let local: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert!(public_url_warning(None, open).unwrap().contains("未设置 --public-url"));
+        assert!(public_url_warning(Some("http://127.0.0.1:8080"), open).unwrap().contains("指向本机"));
+        assert!(public_url_warning(Some("http://localhost/"), open).is_some());
+        assert!(public_url_warning(Some("http://10.1.2.3:8080"), open).is_none());
+        // A server only this machine reaches (a trial, or behind nginx) needs no other address.
+        assert!(public_url_warning(None, local).is_none());
+    }
 }

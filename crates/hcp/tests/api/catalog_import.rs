@@ -7,7 +7,38 @@ use std::process::Command;
 use crate::both_backends;
 use crate::helpers::TestApp;
 
-both_backends!(files_import_all_or_nothing, a_workbook_with_a_sheet_per_kind, platforms_come_in_by_file);
+both_backends!(
+    files_import_all_or_nothing,
+    a_workbook_with_a_sheet_per_kind,
+    platforms_come_in_by_file,
+    cycles_only_when_real_and_no_second_root
+);
+
+/// Issue 28 §3: a real cycle is still named as one; a row under a bad row is told which; on a database with
+/// organizations, a row without a parent is refused (only an empty database takes a top-level row).
+async fn cycles_only_when_real_and_no_second_root(app: TestApp) {
+    let file = "机构代码,名称,类型,上级机构代码
+510899A1,甲镇,乡镇,510899A2
+510899A2,乙镇,乡镇,510899A1
+510899B1,丙镇,镇,510899
+510899B2,丁村,村,510899B1
+510899B3,戊组,村,510899B2
+510899C1,新县,县,
+";
+    let errors = import(&app, "orgs.csv", file).await.unwrap_err();
+    let text = errors.join("\n");
+    assert!(text.contains("第 2 行“上级机构代码”:上级关系形成了循环"), "{text}");
+    assert!(text.contains("第 3 行“上级机构代码”:上级关系形成了循环"), "{text}");
+    assert!(text.contains("第 4 行“类型”"), "{text}");
+    assert!(text.contains("第 5 行“上级机构代码”:上级机构“510899B1”在本文件第 4 行,该行有错误"), "{text}");
+    assert!(
+        text.contains("第 6 行“上级机构代码”:上级机构“510899B2”未能导入:它的上级“510899B1”(本文件第 4 行)有错误"),
+        "{text}"
+    );
+    assert!(text.contains("第 7 行“上级机构代码”:新增机构须填写上级机构代码"), "{text}");
+    assert_eq!(errors.len(), 6, "{text}");
+    assert!(app.app.store.org_by_code("510899A1").await.unwrap().is_none(), "nothing written");
+}
 
 async fn import(app: &TestApp, name: &str, text: &str) -> Result<String, Vec<String>> {
     let actor = hcp_app::audit::Actor::operator();

@@ -31,6 +31,50 @@ fn every_command_has_help() {
     }
 }
 
+/// Issue 28 §6: every command's and option's help in Chinese, with Chinese headings; the county's options
+/// only where they apply, so that one file argument does not come with sixty lines.
+#[test]
+fn help_is_in_chinese_and_short_where_the_command_is() {
+    let top = stdout(&hcp(&["--help"]));
+    for command in ["init", "doctor", "serve", "catalog", "exchange", "backup"] {
+        assert!(top.contains(&format!("  {command} ")), "{command}: {top}");
+    }
+    assert!(top.contains("上线指南"), "{top}");
+    for args in [
+        vec!["--help"],
+        vec!["init", "--help"],
+        vec!["doctor", "--help"],
+        vec!["serve", "--help"],
+        vec!["catalog", "--help"],
+        vec!["catalog", "import", "--help"],
+        vec!["catalog", "template", "--help"],
+        vec!["user", "create", "--help"],
+        vec!["exchange", "status", "--help"],
+        vec!["calendar", "add-working-days", "--help"],
+        vec!["backup", "--help"],
+        vec!["integrity", "scan", "--help"],
+    ] {
+        let text = stdout(&hcp(&args));
+        assert!(text.contains("用法:") && text.contains("显示帮助"), "{args:?}: {text}");
+        for english in ["Usage:", "Options:", "Commands:", "Print help", "Arguments:"] {
+            assert!(!text.contains(english), "{args:?} shows {english}: {text}");
+        }
+        // Every option and argument line is followed by a description with Chinese in it.
+        let described = text.lines().filter(|l| l.trim_start().starts_with("--") || l.trim_start().starts_with("-h"));
+        for line in described {
+            let at = text.find(line).unwrap() + line.len();
+            let next = text[at..].lines().nth(1).unwrap_or("");
+            let chinese = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+            assert!(chinese(line) || chinese(next), "{args:?}: {line} has no Chinese description");
+        }
+    }
+    let import = stdout(&hcp(&["catalog", "import", "--help"]));
+    assert!(import.lines().count() < 25, "{import}");
+    assert!(!import.contains("--sms-webhook") && !import.contains("--level-weights"), "{import}");
+    let serve = stdout(&hcp(&["serve", "--help"]));
+    assert!(serve.contains("县里确定的规则") && serve.contains("与省平台对接"), "{serve}");
+}
+
 /// Issue 18 §6: `hcp --version` names the schema it brings; `hcp migrate --dry-run` lists what `migrate` would
 /// do and changes nothing.
 #[tokio::test]

@@ -365,3 +365,85 @@ async fn goes_live(backend: Backend) {
     assert!(!out(&o).contains('✗'), "{}", out(&o));
     assert!(out(&o).contains("上线检查全部通过"), "{}", out(&o));
 }
+
+/// Issue 28 §1: a city's database holds the city and, with `--another`, its counties; a second first run is
+/// refused with the reason, and every mistake of a run is named at once, nothing written.
+#[tokio::test]
+async fn a_city_adds_its_counties_with_another() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some((url, _db_dir)) = fresh_database(backend).await else { continue };
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("city.keys").display().to_string();
+        let city = County { url, keys, dir };
+        let o = city.hcp(&[
+            "init",
+            "--org-code",
+            "bad code",
+            "--org-name",
+            "",
+            "--org-kind",
+            "乡镇",
+            "--area-code",
+            "51",
+            "--admin-username",
+            "A",
+        ]);
+        assert!(!o.status.success());
+        let e = err(&o);
+        for says in ["机构代码", "机构名称", "不能作为最上级机构", "用户名"] {
+            assert!(e.contains(says), "{says}: {e}");
+        }
+        let o = city.hcp(&[
+            "init",
+            "--org-code",
+            "5108",
+            "--org-name",
+            "青山市",
+            "--org-kind",
+            "city",
+            "--admin-username",
+            "admin",
+        ]);
+        assert!(o.status.success(), "{}", err(&o));
+        let again =
+            city.hcp(&["init", "--org-code", "510899", "--org-name", "青山县", "--admin-username", "county.admin"]);
+        assert!(!again.status.success() && err(&again).contains("--another"), "{}", err(&again));
+        let o = city.hcp(&[
+            "init",
+            "--another",
+            "--org-code",
+            "510899",
+            "--org-name",
+            "青山县",
+            "--admin-username",
+            "county.admin",
+        ]);
+        assert!(o.status.success(), "{}", err(&o));
+        let o = city.hcp(&[
+            "init",
+            "--another",
+            "--org-code",
+            "5109",
+            "--org-name",
+            "又一市",
+            "--org-kind",
+            "city",
+            "--admin-username",
+            "x.admin",
+        ]);
+        assert!(!o.status.success() && err(&o).contains("--another 只能再增加一个县级机构"), "{}", err(&o));
+        let o = city.hcp(&[
+            "init",
+            "--another",
+            "--org-code",
+            "510899",
+            "--org-name",
+            "重名县",
+            "--admin-username",
+            "y.admin",
+        ]);
+        assert!(!o.status.success() && err(&o).contains("已被使用"), "{}", err(&o));
+        let o = city.hcp(&["doctor"]);
+        assert!(doctor_line(&out(&o), "本县机构").contains("青山市、青山县"), "{}", out(&o));
+    }
+}

@@ -71,14 +71,15 @@ async fn keys_rotate_re_encrypts_everything_and_old_data_stays_readable() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(
-        out.contains("当前数据密钥:k2") && out.contains("重新加密 1200 条") && out.contains("旧密钥下 0 条"),
+        // The demo's 1,200 records and the two of its story (issue 28 §7).
+        out.contains("当前数据密钥:k2") && out.contains("重新加密 1202 条") && out.contains("旧密钥下 0 条"),
         "{out}"
     );
     let after = std::fs::read_to_string(&key_file).unwrap();
     assert!(after.starts_with(&before) && after.contains("key k2"), "the old key stays until removed");
 
     let store = hcp_store::Store::connect(&url, 2).await.unwrap();
-    assert_eq!(store.applicant_key_counts().await.unwrap(), vec![("k2".to_string(), 1200)]);
+    assert_eq!(store.applicant_key_counts().await.unwrap(), vec![("k2".to_string(), 1202)]);
     // Staff members' mobiles and ID numbers (issue 13) went under the new key too.
     assert!(out.contains("项工作人员信息") && !out.contains("、0 项工作人员信息"), "{out}");
     assert!(store.staff_fields_not_under("k2").await.unwrap().is_empty());
