@@ -154,6 +154,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "role_not_held",
     "root_org",
     "server_busy",
+    "sheet_too_large",
     "sms_unconfigured",
     "staff_already_linked",
     "staff_needs_link",

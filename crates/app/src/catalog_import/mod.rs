@@ -73,7 +73,7 @@ impl App {
         bytes: &[u8],
         progress: &(dyn Fn(usize, usize) + Send + Sync),
     ) -> AppResult<ImportReport> {
-        let sheets = read::read(file_name, bytes).map_err(|m| AppError::invalid("file", "unreadable_file", m))?;
+        let sheets = read::read(file_name, bytes).map_err(|u| AppError::invalid("file", u.code, u.message))?;
         let snapshot = self.store.catalog_snapshot().await?;
         let plan = plan::plan(file_name, &sheets, &snapshot, &self.keys, scope).map_err(invalid)?;
         let total = plan.import.len();

@@ -11,8 +11,33 @@ both_backends!(
     files_import_all_or_nothing,
     a_workbook_with_a_sheet_per_kind,
     platforms_come_in_by_file,
-    cycles_only_when_real_and_no_second_root
+    cycles_only_when_real_and_no_second_root,
+    a_tiny_sparse_sheet_is_refused_and_the_server_stays_up
 );
+
+/// Issue 29 §1: a 2 KB workbook with one cell at XFD1048576 (it aborted the server, asking for 549 GB) is a
+/// 422 naming the limit, and the server goes on answering.
+async fn a_tiny_sparse_sheet_is_refused_and_the_server_stays_up(app: TestApp) {
+    crate::console::make_accounts(&app).await;
+    let center = crate::console::login(&app, "center").await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "机构代码").unwrap();
+    sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    assert!(bytes.len() < 10_000, "{}", bytes.len());
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let (status, page) = center.post_file("/console/catalog/import", &[], "sparse.xlsx", xlsx, &bytes).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("超出可导入的范围") && page.contains("100000 行"), "{page}");
+    let (status, _) = app.get_json("/healthz", None).await;
+    assert_eq!(status, 200, "the server is still up");
+    let actor = hcp_app::audit::Actor::operator();
+    match app.app.import_catalog(&actor, None, "sparse.xlsx", &bytes, &|_, _| {}).await {
+        Err(hcp_app::AppError::Invalid(v)) => assert_eq!(v[0].code, "sheet_too_large"),
+        other => panic!("{:?}", other.map(|r| r.summary())),
+    }
+}
 
 /// Issue 28 §3: a real cycle is still named as one; a row under a bad row is told which; on a database with
 /// organizations, a row without a parent is refused (only an empty database takes a top-level row).

@@ -154,7 +154,7 @@ impl Browser {
     }
 }
 
-async fn make_accounts(app: &TestApp) {
+pub async fn make_accounts(app: &TestApp) {
     for (user, role, org, staff) in ACCOUNTS {
         app.app.create_user(user, user, PASSWORD, role, org, staff).await.unwrap();
     }
