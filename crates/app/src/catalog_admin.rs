@@ -559,6 +559,23 @@ impl App {
                 format!("只有系统管理员可以授予或撤销“{}”角色。", parsed.name_zh()),
             ));
         }
+        // Nobody grants themselves a role (issue 29 §3): a center administrator made itself a hotline agent and
+        // a unit administrator, then revealed phone numbers and recorded evaluations under those hats.
+        if add && user.id == who.user_id {
+            return Err(AppError::denied("self_grant", "不能给自己授予角色,请由另一位管理员办理。"));
+        }
+        // The accounts that oversee others are the system administrator's to change, not their peers'.
+        let overseer = |r: &str| {
+            Role::parse(r).is_some_and(|r| {
+                matches!(r, Role::CenterAdmin | Role::CountyOffice | Role::Auditor | Role::SystemAdmin)
+            })
+        };
+        if !who.has_role(Role::SystemAdmin) && bindings.iter().any(|b| overseer(&b.role)) {
+            return Err(AppError::denied(
+                "overseer_account",
+                "只有系统管理员可以更改中心管理员、县政府办公室、审计员或系统管理员账号的角色。",
+            ));
+        }
         let org = self.managed_org(who, "org", org_code).await?;
         if add {
             let auditor = |r: &str| r == Role::Auditor.as_str();

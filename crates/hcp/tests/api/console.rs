@@ -1475,9 +1475,35 @@ async fn an_account_holds_several_roles() {
     let (status, page) = role("multi", "auditor", IN, "add").await;
     assert_eq!(status, 422, "{page}");
     assert!(page.contains("只有系统管理员"), "{page}");
+    // The center changes no overseer's roles (issue 29 §3); the system administrator may, within the rules.
     let (status, page) = role("auditor", "unit_admin", IN, "add").await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("只有系统管理员可以更改"), "{page}");
+    let admin = login(&app, "admin").await;
+    let (status, page) = admin
+        .post(
+            "/console/catalog/roles",
+            &[("username", "auditor"), ("role", "unit_admin"), ("org", IN), ("action", "add")],
+        )
+        .await;
     assert_eq!(status, 409, "{page}");
     assert!(page.contains("审计员账号不能兼任其他角色"), "{page}");
+    // Nobody grants a role to themselves: not the center (it made itself a hotline agent and a unit
+    // administrator), not the system administrator.
+    for (who, browser) in [("center", &center), ("admin", &admin)] {
+        let (status, page) = browser
+            .post(
+                "/console/catalog/roles",
+                &[("username", who), ("role", "hotline_agent"), ("org", IN), ("action", "add")],
+            )
+            .await;
+        assert_eq!(status, 403, "{who}: {page}");
+        assert!(page.contains("不能给自己授予角色"), "{page}");
+    }
+    // Nor does the center change another center administrator's roles.
+    app.app.create_user("center2", "center2", PASSWORD, "center_admin", "510899", None).await.unwrap();
+    let (status, page) = role("center2", "unit_admin", IN, "add").await;
+    assert_eq!(status, 403, "{page}");
     assert_eq!(role("multi", "emperor", IN, "add").await.0, 422);
     let (status, page) = role("multi", "staff", IN, "add").await;
     assert_eq!(status, 422);
