@@ -38,7 +38,9 @@ impl PullReport {
 }
 
 /// Reads one pulled I2 item: its key, and what it means in our terms (or, naming the field, why not).
-pub fn read_item(codes: &Codes, item: &serde_json::Value) -> Option<PulledItem> {
+/// `now` bounds `assessTime`: an evaluation from the future (beyond a few minutes of clock drift) is kept as
+/// invalid with the reason, never stored (issue 29 §4: one dated 2031 was).
+pub fn read_item(codes: &Codes, item: &serde_json::Value, now: DateTime<Utc>) -> Option<PulledItem> {
     let project_no = item.get("projectNo")?.as_str()?.trim().to_string();
     let assess_number = match item.get("assessNumber") {
         Some(serde_json::Value::Number(n)) => n.as_i64()?,
@@ -52,11 +54,19 @@ pub fn read_item(codes: &Codes, item: &serde_json::Value) -> Option<PulledItem> 
         project_no,
         assess_number,
         item: item.to_string(),
-        evaluation: meaning(codes, item, assess_number),
+        evaluation: meaning(codes, item, assess_number, now),
     })
 }
 
-fn meaning(codes: &Codes, item: &serde_json::Value, assess_number: i64) -> Result<PulledEvaluation, String> {
+/// Clocks at the two ends may differ this much.
+const CLOCK_DRIFT: chrono::Duration = chrono::Duration::minutes(10);
+
+fn meaning(
+    codes: &Codes,
+    item: &serde_json::Value,
+    assess_number: i64,
+    now: DateTime<Utc>,
+) -> Result<PulledEvaluation, String> {
     if !(1..=2).contains(&assess_number) {
         return Err(format!("assessNumber 取值 {assess_number} 无效(应为 1 或 2)"));
     }
@@ -69,6 +79,12 @@ fn meaning(codes: &Codes, item: &serde_json::Value, assess_number: i64) -> Resul
         .and_then(serde_json::Value::as_str)
         .and_then(wire::parse_item_time)
         .ok_or("assessTime 缺失或格式不是 yyyy-MM-dd HH:mm:ss")?;
+    if created_at > now + CLOCK_DRIFT {
+        return Err(format!(
+            "assessTime {} 晚于当前时间,不予记录",
+            item.get("assessTime").and_then(serde_json::Value::as_str).unwrap_or("")
+        ));
+    }
     let (mut service, mut staff) = (Vec::new(), Vec::new());
     let detail = item.get("evalDetail").and_then(serde_json::Value::as_str).unwrap_or("");
     for code in detail.split([',', ',']).map(str::trim).filter(|c| !c.is_empty()) {
@@ -107,7 +123,7 @@ impl App {
         let audit = self.audit(&crate::audit::Actor::system(), "evaluation.pulled", "", serde_json::Value::Null);
         for row in self.store.pulled_items("unmatched", 1000).await? {
             let Ok(value) = serde_json::from_str::<serde_json::Value>(&row.item) else { continue };
-            if let Some(item) = read_item(&self.codes, &value) {
+            if let Some(item) = read_item(&self.codes, &value, now) {
                 report.count(self.store.take_pulled(&item, &audit).await?);
             }
         }
@@ -155,7 +171,7 @@ impl App {
                 }
             };
             for value in &items {
-                match read_item(&self.codes, value) {
+                match read_item(&self.codes, value, now) {
                     Some(item) => report.count(self.store.take_pulled(&item, &audit).await?),
                     None => {
                         report.invalid += 1;
@@ -195,7 +211,7 @@ mod tests {
         let codes = Codes::builtin();
         let item = json!({ "projectNo": "QS-1", "serviceNumber": 1, "assessNumber": 1, "satisfaction": 1, "pf": 2,
             "evalDetail": "S511,P51", "writingEvaluation": "太慢", "assessTime": "2026-03-02 08:30:00" });
-        let p = read_item(&codes, &item).unwrap();
+        let p = read_item(&codes, &item, chrono::Utc::now()).unwrap();
         let e = p.evaluation.unwrap();
         assert_eq!(
             (e.level, e.indicator_ids.as_str(), e.staff_indicator_ids.as_str()),
@@ -213,13 +229,14 @@ mod tests {
             for (k, v) in patch.as_object().unwrap() {
                 item[k] = v.clone();
             }
-            read_item(&codes, &item).unwrap().evaluation.unwrap_err()
+            read_item(&codes, &item, chrono::Utc::now()).unwrap().evaluation.unwrap_err()
         };
         assert!(bad(json!({ "satisfaction": 9 })).contains("satisfaction"));
         assert!(bad(json!({ "evalDetail": "999" })).contains("999"));
         assert!(bad(json!({ "evalDetail": "S511" })).contains("不属于"));
         assert!(bad(json!({ "assessTime": "昨天" })).contains("assessTime"));
+        assert!(bad(json!({ "assessTime": "2031-01-01 08:00:00" })).contains("晚于当前时间"), "issue 29 §4");
         assert!(bad(json!({ "assessNumber": 3 })).contains("assessNumber"));
-        assert!(read_item(&codes, &json!({ "assessNumber": 1 })).is_none());
+        assert!(read_item(&codes, &json!({ "assessNumber": 1 }), chrono::Utc::now()).is_none());
     }
 }

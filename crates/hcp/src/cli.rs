@@ -476,9 +476,12 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "与省平台对接")]
 pub struct UpstreamArgs {
-    /// 省平台接口的基础地址;数据发往 {地址}/service、{地址}/evaluation 等
+    /// 省平台接口的基础地址,须为 https://;数据发往 {地址}/service、{地址}/evaluation 等
     #[arg(long, env = "HCP_UPSTREAM_URL")]
     pub upstream_url: Option<String>,
+    /// 允许以 http:// 连接省平台(仅供联调测试;报文含群众个人信息,正式对接须用 https://)
+    #[arg(long, env = "HCP_UPSTREAM_ALLOW_HTTP")]
+    pub upstream_allow_http: bool,
     /// appMark:省平台分配给本系统的标识
     #[arg(long, env = "HCP_UPSTREAM_APP_MARK")]
     pub upstream_app_mark: Option<String>,
@@ -535,8 +538,12 @@ impl UpstreamArgs {
                 _ => Err(errors),
             };
         };
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            errors.push(format!("--upstream-url:上级平台地址应以 http:// 或 https:// 开头:{url}"));
+        if url.starts_with("http://") && !self.upstream_allow_http {
+            errors.push(format!(
+                "--upstream-url:上级平台地址须以 https:// 开头(报文含群众个人信息):{url};仅联调测试时可加 --upstream-allow-http"
+            ));
+        } else if !(url.starts_with("http://") || url.starts_with("https://")) {
+            errors.push(format!("--upstream-url:上级平台地址应以 https:// 开头:{url}"));
         }
         let mut need = |v: &Option<String>, flag: &str, what: &str| -> Option<String> {
             let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);

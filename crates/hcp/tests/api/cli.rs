@@ -357,7 +357,18 @@ async fn exchange_keygen_and_bad_upstream_configuration() {
         assert!(!o.status.success(), "{extra:?}");
         String::from_utf8_lossy(&o.stderr).into_owned()
     };
-    let full = ["--upstream-app-mark", "m", "--upstream-app-word", "w", "--upstream-data-source", "165"];
+    // Plain HTTP only when asked for (testing): the envelopes carry applicants' data (issue 29 §4).
+    let err = serve(&[]);
+    assert!(err.contains("须以 https:// 开头") && err.contains("--upstream-allow-http"), "{err}");
+    let full = [
+        "--upstream-allow-http",
+        "--upstream-app-mark",
+        "m",
+        "--upstream-app-word",
+        "w",
+        "--upstream-data-source",
+        "165",
+    ];
     let err = serve(&[&full[..], &["--upstream-public-key", "04abc"]].concat());
     assert!(err.contains("公钥") && err.contains("130"), "{err}");
     let err = serve(&["--upstream-public-key", &public]);

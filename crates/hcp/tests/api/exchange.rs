@@ -335,7 +335,7 @@ async fn serve_joined(db_url: &str, keys_file: &str, mock: &UpperLevel) -> tokio
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db_url, "--data-keys-file", keys_file])
-        .args(["--upstream-url", &mock.url, "--upstream-public-key", &mock.public_key])
+        .args(["--upstream-url", &mock.url, "--upstream-allow-http", "--upstream-public-key", &mock.public_key])
         .args([
             "--upstream-app-mark",
             crate::upper_level::APP_MARK,

@@ -263,6 +263,8 @@ async fn goes_live(backend: Backend) {
         [
             "--upstream-url",
             url,
+            // The mock upper level speaks plain HTTP; a real one must be https:// (issue 29 §4).
+            "--upstream-allow-http",
             "--upstream-public-key",
             &mock.public_key,
             "--upstream-app-mark",
