@@ -49,6 +49,7 @@ fn fresh_dir(dir: &Path) -> anyhow::Result<()> {
         );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("无法创建备份目录 {}", dir.display()))?;
+    owner_only(dir, 0o700)?;
     let probe = dir.join(".hcp-write-test");
     std::fs::write(&probe, b"").with_context(|| format!("备份目录 {} 不可写", dir.display()))?;
     std::fs::remove_file(&probe)?;
@@ -61,6 +62,20 @@ fn digest(path: &Path) -> anyhow::Result<ManifestFile> {
     let sm3 = hcp_crypto::sm3_reader(std::io::BufReader::new(file))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(ManifestFile { name, bytes, sm3: hcp_crypto::hex(&sm3) })
+}
+
+/// Makes a file or folder of a backup the owner's only (issue 29 §7): a copy of the database holds what the
+/// database holds, and its folder holds the keys.
+fn owner_only(path: &Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("无法设置 {} 的权限", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
 }
 
 /// Writes `bytes` readable by the owner only (keys).
@@ -114,6 +129,7 @@ pub async fn backup(store: &Store, keys: &KeySource, dir: &Path) -> anyhow::Resu
     if store.backend() == Backend::Sqlite {
         let db = dir.join(DATABASE);
         store.backup_into(&db).await.with_context(|| format!("无法写入数据库副本 {}", db.display()))?;
+        owner_only(&db, 0o600)?;
         files.push(digest(&db)?);
     }
     for (name, bytes) in key_files(keys)? {
@@ -131,7 +147,7 @@ pub async fn backup(store: &Store, keys: &KeySource, dir: &Path) -> anyhow::Resu
         created_at: Utc::now(),
         files,
     };
-    std::fs::write(dir.join(MANIFEST), serde_json::to_string_pretty(&manifest)?)?;
+    write_private(&dir.join(MANIFEST), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     Ok(BackupReport { dir: dir.to_path_buf(), files: manifest.files, seconds: started.elapsed().as_secs_f64() })
 }
 
@@ -252,6 +268,7 @@ pub async fn restore(url: &str, keys: &KeySource, dir: &Path, force: bool) -> an
         );
     }
     std::fs::copy(dir.join(DATABASE), &target).with_context(|| format!("无法写入 {}", target.display()))?;
+    owner_only(&target, 0o600)?;
     if !key_path.exists() {
         write_private(key_path, &backup_keys)?;
     }

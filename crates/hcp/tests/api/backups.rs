@@ -38,6 +38,16 @@ async fn back_up_verify_and_restore_with_the_refusals() {
     let o = hcp(&["backup", b, "--database-url", &url]);
     assert!(o.status.success(), "{}", out(&o));
     assert_eq!(names(Path::new(b)), ["hcp.db", "hcp.db.keys", "manifest.json"]);
+    // Owner-only, folder and every file (issue 29 §7): the copy holds what the database holds, and the keys.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(Path::new(b)), 0o700);
+        for f in names(Path::new(b)) {
+            assert_eq!(mode(&Path::new(b).join(&f)), 0o600, "{f}");
+        }
+    }
     // The same directory again: refused, nothing touched.
     let o = hcp(&["backup", b, "--database-url", &url]);
     assert!(!o.status.success());
@@ -62,6 +72,12 @@ async fn back_up_verify_and_restore_with_the_refusals() {
     let o = hcp(&["restore", b, "--database-url", &target]);
     assert!(o.status.success(), "{}", out(&o));
     assert!(dir.path().join("restored/hcp.db.keys").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let restored = std::fs::metadata(dir.path().join("restored/hcp.db")).unwrap().permissions().mode();
+        assert_eq!(restored & 0o777, 0o600, "a restored database is the owner's only");
+    }
     for check in [["stats", "check"], ["audit", "verify"]] {
         let o = hcp(&[check[0], check[1], "--database-url", &target]);
         assert!(o.status.success(), "{check:?}: {}", out(&o));
