@@ -454,6 +454,9 @@ pub struct ServeArgs {
     /// 同时打开的连接上限;超出时新连接立即得到 503 server_busy
     #[arg(long, env = "HCP_MAX_CONNECTIONS", default_value_t = 1000)]
     pub max_connections: usize,
+    /// 同一客户端地址同时打开的连接上限(前置代理 --trusted-proxy 的连接不按地址计);超出时新连接立即得到 503
+    #[arg(long, env = "HCP_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 100)]
+    pub max_connections_per_client: usize,
     /// 可读取 /metrics 的地址(逗号分隔;默认仅本机)。经可信反向代理时按真实客户端地址判断
     #[arg(long, env = "HCP_METRICS_ALLOW", value_delimiter = ',')]
     pub metrics_allow: Vec<std::net::IpAddr>,

@@ -432,6 +432,7 @@ fn serve_config(url: &str, keys: KeySource, args: &crate::cli::ServeArgs) -> any
         request_timeout: Duration::from_secs(args.request_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         max_connections: args.max_connections,
+        max_connections_per_client: args.max_connections_per_client,
     };
     if let Err(e) = limits.check() {
         errors.push(format!("{e}"));

@@ -29,6 +29,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
+    /// Open connections one client address may hold (issue 29 §5): one client holding 400 of 300 starved
+    /// everyone else. Connections from a trusted proxy are not counted per address (it carries many clients).
+    pub max_connections_per_client: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +42,8 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(90),
             max_connections: 1000,
+            // A hall's Wi-Fi behind one address still gets plenty; one client cannot take the rest.
+            max_connections_per_client: 100,
         }
     }
 }
@@ -47,8 +52,14 @@ impl Limits {
     /// Refuses settings that would cut off answers being written: the idle limit must exceed the request limit
     /// (nothing moves on a connection while its request is being worked).
     pub fn check(&self) -> anyhow::Result<()> {
-        if self.header_timeout.is_zero() || self.request_timeout.is_zero() || self.max_connections == 0 {
-            anyhow::bail!("--header-timeout、--request-timeout 与 --max-connections 须大于 0");
+        if self.header_timeout.is_zero()
+            || self.request_timeout.is_zero()
+            || self.max_connections == 0
+            || self.max_connections_per_client == 0
+        {
+            anyhow::bail!(
+                "--header-timeout、--request-timeout、--max-connections 与 --max-connections-per-client 须大于 0"
+            );
         }
         if self.idle_timeout <= self.request_timeout {
             anyhow::bail!(
@@ -67,10 +78,12 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    trusted_proxies: &[std::net::IpAddr],
     shutdown: impl Future<Output = ()>,
     drain: Duration,
 ) -> io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let per_client = PerClient::new(limits.max_connections_per_client, trusted_proxies);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
@@ -87,6 +100,10 @@ pub async fn serve(
                 }
             },
             () = &mut shutdown => break,
+        };
+        let Some(client_slot) = per_client.take(peer.ip()) else {
+            tokio::spawn(refuse_busy(stream));
+            continue;
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tokio::spawn(refuse_busy(stream));
@@ -121,6 +138,7 @@ pub async fn serve(
                 tracing::debug!(error = %e, "connection ended");
             }
             drop(permit);
+            drop(client_slot);
         });
     }
     drop(listener);
@@ -128,6 +146,54 @@ pub async fn serve(
         tracing::warn!("connections still open after {} s; closing them", drain.as_secs());
     }
     Ok(())
+}
+
+/// Open connections per client address, for the per-client cap.
+#[derive(Clone)]
+struct PerClient {
+    cap: usize,
+    exempt: Arc<[std::net::IpAddr]>,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+/// One counted connection of a client; given back when dropped.
+struct ClientSlot {
+    ip: Option<std::net::IpAddr>,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+impl PerClient {
+    fn new(cap: usize, exempt: &[std::net::IpAddr]) -> PerClient {
+        PerClient { cap, exempt: Arc::from(exempt), open: Arc::default() }
+    }
+
+    /// A slot for one more connection of `ip`, unless it holds its cap already.
+    fn take(&self, ip: std::net::IpAddr) -> Option<ClientSlot> {
+        if self.exempt.contains(&ip) {
+            return Some(ClientSlot { ip: None, open: self.open.clone() });
+        }
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(ip).or_insert(0);
+        if *n >= self.cap {
+            tracing::warn!(cap = self.cap, "a client reached its share of open connections; refusing more");
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot { ip: Some(ip), open: self.open.clone() })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let Some(ip) = self.ip else { return };
+        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&ip);
+            }
+        }
+    }
 }
 
 /// Answers a connection over the cap with a 503 problem and closes it. The request is read first (briefly), so

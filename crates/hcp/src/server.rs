@@ -81,6 +81,8 @@ pub struct Application {
     /// The jobs already ran at start (see [`Application::run_jobs_now`]): the scheduler's first round waits.
     jobs_done_at_start: bool,
     database_url: String,
+    /// Proxies whose connections carry many clients: not capped per address.
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Application {
@@ -141,6 +143,7 @@ impl Application {
             anchors: cfg.audit_anchors.clone(),
             jobs_done_at_start: false,
             database_url: cfg.database_url.clone(),
+            trusted_proxies: cfg.trusted_proxies.clone(),
         })
     }
 
@@ -183,7 +186,16 @@ impl Application {
         let (url, completions) = (self.database_url.clone(), self.app.completions.clone());
         tokio::spawn(async move { hcp_store::listen_for_completions(&url, || completions.notify_waiters()).await });
         let router = hcp_web::router(self.app.clone());
-        crate::listener::serve(self.listener, router, self.limits, shutdown_signal(), Duration::from_secs(10)).await?;
+        let trusted = self.trusted_proxies.clone();
+        crate::listener::serve(
+            self.listener,
+            router,
+            self.limits,
+            &trusted,
+            shutdown_signal(),
+            Duration::from_secs(10),
+        )
+        .await?;
         self.app.store.close().await;
         Ok(())
     }

@@ -37,6 +37,7 @@ async fn a_slow_client_is_cut_off() {
         request_timeout: Duration::from_secs(2),
         idle_timeout: Duration::from_secs(3),
         max_connections: 100,
+        ..Default::default()
     };
     let app = app_with(limits).await;
     // Half a request head, then nothing: closed after the header timeout.
@@ -86,6 +87,7 @@ async fn past_the_connection_cap_an_answer_at_once() {
         request_timeout: Duration::from_secs(20),
         idle_timeout: Duration::from_secs(30),
         max_connections: 3,
+        ..Default::default()
     };
     let app = app_with(limits).await;
     let mut holders = Vec::new();
@@ -124,4 +126,40 @@ fn limits_that_would_cut_answers_are_refused() {
     assert!(bad.check().unwrap_err().to_string().contains("--idle-timeout"));
     assert!(hcp::listener::Limits { max_connections: 0, ..Default::default() }.check().is_err());
     assert!(hcp::listener::Limits::default().check().is_ok());
+}
+
+/// Issue 29 §5: one client holding its share of connections is refused more, at once, while another client is
+/// still served — one client holding 400 of 300 connections had starved everyone else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_take_every_connection() {
+    let limits = hcp::listener::Limits {
+        header_timeout: Duration::from_secs(20),
+        request_timeout: Duration::from_secs(20),
+        idle_timeout: Duration::from_secs(30),
+        max_connections: 10,
+        max_connections_per_client: 4,
+    };
+    let app = app_with(limits).await;
+    let port: u16 = addr(&app).rsplit(':').next().unwrap().parse().unwrap();
+    let from = |ip: [u8; 4]| async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind((std::net::Ipv4Addr::from(ip), 0).into()).unwrap();
+        socket.connect((std::net::Ipv4Addr::LOCALHOST, port).into()).await.unwrap()
+    };
+    let mut holders = Vec::new();
+    for _ in 0..4 {
+        holders.push(from([127, 0, 0, 2]).await);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The holder's fifth: refused at once, with the problem.
+    let mut fifth = from([127, 0, 0, 2]).await;
+    fifth.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(3), fifth.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("server_busy"), "{answer}");
+    // Anyone else: served.
+    let res = reqwest::Client::new().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    drop(holders);
 }
