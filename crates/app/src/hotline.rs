@@ -95,6 +95,7 @@ impl App {
             }),
             HotlineInsert::AlreadyEvaluated => Err(already_evaluated()),
             HotlineInsert::TicketUsed => Err(ticket_used(&ticket)),
+            HotlineInsert::Pending => Err(hotline_pending()),
         }
     }
 
@@ -153,6 +154,7 @@ impl App {
             }
             HotlineInsert::AlreadyEvaluated => Err(already_evaluated()),
             HotlineInsert::TicketUsed => Err(ticket_used(ticket)),
+            HotlineInsert::Pending => Err(hotline_pending()),
         }
     }
 
@@ -225,4 +227,12 @@ impl App {
             None => Err(AppError::conflict("already_answered", "您已处理过这条评价,无需再次操作。")),
         }
     }
+}
+
+/// 409 `hotline_pending`: the record's hotline evaluation already waits for the applicant's confirmation.
+fn hotline_pending() -> AppError {
+    AppError::conflict(
+        "hotline_pending",
+        "该办件已有一条热线评价在等待申请人短信确认,确认或过期前不能再记录,也不会再发短信。",
+    )
 }

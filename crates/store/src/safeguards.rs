@@ -48,6 +48,9 @@ pub enum HotlineInsert {
     AlreadyEvaluated,
     /// The 12345 ticket carried an evaluation already (of this record or another).
     TicketUsed,
+    /// Another hotline evaluation of the record is waiting for the applicant's confirmation (issue 29 §3: twelve
+    /// in a row each texted the citizen).
+    Pending,
 }
 
 impl Store {
@@ -158,6 +161,25 @@ impl Store {
         if evaluated.is_some() {
             tx.rollback().await?;
             return Ok(HotlineInsert::AlreadyEvaluated);
+        }
+        // One evaluation waiting per record, so one text message: serialized on the record (PostgreSQL; SQLite
+        // has one writer at a time).
+        if self.backend == crate::Backend::Postgres {
+            sqlx::query("SELECT id FROM service_record WHERE id = $1 FOR UPDATE")
+                .bind(p.service_record_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let waiting: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM hotline_pending WHERE service_record_id = $1 AND outcome IS NULL AND expires_at > $2 LIMIT 1",
+        )
+        .bind(p.service_record_id)
+        .bind(to_ms(p.created_at))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if waiting.is_some() {
+            tx.rollback().await?;
+            return Ok(HotlineInsert::Pending);
         }
         let ticket: Option<String> = sqlx::query_scalar(
             "INSERT INTO hotline_ticket (ticket_number, service_record_id, recorded_by, at) VALUES ($1, $2, $3, $4)

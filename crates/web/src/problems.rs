@@ -60,6 +60,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "follow_up_first",
     "forbidden",
     "hall_not_found",
+    "hotline_pending",
     "inspection_not_appealable",
     "inspection_not_found",
     "inspection_recorded",

@@ -445,6 +445,14 @@ async fn hotline_evaluations_wait_for_the_applicant(app: TestApp) {
     let (_, again) =
         api.post("hotline", &path(b), json!({ "level": "satisfied", "ticket_number": "GD-HC-0001" })).await;
     assert_eq!(again["code"], "ticket_used", "the ticket is taken while it waits");
+    // Issue 29 §3: a second evaluation of the same record while the first waits — another ticket, another
+    // text message to the citizen — is refused (twelve in a row each sent one).
+    let (status, v) =
+        api.post("hotline", &path(a), json!({ "level": "very_satisfied", "ticket_number": "GD-HC-0009" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("hotline_pending")), "{v}");
+    let texts = app.app.store.pending_messages(50).await.unwrap();
+    let to_a = texts.iter().filter(|m| m.template == "hotline_confirm" && m.recipient == a.to_string()).count();
+    assert_eq!(to_a, 1, "one text message for the record");
 
     let link_of = |record: i64| {
         let app = &app;
@@ -490,9 +498,18 @@ async fn hotline_evaluations_wait_for_the_applicant(app: TestApp) {
     // Answered from two phones at once (confirm and decline): one answer wins, the others are told it came
     // late, and the evaluation counts at most once.
     let (c, _) = app.register(&record_body("HC-3")).await;
-    let (status, _) =
-        api.post("hotline", &path(c), json!({ "level": "satisfied", "ticket_number": "GD-HC-0003" })).await;
-    assert_eq!(status, 202);
+    // Five agents at once on one record: one waits for the applicant, four are told it already does.
+    let tries = futures_util::future::join_all((0..5).map(|n| {
+        let (api, path) = (&api, path(c));
+        async move {
+            let ticket = format!("GD-HC-003{n}");
+            api.post("hotline", &path, json!({ "level": "satisfied", "ticket_number": ticket })).await.0
+        }
+    }))
+    .await;
+    let mut tries = tries;
+    tries.sort_unstable();
+    assert_eq!(tries, [202, 409, 409, 409, 409]);
     let url = app.url(&link_of(c).await);
     let answers = futures_util::future::join_all(["decline", "confirm", "confirm", "decline"].map(|answer| {
         let (http, url) = (app.http.clone(), url.clone());
