@@ -426,7 +426,7 @@ impl App {
         if opts.records > 0 {
             report.reports = self.demo_reports(12).await?;
             if opts.accounts {
-                self.seed_demo_story(&report).await?;
+                self.seed_demo_story().await?;
             }
             self.store.mark_history_delivered(now - Duration::days(1), self.gateway.via()).await?;
         }

@@ -7,7 +7,7 @@ use chrono::Duration;
 use hcp_domain::calendar::business_date;
 
 use crate::audit::Actor;
-use crate::demo::{DEMO_SOURCE_SYSTEM, DemoReport};
+use crate::demo::DEMO_SOURCE_SYSTEM;
 use crate::{App, AppResult};
 
 /// What the database holds of the features the summary names.
@@ -23,7 +23,7 @@ pub struct StoryCounts {
 
 impl App {
     /// Adds the story on top of the demo's year (needs the demo accounts: the county office acts in it).
-    pub(crate) async fn seed_demo_story(&self, report: &DemoReport) -> AppResult<()> {
+    pub(crate) async fn seed_demo_story(&self) -> AppResult<()> {
         let Some(row) = self.store.user_by_username("office").await? else { return Ok(()) };
         let office = self.principal_of(row).await?;
         let client =
@@ -122,7 +122,6 @@ impl App {
             &[],
         )
         .await?;
-        let _ = report;
         Ok(())
     }
 

@@ -440,9 +440,11 @@ impl App {
         for state in ["conflict", "unmatched", "invalid"] {
             aside.extend(self.store.pulled_items(state, 100).await?);
         }
+        let status = self.exchange_status().await?;
+        let health = self.exchange_health_of(&status).await?;
         Ok(ExchangeOverview {
-            status: self.exchange_status().await?,
-            health: self.exchange_health().await?,
+            status,
+            health,
             upper_level: self.upstream.as_ref().map(|u| (u.config.url.clone(), u.config.app_mark.clone())),
             rejected: self.exchange_rejected(200).await?,
             pulled: self.store.pulled_counts().await?,

@@ -92,8 +92,13 @@ impl ExchangeHealth {
 impl App {
     /// The exchange's state as the last pushes found it.
     pub async fn exchange_health(&self) -> AppResult<ExchangeHealth> {
-        let row = self.store.exchange_health().await?;
         let status = self.exchange_status().await?;
+        self.exchange_health_of(&status).await
+    }
+
+    /// [`App::exchange_health`] with the queue's counts already read (the console page shows both).
+    pub async fn exchange_health_of(&self, status: &crate::exchange::ExchangeStatus) -> AppResult<ExchangeHealth> {
+        let row = self.store.exchange_health().await?;
         let waiting = status.kinds.iter().map(|k| k.waiting + k.sent).sum();
         let oldest_waiting_at = status.kinds.iter().filter_map(|k| k.oldest_waiting).min();
         let url = self.upstream.as_ref().map(|u| u.config.url.clone()).or(row.configured_url.clone());

@@ -8,8 +8,8 @@ pub async fn run(app: &App, cmd: ExchangeCommand) -> anyhow::Result<()> {
     let fail = |e: hcp_app::AppError| anyhow::anyhow!(e.message());
     match cmd {
         ExchangeCommand::Status => {
-            let health = app.exchange_health().await.map_err(fail)?;
             let status = app.exchange_status().await.map_err(fail)?;
+            let health = app.exchange_health_of(&status).await.map_err(fail)?;
             let now = app.now();
             let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
                 t.map(hcp_domain::calendar::display_cst).unwrap_or_else(|| "无".into())
