@@ -62,7 +62,7 @@ pub struct DemoReport {
     /// Monthly reports published for the past year.
     pub reports: u64,
     /// What the database holds of the features the summary names (rectification orders, integrity flags …).
-    pub story: crate::demo_story::StoryCounts,
+    pub story: hcp_store::FeatureCounts,
 }
 
 const TOWNSHIPS: [&str; 30] = [
@@ -430,7 +430,7 @@ impl App {
             }
             self.store.mark_history_delivered(now - Duration::days(1), self.gateway.via()).await?;
         }
-        report.story = self.story_counts().await?;
+        report.story = self.store.feature_counts().await?;
         Ok(report)
     }
 

@@ -1,7 +1,7 @@
 //! The demo's last chapter (issue 28 §7): what a newcomer should find in every part of the console — records
 //! delivered through a platform, bad reviews whose comments the integrity checks flag (one concluded by the
 //! county office, one still open), a 暗访 visit with a finding, a referred clue — made through the same use
-//! cases as in real life, and the counts the summary prints read back from the database.
+//! cases as in real life; the summary prints the counts read back from the database (`Store::feature_counts`).
 
 use chrono::Duration;
 use hcp_domain::calendar::business_date;
@@ -9,17 +9,6 @@ use hcp_domain::calendar::business_date;
 use crate::audit::Actor;
 use crate::demo::DEMO_SOURCE_SYSTEM;
 use crate::{App, AppResult};
-
-/// What the database holds of the features the summary names.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StoryCounts {
-    pub rectification_orders: i64,
-    pub integrity_flags: i64,
-    pub flags_concluded: i64,
-    pub inspections: i64,
-    pub referrals: i64,
-    pub platform_records: i64,
-}
 
 impl App {
     /// Adds the story on top of the demo's year (needs the demo accounts: the county office acts in it).
@@ -123,18 +112,5 @@ impl App {
         )
         .await?;
         Ok(())
-    }
-
-    /// The counts the demo's summary prints: what the database holds, not what the loader meant to make.
-    pub async fn story_counts(&self) -> AppResult<StoryCounts> {
-        let c = self.store.feature_counts().await?;
-        Ok(StoryCounts {
-            rectification_orders: c.rectification_orders,
-            integrity_flags: c.integrity_flags,
-            flags_concluded: c.flags_concluded,
-            inspections: c.inspections,
-            referrals: c.referrals,
-            platform_records: c.platform_records,
-        })
     }
 }
