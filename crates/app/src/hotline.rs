@@ -75,6 +75,7 @@ impl App {
                 return Err(AppError::Invalid(v));
             }
         };
+        self.registered_ticket(&ticket, rec.id).await?;
         if let Some(refusal) = self.evaluation_refusal(&rec) {
             return Err(refusal);
         }

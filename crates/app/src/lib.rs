@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod audit;
 pub mod browse;
 pub mod calendar;
+pub mod call_tickets;
 pub mod case_clock;
 pub mod cases;
 pub mod catalog;

@@ -291,7 +291,7 @@ impl App {
     }
 
     /// A record the client may see; out of scope reads as not found.
-    async fn scoped_record(&self, client: &ApiClient, id: i64) -> AppResult<RecordRow> {
+    pub(crate) async fn scoped_record(&self, client: &ApiClient, id: i64) -> AppResult<RecordRow> {
         match self.store.record_by_id(id).await? {
             Some(r) if client.covers(&r.org_path) => Ok(r),
             _ => Err(AppError::not_found("record_not_found", format!("办件 {id} 不存在。"))),

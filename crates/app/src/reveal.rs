@@ -1,7 +1,7 @@
 //! An applicant's full contact, revealed only for a duty that needs it (issue 14 §1): the handling unit
 //! contacting the evaluator of its case, the center following the case up, or a hotline agent on a call
-//! logged with its 12345 ticket. Each person has a daily quota (`--reveal-quota`); past it the reveal is
-//! refused and the auditor sees it. Every reveal and every refusal is in the audit log.
+//! logged with its 12345 ticket, which the 12345 system registered for that record (issue 29 §3). Each person
+//! has a daily quota (`--reveal-quota`); past it the reveal is refused and the auditor sees it. Every reveal and every refusal is in the audit log.
 
 use hcp_domain::case::CaseState;
 use hcp_domain::identity::TicketNumber;
@@ -84,6 +84,16 @@ impl App {
             RevealAccess::Case(p) => p,
             RevealAccess::OnCall => {
                 let ticket = TicketNumber::parse("ticket_number", &req.ticket_number)?;
+                if let Err(unknown) = self.registered_ticket(&ticket, rec.id).await {
+                    let refused = self.audit(
+                        &Actor::user(&who.username),
+                        "applicant.reveal_refused",
+                        format!("service_record:{id}"),
+                        json!({ "why": "unknown_ticket", "ticket_number": ticket.as_str(), "purpose": "hotline_call" }),
+                    );
+                    self.store.append_audit(&[refused]).await?;
+                    return Err(unknown);
+                }
                 RevealPurpose::HotlineCall { ticket_number: ticket.as_str().to_string() }
             }
             RevealAccess::None => return Err(no_purpose()),

@@ -11,6 +11,7 @@ mod appeals;
 pub mod audit;
 mod bulk;
 mod calendar;
+mod call_tickets;
 mod cases;
 mod catalog;
 mod catalog_admin;
@@ -52,6 +53,7 @@ pub use appeals::{AppealDecisionWrite, AppealRow, DecisionRow, NewAppeal, NewDec
 pub use audit::{AuditRow, ChainCheck, NewAudit};
 pub use bulk::{BulkEvaluation, BulkRecord};
 pub use calendar::CalendarDayRow;
+pub use call_tickets::TicketRegistration;
 pub use cases::{AttachmentRow, CaseFields, CaseFilter, CaseRow, CaseStepRow, CaseWrite, NewAttachment, NewCaseStep};
 pub use catalog::{
     ItemRow, MemberName, NewHall, NewItem, NewOrg, NewStaff, NewWindow, OrgRow, PlatformRow, SealedField, WindowRow,

@@ -80,6 +80,7 @@ pub fn routes() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(service_records::get))
         .routes(routes!(service_records::complete))
         .routes(routes!(hotline::create))
+        .routes(routes!(hotline::register_ticket))
         .routes(routes!(evaluations::create))
         .routes(routes!(sessions::create))
         .routes(routes!(cases::list))

@@ -154,6 +154,7 @@ async fn the_hotline_desk_records_a_call(app: TestApp) {
     let Some(b) = Session::start(&app.base, 1280, 900).await else { return };
     app.app.create_user("agent", "话务员小李", PASSWORD, "hotline_agent", "510899", None).await.unwrap();
     let (id, _) = app.register(&record_body("CALL-1")).await;
+    assert_eq!(app.register_ticket(id, "GD-20261129-0007").await.0, 201);
     login(&b, "agent").await;
     b.goto("/console/records").await;
     b.type_into("#mobile", "13812345678").await;

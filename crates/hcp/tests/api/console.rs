@@ -518,6 +518,8 @@ async fn every_role_against_every_console_route(app: TestApp) {
                     path.replace("{id}", &case.to_string()).replace("{attachment}", &attachment.to_string())
                 } else {
                     let id = record_in(&app, &format!("M-{n}"), scope).await;
+                    // The 12345 system registered the call about the record (issue 29 §3).
+                    assert_eq!(app.register_ticket(id, &format!("GD-MATRIX-{n}")).await.0, 201);
                     path.replace("{id}", &id.to_string())
                 };
                 let code = format!("MX{n}");
@@ -543,7 +545,7 @@ async fn every_role_against_every_console_route(app: TestApp) {
                     ],
                     "/console/records" => vec![("record_number", "M-1")],
                     p if p.ends_with("/reveal") => {
-                        vec![("reason", "1个工作日内联系评价人"), ("ticket_number", "GD-20261129-0002")]
+                        vec![("reason", "1个工作日内联系评价人"), ("ticket_number", ticket)]
                     }
                     p if p.ends_with("/hotline-evaluation") => vec![("level", "satisfied"), ("ticket_number", ticket)],
                     p if p.ends_with("/steps") => vec![("step", "assign")],

@@ -86,6 +86,7 @@ async fn every_item_once(backend: Backend) {
     assert_eq!(api.post("center", &decision, json!({ "uphold": true, "reasons": "复核成立" })).await.0, 200);
     // A caller rates through the 12345 hotline desk (pf 6).
     let (hotline_record, _) = app.register(&record_body("EX-HOTLINE")).await;
+    assert_eq!(app.register_ticket(hotline_record, "GD-20261129-0001").await.0, 201);
     let agent = crate::console::login(&app, "hotline").await;
     let (status, html) = agent
         .post(

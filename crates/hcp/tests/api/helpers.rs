@@ -182,6 +182,12 @@ impl TestApp {
         (v["id"].as_i64().unwrap(), v["evaluation_token"].as_str().unwrap().to_string())
     }
 
+    /// The 12345 system registers the ticket of a call about the record (issue 29 §3); the status.
+    pub async fn register_ticket(&self, record: i64, ticket: &str) -> (u16, Value) {
+        let path = format!("/api/v1/service-records/{record}/hotline-tickets");
+        self.post_json(&path, &json!({ "ticket_number": ticket }), Some(&self.api_key)).await
+    }
+
     pub async fn evaluate(&self, token: &str, level: &str, ids: &[&str], comment: Option<&str>) -> (u16, Value) {
         let body = json!({ "token": token, "level": level, "indicator_ids": ids, "staff_indicator_ids": [],
                            "comment": comment, "channel": "qr_code" });

@@ -51,7 +51,18 @@ async fn reveal_only_for_a_purpose_within_the_daily_quota(app: TestApp) {
     assert!(html.contains("工单编号"));
     let (status, _) = agent.post(&call, &[why[0], ("ticket_number", "12345")]).await;
     assert_eq!(status, 422, "a ticket of the wrong shape");
+    // Issue 29 §3: a ticket the 12345 system never registered for this record is no reason.
     let with_ticket = [why[0], ("ticket_number", "gd-20261129-0042")];
+    let (status, html) = agent.post(&call, &[why[0], ("ticket_number", "FAKE000001")]).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("没有登记在该办件上") && !html.contains("13812345678"), "{html}");
+    assert_eq!(app.register_ticket(record, "GD-20261129-0042").await.0, 201, "registered for another record");
+    assert_eq!(agent.post(&call, &with_ticket).await.0, 422, "a ticket of another record is no reason");
+    let (status, v) = app.register_ticket(other, "GD-20261129-0042").await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("ticket_other_record")), "{v}");
+    assert_eq!(app.register_ticket(other, "GD-20261129-0043").await.0, 201);
+    assert_eq!(app.register_ticket(other, "gd-20261129-0043").await.0, 200, "a retry");
+    let with_ticket = [with_ticket[0], ("ticket_number", "gd-20261129-0043")];
     assert_eq!(agent.post(&call, &with_ticket).await.0, 200);
 
     // The quota: 3 a day. Six at once after the first: exactly two more pass.
@@ -75,13 +86,14 @@ async fn reveal_only_for_a_purpose_within_the_daily_quota(app: TestApp) {
     let log = app.app.store.audit_entries("applicant.reveal", 0, 100).await.unwrap();
     let of = |action: &str| log.iter().filter(|e| e.action == action).collect::<Vec<_>>();
     assert_eq!(of("applicant.reveal").len(), 5);
-    assert_eq!(of("applicant.reveal_refused").len(), 5);
+    assert_eq!(of("applicant.reveal_refused").len(), 7, "five over the quota, two with unknown tickets");
     let purposes: Vec<bool> = ["case_contact", "case_follow_up", "hotline_call"]
         .iter()
         .map(|p| of("applicant.reveal").iter().any(|e| e.details.contains(p)))
         .collect();
     assert_eq!(purposes, [true, true, true]);
-    assert!(of("applicant.reveal").iter().any(|e| e.details.contains("GD-20261129-0042")));
+    assert!(of("applicant.reveal").iter().any(|e| e.details.contains("GD-20261129-0043")));
+    assert!(of("applicant.reveal_refused").iter().any(|e| e.details.contains("FAKE000001")));
     let auditor = login(&app, "auditor").await;
     let (_, home) = auditor.get("/console").await;
     assert!(home.contains("今日超出查看限额被拒"), "{home}");
@@ -116,13 +128,19 @@ async fn hotline_evaluations_carry_their_ticket(app: TestApp) {
     assert_eq!(codes, ["invalid_ticket_number", "invalid_level"], "every reason at once: {v}");
 
     let ok = json!({ "level": "satisfied", "ticket_number": "GD-1129-0001" });
+    // Issue 29 §3: a ticket the 12345 system did not register for the record uses nothing up.
+    let (status, v) = api.post("hotline", &path(records[0]), ok.clone()).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("unknown_ticket")), "{v}");
+    assert!(app.app.store.first_evaluation(records[0]).await.unwrap().is_none());
+    assert_eq!(app.register_ticket(records[0], "GD-1129-0001").await.0, 201);
     let (status, v) = api.post("hotline", &path(records[0]), ok.clone()).await;
     assert_eq!(status, 201, "{v}");
     assert_eq!((v["state"].as_str(), v["evaluation"]["channel"].as_str()), (Some("recorded"), Some("hotline")));
-    // The same call cannot rate another record; the ticket is compared as the hotline writes it.
+    // The same call cannot rate another record: the ticket is registered for one record only (compared as the
+    // hotline writes it).
     let again = json!({ "level": "very_satisfied", "ticket_number": "gd-1129-0001" });
     let (status, v) = api.post("hotline", &path(records[1]), again).await;
-    assert_eq!((status, v["code"].as_str()), (409, Some("ticket_used")), "{v}");
+    assert_eq!((status, v["code"].as_str()), (422, Some("unknown_ticket")), "{v}");
     assert!(app.app.store.first_evaluation(records[1]).await.unwrap().is_none(), "nothing half-written");
     assert_eq!(app.app.store.hotline_ticket_of(records[0]).await.unwrap().as_deref(), Some("GD-1129-0001"));
     // Roles that take no calls may not record one.
@@ -132,9 +150,10 @@ async fn hotline_evaluations_carry_their_ticket(app: TestApp) {
         403
     );
 
-    // Five records rated at once on one new ticket: exactly one is written.
+    // Five ratings of one record at once on its registered ticket: exactly one is written.
+    assert_eq!(app.register_ticket(records[2], "GD-1129-0002").await.0, 201);
     let mut tasks = Vec::new();
-    for &id in &records[2..] {
+    for &id in &[records[2]; 5] {
         let (base, http, token) = (app.base.clone(), app.http.clone(), api.token("hotline"));
         tasks.push(tokio::spawn(async move {
             http.post(format!("{base}/api/v1/service-records/{id}/hotline-evaluation"))
@@ -438,13 +457,16 @@ async fn hotline_evaluations_wait_for_the_applicant(app: TestApp) {
     let (a, _) = app.register(&record_body("HC-1")).await;
     let (b, _) = app.register(&record_body("HC-2")).await;
     let path = |id: i64| format!("/api/v1/service-records/{id}/hotline-evaluation");
+    for (record, ticket) in [(a, "GD-HC-0001"), (a, "GD-HC-0009"), (b, "GD-HC-0002")] {
+        assert_eq!(app.register_ticket(record, ticket).await.0, 201);
+    }
     let bad = json!({ "level": "dissatisfied", "comment": "来电反映窗口人员态度生硬", "ticket_number": "GD-HC-0001" });
     let (status, v) = api.post("hotline", &path(a), bad).await;
     assert_eq!((status, v["state"].as_str()), (202, Some("awaiting_confirmation")), "{v}");
     assert!(app.app.store.first_evaluation(a).await.unwrap().is_none(), "nothing counts yet");
     let (_, again) =
         api.post("hotline", &path(b), json!({ "level": "satisfied", "ticket_number": "GD-HC-0001" })).await;
-    assert_eq!(again["code"], "ticket_used", "the ticket is taken while it waits");
+    assert_eq!(again["code"], "unknown_ticket", "the call was about another record");
     // Issue 29 §3: a second evaluation of the same record while the first waits — another ticket, another
     // text message to the citizen — is refused (twelve in a row each sent one).
     let (status, v) =
@@ -498,6 +520,9 @@ async fn hotline_evaluations_wait_for_the_applicant(app: TestApp) {
     // Answered from two phones at once (confirm and decline): one answer wins, the others are told it came
     // late, and the evaluation counts at most once.
     let (c, _) = app.register(&record_body("HC-3")).await;
+    for n in 0..5 {
+        assert_eq!(app.register_ticket(c, &format!("GD-HC-003{n}")).await.0, 201);
+    }
     // Five agents at once on one record: one waits for the applicant, four are told it already does.
     let tries = futures_util::future::join_all((0..5).map(|n| {
         let (api, path) = (&api, path(c));
