@@ -56,7 +56,7 @@ impl App {
             evaluations.push(submitted.evaluation.id);
         }
 
-        // The integrity checks over the last month find them; the county office concludes one.
+        // The integrity checks over the last month find them; the county office concludes one, the auditor confirms.
         let today = business_date(now);
         self.integrity_scan(&Actor::system(), today - Duration::days(30), today).await?;
         let flags = self.integrity_flags(&office, today - Duration::days(31), today, None).await?;
@@ -72,6 +72,11 @@ impl App {
                 },
             )
             .await?;
+            // Four eyes (issue 29 §8): the auditor confirms the office's proposal before anything is set aside.
+            if let Some(row) = self.store.user_by_username("auditor").await? {
+                let auditor = self.principal_of(row).await?;
+                self.confirm_conclusion(&auditor, first.id, true, Some("演示:核查材料完整,同意认定。")).await?;
+            }
         }
 
         // A referral of the other clue, and a 暗访 visit at the county hall's window 1 with a finding.

@@ -51,6 +51,22 @@ pub struct FlagView {
     pub findings: Option<String>,
     pub concluded_by: Option<String>,
     pub concluded_at: Option<DateTime<Utc>>,
+    /// A conclusion that would set evaluations aside, waiting for a second person's confirmation (state
+    /// `proposed`).
+    pub proposal: Option<ProposalView>,
+    /// Who confirmed the conclusion a concluded flag took effect by.
+    pub confirmed_by: Option<String>,
+}
+
+/// A proposed conclusion (issue 29 §8): one person proposes, another confirms.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProposalView {
+    pub conclusion: String,
+    pub findings: String,
+    /// The evaluations it would set aside.
+    pub evaluation_ids: Vec<i64>,
+    pub proposed_by: String,
+    pub proposed_at: DateTime<Utc>,
 }
 
 impl From<FlagRow> for FlagView {
@@ -76,6 +92,14 @@ impl From<FlagRow> for FlagView {
             findings: f.findings,
             concluded_by: f.concluded_by,
             concluded_at: f.concluded_at,
+            proposal: f.proposal.map(|p| ProposalView {
+                conclusion: p.conclusion,
+                findings: p.findings,
+                evaluation_ids: p.evaluation_ids,
+                proposed_by: p.by,
+                proposed_at: p.at,
+            }),
+            confirmed_by: f.confirmed_by,
         }
     }
 }
@@ -266,8 +290,11 @@ impl App {
         Ok(self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?.into())
     }
 
-    /// The county office concludes a flag: a fake or malicious conclusion sets its evaluations (or those named)
-    /// aside — kept, out of every figure from now on, reported upward as invalid; published reports stay frozen.
+    /// The county office concludes a flag under investigation (409 `investigation_required` before one is
+    /// opened). A conclusion that sets nothing aside takes effect at once; a fake or malicious one, which sets its
+    /// evaluations (or those named) aside, is only proposed: it takes effect when a second person confirms it
+    /// (`confirm_conclusion`, issue 29 §8). Set aside means kept, out of every figure from then on, reported
+    /// upward as invalid; published reports stay frozen.
     pub async fn conclude_flag(&self, who: &Principal, id: i64, input: &ConclusionInput) -> AppResult<FlagView> {
         if !who.may(Action::InvestigateIntegrity, None) {
             return Err(AppError::Forbidden);
@@ -305,27 +332,129 @@ impl App {
         if !v.is_empty() {
             return Err(AppError::Invalid(v));
         }
-        if flag.state == "concluded" {
-            return Err(AppError::conflict("flag_concluded", "该线索已办结。"));
-        }
-        let invalidate: &[i64] = if conclusion.invalidates() { &ids } else { &[] };
-        let audit = self.audit(
-            &Actor::user(&who.username),
-            "integrity.conclude",
-            format!("integrity_flag:{id}"),
-            json!({ "conclusion": conclusion.as_str(), "evaluation_ids": invalidate }),
-        );
-        let c = hcp_store::FlagConclusion {
-            conclusion: conclusion.as_str(),
-            findings: &findings,
-            by: &who.username,
-            at: self.now(),
-            invalidate,
-        };
-        if self.store.conclude_flag(id, &c, &audit).await?.is_none() {
-            return Err(AppError::conflict("flag_concluded", "该线索已办结。"));
+        flag_open_to_conclusion(&flag.state)?;
+        let now = self.now();
+        let actor = Actor::user(&who.username);
+        if conclusion.invalidates() {
+            let audit = self.audit(
+                &actor,
+                "integrity.propose",
+                format!("integrity_flag:{id}"),
+                json!({ "conclusion": conclusion.as_str(), "evaluation_ids": ids }),
+            );
+            let proposal = hcp_store::FlagProposal {
+                conclusion: conclusion.as_str().to_string(),
+                findings,
+                evaluation_ids: ids,
+                by: who.username.clone(),
+                at: now,
+            };
+            if !self.store.propose_conclusion(id, &proposal, flag.version, &audit).await? {
+                return Err(moved_meanwhile());
+            }
+        } else {
+            let audit = self.audit(
+                &actor,
+                "integrity.conclude",
+                format!("integrity_flag:{id}"),
+                json!({ "conclusion": conclusion.as_str(), "evaluation_ids": [] }),
+            );
+            let c = hcp_store::FlagConclusion {
+                conclusion: conclusion.as_str(),
+                findings: &findings,
+                by: &who.username,
+                at: now,
+                invalidate: &[],
+                from_state: "investigating",
+                version: flag.version,
+                confirmed_by: None,
+            };
+            if self.store.conclude_flag(id, &c, &audit).await?.is_none() {
+                return Err(moved_meanwhile());
+            }
         }
         Ok(self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?.into())
+    }
+
+    /// A second person — another county-office account or an auditor, with no stake in the proposal — confirms
+    /// a proposed conclusion (it takes effect: the evaluations are set aside) or rejects it (the flag returns to
+    /// investigation). The proposer, or whoever could act as the proposer's account, is 403
+    /// `conflict_of_interest`.
+    pub async fn confirm_conclusion(
+        &self,
+        who: &Principal,
+        id: i64,
+        confirm: bool,
+        note: Option<&str>,
+    ) -> AppResult<FlagView> {
+        if !who.may(Action::ConfirmIntegrity, None) {
+            return Err(AppError::Forbidden);
+        }
+        let flag = self.store.flag_by_id(id).await?;
+        let flag =
+            flag.filter(|f| in_scope(who, Action::ConfirmIntegrity, &f.org_path)).ok_or_else(|| flag_not_found(id))?;
+        let Some(proposal) = flag.proposal.clone().filter(|_| flag.state == "proposed") else {
+            return Err(AppError::conflict("no_proposal", "该线索没有待确认的结论。"));
+        };
+        if self.has_stake_in(who, &proposal.by).await? {
+            return Err(AppError::denied(
+                "conflict_of_interest",
+                "该结论由您提出(或由您创建、重置过密码的账号提出,或提出人能以您的账号操作),须由另一名县政务服务管理办公室人员或审计员确认。",
+            ));
+        }
+        let note = match note.map(str::trim).filter(|n| !n.is_empty()) {
+            None if !confirm => {
+                return Err(AppError::invalid("note", "text_required", "退回结论时请写明理由。"));
+            }
+            None => None,
+            Some(n) => Some(hcp_domain::identity::parse_text("note", n, 500, "确认意见")?),
+        };
+        let actor = Actor::user(&who.username);
+        let target = format!("integrity_flag:{id}");
+        if !confirm {
+            let audit = self.audit(
+                &actor,
+                "integrity.proposal_rejected",
+                target,
+                json!({ "conclusion": proposal.conclusion, "proposed_by": proposal.by, "note": note }),
+            );
+            if !self.store.reject_proposal(id, flag.version, &audit).await? {
+                return Err(moved_meanwhile());
+            }
+        } else {
+            let audit = self.audit(
+                &actor,
+                "integrity.conclude",
+                target,
+                json!({ "conclusion": proposal.conclusion, "evaluation_ids": proposal.evaluation_ids,
+                        "proposed_by": proposal.by, "confirmed_by": who.username, "note": note }),
+            );
+            let c = hcp_store::FlagConclusion {
+                conclusion: &proposal.conclusion,
+                findings: &proposal.findings,
+                by: &proposal.by,
+                at: self.now(),
+                invalidate: &proposal.evaluation_ids,
+                from_state: "proposed",
+                version: flag.version,
+                confirmed_by: Some(&who.username),
+            };
+            if self.store.conclude_flag(id, &c, &audit).await?.is_none() {
+                return Err(moved_meanwhile());
+            }
+        }
+        Ok(self.store.flag_by_id(id).await?.ok_or_else(|| flag_not_found(id))?.into())
+    }
+
+    /// Whether this person is, or could act as, the account `other` — or `other` could act as theirs.
+    async fn has_stake_in(&self, who: &Principal, other: &str) -> AppResult<bool> {
+        if other == who.username {
+            return Ok(true);
+        }
+        let me = Actor::user(&who.username).as_str().to_string();
+        let them = Actor::user(other).as_str().to_string();
+        Ok(self.store.account_controllers(other).await?.contains(&me)
+            || self.store.account_controllers(&who.username).await?.contains(&them))
     }
 
     /// `GET /api/v1/integrity/flags`: the county office's queue and the auditors' view.
@@ -349,4 +478,21 @@ impl App {
             .map(FlagView::from)
             .collect())
     }
+}
+
+/// Whether a flag in this state may be concluded now.
+fn flag_open_to_conclusion(state: &str) -> AppResult<()> {
+    match state {
+        "investigating" => Ok(()),
+        "open" => Err(AppError::conflict("investigation_required", "请先立案核查,再提出核查结论。")),
+        "proposed" => Err(AppError::conflict(
+            "conclusion_proposed",
+            "该线索已有待确认的结论,请等待另一名人员确认或退回后再提出。",
+        )),
+        _ => Err(AppError::conflict("flag_concluded", "该线索已办结。")),
+    }
+}
+
+fn moved_meanwhile() -> AppError {
+    AppError::conflict("flag_changed", "该线索刚被他人处理过,请刷新页面后查看最新状态。")
 }

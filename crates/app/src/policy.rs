@@ -108,6 +108,9 @@ pub enum Action {
     ViewIntegrity,
     /// Investigate and conclude a flag, setting fake or malicious evaluations aside (issue 16 §4).
     InvestigateIntegrity,
+    /// Confirm or reject a conclusion that sets evaluations aside, proposed by someone else (issue 29 §8): the
+    /// county office and the auditors.
+    ConfirmIntegrity,
     /// Refer a clue of suspected misconduct to the body that handles it (issue 16 §6, plan §十二).
     ReferClue,
     /// See every referral (the county office, auditors); others see only their own.
@@ -190,6 +193,7 @@ impl Principal {
             Action::ManageResults => self.covers(&[CountyOffice], target),
             Action::ViewIntegrity => self.covers(&[CountyOffice, Auditor], target),
             Action::InvestigateIntegrity => self.covers(&[CountyOffice], target),
+            Action::ConfirmIntegrity => self.covers(&[CountyOffice, Auditor], target),
             Action::ReferClue => self.covers(&[CenterAdmin, CountyOffice], target),
             Action::ViewReferrals => self.covers(&[CountyOffice, Auditor], target),
             Action::PlanInspection => self.covers(&[CountyOffice], target),

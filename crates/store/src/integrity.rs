@@ -34,6 +34,20 @@ pub struct FlagRow {
     pub findings: Option<String>,
     pub concluded_by: Option<String>,
     pub concluded_at: Option<DateTime<Utc>>,
+    /// A conclusion that sets evaluations aside, waiting for a second person (state `proposed`).
+    pub proposal: Option<FlagProposal>,
+    /// Who confirmed the proposal a concluded flag took effect by.
+    pub confirmed_by: Option<String>,
+}
+
+/// A conclusion proposed by one person, waiting for another's confirmation (issue 29 §8).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagProposal {
+    pub conclusion: String,
+    pub findings: String,
+    pub evaluation_ids: Vec<i64>,
+    pub by: String,
+    pub at: DateTime<Utc>,
 }
 
 /// An office's conclusion on a flag, with the evaluations it sets aside.
@@ -44,6 +58,11 @@ pub struct FlagConclusion<'a> {
     pub by: &'a str,
     pub at: DateTime<Utc>,
     pub invalidate: &'a [i64],
+    /// The state the flag must be in, at the version it was read (someone else's step meanwhile wins).
+    pub from_state: &'a str,
+    pub version: i64,
+    /// The second person, when a proposal is confirmed.
+    pub confirmed_by: Option<&'a str>,
 }
 
 /// What a scan saved.
@@ -57,15 +76,26 @@ fn list(s: &str) -> Vec<String> {
     s.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect()
 }
 
+fn ids(s: &str) -> Result<Vec<i64>, StoreError> {
+    list(s).iter().map(|id| id.parse().map_err(|_| StoreError::Corrupt(format!("flag evaluation id {id}")))).collect()
+}
+
 fn flag_row(r: &AnyRow) -> Result<FlagRow, StoreError> {
     let pattern: String = r.try_get("pattern")?;
+    let proposal = match r.try_get::<Option<String>, _>("proposed_conclusion")? {
+        None => None,
+        Some(conclusion) => Some(FlagProposal {
+            conclusion,
+            findings: r.try_get::<Option<String>, _>("proposed_findings")?.unwrap_or_default(),
+            evaluation_ids: ids(&r.try_get::<Option<String>, _>("proposed_evaluation_ids")?.unwrap_or_default())?,
+            by: r.try_get::<Option<String>, _>("proposed_by")?.unwrap_or_default(),
+            at: from_ms(r.try_get::<Option<i64>, _>("proposed_at")?.unwrap_or_default()),
+        }),
+    };
     Ok(FlagRow {
         id: r.try_get("id")?,
         pattern: Pattern::parse(&pattern).ok_or_else(|| StoreError::Corrupt(format!("flag pattern {pattern}")))?,
-        evaluation_ids: list(&r.try_get::<String, _>("evaluation_ids")?)
-            .iter()
-            .map(|id| id.parse().map_err(|_| StoreError::Corrupt(format!("flag evaluation id {id}"))))
-            .collect::<Result<_, _>>()?,
+        evaluation_ids: ids(&r.try_get::<String, _>("evaluation_ids")?)?,
         staff_numbers: list(&r.try_get::<String, _>("staff_numbers")?),
         window_codes: list(&r.try_get::<String, _>("window_codes")?),
         device_codes: list(&r.try_get::<String, _>("device_codes")?),
@@ -83,12 +113,15 @@ fn flag_row(r: &AnyRow) -> Result<FlagRow, StoreError> {
         findings: r.try_get("findings")?,
         concluded_by: r.try_get("concluded_by")?,
         concluded_at: r.try_get::<Option<i64>, _>("concluded_at")?.map(from_ms),
+        proposal,
+        confirmed_by: r.try_get("confirmed_by")?,
     })
 }
 
 const FLAG_COLS: &str = "id, pattern, evaluation_ids, staff_numbers, window_codes, device_codes, score_permille,
     explanation, state, first_at, last_at, found_at, org_path, version, investigation_note, investigated_by, conclusion,
-    findings, concluded_by, concluded_at";
+    findings, concluded_by, concluded_at, proposed_conclusion, proposed_findings, proposed_evaluation_ids, proposed_by,
+    proposed_at, confirmed_by";
 
 impl Store {
     /// The evaluations given between two instants (not the defaults, which nobody gave), as the rules see them.
@@ -291,9 +324,9 @@ impl Store {
         self.update_one_audited(statement, audit).await
     }
 
-    /// Concludes a flag not concluded yet: its findings, and the evaluations it sets aside (each once, out of
-    /// every figure from now on, reported upward as invalid), with the audit entry. `None` when the flag was
-    /// concluded meanwhile; otherwise how many evaluations were newly set aside.
+    /// Concludes a flag in `c.from_state` at `c.version`: its findings, and the evaluations it sets aside (each
+    /// once, out of every figure from now on, reported upward as invalid), with the audit entry. `None` when
+    /// someone else moved the flag meanwhile; otherwise how many evaluations were newly set aside.
     pub async fn conclude_flag(
         &self,
         id: i64,
@@ -303,14 +336,17 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE integrity_flag SET state = 'concluded', conclusion = $1, findings = $2, concluded_by = $3,
-                 concluded_at = $4, version = version + 1
-             WHERE id = $5 AND state IN ('open', 'investigating')",
+                 concluded_at = $4, confirmed_by = $5, version = version + 1
+             WHERE id = $6 AND state = $7 AND version = $8",
         )
         .bind(c.conclusion)
         .bind(c.findings)
         .bind(c.by)
         .bind(to_ms(c.at))
+        .bind(c.confirmed_by)
         .bind(id)
+        .bind(c.from_state)
+        .bind(c.version)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
@@ -337,5 +373,43 @@ impl Store {
         crate::audit::append(&mut tx, &self.chain(), std::slice::from_ref(audit)).await?;
         tx.commit().await?;
         Ok(Some(set_aside))
+    }
+
+    /// Records a conclusion that sets evaluations aside as a proposal (state `proposed`), if the flag is still
+    /// under investigation at `version`; nothing is set aside yet.
+    pub async fn propose_conclusion(
+        &self,
+        id: i64,
+        p: &FlagProposal,
+        version: i64,
+        audit: &NewAudit,
+    ) -> Result<bool, StoreError> {
+        let ids = p.evaluation_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let statement = sqlx::query(
+            "UPDATE integrity_flag SET state = 'proposed', proposed_conclusion = $1, proposed_findings = $2,
+                 proposed_evaluation_ids = $3, proposed_by = $4, proposed_at = $5, version = version + 1
+             WHERE id = $6 AND state = 'investigating' AND version = $7",
+        )
+        .bind(p.conclusion.clone())
+        .bind(p.findings.clone())
+        .bind(ids)
+        .bind(p.by.clone())
+        .bind(to_ms(p.at))
+        .bind(id)
+        .bind(version);
+        self.update_one_audited(statement, audit).await
+    }
+
+    /// Returns a proposed flag to investigation (the second person did not confirm), if it is still the proposal
+    /// read at `version`.
+    pub async fn reject_proposal(&self, id: i64, version: i64, audit: &NewAudit) -> Result<bool, StoreError> {
+        let statement = sqlx::query(
+            "UPDATE integrity_flag SET state = 'investigating', proposed_conclusion = NULL, proposed_findings = NULL,
+                 proposed_evaluation_ids = NULL, proposed_by = NULL, proposed_at = NULL, version = version + 1
+             WHERE id = $1 AND state = 'proposed' AND version = $2",
+        )
+        .bind(id)
+        .bind(version);
+        self.update_one_audited(statement, audit).await
     }
 }

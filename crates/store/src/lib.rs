@@ -74,7 +74,7 @@ pub use history::{HistoryCatalog, HistoryWritten};
 pub use inspections::{
     InspectionEvaluationRow, InspectionRow, InspectionWrite, NewInspection, NewInspectionEvaluation,
 };
-pub use integrity::{FlagConclusion, FlagRow, SavedFlags};
+pub use integrity::{FlagConclusion, FlagProposal, FlagRow, SavedFlags};
 pub use keys::{ReencryptedApplicant, StoredApplicant};
 pub use outbox::{DeliveredVia, MessageRow, NewMessage, SealedSecret};
 pub use public_cases::PublicCaseRow;

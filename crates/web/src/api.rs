@@ -68,6 +68,7 @@ pub fn routes() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(integrity::flags))
         .routes(routes!(integrity::investigate))
         .routes(routes!(integrity::conclude))
+        .routes(routes!(integrity::confirm))
         .routes(routes!(inspections::list, inspections::create))
         .routes(routes!(inspections::get))
         .routes(routes!(inspections::evaluate))

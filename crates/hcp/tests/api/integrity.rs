@@ -259,15 +259,39 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
 
     let range = format!("from={from}&to={to}");
     let (_, before) = api.get("office", &format!("/api/v1/stats?org=510899&{range}")).await;
-    let body = json!({ "conclusion": "fake_good", "findings": "经核实,系工作人员本人用自己的手机评价" });
-    let (status, done) = api.post("office", &path(&fake, "conclusion"), body.clone()).await;
-    assert_eq!(
-        (status, done["state"].as_str(), done["conclusion"].as_str()),
-        (200, Some("concluded"), Some("fake_good"))
-    );
-    assert_eq!(api.post("office", &path(&fake, "conclusion"), body).await.1["code"], "flag_concluded");
-    let (_, after) = api.get("office", &format!("/api/v1/stats?org=510899&{range}")).await;
     let n = |v: &serde_json::Value, k: &str| v["total"][k].as_i64().unwrap();
+    let body = json!({ "conclusion": "fake_good", "findings": "经核实,系工作人员本人用自己的手机评价" });
+    // Issue 29 §8: no conclusion without an opened investigation, and voiding needs a second person.
+    let (status, v) = api.post("office", &path(&fake, "conclusion"), body.clone()).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("investigation_required")), "{v}");
+    assert_eq!(api.post("office", &path(&fake, "investigation"), json!({ "note": "核对评价手机号" })).await.0, 200);
+    let (status, proposed) = api.post("office", &path(&fake, "conclusion"), body.clone()).await;
+    assert_eq!((status, proposed["state"].as_str()), (200, Some("proposed")), "{proposed}");
+    assert_eq!(proposed["proposal"]["proposed_by"], "office");
+    assert!(proposed["conclusion"].is_null(), "not concluded yet: {proposed}");
+    let (_, waiting) = api.get("office", &format!("/api/v1/stats?org=510899&{range}")).await;
+    assert_eq!(n(&waiting, "evaluations"), n(&before, "evaluations"), "nothing set aside on one person's word");
+    let (status, v) = api.post("office", &path(&fake, "conclusion"), body.clone()).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("conclusion_proposed")), "{v}");
+    let yes = json!({ "confirm": true });
+    let (status, v) = api.post("office", &path(&fake, "confirmation"), yes.clone()).await;
+    assert_eq!((status, v["code"].as_str()), (403, Some("conflict_of_interest")), "{v}");
+    for who in ["center", "unit", "staff", "hotline"] {
+        assert_eq!(api.post(who, &path(&fake, "confirmation"), yes.clone()).await.0, 403, "{who}");
+    }
+    let (status, v) = app.post_json(&path(&fake, "confirmation"), &yes, Some(&elsewhere)).await;
+    assert_eq!(status, 404, "an office bound elsewhere: {v}");
+    let (status, done) = api.post("auditor", &path(&fake, "confirmation"), yes.clone()).await;
+    assert_eq!(
+        (status, done["state"].as_str(), done["conclusion"].as_str(), done["confirmed_by"].as_str()),
+        (200, Some("concluded"), Some("fake_good"), Some("auditor")),
+        "{done}"
+    );
+    assert_eq!(done["concluded_by"], "office", "the proposer concluded; the auditor confirmed");
+    assert_eq!(api.post("office", &path(&fake, "conclusion"), body).await.1["code"], "flag_concluded");
+    let (status, v) = api.post("auditor", &path(&fake, "confirmation"), yes.clone()).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("no_proposal")), "{v}");
+    let (_, after) = api.get("office", &format!("/api/v1/stats?org=510899&{range}")).await;
     assert_eq!(n(&after, "evaluations"), n(&before, "evaluations") - 1, "out of every figure");
     assert_eq!(n(&after, "invalidated"), n(&before, "invalidated") + 1);
     assert_eq!(n(&after, "appeals_upheld"), n(&before, "appeals_upheld"), "not an appeal");
@@ -284,14 +308,35 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
         .await;
     assert_eq!((status, v["code"].as_str()), (422, Some("not_of_flag")), "{v}");
     let subset = json!({ "conclusion": "malicious_bad", "findings": "评价人承认因私怨反复差评", "evaluation_ids": [ids[0], ids[1]] });
+    assert_eq!(api.post("office", &path(&revenge, "conclusion"), subset.clone()).await.0, 200);
+    // The second person may send it back, with a reason; then confirm the new proposal. Another county-office
+    // account confirms as well as an auditor.
+    let (status, v) = api.post("auditor", &path(&revenge, "confirmation"), json!({ "confirm": false })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("text_required")), "{v}");
+    let back = json!({ "confirm": false, "note": "缺少评价人书面陈述" });
+    let (status, v) = api.post("auditor", &path(&revenge, "confirmation"), back).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("investigating")), "{v}");
+    assert!(v["proposal"].is_null(), "{v}");
     assert_eq!(api.post("office", &path(&revenge, "conclusion"), subset).await.0, 200);
+    app.app.create_user("office3", "督查员乙", crate::cases::PASSWORD, "county_office", "510899", None).await.unwrap();
+    let (_, t) = app
+        .post_json("/api/v1/sessions", &json!({ "username": "office3", "password": crate::cases::PASSWORD }), None)
+        .await;
+    let colleague = t["token"].as_str().unwrap().to_string();
+    let (status, v) = app.post_json(&path(&revenge, "confirmation"), &yes, Some(&colleague)).await;
+    assert_eq!((status, v["confirmed_by"].as_str()), (200, Some("office3")), "{v}");
+    // A conclusion that sets nothing aside takes effect at once (after an investigation).
     let cleared = json!({ "conclusion": "cleared", "findings": "评价人情绪激动,但所反映问题属实" });
-    assert_eq!(api.post("office", &path(&abusive, "conclusion"), cleared).await.0, 200);
+    assert_eq!(api.post("office", &path(&abusive, "investigation"), json!({ "note": "电话回访" })).await.0, 200);
+    let (status, v) = api.post("office", &path(&abusive, "conclusion"), cleared).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("concluded")), "{v}");
     let (_, last) = api.get("office", &format!("/api/v1/stats?org=510899&{range}")).await;
     assert_eq!(n(&last, "invalidated"), n(&before, "invalidated") + 3);
     assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new());
     let log = app.app.store.audit_entries("integrity.", 0, 50).await.unwrap();
     assert_eq!(log.iter().filter(|e| e.action == "integrity.conclude").count(), 3);
+    assert_eq!(log.iter().filter(|e| e.action == "integrity.propose").count(), 3);
+    assert_eq!(log.iter().filter(|e| e.action == "integrity.proposal_rejected").count(), 1);
     // A rescan leaves concluded flags as the office left them.
     app.app.integrity_scan(&actor, from, to).await.unwrap();
     let (_, v3) = api.get("office", &format!("{url}&pattern=self_rating")).await;
@@ -306,11 +351,14 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
     let page = format!("/console/integrity/{fabricated}");
     let (status, html) = office.get(&page).await;
     assert_eq!(status, 200);
-    assert!(html.contains("立案核查") && html.contains("核查结论") && html.contains("W-510899-C02"), "{html}");
+    assert!(html.contains("立案核查") && html.contains("W-510899-C02"), "{html}");
+    assert!(!html.contains("提交结论"), "an open flag is investigated before it is concluded");
     // Beside it, the window against the county (funnel limits): context, not a finding.
     assert!(html.contains("同期对比") && html.contains("正常波动范围") && html.contains("100.0%"), "{html}");
     let (status, _) = office.post(&format!("{page}/investigation"), &[("note", "调取窗口办件材料")]).await;
     assert_eq!(status, 303);
+    let (_, html) = office.get(&page).await;
+    assert!(html.contains("提交结论") && !html.contains("立案核查</button>"), "{html}");
     let (status, html) = office.post(&format!("{page}/conclusion"), &[("conclusion", "fake_good")]).await;
     assert_eq!(status, 422, "findings required");
     assert!(html.contains("调查结论说明"), "{html}");
@@ -324,6 +372,22 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
     let (status, html) = auditor.get(&page).await;
     assert_eq!(status, 200);
     assert!(!html.contains("<form method=\"post\" action=\"/console/integrity"), "auditors have no forms");
+    // Four eyes in the console: the office proposes, the auditor confirms on the flag's page.
+    let coordinated = flag("coordinated_bad_reviews")["id"].as_i64().unwrap();
+    let page = format!("/console/integrity/{coordinated}");
+    assert_eq!(office.post(&format!("{page}/investigation"), &[("note", "调取评价记录")]).await.0, 303);
+    let propose = [("conclusion", "malicious_bad"), ("findings", "同一时段多人按统一话术差评,经核实系组织所为")];
+    assert_eq!(office.post(&format!("{page}/conclusion"), &propose).await.0, 303);
+    let (_, html) = office.get(&page).await;
+    assert!(
+        html.contains("结论待确认") && html.contains("须由另一名") && !html.contains("确认结论</button>"),
+        "{html}"
+    );
+    let (_, html) = auditor.get(&page).await;
+    assert!(html.contains("确认结论</button>") && html.contains("退回</button>"), "{html}");
+    assert_eq!(auditor.post(&format!("{page}/confirmation"), &[("confirm", "true"), ("note", "同意")]).await.0, 303);
+    let (_, html) = auditor.get(&page).await;
+    assert!(html.contains("已办结") && html.contains("恶意差评"), "{html}");
     let (status, _) = office.get("/console/integrity?from=nope").await;
     assert_eq!(status, 422);
 

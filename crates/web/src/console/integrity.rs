@@ -28,6 +28,7 @@ fn state_name(state: &str) -> &'static str {
     match state {
         "open" => "待核查",
         "investigating" => "核查中",
+        "proposed" => "结论待确认",
         "concluded" => "已办结",
         _ => "",
     }
@@ -123,6 +124,12 @@ fn flag_body(c: &Console, f: &FlagView) -> Markup {
     if let Some(note) = &f.investigation_note {
         facts.push(text("核查说明", format!("{}({})", note, f.investigated_by.as_deref().unwrap_or(""))));
     }
+    if let Some(p) = f.proposal.as_ref().filter(|_| f.state == "proposed") {
+        let name = Conclusion::parse(&p.conclusion).map_or("", Conclusion::name_zh);
+        facts.push(text("待确认结论", format!("{name}:{}", p.findings)));
+        facts.push(text("拟作废评价", p.evaluation_ids.iter().map(i64::to_string).collect::<Vec<_>>().join("、")));
+        facts.push(text("提出", format!("{} {}", p.proposed_by, display_cst(p.proposed_at))));
+    }
     if let Some(conclusion) = &f.conclusion {
         let name = Conclusion::parse(conclusion).map_or("", Conclusion::name_zh);
         facts.push(text("结论", format!("{name}:{}", f.findings.as_deref().unwrap_or(""))));
@@ -134,8 +141,13 @@ fn flag_body(c: &Console, f: &FlagView) -> Markup {
                 f.concluded_at.map(display_cst).unwrap_or_default()
             ),
         ));
+        if let Some(by) = &f.confirmed_by {
+            facts.push(text("确认", by.clone()));
+        }
     }
     let may_investigate = c.who.may(Action::InvestigateIntegrity, None);
+    let proposer = f.proposal.as_ref().filter(|_| f.state == "proposed").map(|p| p.proposed_by.as_str());
+    let may_confirm = c.who.may(Action::ConfirmIntegrity, None) && proposer.is_some_and(|p| p != c.who.username);
     html! {
         h2 { "线索 " (f.id) " · " (f.pattern_name) }
         dl { @for (k, v) in &facts { dt { (k) } dd { (v) } } }
@@ -148,7 +160,21 @@ fn flag_body(c: &Console, f: &FlagView) -> Markup {
                 button type="submit" { "立案核查" }
             }
         }
-        @if may_investigate && f.state != "concluded" {
+        @if proposer.is_some() && !may_confirm {
+            p.muted { "“虚假好评”“恶意差评”的结论须由另一名县政务服务管理办公室人员或审计员确认后生效,生效前相关评价照常计入。" }
+        }
+        @if may_confirm {
+            form method="post" action={ "/console/integrity/" (f.id) "/confirmation" } {
+                (csrf_field(c))
+                h3 { "确认核查结论" }
+                p { "确认后,上列评价作废,不再计入统计和排名,并报送上级平台;退回则回到核查中。" }
+                label for="confirm_note" { "确认意见(退回时必填)" }
+                textarea #confirm_note name="note" maxlength="500" {}
+                button.primary type="submit" name="confirm" value="true" { "确认结论" } " "
+                button type="submit" name="confirm" value="false" { "退回" }
+            }
+        }
+        @if may_investigate && f.state == "investigating" {
             form method="post" action={ "/console/integrity/" (f.id) "/conclusion" } {
                 (csrf_field(c))
                 h3 { "核查结论" }
@@ -165,6 +191,7 @@ fn flag_body(c: &Console, f: &FlagView) -> Markup {
                 }
                 label for="findings" { "核查情况" }
                 textarea #findings name="findings" required maxlength="2000" {}
+                p.muted { "“虚假好评”“恶意差评”须由另一名人员确认后生效。" }
                 button type="submit" { "提交结论" }
             }
         }
@@ -229,6 +256,18 @@ pub async fn conclude(
         evaluation_ids: if ids.is_empty() { None } else { Some(ids) },
     };
     let result = async { app.conclude_flag(&c.who, flag_id(&raw)?, &input).await }.await;
+    after(&app, &c, &raw, result).await
+}
+
+/// `POST /console/integrity/{id}/confirmation`
+pub async fn confirm(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    CsrfForm { console: c, form }: CsrfForm,
+) -> PageResult {
+    let confirm = form.get("confirm") == "true";
+    let note = Some(form.get("note"));
+    let result = async { app.confirm_conclusion(&c.who, flag_id(&raw)?, confirm, note).await }.await;
     after(&app, &c, &raw, result).await
 }
 

@@ -137,6 +137,7 @@ pub fn routes() -> Vec<ConsoleRoute> {
             router: post(integrity::investigate),
         },
         ConsoleRoute { method: "POST", path: "/console/integrity/{id}/conclusion", router: post(integrity::conclude) },
+        ConsoleRoute { method: "POST", path: "/console/integrity/{id}/confirmation", router: post(integrity::confirm) },
         ConsoleRoute { method: "GET", path: "/console/inspections", router: get(inspections::list) },
         ConsoleRoute { method: "POST", path: "/console/inspections", router: post(inspections::plan) },
         ConsoleRoute { method: "GET", path: "/console/inspections/{id}", router: get(inspections::show) },

@@ -79,13 +79,15 @@ pub struct ConclusionBody {
 }
 
 /// `POST /api/v1/integrity/flags/{id}/conclusion {"conclusion": "fake_good"|"malicious_bad"|"cleared"|"referred",
-/// "findings", "evaluation_ids"?}`: a fake or malicious conclusion sets the evaluations aside.
+/// "findings", "evaluation_ids"?}` on a flag under investigation (409 `investigation_required` before): a fake
+/// or malicious conclusion is a proposal (state `proposed`) that sets the evaluations aside only once a second
+/// person confirms it (`…/confirmation`); the others take effect at once.
 #[utoipa::path(
     operation_id = "integrity_conclude",
     post, path = "/integrity/flags/{id}/conclusion", tag = "诚信核查", summary = "核查结论", request_body = ConclusionBody, security(("session" = [])), params(("id" = i64, Path, description = "线索编号")),
     responses(
-        (status = 200, description = "线索(认定为刷好评或恶意差评时,相关评价不再计入)", body = FlagView),
-        (status = 409, description = "已有结论", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "线索(认定为刷好评或恶意差评时为待确认,确认后相关评价不再计入)", body = FlagView),
+        (status = 409, description = "尚未立案核查(`investigation_required`)、已有待确认结论或已办结", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn conclude(
@@ -97,4 +99,35 @@ pub async fn conclude(
     let input =
         ConclusionInput { conclusion: body.conclusion, findings: body.findings, evaluation_ids: body.evaluation_ids };
     Ok(Json(app.conclude_flag(&who, path_id(&id, "flag_not_found")?, &input).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmationBody {
+    /// `true` confirms the proposal (the evaluations are set aside), `false` returns the flag to investigation.
+    pub confirm: bool,
+    /// Required when rejecting.
+    pub note: Option<String>,
+}
+
+/// `POST /api/v1/integrity/flags/{id}/confirmation {"confirm", "note"?}`: a second person (another county-office
+/// account or an auditor) confirms or rejects a proposed fake/malicious conclusion (issue 29 §8); the proposer,
+/// or whoever could act as the proposer's account, gets 403 `conflict_of_interest`.
+#[utoipa::path(
+    operation_id = "integrity_confirm",
+    post, path = "/integrity/flags/{id}/confirmation", tag = "诚信核查", summary = "确认或退回核查结论(双人)", request_body = ConfirmationBody, security(("session" = [])), params(("id" = i64, Path, description = "线索编号")),
+    responses(
+        (status = 200, description = "线索(确认后相关评价不再计入;退回后回到核查中)", body = FlagView),
+        (status = 403, description = "结论由本人提出(`conflict_of_interest`)或无权确认", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "没有待确认的结论(`no_proposal`)", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn confirm(
+    State(app): State<App>,
+    Person(who): Person,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ConfirmationBody>,
+) -> Result<Json<FlagView>, ApiError> {
+    let id = path_id(&id, "flag_not_found")?;
+    Ok(Json(app.confirm_conclusion(&who, id, body.confirm, body.note.as_deref()).await?))
 }
