@@ -4,8 +4,8 @@
 use hcp_store::NewAudit;
 use serde_json::Value;
 
-use crate::App;
 use crate::clients::ApiClient;
+use crate::{App, AppResult};
 
 /// The one who causes a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,5 +52,13 @@ impl App {
         details: Value,
     ) -> NewAudit {
         NewAudit { at: self.now(), actor: actor.0.clone(), action, target: target.into(), details: details.to_string() }
+    }
+
+    /// Records that the server was started on a chain that does not match its anchors (`--accept-audit-mismatch`,
+    /// issue 29 §2), with what was wrong.
+    pub async fn note_audit_mismatch_accepted(&self, reason: &str) -> AppResult<()> {
+        let entry =
+            self.audit(&Actor::operator(), "audit.mismatch_accepted", "", serde_json::json!({ "reason": reason }));
+        Ok(self.store.append_audit(&[entry]).await?)
     }
 }

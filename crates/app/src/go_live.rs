@@ -19,6 +19,9 @@ pub struct Deployment {
     pub backup_dir: Option<PathBuf>,
     /// The data key file (`None`: the keys come from `HCP_DATA_KEYS`).
     pub key_file: Option<PathBuf>,
+    /// The audit chain did not match its anchors and `serve --accept-audit-mismatch` started anyway: what was
+    /// wrong, shown on every administrator's home page (issue 29 §2).
+    pub audit_alert: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use chrono::Utc;
 use hcp_app::keys::{KeySource, Keys};
-use hcp_store::{Backend, ChainCheck, Store};
+use hcp_store::{Backend, Store};
 use serde::{Deserialize, Serialize};
 
 /// The copy of the database in a backup directory.
@@ -168,6 +168,13 @@ fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
 /// Checks a backup directory: every file's size and SM3 against the manifest; then, on a scratch copy of the
 /// database, the keys' fingerprint, the audit chain and the rollups.
 pub async fn verify(dir: &Path) -> anyhow::Result<VerifyReport> {
+    verify_against(dir, None).await
+}
+
+/// [`verify`], and the copy's audit chain also against the anchors in `live_anchors` (the file beside the
+/// server's keys): a restore must not quietly put back a chain shorter than, or different from, what was
+/// anchored since (issue 29 §2).
+async fn verify_against(dir: &Path, live_anchors: Option<&Path>) -> anyhow::Result<VerifyReport> {
     let manifest = read_manifest(dir)?;
     for f in &manifest.files {
         let path = dir.join(&f.name);
@@ -200,10 +207,21 @@ pub async fn verify(dir: &Path) -> anyhow::Result<VerifyReport> {
         keys.current().fingerprint()
     );
     store.set_audit_key(keys.current().audit_key());
-    let audit_entries = match store.verify_audit_chain().await? {
-        ChainCheck::Intact { entries, .. } => entries,
-        ChainCheck::Broken { seq, reason } => anyhow::bail!("备份中的审计日志在第 {seq} 条处断裂:{reason}"),
-    };
+    // The chain against the anchors saved with the copy: downgraded, shortened or rewritten is refused.
+    let anchors = crate::audit::anchors_in(&dir.join(ANCHORS))?;
+    let audit_entries = crate::audit::check_chain(&store, &anchors, crate::audit::Depth::Full)
+        .await
+        .map_err(|e| anyhow::anyhow!("备份中的{e}"))?
+        .entries;
+    if let Some(path) = live_anchors {
+        let live = crate::audit::anchors_in(path)?;
+        crate::audit::check_chain(&store, &live, crate::audit::Depth::SinceLastAnchor).await.map_err(|e| {
+            anyhow::anyhow!(
+                "备份与本机的锚点文件 {} 不符:{e}\n如确要恢复到较早的备份(例如数据库损毁后),请先停止服务,再加 --force:现有锚点文件将改名保留,换用备份中的锚点。",
+                path.display()
+            )
+        })?;
+    }
     let mismatches = store.rollup_mismatches().await?;
     anyhow::ensure!(mismatches.is_empty(), "备份中的统计汇总与逐条重算不一致:{}", mismatches.join(";"));
     store.close().await;
@@ -224,7 +242,9 @@ pub async fn restore(url: &str, keys: &KeySource, dir: &Path, force: bool) -> an
             "PostgreSQL 的数据请用 pg_restore 从 pg_dump 的备份恢复;恢复后把备份目录中的 {KEYS} 放回原处(--data-keys-file)"
         );
     };
-    let report = verify(dir).await?;
+    let live_anchors = crate::commands::anchor_file_path(keys);
+    let check_live = (!force && live_anchors.exists()).then_some(live_anchors.as_path());
+    let report = verify_against(dir, check_live).await?;
     anyhow::ensure!(
         report.manifest.files.iter().any(|f| f.name == DATABASE),
         "{} 是 PostgreSQL 的备份(只有密钥):请用 pg_restore 恢复数据库",
@@ -253,6 +273,13 @@ pub async fn restore(url: &str, keys: &KeySource, dir: &Path, force: bool) -> an
                 kept.push(aside);
             }
         }
+    }
+    if force && live_anchors.exists() {
+        // The anchors belong to the chain being replaced: kept aside, and the backup's take their place.
+        let aside = suffixed(&live_anchors, &format!(".before-restore-{}", Utc::now().format("%Y%m%d%H%M%S")));
+        std::fs::rename(&live_anchors, &aside)
+            .with_context(|| format!("无法把 {} 改名保留", live_anchors.display()))?;
+        kept.push(aside);
     }
     if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;

@@ -442,6 +442,10 @@ pub struct ServeArgs {
     /// 12345 坐席记录的来电评价须经申请人点击短信链接确认(7 天内)后才生效
     #[arg(long, env = "HCP_HOTLINE_CONFIRM")]
     pub hotline_confirm: bool,
+    /// 审计日志与密钥旁的锚点文件不符(被截短、改写或降级)时仍启动服务;每位管理员的工作台首页将一直显示警报。
+    /// 仅在查明原因、确需先恢复服务时使用
+    #[arg(long, env = "HCP_ACCEPT_AUDIT_MISMATCH")]
+    pub accept_audit_mismatch: bool,
     /// 请求头须在此秒数内收齐(也是连接上等待下一个请求的最长时间)
     #[arg(long, env = "HCP_HEADER_TIMEOUT", default_value_t = 10)]
     pub header_timeout: u64,

@@ -452,6 +452,7 @@ fn serve_config(url: &str, keys: KeySource, args: &crate::cli::ServeArgs) -> any
     };
     let mut cfg = ServeConfig::new(url, args.listen);
     cfg.audit_anchors = Some(anchor_file_path(&keys));
+    cfg.accept_audit_mismatch = args.accept_audit_mismatch;
     cfg.keys = keys;
     cfg.close_of_day = rules.close_of_day;
     cfg.public_url = args.public_url.clone().filter(|u| !u.trim().is_empty());

@@ -52,7 +52,20 @@ pub async fn run(url: &str, keys: &KeySource, args: &DoctorArgs) -> anyhow::Resu
             KeySource::File(p) => Some(p.clone()),
             KeySource::Text(_) => None,
         },
+        audit_alert: None,
     };
+    // The audit chain against the anchors kept beside the keys, as `serve` checks it at start (issue 29 §2).
+    let anchors_path = crate::commands::anchor_file_path(keys);
+    let anchors = crate::audit::anchors_in(&anchors_path)?;
+    match crate::audit::check_chain(&app.store, &anchors, crate::audit::Depth::SinceLastAnchor).await {
+        Ok(r) => lines.push(format!(
+            "✓ 审计日志:共 {} 条,与 {} 个锚点一致(锚点文件 {})",
+            r.entries,
+            anchors.len(),
+            anchors_path.display()
+        )),
+        Err(e) => lines.push(format!("✗ 审计日志:{e}")),
+    }
     for c in app.go_live_checks(&deployment).await.map_err(|e| anyhow::anyhow!(e.message()))? {
         lines.push(c.line());
     }

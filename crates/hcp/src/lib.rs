@@ -1,7 +1,7 @@
 //! The `hcp` program: command line, configuration, wiring and background jobs.
 #![forbid(unsafe_code)]
 
-mod audit;
+pub mod audit;
 pub mod backup;
 mod catalog;
 pub mod cli;

@@ -33,6 +33,8 @@ pub struct ServeConfig {
     pub safeguards: hcp_app::Safeguards,
     /// Where the daily job appends the audit chain's head (`None`: only to the log).
     pub audit_anchors: Option<std::path::PathBuf>,
+    /// Start even if the chain does not match those anchors, with an alert on every administrator's home.
+    pub accept_audit_mismatch: bool,
     /// Timeouts and the connection cap of the HTTP listener.
     pub http_limits: crate::listener::Limits,
     /// Where notifications go.
@@ -63,6 +65,7 @@ impl ServeConfig {
             safeguards: hcp_app::Safeguards::default(),
             http_limits: crate::listener::Limits::default(),
             audit_anchors: None,
+            accept_audit_mismatch: false,
             gateway: hcp_app::outbox::Gateway::Log,
             result_rules: hcp_app::ResultRules::default(),
             upstream: None,
@@ -94,6 +97,11 @@ impl Application {
         let addr = listener.local_addr()?;
         let public_url = cfg.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let keys = crate::commands::load_keys(&store, &cfg.keys).await?;
+        store.set_audit_key(keys.current().audit_key());
+        let audit_alert = match &cfg.audit_anchors {
+            Some(path) => audit_at_start(&store, path, cfg.accept_audit_mismatch).await?,
+            None => None,
+        };
         let app = App::new(store, &public_url, keys)
             .with_close_of_day(cfg.close_of_day)
             .with_trusted_proxies(cfg.trusted_proxies.clone())
@@ -111,7 +119,11 @@ impl Application {
                     KeySource::File(p) => Some(p.clone()),
                     KeySource::Text(_) => None,
                 },
+                audit_alert: audit_alert.clone(),
             });
+        if let Some(alert) = &audit_alert {
+            app.note_audit_mismatch_accepted(alert).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+        }
         let app =
             if app.store.backend() == hcp_store::Backend::Postgres { app.with_completion_announcements() } else { app };
         // Configured is not connected: the exchange's state is reported once a push was answered (issue 28 §5).
@@ -260,6 +272,29 @@ async fn scheduler(app: App, anchors: Option<std::path::PathBuf>, done_at_start:
 
 /// The audit chain's head, once a day (and at start): to the log and appended to the anchor file, so that a
 /// rewrite of the whole chain is caught by `hcp audit verify --anchor`.
+/// Checks the audit chain against the anchors beside the keys before serving (issue 29 §2): a shortened,
+/// rewritten or downgraded chain stops the start, unless `--accept-audit-mismatch`, which starts with the
+/// alert (returned) on every administrator's home page. Only the entries since the last anchor are recomputed.
+async fn audit_at_start(
+    store: &hcp_store::Store,
+    path: &std::path::Path,
+    accept: bool,
+) -> anyhow::Result<Option<String>> {
+    let anchors = crate::audit::anchors_in(path)?;
+    match crate::audit::check_chain(store, &anchors, crate::audit::Depth::SinceLastAnchor).await {
+        Ok(_) => Ok(None),
+        Err(e) if accept => {
+            tracing::error!(anchors = %path.display(), "audit chain does not match its anchors; started anyway (--accept-audit-mismatch): {e}");
+            Ok(Some(format!("{e}(服务以 --accept-audit-mismatch 启动;锚点文件 {})", path.display())))
+        }
+        Err(e) => anyhow::bail!(
+            "{e}\n锚点文件:{}。服务未启动。请先用 hcp audit verify 核查、保全证据并报告;如已查明原因、确需先恢复服务,\
+             可加 --accept-audit-mismatch 启动(每位管理员的工作台首页将一直显示此警报)。",
+            path.display()
+        ),
+    }
+}
+
 async fn write_anchor(app: &App, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     use std::io::Write as _;
     let line = crate::audit::anchor_line(&app.store).await?;

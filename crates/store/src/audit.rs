@@ -185,16 +185,27 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1").bind(seq).fetch_optional(&self.pool).await?)
     }
 
+    /// The first entry under the key, as the database says (`None`: the marker was cleared — every migrated
+    /// database has one, so that is a downgrade).
+    pub async fn audit_keyed_from(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT mac_from FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?)
+    }
+
     /// Recomputes the whole chain from the first entry, a page at a time, and checks it ends at the head.
     pub async fn verify_audit_chain(&self) -> Result<ChainCheck, StoreError> {
-        let mac_from: Option<i64> =
-            sqlx::query_scalar("SELECT mac_from FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?;
+        self.verify_audit_chain_after(0, "0".repeat(64)).await
+    }
+
+    /// Recomputes the chain from the entry after `after_seq` (whose hash is `prev_hash`, e.g. an anchor kept
+    /// outside) to the head: the server's check at start, cheap however long the log is.
+    pub async fn verify_audit_chain_after(&self, after_seq: i64, prev_hash: String) -> Result<ChainCheck, StoreError> {
+        let mac_from = self.audit_keyed_from().await?;
         let key = self.audit_key.get();
         if mac_from.is_some() && key.is_none() {
             return Err(missing_key());
         }
-        let mut prev = "0".repeat(64);
-        let mut expected_seq = 1;
+        let mut prev = prev_hash;
+        let mut expected_seq = after_seq + 1;
         loop {
             let page = self.audit_entries("", expected_seq - 1, 10_000).await?;
             if page.is_empty() {

@@ -118,7 +118,7 @@ async fn a_forged_chain_is_caught_by_the_key_and_the_anchor() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let line = String::from_utf8_lossy(&o.stdout).trim().to_string();
     let words: Vec<&str> = line.split(' ').collect();
-    assert_eq!((words.len(), words[0], words[2].len()), (3, "seq", 64), "{line}");
+    assert_eq!((words.len(), words[0], words[2].len(), words[3]), (5, "seq", 64, "keyed-from"), "{line}");
     let anchor_file = dir.as_ref().unwrap().path().join("anchors.txt");
     std::fs::write(&anchor_file, format!("{line}\n")).unwrap();
     let anchor = anchor_file.to_str().unwrap();
@@ -134,15 +134,127 @@ async fn a_forged_chain_is_caught_by_the_key_and_the_anchor() {
     assert!(!o.status.success(), "a chain recomputed without the key does not verify");
     assert!(String::from_utf8_lossy(&o.stderr).contains("第 1 条"), "{}", String::from_utf8_lossy(&o.stderr));
 
-    // The forger also marks the whole chain as written before keying: the chain check alone passes …
+    // The forger also clears the keyed marker (issue 29 §2: this passed with a soft note): every database has
+    // the marker, so its absence alone fails …
     sqlx::query("UPDATE audit_head SET mac_from = NULL").execute(&mut conn).await.unwrap();
     let o = hcp(&["audit", "verify"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    // … but the anchor kept outside does not match any more.
+    assert!(!o.status.success(), "a downgraded chain does not verify");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("密钥标记被清除"), "{}", String::from_utf8_lossy(&o.stderr));
+    // … and marking the whole chain as written before keying contradicts the anchor's record of where the keyed
+    // chain starts.
+    sqlx::query("UPDATE audit_head SET mac_from = seq + 1").execute(&mut conn).await.unwrap();
     let o = hcp(&["audit", "verify", "--anchor", anchor]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("与锚点不符"), "{err}");
+    assert!(err.contains("密钥链起点与锚点记录不符"), "{err}");
+    // With an anchor line of the old shape (no keyed-from), the anchored hash catches it.
+    std::fs::write(&anchor_file, format!("{}\n", words[..3].join(" "))).unwrap();
+    let o = hcp(&["audit", "verify", "--anchor", anchor]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("与锚点不符"), "{err}");
+}
+
+/// Issue 29 §2: `hcp audit verify` finds the anchors `serve` keeps beside the keys without being told, and a
+/// chain cut short after its last anchor — the newest entries deleted, the head fixed — is refused.
+#[tokio::test]
+async fn a_shortened_chain_is_caught_by_the_anchors_beside_the_keys() {
+    let (url, dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    let hcp = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hcp")).args(args).env("HCP_DATABASE_URL", &url).output().unwrap()
+    };
+    assert!(hcp(&["demo", "--records", "50"]).status.success());
+    let o = hcp(&["audit", "verify"]);
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success() && said.contains("未找到锚点"), "{said}");
+    // What serve writes at start and daily, beside the keys.
+    let anchors = dir.as_ref().unwrap().path().join("hcp.db.keys.anchors");
+    let line = String::from_utf8_lossy(&hcp(&["audit", "anchor"]).stdout).to_string();
+    std::fs::write(&anchors, &line).unwrap();
+    let o = hcp(&["audit", "verify"]);
+    let said = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success() && said.contains("1 个锚点均与日志一致"), "{said}");
+
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    shorten(&mut conn, 3).await;
+    let o = hcp(&["audit", "verify"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("审计日志比锚点短"), "{err}");
+    // serve refuses to start on it, and says how to proceed.
+    let o = hcp(&["serve", "--listen", "127.0.0.1:0", "--no-jobs"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("比锚点短") && err.contains("--accept-audit-mismatch"), "{err}");
+    let o = hcp(&["doctor"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("✗ 审计日志"), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+/// Deletes the newest `n` entries and points the head at the one before, as a writer without the key can.
+async fn shorten(conn: &mut sqlx::AnyConnection, n: i64) {
+    let (head,): (i64,) = sqlx::query_as("SELECT seq FROM audit_head").fetch_one(&mut *conn).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq > $1").bind(head - n).execute(&mut *conn).await.unwrap();
+    let (hash,): (String,) =
+        sqlx::query_as("SELECT hash FROM audit_log WHERE seq = $1").bind(head - n).fetch_one(&mut *conn).await.unwrap();
+    sqlx::query("UPDATE audit_head SET seq = $1, last_hash = $2")
+        .bind(head - n)
+        .bind(hash)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+}
+
+both_backends!(the_server_checks_its_chain_against_the_anchors_at_start);
+
+/// Issue 29 §2: the server refuses to start on a downgraded or shortened chain; with `--accept-audit-mismatch`
+/// it starts, records that it did, and every administrator's home page carries the alert.
+async fn the_server_checks_its_chain_against_the_anchors_at_start(app: TestApp) {
+    crate::console::make_accounts(&app).await;
+    app.register(&record_body("AN-1")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let anchors = dir.path().join("anchors");
+    let line = hcp::audit::anchor_line(&app.app.store).await.unwrap();
+    std::fs::write(&anchors, format!("{line}\n")).unwrap();
+    let build = |accept: bool| {
+        let mut cfg = hcp::ServeConfig::new(&app.db_url, "127.0.0.1:0".parse().unwrap());
+        cfg.jobs = false;
+        cfg.keys = app.keys.clone();
+        cfg.audit_anchors = Some(anchors.clone());
+        cfg.accept_audit_mismatch = accept;
+        async move { hcp::Application::build(&cfg).await }
+    };
+    let refused = |r: anyhow::Result<hcp::Application>| r.err().map(|e| format!("{e:#}")).unwrap_or_default();
+    assert!(build(false).await.is_ok(), "an intact chain starts");
+    app.register(&record_body("AN-2")).await;
+    assert!(build(false).await.is_ok(), "entries after the last anchor are checked and fine");
+
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.db_url).await.unwrap();
+    let (keyed_from,): (i64,) = sqlx::query_as("SELECT mac_from FROM audit_head").fetch_one(&mut conn).await.unwrap();
+    sqlx::query("UPDATE audit_head SET mac_from = NULL").execute(&mut conn).await.unwrap();
+    assert!(refused(build(false).await).contains("密钥标记被清除"));
+    sqlx::query("UPDATE audit_head SET mac_from = seq + 1").execute(&mut conn).await.unwrap();
+    assert!(refused(build(false).await).contains("密钥链起点与锚点记录不符"));
+    sqlx::query("UPDATE audit_head SET mac_from = $1").bind(keyed_from).execute(&mut conn).await.unwrap();
+    assert!(build(false).await.is_ok());
+    let anchored: i64 = line.split(' ').nth(1).unwrap().parse().unwrap();
+    let (head,): (i64,) = sqlx::query_as("SELECT seq FROM audit_head").fetch_one(&mut conn).await.unwrap();
+    shorten(&mut conn, head - anchored + 2).await;
+    let why = refused(build(false).await);
+    assert!(why.contains("比锚点短") && why.contains("--accept-audit-mismatch"), "{why}");
+
+    let started = build(true).await.expect("starts when told to");
+    let alert = started.app().deployment.audit_alert.clone().expect("the alert");
+    assert!(alert.contains("比锚点短"), "{alert}");
+    let base = format!("http://{}", started.local_addr());
+    tokio::spawn(started.run_until_stopped());
+    let log = app.app.store.audit_entries("audit.mismatch_accepted", 0, 10).await.unwrap();
+    assert_eq!(log.len(), 1, "the start on a mismatched chain is itself in the log");
+    for who in ["admin", "auditor", "office", "center"] {
+        let b = crate::console::login_at(&base, who, crate::cases::PASSWORD).await;
+        let (_, home) = b.get("/console").await;
+        assert!(home.contains("审计日志警报") && home.contains("比锚点短"), "{who}: {home}");
+    }
+    let staff = crate::console::login_at(&base, "unit", crate::cases::PASSWORD).await;
+    assert!(!staff.get("/console").await.1.contains("审计日志警报"), "units are not administrators");
 }
 
 /// Turns entry 3 into another action and recomputes every hash with plain SM3.

@@ -101,6 +101,26 @@ async fn back_up_verify_and_restore_with_the_refusals() {
     assert!(!o.status.success() && out(&o).contains("已损坏"), "{}", out(&o));
     assert!(!dir.path().join("never").exists());
 
+    // Issue 29 §2: the database gone, its anchors left — a backup older than the last anchor is a shorter chain:
+    // refused, unless --force, which keeps the anchors aside.
+    let o = Command::new(env!("CARGO_BIN_EXE_hcp"))
+        .args(["user", "create", "--username", "late.one", "--role", "auditor", "--org", "510899"])
+        .args(["--database-url", &url])
+        .env("HCP_NEW_PASSWORD", "a long password")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out(&o));
+    let anchor = hcp(&["audit", "anchor", "--database-url", &url]);
+    std::fs::create_dir(dir.path().join("again")).unwrap();
+    std::fs::write(dir.path().join("again/hcp.db.keys.anchors"), &anchor.stdout).unwrap();
+    let again = format!("sqlite://{}", dir.path().join("again/hcp.db").display());
+    let o = hcp(&["restore", b, "--database-url", &again]);
+    assert!(!o.status.success() && out(&o).contains("比锚点短") && out(&o).contains("--force"), "{}", out(&o));
+    assert!(!dir.path().join("again/hcp.db").exists(), "nothing written");
+    let o = hcp(&["restore", b, "--database-url", &again, "--force"]);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(names(&dir.path().join("again")).iter().any(|n| n.starts_with("hcp.db.keys.anchors.before-restore-")));
+
     // With --force over the original: the old files are kept aside, renamed.
     let o = hcp(&["restore", b, "--database-url", &url, "--force"]);
     assert!(o.status.success(), "{}", out(&o));

@@ -141,8 +141,15 @@ pub async fn show(State(app): State<App>, c: Console) -> Response {
     } else {
         (Vec::new(), None)
     };
+    // Issue 29 §2: a chain that does not match its anchors, accepted at start, is every administrator's alarm.
+    let administrator =
+        [Role::SystemAdmin, Role::CenterAdmin, Role::CountyOffice, Role::Auditor].iter().any(|r| c.who.has_role(*r));
+    let audit_alert = app.deployment.audit_alert.as_deref().filter(|_| administrator);
     let body = html! {
         h2 { "工作台" }
+        @if let Some(alert) = audit_alert {
+            p.alert role="alert" { strong { "审计日志警报:" } (alert) }
+        }
         @if operator {
             @for w in &warnings { p.alert role="alert" { (w.message) } }
             @if let Some(checks) = &checks {
