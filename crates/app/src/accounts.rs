@@ -21,6 +21,11 @@ pub const ACCOUNT_LOCK_FOR: Duration = Duration::minutes(15);
 /// Failures from one client address within the window that refuse further attempts from it.
 pub const CLIENT_LOCK_AFTER: i64 = 20;
 pub const CLIENT_WINDOW: Duration = Duration::minutes(15);
+/// An address the account logged in from within this period is the owner's: strangers' failures elsewhere do
+/// not lock the account out there (issue 29 §6).
+pub const KNOWN_CLIENT_FOR: Duration = Duration::days(90);
+/// How long a login waits for parallel attempts of the same account still being checked.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub const PASSWORD_MIN_CHARS: usize = 10;
 
@@ -202,19 +207,29 @@ impl App {
         let now = self.now();
         let username = username.trim().to_lowercase();
         let attempt = secrets::new_token();
-        let reservation = self
-            .store
-            .reserve_login_attempt(
-                &attempt,
-                &username,
-                client,
-                CLIENT_LOCK_AFTER,
-                now - CLIENT_WINDOW,
-                ACCOUNT_LOCK_AFTER,
-                now + ACCOUNT_LOCK_FOR,
-                now,
-            )
-            .await?;
+        let limits = hcp_store::LoginLimits {
+            now,
+            client_limit: CLIENT_LOCK_AFTER,
+            client_since: now - CLIENT_WINDOW,
+            lock_after: ACCOUNT_LOCK_AFTER,
+            lock_since: now - ACCOUNT_LOCK_FOR,
+            lock_until: now + ACCOUNT_LOCK_FOR,
+            known_since: now - KNOWN_CLIENT_FOR,
+        };
+        // Attempts still being checked may all be right: wait for them rather than refuse (issue 29 §6).
+        let waited_until = std::time::Instant::now() + BUSY_WAIT;
+        let mut pause = 20u64 + u64::from(attempt.as_bytes()[0] % 20);
+        let reservation = loop {
+            match self.store.reserve_login_attempt(&attempt, &username, client, &limits).await? {
+                hcp_store::LoginReservation::Busy if std::time::Instant::now() < waited_until => {
+                    // Backing off (with a little jitter from the attempt's token), so waiting logins do not
+                    // crowd the database's writer.
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    pause = (pause * 2).min(400);
+                }
+                other => break other,
+            }
+        };
         let reserved_user = match reservation {
             hcp_store::LoginReservation::ClientLocked => {
                 return Err(AppError::TooMany {
@@ -225,7 +240,15 @@ impl App {
             hcp_store::LoginReservation::AccountLocked => {
                 return Err(AppError::TooMany {
                     code: "account_locked",
-                    message: "该账户因多次密码错误已暂时锁定,请 15 分钟后再试,或联系系统管理员。".into(),
+                    message:
+                        "该账户因多次密码错误已暂时锁定,请 15 分钟后再试,或在平时使用的电脑上登录,或联系系统管理员。"
+                            .into(),
+                });
+            }
+            hcp_store::LoginReservation::Busy => {
+                return Err(AppError::TooMany {
+                    code: "login_busy",
+                    message: "该账户正有多个登录请求在核对,请稍后再试。".into(),
                 });
             }
             hcp_store::LoginReservation::Reserved { user_id } => user_id,
@@ -242,12 +265,15 @@ impl App {
         let ok = argon2_work(move || verify_password(&pw, &hash)).await? && user.is_some();
         let actor = Actor::user(&username);
         let Some(user) = user.filter(|_| ok) else {
+            self.store.settle_login_failure(&attempt, &limits).await?;
             let audit = self.audit(&actor, "login.failure", format!("client:{client}"), json!({}));
             self.store.append_audit(&[audit]).await?;
             return Err(bad_login());
         };
         // Told only to someone who knows the password, so it says nothing about which accounts exist.
         if user.disabled_at.is_some() {
+            // The right password: no guess to count, and nothing left pending for others to wait on.
+            self.store.drop_login_attempt(&attempt).await?;
             return Err(AppError::invalid(
                 "username",
                 "account_disabled",
@@ -259,17 +285,21 @@ impl App {
         let opened = self
             .store
             .open_session(
-                user.id,
-                &user.password_hash,
-                &secrets::hash(&session.cookie),
-                &session.csrf,
-                now,
-                &attempt,
+                &hcp_store::NewUserSession {
+                    user_id: user.id,
+                    verified_hash: &user.password_hash,
+                    id_hash: &secrets::hash(&session.cookie),
+                    csrf_token: &session.csrf,
+                    now,
+                    attempt: &attempt,
+                    client,
+                },
                 &audit,
             )
             .await?;
         if !opened {
-            // Disabled or its password changed while this login was being checked.
+            // Disabled or its password changed while this login was being checked: counted as a failure.
+            self.store.settle_login_failure(&attempt, &limits).await?;
             return Err(bad_login());
         }
         Ok(session)

@@ -86,7 +86,7 @@ pub use safeguards::{HotlineInsert, HotlinePendingRow, NewHotlinePending};
 pub use telemetry::Backlog;
 pub use upstream::{RecordCodes, UpstreamClaim, UpstreamCount, UpstreamEvaluation, UpstreamListRow, UpstreamMark};
 pub use upstream_pull::{PullOutcome, PulledEvaluation, PulledItem, PulledRow};
-pub use users::{BindingRow, LoginReservation, SessionRow, UserInsert, UserRow};
+pub use users::{BindingRow, LoginLimits, LoginReservation, NewUserSession, SessionRow, UserInsert, UserRow};
 pub use wakeups::listen_for_completions;
 pub use writer::{EvaluationWriter, TokenSubmission, WriteOutcome, WriterStats};
 

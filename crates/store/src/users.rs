@@ -60,12 +60,44 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
 /// A login attempt, reserved before its password is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginReservation {
-    /// Go ahead; the client's failure and the account's attempt (if the name exists) are counted already.
+    /// Go ahead; the attempt is written as pending (the account's id, if the name exists).
     Reserved {
         user_id: Option<i64>,
     },
     ClientLocked,
+    /// Locked for this client: five failures from it, or from anywhere and this client never logged in to it.
     AccountLocked,
+    /// Attempts still being checked would reach a limit: try again in a moment.
+    Busy,
+}
+
+/// A session to open after a verified password.
+#[derive(Debug, Clone, Copy)]
+pub struct NewUserSession<'a> {
+    pub user_id: i64,
+    /// The hash the password was verified against (the account must still have it).
+    pub verified_hash: &'a str,
+    pub id_hash: &'a str,
+    pub csrf_token: &'a str,
+    pub now: DateTime<Utc>,
+    /// The reservation of this attempt, given back.
+    pub attempt: &'a str,
+    pub client: &'a str,
+}
+
+/// The limits a login attempt is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    pub now: DateTime<Utc>,
+    /// Failures of one client (over every name) since `client_since`, at most `client_limit`.
+    pub client_limit: i64,
+    pub client_since: DateTime<Utc>,
+    /// Failures of one name since `lock_since`, at most `lock_after`; a lock lasts until `lock_until`.
+    pub lock_after: i64,
+    pub lock_since: DateTime<Utc>,
+    pub lock_until: DateTime<Utc>,
+    /// A client that logged in to the account since then may still try when strangers locked it.
+    pub known_since: DateTime<Utc>,
 }
 
 /// What became of a new account.
@@ -175,22 +207,20 @@ impl Store {
             .collect()
     }
 
-    /// Reserves a login attempt before the password is verified (issue 14 §5): in one transaction, refuses a
-    /// client with `client_limit` failures since `since`, writes this attempt as a failure of the client, and
-    /// counts it against the account — refusing an account already locked, and locking it at its
-    /// `lock_after`th attempt. So parallel attempts cannot all pass the checks before any failure is counted.
-    /// A successful login gives the reservation back ([`Store::open_session`] with its `attempt` token).
-    #[expect(clippy::too_many_arguments, reason = "the limits of one check, each named at the call")]
+    /// Reserves a login attempt before the password is verified (issues 14 §5, 29 §6): in one transaction,
+    /// counts the failures — settled ones, and pending ones older than a minute (a check that never finished) —
+    /// and the pending attempts of the client, of this name from this client, and of this name from anywhere;
+    /// refuses a client with `l.client_limit` failures, a name with `l.lock_after` failures from this client, and
+    /// a name with `l.lock_after` failures from anywhere unless this client logged in to it before
+    /// (`l.known_since`); answers `Busy` when pending attempts would reach a limit (wait and try again: they may
+    /// all be right); otherwise writes this attempt as pending. A wrong password settles it
+    /// ([`Store::settle_login_failure`]); a right one removes it ([`Store::open_session`]).
     pub async fn reserve_login_attempt(
         &self,
         attempt: &str,
         username: &str,
         client: &str,
-        client_limit: i64,
-        since: DateTime<Utc>,
-        lock_after: i64,
-        lock_until: DateTime<Utc>,
-        now: DateTime<Utc>,
+        l: &LoginLimits,
     ) -> Result<LoginReservation, StoreError> {
         let mut tx = self.begin_write().await?;
         if self.backend == crate::Backend::Postgres {
@@ -199,82 +229,120 @@ impl Store {
                 sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(key).execute(&mut *tx).await?;
             }
         }
-        let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failure WHERE client = $1 AND at >= $2")
-            .bind(client)
-            .bind(to_ms(since))
-            .fetch_one(&mut *tx)
+        let stale = to_ms(l.now - chrono::Duration::minutes(1));
+        let counts = |filter: &'static str, since: DateTime<Utc>| {
+            let sql = format!(
+                "SELECT COUNT(CASE WHEN settled = 1 OR at < $1 THEN 1 END) AS failed,
+                        COUNT(CASE WHEN settled = 0 AND at >= $1 THEN 1 END) AS pending
+                 FROM login_failure WHERE at >= $2 AND {filter}"
+            );
+            (sql, to_ms(since))
+        };
+        let mut count = async |filter: &'static str, since: DateTime<Utc>, a: &str, b: Option<&str>| {
+            let (sql, since) = counts(filter, since);
+            let mut q =
+                sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(stale).bind(since).bind(a.to_string());
+            if let Some(b) = b {
+                q = q.bind(b.to_string());
+            }
+            q.fetch_one(&mut *tx).await
+        };
+        let (client_failed, client_pending) = count("client = $3", l.client_since, client, None).await?;
+        let (pair_failed, pair_pending) =
+            count("username = $3 AND client = $4", l.lock_since, username, Some(client)).await?;
+        let (name_failed, name_pending) = count("username = $3", l.lock_since, username, None).await?;
+        let user_id: Option<i64> = sqlx::query_scalar("SELECT id FROM app_user WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&mut *tx)
             .await?;
-        if failures >= client_limit {
-            tx.rollback().await?;
-            return Ok(LoginReservation::ClientLocked);
-        }
-        // Failures of the name in the last lock period, before this one: a name nobody holds locks like an
-        // account after as many failures, so the answers do not tell which names exist (issue 14 §5).
-        let name_failures: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM login_failure WHERE username = $1 AND at >= $2")
-                .bind(username)
-                .bind(to_ms(now - (lock_until - now)))
-                .fetch_one(&mut *tx)
-                .await?;
-        sqlx::query("INSERT INTO login_failure (client, at, attempt, username) VALUES ($1, $2, $3, $4)")
+        let known = match user_id {
+            None => false,
+            Some(id) => sqlx::query_scalar::<_, i64>(
+                "SELECT user_id FROM login_client WHERE user_id = $1 AND client = $2 AND last_success_at >= $3",
+            )
+            .bind(id)
             .bind(client)
-            .bind(to_ms(now))
+            .bind(to_ms(l.known_since))
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some(),
+        };
+        let outcome = if client_failed >= l.client_limit {
+            LoginReservation::ClientLocked
+        } else if pair_failed >= l.lock_after || (!known && name_failed >= l.lock_after) {
+            LoginReservation::AccountLocked
+        } else if client_failed + client_pending >= l.client_limit
+            || pair_failed + pair_pending >= l.lock_after
+            || (!known && name_failed + name_pending >= l.lock_after)
+        {
+            LoginReservation::Busy
+        } else {
+            LoginReservation::Reserved { user_id }
+        };
+        if outcome == (LoginReservation::Reserved { user_id }) {
+            sqlx::query(
+                "INSERT INTO login_failure (client, at, attempt, username, settled) VALUES ($1, $2, $3, $4, 0)",
+            )
+            .bind(client)
+            .bind(to_ms(l.now))
             .bind(attempt)
             .bind(username)
             .execute(&mut *tx)
             .await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM app_user WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let mut outcome = if exists.is_none() && name_failures >= lock_after {
-            LoginReservation::AccountLocked
+            tx.commit().await?;
         } else {
-            LoginReservation::Reserved { user_id: None }
-        };
-        if let Some(id) = exists {
-            let counted: Option<i64> = sqlx::query_scalar(
-                "UPDATE app_user SET failed_logins = failed_logins + 1,
-                    locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END
-                 WHERE id = $3 AND (locked_until IS NULL OR locked_until <= $4) RETURNING id",
-            )
-            .bind(lock_after)
-            .bind(to_ms(lock_until))
-            .bind(id)
-            .bind(to_ms(now))
-            .fetch_optional(&mut *tx)
-            .await?;
-            outcome = match counted {
-                Some(_) => LoginReservation::Reserved { user_id: Some(id) },
-                None => LoginReservation::AccountLocked,
-            };
+            tx.rollback().await?;
         }
-        tx.commit().await?;
         Ok(outcome)
     }
 
-    /// A successful login: clears the account's failures and opens a session — only if, in this same
-    /// transaction, the account is still enabled and its password still the one just verified (issue 14 §7:
-    /// a login in flight while an administrator disables the account or resets its password opens nothing).
-    /// Answers whether the session was opened.
-    #[expect(clippy::too_many_arguments, reason = "one session's facts, each named at the call")]
-    pub async fn open_session(
-        &self,
-        user_id: i64,
-        verified_hash: &str,
-        id_hash: &str,
-        csrf_token: &str,
-        now: DateTime<Utc>,
-        attempt: &str,
-        audit: &NewAudit,
-    ) -> Result<bool, StoreError> {
+    /// Forgets a pending attempt that was no guess (the right password of a disabled account).
+    pub async fn drop_login_attempt(&self, attempt: &str) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM login_failure WHERE attempt = $1").bind(attempt).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The attempt's password was wrong: it counts as a failure from now on; the account's list shows it locked
+    /// (for new addresses) once it has `lock_after` failures in the period.
+    pub async fn settle_login_failure(&self, attempt: &str, l: &LoginLimits) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let username: Option<String> =
+            sqlx::query_scalar("UPDATE login_failure SET settled = 1 WHERE attempt = $1 RETURNING username")
+                .bind(attempt)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(name) = username {
+            sqlx::query(
+                "UPDATE app_user SET failed_logins = failed_logins + 1,
+                    locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END
+                 WHERE username = $3",
+            )
+            .bind(l.lock_after)
+            .bind(to_ms(l.lock_until))
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A successful login opens a session — only if, in this same transaction, the account is still enabled and
+    /// its password still the one just verified (issue 14 §7: a login in flight while an administrator disables
+    /// the account or resets its password opens nothing). Its attempt is removed and its address becomes one of
+    /// the account's own (issue 29 §6). Answers whether the session was opened.
+    pub async fn open_session(&self, s: &NewUserSession<'_>, audit: &NewAudit) -> Result<bool, StoreError> {
+        let (user_id, attempt, client, now) = (s.user_id, s.attempt, s.client, s.now);
+        let mut tx = self.begin_write().await?;
+        // A no-op write: it takes the account's row, so a disable or reset in flight is ordered with us.
         let still = sqlx::query(
-            "UPDATE app_user SET failed_logins = 0, locked_until = NULL
+            "UPDATE app_user SET password_hash = password_hash
              WHERE id = $1 AND password_hash = $2 AND disabled_at IS NULL",
         )
         .bind(user_id)
-        .bind(verified_hash)
+        .bind(s.verified_hash)
         .execute(&mut *tx)
         .await?;
         if still.rows_affected() != 1 {
@@ -282,12 +350,22 @@ impl Store {
             return Ok(false);
         }
         sqlx::query("DELETE FROM login_failure WHERE attempt = $1").bind(attempt).execute(&mut *tx).await?;
+        // The address is the account's own from now on: strangers' failures no longer lock it out here.
+        sqlx::query(
+            "INSERT INTO login_client (user_id, client, last_success_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, client) DO UPDATE SET last_success_at = $3",
+        )
+        .bind(user_id)
+        .bind(client)
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO user_session (id_hash, user_id, csrf_token, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
         )
-        .bind(id_hash)
+        .bind(s.id_hash)
         .bind(user_id)
-        .bind(csrf_token)
+        .bind(s.csrf_token)
         .bind(to_ms(now))
         .execute(&mut *tx)
         .await?;
@@ -338,6 +416,10 @@ impl Store {
         // A new password also lifts a lock: an administrator's reset is how a locked-out person gets back in.
         sqlx::query("UPDATE app_user SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
             .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM login_failure WHERE username = (SELECT username FROM app_user WHERE id = $1)")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;

@@ -110,6 +110,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "investigation_required",
     "item_not_found",
     "level_required",
+    "login_busy",
     "login_required",
     "malformed_json",
     "method_not_allowed",

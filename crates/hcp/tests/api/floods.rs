@@ -81,6 +81,60 @@ async fn parallel_guesses_stop_at_the_lockout(app: crate::helpers::TestApp) {
 
 crate::both_backends!(parallel_guesses_stop_at_the_lockout);
 
+/// Issue 29 §6: five wrong passwords from anywhere locked any account, the system administrator's included;
+/// 500 parallel correct logins got transient `account_locked`. Now failures count per account and address: a
+/// stranger gets at most five checked guesses over every address, and the owner, at an address the account
+/// logged in from before, still gets in; correct logins in parallel wait for each other and all pass.
+async fn a_stranger_cannot_lock_the_owner_out(backend: crate::helpers::Backend) {
+    let Some(app) = crate::helpers::spawn_app_with(backend, |cfg| {
+        cfg.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await
+    else {
+        return;
+    };
+    app.app.create_user("root2", "系统管理员乙", "correct horse 1", "system_admin", "510899", None).await.unwrap();
+    let login = |from: &'static str, password: &'static str| {
+        let req = app
+            .http
+            .post(app.url("/api/v1/sessions"))
+            .header("x-forwarded-for", from)
+            .json(&serde_json::json!({ "username": "root2", "password": password }));
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let v: serde_json::Value = res.json().await.unwrap_or_default();
+            (status, v["code"].as_str().unwrap_or_default().to_string())
+        }
+    };
+    assert_eq!(login("10.0.0.1", "correct horse 1").await.0, 201, "the owner at their desk");
+    let mut answers = Vec::new();
+    for _ in 0..7 {
+        answers.push(login("10.9.9.1", "a wrong guess").await);
+    }
+    let codes: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    assert_eq!(codes, [422, 422, 422, 422, 422, 429, 429], "{answers:?}");
+    assert_eq!(login("10.9.9.2", "another guess").await, (429, "account_locked".to_string()), "nor from elsewhere");
+    assert_eq!(login("10.9.9.1", "correct horse 1").await.0, 429, "the stranger's address stays locked");
+    let failures = app.app.store.audit_entries("login.failure", 0, 100).await.unwrap();
+    assert_eq!(failures.len(), 5, "five passwords checked in all");
+    // The owner, at the address they logged in from before, is not locked out by the stranger.
+    assert_eq!(login("10.0.0.1", "correct horse 1").await.0, 201);
+    // Correct logins in parallel from one address: none refused.
+    let all = futures_util::future::join_all((0..40).map(|_| login("10.0.0.1", "correct horse 1"))).await;
+    assert!(all.iter().all(|a| a.0 == 201), "{all:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_lock_the_owner_out_sqlite() {
+    a_stranger_cannot_lock_the_owner_out(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_lock_the_owner_out_postgres() {
+    a_stranger_cannot_lock_the_owner_out(crate::helpers::Backend::Postgres).await;
+}
+
 /// Issue 14 §7: logins racing an administrator who disables the account: whatever sessions slipped through
 /// are refused from the moment the account is disabled.
 async fn logins_racing_a_disable_open_nothing_that_works(app: crate::helpers::TestApp) {
