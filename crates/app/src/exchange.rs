@@ -244,7 +244,7 @@ impl App {
             .await
             .map_err(|e| format!("无法连接上级平台:{}", e.without_url()))?;
         let status = res.status().as_u16();
-        let body = res.text().await.map_err(|e| format!("读取上级平台答复失败:{}", e.without_url()))?;
+        let body = read_capped(res, MAX_REPLY_BYTES).await?;
         Ok((status, body))
     }
 
@@ -437,7 +437,7 @@ impl App {
             return Err(crate::AppError::Forbidden);
         }
         let mut aside = Vec::new();
-        for state in ["conflict", "unmatched", "invalid"] {
+        for state in ["conflict", "unmatched", "expired", "invalid"] {
             aside.extend(self.store.pulled_items(state, 100).await?);
         }
         let status = self.exchange_status().await?;
@@ -485,4 +485,26 @@ mod tests {
         assert_eq!(retry_after(40, max), Duration::seconds(3600));
         assert_eq!(retry_after(40, StdDuration::from_secs(60)), Duration::seconds(60));
     }
+}
+
+/// The largest reply the upper level may send (issue 29 §4: a 2 GB reply held 4 GB of memory). A page of 100
+/// pulled items is well under 1 MB.
+pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Reads a reply body chunk by chunk, refusing it as soon as it passes `cap` (or declares more), so a huge or
+/// endless reply costs at most `cap` bytes of memory.
+async fn read_capped(mut res: reqwest::Response, cap: usize) -> Result<String, String> {
+    let too_large = || format!("上级平台的答复超过 {} MB,已中止读取", cap / (1024 * 1024));
+    if res.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| format!("读取上级平台答复失败:{}", e.without_url()))?
+    {
+        if body.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| "上级平台的答复不是 UTF-8 文本".to_string())
 }

@@ -15,6 +15,10 @@ use crate::{App, AppError, AppResult};
 const CURSOR: &str = "pull";
 /// Pages per round, so one round ends even if the upper level keeps answering.
 const PAGES: usize = 20;
+/// How many pulled evaluations may wait for their records, and for how long, before they are kept as `expired`
+/// (listed, no longer retried on every pull; issue 29 §4).
+pub const UNMATCHED_CAP: i64 = 10_000;
+pub const UNMATCHED_DAYS: i64 = 30;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PullReport {
@@ -23,6 +27,8 @@ pub struct PullReport {
     pub conflicts: u64,
     pub unmatched: u64,
     pub invalid: u64,
+    /// Unmatched past the cap or the age limit: kept, not retried.
+    pub expired: u64,
 }
 
 impl PullReport {
@@ -33,6 +39,7 @@ impl PullReport {
             PullOutcome::Conflict => self.conflicts += 1,
             PullOutcome::Unmatched => self.unmatched += 1,
             PullOutcome::Invalid => self.invalid += 1,
+            PullOutcome::Expired => self.expired += 1,
         }
     }
 }
@@ -121,10 +128,11 @@ impl App {
         let Some(up) = self.upstream.clone() else { return Ok(report) };
         let Some(county_key) = up.config.county_key.clone() else { return Ok(report) };
         let audit = self.audit(&crate::audit::Actor::system(), "evaluation.pulled", "", serde_json::Value::Null);
+        report.expired += self.store.expire_unmatched(now - chrono::Duration::days(UNMATCHED_DAYS), now).await?;
         for row in self.store.pulled_items("unmatched", 1000).await? {
             let Ok(value) = serde_json::from_str::<serde_json::Value>(&row.item) else { continue };
             if let Some(item) = read_item(&self.codes, &value, now) {
-                report.count(self.store.take_pulled(&item, &audit).await?);
+                report.count(self.store.take_pulled(&item, UNMATCHED_CAP, &audit).await?);
             }
         }
         for _ in 0..PAGES {
@@ -172,7 +180,7 @@ impl App {
             };
             for value in &items {
                 match read_item(&self.codes, value, now) {
-                    Some(item) => report.count(self.store.take_pulled(&item, &audit).await?),
+                    Some(item) => report.count(self.store.take_pulled(&item, UNMATCHED_CAP, &audit).await?),
                     None => {
                         report.invalid += 1;
                         tracing::warn!("a pulled item without projectNo or assessNumber was skipped");
@@ -188,13 +196,13 @@ impl App {
         Ok(report)
     }
 
-    /// Pulled items kept aside: `conflict`, `unmatched` or `invalid`.
+    /// Pulled items kept aside: `conflict`, `unmatched`, `expired` or `invalid`.
     pub async fn exchange_pulled(&self, state: &str, limit: i64) -> AppResult<Vec<hcp_store::PulledRow>> {
-        if !matches!(state, "conflict" | "unmatched" | "invalid" | "stored") {
+        if !matches!(state, "conflict" | "unmatched" | "expired" | "invalid" | "stored") {
             return Err(AppError::invalid(
                 "state",
                 "invalid_state",
-                "只能列出 conflict、unmatched、invalid 或 stored。",
+                "只能列出 conflict、unmatched、expired、invalid 或 stored。",
             ));
         }
         Ok(self.store.pulled_items(state, limit).await?)

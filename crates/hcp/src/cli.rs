@@ -256,6 +256,9 @@ pub enum ExchangeCommand {
         /// 省平台回流、本系统(暂时)没有对应办件的
         #[arg(long, group = "which")]
         unmatched: bool,
+        /// 省平台回流、超过 30 天或超过上限仍无对应办件、已不再自动匹配的
+        #[arg(long, group = "which")]
+        expired: bool,
         /// 省平台回流、代码无法识别的
         #[arg(long, group = "which")]
         invalid: bool,

@@ -35,13 +35,17 @@ pub async fn run(app: &App, cmd: ExchangeCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ExchangeCommand::List { rejected, conflicts, unmatched, invalid, limit } => {
-            let pulled = match (conflicts, unmatched, invalid) {
-                (true, _, _) => "conflict",
-                (_, true, _) => "unmatched",
-                (_, _, true) => "invalid",
+        ExchangeCommand::List { rejected, conflicts, unmatched, expired, invalid, limit } => {
+            let pulled = match (conflicts, unmatched, expired, invalid) {
+                (true, ..) => "conflict",
+                (_, true, ..) => "unmatched",
+                (_, _, true, _) => "expired",
+                (.., true) => "invalid",
                 _ => {
-                    anyhow::ensure!(rejected, "请指明要列出的项目:--rejected、--conflicts、--unmatched 或 --invalid");
+                    anyhow::ensure!(
+                        rejected,
+                        "请指明要列出的项目:--rejected、--conflicts、--unmatched、--expired 或 --invalid"
+                    );
                     for r in app.exchange_rejected(limit).await.map_err(fail)? {
                         println!("{} {} {} {}", r.kind, r.key(), r.state, one_line(r.reason.as_deref()));
                     }

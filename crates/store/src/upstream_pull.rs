@@ -38,6 +38,8 @@ pub enum PullOutcome {
     Conflict,
     Unmatched,
     Invalid,
+    /// No such record, and the unmatched items are at their cap: kept, listed, not retried.
+    Expired,
 }
 
 /// One kept-aside item for the lists.
@@ -81,7 +83,14 @@ async fn keep(
 impl Store {
     /// Takes one pulled item in one transaction. Idempotent: an item already stored, in conflict or invalid
     /// is left as it is; an unmatched one is tried again.
-    pub async fn take_pulled(&self, p: &PulledItem, audit: &crate::NewAudit) -> Result<PullOutcome, StoreError> {
+    /// At most `unmatched_cap` items wait for their records (issue 29 §4: 151 from one reply were retried on
+    /// every pull without bound); beyond it a new one is kept as `expired`, listed but not retried.
+    pub async fn take_pulled(
+        &self,
+        p: &PulledItem,
+        unmatched_cap: i64,
+        audit: &crate::NewAudit,
+    ) -> Result<PullOutcome, StoreError> {
         let now = to_ms(audit.at);
         let mut tx = self.begin_write().await?;
         let state: Option<String> =
@@ -94,20 +103,35 @@ impl Store {
             tx.rollback().await?;
             return Ok(PullOutcome::Known);
         }
-        let record: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM service_record WHERE record_number = $1 ORDER BY id LIMIT 1")
-                .bind(p.project_no.clone())
-                .fetch_optional(&mut *tx)
+        let record: Option<(i64, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT id, received_at, completed_at, default_due_at FROM service_record
+             WHERE record_number = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(p.project_no.clone())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((record, received_at, completed_at, closes_at)) = record else {
+            let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM upstream_pulled WHERE state = 'unmatched'")
+                .fetch_one(&mut *tx)
                 .await?;
-        let Some(record) = record else {
+            if state.is_none() && waiting >= unmatched_cap {
+                let why = format!("本系统没有该办件编号;待匹配的回流评价已达 {unmatched_cap} 条上限,不再自动重试");
+                keep(&mut tx, p, "expired", Some(&why), None, now).await?;
+                tx.commit().await?;
+                return Ok(PullOutcome::Expired);
+            }
             keep(&mut tx, p, "unmatched", Some("本系统没有该办件编号"), None, now).await?;
             tx.commit().await?;
             return Ok(PullOutcome::Unmatched);
         };
-        let e = match &p.evaluation {
+        let window = |e: &PulledEvaluation| outside_window(e.created_at, from_ms(received_at), completed_at, closes_at);
+        let e = match p.evaluation.as_ref().map_err(String::clone).and_then(|e| match window(e) {
+            Some(reason) if p.assess_number == 1 => Err(reason),
+            _ => Ok(e),
+        }) {
             Ok(e) => e,
             Err(reason) => {
-                keep(&mut tx, p, "invalid", Some(reason), None, now).await?;
+                keep(&mut tx, p, "invalid", Some(&reason), None, now).await?;
                 tx.commit().await?;
                 return Ok(PullOutcome::Invalid);
             }
@@ -178,7 +202,24 @@ impl Store {
         Ok(PullOutcome::Stored(id))
     }
 
-    /// Pulled items in a state ('conflict', 'unmatched', 'invalid', 'stored'), oldest first.
+    /// Items still unmatched after waiting since `created_before` are kept as `expired`: listed, not retried.
+    pub async fn expire_unmatched(&self, created_before: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE upstream_pulled SET state = 'expired', reason = $1, updated_at = $2
+             WHERE state = 'unmatched' AND created_at < $3",
+        )
+        .bind("本系统长期没有该办件编号,不再自动重试")
+        .bind(to_ms(now))
+        .bind(to_ms(created_before))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Pulled items in a state ('conflict', 'unmatched', 'invalid', 'expired', 'stored'), oldest first.
     pub async fn pulled_items(&self, state: &str, limit: i64) -> Result<Vec<PulledRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT project_no, assess_number, state, item, reason, updated_at FROM upstream_pulled
@@ -222,5 +263,29 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+/// Why a first evaluation dated `at` cannot be of this record (issue 29 §4): before the service was received, or
+/// after its evaluation window closed (a few minutes of clock drift allowed either way).
+fn outside_window(
+    at: DateTime<Utc>,
+    received_at: DateTime<Utc>,
+    completed_at: Option<i64>,
+    closes_at: Option<i64>,
+) -> Option<String> {
+    let drift = chrono::Duration::minutes(10);
+    let shown = |t: DateTime<Utc>| hcp_domain::calendar::display_cst(t);
+    if at + drift < received_at {
+        return Some(format!("assessTime {} 早于办件受理时间 {},不予记录", shown(at), shown(received_at)));
+    }
+    let closes = closes_at.map(from_ms);
+    match hcp_domain::evaluation::check_window(completed_at.map(from_ms), closes, at - drift) {
+        Ok(()) => None,
+        Err(_) => Some(format!(
+            "assessTime {} 晚于该办件的评价期限 {},不予记录",
+            shown(at),
+            closes.map(shown).unwrap_or_default()
+        )),
     }
 }

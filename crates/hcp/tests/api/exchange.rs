@@ -263,8 +263,20 @@ async fn pulls_the_provinces_evaluations_postgres() {
 }
 
 fn provincial(project: &str, satisfaction: i64, detail: &str, comment: &str) -> serde_json::Value {
+    provincial_at(project, satisfaction, detail, comment, chrono::Utc::now())
+}
+
+/// An evaluation made on a provincial channel at `at` (the wire's time is Beijing time).
+fn provincial_at(
+    project: &str,
+    satisfaction: i64,
+    detail: &str,
+    comment: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    let at = (at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M:%S").to_string();
     json!({ "projectNo": project, "serviceNumber": 1, "assessNumber": 1, "satisfaction": satisfaction, "pf": 2,
-            "evalDetail": detail, "writingEvaluation": comment, "assessTime": "2026-11-20 09:30:00" })
+            "evalDetail": detail, "writingEvaluation": comment, "assessTime": at })
 }
 
 async fn pulls_the_provinces_evaluations(backend: Backend) {
@@ -329,6 +341,64 @@ async fn pulls_the_provinces_evaluations(backend: Backend) {
     }
     // They count in the statistics like any other.
     assert!(app.app.store.rollup_mismatches().await.unwrap().is_empty());
+
+    // Issue 29 §4: a first evaluation dated before the service was received, or after its window closed, is
+    // kept as invalid with the reason; nothing is stored.
+    let now = chrono::Utc::now();
+    let mut old = record_body("P-OLD");
+    old["received_at"] = json!((now - chrono::Duration::days(12)).to_rfc3339());
+    old["completed_at"] = json!((now - chrono::Duration::days(10)).to_rfc3339());
+    app.register(&old).await;
+    app.register(&record_body("P-NEW")).await;
+    mock.books.lock().unwrap().provincial.extend([
+        provincial_at("P-OLD", 5, "", "", now - chrono::Duration::hours(1)),
+        provincial_at("P-NEW", 5, "", "", now - chrono::Duration::days(3)),
+    ]);
+    let report = app.app.pull_upstream(app.app.now()).await.unwrap();
+    assert_eq!((report.stored, report.invalid), (0, 2), "{report:?}");
+    let invalid = app.app.exchange_pulled("invalid", 10).await.unwrap();
+    let reason = |p: &str| invalid.iter().find(|r| r.project_no == p).and_then(|r| r.reason.clone()).unwrap();
+    assert!(reason("P-OLD").contains("晚于该办件的评价期限"), "{invalid:?}");
+    assert!(reason("P-NEW").contains("早于办件受理时间"), "{invalid:?}");
+
+    // A reply larger than the cap, streamed without a length, is refused as it is read: nothing taken, the
+    // cursor where it was, and the next round works.
+    let cursor = mock.books.lock().unwrap().queries.last().cloned();
+    mock.books.lock().unwrap().huge_reply = Some(40 * 1024 * 1024);
+    let report = app.app.pull_upstream(app.app.now()).await.unwrap();
+    assert_eq!(report, hcp_app::exchange_pull::PullReport::default());
+    mock.books.lock().unwrap().huge_reply = None;
+    mock.books.lock().unwrap().provincial.push(provincial("P-3B", 5, "", ""));
+    let report = app.app.pull_upstream(app.app.now()).await.unwrap();
+    assert_eq!(report.unmatched, 1, "{report:?}");
+    let queries = mock.books.lock().unwrap().queries.clone();
+    assert_eq!(queries[queries.len() - 2], cursor.unwrap(), "asked again from where it was: {queries:?}");
+
+    // Evaluations of records that never come: at most a cap wait, and none for ever.
+    let audit = hcp_store::NewAudit {
+        at: now,
+        actor: "system".into(),
+        action: "evaluation.pulled",
+        target: String::new(),
+        details: "null".into(),
+    };
+    let item = |n: usize| hcp_store::PulledItem {
+        project_no: format!("P-NEVER-{n}"),
+        assess_number: 1,
+        item: "{}".into(),
+        evaluation: Err("x".into()),
+    };
+    let waiting = app.app.exchange_pulled("unmatched", 100).await.unwrap().len() as i64;
+    let outcome = app.app.store.take_pulled(&item(1), waiting + 1, &audit).await.unwrap();
+    assert_eq!(outcome, hcp_store::PullOutcome::Unmatched);
+    let outcome = app.app.store.take_pulled(&item(2), waiting + 1, &audit).await.unwrap();
+    assert_eq!(outcome, hcp_store::PullOutcome::Expired, "past the cap: kept, not retried");
+    let later = now + chrono::Duration::days(hcp_app::exchange_pull::UNMATCHED_DAYS + 1);
+    let report = app.app.pull_upstream(later).await.unwrap();
+    assert_eq!(report.expired as i64, waiting + 1, "{report:?}");
+    assert!(app.app.exchange_pulled("unmatched", 10).await.unwrap().is_empty());
+    let expired = app.app.exchange_pulled("expired", 100).await.unwrap();
+    assert_eq!(expired.len() as i64, waiting + 2, "listed: {expired:?}");
 }
 
 /// `hcp serve` joined to the mock, with its jobs (the exchange worker among them).

@@ -48,6 +48,8 @@ pub struct Books {
     pub queries: Vec<String>,
     /// Every answer to a push waits this long (a slow but working upper level).
     pub delay: Duration,
+    /// `evaluation-query` answers with this many bytes, streamed without a length (a hostile upper level).
+    pub huge_reply: Option<usize>,
 }
 
 pub struct UpperLevel {
@@ -252,6 +254,14 @@ async fn handle(State(s): State<Shared>, Path(kind): Path<String>, body: String)
 /// `evaluation-query`: what is new since the cursor (an index into the list), two items a page.
 fn query(s: &Shared, params: &str) -> Response {
     let mut b = s.books.lock().unwrap();
+    if let Some(bytes) = b.huge_reply {
+        let chunk = axum::body::Bytes::from(vec![b'a'; 64 * 1024]);
+        let head = futures_util::stream::once(async {
+            Ok::<_, std::io::Error>(axum::body::Bytes::from(r#"{"code":"200","data":""#))
+        });
+        let body = futures_util::stream::iter((0..bytes / chunk.len()).map(move |_| Ok(chunk.clone())));
+        return axum::body::Body::from_stream(futures_util::StreamExt::chain(head, body)).into_response();
+    }
     let Some(p) = s.secret.decrypt_hex(params).ok().and_then(|p| serde_json::from_slice::<Value>(&p).ok()) else {
         b.violations.push("query params do not open".into());
         return axum::Json(json!({ "code": "400" })).into_response();

@@ -95,6 +95,7 @@ fn pulled_state(state: &str) -> &'static str {
         "stored" => "已记录",
         "conflict" => "冲突(本系统已有评价,以首次评价为准)",
         "unmatched" => "暂无对应办件(办件到达后自动匹配)",
+        "expired" => "长期无对应办件(已保存,不再自动匹配)",
         "invalid" => "代码无法识别",
         _ => "其他",
     }
