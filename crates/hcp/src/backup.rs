@@ -229,7 +229,7 @@ async fn verify_against(dir: &Path, live_anchors: Option<&Path>) -> anyhow::Resu
 }
 
 /// The SQLite file a `sqlite://` URL names.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     Some(PathBuf::from(rest.split('?').next().unwrap_or(rest)))
 }

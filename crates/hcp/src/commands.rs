@@ -238,6 +238,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             let cfg = serve_config(&url, keys, &args)?;
             let mut application = Application::build(&cfg).await?;
+            // Once built, every file it opens exists (a new database included): owner-only, and said so.
+            for line in crate::file_modes::make_owner_only(&crate::file_modes::served_files(&url, &cfg.keys)) {
+                tracing::warn!("{line}");
+                println!("注意:{line}");
+            }
             let app = application.app().clone();
             let mut demo = None;
             if args.demo {

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod county;
 mod doctor;
 mod exchange;
+mod file_modes;
 mod first_run;
 pub mod listener;
 pub mod server;

@@ -280,14 +280,32 @@ async fn rewrite(conn: &mut sqlx::AnyConnection) {
     sqlx::query("UPDATE audit_head SET last_hash = $1").bind(prev).execute(&mut *conn).await.unwrap();
 }
 
-/// `serve` writes the head to the anchor file beside the data keys when it starts (and daily after).
+/// `serve` writes the head to the anchor file beside the data keys when it starts (and daily after), and keeps
+/// the files it opens owner-only.
 #[tokio::test]
 async fn serve_writes_the_daily_anchor_beside_the_keys() {
     let (url, dir) = fresh_database(Backend::Sqlite).await.unwrap();
     let keys = dir.as_ref().unwrap().path().join("hcp.db.keys");
+    let db = dir.as_ref().unwrap().path().join("hcp.db");
+    // Issue 29 §7: a database copied in readable by every user of the server is made owner-only, and said so.
+    let made =
+        Command::new(env!("CARGO_BIN_EXE_hcp")).args(["demo", "--records", "20", "--database-url", &url]).output();
+    assert!(made.unwrap().status.success());
+    let stdout_file = dir.as_ref().unwrap().path().join("serve.out");
+    #[cfg(unix)]
+    let modes = |p: &std::path::Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777).unwrap_or(0)
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(modes(&db), 0o644);
+    }
     let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
-        .stdout(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&stdout_file).unwrap())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -301,12 +319,20 @@ async fn serve_writes_the_daily_anchor_beside_the_keys() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    let mut said = String::new();
+    for _ in 0..100 {
+        said = std::fs::read_to_string(&stdout_file).unwrap_or_default();
+        if said.contains("listening on") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     server.kill().await.unwrap();
     assert!(text.starts_with("seq ") && text.ends_with('\n'), "{text:?}");
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&anchors).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!((modes(&anchors), modes(&db), modes(&keys)), (0o600, 0o600, 0o600));
+        assert!(said.contains("的权限从 644 改为 600"), "{said}");
     }
     let o = Command::new(env!("CARGO_BIN_EXE_hcp"))
         .args(["audit", "verify", "--anchor", anchors.to_str().unwrap()])
