@@ -20,6 +20,81 @@ use crate::{App, AppError, AppResult};
 
 /// Lines per file at most (a county's year is about a million; split bigger histories by year).
 pub const MAX_LINES: usize = 2_000_000;
+/// Bytes per line at most (a record with its evaluation is well under 2 KB): a longer line is refused without
+/// being held (issue 29 §1).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// One line of a history file as read, bounded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawLine {
+    Text(String),
+    /// Longer than [`MAX_LINE_BYTES`]: skipped to its end, never held whole.
+    TooLong,
+    /// Not UTF-8.
+    NotText,
+}
+
+/// The lines of a reader, each read with a bound: memory per line stays under [`MAX_LINE_BYTES`] however the
+/// file is made.
+pub struct BoundedLines<R> {
+    reader: R,
+    done: bool,
+}
+
+impl<R: std::io::BufRead> BoundedLines<R> {
+    pub fn new(reader: R) -> Self {
+        BoundedLines { reader, done: false }
+    }
+}
+
+impl<R: std::io::BufRead> Iterator for BoundedLines<R> {
+    type Item = std::io::Result<RawLine>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::io::{BufRead, Read};
+        if self.done {
+            return None;
+        }
+        let mut buf = Vec::new();
+        let read = (&mut self.reader).take(MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf);
+        match read {
+            Err(e) => return Some(Err(e)),
+            Ok(0) => {
+                self.done = true;
+                return None;
+            }
+            Ok(_) => {}
+        }
+        if buf.len() > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+            // Skip the rest of the line in bounded pieces.
+            loop {
+                let chunk = match self.reader.fill_buf() {
+                    Ok(c) => c,
+                    Err(e) => return Some(Err(e)),
+                };
+                if chunk.is_empty() {
+                    self.done = true;
+                    break;
+                }
+                match chunk.iter().position(|b| *b == b'\n') {
+                    Some(at) => {
+                        self.reader.consume(at + 1);
+                        break;
+                    }
+                    None => {
+                        let n = chunk.len();
+                        self.reader.consume(n);
+                    }
+                }
+            }
+            return Some(Ok(RawLine::TooLong));
+        }
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        Some(Ok(String::from_utf8(buf).map_or(RawLine::NotText, RawLine::Text)))
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -258,8 +333,13 @@ fn check_line(n: usize, l: Line, cat: &HistoryCatalog, now: DateTime<Utc>, out: 
         if let Some(a) = &agent {
             if sub.as_ref().is_some_and(|s| s.channel != Channel::Hotline) {
                 out.push(bad(n, "evaluation.agent_username", "只有“12345热线”渠道的评价可以填写话务员账号。"));
-            } else if !cat.usernames.contains(a) {
-                out.push(bad(n, "evaluation.agent_username", format!("账号“{a}”不存在。")));
+            } else if !cat.hotline_agents.contains(a) {
+                // Issue 29 §8: any account (a system administrator's) could be named as the agent.
+                out.push(bad(
+                    n,
+                    "evaluation.agent_username",
+                    format!("“{a}”不是12345热线坐席的账号(只有热线坐席可代来电人记录评价)。"),
+                ));
             }
         }
         Some(CheckedEvaluation { submission: sub?, at: at?, address, device, agent })
@@ -279,7 +359,8 @@ fn check_line(n: usize, l: Line, cat: &HistoryCatalog, now: DateTime<Utc>, out: 
 }
 
 impl App {
-    /// Imports a history file (JSON Lines); all or nothing. `progress(done, total)` follows the writing.
+    /// Imports a history file (JSON Lines) held as text; all or nothing. `progress(done, total)` follows the
+    /// writing.
     pub async fn import_history(
         &self,
         actor: &Actor,
@@ -287,13 +368,38 @@ impl App {
         text: &str,
         progress: &(dyn Fn(usize, usize) + Send + Sync),
     ) -> AppResult<HistoryReport> {
+        self.import_history_lines(actor, file_name, BoundedLines::new(text.as_bytes()), progress).await
+    }
+
+    /// Imports a history file read line by line (each bounded, [`BoundedLines`]); all or nothing.
+    pub async fn import_history_lines(
+        &self,
+        actor: &Actor,
+        file_name: &str,
+        lines: impl Iterator<Item = std::io::Result<RawLine>> + Send,
+        progress: &(dyn Fn(usize, usize) + Send + Sync),
+    ) -> AppResult<HistoryReport> {
         let now = self.now();
         let catalog = self.store.history_catalog().await?;
         let mut errors = Vec::new();
         let mut checked: Vec<(usize, Checked)> = Vec::new();
         let mut first_of: HashMap<String, usize> = HashMap::new();
-        for (i, raw) in text.lines().enumerate() {
+        for (i, raw) in lines.enumerate() {
             let n = i + 1;
+            let raw = match raw
+                .map_err(|e| AppError::invalid("file", "unreadable_file", format!("读取文件出错:{e}")))?
+            {
+                RawLine::Text(t) => t,
+                RawLine::TooLong => {
+                    errors.push(bad(n, "-", format!("该行超过 {} KB,不是一个办件的记录。", MAX_LINE_BYTES / 1024)));
+                    continue;
+                }
+                RawLine::NotText => {
+                    errors.push(bad(n, "-", "该行不是 UTF-8 文本,请另存为 UTF-8 编码。"));
+                    continue;
+                }
+            };
+            let raw = raw.as_str();
             if raw.trim().is_empty() {
                 continue;
             }
@@ -431,5 +537,21 @@ impl App {
         }
         tracing::info!(records = written.records, evaluations = written.evaluations, "history imported");
         Ok(HistoryReport { records: written.records, evaluations: written.evaluations, bad_reviews })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_read_with_a_bound() {
+        let long = "y".repeat(MAX_LINE_BYTES + 10);
+        let text = format!("a\r\n{long}\nb\n\n{long}");
+        let mut bytes = text.into_bytes();
+        bytes.extend_from_slice(b"\n\xff\nlast");
+        let lines: Vec<RawLine> = BoundedLines::new(bytes.as_slice()).map(Result::unwrap).collect();
+        let t = |s: &str| RawLine::Text(s.into());
+        assert_eq!(lines, [t("a"), RawLine::TooLong, t("b"), t(""), RawLine::TooLong, RawLine::NotText, t("last")]);
     }
 }

@@ -17,13 +17,14 @@ pub async fn import(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
 
 /// `hcp import history FILE.jsonl`
 pub async fn import_history(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| anyhow::anyhow!("无法读取 {}(须为 UTF-8 文本):{e}", file.display()))?;
+    // Read line by line, each bounded (issue 29 §1): a hostile file never makes the whole of it one string.
+    let reader = std::fs::File::open(file).map_err(|e| anyhow::anyhow!("无法读取 {}:{e}", file.display()))?;
+    let lines = hcp_app::history::BoundedLines::new(std::io::BufReader::new(reader));
     let name = file_name(file);
     let bar = progress_bar();
     let progress = |done: usize, total: usize| advance(&bar, done, total);
     let actor = hcp_app::audit::Actor::operator();
-    let result = app.import_history(&actor, &name, &text, &progress).await;
+    let result = app.import_history_lines(&actor, &name, lines, &progress).await;
     finish(&name, &bar, result.map(|r| r.summary()))
 }
 

@@ -23,8 +23,8 @@ pub struct HistoryCatalog {
     pub platforms: HashMap<String, i64>,
     /// Hall devices and kiosks: their codes.
     pub devices: HashSet<String>,
-    /// Accounts (a hotline line may name its agent).
-    pub usernames: HashSet<String>,
+    /// Accounts holding the hotline agent's role (a hotline line may name its agent).
+    pub hotline_agents: HashSet<String>,
 }
 
 /// How many rows a history import wrote.
@@ -56,8 +56,10 @@ impl Store {
         for r in sqlx::query("SELECT code FROM hall_device UNION SELECT code FROM kiosk").fetch_all(&self.pool).await? {
             c.devices.insert(r.try_get(0)?);
         }
-        for r in sqlx::query("SELECT username FROM app_user").fetch_all(&self.pool).await? {
-            c.usernames.insert(r.try_get(0)?);
+        let agents = "SELECT DISTINCT u.username FROM app_user u JOIN role_binding b ON b.user_id = u.id
+                      WHERE b.role = 'hotline_agent' AND u.disabled_at IS NULL";
+        for r in sqlx::query(agents).fetch_all(&self.pool).await? {
+            c.hotline_agents.insert(r.try_get(0)?);
         }
         Ok(c)
     }

@@ -156,6 +156,10 @@ async fn a_bad_history_is_refused_whole(app: TestApp) {
         r#"{"record_number": "B-9"}"#.to_string(),
         line("B-10", done, eval(json!({ "agent_username": "hotline" }))),
         json!({ "record_number": "B-11", "surprise": true }).to_string(),
+        // Issue 29 §8: only a hotline agent may be named as the agent — not a system administrator.
+        line("B-12", done, eval(json!({ "channel": "hotline", "agent_username": "admin" }))),
+        // Issue 29 §1: a line past the bound is refused without being held.
+        format!("{{\"record_number\": \"{}\"}}", "x".repeat(100_000)),
     ];
     let errors = import(&app, &lines.join("\n")).await.unwrap_err();
     for expected in [
@@ -171,6 +175,8 @@ async fn a_bad_history_is_refused_whole(app: TestApp) {
         "第 9 行 item_code: 缺少该字段",
         "第 10 行 evaluation.agent_username:",
         "第 11 行 surprise: 不认识的字段",
+        "第 12 行 evaluation.agent_username: “admin”不是12345热线坐席的账号",
+        "第 13 行 -: 该行超过 64 KB",
     ] {
         assert!(errors.iter().any(|e| e.starts_with(expected)), "{expected}\n{errors:#?}");
     }
@@ -219,12 +225,18 @@ async fn the_cli_imports_history_and_prints_every_bad_line() {
     let o = hcp(&["integrity", "scan", "--from", &day, "--to", "2020-01-01", "--database-url", &url]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("结束日期不能早于开始日期"));
 
-    std::fs::write(&file, line("CLI-1", done, Value::Null) + "\n" + &line("CLI-X", done, json!({ "level": "nope" })))
-        .unwrap();
+    // A bad line, a line of 5 MB without an end and a line that is not UTF-8, read one bounded line at a time.
+    let mut bytes =
+        (line("CLI-1", done, Value::Null) + "\n" + &line("CLI-X", done, json!({ "level": "nope" }))).into_bytes();
+    bytes.extend_from_slice(b"\n\xff\xfe not text\n");
+    bytes.extend(std::iter::repeat_n(b'{', 5 * 1024 * 1024));
+    std::fs::write(&file, bytes).unwrap();
     let o = hcp(&["import", "history", file.to_str().unwrap(), "--database-url", &url]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("第 1 行 record_number: 办件编号“CLI-1”已在系统中"), "{err}");
     assert!(err.contains("第 2 行 channel: 缺少该字段") || err.contains("第 2 行 evaluation"), "{err}");
+    assert!(err.contains("第 3 行 -: 该行不是 UTF-8 文本"), "{err}");
+    assert!(err.contains("第 4 行 -: 该行超过 64 KB"), "{err}");
     assert!(err.contains("未导入任何内容"), "{err}");
 }
