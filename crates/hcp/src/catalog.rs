@@ -6,6 +6,15 @@ use hcp_app::{App, AppError};
 
 /// `hcp catalog import FILE`
 pub async fn import(app: &App, file: &std::path::Path) -> anyhow::Result<()> {
+    let max = hcp_app::catalog_import::read::MAX_FILE_BYTES;
+    let size = std::fs::metadata(file).map_err(|e| anyhow::anyhow!("无法读取 {}:{e}", file.display()))?.len();
+    anyhow::ensure!(
+        size <= max,
+        "{} 有 {} MB,超过基础信息文件 {} MB 的上限,请核对文件",
+        file.display(),
+        size >> 20,
+        max >> 20
+    );
     let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("无法读取 {}:{e}", file.display()))?;
     let name = file_name(file);
     let bar = progress_bar();

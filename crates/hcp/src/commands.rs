@@ -594,6 +594,9 @@ async fn calendar(app: &App, cmd: CalendarCommand) -> anyhow::Result<()> {
             println!("{due}");
         }
         CalendarCommand::Import { file, local } => {
+            // A year's calendar is a few KB: anything near a megabyte is not one (checked before reading).
+            let size = std::fs::metadata(&file).with_context(|| format!("无法读取文件 {}", file.display()))?.len();
+            anyhow::ensure!(size <= 1024 * 1024, "{} 超过 1 MB,不是节假日安排文件", file.display());
             let text = std::fs::read_to_string(&file).with_context(|| format!("无法读取文件 {}", file.display()))?;
             let source = if local {
                 hcp_app::calendar::CalendarSource::Local

@@ -19,6 +19,9 @@ pub const MAX_COLUMNS: u32 = 50;
 pub const MAX_CELLS: usize = 2_000_000;
 /// Uncompressed bytes of a workbook's parts at most, as its zip directory declares them.
 pub const MAX_UNCOMPRESSED: u64 = 200 * 1024 * 1024;
+/// Bytes of a catalog file given to `hcp catalog import` at most (a county's CSV is a few MB), checked before it
+/// is read.
+pub const MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;
 
 /// Why a file cannot be read: a stable code (`unreadable_file`, `file_too_large`, `sheet_too_large`) and a
 /// message for the clerk.

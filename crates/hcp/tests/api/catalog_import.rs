@@ -345,4 +345,13 @@ async fn the_cli_imports_with_every_reason_printed() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("staff.csv 第 2 行“姓名”") && err.contains("staff.csv 第 3 行“所属机构代码”"), "{err}");
     assert!(err.contains("有 2 处错误,未导入任何内容"), "{err}");
+    // A file far larger than any catalog is refused before it is read (a sparse file: no disk used).
+    let huge = dir.path().join("huge.csv");
+    std::fs::File::create(&huge).unwrap().set_len(60 * 1024 * 1024).unwrap();
+    let o = hcp(&["catalog", "import", huge.to_str().unwrap(), "--database-url", &url]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("超过基础信息文件 50 MB 的上限"), "{err}");
+    let o = hcp(&["calendar", "import", huge.to_str().unwrap(), "--database-url", &url]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("超过 1 MB"), "{err}");
 }
