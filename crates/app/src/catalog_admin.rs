@@ -588,6 +588,9 @@ impl App {
             if parsed == Role::Staff && user.staff_id.is_none() {
                 return Err(AppError::invalid("role", "staff_needs_link", "“工作人员”角色只能授予关联了工号的账号。"));
             }
+            if parsed == Role::HotlineAgent && user.staff_id.is_none() {
+                return Err(hotline_needs_staff());
+            }
         }
         let audit = self.audit(
             &Actor::user(&who.username),
@@ -625,6 +628,9 @@ impl App {
     ) -> AppResult<i64> {
         self.catalog_scope(who)?;
         self.managed_org(who, "org", org_code).await?;
+        if Role::parse(role) == Some(Role::HotlineAgent) && staff_number.is_none_or(|n| n.trim().is_empty()) {
+            return Err(hotline_needs_staff());
+        }
         if let Some(r) = Role::parse(role)
             && !may_manage_role(who, r)
         {
@@ -637,4 +643,15 @@ impl App {
         self.create_user_as(&Actor::user(&who.username), username, display_name, password, role, org_code, staff_number)
             .await
     }
+}
+
+/// A hotline agent sees citizens' numbers on calls: the account must be a real person in the catalog (a staff
+/// number), so that the daily quota is that person's and an administrator cannot multiply it with made-up
+/// accounts (issue 29 §3).
+fn hotline_needs_staff() -> AppError {
+    AppError::invalid(
+        "staff",
+        "hotline_needs_staff",
+        "12345热线坐席账号须关联工作人员工号(实名):查看联系方式的限额按人计算。请先在基础信息中登记该坐席,再填写其工号。",
+    )
 }

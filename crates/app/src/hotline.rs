@@ -50,6 +50,13 @@ fn ticket_used(ticket: &TicketNumber) -> AppError {
     )
 }
 
+fn texted_today() -> AppError {
+    AppError::conflict(
+        "hotline_texted_today",
+        "今天已就该办件给申请人发过确认短信,每个办件每天只发一条;请明天再记录,或请申请人自行评价。",
+    )
+}
+
 fn already_evaluated() -> AppError {
     AppError::conflict("already_evaluated", "该办件已评价过,每次服务只能评价一次。")
 }
@@ -97,6 +104,7 @@ impl App {
             HotlineInsert::AlreadyEvaluated => Err(already_evaluated()),
             HotlineInsert::TicketUsed => Err(ticket_used(&ticket)),
             HotlineInsert::Pending => Err(hotline_pending()),
+            HotlineInsert::TextedToday => Err(texted_today()),
         }
     }
 
@@ -122,6 +130,7 @@ impl App {
             recorded_by: who.username.clone(),
             created_at: now,
             expires_at,
+            day_start: hcp_domain::calendar::start_of_day(hcp_domain::calendar::business_date(now)),
         };
         let level = Level::parse(new.level).map(Level::name_zh).unwrap_or_default();
         let recipient = rec.id.to_string();
@@ -156,6 +165,7 @@ impl App {
             HotlineInsert::AlreadyEvaluated => Err(already_evaluated()),
             HotlineInsert::TicketUsed => Err(ticket_used(ticket)),
             HotlineInsert::Pending => Err(hotline_pending()),
+            HotlineInsert::TextedToday => Err(texted_today()),
         }
     }
 

@@ -15,6 +15,19 @@ use crate::{App, AppError, AppResult};
 
 /// Reveals per person and business day unless the county sets another number.
 pub const DEFAULT_REVEAL_QUOTA: u32 = 30;
+/// So many reveals by one person within so long is a burst the auditor is alerted to (a call centre agent
+/// looks up a caller now and then, not ten in ten minutes).
+pub const BURST_REVEALS: i64 = 10;
+pub const BURST_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Whose quota a reveal counts against: the person — the staff member (工号) an account is linked to, so that a
+/// person's accounts share one quota — or, for an account linked to none, the account (issue 29 §3).
+pub fn person_key(who: &Principal) -> String {
+    match who.staff_id {
+        Some(staff) => format!("staff:{staff}"),
+        None => format!("user:{}", who.user_id),
+    }
+}
 
 /// What the person asks: why, and for a hotline call, its ticket.
 #[derive(Debug, Clone, Default)]
@@ -101,7 +114,7 @@ impl App {
         let actor = Actor::user(&who.username);
         let quota = self.safeguards.reveal_quota;
         let day = hcp_domain::calendar::business_date(self.now()).to_string();
-        if !self.store.take_reveal(who.user_id, &day, i64::from(quota)).await? {
+        if !self.store.take_reveal(&person_key(who), &day, i64::from(quota)).await? {
             let refused = self.audit(
                 &actor,
                 "applicant.reveal_refused",
@@ -128,7 +141,39 @@ impl App {
         }
         let audit = self.audit(&actor, "applicant.reveal", format!("service_record:{id}"), details);
         self.store.append_audit(&[audit]).await?;
+        self.note_reveal_burst(who).await?;
         Ok(plain)
+    }
+
+    /// A burst — [`BURST_REVEALS`] reveals by one person within [`BURST_WINDOW`] — is an alert to the auditor
+    /// (issue 29 §3), raised once as the burst reaches the threshold: an audit entry the auditor's home counts.
+    async fn note_reveal_burst(&self, who: &Principal) -> AppResult<()> {
+        let accounts = match who.staff_id {
+            Some(staff) => self.store.usernames_of_staff(staff).await?,
+            None => vec![who.username.clone()],
+        };
+        let actors: Vec<String> = accounts.iter().map(|a| Actor::user(a).as_str().to_string()).collect();
+        let recent = self.store.reveals_since(&actors, self.now() - BURST_WINDOW).await?;
+        if recent == BURST_REVEALS {
+            tracing::warn!(user = %who.username, recent, "a burst of reveals by one person; the auditor is alerted");
+            let alert = self.audit(
+                &Actor::user(&who.username),
+                "applicant.reveal_burst",
+                format!("user:{}", who.user_id),
+                json!({ "reveals": recent, "minutes": BURST_WINDOW.num_minutes() }),
+            );
+            self.store.append_audit(&[alert]).await?;
+        }
+        Ok(())
+    }
+
+    /// Bursts of reveals today, for the auditor's console home.
+    pub async fn reveal_bursts_today(&self, who: &Principal) -> AppResult<i64> {
+        if !who.may(Action::ViewAudit, None) {
+            return Err(AppError::Forbidden);
+        }
+        let start = hcp_domain::calendar::start_of_day(hcp_domain::calendar::business_date(self.now()));
+        Ok(self.store.audit_count_since("applicant.reveal_burst", start).await?)
     }
 
     /// Reveals refused today for the quota, for the auditor's console home.

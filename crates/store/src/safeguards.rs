@@ -21,6 +21,8 @@ pub struct NewHotlinePending {
     pub recorded_by: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The start of the business day: one confirmation text per record and day (issue 29 §3).
+    pub day_start: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,22 +53,25 @@ pub enum HotlineInsert {
     /// Another hotline evaluation of the record is waiting for the applicant's confirmation (issue 29 §3: twelve
     /// in a row each texted the citizen).
     Pending,
+    /// The applicant was texted about this record today already (a refused or answered one): one a day.
+    TextedToday,
 }
 
 impl Store {
-    /// Counts one reveal of `user_id` on `day` if fewer than `quota` were counted; `false` when the quota is
-    /// used up. One upsert: two parallel requests cannot both take the last one.
-    pub async fn take_reveal(&self, user_id: i64, day: &str, quota: i64) -> Result<bool, StoreError> {
+    /// Counts one reveal of `person` (`staff:<id>` or `user:<id>`) on `day` if fewer than `quota` were counted;
+    /// `false` when the quota is used up. One upsert: two parallel requests cannot both take the last one.
+    pub async fn take_reveal(&self, person: &str, day: &str, quota: i64) -> Result<bool, StoreError> {
         if quota <= 0 {
             return Ok(false);
         }
         let mut tx = self.begin_write().await?;
         let used: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO reveal_count (user_id, day, used) VALUES ($1, $2, 1)
-             ON CONFLICT (user_id, day) DO UPDATE SET used = reveal_count.used + 1 WHERE reveal_count.used < $3
+            "INSERT INTO reveal_person_count (person, day, used) VALUES ($1, $2, 1)
+             ON CONFLICT (person, day) DO UPDATE SET used = reveal_person_count.used + 1
+             WHERE reveal_person_count.used < $3
              RETURNING used",
         )
-        .bind(user_id)
+        .bind(person)
         .bind(day)
         .bind(quota)
         .fetch_optional(&mut *tx)
@@ -75,14 +80,39 @@ impl Store {
         Ok(used.is_some())
     }
 
-    /// Reveals counted for `user_id` on `day`.
-    pub async fn reveals_used(&self, user_id: i64, day: &str) -> Result<i64, StoreError> {
-        let used: Option<i64> = sqlx::query_scalar("SELECT used FROM reveal_count WHERE user_id = $1 AND day = $2")
-            .bind(user_id)
-            .bind(day)
-            .fetch_optional(&self.pool)
-            .await?;
+    /// Reveals counted for `person` on `day`.
+    pub async fn reveals_used(&self, person: &str, day: &str) -> Result<i64, StoreError> {
+        let used: Option<i64> =
+            sqlx::query_scalar("SELECT used FROM reveal_person_count WHERE person = $1 AND day = $2")
+                .bind(person)
+                .bind(day)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(used.unwrap_or(0))
+    }
+
+    /// Reveals (`applicant.reveal` entries) by any of `actors` since an instant: a burst is one person's many
+    /// reveals in a short time, whichever of their accounts made them.
+    pub async fn reveals_since(&self, actors: &[String], since: DateTime<Utc>) -> Result<i64, StoreError> {
+        let mut n = 0;
+        for actor in actors {
+            n += sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'applicant.reveal' AND actor = $1 AND at >= $2",
+            )
+            .bind(actor)
+            .bind(to_ms(since))
+            .fetch_one(&self.pool)
+            .await?;
+        }
+        Ok(n)
+    }
+
+    /// The usernames of the accounts linked to a staff member.
+    pub async fn usernames_of_staff(&self, staff_id: i64) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT username FROM app_user WHERE staff_id = $1 ORDER BY id")
+            .bind(staff_id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Audit entries of one action since an instant (the auditor's alerts).
@@ -180,6 +210,16 @@ impl Store {
         if waiting.is_some() {
             tx.rollback().await?;
             return Ok(HotlineInsert::Pending);
+        }
+        let today: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM hotline_pending WHERE service_record_id = $1 AND created_at >= $2")
+                .bind(p.service_record_id)
+                .bind(to_ms(p.day_start))
+                .fetch_one(&mut *tx)
+                .await?;
+        if today > 0 {
+            tx.rollback().await?;
+            return Ok(HotlineInsert::TextedToday);
         }
         let ticket: Option<String> = sqlx::query_scalar(
             "INSERT INTO hotline_ticket (ticket_number, service_record_id, recorded_by, at) VALUES ($1, $2, $3, $4)

@@ -1468,12 +1468,21 @@ async fn an_account_holds_several_roles() {
     assert_eq!(multi.get(&format!("/console/records/{other}")).await.0, 200);
     assert_eq!(multi.get(&format!("/console/records/{own}")).await.0, 200);
     assert_eq!(role("multi", "unit_admin", OUT, "add").await.0, 409, "the same role twice is one");
+    // A hotline agent sees citizens' numbers: only an account linked to a staff number (a real person) may be
+    // one (issue 29 §3), and made in the console only with one.
+    let (status, page) = role("multi", "hotline_agent", OUT, "add").await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("须关联工作人员工号"), "{page}");
+    let admin_of_center = crate::helpers::county_center_admin();
+    let made = app.app.add_account(&admin_of_center, "agent9", "坐席", PASSWORD, "hotline_agent", IN, None).await;
+    assert_eq!(made.unwrap_err().code(), "hotline_needs_staff");
+    app.app.create_user("linked", "linked", PASSWORD, "unit_admin", IN, Some("QS0004")).await.unwrap();
     // Five parallel grants of one new role: one written, four told it is held.
-    let grants = futures_util::future::join_all((0..5).map(|_| role("multi", "hotline_agent", OUT, "add"))).await;
+    let grants = futures_util::future::join_all((0..5).map(|_| role("linked", "hotline_agent", OUT, "add"))).await;
     let mut statuses: Vec<u16> = grants.iter().map(|(s, _)| *s).collect();
     statuses.sort();
     assert_eq!(statuses, [200, 409, 409, 409, 409]);
-    assert_eq!(role("multi", "hotline_agent", OUT, "remove").await.0, 200);
+    assert_eq!(role("linked", "hotline_agent", OUT, "remove").await.0, 200);
     let (status, _) = role("multi", "unit_admin", IN, "remove").await;
     assert_eq!(status, 200);
     assert_eq!(multi.get(&format!("/console/records/{own}")).await.0, 404);

@@ -99,8 +99,34 @@ async fn reveal_only_for_a_purpose_within_the_daily_quota(app: TestApp) {
     assert!(home.contains("今日超出查看限额被拒"), "{home}");
     assert!(home.contains("applicant.reveal_refused"));
     // The quota is per person: the unit still has its own.
-    assert_eq!(app.app.store.reveals_used(api_user_id(&app, "hotline").await, &today(&app)).await.unwrap(), 3);
+    let person = format!("user:{}", api_user_id(&app, "hotline").await);
+    assert_eq!(app.app.store.reveals_used(&person, &today(&app)).await.unwrap(), 3);
 }
+
+/// Issue 29 §3: ten reveals by one person within ten minutes alert the auditor, once per burst; the quota and
+/// the alert follow the person (the staff member an account is linked to).
+async fn a_burst_of_reveals_alerts_the_auditor(app: TestApp) {
+    crate::console::make_accounts(&app).await;
+    app.app.create_user("agent7", "话务员小王", PASSWORD, "hotline_agent", "510899", Some("QS0005")).await.unwrap();
+    let (record, _) = app.register(&record_body("BURST-1")).await;
+    assert_eq!(app.register_ticket(record, "GD-BURST-0001").await.0, 201);
+    let agent = login(&app, "agent7").await;
+    let call = format!("/console/records/{record}/reveal");
+    let form = [("reason", "来电人核实办件进度"), ("ticket_number", "GD-BURST-0001")];
+    for _ in 0..hcp_app::reveal::BURST_REVEALS + 2 {
+        assert_eq!(agent.post(&call, &form).await.0, 200);
+    }
+    let alerts = app.app.store.audit_entries("applicant.reveal_burst", 0, 10).await.unwrap();
+    assert_eq!(alerts.len(), 1, "one alert for the burst: {alerts:?}");
+    assert_eq!(alerts[0].actor, "user:agent7");
+    let staff = app.app.store.staff_id_by_number("QS0005").await.unwrap().unwrap();
+    assert_eq!(app.app.store.reveals_used(&format!("staff:{staff}"), &today(&app)).await.unwrap(), 12);
+    let auditor = login(&app, "auditor").await;
+    let (_, home) = auditor.get("/console").await;
+    assert!(home.contains("今日短时间内大量查看联系方式"), "{home}");
+}
+
+both_backends!(a_burst_of_reveals_alerts_the_auditor);
 
 async fn api_user_id(app: &TestApp, username: &str) -> i64 {
     app.app.store.user_by_username(username).await.unwrap().unwrap().id
@@ -512,6 +538,11 @@ async fn hotline_evaluations_wait_for_the_applicant(app: TestApp) {
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("不会生效"));
     assert!(app.app.store.first_evaluation(b).await.unwrap().is_none());
+    // Declined, the record may be rated again — but the applicant gets at most one text a day about it.
+    assert_eq!(app.register_ticket(b, "GD-HC-0003").await.0, 201);
+    let (status, v) =
+        api.post("hotline", &path(b), json!({ "level": "satisfied", "ticket_number": "GD-HC-0003" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("hotline_texted_today")), "{v}");
     let log = app.app.store.audit_entries("evaluation.hotline", 0, 10).await.unwrap();
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["evaluation.hotline_pending", "evaluation.hotline_pending", "evaluation.hotline_declined"]);

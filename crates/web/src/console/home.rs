@@ -74,6 +74,16 @@ async fn numbers(app: &App, c: &Console) -> Markup {
             refused > 0,
         ));
     }
+    if c.who.may(Action::ViewAudit, None)
+        && let Ok(bursts) = app.reveal_bursts_today(&c.who).await
+    {
+        tiles.push((
+            "今日短时间内大量查看联系方式".into(),
+            bursts.to_string(),
+            "/console/audit?action=applicant.reveal_burst",
+            bursts > 0,
+        ));
+    }
     if c.who.may(Action::ViewOutbox, None)
         && let Ok(o) = app.outbox_overview(&c.who).await
     {
