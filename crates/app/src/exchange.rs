@@ -36,6 +36,9 @@ pub struct UpstreamConfig {
     pub pull_every: StdDuration,
     /// The county's own SM2 key, which opens what the province sends back; without it nothing is pulled.
     pub county_key: Option<hcp_crypto::Sm2SecretKey>,
+    /// When the upper level signs its replies: its key. Every reply must then carry a valid SM2 signature of
+    /// its body in the `Sign` header, or it is not used (issue 29 §4).
+    pub reply_key: Option<Sm2PublicKey>,
 }
 
 impl std::fmt::Debug for UpstreamConfig {
@@ -244,7 +247,14 @@ impl App {
             .await
             .map_err(|e| format!("无法连接上级平台:{}", e.without_url()))?;
         let status = res.status().as_u16();
+        let signature = res.headers().get("sign").and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = read_capped(res, MAX_REPLY_BYTES).await?;
+        if let Some(key) = &up.config.reply_key
+            && !signature.as_deref().is_some_and(|s| key.verify_hex(body.as_bytes(), s))
+        {
+            tracing::error!(path, "UPPER LEVEL REPLY NOT SIGNED BY ITS KEY: not used; check --upstream-reply-key");
+            return Err("上级平台答复的签名缺失或不符(--upstream-reply-key),答复未采用".into());
+        }
         Ok((status, body))
     }
 

@@ -160,6 +160,7 @@ async fn push_rate(db: &Db) -> anyhow::Result<(usize, f64)> {
         retry_max: Duration::from_secs(5),
         pull_every: Duration::from_secs(300),
         county_key: None,
+        reply_key: None,
     };
     let app = open(db).await?.with_upstream(Some(config), hcp_domain::upstream::Codes::builtin());
     let later = app.now() + chrono::Duration::days(30);

@@ -501,6 +501,10 @@ pub struct UpstreamArgs {
     /// 省平台的 SM2 公钥,以 04 开头的 130 位十六进制
     #[arg(long, env = "HCP_UPSTREAM_PUBLIC_KEY")]
     pub upstream_public_key: Option<String>,
+    /// 省平台对答复签名时,其验签 SM2 公钥(04 开头的 130 位十六进制):每个答复须在 HTTP 头 Sign 中带有对答复正文的
+    /// SM2 签名,缺失或不符即不采用(按失败重试)。省平台不签名时不填
+    #[arg(long, env = "HCP_UPSTREAM_REPLY_KEY")]
+    pub upstream_reply_key: Option<String>,
     /// dataSource:省平台分配给本系统的数据来源代码
     #[arg(long, env = "HCP_UPSTREAM_DATA_SOURCE")]
     pub upstream_data_source: Option<String>,
@@ -571,6 +575,13 @@ impl UpstreamArgs {
                 .map_err(|e| errors.push(format!("--upstream-public-key:上级平台公钥有误:{e}")))
                 .ok()
         });
+        let reply_key = match self.upstream_reply_key.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Some(None),
+            Some(k) => hcp_crypto::Sm2PublicKey::from_hex(k)
+                .map(Some)
+                .map_err(|e| errors.push(format!("--upstream-reply-key:省平台验签公钥有误:{e}")))
+                .ok(),
+        };
         let area_code = match self.upstream_area_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Some(None),
             Some(a) => hcp_domain::upstream::AreaCode::parse("upstream_area_code", a)
@@ -609,8 +620,9 @@ impl UpstreamArgs {
             Some(data_source),
             Some(area_code),
             Some(county_key),
+            Some(reply_key),
             true,
-        ) = (codes, app_mark, app_word, public_key, data_source, area_code, county_key, errors.is_empty())
+        ) = (codes, app_mark, app_word, public_key, data_source, area_code, county_key, reply_key, errors.is_empty())
         else {
             return Err(errors);
         };
@@ -625,6 +637,7 @@ impl UpstreamArgs {
             retry_max: std::time::Duration::from_secs(self.upstream_retry_max),
             pull_every: std::time::Duration::from_secs(self.upstream_pull_every),
             county_key,
+            reply_key,
         };
         Ok((Some(config), codes))
     }

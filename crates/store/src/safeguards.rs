@@ -211,12 +211,13 @@ impl Store {
             tx.rollback().await?;
             return Ok(HotlineInsert::Pending);
         }
-        let today: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM hotline_pending WHERE service_record_id = $1 AND created_at >= $2")
-                .bind(p.service_record_id)
-                .bind(to_ms(p.day_start))
-                .fetch_one(&mut *tx)
-                .await?;
+        let today: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM hotline_pending WHERE service_record_id = $1 AND created_at >= $2",
+        )
+        .bind(p.service_record_id)
+        .bind(to_ms(p.day_start))
+        .fetch_one(&mut *tx)
+        .await?;
         if today > 0 {
             tx.rollback().await?;
             return Ok(HotlineInsert::TextedToday);

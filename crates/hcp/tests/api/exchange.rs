@@ -374,6 +374,32 @@ async fn pulls_the_provinces_evaluations(backend: Backend) {
     let queries = mock.books.lock().unwrap().queries.clone();
     assert_eq!(queries[queries.len() - 2], cursor.unwrap(), "asked again from where it was: {queries:?}");
 
+    // An upper level that signs its replies (--upstream-reply-key): an unsigned or wrongly signed reply is not
+    // used, a signed one is.
+    let signer = hcp_crypto::Sm2SecretKey::generate();
+    let mut signed = app.app.clone();
+    signed = signed.with_upstream(
+        Some({
+            let mut c = mock.config();
+            c.county_key = Some(county.clone());
+            c.reply_key = Some(signer.public_key());
+            c
+        }),
+        hcp_domain::upstream::Codes::builtin(),
+    );
+    mock.books.lock().unwrap().provincial.push(provincial("P-1B", 5, "", ""));
+    let taken = |app: hcp_app::App| async move {
+        app.exchange_pulled("unmatched", 100).await.unwrap().iter().any(|r| r.project_no == "P-1B")
+    };
+    signed.pull_upstream(signed.now()).await.unwrap();
+    assert!(!taken(signed.clone()).await, "unsigned: not used");
+    mock.books.lock().unwrap().sign_with = Some(hcp_crypto::Sm2SecretKey::generate());
+    signed.pull_upstream(signed.now()).await.unwrap();
+    assert!(!taken(signed.clone()).await, "signed by another key: not used");
+    mock.books.lock().unwrap().sign_with = Some(signer);
+    signed.pull_upstream(signed.now()).await.unwrap();
+    assert!(taken(signed.clone()).await, "signed by the upper level's key: used");
+
     // Evaluations of records that never come: at most a cap wait, and none for ever.
     let audit = hcp_store::NewAudit {
         at: now,

@@ -50,6 +50,9 @@ pub struct Books {
     pub delay: Duration,
     /// `evaluation-query` answers with this many bytes, streamed without a length (a hostile upper level).
     pub huge_reply: Option<usize>,
+    /// Every reply carries an SM2 signature of its body by this key in the `Sign` header (an upper level that
+    /// signs its replies).
+    pub sign_with: Option<Sm2SecretKey>,
 }
 
 pub struct UpperLevel {
@@ -86,7 +89,10 @@ impl UpperLevel {
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
         let shared = Shared { books: self.books.clone(), secret: self.secret.clone() };
-        let router = axum::Router::new().route("/hcp/{kind}", axum::routing::post(handle)).with_state(shared);
+        let router = axum::Router::new()
+            .route("/hcp/{kind}", axum::routing::post(handle))
+            .layer(axum::middleware::from_fn_with_state(shared.clone(), sign_reply))
+            .with_state(shared);
         self.task = Some(tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         }));
@@ -129,6 +135,7 @@ impl UpperLevel {
             retry_max: Duration::from_secs(1),
             pull_every: Duration::from_secs(300),
             county_key: None,
+            reply_key: None,
         }
     }
 
@@ -281,4 +288,14 @@ fn query(s: &Shared, params: &str) -> Response {
         key.encrypt_hex(serde_json::to_string(&page).unwrap().as_bytes()).unwrap()
     };
     axum::Json(json!({ "code": "200", "data": data, "next": next })).into_response()
+}
+
+/// Signs every reply's body when the books say so.
+async fn sign_reply(State(s): State<Shared>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let res = next.run(req).await;
+    let Some(key) = s.books.lock().unwrap().sign_with.clone() else { return res };
+    let (mut parts, body) = res.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    parts.headers.insert("sign", key.sign_hex(&bytes).parse().unwrap());
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
