@@ -482,21 +482,6 @@ impl App {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_start_within_five_seconds_and_double_to_the_cap() {
-        let max = StdDuration::from_secs(3600);
-        assert_eq!(retry_after(1, max), Duration::seconds(5));
-        assert_eq!(retry_after(2, max), Duration::seconds(10));
-        assert_eq!(retry_after(4, max), Duration::seconds(40));
-        assert_eq!(retry_after(40, max), Duration::seconds(3600));
-        assert_eq!(retry_after(40, StdDuration::from_secs(60)), Duration::seconds(60));
-    }
-}
-
 /// The largest reply the upper level may send (issue 29 §4: a 2 GB reply held 4 GB of memory). A page of 100
 /// pulled items is well under 1 MB.
 pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
@@ -517,4 +502,19 @@ async fn read_capped(mut res: reqwest::Response, cap: usize) -> Result<String, S
         body.extend_from_slice(&chunk);
     }
     String::from_utf8(body).map_err(|_| "上级平台的答复不是 UTF-8 文本".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_start_within_five_seconds_and_double_to_the_cap() {
+        let max = StdDuration::from_secs(3600);
+        assert_eq!(retry_after(1, max), Duration::seconds(5));
+        assert_eq!(retry_after(2, max), Duration::seconds(10));
+        assert_eq!(retry_after(4, max), Duration::seconds(40));
+        assert_eq!(retry_after(40, max), Duration::seconds(3600));
+        assert_eq!(retry_after(40, StdDuration::from_secs(60)), Duration::seconds(60));
+    }
 }
