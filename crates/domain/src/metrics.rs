@@ -220,9 +220,13 @@ impl Tally {
         ratio(points, self.evaluations())
     }
 
-    /// 主动评价率 = active evaluations / completed records.
+    /// 主动评价率 = active evaluations / evaluations: of the services rated in the period (every completed service
+    /// is rated once, by its applicant or by the 7-day default), the share its applicant rated. Numerator and
+    /// denominator count the same set, so the rate lies in 0–100 %. It was active evaluations / records
+    /// completed in the period, two different sets — evaluations of services completed the month before and
+    /// ratings given while in progress counted above, completions below — and showed 105.0 % (issue 30 §5).
     pub fn active_rate(&self) -> Option<f64> {
-        ratio(self.active(), self.completed_records)
+        ratio(self.active(), self.evaluations())
     }
 
     /// 差评整改率 = the period's bad reviews whose case was closed after rectification / its bad reviews.
@@ -332,7 +336,7 @@ mod tests {
         assert_eq!(t.bad_rate(), Some(0.2));
         // (6×100 + 80 + 60 + 40 + 0) / 10
         assert_eq!(t.satisfaction(&Weights::default()), Some(78.0));
-        assert_eq!(t.active_rate(), Some(0.75));
+        assert_eq!(t.active_rate(), Some(0.9), "9 of the 10 evaluated services rated by their applicant");
         assert_eq!(Tally::default().good_rate(), None, "no evaluations: no rate, not 0 %");
         let mut sum = Tally::default();
         sum.merge(&t);
@@ -379,6 +383,40 @@ mod tests {
         assert_eq!((t.dispatched_on_time, t.dispatched_late), (2, 1));
         assert_eq!(percent(f.dispatch_on_time_rate), "66.7%");
         assert_eq!(score(Tally::default().satisfaction(&Weights::default())), "—");
+    }
+
+    proptest::proptest! {
+        /// Issue 30 §5: whatever the counts — evaluations of last month's services, ratings while in progress,
+        /// defaults, invalidations, case steps — every rate lies in 0–100 % and the score in 0–100.
+        #[test]
+        fn every_rate_lies_within_its_bounds(
+            counts in proptest::collection::vec((0usize..24, proptest::bool::ANY, proptest::bool::ANY, 0i64..50), 0..60)
+        ) {
+            let measures: Vec<&str> = Level::ALL
+                .iter()
+                .map(|l| l.as_str())
+                .chain([
+                    measure::COMPLETED, measure::CASE_CLOSED, measure::FOLLOW_UP_SOLVED, measure::FOLLOW_UP_UNSOLVED,
+                    measure::APPEAL_FILED, measure::APPEAL_UPHELD, measure::DISPATCH_ON_TIME, measure::DISPATCH_LATE,
+                    measure::IN_PROGRESS,
+                ])
+                .chain(measure::ON_TIME)
+                .chain(measure::LATE)
+                .collect();
+            let mut t = Tally::default();
+            for (m, is_default, invalidated, n) in counts {
+                t.add_measure(measures[m % measures.len()], is_default, invalidated, n);
+            }
+            let f = t.figures(&Weights::default());
+            let rates = [f.good_rate, f.bad_rate, f.active_rate, f.rectification_rate, f.dispatch_on_time_rate,
+                         f.follow_up_satisfaction, f.on_time_rate[0], f.on_time_rate[1], f.on_time_rate[2]];
+            for r in rates.into_iter().flatten() {
+                proptest::prop_assert!((0.0..=1.0).contains(&r), "{r} in {f:?}");
+            }
+            if let Some(sc) = f.satisfaction {
+                proptest::prop_assert!((0.0..=100.0).contains(&sc));
+            }
+        }
     }
 
     #[test]

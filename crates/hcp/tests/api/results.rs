@@ -297,3 +297,45 @@ async fn api_token(app: &TestApp) -> String {
         .await;
     v["token"].as_str().unwrap().to_string()
 }
+
+/// Issue 30 §5: a published report showed 主动评价率 105.0 %. Every rate of every report the demo publishes —
+/// the county's total, each unit, each platform — lies within 0–100 %, and every score within 0–100.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_report_keeps_its_rates_within_bounds() {
+    let (db_url, _dir) = crate::helpers::fresh_database(crate::helpers::Backend::Sqlite).await.unwrap();
+    let mut cfg = hcp::ServeConfig::new(&db_url, "127.0.0.1:0".parse().unwrap());
+    cfg.jobs = false;
+    let application = hcp::Application::build(&cfg).await.unwrap();
+    let app = application.app().clone();
+    let options = hcp_app::demo::DemoOptions { records: 6000, seed: 2020, accounts: true };
+    app.seed_demo(&options, |_, _| {}).await.unwrap();
+    let reports = app.reports(None).await.unwrap();
+    assert!(reports.len() >= 6, "the demo publishes its months: {}", reports.len());
+    let mut checked = 0;
+    for r in &reports {
+        let figures = std::iter::once(("合计".to_string(), &r.body.total))
+            .chain(r.body.lines.iter().map(|l| (l.name.clone(), &l.figures)))
+            .chain(r.body.platforms.iter().map(|p| (p.name.clone(), &p.figures)));
+        for (who, f) in figures {
+            let rates = [
+                ("good_rate", f.good_rate),
+                ("bad_rate", f.bad_rate),
+                ("active_rate", f.active_rate),
+                ("rectification_rate", f.rectification_rate),
+                ("dispatch_on_time_rate", f.dispatch_on_time_rate),
+                ("follow_up_satisfaction", f.follow_up_satisfaction),
+                ("on_time_1", f.on_time_rate[0]),
+                ("on_time_5", f.on_time_rate[1]),
+                ("on_time_15", f.on_time_rate[2]),
+            ];
+            for (name, rate) in rates {
+                if let Some(v) = rate {
+                    assert!((0.0..=1.0).contains(&v), "{} {who}: {name} = {v}", r.period_label);
+                    checked += 1;
+                }
+            }
+            assert!(f.satisfaction.is_none_or(|s| (0.0..=100.0).contains(&s)), "{} {who}", r.period_label);
+        }
+    }
+    assert!(checked > 100, "{checked} rates checked");
+}
