@@ -140,6 +140,8 @@ pub struct EvaluationSummary {
     pub level: String,
     pub level_name: &'static str,
     pub channel: String,
+    /// The channel in Chinese (网页, 评价器 …), as pages show it.
+    pub channel_name: &'static str,
     pub is_default: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -226,6 +228,7 @@ impl RecordView {
                 level: e.level.clone(),
                 level_name: level_name(&e.level),
                 channel: e.channel.clone(),
+                channel_name: Channel::parse(&e.channel).map(Channel::name_zh).unwrap_or(""),
                 is_default: e.is_default,
                 created_at: e.created_at,
             }),

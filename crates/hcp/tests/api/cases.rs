@@ -71,6 +71,7 @@ pub async fn bad_review(app: &TestApp, number: &str) -> (i64, i64) {
 }
 
 both_backends!(
+    the_pages_say_what_is_true,
     a_case_from_assignment_to_close,
     the_clock_reminds_marks_overdue_and_escalates,
     appeals_in_two_stages_with_the_filing_register,
@@ -78,6 +79,46 @@ both_backends!(
     attachments_are_checked_and_downloaded,
     a_county_closure_moves_open_deadlines
 );
+
+/// Issue 30 §6: what the pages say matches what the system does — the promise after a bad review states what
+/// the clock guarantees, the privacy note stands on the public's pages only and says what the plan says, the
+/// channel is named in Chinese, a contact made on time is never shown overdue, and one 督办 is one notice.
+async fn the_pages_say_what_is_true(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (record, token) = app.register(&record_body("WORDS-1")).await;
+    let page = app.http.get(app.url(&format!("/e/{token}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("未经您本人同意,您的信息不会提供给第三方;评价依规报送上级“好差评”系统"), "{page}");
+    let form =
+        [("level", "very_dissatisfied"), ("indicator_ids", "S511"), ("comment", "来回跑了三次"), ("channel", "web")];
+    let res = app.http.post(app.url(&format!("/e/{token}"))).form(&form).send().await.unwrap();
+    let done = res.text().await.unwrap();
+    assert!(done.contains("将在 1 个工作日内把您的意见转交承办单位,承办单位在收到后 1 个工作日内与您联系"), "{done}");
+    let login = app.http.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    assert!(!login.contains("实名评价"), "no note to evaluators on staff pages: {login}");
+    let center = crate::console::login(&app, "center").await;
+    let (_, home) = center.get("/console").await;
+    assert!(!home.contains("实名评价"), "{home}");
+    let (_, rec) = center.get(&format!("/console/records/{record}")).await;
+    assert!(rec.contains("非常不满意(网页,") && !rec.contains("(web,"), "{rec}");
+
+    // Contacted on time; then the clock runs three weeks on: the handling limit passes, the contact stays
+    // "on time", and the 督办 to the unit, its supervisor and the county office is one row.
+    let e = app.app.store.first_evaluation(record).await.unwrap().unwrap();
+    let case = app.app.store.case_of_evaluation(e.id).await.unwrap().unwrap().id;
+    assert_eq!(api.step("center", case, json!({ "step": "assign", "unit_code": "510899D01" })).await.0, 200);
+    assert_eq!(api.step("unit", case, json!({ "step": "contact", "text": "已电话联系" })).await.0, 200);
+    app.app.run_jobs(app.app.now() + chrono::Duration::days(21)).await.unwrap();
+    // The jobs, run three weeks ahead, ended every idle session: log in again.
+    let center = crate::console::login(&app, "center").await;
+    let (status, page) = center.get(&format!("/console/cases/{case}")).await;
+    assert_eq!(status, 200, "{page}");
+    let (Some(from), Some(to)) = (page.find("<dt>联系评价人"), page.find("<dt>整改反馈")) else { panic!("{page}") };
+    let contact = &page[from..to];
+    assert!(contact.contains("完成(按期)") && !contact.contains("已逾期"), "{contact}");
+    let notices = &page[page.find("<h2>通知</h2>").unwrap()..];
+    assert_eq!(notices.matches("督办:差评工单").count(), 1, "one row for one 督办: {notices}");
+    assert!(notices.contains("个)"), "{notices}");
+}
 
 async fn a_case_from_assignment_to_close(app: TestApp) {
     let api = Api::new(&app).await;

@@ -35,6 +35,39 @@ fn due_cell(app: &App, due: Option<chrono::DateTime<chrono::Utc>>, missed: bool)
     }
 }
 
+/// The unit is still working the case (a handling limit runs).
+fn working(k: &CaseView) -> bool {
+    matches!(k.state, "assigned" | "contacted" | "rectifying")
+}
+
+/// A limit of the current round on the case page: when the unit's step met it, the step's time and whether it
+/// was on time (issue 30 §6: a contact made on time showed "已逾期 11 个工作日" in red, counted to now); while it
+/// runs, the time left; a limit that does not apply (any more), a dash.
+fn limit_cell(
+    app: &App,
+    d: &CaseDetail,
+    due: Option<chrono::DateTime<chrono::Utc>>,
+    missed: bool,
+    running: bool,
+) -> Markup {
+    let k = &d.case;
+    let met = due.and_then(|due| {
+        d.steps.iter().find(|s| s.round == k.round && s.role == "unit" && s.due_at == Some(due) && s.on_time.is_some())
+    });
+    match (due, met) {
+        (Some(due), Some(st)) => html! {
+            (display_deadline(due)) br;
+            small {
+                "已于 " (display_cst(st.at)) " 完成"
+                @if st.on_time == Some(false) { span.late { "(超期)" } } @else { "(按期)" }
+            }
+        },
+        (Some(_), None) if running => due_cell(app, due, missed),
+        (Some(due), None) if missed => html! { span.late { (display_deadline(due)) br; small { "逾期未办" } } },
+        _ => html! { "—" },
+    }
+}
+
 /// Closed (handled or appealed), by the state machine's own rule.
 fn is_closed(c: &CaseView) -> bool {
     CaseState::parse(c.state).is_some_and(CaseState::is_closed)
@@ -173,9 +206,11 @@ fn detail_html(app: &App, c: &Console, d: &CaseDetail, appeal: Option<&hcp_app::
             dt { "评价意见" } dd { (k.comment.as_deref().unwrap_or("—")) }
             dt { "办理轮次" }
             dd { "第 " (k.round) " 轮" @if k.deadlines_provisional { "(次年节假日安排未公布,期限为暂定)" } }
-            dt { "联系评价人" } dd { (due_cell(app, k.contact_due_at, k.contact_missed)) }
-            dt { "整改反馈(5 个工作日)" } dd { (due_cell(app, k.rectify_due_at, k.handling_missed && !k.long_term)) }
-            dt { "回复解决方案(15 个工作日)" } dd { (due_cell(app, k.reply_due_at, k.handling_missed && k.long_term)) }
+            dt { "联系评价人" } dd { (limit_cell(app, d, k.contact_due_at, k.contact_missed, k.state == "assigned")) }
+            dt { "整改反馈(5 个工作日)" }
+            dd { (limit_cell(app, d, k.rectify_due_at, k.handling_missed && !k.long_term, working(k) && !k.long_term)) }
+            dt { "回复解决方案(15 个工作日)" }
+            dd { (limit_cell(app, d, k.reply_due_at, k.handling_missed && k.long_term, working(k) && k.long_term)) }
         }
         @if let Some(a) = appeal {
             p.notice { "申诉:" a href={ "/console/appeals/" (a.id) } { (a.state_name) } }
@@ -210,10 +245,10 @@ fn detail_html(app: &App, c: &Console, d: &CaseDetail, appeal: Option<&hcp_app::
         }
         h2 { "通知" }
         (table(&["时间", "对象", "内容", "发送"], html! {
-            @for m in &d.messages {
+            @for (m, n) in one_per_event(&d.messages) {
                 tr {
                     td { (display_cst(m.created_at)) }
-                    td { (recipient_zh(&m.recipient_kind)) }
+                    td { (recipient_zh(&m.recipient_kind)) @if n > 1 { "(" (n) " 个)" } }
                     td { (m.body) }
                     td {
                         @match (m.delivery, m.delivered_at, &m.last_error) {
@@ -228,6 +263,37 @@ fn detail_html(app: &App, c: &Console, d: &CaseDetail, appeal: Option<&hcp_app::
             }
         }))
     }
+}
+
+/// The notices of a case, one row per event: a 督办 goes to the unit, its supervisor and the county office with
+/// one text, listed once with how many received it (issue 30 §6: the same message stood twice). The row shows the
+/// least advanced delivery of the group, so a failure is not hidden by a success.
+fn one_per_event(messages: &[hcp_app::cases::MessageView]) -> Vec<(&hcp_app::cases::MessageView, usize)> {
+    let rank = |m: &hcp_app::cases::MessageView| match m.delivery {
+        "failed" => 0,
+        "waiting" => 1,
+        "logged_only" => 2,
+        "delivered_unrecorded" => 3,
+        _ => 4,
+    };
+    let mut out: Vec<(&hcp_app::cases::MessageView, usize)> = Vec::new();
+    for m in messages {
+        match out.iter_mut().find(|(o, _)| {
+            o.created_at == m.created_at
+                && o.template == m.template
+                && o.body == m.body
+                && o.recipient_kind == m.recipient_kind
+        }) {
+            Some((shown, n)) => {
+                *n += 1;
+                if rank(m) < rank(shown) {
+                    *shown = m;
+                }
+            }
+            None => out.push((m, 1)),
+        }
+    }
+    out
 }
 
 /// A text box of a step's form.

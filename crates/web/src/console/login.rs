@@ -10,7 +10,7 @@ use hcp_app::{App, AppError};
 
 use super::{FormData, SESSION_COOKIE, cookie};
 use crate::extract::ClientIp;
-use crate::html::{PageResult, alert, csrf_field, page};
+use crate::html::{Frame, PageResult, alert, csrf_field, page_in};
 use maud::html;
 
 const LOGIN_CSRF_COOKIE: &str = "hcp_login_csrf";
@@ -35,7 +35,8 @@ fn login_form(app: &App, error: Option<&str>) -> Response {
         }
     };
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let mut res = page(status, "登录", body);
+    let frame = Frame { staff: true, ..Default::default() };
+    let mut res = page_in(status, "登录", body, frame);
     let c = format!("{LOGIN_CSRF_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict{}", secure(app));
     if let Ok(v) = HeaderValue::from_str(&c) {
         res.headers_mut().append(header::SET_COOKIE, v);

@@ -295,5 +295,5 @@ pub fn console_page(c: &Console, status: StatusCode, title: &str, body: Markup) 
         }
         (body)
     };
-    page_in(status, title, frame, Frame { wide: true, ..Frame::default() })
+    page_in(status, title, frame, Frame { wide: true, staff: true, ..Frame::default() })
 }

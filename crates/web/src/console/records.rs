@@ -91,7 +91,7 @@ fn detail(app_page: &hcp_app::console::RecordPage, c: &Console) -> Markup {
         Some(e) => format!(
             "{}({}{},{})",
             e.level_name,
-            e.channel,
+            e.channel_name,
             if e.is_default { ",默认" } else { "" },
             display_cst(e.created_at)
         ),

@@ -15,6 +15,8 @@ pub struct Frame {
     pub idle_seconds: Option<u32>,
     /// The console: tables and charts use a desktop's width.
     pub wide: bool,
+    /// A page for staff (the console, its login): no note to evaluators about their information.
+    pub staff: bool,
 }
 
 impl Frame {
@@ -44,7 +46,11 @@ pub fn document(title: &str, body: Markup, frame: Frame) -> Markup {
                 a.skip href="#main" { "跳到正文" }
                 header { h1 { "政务服务“好差评”" } }
                 main #main { (body) }
-                footer { "您的评价实名记录,个人信息严格保密,不会提供给第三方。" }
+                // Plan §十一: evaluation is real-name; the evaluator's information goes to no third party without
+                // their consent — and records are reported to the provincial system as the rules require.
+                @if !frame.staff {
+                    footer { "“好差评”实行实名评价。未经您本人同意,您的信息不会提供给第三方;评价依规报送上级“好差评”系统。" }
+                }
             }
         }
     }

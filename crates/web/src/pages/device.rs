@@ -31,7 +31,7 @@ pub async fn show(State(app): State<App>, Path(secret): Path<String>) -> PageRes
             p.muted { "设备 " (device.code) }
         }
     };
-    Ok(page_in(StatusCode::OK, "评价器", body, Frame { big: true, kiosk: true, idle_seconds: None, wide: false }))
+    Ok(page_in(StatusCode::OK, "评价器", body, Frame { big: true, kiosk: true, ..Frame::default() }))
 }
 
 #[derive(Deserialize)]

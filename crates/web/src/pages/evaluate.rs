@@ -31,7 +31,7 @@ pub struct PageQuery {
 /// idle screen when left alone (after the thank-you, sooner).
 fn frame(channel: Channel, big: bool, done: bool) -> Frame {
     let kiosk = matches!(channel, Channel::HallDevice | Channel::Kiosk);
-    Frame { big, kiosk, idle_seconds: kiosk.then_some(if done { 8 } else { 90 }), wide: false }
+    Frame { big, kiosk, idle_seconds: kiosk.then_some(if done { 8 } else { 90 }), ..Frame::default() }
 }
 
 /// The query string that keeps the channel and the type size across the pages.
@@ -95,9 +95,9 @@ pub async fn submit(
                 h2 { "评价成功,感谢您!" }
                 p.notice role="status" {
                     "您对本次服务的评价“" (done.evaluation.level_name) "”已于 " (display_cst(done.evaluation.created_at)) " 记录。"
-                    @if bad { "我们会转交承办单位,1 个工作日内与您联系。" }
+                    @if bad { (bad_review_promise(app.case_rules.dispatch_days)) }
                 }
-                p.muted { "每次服务只能评价一次。您的个人信息将被严格保密。" }
+                p.muted { "每次服务只能评价一次。" }
             };
             Ok(page_in(StatusCode::OK, "评价成功", body, frame(form.channel, form.big, true)))
         }
@@ -281,4 +281,17 @@ pub async fn qr_image(State(app): State<App>, Path((token, file)): Path<(String,
     app.record_for_token(&token).await?;
     let url = format!("{}?c=qr_code", app.evaluation_url(&token));
     Ok(super::window::image(&url, &file, "评价二维码"))
+}
+
+/// What the case clock guarantees after a bad review, in the applicant's words: the 12345 center assigns it
+/// within `--dispatch-days` working days, and the unit contacts the evaluator within 1 working day of that
+/// (issue 30 §6: the page promised contact in 1 day while the clock allowed dispatch first).
+fn bad_review_promise(dispatch_days: u32) -> String {
+    if dispatch_days == 0 {
+        "“12345”政务服务中心将把您的意见转交承办单位,承办单位在收到后 1 个工作日内与您联系。".to_string()
+    } else {
+        format!(
+            "“12345”政务服务中心将在 {dispatch_days} 个工作日内把您的意见转交承办单位,承办单位在收到后 1 个工作日内与您联系。"
+        )
+    }
 }

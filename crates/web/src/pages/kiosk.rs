@@ -12,7 +12,7 @@ use crate::console::FormData;
 use crate::extract::ClientIp;
 use crate::html::{Frame, PageResult, alert, page_in};
 
-const FRAME: Frame = Frame { big: true, kiosk: true, idle_seconds: Some(120), wide: false };
+const FRAME: Frame = Frame { big: true, kiosk: true, idle_seconds: Some(120), wide: false, staff: false };
 
 fn form(number: &str, error: Option<&AppError>) -> Markup {
     html! {
