@@ -77,7 +77,10 @@ pub struct DecisionView {
     pub appeal_id: i64,
     pub stage: String,
     pub stage_name: &'static str,
-    pub upheld: bool,
+    /// The stage's opinion; none when the unit let its limit pass (`lapsed`).
+    pub upheld: Option<bool>,
+    /// The unit did not verify within its limit: the appeal went to the center by itself (plan §八).
+    pub lapsed: bool,
     pub result: &'static str,
     pub reasons: String,
     pub decided_by: String,
@@ -98,8 +101,10 @@ impl DecisionView {
             appeal_id: d.appeal_id,
             stage: d.stage.clone(),
             stage_name: if unit { "单位初步核实" } else { "中心复核" },
-            upheld: d.upheld,
+            upheld: (!d.lapsed).then_some(d.upheld),
+            lapsed: d.lapsed,
             result: match (unit, d.upheld) {
+                _ if d.lapsed => "单位逾期未核实,转中心复核",
                 (true, true) => "支持申诉,报中心复核",
                 (true, false) => "不支持申诉,报中心复核",
                 (false, true) => "申诉成立,评价作废",
@@ -427,6 +432,7 @@ impl App {
             decision: NewDecision {
                 stage,
                 upheld: uphold,
+                lapsed: false,
                 reasons,
                 decided_by: who.username.clone(),
                 due_at: a.stage_due_at,
@@ -440,6 +446,61 @@ impl App {
         }
         let a = self.store.appeal_by_id(id).await?.ok_or_else(|| appeal_not_found(id))?;
         Ok(AppealView::from_row(&a))
+    }
+
+    /// The unit let its verification limit pass: the appeal goes to the center by itself (issue 30 §8, plan
+    /// §八 gives the 复核 to the center), entered in the filing register as "单位逾期未核实" — late against the
+    /// unit — with the center's own limit from now; the appellant, the center and the county office are told.
+    /// `false` when the appeal changed meanwhile.
+    pub(crate) async fn lapse_unit_stage(&self, a: &AppealRow, now: DateTime<Utc>) -> AppResult<bool> {
+        let Some(state) = AppealState::parse(&a.state) else { return Ok(false) };
+        let mut appeal = Appeal { state, filed_at: a.filed_at, decisions: Vec::new() };
+        if appeal.lapse_unit_stage().is_err() {
+            return Ok(false);
+        }
+        let stage_due_at =
+            stage_deadline(&self.calendar(), appeal.state, now, self.case_rules.appeal_limits()).map(|d| d.at);
+        let mut case_write = CaseWrite::default();
+        let staff_number = self.staff_number(a.staff_id).await?;
+        let body = format!(
+            "【好差评】您对办件 {} 差评的申诉:单位未在期限内初步核实,已转“12345”政务服务中心复核。",
+            a.record_number
+        );
+        case_write.messages.push(staff_message(&staff_number, a.case_id, "appeal_decided", body, now));
+        let notice = format!(
+            "【好差评】申诉 {}(办件 {},工作人员{})单位逾期未初步核实,已转中心复核,请于 {} 前作出复核决定。",
+            a.id,
+            a.record_number,
+            a.staff_name,
+            stage_due_at.map(hcp_domain::calendar::display_deadline).unwrap_or_default()
+        );
+        for org in self.supervisors_of(a.org_id).await?.into_iter().filter(|o| o.parent_code.is_none()) {
+            case_write.messages.push(crate::cases::unit_message(&org, a.case_id, "appeal_lapsed", notice.clone(), now));
+        }
+        case_write.audit.push(self.audit(
+            &Actor::system(),
+            "appeal.unit_lapsed",
+            format!("appeal:{}", a.id),
+            json!({ "due_at": a.stage_due_at, "state": appeal.state.as_str() }),
+        ));
+        let w = AppealDecisionWrite {
+            appeal_id: a.id,
+            version: a.version,
+            state: appeal.state.as_str(),
+            stage_due_at,
+            decision: NewDecision {
+                stage: "unit",
+                upheld: false,
+                lapsed: true,
+                reasons: "单位逾期未核实,转中心复核".into(),
+                decided_by: "system".into(),
+                due_at: a.stage_due_at,
+                at: now,
+            },
+            invalidate: None,
+            case: case_write,
+        };
+        Ok(self.store.decide_appeal(&w).await?)
     }
 
     async fn staff_number(&self, staff_id: i64) -> AppResult<String> {

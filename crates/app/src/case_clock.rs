@@ -106,6 +106,11 @@ impl App {
         let mut n = 0;
         for a in self.store.appeals_past_due(now, BATCH).await? {
             let stage_is_unit = a.state == "with_unit";
+            // The unit's stage lapses: the center decides (issue 30 §8); its own limit runs from now.
+            if stage_is_unit {
+                n += self.lapse_unit_stage(&a, now).await? as u64;
+                continue;
+            }
             let Some(org) = self.store.org_by_id(a.org_id).await? else { continue };
             let body = format!(
                 "【好差评】督办:申诉 {}(办件 {},工作人员{})的{}已于 {} 超过期限,请尽快处理。",

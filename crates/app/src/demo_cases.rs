@@ -360,6 +360,7 @@ impl App {
                 decision: NewDecision {
                     stage: if *role == AppealRole::Unit { "unit" } else { "center" },
                     upheld: *uphold,
+                    lapsed: false,
                     reasons: reasons.to_string(),
                     decided_by: if *role == AppealRole::Unit { "unit" } else { "center" }.into(),
                     due_at: due,

@@ -193,6 +193,16 @@ impl Appeal {
         Ok(())
     }
 
+    /// The unit let its verification limit pass (plan §八: the 复核 is the center's): the appeal goes to the
+    /// center without the unit's opinion.
+    pub fn lapse_unit_stage(&mut self) -> Result<(), Refusal> {
+        if self.state != AppealState::WithUnit {
+            return Err(refuse("step_not_allowed", format!("申诉当前为“{}”,不在单位核实阶段。", self.state.name_zh())));
+        }
+        self.state = AppealState::WithCenter;
+        Ok(())
+    }
+
     /// The appellant withdraws the appeal, at any point before the center decides.
     pub fn withdraw(&mut self) -> Result<(), Refusal> {
         if !self.state.is_open() {

@@ -52,6 +52,8 @@ pub struct DecisionRow {
     pub appeal_id: i64,
     pub stage: String,
     pub upheld: bool,
+    /// The unit let its limit pass: the appeal went to the center without its opinion (`upheld` means nothing).
+    pub lapsed: bool,
     pub reasons: String,
     pub decided_by: String,
     pub due_at: Option<DateTime<Utc>>,
@@ -67,6 +69,7 @@ pub struct DecisionRow {
 pub struct NewDecision {
     pub stage: &'static str,
     pub upheld: bool,
+    pub lapsed: bool,
     pub reasons: String,
     pub decided_by: String,
     pub due_at: Option<DateTime<Utc>>,
@@ -252,8 +255,8 @@ impl Store {
         }
         let d = &w.decision;
         sqlx::query(
-            "INSERT INTO appeal_decision (appeal_id, stage, upheld, reasons, decided_by, due_at, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO appeal_decision (appeal_id, stage, upheld, reasons, decided_by, due_at, at, lapsed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(w.appeal_id)
         .bind(d.stage)
@@ -262,6 +265,7 @@ impl Store {
         .bind(d.decided_by.clone())
         .bind(d.due_at.map(to_ms))
         .bind(to_ms(d.at))
+        .bind(d.lapsed as i64)
         .execute(&mut *tx)
         .await?;
         if let Some(evaluation_id) = w.invalidate {
@@ -365,7 +369,7 @@ impl Store {
 
     async fn decisions_where(&self, cond: &str, a: i64, to: i64, limit: i64) -> Result<Vec<DecisionRow>, StoreError> {
         let sql = format!(
-            "SELECT d.id, d.appeal_id, d.stage, d.upheld, d.reasons, d.decided_by, d.due_at, d.at,
+            "SELECT d.id, d.appeal_id, d.stage, d.upheld, d.lapsed, d.reasons, d.decided_by, d.due_at, d.at,
                 r.record_number, o.name AS org_name, s.name AS staff_name, e.level, ap.state AS appeal_state
              FROM appeal_decision d
              JOIN appeal ap ON ap.id = d.appeal_id
@@ -383,6 +387,7 @@ impl Store {
                     appeal_id: r.try_get("appeal_id")?,
                     stage: r.try_get("stage")?,
                     upheld: r.try_get::<i64, _>("upheld")? != 0,
+                    lapsed: r.try_get::<i64, _>("lapsed")? != 0,
                     reasons: r.try_get("reasons")?,
                     decided_by: r.try_get("decided_by")?,
                     due_at: r.try_get::<Option<i64>, _>("due_at")?.map(from_ms),

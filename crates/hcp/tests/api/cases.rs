@@ -75,6 +75,7 @@ both_backends!(
     a_case_from_assignment_to_close,
     the_clock_reminds_marks_overdue_and_escalates,
     appeals_in_two_stages_with_the_filing_register,
+    a_stalled_appeal_reaches_the_center,
     a_failing_gateway_loses_nothing,
     attachments_are_checked_and_downloaded,
     a_county_closure_moves_open_deadlines
@@ -112,7 +113,9 @@ async fn the_pages_say_what_is_true(app: TestApp) {
     let center = crate::console::login(&app, "center").await;
     let (status, page) = center.get(&format!("/console/cases/{case}")).await;
     assert_eq!(status, 200, "{page}");
-    let (Some(from), Some(to)) = (page.find("<dt>联系评价人"), page.find("<dt>整改反馈")) else { panic!("{page}") };
+    let (Some(from), Some(to)) = (page.find("<dt>联系评价人"), page.find("<dt>整改反馈")) else {
+        panic!("{page}")
+    };
     let contact = &page[from..to];
     assert!(contact.contains("完成(按期)") && !contact.contains("已逾期"), "{contact}");
     let notices = &page[page.find("<h2>通知</h2>").unwrap()..];
@@ -309,6 +312,50 @@ async fn the_clock_reminds_marks_overdue_and_escalates(app: TestApp) {
     assert_eq!(app.app.store.rollup_mismatches().await.unwrap(), Vec::<String>::new(), "late steps counted");
 }
 
+/// Issue 30 §8 (plan §八): an appeal whose unit never verifies does not stay with the unit: at its limit the
+/// clock moves it to the center, which decides; the filing register says the unit let it lapse (no opinion,
+/// late). The center's own stage past its limit is reported to the county.
+async fn a_stalled_appeal_reaches_the_center(app: TestApp) {
+    let api = Api::new(&app).await;
+    let (_, case) = bad_review(&app, "LAPSE-1").await;
+    let (status, v) =
+        api.post("staff", &format!("/api/v1/cases/{case}/appeal"), json!({ "reasons": "评价对象错误" })).await;
+    assert_eq!(status, 201, "{v}");
+    let appeal = v["id"].as_i64().unwrap();
+    let a = app.app.store.appeal_by_id(appeal).await.unwrap().unwrap();
+    let late = a.stage_due_at.unwrap() + chrono::Duration::minutes(1);
+    assert_eq!(app.app.run_case_clock(late - chrono::Duration::minutes(2)).await.unwrap().appeals_overdue, 0);
+    assert_eq!(app.app.run_case_clock(late).await.unwrap().appeals_overdue, 1);
+    assert_eq!(app.app.run_case_clock(late).await.unwrap().appeals_overdue, 0, "once");
+    let (_, d) = api.get("center", &format!("/api/v1/appeals/{appeal}")).await;
+    assert_eq!(d["appeal"]["state"], "with_center", "{d}");
+    let entry = &d["decisions"][0];
+    assert_eq!((entry["stage"].as_str(), entry["lapsed"].as_bool()), (Some("unit"), Some(true)), "{d}");
+    assert!(entry["upheld"].is_null(), "no opinion of the unit: {entry}");
+    assert_eq!(
+        (entry["result"].as_str(), entry["on_time"].as_bool()),
+        (Some("单位逾期未核实,转中心复核"), Some(false))
+    );
+    let notices = app.app.store.case_messages(case).await.unwrap();
+    assert!(notices.iter().any(|m| m.template == "appeal_lapsed" && m.recipient == "510899"), "{notices:?}");
+    assert!(notices.iter().any(|m| m.template == "appeal_decided" && m.recipient_kind == "staff"));
+    // The unit's chance is over; the center decides.
+    let decision = format!("/api/v1/appeals/{appeal}/decision");
+    assert_eq!(api.post("unit", &decision, json!({ "uphold": true, "reasons": "补充核实" })).await.0, 403);
+    // The center's own stage past its limit: reported to the county once.
+    let a = app.app.store.appeal_by_id(appeal).await.unwrap().unwrap();
+    let center_late = a.stage_due_at.unwrap() + chrono::Duration::minutes(1);
+    assert_eq!(app.app.run_case_clock(center_late).await.unwrap().appeals_overdue, 1);
+    let notices = app.app.store.case_messages(case).await.unwrap();
+    assert!(notices.iter().any(|m| m.template == "appeal_overdue" && m.recipient == "510899"), "{notices:?}");
+    let (status, v) = api.post("center", &decision, json!({ "uphold": false, "reasons": "评价对象无误" })).await;
+    assert_eq!((status, v["state"].as_str()), (200, Some("rejected_by_center")), "{v}");
+    let day = hcp_domain::calendar::business_date(late).to_string();
+    let (_, reg) = api.get("office", &format!("/api/v1/filing-register?from={day}&to={day}")).await;
+    let lapsed: Vec<&Value> = reg["decisions"].as_array().unwrap().iter().filter(|e| e["lapsed"] == true).collect();
+    assert_eq!(lapsed.len(), 1, "{reg}");
+}
+
 async fn appeals_in_two_stages_with_the_filing_register(app: TestApp) {
     let api = Api::new(&app).await;
     let (record, case) = bad_review(&app, "APPEAL-1").await;
@@ -355,15 +402,6 @@ async fn appeals_in_two_stages_with_the_filing_register(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.bytes().await.unwrap().as_ref(), b"%PDF-1.4 scan");
-
-    // A stage past its limit is reported once, to the unit and the county.
-    let a = app.app.store.appeal_by_id(appeal).await.unwrap().unwrap();
-    let late = a.stage_due_at.unwrap() + chrono::Duration::minutes(1);
-    assert_eq!(app.app.run_case_clock(late - chrono::Duration::minutes(2)).await.unwrap().appeals_overdue, 0);
-    assert_eq!(app.app.run_case_clock(late).await.unwrap().appeals_overdue, 1);
-    assert_eq!(app.app.run_case_clock(late).await.unwrap().appeals_overdue, 0);
-    let notices = app.app.store.case_messages(case).await.unwrap();
-    assert!(notices.iter().any(|m| m.template == "appeal_overdue" && m.recipient == "510899D01"));
 
     // Stage 1: the unit; the center cannot skip it; stage 2: the center upholds.
     let decision = format!("/api/v1/appeals/{appeal}/decision");
