@@ -108,7 +108,7 @@ impl CaseView {
             contact_due_at: f.contact_due_at,
             rectify_due_at: f.rectify_due_at,
             reply_due_at: f.reply_due_at,
-            handling_due_at: if f.long_term && f.plan_approved { f.reply_due_at } else { f.rectify_due_at },
+            handling_due_at: if f.long_term { f.reply_due_at } else { f.rectify_due_at },
             deadlines_provisional: f.deadlines_provisional,
             long_term: f.long_term,
             plan_approved: f.plan_approved,
@@ -175,7 +175,8 @@ fn role_for(step: &CaseStep, state: CaseState) -> CaseRole {
         | CaseStep::Close
         | CaseStep::FollowUp { .. }
         | CaseStep::Escalate { .. }
-        | CaseStep::ApprovePlan => CaseRole::HotlineCenter,
+        | CaseStep::ApprovePlan
+        | CaseStep::OverturnLongTerm { .. } => CaseRole::HotlineCenter,
         CaseStep::CloseAsAppealed => CaseRole::System,
         _ => CaseRole::Unit,
     }
@@ -542,6 +543,7 @@ impl App {
             ("rectified", CaseStep::Rectified { text: "x".into() }),
             ("plan_replied", CaseStep::PlanReplied { text: "x".into() }),
             ("approve_plan", CaseStep::ApprovePlan),
+            ("overturn_long_term", CaseStep::OverturnLongTerm { text: "x".into() }),
             ("follow_up", CaseStep::FollowUp { solved: true, text: "x".into() }),
             ("escalate", CaseStep::Escalate { reason: "x".into() }),
             ("close", CaseStep::Close),
@@ -637,6 +639,7 @@ impl App {
             "rectified" => CaseStep::Rectified { text: text("整改反馈", true)? },
             "plan_replied" => CaseStep::PlanReplied { text: text("解决办法和回复", true)? },
             "approve_plan" => CaseStep::ApprovePlan,
+            "overturn_long_term" => CaseStep::OverturnLongTerm { text: text("否定理由", true)? },
             "follow_up" => {
                 let solved = input.solved.ok_or_else(|| {
                     AppError::invalid("solved", "answer_required", "请选择回访结果:评价人认为问题已解决或未解决。")

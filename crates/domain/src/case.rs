@@ -56,17 +56,19 @@ pub enum CaseStep {
     /// The unit reached the evaluator.
     Contact { text: String },
     /// The unit's finding: a real problem, or no fault (then the text is the explanation, 解释说明). A real
-    /// problem that cannot be fixed quickly (`long_term`) has until the 15-day reply for its plan; any other
-    /// must be rectified within 5.
+    /// problem that cannot be fixed quickly (`long_term`, found within the 5-day limit) has until the 15-day
+    /// reply for its plan at once — plan §九 needs no approval; any other must be rectified within 5.
     Finding { real_problem: bool, long_term: bool, text: String },
     /// Rectification done, with feedback to the evaluator.
     Rectified { text: String },
-    /// Cannot be fixed quickly: the plan, replied to the evaluator — only after the unit found the problem
-    /// long-term and the 12345 center approved that finding (plan §九).
+    /// Cannot be fixed quickly: the plan, replied to the evaluator within 15 working days — after the unit found
+    /// the problem long-term (plan §九).
     PlanReplied { text: String },
-    /// The 12345 center approves the unit's finding that the problem cannot be fixed quickly: handling is then
-    /// due at the 15-day reply instead of the 5-day rectification.
+    /// The 12345 center, reviewing a long-term finding, accepts it (it stood already; the review is recorded).
     ApprovePlan,
+    /// The 12345 center, reviewing a long-term finding, overturns it with its reason: the 5-day limit applies
+    /// again, counted from where it did (late if already past).
+    OverturnLongTerm { text: String },
     /// 回访: was it solved, in the evaluator's words? Not solved sends it back for another round.
     FollowUp { solved: bool, text: String },
     /// Not solved after follow-up: up to the county office instead of another round.
@@ -88,6 +90,7 @@ impl CaseStep {
             CaseStep::Rectified { .. } => "rectified",
             CaseStep::PlanReplied { .. } => "plan_replied",
             CaseStep::ApprovePlan => "approve_plan",
+            CaseStep::OverturnLongTerm { .. } => "overturn_long_term",
             CaseStep::FollowUp { .. } => "follow_up",
             CaseStep::Escalate { .. } => "escalate",
             CaseStep::Close => "close",
@@ -104,6 +107,7 @@ impl CaseStep {
             | CaseStep::Finding { text, .. }
             | CaseStep::Rectified { text }
             | CaseStep::PlanReplied { text }
+            | CaseStep::OverturnLongTerm { text }
             | CaseStep::FollowUp { text, .. } => text,
             CaseStep::Escalate { reason } => reason,
             CaseStep::Close | CaseStep::CloseAsAppealed | CaseStep::ApprovePlan => "",
@@ -120,7 +124,8 @@ pub fn step_name_zh(kind: &str) -> &'static str {
         "finding" => "核实情况",
         "rectified" => "整改反馈",
         "plan_replied" => "回复解决方案",
-        "approve_plan" => "审批长期问题",
+        "approve_plan" => "确认长期问题",
+        "overturn_long_term" => "否定长期问题",
         "follow_up" => "回访",
         "escalate" => "督办",
         "close" => "办结",
@@ -230,9 +235,9 @@ pub struct Case {
     pub unit_id: Option<i64>,
     pub round: u32,
     pub deadlines: Option<RoundDeadlines>,
-    /// This round's finding said the problem cannot be fixed quickly …
+    /// This round's finding said the problem cannot be fixed quickly: handling is due at the 15-day reply.
     pub long_term: bool,
-    /// … and the center approved that: handling is due at the 15-day reply, and the plan may be replied.
+    /// … and the center reviewed that finding and let it stand (a review waits while this is false).
     pub plan_approved: bool,
     pub steps: Vec<(DateTime<Utc>, CaseRole, CaseStep)>,
 }
@@ -307,10 +312,12 @@ impl Case {
         Case { state, unit_id, round, deadlines, long_term, plan_approved, steps: Vec::new() }
     }
 
-    /// When this round's handling is due: the 15-day reply for a problem the center agreed cannot be fixed
-    /// quickly, the 5-day rectification otherwise — a unit's own say-so does not buy it ten more days.
+    /// When this round's handling is due: the 15-day reply for a problem found in time to be long-term (until
+    /// the center overturns that finding), the 5-day rectification otherwise. The unit is never held to the 5
+    /// days while the center has not reviewed its finding (issue 30 §1: a case was marked late on day 6 for the
+    /// center's delay).
     pub fn handling_due(&self) -> Option<Deadline> {
-        self.deadlines.map(|d| if self.long_term && self.plan_approved { d.reply } else { d.rectify })
+        self.deadlines.map(|d| if self.long_term { d.reply } else { d.rectify })
     }
 
     /// The deadline a step meets (for on-time statistics), if it is one of the unit's timed steps.
@@ -321,7 +328,8 @@ impl Case {
             CaseStep::SolveOnSpot { .. } if self.state == CaseState::Assigned => {
                 Some((DeadlineKind::Contact, d.contact))
             }
-            CaseStep::SolveOnSpot { .. } | CaseStep::Rectified { .. } => Some((DeadlineKind::Handling, d.rectify)),
+            CaseStep::SolveOnSpot { .. } => Some((DeadlineKind::Handling, d.rectify)),
+            CaseStep::Rectified { .. } => Some((DeadlineKind::Handling, self.handling_due()?)),
             CaseStep::Finding { real_problem: false, .. } => Some((DeadlineKind::Handling, d.rectify)),
             CaseStep::PlanReplied { .. } => Some((DeadlineKind::Handling, d.reply)),
             _ => None,
@@ -381,8 +389,14 @@ impl Case {
                 required(text, "联系情况")?;
                 S::Contacted
             }
-            (CaseStep::Finding { real_problem, text, .. }, S::Contacted, R::Unit) => {
+            (CaseStep::Finding { real_problem, long_term, text }, S::Contacted, R::Unit) => {
                 required(text, if *real_problem { "核实情况" } else { "解释说明" })?;
+                if *real_problem && *long_term && self.deadlines.is_some_and(|d| at > d.rectify.at) {
+                    return Err(refuse(
+                        "too_late_for_long_term",
+                        "5 个工作日的整改期限已过,不能再认定为短期内无法解决的问题;请尽快整改并反馈。",
+                    ));
+                }
                 if *real_problem { S::Rectifying } else { S::Handled }
             }
             (CaseStep::Rectified { text }, S::Rectifying, R::Unit) => {
@@ -396,12 +410,6 @@ impl Case {
                         "只有核实为短期内无法解决的问题才能回复解决方案;其他问题须在 5 个工作日内整改并反馈。",
                     ));
                 }
-                if !self.plan_approved {
-                    return Err(refuse(
-                        "plan_not_approved",
-                        "请先由“12345”政务服务中心审批该问题属于短期内无法解决,再回复解决方案。",
-                    ));
-                }
                 required(text, "解决办法和回复")?;
                 S::Handled
             }
@@ -410,16 +418,23 @@ impl Case {
                     return Err(refuse(
                         "no_plan_to_approve",
                         if self.plan_approved {
-                            "该工单的长期问题已审批过。"
+                            "该工单的长期问题已审核过。"
                         } else {
-                            "承办单位的核实结论不是“短期内无法解决”,没有需要审批的长期问题。"
+                            "承办单位的核实结论不是“短期内无法解决”,没有需要审核的长期问题。"
                         },
                     ));
                 }
                 S::Rectifying
             }
             (CaseStep::ApprovePlan, _, R::HotlineCenter) => {
-                return Err(refuse("no_plan_to_approve", "工单当前没有待审批的长期问题。"));
+                return Err(refuse("no_plan_to_approve", "工单当前没有待审核的长期问题。"));
+            }
+            (CaseStep::OverturnLongTerm { text }, S::Rectifying, R::HotlineCenter) if self.long_term => {
+                required(text, "否定理由")?;
+                S::Rectifying
+            }
+            (CaseStep::OverturnLongTerm { .. }, _, R::HotlineCenter) => {
+                return Err(refuse("no_plan_to_approve", "工单当前没有可审核的长期问题。"));
             }
             (CaseStep::FollowUp { solved, text }, S::Handled, R::HotlineCenter) => {
                 required(text, "回访情况")?;
@@ -463,6 +478,10 @@ impl Case {
             }
             CaseStep::Finding { real_problem, long_term, .. } => self.long_term = *real_problem && *long_term,
             CaseStep::ApprovePlan => self.plan_approved = true,
+            CaseStep::OverturnLongTerm { .. } => {
+                self.long_term = false;
+                self.plan_approved = true;
+            }
             _ => {}
         }
         self.state = next;
@@ -498,13 +517,16 @@ impl Case {
         if self.unit_id.is_some() && self.deadlines.is_none() {
             return Some("assigned without deadlines");
         }
-        // A plan replied only after the center approved the long-term finding of the same round.
-        let mut approved = false;
+        // A plan replied only after a long-term finding of the same round that the center did not overturn.
+        let mut long_term = false;
         for (_, _, s) in &self.steps {
             match s {
-                CaseStep::Assign { .. } | CaseStep::FollowUp { solved: false, .. } => approved = false,
-                CaseStep::ApprovePlan => approved = true,
-                CaseStep::PlanReplied { .. } if !approved => return Some("a plan replied without approval"),
+                CaseStep::Assign { .. } | CaseStep::FollowUp { solved: false, .. } => long_term = false,
+                CaseStep::Finding { real_problem, long_term: l, .. } => long_term = *real_problem && *l,
+                CaseStep::OverturnLongTerm { .. } => long_term = false,
+                CaseStep::PlanReplied { .. } if !long_term => {
+                    return Some("a plan replied without a long-term finding");
+                }
                 _ => {}
             }
         }

@@ -226,8 +226,8 @@ fn missed_deadlines_by_state_and_long_term_finding() {
     c.apply(&cal, at(2026, 11, 4, 9), CaseRole::Unit, CaseStep::Contact { text: text("已联系") }).unwrap();
     assert!(c.missed(at(2026, 11, 9, 12)).is_empty());
     assert_eq!(c.missed(at(2026, 11, 10, 1)), vec![DeadlineKind::Handling], "5 working days");
-    // A problem that cannot be fixed quickly has until the 15-day reply — once the center agrees it cannot
-    // (plan §九); on the unit's word alone the 5-day limit stands, and no plan may be replied.
+    // A problem that cannot be fixed quickly has until the 15-day reply at once (plan §九 asks no approval):
+    // a center that never reviews the finding does not make the unit late on day 6 (issue 30 §1).
     c.apply(
         &cal,
         at(2026, 11, 5, 9),
@@ -235,21 +235,51 @@ fn missed_deadlines_by_state_and_long_term_finding() {
         CaseStep::Finding { real_problem: true, long_term: true, text: text("需改造系统") },
     )
     .unwrap();
-    assert_eq!(c.handling_due(), Some(d.rectify));
-    let e = c.apply(&cal, at(2026, 11, 5, 10), CaseRole::Unit, CaseStep::PlanReplied { text: text("x") }).unwrap_err();
-    assert_eq!(e.code, "plan_not_approved");
+    assert_eq!(c.handling_due(), Some(d.reply));
+    assert!(c.missed(at(2026, 11, 10, 9)).is_empty(), "day 6, the center silent: not late");
     assert_eq!(
         c.apply(&cal, at(2026, 11, 5, 10), CaseRole::Unit, CaseStep::ApprovePlan).unwrap_err().code,
         "step_not_allowed"
     );
-    c.apply(&cal, at(2026, 11, 5, 11), CaseRole::HotlineCenter, CaseStep::ApprovePlan).unwrap();
-    let e = c.apply(&cal, at(2026, 11, 5, 12), CaseRole::HotlineCenter, CaseStep::ApprovePlan).unwrap_err();
+    // The center reviews: it may let the finding stand (recorded once) …
+    let mut accepted = c.clone();
+    accepted.apply(&cal, at(2026, 11, 5, 11), CaseRole::HotlineCenter, CaseStep::ApprovePlan).unwrap();
+    let e = accepted.apply(&cal, at(2026, 11, 5, 12), CaseRole::HotlineCenter, CaseStep::ApprovePlan).unwrap_err();
     assert_eq!(e.code, "no_plan_to_approve");
-    assert_eq!(c.handling_due(), Some(d.reply));
+    assert_eq!(accepted.handling_due(), Some(d.reply));
+    // … or overturn it with a reason: the 5 days apply again, from where they ran (late if already past).
+    let mut overturned = c.clone();
+    let blank = CaseStep::OverturnLongTerm { text: text(" ") };
+    assert_eq!(
+        overturned.apply(&cal, at(2026, 11, 6, 9), CaseRole::HotlineCenter, blank).unwrap_err().code,
+        "text_required"
+    );
+    let why = CaseStep::OverturnLongTerm { text: text("更换设备即可解决,不属于长期问题") };
+    overturned.apply(&cal, at(2026, 11, 11, 9), CaseRole::HotlineCenter, why).unwrap();
+    assert_eq!(overturned.handling_due(), Some(d.rectify));
+    assert_eq!(overturned.missed(at(2026, 11, 11, 10)), vec![DeadlineKind::Handling], "past the 5 days: late");
+    let e = overturned.apply(&cal, at(2026, 11, 11, 10), CaseRole::Unit, CaseStep::PlanReplied { text: text("x") });
+    assert_eq!(e.unwrap_err().code, "plan_needs_long_term_finding");
     assert!(c.missed(at(2026, 11, 20, 9)).is_empty());
     assert_eq!(c.missed(at(2026, 11, 24, 9)), vec![DeadlineKind::Handling]);
     c.apply(&cal, at(2026, 11, 20, 9), CaseRole::Unit, CaseStep::PlanReplied { text: text("12月上线") }).unwrap();
+    assert!(c.inconsistency().is_none());
     assert!(c.missed(at(2027, 1, 1, 9)).is_empty(), "handled: waiting for follow-up runs no clock");
+}
+
+/// A long-term finding is for a unit still within its 5 days; after them it is refused (issue 30 §1).
+#[test]
+fn a_long_term_finding_after_the_five_days_is_refused() {
+    let cal = Calendar::bundled();
+    let mut c = Case::open();
+    c.apply(&cal, at(2026, 11, 2, 9), CaseRole::HotlineCenter, CaseStep::Assign { unit_id: 3, reason: None }).unwrap();
+    c.apply(&cal, at(2026, 11, 2, 10), CaseRole::Unit, CaseStep::Contact { text: text("已联系") }).unwrap();
+    let late = CaseStep::Finding { real_problem: true, long_term: true, text: text("需改造系统") };
+    let before = c.clone();
+    assert_eq!(c.apply(&cal, at(2026, 11, 10, 9), CaseRole::Unit, late).unwrap_err().code, "too_late_for_long_term");
+    assert_eq!(c, before, "nothing changed");
+    let plain = CaseStep::Finding { real_problem: true, long_term: false, text: text("尽快整改") };
+    c.apply(&cal, at(2026, 11, 10, 9), CaseRole::Unit, plain).unwrap();
 }
 
 #[test]

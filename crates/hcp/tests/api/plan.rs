@@ -40,13 +40,14 @@ async fn an_appeal_after_a_same_day_close(app: TestApp) {
 
 both_backends!(an_appeal_after_a_same_day_close);
 
-/// Plan §九: a plan instead of a rectification only for a problem the center agrees cannot be fixed quickly.
-async fn a_plan_needs_the_centers_approval(app: TestApp) {
+/// Plan §九: a problem that cannot be fixed quickly, found within the 5 days, has 15 working days at once; the
+/// center reviews the finding and may overturn it; no unit is late for the center's delay (issue 30 §1).
+async fn the_fifteen_day_path_as_the_plan_says(app: TestApp) {
     let api = Api::new(&app).await;
     let (_, case) = bad_review(&app, "PLAN-9").await;
     api.step("center", case, json!({ "step": "assign", "unit_code": "510899D01" })).await;
     api.step("unit", case, json!({ "step": "contact", "text": "已电话联系" })).await;
-    // Nothing to approve yet: refused, nothing changed.
+    // Nothing to review yet: refused, nothing changed.
     let (_, before) = api.get("center", &format!("/api/v1/cases/{case}")).await;
     let (status, v) = api.step("center", case, json!({ "step": "approve_plan" })).await;
     assert_eq!((status, v["code"].as_str()), (409, Some("no_plan_to_approve")), "{v}");
@@ -58,25 +59,64 @@ async fn a_plan_needs_the_centers_approval(app: TestApp) {
         )
         .await;
     assert_eq!(status, 200, "{v}");
-    // On the unit's word alone: still the 5-day limit, and no plan.
-    assert_eq!(v["handling_due_at"], v["rectify_due_at"], "{v}");
-    let (status, v) = api.step("unit", case, json!({ "step": "plan_replied", "text": "下月上线新系统" })).await;
-    assert_eq!((status, v["code"].as_str()), (409, Some("plan_not_approved")), "{v}");
-    let (status, v) = api.step("unit", case, json!({ "step": "approve_plan" })).await;
-    assert_eq!(status, 403, "the unit does not approve its own finding: {v}");
+    // Issue 30 §1 (plan §九 asks no approval): the 15 working days hold in the same answer …
+    assert_eq!(v["handling_due_at"], v["reply_due_at"], "{v}");
+    // … and a center that does nothing makes no unit late on day 6.
+    let day6 = app.app.now() + chrono::Duration::days(9);
+    app.app.run_case_clock(day6).await.unwrap();
     let (_, d) = api.get("center", &format!("/api/v1/cases/{case}")).await;
-    assert!(d["actions"].as_array().unwrap().contains(&json!("approve_plan")), "{d}");
+    assert_eq!(
+        (d["case"]["handling_missed"].as_bool(), d["case"]["overdue"].as_bool()),
+        (Some(false), Some(false)),
+        "{d}"
+    );
+    let (status, v) = api.step("unit", case, json!({ "step": "approve_plan" })).await;
+    assert_eq!(status, 403, "the unit does not review its own finding: {v}");
+    assert!(d["actions"].as_array().unwrap().contains(&json!("overturn_long_term")), "{d}");
     let mine = |v: &serde_json::Value| v["cases"].as_array().unwrap().iter().any(|c| c["id"] == case);
-    assert!(mine(&api.get("center", "/api/v1/cases?inbox=mine").await.1), "waiting for the center's approval");
+    assert!(mine(&api.get("center", "/api/v1/cases?inbox=mine").await.1), "the finding waits for the center's review");
     let (status, v) = api.step("center", case, json!({ "step": "approve_plan" })).await;
     assert_eq!(status, 200, "{v}");
-    assert!(!mine(&api.get("center", "/api/v1/cases?inbox=mine").await.1), "approved: the unit's again");
-    assert_eq!((v["plan_approved"].as_bool(), &v["handling_due_at"]), (Some(true), &v["reply_due_at"]), "{v}");
+    assert!(!mine(&api.get("center", "/api/v1/cases?inbox=mine").await.1), "reviewed");
+    assert_eq!(&v["handling_due_at"], &v["reply_due_at"], "{v}");
     let (status, v) = api.step("center", case, json!({ "step": "approve_plan" })).await;
     assert_eq!((status, v["code"].as_str()), (409, Some("no_plan_to_approve")), "{v}");
     let (status, v) = api.step("unit", case, json!({ "step": "plan_replied", "text": "下月上线新系统" })).await;
     assert_eq!((status, v["state"].as_str()), (200, Some("handled")), "{v}");
     assert_ne!(before["case"]["version"], v["version"]);
+
+    // The center overturns a long-term finding with its reason: the 5 days apply again.
+    let (_, case) = bad_review(&app, "PLAN-9C").await;
+    api.step("center", case, json!({ "step": "assign", "unit_code": "510899D01" })).await;
+    api.step("unit", case, json!({ "step": "contact", "text": "已电话联系" })).await;
+    let finding = json!({ "step": "finding", "real_problem": true, "long_term": true, "text": "需采购设备" });
+    assert_eq!(api.step("unit", case, finding).await.0, 200);
+    let (status, v) = api.step("center", case, json!({ "step": "overturn_long_term", "text": "" })).await;
+    assert_eq!((status, v["code"].as_str()), (422, Some("text_required")), "{v}");
+    let (status, v) =
+        api.step("center", case, json!({ "step": "overturn_long_term", "text": "现有设备调整即可" })).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!((v["long_term"].as_bool(), &v["handling_due_at"]), (Some(false), &v["rectify_due_at"]), "{v}");
+    let (status, v) = api.step("unit", case, json!({ "step": "plan_replied", "text": "以后改" })).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("plan_needs_long_term_finding")), "{v}");
+
+    // A long-term finding after the 5 days have passed is refused.
+    let (_, case) = bad_review(&app, "PLAN-9D").await;
+    api.step("center", case, json!({ "step": "assign", "unit_code": "510899D01" })).await;
+    api.step("unit", case, json!({ "step": "contact", "text": "已电话联系" })).await;
+    // Five working days gone by: the limit moved into the past, as a writer of the clock would find it.
+    sqlx::any::install_default_drivers();
+    let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
+    let past = (app.app.now() - chrono::Duration::hours(1)).timestamp_millis();
+    sqlx::query("UPDATE bad_review_case SET rectify_due_at = $1 WHERE id = $2")
+        .bind(past)
+        .bind(case)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let finding = json!({ "step": "finding", "real_problem": true, "long_term": true, "text": "需改造" });
+    let (status, v) = api.step("unit", case, finding).await;
+    assert_eq!((status, v["code"].as_str()), (409, Some("too_late_for_long_term")), "{v}");
 
     // A problem not found long-term cannot be answered with a plan at all.
     let (_, case) = bad_review(&app, "PLAN-9B").await;
@@ -89,7 +129,7 @@ async fn a_plan_needs_the_centers_approval(app: TestApp) {
     assert_eq!((status, v["code"].as_str()), (409, Some("no_plan_to_approve")), "{v}");
 }
 
-both_backends!(a_plan_needs_the_centers_approval);
+both_backends!(the_fifteen_day_path_as_the_plan_says);
 
 /// Plan §九, the center's own part: a bad review may not wait unassigned for ever. Past the dispatch limit
 /// (1 working day by default) it is marked overdue; the assignment counts on time or late in the center's figure.

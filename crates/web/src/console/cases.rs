@@ -348,7 +348,7 @@ fn forms(c: &Console, d: &CaseDetail) -> Markup {
             "finding" => {
                 let fields = html! {
                     (choice("radio", "real_problem", "true", true, "确有问题,需整改"))
-                    (choice("checkbox", "long_term", "true", false, "不能立即整改(15 个工作日内回复解决方案)"))
+                    (choice("checkbox", "long_term", "true", false, "短期内无法解决(15 个工作日内回复解决方案;须在 5 个工作日内提出)"))
                     (choice("radio", "real_problem", "false", false, "无过错,作解释说明"))
                     (step_text("核实情况或解释说明", true))
                 };
@@ -360,9 +360,15 @@ fn forms(c: &Console, d: &CaseDetail) -> Markup {
             }
             "approve_plan" => form(
                 "approve_plan",
-                "审批:同意该问题属于短期内无法解决(承办单位可在 15 个工作日内回复解决方案)",
+                "审核长期问题:确认该问题属于短期内无法解决(承办单位在 15 个工作日内回复解决方案)",
                 html! {},
-                "同意",
+                "确认",
+            ),
+            "overturn_long_term" => form(
+                "overturn_long_term",
+                "审核长期问题:不属于短期内无法解决(恢复 5 个工作日整改期限,已过期的即为逾期)",
+                step_text("否定理由", true),
+                "否定",
             ),
             "follow_up" => {
                 let fields = html! {
