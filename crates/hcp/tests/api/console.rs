@@ -431,6 +431,16 @@ async fn every_role_against_every_console_route(app: TestApp) {
             [403, 403, 403, 403, 404, 404, 403],
             [403, 403, 403, 403, 404, 404, 403],
         ),
+        // Clue referral (issue 30 §3): the center and the county office refer, auditors read; others: no page.
+        ("GET", "/console/referrals", [404, 404, 404, 200, 200, 200, 404], [404, 404, 404, 200, 200, 200, 404]),
+        ("GET", "/console/referrals/new", [404, 404, 404, 200, 200, 403, 404], [404, 404, 404, 200, 200, 403, 404]),
+        ("POST", "/console/referrals", [404, 404, 404, 422, 422, 403, 404], [404, 404, 404, 422, 422, 403, 404]),
+        (
+            "POST",
+            "/console/referrals/{id}/outcome",
+            [404, 404, 404, 404, 404, 404, 404],
+            [404, 404, 404, 404, 404, 404, 404],
+        ),
         ("POST", "/console/exchange/resend", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         ("POST", "/console/catalog/devices", [403, 403, 403, 200, 403, 403, 200], [403, 403, 403, 200, 403, 403, 200]),
         (

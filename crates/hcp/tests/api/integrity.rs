@@ -466,3 +466,54 @@ async fn clues_are_referred_and_seen_only_by_those_who_may(app: TestApp) {
     let log = app.app.store.audit_entries("referral.", 0, 10).await.unwrap();
     assert_eq!(log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["referral.create", "referral.outcome"]);
 }
+
+/// Issue 30 §3: clue referral in the console — a "移交线索" link on the case page, the form filled in from it,
+/// the list with its outcome recorded once; staff and units find no such page.
+async fn clues_are_referred_in_the_console(app: TestApp) {
+    crate::console::make_accounts(&app).await;
+    let (_, case) = crate::cases::bad_review(&app, "REF-C1").await;
+    let office = crate::console::login(&app, "office").await;
+    let (status, page) = office.get(&format!("/console/cases/{case}")).await;
+    assert_eq!(status, 200);
+    let link = format!("/console/referrals/new?kind=case&amp;id={case}");
+    assert!(page.contains(&link), "{page}");
+    let (status, form) = office.get(&format!("/console/referrals/new?kind=case&id={case}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        form.contains(&format!(r#"value="{case}""#)) && form.contains(r#"<option value="case" selected"#),
+        "{form}"
+    );
+    let today = hcp_domain::calendar::business_date(Utc::now()).to_string();
+    let fields = [
+        ("subject_kind", "case"),
+        ("subject_id", &case.to_string()),
+        ("body", "县纪委监委"),
+        ("reference", "青府办移〔2026〕9号"),
+        ("referred_on", today.as_str()),
+    ];
+    let (status, _) = office.post("/console/referrals", &fields).await;
+    assert_eq!(status, 303);
+    let (status, list) = office.get("/console/referrals").await;
+    assert_eq!(status, 200);
+    assert!(list.contains("县纪委监委") && list.contains("青府办移〔2026〕9号") && list.contains("差评工单"), "{list}");
+    let id = app.app.store.list_referrals(None).await.unwrap()[0].id;
+    let outcome = format!("/console/referrals/{id}/outcome");
+    assert_eq!(office.post(&outcome, &[("outcome", "已立案审查")]).await.0, 303);
+    let (status, again) = office.post(&outcome, &[("outcome", "改一下")]).await;
+    assert_eq!(status, 409, "recorded once: {again}");
+    let (_, list) = office.get("/console/referrals").await;
+    assert!(list.contains("已立案审查") && !list.contains("改一下"), "{list}");
+    let (status, bad) = office.post("/console/referrals", &[("subject_kind", "case"), ("subject_id", "999999")]).await;
+    assert_eq!(status, 422, "every reason at once: {bad}");
+    let auditor = crate::console::login(&app, "auditor").await;
+    assert!(auditor.get("/console/referrals").await.1.contains("已立案审查"));
+    for who in ["staff", "unit"] {
+        let b = crate::console::login(&app, who).await;
+        assert_eq!(b.get("/console/referrals").await.0, 404, "{who}");
+    }
+    let log = app.app.store.audit_entries("referral.", 0, 10).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["referral.create", "referral.outcome"]);
+}
+
+both_backends!(clues_are_referred_in_the_console);

@@ -186,6 +186,7 @@ fn detail_html(app: &App, c: &Console, d: &CaseDetail, appeal: Option<&hcp_app::
     let k = &d.case;
     html! {
         h2 { "差评工单 " (k.id) ":" (k.state_name) @if k.overdue { " " strong.late { "逾期" } } }
+        (super::referrals::refer_link(c, "case", k.id))
         dl.facts {
             dt { "办件" }
             dd {

@@ -160,7 +160,8 @@ pub async fn show(State(app): State<App>, c: Console, Path(raw): Path<String>) -
     let id =
         raw.parse::<i64>().map_err(|_| AppError::not_found("evaluation_not_found", format!("评价“{raw}”不存在。")))?;
     let d = app.evaluation_detail(&c.who, id).await?;
-    Ok(console_page(&c, StatusCode::OK, "评价详情", detail_html(&d)))
+    let refer = super::referrals::refer_link(&c, "evaluation", id);
+    Ok(console_page(&c, StatusCode::OK, "评价详情", html! { (detail_html(&d)) (refer) }))
 }
 
 fn list_or_dash(items: &[String]) -> Markup {

@@ -129,6 +129,8 @@ pub async fn show(State(app): State<App>, c: Console) -> Response {
     link(Action::ManageExchange, "/console/exchange", "与省平台对接(上报、被拒收、回流)");
     link(Action::ViewIntegrity, "/console/integrity", "评价真实性线索(虚假好评、恶意差评的核查)");
     link(Action::ViewInspections, "/console/inspections", "调查暗访(安排、录入暗访评价)");
+    let refers = if c.who.may(Action::ViewReferrals, None) { Action::ViewReferrals } else { Action::ReferClue };
+    link(refers, "/console/referrals", "线索移交(移交有关部门的违纪违法线索及处理结果)");
     link(Action::ViewAudit, "/console/audit", "审计日志");
     link(Action::ImportCalendar, "/console/calendar", "节假日安排");
     if [Action::ManageResults, Action::ReportRectification, Action::ViewAssessment].iter().any(|a| c.who.may(*a, None))

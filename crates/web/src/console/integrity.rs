@@ -201,6 +201,7 @@ fn flag_body(c: &Console, f: &FlagView) -> Markup {
                 p { a href={ "/console/inspections?" (query(&[("window_code", w)])) } { "对窗口 " (w) " 安排暗访" } }
             }
         }
+        (super::referrals::refer_link(c, "flag", f.id))
         p { a href="/console/integrity" { "返回线索列表" } }
     }
 }

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod password;
 pub mod pickers;
 pub mod records;
+pub mod referrals;
 pub mod results;
 pub mod upload;
 
@@ -138,6 +139,10 @@ pub fn routes() -> Vec<ConsoleRoute> {
         },
         ConsoleRoute { method: "POST", path: "/console/integrity/{id}/conclusion", router: post(integrity::conclude) },
         ConsoleRoute { method: "POST", path: "/console/integrity/{id}/confirmation", router: post(integrity::confirm) },
+        ConsoleRoute { method: "GET", path: "/console/referrals", router: get(referrals::list) },
+        ConsoleRoute { method: "POST", path: "/console/referrals", router: post(referrals::create) },
+        ConsoleRoute { method: "GET", path: "/console/referrals/new", router: get(referrals::new) },
+        ConsoleRoute { method: "POST", path: "/console/referrals/{id}/outcome", router: post(referrals::outcome) },
         ConsoleRoute { method: "GET", path: "/console/inspections", router: get(inspections::list) },
         ConsoleRoute { method: "POST", path: "/console/inspections", router: post(inspections::plan) },
         ConsoleRoute { method: "GET", path: "/console/inspections/{id}", router: get(inspections::show) },
@@ -264,7 +269,7 @@ pub fn csrf_field(c: &Console) -> Markup {
 }
 
 /// The console's main places, each shown to whoever may use it.
-const MENU: [(hcp_app::policy::Action, &str, &str); 10] = {
+const MENU: [(hcp_app::policy::Action, &str, &str); 11] = {
     use hcp_app::policy::Action::*;
     [
         (ViewRecords, "/console/records", "查找办件"),
@@ -275,6 +280,7 @@ const MENU: [(hcp_app::policy::Action, &str, &str); 10] = {
         (ViewStats, "/console/stats", "统计分析"),
         (ManageCatalog, "/console/catalog", "基础信息"),
         (ViewIntegrity, "/console/integrity", "真实性线索"),
+        (ViewReferrals, "/console/referrals", "线索移交"),
         (ViewInspections, "/console/inspections", "调查暗访"),
         (ViewAudit, "/console/audit", "审计日志"),
     ]
