@@ -123,6 +123,10 @@ pub struct ResultRules {
     /// The integrity checks' numbers (issue 16 §3): rankings are fair only if fake ratings are set aside, and
     /// what counts as suspicious is the county's to tune (`--integrity-thresholds`).
     pub integrity: hcp_domain::integrity::Thresholds,
+    /// Who issues the published reports (`--report-issuer`; the report's organization when unset).
+    pub report_issuer: Option<String>,
+    /// The 文号 prefix of published reports (`--report-number-prefix`): `{prefix}〔{year}〕{n}号`.
+    pub report_number_prefix: Option<String>,
 }
 
 impl Default for ResultRules {
@@ -135,6 +139,8 @@ impl Default for ResultRules {
             consecutive_months: 3,
             rectification_days: 10,
             integrity: hcp_domain::integrity::Thresholds::default(),
+            report_issuer: None,
+            report_number_prefix: None,
         }
     }
 }

@@ -69,6 +69,16 @@ pub struct ReportBody {
     /// What the month's bad reviews said (issue 17 §6), for the units to fix (absent before themes existed).
     #[serde(default)]
     pub themes: Vec<hcp_domain::themes::Theme>,
+    /// The points per level the satisfaction scores were computed with (`--level-weights`; absent from reports
+    /// frozen before they were stated, issue 30 §4).
+    #[serde(default)]
+    pub weights: Option<[u32; 5]>,
+    /// The fewest valid evaluations to be ranked (`--ranking-min-evaluations`).
+    #[serde(default)]
+    pub min_evaluations: Option<u64>,
+    /// Who issues the report (`--report-issuer`, else the organization).
+    #[serde(default)]
+    pub issuer: Option<String>,
     pub generated_at: DateTime<Utc>,
 }
 
@@ -89,6 +99,8 @@ pub struct ReportView {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub published_at: Option<DateTime<Utc>>,
+    /// The 文号, given at publication when the county set a pattern (`--report-number-prefix`).
+    pub number: Option<String>,
     pub body: ReportBody,
 }
 
@@ -118,6 +130,7 @@ impl ReportView {
             note: r.note.clone(),
             created_by: r.created_by.clone(),
             created_at: r.created_at,
+            number: r.number.clone(),
             published_at: r.published_at,
             body,
         })
@@ -228,6 +241,9 @@ impl App {
             platforms,
             inspections: Some(self.inspection_summary(&org.path, period.from, period.to).await?),
             themes: self.themes_of(org, Period::month_of(period.to)).await?,
+            weights: Some(self.result_rules.weights.0),
+            min_evaluations: Some(self.result_rules.min_evaluations),
+            issuer: Some(self.result_rules.report_issuer.clone().unwrap_or_else(|| org.name.clone())),
             generated_at: self.now(),
         })
     }
@@ -367,7 +383,8 @@ impl App {
             format!("report:{}", row.id),
             json!({ "period": row.period, "version": row.version, "orders": orders.len() }),
         );
-        if !self.store.publish_report(row.id, by, now, &orders, &messages, &audit).await? {
+        let prefix = self.result_rules.report_number_prefix.as_deref();
+        if !self.store.publish_report(row.id, by, now, prefix, &orders, &messages, &audit).await? {
             return Err(AppError::conflict("report_published", "该通报已被他人发布,请刷新后查看。"));
         }
         Ok(())

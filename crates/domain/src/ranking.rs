@@ -96,7 +96,7 @@ impl RankRule {
         let precision = if self.metric == Metric::Satisfaction { "保留两位小数" } else { "精确到0.1%" };
         format!(
             "按{}({precision}){order}排名,结果相同者名次并列(如 1、1、3);统计期内有效评价少于 {} 条的不参与排名;\
-             申诉成立作废的评价不计入。",
+             申诉成立作废的评价、经核查认定为虚假好评或恶意差评的评价不计入。",
             self.metric.name_zh(),
             self.min_evaluations
         )

@@ -124,6 +124,9 @@ pub enum Command {
     /// 检查虚假好评、恶意差评
     #[command(subcommand)]
     Integrity(IntegrityCommand),
+    /// 通报:导出已发布通报的发布包(供门户网站、移动端发布)
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// 备份数据库和数据密钥到一个新的空目录(服务运行中也可);hcp backup verify 目录 核对备份
     Backup(BackupArgs),
     /// 从 hcp backup 的备份恢复(先核对;目标库已有数据时须加 --force)
@@ -320,6 +323,18 @@ pub enum PlatformCommand {
     },
     /// 列出办理平台
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// 把已发布的通报导出到目录:index.html(单一文件、无脚本、无外部资源、可打印)、report.json(数据)、
+    /// report.xlsx;不含任何个人姓名、号码或评价意见,可直接交门户网站发布
+    Export {
+        /// 通报编号(工作台“通报”列表中的编号)
+        id: i64,
+        /// 写入的目录(不存在则创建)
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

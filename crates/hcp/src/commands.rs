@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{
     ApikeyCommand, AuditCommand, BackupArgs, BackupCommand, CalendarCommand, CatalogCommand, Cli, Command,
     DeviceCommand, ExchangeCommand, ImportCommand, IntegrityCommand, JobsCommand, KeysCommand, PlatformCommand,
-    StatsCommand, UserCommand,
+    ReportCommand, StatsCommand, UserCommand,
 };
 use crate::county::{CountyArgs, CountyRules};
 use crate::server::{Application, ServeConfig};
@@ -370,6 +370,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog(CatalogCommand::Import { file }) => {
             let app = open_app(&url, &keys, None).await?;
             crate::catalog::import(&app, &file).await
+        }
+        Command::Report(ReportCommand::Export { id, dir }) => {
+            let app = open_app(&url, &keys, None).await?;
+            let files =
+                hcp_web::report_bundle::of_report(&app, None, id).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("无法创建目录 {}", dir.display()))?;
+            for f in &files {
+                let path = dir.join(f.name);
+                std::fs::write(&path, &f.bytes).with_context(|| format!("无法写入 {}", path.display()))?;
+                println!("{}", path.display());
+            }
+            println!("通报 {id} 的发布包已写入 {}:index.html 可直接在浏览器中打开或交门户网站发布。", dir.display());
+            Ok(())
         }
         Command::Integrity(IntegrityCommand::Scan { from, to, county }) => {
             let app = open_app(&url, &keys, Some(&county)).await?;

@@ -33,6 +33,12 @@ pub struct CountyArgs {
     /// 统计期内有效评价少于此数的单位或个人只列出、不参与排名
     #[arg(long, env = "HCP_RANKING_MIN_EVALUATIONS", default_value_t = 20)]
     pub ranking_min_evaluations: u64,
+    /// 通报的发文单位(如“青山县人民政府办公室”;默认为通报所属机构的名称)
+    #[arg(long, env = "HCP_REPORT_ISSUER")]
+    pub report_issuer: Option<String>,
+    /// 通报文号的前缀,发布时编号为“前缀〔年份〕序号号”(如 青府办通 → 青府办通〔2026〕3号);不设则不编文号
+    #[arg(long, env = "HCP_REPORT_NUMBER_PREFIX")]
+    pub report_number_prefix: Option<String>,
     /// 满意度得分中非常满意至非常不满意各等级的分值(0–100,逐级不增)
     #[arg(long, env = "HCP_LEVEL_WEIGHTS", default_value = "100,80,60,40,0")]
     pub level_weights: String,
@@ -103,6 +109,18 @@ impl CountyArgs {
                 consecutive_months: self.low_months,
                 rectification_days: self.rectification_days,
                 integrity,
+                report_issuer: self
+                    .report_issuer
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+                report_number_prefix: self
+                    .report_number_prefix
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
             },
             gateway,
         })

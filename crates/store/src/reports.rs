@@ -25,11 +25,13 @@ pub struct ReportRow {
     pub created_at: DateTime<Utc>,
     pub published_by: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
+    /// The 文号 given at publication, when the county set a pattern.
+    pub number: Option<String>,
 }
 
 const REPORT_SELECT: &str =
     "SELECT r.id, r.org_id, o.name AS org_name, o.path AS org_path, r.period, r.kind, r.version,
-        r.state, r.body, r.note, r.created_by, r.created_at, r.published_by, r.published_at
+        r.state, r.body, r.note, r.created_by, r.created_at, r.published_by, r.published_at, r.number
      FROM report r JOIN org o ON o.id = r.org_id";
 
 fn report_row(r: &AnyRow) -> Result<ReportRow, StoreError> {
@@ -47,6 +49,7 @@ fn report_row(r: &AnyRow) -> Result<ReportRow, StoreError> {
         created_by: r.try_get("created_by")?,
         created_at: from_ms(r.try_get("created_at")?),
         published_by: r.try_get("published_by")?,
+        number: r.try_get("number")?,
         published_at: r.try_get::<Option<i64>, _>("published_at")?.map(from_ms),
     })
 }
@@ -218,23 +221,45 @@ impl Store {
     }
 
     /// Publishes a draft, with the orders it issues; `false` if it is not a draft (any more).
+    #[expect(clippy::too_many_arguments, reason = "a publication's facts and what it writes, each named at the call")]
     pub async fn publish_report(
         &self,
         id: i64,
         by: &str,
         at: DateTime<Utc>,
+        number_prefix: Option<&str>,
         orders: &[NewOrder],
         messages: &[NewMessage],
         audit: &NewAudit,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        // The 文号: the organization's reports published this year, counted inside the publication's write.
+        let number = match number_prefix {
+            None => None,
+            Some(prefix) => {
+                let year = hcp_domain::calendar::business_date(at).format("%Y").to_string();
+                let start = hcp_domain::calendar::start_of_day(
+                    chrono::NaiveDate::from_ymd_opt(year.parse().unwrap_or(2026), 1, 1).unwrap_or_default(),
+                );
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM report WHERE state = 'published' AND number IS NOT NULL AND published_at >= $1
+                       AND org_id = (SELECT org_id FROM report WHERE id = $2)",
+                )
+                .bind(to_ms(start))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                Some(format!("{prefix}〔{year}〕{}号", n + 1))
+            }
+        };
         let done = sqlx::query(
-            "UPDATE report SET state = 'published', published_by = $1, published_at = $2
+            "UPDATE report SET state = 'published', published_by = $1, published_at = $2, number = $4
              WHERE id = $3 AND state = 'draft'",
         )
         .bind(by)
         .bind(to_ms(at))
         .bind(id)
+        .bind(number)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {

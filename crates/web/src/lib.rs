@@ -11,6 +11,7 @@ pub mod html;
 pub mod pages;
 pub mod problems;
 pub mod qr;
+pub mod report_bundle;
 pub mod telemetry;
 
 use axum::Router;

@@ -14,6 +14,8 @@ fn configure(cfg: &mut hcp::server::ServeConfig) {
         bottom: hcp_domain::ranking::BottomRule::Last(1),
         consecutive_months: 2,
         scheme: hcp_domain::assessment::Scheme { min_evaluations: 3, ..Default::default() },
+        report_issuer: Some("青山县人民政府办公室".into()),
+        report_number_prefix: Some("青府办通".into()),
         ..hcp_app::ResultRules::default()
     };
 }
@@ -178,6 +180,35 @@ async fn reports_rankings_assessment_and_orders(app: TestApp) {
     assert_eq!(app.http.get(app.url(&format!("/public/reports/{a_id}"))).send().await.unwrap().status(), 404);
     let (status, p) = api.post("office", &format!("/api/v1/reports/{a_id}/publish"), json!({})).await;
     assert_eq!((status, p["state"].as_str()), (200, Some("published")), "{p}");
+    // Issue 30 §4: issued by the office the county names, numbered by its pattern, stating its basis.
+    let year = hcp_domain::calendar::business_date(Utc::now()).year();
+    assert_eq!(p["number"], format!("青府办通〔{year}〕1号"), "{p}");
+    assert_eq!(p["body"]["issuer"], "青山县人民政府办公室");
+    assert_eq!(p["body"]["weights"], json!([100, 80, 60, 40, 0]));
+    let public = app.http.get(app.url(&format!("/public/reports/{a_id}"))).send().await.unwrap().text().await.unwrap();
+    for words in ["青府办通〔", "统计口径", "非常满意 100 分", "--level-weights", "不参与排名", "虚假好评或恶意差评"]
+    {
+        assert!(public.contains(words), "{words}: {public}");
+    }
+    // The publication bundle: one self-contained page, the figures, the workbook; no person in any of them.
+    let files = hcp_web::report_bundle::bundle(&app.app.report(None, a_id).await.unwrap()).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name).collect();
+    assert_eq!(names, ["index.html", "report.json", "report.xlsx"]);
+    let html = String::from_utf8(files[0].bytes.clone()).unwrap();
+    assert!(html.contains("<style>") && html.contains("<svg") && html.contains("统计口径"), "{html}");
+    // (The SVG namespace, xmlns="http://www.w3.org/2000/svg", is a name, not a request.)
+    for outside in ["<script", "src=", "<link", "@import", "url(", "href=\"http", "href=\"//"] {
+        assert!(!html.contains(outside), "nothing leaves the folder: {outside}");
+    }
+    let data: Value = serde_json::from_slice(&files[1].bytes).unwrap();
+    assert_eq!(data["number"], format!("青府办通〔{year}〕1号"));
+    for f in &files[..2] {
+        let text = String::from_utf8_lossy(&f.bytes);
+        for person in ["QS0001", "张三", "13812345678"] {
+            assert!(!text.contains(person), "{} names {person}", f.name);
+        }
+    }
+
     let (status, v) = api.post("office", &format!("/api/v1/reports/{a_id}/publish"), json!({})).await;
     assert_eq!((status, v["code"].as_str()), (409, Some("report_published")));
     // Published: listed for every signed-in role, as for the public (issue 15 §5).
@@ -194,8 +225,9 @@ async fn reports_rankings_assessment_and_orders(app: TestApp) {
         api.post("office", "/api/v1/reports", json!({ "org": "510899", "period": this_month.code() })).await;
     assert_eq!(status, 201, "{b}");
     let b_id = b["id"].as_i64().unwrap();
-    let (status, _) = api.post("office", &format!("/api/v1/reports/{b_id}/publish"), json!({})).await;
+    let (status, b_pub) = api.post("office", &format!("/api/v1/reports/{b_id}/publish"), json!({})).await;
     assert_eq!(status, 200);
+    assert_eq!(b_pub["number"], format!("青府办通〔{year}〕2号"), "numbered in order");
     let (_, orders) = api.get("office", "/api/v1/rectification-orders").await;
     let orders = orders["orders"].as_array().unwrap().clone();
     let mut subjects: Vec<&str> = orders.iter().map(|o| o["subject"].as_str().unwrap()).collect();
@@ -338,4 +370,45 @@ async fn every_demo_report_keeps_its_rates_within_bounds() {
         }
     }
     assert!(checked > 100, "{checked} rates checked");
+}
+
+/// Issue 30 §4: `hcp report export ID DIR` writes the publication bundle of a published report; a draft is
+/// refused.
+#[tokio::test]
+async fn a_published_report_is_exported_for_the_portal() {
+    let (url, dir) = crate::helpers::fresh_database(Backend::Sqlite).await.unwrap();
+    let dir = dir.unwrap();
+    let hcp = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hcp"))
+            .args(args)
+            .args(["--database-url", &url])
+            .env_remove("HCP_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    assert!(hcp(&["demo", "--records", "3000"]).status.success());
+    sqlx::any::install_default_drivers();
+    let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    let published: i64 = sqlx::query_scalar("SELECT id FROM report WHERE state = 'published' ORDER BY id LIMIT 1")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    let out = dir.path().join("portal");
+    let o = hcp(&["report", "export", &published.to_string(), out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for name in ["index.html", "report.json", "report.xlsx"] {
+        assert!(std::fs::metadata(out.join(name)).unwrap().len() > 100, "{name}");
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("统计口径") && !html.contains("<script"), "{html}");
+    let draft: Option<i64> = sqlx::query_scalar("SELECT id FROM report WHERE state = 'draft' LIMIT 1")
+        .fetch_optional(&mut db)
+        .await
+        .unwrap();
+    if let Some(draft) = draft {
+        let o = hcp(&["report", "export", &draft.to_string(), out.to_str().unwrap()]);
+        assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("只有已发布的通报"));
+    }
+    let o = hcp(&["report", "export", "999999", out.to_str().unwrap()]);
+    assert!(!o.status.success(), "an unknown report");
 }

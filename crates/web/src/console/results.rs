@@ -3,7 +3,7 @@
 
 use super::CsrfForm;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use hcp_app::policy::Action;
 use hcp_app::stats::{By, parse_by, parse_metric, parse_period, rank_label};
@@ -331,6 +331,18 @@ pub async fn report(
 ) -> PageResult {
     gate(&c, &[Action::ViewStats])?;
     let r = app.report(Some(&c.who), report_id(&raw)?).await?;
+    // The publication bundle's files (issue 30 §4): the page a portal posts as it is, and the figures as data.
+    if let Some(format @ ("html" | "json")) = q.format.as_deref() {
+        let name = if format == "html" { "index.html" } else { "report.json" };
+        let file = crate::report_bundle::bundle(&r)?.into_iter().find(|f| f.name == name).map(|f| f.bytes);
+        let kind = if format == "html" { "text/html; charset=utf-8" } else { "application/json" };
+        let disposition = format!("attachment; filename=\"{name}\"");
+        return Ok((
+            [(header::CONTENT_TYPE, kind.to_string()), (header::CONTENT_DISPOSITION, disposition)],
+            file.unwrap_or_default(),
+        )
+            .into_response());
+    }
     if let Some(format) = q.format.as_deref() {
         return Ok(page_download(format, &r.file_name(), || r.table()));
     }
@@ -340,7 +352,13 @@ pub async fn report(
             "状态:" (r.state_name)
             @if let Some(t) = r.published_at { ",发布于 " (display_cst(t)) }
             "。" a href={ "/console/reports/" (r.id) "?format=xlsx" } { "下载 Excel" }
-            @if r.state == "published" { " · " a href={ "/public/reports/" (r.id) } { "公众页面" } }
+            @if r.state == "published" {
+                " · " a href={ "/public/reports/" (r.id) } { "公众页面" }
+                " · 发布包(供门户网站、移动端发布,不含个人信息):"
+                a href={ "/console/reports/" (r.id) "?format=html" } { "网页 index.html" } " · "
+                a href={ "/console/reports/" (r.id) "?format=json" } { "数据 report.json" }
+                "(命令行:hcp report export " (r.id) " 目录)"
+            }
         }
         @if r.state == "draft" && c.who.may(Action::ManageResults, None) {
             form method="post" action={ "/console/reports/" (r.id) "/publish" } {

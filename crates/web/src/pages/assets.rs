@@ -1,7 +1,7 @@
 use axum::http::header;
 use axum::response::IntoResponse;
 
-const CSS: &str = include_str!("../../assets/hcp.css");
+pub const CSS: &str = include_str!("../../assets/hcp.css");
 
 /// `GET /assets/hcp.css`, embedded in the binary.
 pub async fn css() -> impl IntoResponse {

@@ -15,6 +15,25 @@ use maud::{Markup, html};
 use crate::html::{PageResult, page, table};
 
 /// The body of a report as people read it (and print it): the rule, the units in rank order, the total.
+/// What the figures rest on, stated with the report (issue 30 §4): the points per level, the fewest evaluations
+/// to be ranked, and what is left out — each number the county's option, named.
+fn basis(b: &hcp_app::reports::ReportBody) -> Markup {
+    let levels = ["非常满意", "满意", "基本满意", "不满意", "非常不满意"];
+    html! {
+        p.notice role="note" {
+            strong { "统计口径:" }
+            "统计期 " (b.from) " 至 " (b.to) "(北京时间)。"
+            @if let Some(w) = b.weights {
+                "满意度按等级计分:"
+                @for (i, (l, p)) in levels.iter().zip(w).enumerate() { @if i > 0 { "、" } (l) " " (p) " 分" }
+                ",取平均(县级设定,参数 --level-weights)。"
+            }
+            @if let Some(n) = b.min_evaluations { "有效评价少于 " (n) " 条的不参与排名(参数 --ranking-min-evaluations)。" }
+            "申诉成立作废的评价、经核查认定为虚假好评或恶意差评的评价不计入任何统计;7 日内未评价的按“基本满意”计入。"
+        }
+    }
+}
+
 pub fn report_content(r: &ReportView) -> Markup {
     let b = &r.body;
     let t = &b.total;
@@ -27,7 +46,11 @@ pub fn report_content(r: &ReportView) -> Markup {
             " 条,满意度 " (score(t.satisfaction)) ",好评率 " (percent(t.good_rate)) ",差评 " (t.bad_reviews)
             " 条,差评整改率 " (percent(t.rectification_rate)) "。"
         }
+        @if let Some(issuer) = &b.issuer {
+            p { "发文单位:" (issuer) @if let Some(n) = &r.number { " · 文号:" (n) } }
+        }
         p.notice role="note" { strong { "排名规则:" } (b.rule) }
+        (basis(b))
         div.scroll tabindex="0" {
             (table(
                 &["名次", "单位", "评价数", "满意度", "好评率", "差评数", "差评率", "主动评价率", "差评整改率", "1个工作日联系按时率"],
