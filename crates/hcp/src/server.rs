@@ -281,6 +281,17 @@ async fn audit_at_start(
     accept: bool,
 ) -> anyhow::Result<Option<String>> {
     let anchors = crate::audit::anchors_in(path)?;
+    // A new, empty database beside the anchors of an earlier one — the demo started afresh after its database
+    // was deleted, a county initialised again: an empty county is no quiet forgery, so the old anchors are
+    // kept aside, renamed, and said so; the new chain gets anchors of its own.
+    if !anchors.is_empty() && store.count_orgs().await? == 0 {
+        let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S");
+        let aside = std::path::PathBuf::from(format!("{}.before-{stamp}", path.display()));
+        std::fs::rename(path, &aside).with_context(|| format!("无法把锚点文件 {} 改名保留", path.display()))?;
+        tracing::warn!(kept = %aside.display(), "an empty database beside an earlier chain's anchors: the anchors were kept aside");
+        eprintln!("注意:数据库是新建的空库,原审计锚点属于此前的数据库,已改名保留为 {}", aside.display());
+        return Ok(None);
+    }
     match crate::audit::check_chain(store, &anchors, crate::audit::Depth::SinceLastAnchor).await {
         Ok(_) => Ok(None),
         Err(e) if accept => {

@@ -341,3 +341,25 @@ async fn serve_writes_the_daily_anchor_beside_the_keys() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A database deleted and started afresh (the demo reset, a county initialised again) beside the anchors of the
+/// earlier one starts: an empty county is no quiet forgery. The old anchors are kept aside, not lost.
+#[tokio::test]
+async fn an_empty_database_starts_beside_an_earlier_chains_anchors() {
+    let (url, dir) = fresh_database(Backend::Sqlite).await.unwrap();
+    let dir = dir.unwrap();
+    let anchors = dir.path().join("old.anchors");
+    std::fs::write(&anchors, format!("seq 500 {} keyed-from 1\n", "ab".repeat(32))).unwrap();
+    let mut cfg = hcp::ServeConfig::new(&url, "127.0.0.1:0".parse().unwrap());
+    cfg.jobs = false;
+    cfg.audit_anchors = Some(anchors.clone());
+    let started = hcp::Application::build(&cfg).await.expect("an empty database starts");
+    assert!(started.app().deployment.audit_alert.is_none());
+    assert!(!anchors.exists(), "the earlier chain's anchors are moved aside");
+    let kept: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("old.anchors.before-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "kept, renamed");
+}
