@@ -76,7 +76,10 @@ async fn the_scan_finds_what_was_injected_and_nothing_benign(app: TestApp) {
         .import_catalog(&hcp_app::audit::Actor::operator(), None, "staff.csv", staff_file.as_bytes(), &|_, _| {})
         .await
         .unwrap();
-    let day = Utc::now() - Duration::days(3);
+    // Midnight (Beijing time) three days ago: every "day + hours" below falls within one business day whatever
+    // the hour the test runs (at 05:40 UTC, now − 3 days + 10 h crossed midnight and split the fabricated
+    // records over two days).
+    let day = hcp_domain::calendar::start_of_day(hcp_domain::calendar::business_date(Utc::now()) - Duration::days(3));
     let mut h = History { lines: Vec::new(), next: 0, window: "W-510899-C01", address: None, handling: 30 };
     // Benign: 30 applicants rated on the kiosk a minute after their service (staff helping on the pad).
     for i in 0..30 {
