@@ -124,6 +124,21 @@ impl Store {
             .await?)
     }
 
+    /// Audit entries of one action on one target since an instant (an alert raised already).
+    pub async fn audit_count_on_since(
+        &self,
+        action: &str,
+        target: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND target = $2 AND at >= $3")
+            .bind(action)
+            .bind(target)
+            .bind(to_ms(since))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// Everyone who could have acted as the account `username` besides its holder: whoever created it and
     /// whoever reset its password (as the audit log names them, `user:<name>`). Empty for an unknown account.
     pub async fn account_controllers(&self, username: &str) -> Result<Vec<String>, StoreError> {

@@ -119,6 +119,18 @@ async fn a_burst_of_reveals_alerts_the_auditor(app: TestApp) {
     let alerts = app.app.store.audit_entries("applicant.reveal_burst", 0, 10).await.unwrap();
     assert_eq!(alerts.len(), 1, "one alert for the burst: {alerts:?}");
     assert_eq!(alerts[0].actor, "user:agent7");
+    // A scripted burst in parallel, by another person: alerted too, though the count runs past the threshold
+    // between the checks.
+    app.app.create_user("agent8", "话务员小赵", PASSWORD, "hotline_agent", "510899", Some("QS0006")).await.unwrap();
+    let script = login(&app, "agent8").await;
+    let tries = futures_util::future::join_all((0..hcp_app::reveal::BURST_REVEALS + 4).map(|_| {
+        let (script, call) = (script.clone(), call.clone());
+        async move { script.post(&call, &form).await.0 }
+    }))
+    .await;
+    assert!(tries.iter().all(|s| *s == 200), "{tries:?}");
+    let alerts = app.app.store.audit_entries("applicant.reveal_burst", 0, 10).await.unwrap();
+    assert!(alerts.iter().any(|a| a.actor == "user:agent8"), "{alerts:?}");
     let staff = app.app.store.staff_id_by_number("QS0005").await.unwrap().unwrap();
     assert_eq!(app.app.store.reveals_used(&format!("staff:{staff}"), &today(&app)).await.unwrap(), 12);
     let auditor = login(&app, "auditor").await;
