@@ -237,10 +237,10 @@ impl Store {
         let number = match number_prefix {
             None => None,
             Some(prefix) => {
-                let year = hcp_domain::calendar::business_date(at).format("%Y").to_string();
-                let start = hcp_domain::calendar::start_of_day(
-                    chrono::NaiveDate::from_ymd_opt(year.parse().unwrap_or(2026), 1, 1).unwrap_or_default(),
-                );
+                use chrono::Datelike;
+                let date = hcp_domain::calendar::business_date(at);
+                let year = date.year();
+                let start = hcp_domain::calendar::start_of_day(date.with_ordinal(1).expect("every year has a day 1"));
                 let n: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM report WHERE state = 'published' AND number IS NOT NULL AND published_at >= $1
                        AND org_id = (SELECT org_id FROM report WHERE id = $2)",
